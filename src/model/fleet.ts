@@ -1,0 +1,79 @@
+/**
+ * The fleet model: the validated inventory resolved into exactly what the constructs and outputs
+ * need (names, schedules, effective SLAs, refs), sorted so that output never depends on the order
+ * of the inventory.
+ */
+import type { Inventory, Sla } from '../inventory/schema.ts';
+import { formatImageRef, normalizeImageRef } from '../shared/image-ref.ts';
+import { SEVERITY_BY_KEY, SEVERITY_KEYS, type Severity } from '../shared/metrics.ts';
+import { cronJobName } from './naming.ts';
+import { longestIntervalSeconds, spreadSchedule } from './schedule.ts';
+
+export interface FleetImage {
+  /** The normalised repository: the `image` metric label. */
+  readonly image: string;
+  /** Normalised source reference, `registry/path:tag`. */
+  readonly sourceRef: string;
+  readonly tag: string;
+  readonly patchedTag: string;
+  /** Normalised patched reference, `registry/path:patchedTag`. */
+  readonly patchedRef: string;
+  /** CronJob name; also the Pushgateway grouping key and the patched-digest store key. */
+  readonly name: string;
+  readonly team: string;
+  readonly schedule: string;
+  /** True when the schedule was spread by copa-fleet rather than written in the inventory. */
+  readonly scheduleSpread: boolean;
+  readonly scheduleIntervalSeconds: number;
+  /** Effective SLA hours by severity label value; severities absent here are not tracked. */
+  readonly slaHours: Readonly<Partial<Record<Severity, number>>>;
+}
+
+export interface Fleet {
+  readonly namespace: string;
+  /** Enabled images, sorted by `name`. */
+  readonly images: readonly FleetImage[];
+  /** The inventory with defaults applied, for settings the model does not reshape. */
+  readonly inventory: Inventory;
+}
+
+const DEFAULT_TAG = 'latest';
+
+export function buildFleet(inventory: Inventory): Fleet {
+  const { defaults } = inventory;
+  const images = inventory.images
+    .filter((entry) => entry.enabled)
+    .map((entry): FleetImage => {
+      const ref = normalizeImageRef(entry.ref);
+      const tag = ref.tag ?? DEFAULT_TAG;
+      const sourceRef = formatImageRef({ ...ref, tag });
+      const patchedTag = entry.patchedTag ?? `${tag}-patched`;
+      const lastComponent = ref.path.split('/').at(-1) ?? ref.path;
+      const schedule = entry.schedule ?? spreadSchedule(sourceRef, defaults.schedule.window);
+      return {
+        image: ref.name,
+        sourceRef,
+        tag,
+        patchedTag,
+        patchedRef: formatImageRef({ ...ref, tag: patchedTag }),
+        name: cronJobName(sourceRef, lastComponent, tag),
+        team: entry.team ?? defaults.team,
+        schedule,
+        scheduleSpread: entry.schedule === undefined,
+        scheduleIntervalSeconds: longestIntervalSeconds(schedule),
+        slaHours: effectiveSla(defaults.sla, entry.sla),
+      };
+    })
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { namespace: defaults.namespace, images, inventory };
+}
+
+function effectiveSla(defaults: Sla, override: Sla | undefined): Partial<Record<Severity, number>> {
+  const merged: Sla = { ...defaults, ...override };
+  const result: Partial<Record<Severity, number>> = {};
+  for (const key of SEVERITY_KEYS) {
+    const hours = merged[key];
+    if (hours !== undefined) result[SEVERITY_BY_KEY[key]] = hours;
+  }
+  return result;
+}

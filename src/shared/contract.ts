@@ -1,0 +1,225 @@
+/**
+ * The contract between the generated manifests and the runtime programs: command lines, file
+ * paths inside the Copa job pod, container names, and the formats of the ConfigMaps that the
+ * exporter and the collector exchange. The generator builds arguments with the `*Args` functions;
+ * the runtime parses them with the `parse*Args` functions: one place for both sides.
+ *
+ * Shared with the runtime programs: Node built-ins only.
+ */
+import { parseArgs } from 'node:util';
+
+/** Container names of the Copa job pod, in start order. */
+export const JOB_CONTAINERS = {
+  /** Native sidecar: starts first, is stopped last, reports whatever happened. */
+  exporter: 'exporter',
+  /** Native sidecar: rootless BuildKit (absent with a remote BuildKit). */
+  buildkit: 'buildkitd',
+  /** Init container: Trivy scan of the source image. */
+  scan: 'scan',
+  /** Init container: Copa patch and push (through `copa-fleet-exporter exec`, which keeps a log). */
+  patch: 'patch',
+  /** Main container: Trivy scan of the pushed patched image (digest and after-counts). */
+  verify: 'verify',
+} as const;
+
+/** Paths in the pod's shared `emptyDir`. */
+export const WORK_DIR = '/work';
+export const JOB_FILES = {
+  scanBefore: `${WORK_DIR}/scan-before.json`,
+  scanAfter: `${WORK_DIR}/scan-after.json`,
+  copaLog: `${WORK_DIR}/copa.log`,
+  copaExitCode: `${WORK_DIR}/copa.exit`,
+  vex: `${WORK_DIR}/patch.vex.json`,
+  bom: `${WORK_DIR}/patched.cdx.json`,
+} as const;
+
+/** Where the rootless BuildKit sidecar listens (shared emptyDir between the sidecar and Copa). */
+export const BUILDKIT_SOCKET_DIR = '/run/buildkit';
+export const BUILDKIT_ADDRESS = `unix://${BUILDKIT_SOCKET_DIR}/buildkitd.sock`;
+
+/** Executables in the runtime image. */
+export const RUNTIME_BIN = {
+  exporter: '/app/bin/copa-fleet-exporter',
+  collector: '/app/bin/copa-fleet-collector',
+  copa: '/usr/local/bin/copa',
+} as const;
+
+/** Default ConfigMap names (namespaced in the fleet namespace). */
+export const CONFIGMAPS = {
+  /** Exporters merge-patch their own key; the collector reads. */
+  patchedDigests: 'copa-fleet-patched-digests',
+  /** Written by synth: what the collector needs from the inventory. */
+  inventory: 'copa-fleet-inventory',
+  /** The collector's persisted SLA clock (first-seen times). */
+  collectorState: 'copa-fleet-collector-state',
+} as const;
+export const INVENTORY_CONFIGMAP_KEY = 'inventory.json';
+
+/** Label on every Copa Job/CronJob so the collector can watch exactly the pipeline's jobs. */
+export const PIPELINE_LABEL = { key: 'app.kubernetes.io/part-of', value: 'copa-fleet' } as const;
+/** Label carrying the CronJob name (= patched-digest key, Pushgateway group) on Jobs and Pods. */
+export const CRONJOB_LABEL = 'copa-fleet.dev/cronjob';
+
+/** Value of one key of the patched-digest ConfigMap (the key is the CronJob name), JSON-encoded. */
+export interface PatchedDigestRecord {
+  /** Normalised repository. */
+  readonly image: string;
+  readonly tag: string;
+  readonly patchedTag: string;
+  /** `sha256:<hex>` of the pushed patched image. */
+  readonly digest: string;
+  /** RFC 3339. */
+  readonly patchedAt: string;
+}
+
+/** The `inventory.json` key of the inventory ConfigMap. */
+export interface CollectorInventory {
+  readonly namespace: string;
+  /** Severity label values whose CVEs the SLA clock tracks (those with SLA hours). */
+  readonly severitiesInScope: readonly string[];
+  readonly images: readonly CollectorInventoryImage[];
+}
+export interface CollectorInventoryImage {
+  readonly image: string;
+  readonly cronjob: string;
+  readonly team: string;
+  readonly tag: string;
+  readonly patchedTag: string;
+  readonly scheduleIntervalSeconds: number;
+  /** Severity label value -> hours. */
+  readonly slaHours: Readonly<Record<string, number>>;
+}
+
+// ---------------------------------------------------------------- exporter command line
+
+export interface ExporterOptions {
+  /** Normalised repository (`image` label). */
+  readonly image: string;
+  /** CronJob name: Pushgateway grouping key and patched-digest store key. */
+  readonly cronjob: string;
+  readonly sourceRef: string;
+  readonly patchedRef: string;
+  readonly copaVersion: string;
+  readonly pushgatewayUrl: string;
+  /** Namespace and name of the patched-digest ConfigMap. */
+  readonly namespace: string;
+  readonly digestStore: string;
+  /** Seconds the exporter may spend retrying the Pushgateway before exiting non-zero. */
+  readonly graceSeconds: number;
+  /** The Job's activeDeadlineSeconds, to recognise a timeout. */
+  readonly deadlineSeconds: number;
+  readonly dependencyTrackUrl?: string;
+  readonly dependencyTrackProjectVersion?: string;
+}
+
+/** Environment variables the exporter reads (set by the generator through the downward API / Secrets). */
+export const EXPORTER_ENV = {
+  podName: 'POD_NAME',
+  podNamespace: 'POD_NAMESPACE',
+  dependencyTrackApiKey: 'DEPENDENCY_TRACK_API_KEY',
+} as const;
+
+const EXPORTER_FLAGS = {
+  image: 'image',
+  cronjob: 'cronjob',
+  sourceRef: 'source-ref',
+  patchedRef: 'patched-ref',
+  copaVersion: 'copa-version',
+  pushgatewayUrl: 'pushgateway-url',
+  namespace: 'namespace',
+  digestStore: 'digest-store',
+  graceSeconds: 'grace-seconds',
+  deadlineSeconds: 'deadline-seconds',
+  dependencyTrackUrl: 'dependency-track-url',
+  dependencyTrackProjectVersion: 'dependency-track-project-version',
+} as const satisfies Record<keyof ExporterOptions, string>;
+
+/** `copa-fleet-exporter report --image … --cronjob …`: the exporter sidecar's arguments. */
+export function exporterReportArgs(options: ExporterOptions): string[] {
+  const args = ['report'];
+  for (const key of Object.keys(EXPORTER_FLAGS) as (keyof ExporterOptions)[]) {
+    const value = options[key];
+    if (value !== undefined) args.push(`--${EXPORTER_FLAGS[key]}`, String(value));
+  }
+  return args;
+}
+
+/** `copa-fleet-exporter exec --log FILE --exit-code FILE -- copa patch …`: runs Copa, keeps its log. */
+export function exporterExecArgs(command: readonly string[]): string[] {
+  return ['exec', '--log', JOB_FILES.copaLog, '--exit-code', JOB_FILES.copaExitCode, '--', ...command];
+}
+
+/** Parses `report` arguments; throws an Error naming the flag on bad input. */
+export function parseExporterReportArgs(argv: readonly string[]): ExporterOptions {
+  const options = Object.fromEntries(Object.values(EXPORTER_FLAGS).map((flag) => [flag, { type: 'string' as const }]));
+  const { values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false });
+  const get = (key: keyof ExporterOptions): string | undefined => values[EXPORTER_FLAGS[key]] as string | undefined;
+  const required = (key: keyof ExporterOptions): string => {
+    const value = get(key);
+    if (value === undefined || value === '') throw new Error(`missing --${EXPORTER_FLAGS[key]}`);
+    return value;
+  };
+  const seconds = (key: keyof ExporterOptions): number => {
+    const value = Number(required(key));
+    if (!Number.isFinite(value) || value <= 0) throw new Error(`--${EXPORTER_FLAGS[key]} must be a positive number of seconds`);
+    return value;
+  };
+  const dtUrl = get('dependencyTrackUrl');
+  const dtVersion = get('dependencyTrackProjectVersion');
+  return {
+    image: required('image'),
+    cronjob: required('cronjob'),
+    sourceRef: required('sourceRef'),
+    patchedRef: required('patchedRef'),
+    copaVersion: required('copaVersion'),
+    pushgatewayUrl: required('pushgatewayUrl'),
+    namespace: required('namespace'),
+    digestStore: required('digestStore'),
+    graceSeconds: seconds('graceSeconds'),
+    deadlineSeconds: seconds('deadlineSeconds'),
+    ...(dtUrl !== undefined && { dependencyTrackUrl: dtUrl }),
+    ...(dtVersion !== undefined && { dependencyTrackProjectVersion: dtVersion }),
+  };
+}
+
+// ---------------------------------------------------------------- collector command line
+
+export interface CollectorOptions {
+  /** Namespace of the pipeline (CronJobs, Jobs, ConfigMaps). */
+  readonly namespace: string;
+  readonly inventoryConfigMap: string;
+  readonly digestStore: string;
+  readonly stateConfigMap: string;
+  readonly port: number;
+}
+
+const COLLECTOR_FLAGS = {
+  namespace: 'namespace',
+  inventoryConfigMap: 'inventory-configmap',
+  digestStore: 'digest-store',
+  stateConfigMap: 'state-configmap',
+  port: 'port',
+} as const satisfies Record<keyof CollectorOptions, string>;
+
+export const COLLECTOR_PORT = 9464;
+
+export function collectorArgs(options: CollectorOptions): string[] {
+  return (Object.keys(COLLECTOR_FLAGS) as (keyof CollectorOptions)[]).flatMap((key) => [`--${COLLECTOR_FLAGS[key]}`, String(options[key])]);
+}
+
+export function parseCollectorArgs(argv: readonly string[]): CollectorOptions {
+  const options = Object.fromEntries(Object.values(COLLECTOR_FLAGS).map((flag) => [flag, { type: 'string' as const }]));
+  const { values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false });
+  const get = (key: keyof CollectorOptions, fallback: string): string => (values[COLLECTOR_FLAGS[key]] as string | undefined) ?? fallback;
+  const port = Number(get('port', String(COLLECTOR_PORT)));
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error('--port must be a TCP port');
+  const namespace = values[COLLECTOR_FLAGS.namespace] as string | undefined;
+  if (namespace === undefined || namespace === '') throw new Error('missing --namespace');
+  return {
+    namespace,
+    inventoryConfigMap: get('inventoryConfigMap', CONFIGMAPS.inventory),
+    digestStore: get('digestStore', CONFIGMAPS.patchedDigests),
+    stateConfigMap: get('stateConfigMap', CONFIGMAPS.collectorState),
+    port,
+  };
+}

@@ -1,0 +1,201 @@
+/**
+ * The metric vocabulary: every metric name, label name, label value set and job name that the
+ * exporter and the collector emit and that the rules and the dashboard read. One source of truth,
+ * shared by the generator (rules, dashboard) and the runtime programs (exporter, collector).
+ *
+ * Conventions:
+ * - `image` is always the normalised repository (`registry/path`, see image-ref.ts): no tag, no digest.
+ * - Digests travel in `digest`-like labels, always as `sha256:<hex>`.
+ * - `severity` takes the values of SEVERITIES, in trivy-operator's spelling.
+ *
+ * Shared with the runtime programs: keep it dependency-free.
+ */
+
+/** trivy-operator's severity spelling (`Critical`, not `CRITICAL`), used in every `severity` label. */
+export const SEVERITIES = ['Critical', 'High', 'Medium', 'Low', 'Unknown'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+/** Inventory key (lower case) -> label value. */
+export const SEVERITY_BY_KEY = {
+  critical: 'Critical',
+  high: 'High',
+  medium: 'Medium',
+  low: 'Low',
+} as const satisfies Record<string, Severity>;
+export type SeverityKey = keyof typeof SEVERITY_BY_KEY;
+export const SEVERITY_KEYS = Object.keys(SEVERITY_BY_KEY) as SeverityKey[];
+
+/** Maps Trivy's upper-case JSON severities and trivy-operator's spellings to ours. */
+export function toSeverity(value: string): Severity {
+  const lower = value.toLowerCase();
+  return (SEVERITY_BY_KEY as Record<string, Severity>)[lower] ?? 'Unknown';
+}
+
+/**
+ * How a Copa run ended. `patched` and `up_to_date` are successes; every other value is a
+ * `failure_reason`. Fixed set: the exporter never invents another value.
+ */
+export const RUN_OUTCOMES = {
+  patched: 'a new patched image was pushed',
+  up_to_date: 'nothing fixable: Copa exited 0 and pushed nothing',
+  scan_failed: 'the Trivy scan of the source image failed or wrote no usable report',
+  report_invalid: 'a Trivy report was missing or malformed',
+  patch_failed: 'Copa failed while patching',
+  push_failed: 'Copa patched the image but pushing it to the registry failed',
+  buildkit_unavailable: 'Copa could not reach BuildKit',
+  image_pull_failed: 'a container image of the job (or the source image) could not be pulled',
+  timeout: 'the run exceeded its deadline',
+  oom_killed: 'the patch step was OOM-killed',
+  crashed: 'the patch step was killed by a signal or ended abnormally',
+  pod_not_started: 'the job pod never started (scheduling, admission, quota)',
+  missed_schedule: 'the CronJob missed its schedule',
+  unknown: 'the run failed for an unclassified reason',
+} as const;
+export type RunOutcome = keyof typeof RUN_OUTCOMES;
+export const SUCCESS_OUTCOMES = ['patched', 'up_to_date'] as const satisfies readonly RunOutcome[];
+export type FailureReason = Exclude<RunOutcome, (typeof SUCCESS_OUTCOMES)[number]>;
+export const FAILURE_REASONS = (Object.keys(RUN_OUTCOMES) as RunOutcome[]).filter(
+  (o): o is FailureReason => !(SUCCESS_OUTCOMES as readonly string[]).includes(o),
+);
+
+/** Label names. */
+export const L = {
+  image: 'image',
+  digest: 'digest',
+  cveId: 'cve_id',
+  severity: 'severity',
+  copaVersion: 'copa_version',
+  failureReason: 'failure_reason',
+  thresholdHours: 'threshold_hours',
+  namespace: 'namespace',
+  pod: 'pod',
+  container: 'container',
+  patchedDigest: 'patched_digest',
+  cronjob: 'cronjob',
+  team: 'team',
+  stage: 'stage',
+  outcome: 'outcome',
+  tag: 'tag',
+  resource: 'resource',
+  job: 'job',
+} as const;
+
+/** Values of the `stage` label on copa_image_vulnerabilities. */
+export const SCAN_STAGES = ['before', 'after'] as const;
+export type ScanStage = (typeof SCAN_STAGES)[number];
+
+/** Prometheus `job` label values (Pushgateway grouping key job; the collector's scrape job). */
+export const JOBS = {
+  exporter: 'copa-fleet-exporter',
+  collector: 'copa-fleet-collector',
+} as const;
+
+/** The Pushgateway grouping key besides `job`: the CronJob name (never the image: it contains `/`). */
+export const PUSH_GROUPING_LABEL = L.cronjob;
+
+export type MetricType = 'counter' | 'gauge';
+export interface MetricDef {
+  readonly name: string;
+  readonly type: MetricType;
+  readonly help: string;
+  readonly labels: readonly string[];
+  /** Who emits it: the in-pod exporter (via the Pushgateway) or the drift collector (scraped). */
+  readonly source: 'exporter' | 'collector';
+}
+
+function def<const N extends string, const Ls extends readonly string[]>(
+  name: N,
+  type: MetricType,
+  source: MetricDef['source'],
+  labels: Ls,
+  help: string,
+) {
+  return { name, type, source, labels, help } as const;
+}
+
+export const METRICS = {
+  // ---- The public contract (names and labels are fixed) ----
+  imageCveAgeHours: def('image_cve_age_hours', 'gauge', 'collector', [L.image, L.digest, L.cveId, L.severity],
+    'Hours since the CVE was first seen on this image repository (SLA clock; persisted across restarts and rescans), per running digest that carries it.'),
+  patchSuccessTotal: def('copa_patch_success_total', 'counter', 'exporter', [L.image, L.copaVersion],
+    'Copa runs that ended patched or up to date (accumulated across runs by the exporter).'),
+  patchFailureTotal: def('copa_patch_failure_total', 'counter', 'exporter', [L.image, L.failureReason, L.copaVersion],
+    'Copa runs that failed, by failure_reason (accumulated across runs by the exporter).'),
+  slaBreachTotal: def('image_patch_sla_breach_total', 'counter', 'collector', [L.image, L.cveId, L.thresholdHours],
+    'SLA breaches: incremented once when a CVE on a running image passes its SLA hours.'),
+  runningContainersWithCriticalCve: def('running_containers_with_critical_cve', 'gauge', 'collector', [L.namespace, L.pod, L.image, L.digest],
+    'Running containers of this pod whose running digest carries at least one Critical CVE.'),
+
+  // ---- Exporter: one Pushgateway group per CronJob ----
+  runLastTimestamp: def('copa_run_last_timestamp_seconds', 'gauge', 'exporter', [L.image],
+    'Unix time the last Copa run of this image ended (heartbeat), whatever its outcome.'),
+  runLastSuccessTimestamp: def('copa_run_last_success_timestamp_seconds', 'gauge', 'exporter', [L.image],
+    'Unix time of the last run that ended patched or up to date.'),
+  runDurationSeconds: def('copa_run_duration_seconds', 'gauge', 'exporter', [L.image],
+    'Wall time of the last run, scan to push.'),
+  runLastOutcome: def('copa_run_last_outcome', 'gauge', 'exporter', [L.image, L.outcome],
+    '1 for the outcome of the last run, 0 for every other outcome.'),
+  patchedImageInfo: def('copa_patched_image_info', 'gauge', 'exporter', [L.image, L.tag, L.digest],
+    'Always 1: the digest of the latest patched image pushed for this image.'),
+  imageVulnerabilities: def('copa_image_vulnerabilities', 'gauge', 'exporter', [L.image, L.severity, L.stage],
+    'Fixable OS vulnerabilities of the registry image by severity, before and after the patch.'),
+  dependencyTrackUploadFailureTotal: def('copa_dependency_track_upload_failure_total', 'counter', 'exporter', [L.image],
+    'Dependency-Track BOM uploads that failed after all retries (accumulated across runs).'),
+  dependencyTrackUploadLastSuccessTimestamp: def('copa_dependency_track_upload_last_success_timestamp_seconds', 'gauge', 'exporter', [L.image],
+    'Unix time of the last successful Dependency-Track BOM upload.'),
+
+  // ---- Collector: drift, coverage, inventory, job health ----
+  containerDigestDrift: def('running_container_digest_drift', 'gauge', 'collector', [L.namespace, L.pod, L.container, L.image, L.digest, L.patchedDigest],
+    '1 for a running container whose digest differs from the latest patched digest of its image.'),
+  runningContainers: def('fleet_running_containers', 'gauge', 'collector', [L.image],
+    'Running containers of an inventoried image (the denominator of patch compliance).'),
+  imageScanAgeSeconds: def('image_scan_age_seconds', 'gauge', 'collector', [L.image],
+    'Seconds since the newest Trivy VulnerabilityReport of a running inventoried image was written.'),
+  namespaceUnscanned: def('fleet_namespace_unscanned', 'gauge', 'collector', [L.namespace],
+    'Running pods in a namespace that has no VulnerabilityReport at all (a coverage gap).'),
+  inventoryImageInfo: def('fleet_inventory_image_info', 'gauge', 'collector', [L.image, L.cronjob, L.team],
+    'Always 1 per enabled inventory image: lets rules find images that never reported.'),
+  inventoryScheduleIntervalSeconds: def('fleet_inventory_schedule_interval_seconds', 'gauge', 'collector', [L.image],
+    'Longest gap between two scheduled runs of the image\'s CronJob.'),
+  inventorySlaHours: def('fleet_inventory_sla_hours', 'gauge', 'collector', [L.image, L.severity],
+    'SLA hours per image and severity, from the inventory.'),
+  jobLastFailure: def('copa_job_last_failure', 'gauge', 'collector', [L.image, L.cronjob, L.failureReason],
+    '1 while the most recent Job of the CronJob failed in a way the in-pod exporter cannot report.'),
+  cronjobLastScheduleTimestamp: def('copa_cronjob_last_schedule_timestamp_seconds', 'gauge', 'collector', [L.image, L.cronjob],
+    'CronJob status.lastScheduleTime.'),
+  cronjobLastSuccessfulTimestamp: def('copa_cronjob_last_successful_timestamp_seconds', 'gauge', 'collector', [L.image, L.cronjob],
+    'CronJob status.lastSuccessfulTime.'),
+  collectorLastSyncTimestamp: def('copa_fleet_collector_last_sync_timestamp_seconds', 'gauge', 'collector', [],
+    'Unix time the collector last had every informer synced and recomputed its metrics.'),
+  collectorInformerSynced: def('copa_fleet_collector_informer_synced', 'gauge', 'collector', [L.resource],
+    '1 while the informer for this resource holds a complete, current list.'),
+  collectorApiErrorsTotal: def('copa_fleet_collector_api_errors_total', 'counter', 'collector', [L.resource],
+    'Errors from the Kubernetes API (list, watch, state writes).'),
+  collectorWatchRestartsTotal: def('copa_fleet_collector_watch_restarts_total', 'counter', 'collector', [L.resource],
+    'Watches restarted (expiry, 410 Gone, connection loss).'),
+} as const;
+
+export type MetricKey = keyof typeof METRICS;
+export type MetricName = (typeof METRICS)[MetricKey]['name'];
+
+/** Recording rule names (the seed's five are part of the contract). */
+export const RECORDS = {
+  runningCriticalCveImages: 'fleet:running_critical_cve_images:count',
+  slaBreach24h: 'fleet:sla_breach_24h:count',
+  patchSuccessRate7d: 'copa:patch_success_rate_7d:ratio',
+  patchComplianceRatio: 'fleet:patch_compliance_ratio:gauge',
+  digestDriftContainers: 'fleet:digest_drift_containers:count',
+} as const;
+
+/** Alert names: part of the contract (routes, runbooks, silences refer to them). */
+export const ALERTS = {
+  slaBreach: 'CriticalCVESLABreach',
+  jobFailed: 'CopaPatchJobFailed',
+  jobMissing: 'CopaPatchJobMissing',
+  unpatchedDigest: 'PodsRunningUnpatchedDigest',
+  scanStale: 'TrivyScanStale',
+  namespaceNotScanned: 'NamespaceNotScanned',
+  pushgatewayGroupStale: 'PushgatewayGroupStale',
+  collectorDown: 'DriftCollectorDown',
+  dependencyTrackUploadFailing: 'DependencyTrackUploadFailing',
+} as const;
