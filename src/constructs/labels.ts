@@ -4,7 +4,10 @@ import { PIPELINE_LABEL } from '../shared/contract.ts';
 export const APP_NAME = 'copa-fleet';
 const MANAGED_BY = 'copa-fleet';
 
-export type Component = 'patch-job' | 'drift-collector' | 'pushgateway' | 'monitoring' | 'patched-digest-store';
+export type Component = 'patch-job' | 'drift-collector' | 'pushgateway' | 'monitoring' | 'patched-digest-store' | 'namespace';
+
+/** The owning team of an image, on its CronJob, Job and Pod (filters in kubectl and dashboards). */
+export const TEAM_LABEL = 'copa-fleet.dev/team';
 
 /** Recommended labels; `instance` distinguishes objects of one component (e.g. one per image). */
 export function appLabels(component: Component, instance?: string): Record<string, string> {

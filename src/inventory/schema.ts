@@ -3,9 +3,10 @@
  * documentation (`.describe()` feeds the JSON Schema that editors use, and docs/inventory.md).
  * Objects are strict: a typo is an error, never silently ignored.
  */
-import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
-import { parseImageRef } from '../shared/image-ref.ts';
+import { imageCronJobName } from '../model/naming.ts';
+import { DEFAULT_TAG, parseImageRef } from '../shared/image-ref.ts';
+import { cronProblem } from './cron.ts';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
@@ -14,8 +15,10 @@ const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/;
 const TIME_OF_DAY = /^([01][0-9]|2[0-3]):[0-5][0-9]$/;
 const DURATION = /^[0-9]+(ms|s|m|h|d|w|y)$/;
 
-const dnsLabel = (what: string) =>
-  z.string().max(63).regex(DNS_LABEL, `${what} must be a DNS label (lower-case letters, digits and "-", at most 63 characters)`);
+const duration = () => z.string().regex(DURATION, 'must be a duration such as "30s", "20m" or "4h"');
+
+const dnsLabel = () =>
+  z.string().max(63).regex(DNS_LABEL, 'must be a DNS label: lower-case letters, digits and "-", starting and ending with a letter or digit');
 
 const labels = z
   .record(z.string().regex(LABEL_KEY, 'must be a Kubernetes label key'), z.string().max(63).regex(LABEL_VALUE, 'must be a Kubernetes label value'))
@@ -23,17 +26,21 @@ const labels = z
 
 const quantity = z.string().regex(QUANTITY, 'must be a Kubernetes quantity such as "250m", "512Mi" or "1"');
 
-export const cronSchedule = z
-  .string()
-  .refine((value) => value.trim().split(/\s+/).length === 5, 'must be a standard 5-field cron expression (minute hour day-of-month month day-of-week)')
-  .refine((value) => {
-    try {
-      CronExpressionParser.parse(value);
-      return true;
-    } catch {
-      return false;
-    }
-  }, 'is not a valid cron expression');
+export const cronSchedule = z.string().superRefine((value, ctx) => {
+  const problem = cronProblem(value);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+/** Intl knows the IANA zones; Kubernetes (Go) also needs the exact spelling, so a case-only difference is an error. */
+function timeZoneProblem(value: string): string | undefined {
+  let resolved: string;
+  try {
+    resolved = new Intl.DateTimeFormat('en-US', { timeZone: value }).resolvedOptions().timeZone;
+  } catch {
+    return 'must be an IANA time zone such as "Etc/UTC" or "Europe/Berlin"';
+  }
+  return resolved !== value && resolved.toLowerCase() === value.toLowerCase() ? `must be spelled "${resolved}"` : undefined;
+}
 
 const slaHours = z.number().positive('SLA hours must be greater than 0').max(24 * 365, 'SLA hours must be at most 8760 (one year)');
 
@@ -44,14 +51,18 @@ export const slaSchema = z
     medium: slaHours.optional().describe('Hours a Medium CVE may stay (tracked only when set).'),
     low: slaHours.optional().describe('Hours a Low CVE may stay (tracked only when set).'),
   })
-  .describe('SLA in hours per severity. Severities without an SLA are not tracked by the SLA clock.');
+  .meta({ id: 'SLA', title: 'SLA', description: 'SLA in hours per severity. Severities without an SLA are not tracked by the SLA clock.' });
 
 const resourcesSchema = z
   .strictObject({
-    requests: z.strictObject({ cpu: quantity, memory: quantity }),
-    limits: z.strictObject({ cpu: quantity, memory: quantity }),
+    requests: z
+      .strictObject({ cpu: quantity.describe('CPU request.'), memory: quantity.describe('Memory request.') })
+      .describe('What the scheduler reserves.'),
+    limits: z
+      .strictObject({ cpu: quantity.describe('CPU limit.'), memory: quantity.describe('Memory limit.') })
+      .describe('Hard caps (memory over the limit is an OOM kill).'),
   })
-  .describe('Container requests and limits.');
+  .meta({ id: 'Resources', title: 'Resources', description: 'Container requests and limits.' });
 
 const res = (cpu: string, memory: string, limitCpu: string, limitMemory: string) => ({
   requests: { cpu, memory },
@@ -69,10 +80,10 @@ export const imageRef = z.string().superRefine((value, ctx) => {
 
 const secretKeyRef = z
   .strictObject({
-    name: dnsLabel('Secret name').describe('Secret name.'),
+    name: dnsLabel().describe('Secret name.'),
     key: z.string().min(1).describe('Key inside the Secret.'),
   })
-  .describe('A reference to one key of a Secret. Secret values are never written into generated files.');
+  .meta({ id: 'SecretKeyRef', title: 'SecretKeyRef', description: 'A reference to one key of a Secret. Secret values are never written into generated files.' });
 
 export const imageSchema = z
   .strictObject({
@@ -86,7 +97,7 @@ export const imageSchema = z
       .optional()
       .describe('Tag Copa pushes the patched image to. Default: `<tag>-patched` (Copa\'s own default).'),
     sla: slaSchema.optional().describe('SLA hours overriding `defaults.sla` for this image (per severity).'),
-    team: dnsLabel('team').optional().describe('Owning team: used in labels and alert routing. Default: `defaults.team`.'),
+    team: dnsLabel().optional().describe('Owning team: used in labels and alert routing. Default: `defaults.team`.'),
     enabled: z.boolean().default(true).describe('Set to false to keep the entry but generate nothing for it.'),
   })
   .describe('One image that copa-fleet patches and tracks.');
@@ -95,12 +106,18 @@ const scheduleSchema = z
   .strictObject({
     window: z
       .strictObject({
-        start: z.string().regex(TIME_OF_DAY, 'must be HH:MM (24 h)').default('01:00'),
-        end: z.string().regex(TIME_OF_DAY, 'must be HH:MM (24 h)').default('05:00'),
+        start: z.string().regex(TIME_OF_DAY, 'must be HH:MM (24 h)').default('01:00').describe('First minute of the window (`HH:MM`).'),
+        end: z.string().regex(TIME_OF_DAY, 'must be HH:MM (24 h)').default('05:00').describe('End of the window (`HH:MM`, exclusive).'),
       })
       .prefault({})
       .describe('Daily window that default schedules are spread across (a hash of the image picks the minute). `end` before `start` wraps past midnight.'),
-    timeZone: z.string().min(1).default('Etc/UTC').describe('IANA time zone of every CronJob schedule (CronJob `spec.timeZone`).'),
+    timeZone: z
+      .string()
+      .superRefine((value, ctx) => {
+        const problem = timeZoneProblem(value);
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .default('Etc/UTC').describe('IANA time zone of every CronJob schedule (CronJob `spec.timeZone`).'),
   })
   .prefault({});
 
@@ -108,37 +125,40 @@ const DEFAULT_RUNTIME_IMAGE = 'ghcr.io/copa-fleet/runtime:0.1.0';
 
 const defaultsSchema = z
   .strictObject({
-    namespace: dnsLabel('namespace').default('copa-fleet').describe('Namespace of every generated namespaced object.'),
-    team: dnsLabel('team').default('platform').describe('Team of images that name none.'),
+    namespace: dnsLabel().default('copa-fleet').describe('Namespace of every generated namespaced object.'),
+    team: dnsLabel().default('platform').describe('Team of images that name none.'),
     schedule: scheduleSchema.describe('When the Copa CronJobs run.'),
-    sla: slaSchema.default({ critical: 24, high: 168 }).describe('Default SLA hours per severity. Default: `{critical: 24, high: 168}`.'),
+    sla: slaSchema.default({ critical: 24, high: 168 }).describe('Default SLA hours per severity.'),
     copa: z
       .strictObject({
-        version: z.string().regex(/^v?[0-9]+\.[0-9]+\.[0-9]+$/).default('0.14.0').describe('Copa version bundled in the runtime image (reported as `copa_version`).'),
-        timeout: z.string().regex(DURATION).default('20m').describe('Copa `--timeout` for the patch step.'),
+        version: z.string().regex(/^v?[0-9]+\.[0-9]+\.[0-9]+$/, 'must be a version such as "0.14.0"').default('0.14.0').describe('Copa version bundled in the runtime image (reported as `copa_version`).'),
+        timeout: duration().default('20m').describe('Copa `--timeout` for the patch step.'),
       })
-      .prefault({}),
+      .prefault({})
+      .describe('Copa, the patcher.'),
     trivy: z
       .strictObject({
-        image: imageRef.default('docker.io/aquasec/trivy:0.69.3').describe('Trivy CLI image used for the scans in the Copa job.'),
-        timeout: z.string().regex(DURATION).default('10m').describe('Trivy `--timeout` for each scan.'),
+        image: imageRef.default('docker.io/aquasec/trivy:0.70.0').describe('Trivy CLI image used for the scans in the Copa job.'),
+        timeout: duration().default('10m').describe('Trivy `--timeout` for each scan.'),
       })
-      .prefault({}),
+      .prefault({})
+      .describe('Trivy, the scanner run before and after each patch.'),
     buildkit: z
       .strictObject({
-        image: imageRef.default('docker.io/moby/buildkit:v0.26.3-rootless').describe('Rootless BuildKit image, run as a native sidecar of every Copa job.'),
+        image: imageRef.default('docker.io/moby/buildkit:v0.29.0-rootless').describe('Rootless BuildKit image, run as a native sidecar of every Copa job.'),
         address: z
           .string()
           .regex(/^tcp:\/\/.+/, 'must be a tcp:// address')
           .optional()
           .describe('A remote buildkitd (`tcp://host:port`, mTLS) instead of the sidecar. The one PSS exception then disappears.'),
-        tlsSecret: dnsLabel('Secret name')
+        tlsSecret: dnsLabel()
           .optional()
           .describe('Secret with `ca.pem`, `cert.pem`, `key.pem` for a remote buildkitd (required with `address`).'),
       })
-      .prefault({}),
+      .prefault({})
+      .describe('BuildKit, which Copa builds the patched image with.'),
     runtimeImage: imageRef.default(DEFAULT_RUNTIME_IMAGE).describe('The copa-fleet runtime image (exporter, collector, Copa). Build it from runtime/Dockerfile.'),
-    registryCredentialsSecret: dnsLabel('Secret name')
+    registryCredentialsSecret: dnsLabel()
       .default('copa-registry-credentials')
       .describe('Secret of type kubernetes.io/dockerconfigjson with push access to the patched tags (key `.dockerconfigjson`).'),
     pushgateway: z
@@ -147,7 +167,8 @@ const defaultsSchema = z
         deploy: z.boolean().default(true).describe('Generate a Pushgateway (Deployment, Service, ServiceMonitor with honorLabels).'),
         image: imageRef.default('docker.io/prom/pushgateway:v1.11.1').describe('Pushgateway image when deployed.'),
       })
-      .prefault({}),
+      .prefault({})
+      .describe('Where the exporter pushes each run\'s metrics.'),
     job: z
       .strictObject({
         activeDeadlineSeconds: z.number().int().min(300).default(3600).describe('Hard limit of one Copa run.'),
@@ -155,15 +176,16 @@ const defaultsSchema = z
         backoffLimit: z.number().int().min(0).max(6).default(0).describe('Retries of a failed run (0: the next schedule retries; every failure is reported).'),
         ttlSecondsAfterFinished: z.number().int().min(0).default(172800).describe('Finished Jobs are deleted after this.'),
       })
-      .prefault({}),
+      .prefault({})
+      .describe('Limits of each Copa Job.'),
     resources: z
       .strictObject({
-        scan: resourcesSchema.default(res('250m', '512Mi', '1', '2Gi')),
-        patch: resourcesSchema.default(res('100m', '128Mi', '500m', '512Mi')),
-        buildkit: resourcesSchema.default(res('500m', '1Gi', '2', '4Gi')),
-        exporter: resourcesSchema.default(res('20m', '64Mi', '200m', '256Mi')),
-        collector: resourcesSchema.default(res('100m', '128Mi', '1', '512Mi')),
-        pushgateway: resourcesSchema.default(res('50m', '64Mi', '500m', '256Mi')),
+        scan: resourcesSchema.default(res('250m', '512Mi', '1', '2Gi')).describe('Trivy scan containers.'),
+        patch: resourcesSchema.default(res('100m', '128Mi', '500m', '512Mi')).describe('The Copa container.'),
+        buildkit: resourcesSchema.default(res('500m', '1Gi', '2', '4Gi')).describe('The rootless BuildKit sidecar.'),
+        exporter: resourcesSchema.default(res('20m', '64Mi', '200m', '256Mi')).describe('The exporter sidecar.'),
+        collector: resourcesSchema.default(res('100m', '128Mi', '1', '512Mi')).describe('The drift collector.'),
+        pushgateway: resourcesSchema.default(res('50m', '64Mi', '500m', '256Mi')).describe('The generated Pushgateway.'),
       })
       .prefault({})
       .describe('Requests and limits per container role.'),
@@ -173,12 +195,12 @@ const defaultsSchema = z
 
 const receiverSchema = z
   .strictObject({
-    name: dnsLabel('receiver name').describe('Receiver name, referenced by routes.'),
-    pagerduty: z.strictObject({ routingKey: secretKeyRef }).optional().describe('PagerDuty Events v2 receiver.'),
+    name: dnsLabel().describe('Receiver name, referenced by routes.'),
+    pagerduty: z.strictObject({ routingKey: secretKeyRef.describe('Secret key holding the PagerDuty Events v2 routing key.') }).optional().describe('PagerDuty Events v2 receiver.'),
     slack: z
       .strictObject({
-        webhookUrl: secretKeyRef,
-        channel: z.string().regex(/^#?[a-z0-9._-]+$/).optional().describe('Channel override.'),
+        webhookUrl: secretKeyRef.describe('Secret key holding the Slack incoming-webhook URL.'),
+        channel: z.string().regex(/^#?[a-z0-9._-]+$/, 'must be a Slack channel name such as "#platform-alerts"').optional().describe('Channel override.'),
       })
       .optional()
       .describe('Slack incoming-webhook receiver.'),
@@ -187,22 +209,22 @@ const receiverSchema = z
 
 const routeSchema = z
   .strictObject({
-    receiver: dnsLabel('receiver name').describe('Receiver of matching alerts.'),
+    receiver: dnsLabel().describe('Receiver of matching alerts.'),
     severity: z.enum(['critical', 'warning', 'info']).optional().describe('Match alerts of this severity.'),
-    team: dnsLabel('team').optional().describe('Match alerts of this team.'),
+    team: dnsLabel().optional().describe('Match alerts of this team.'),
     continue: z.boolean().default(false).describe('Keep matching later routes.'),
   })
   .describe('Routes are tried in order; the first match wins unless `continue` is set.');
 
 const alertingSchema = z
   .strictObject({
-    defaultReceiver: dnsLabel('receiver name').optional().describe('Receiver of alerts that match no route. Default: the first receiver.'),
-    receivers: z.array(receiverSchema).default([]),
-    routes: z.array(routeSchema).default([]),
-    groupBy: z.array(z.string().min(1)).default(['alertname', 'image', 'team']).describe('Alertmanager group_by.'),
-    groupWait: z.string().regex(DURATION).default('30s'),
-    groupInterval: z.string().regex(DURATION).default('5m'),
-    repeatInterval: z.string().regex(DURATION).default('4h'),
+    defaultReceiver: dnsLabel().optional().describe('Receiver of alerts that match no route. Default: the first receiver.'),
+    receivers: z.array(receiverSchema).default([]).describe('Where alerts go. Each receiver has a `name` and exactly one of `pagerduty` or `slack`.'),
+    routes: z.array(routeSchema).default([]).describe('Which alerts go where, tried in order.'),
+    groupBy: z.array(z.string().min(1, 'must not be empty')).default(['alertname', 'image', 'team']).describe('Alertmanager group_by.'),
+    groupWait: duration().default('30s').describe('Alertmanager group_wait.'),
+    groupInterval: duration().default('5m').describe('Alertmanager group_interval.'),
+    repeatInterval: duration().default('4h').describe('Alertmanager repeat_interval.'),
     runbookBaseUrl: z
       .url()
       .default('https://github.com/copa-fleet/copa-fleet/blob/main/docs/runbooks')
@@ -218,14 +240,16 @@ const prometheusSchema = z
     scanMaxAgeHours: z.number().positive().default(26).describe('A scan older than this raises TrivyScanStale.'),
     missingRunGraceHours: z.number().positive().default(2).describe('Grace added to the schedule interval before CopaPatchJobMissing.'),
   })
-  .prefault({});
+  .prefault({})
+  .describe('How the Prometheus Operator finds the generated rules and ServiceMonitors, and alert thresholds.');
 
 const grafanaSchema = z
   .strictObject({
     dashboardLabels: labels.default({ grafana_dashboard: '1' }).describe('Labels the Grafana dashboard sidecar selects ConfigMaps by.'),
     folder: z.string().min(1).optional().describe('Folder annotation (`grafana_folder`) for the sidecar.'),
   })
-  .prefault({});
+  .prefault({})
+  .describe('How the Grafana sidecar finds the generated dashboard.');
 
 const dependencyTrackSchema = z
   .strictObject({
@@ -254,33 +278,82 @@ export const inventorySchema = z
     trivyOperator: trivyOperatorSchema,
     dependencyTrack: dependencyTrackSchema.optional(),
   })
-  .superRefine((inv, ctx) => {
-    const seen = new Map<string, number>();
-    inv.images.forEach((image, index) => {
-      const parsed = parseImageRef(image.ref);
-      if (!parsed.ok) return;
-      const key = `${parsed.ref.name}:${parsed.ref.tag ?? 'latest'}`;
-      const first = seen.get(key);
-      if (first !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['images', index, 'ref'], message: `duplicates images[${first}].ref: both normalise to ${key}` });
-      } else seen.set(key, index);
-    });
-    const receivers = new Set(inv.alerting.receivers.map((r) => r.name));
-    inv.alerting.routes.forEach((route, index) => {
-      if (!receivers.has(route.receiver)) {
-        ctx.addIssue({ code: 'custom', path: ['alerting', 'routes', index, 'receiver'], message: `names no receiver in alerting.receivers (have: ${[...receivers].join(', ') || 'none'})` });
-      }
-    });
-    if (inv.alerting.defaultReceiver !== undefined && !receivers.has(inv.alerting.defaultReceiver)) {
-      ctx.addIssue({ code: 'custom', path: ['alerting', 'defaultReceiver'], message: 'names no receiver in alerting.receivers' });
+  // Cross-field checks run even when other fields failed, so that every error comes out in one run.
+  .superRefine(checkCrossReferences, { when: () => true });
+
+type Ctx = z.RefinementCtx<unknown>;
+type Loose = Readonly<Record<string, unknown>>;
+const asObject = (value: unknown): Loose | undefined =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Loose) : undefined;
+const asArray = (value: unknown): readonly unknown[] => (Array.isArray(value) ? value : []);
+
+/** Reads the partly parsed inventory defensively: any part may be missing or of the wrong type. */
+function checkCrossReferences(value: unknown, ctx: Ctx): void {
+  const inventory = asObject(value);
+  if (inventory === undefined) return;
+  checkUniqueImages(asArray(inventory.images), ctx);
+  checkAlertingNames(asObject(inventory.alerting), ctx);
+  const defaults = asObject(inventory.defaults);
+  const pushgateway = asObject(defaults?.pushgateway);
+  if (pushgateway?.deploy === false && pushgateway.url === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['defaults', 'pushgateway', 'url'], message: 'is required when defaults.pushgateway.deploy is false' });
+  }
+  const buildkit = asObject(defaults?.buildkit);
+  if (buildkit?.address !== undefined && buildkit.tlsSecret === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['defaults', 'buildkit', 'tlsSecret'], message: 'is required with defaults.buildkit.address (remote BuildKit uses mTLS)' });
+  }
+}
+
+/**
+ * Two entries that normalise to the same `registry/path:tag` would generate the same CronJob
+ * twice. Distinct references get distinct CronJob names by construction (a hash of the
+ * reference); the check makes the one-in-16-million hash collision an error, not an overwrite.
+ */
+function checkUniqueImages(images: readonly unknown[], ctx: Ctx): void {
+  const seen = new Map<string, number>();
+  const names = new Map<string, number>();
+  images.forEach((image, index) => {
+    const ref = asObject(image)?.ref;
+    const parsed = typeof ref === 'string' ? parseImageRef(ref) : undefined;
+    if (!parsed?.ok) return;
+    const key = `${parsed.ref.name}:${parsed.ref.tag ?? DEFAULT_TAG}`;
+    const first = seen.get(key);
+    if (first !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['images', index, 'ref'], message: `duplicates images[${first}].ref: both normalise to "${key}"` });
+      return;
     }
-    if (!inv.defaults.pushgateway.deploy && inv.defaults.pushgateway.url === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['defaults', 'pushgateway', 'url'], message: 'is required when defaults.pushgateway.deploy is false' });
-    }
-    if (inv.defaults.buildkit.address !== undefined && inv.defaults.buildkit.tlsSecret === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['defaults', 'buildkit', 'tlsSecret'], message: 'is required with defaults.buildkit.address (remote BuildKit uses mTLS)' });
+    seen.set(key, index);
+    const name = imageCronJobName(parsed.ref);
+    const clash = names.get(name);
+    if (clash !== undefined) {
+      const message = `gets the same CronJob name "${name}" as images[${clash}].ref (a hash collision); please report it`;
+      ctx.addIssue({ code: 'custom', path: ['images', index, 'ref'], message });
+    } else names.set(name, index);
+  });
+}
+
+function checkAlertingNames(alerting: Loose | undefined, ctx: Ctx): void {
+  const receivers = new Map<string, number>();
+  asArray(alerting?.receivers).forEach((receiver, index) => {
+    const name = asObject(receiver)?.name;
+    if (typeof name !== 'string') return;
+    const first = receivers.get(name);
+    if (first !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['alerting', 'receivers', index, 'name'], message: `duplicates alerting.receivers[${first}].name "${name}"` });
+    } else receivers.set(name, index);
+  });
+  const known = `defined: ${[...receivers.keys()].join(', ') || 'none'}`;
+  asArray(alerting?.routes).forEach((route, index) => {
+    const receiver = asObject(route)?.receiver;
+    if (typeof receiver === 'string' && !receivers.has(receiver)) {
+      ctx.addIssue({ code: 'custom', path: ['alerting', 'routes', index, 'receiver'], message: `"${receiver}" is not defined in alerting.receivers (${known})` });
     }
   });
+  const defaultReceiver = alerting?.defaultReceiver;
+  if (typeof defaultReceiver === 'string' && !receivers.has(defaultReceiver)) {
+    ctx.addIssue({ code: 'custom', path: ['alerting', 'defaultReceiver'], message: `"${defaultReceiver}" is not defined in alerting.receivers (${known})` });
+  }
+}
 
 /** The inventory as written (defaults not yet applied). */
 export type InventoryInput = z.input<typeof inventorySchema>;

@@ -4,9 +4,9 @@
  * of the inventory.
  */
 import type { Inventory, Sla } from '../inventory/schema.ts';
-import { formatImageRef, normalizeImageRef } from '../shared/image-ref.ts';
+import { DEFAULT_TAG, formatImageRef, normalizeImageRef } from '../shared/image-ref.ts';
 import { SEVERITY_BY_KEY, SEVERITY_KEYS, type Severity } from '../shared/metrics.ts';
-import { cronJobName } from './naming.ts';
+import { imageCronJobName } from './naming.ts';
 import { longestIntervalSeconds, spreadSchedule } from './schedule.ts';
 
 export interface FleetImage {
@@ -37,8 +37,6 @@ export interface Fleet {
   readonly inventory: Inventory;
 }
 
-const DEFAULT_TAG = 'latest';
-
 export function buildFleet(inventory: Inventory): Fleet {
   const { defaults } = inventory;
   const images = inventory.images
@@ -48,7 +46,6 @@ export function buildFleet(inventory: Inventory): Fleet {
       const tag = ref.tag ?? DEFAULT_TAG;
       const sourceRef = formatImageRef({ ...ref, tag });
       const patchedTag = entry.patchedTag ?? `${tag}-patched`;
-      const lastComponent = ref.path.split('/').at(-1) ?? ref.path;
       const schedule = entry.schedule ?? spreadSchedule(sourceRef, defaults.schedule.window);
       return {
         image: ref.name,
@@ -56,7 +53,7 @@ export function buildFleet(inventory: Inventory): Fleet {
         tag,
         patchedTag,
         patchedRef: formatImageRef({ ...ref, tag: patchedTag }),
-        name: cronJobName(sourceRef, lastComponent, tag),
+        name: imageCronJobName(ref),
         team: entry.team ?? defaults.team,
         schedule,
         scheduleSpread: entry.schedule === undefined,
@@ -64,8 +61,14 @@ export function buildFleet(inventory: Inventory): Fleet {
         slaHours: effectiveSla(defaults.sla, entry.sla),
       };
     })
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { namespace: defaults.namespace, images, inventory };
+    .sort((a, b) => compare(a.name, b.name));
+  // The inventory's own image order means nothing: sort it too, so that no consumer of
+  // `fleet.inventory` can make the output depend on it.
+  const entries = inventory.images
+    .map((entry) => ({ entry, key: formatImageRef(normalizeImageRef(entry.ref)) }))
+    .sort((a, b) => compare(a.key, b.key))
+    .map(({ entry }) => entry);
+  return { namespace: defaults.namespace, images, inventory: { ...inventory, images: entries } };
 }
 
 function effectiveSla(defaults: Sla, override: Sla | undefined): Partial<Record<Severity, number>> {
@@ -76,4 +79,8 @@ function effectiveSla(defaults: Sla, override: Sla | undefined): Partial<Record<
     if (hours !== undefined) result[SEVERITY_BY_KEY[key]] = hours;
   }
   return result;
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -4,6 +4,7 @@
  * normalised reference is always part of the name).
  */
 import { createHash } from 'node:crypto';
+import { DEFAULT_TAG, formatImageRef, type ImageRef } from '../shared/image-ref.ts';
 
 /** CronJob names are limited to 52 characters: the Job controller appends an 11-character suffix. */
 export const CRONJOB_NAME_MAX = 52;
@@ -32,4 +33,11 @@ export function cronJobName(canonicalRef: string, lastPathComponent: string, tag
   const room = CRONJOB_NAME_MAX - PREFIX.length - 1 - HASH_LENGTH;
   const readable = slug(`${lastPathComponent}-${tag}`).slice(0, room).replace(/-+$/, '');
   return `${PREFIX}${readable === '' ? 'image' : readable}-${hash}`;
+}
+
+/** The CronJob name of an inventory image, from its normalised reference (no tag means `latest`). */
+export function imageCronJobName(ref: ImageRef): string {
+  const tag = ref.tag ?? DEFAULT_TAG;
+  const lastComponent = ref.path.split('/').at(-1) ?? ref.path;
+  return cronJobName(formatImageRef({ registry: ref.registry, path: ref.path, name: ref.name, tag }), lastComponent, tag);
 }

@@ -3,12 +3,10 @@
  * hash of its reference, so 200 CronJobs do not all start at once and a schedule never moves
  * when other images are added or removed.
  */
-import { CronExpressionParser } from 'cron-parser';
+import { CALENDAR_CYCLE_DAYS, matchingDays, parseCron } from '../inventory/cron.ts';
 import { stableHash } from './naming.ts';
 
 const MINUTES_PER_DAY = 24 * 60;
-/** Occurrences sampled to find the longest gap between runs: covers a year of daily schedules. */
-const SAMPLE_RUNS = 400;
 
 export interface DailyWindow {
   /** `HH:MM` */
@@ -34,17 +32,26 @@ export function spreadSchedule(key: string, window: DailyWindow): string {
 
 /**
  * The longest gap, in seconds, between two consecutive runs of `schedule`: the interval after
- * which a missing run is overdue. Time-zone independent enough for alerting (DST shifts a gap by
- * at most an hour, which the rules' grace absorbs).
+ * which a missing run is overdue. Exact over the 28-year calendar cycle, evaluated with the
+ * Kubernetes cron rules (cron.ts) in UTC; time-zone independent enough for alerting (DST shifts
+ * a gap by at most an hour, which the rules' grace absorbs).
  */
 export function longestIntervalSeconds(schedule: string): number {
-  const expression = CronExpressionParser.parse(schedule, { currentDate: new Date(Date.UTC(2025, 0, 1)), tz: 'Etc/UTC' });
-  let previous = expression.next().getTime();
+  const parsed = parseCron(schedule);
+  if (!parsed.ok) throw new Error(`invalid schedule "${schedule}": ${parsed.problem}`);
+  const { minutes, hours } = parsed.fields;
+  // Minutes of the day the schedule runs at, ascending (hours and minutes are sorted).
+  const times = hours.flatMap((hour) => minutes.map((minute) => hour * 60 + minute));
+  const days = matchingDays(parsed.fields);
+  const first = times[0];
+  const last = times.at(-1);
+  if (first === undefined || last === undefined || days.length === 0) throw new Error(`schedule "${schedule}" never runs`);
   let longest = 0;
-  for (let i = 0; i < SAMPLE_RUNS; i += 1) {
-    const next = expression.next().getTime();
-    longest = Math.max(longest, next - previous);
-    previous = next;
+  for (let i = 1; i < times.length; i += 1) longest = Math.max(longest, (times[i] ?? 0) - (times[i - 1] ?? 0));
+  for (const [i, day] of days.entries()) {
+    // The calendar repeats after the cycle, so the last matching day is followed by the first one.
+    const next = days[i + 1] ?? (days[0] ?? 0) + CALENDAR_CYCLE_DAYS;
+    longest = Math.max(longest, (next - day) * MINUTES_PER_DAY + first - last);
   }
-  return Math.round(longest / 1000);
+  return longest * 60;
 }

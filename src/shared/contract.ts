@@ -18,20 +18,33 @@ export const JOB_CONTAINERS = {
   scan: 'scan',
   /** Init container: Copa patch and push (through `copa-fleet-exporter exec`, which keeps a log). */
   patch: 'patch',
+  /**
+   * Init container, only when `dependencyTrack` is configured: CycloneDX BOM of the patched image
+   * (JOB_FILES.bom). An init container, not a second main container, so that two Trivy processes
+   * never share the scan cache at once.
+   */
+  bom: 'bom',
   /** Main container: Trivy scan of the pushed patched image (digest and after-counts). */
   verify: 'verify',
 } as const;
 
 /** Paths in the pod's shared `emptyDir`. */
 export const WORK_DIR = '/work';
-export const JOB_FILES = {
-  scanBefore: `${WORK_DIR}/scan-before.json`,
-  scanAfter: `${WORK_DIR}/scan-after.json`,
-  copaLog: `${WORK_DIR}/copa.log`,
-  copaExitCode: `${WORK_DIR}/copa.exit`,
-  vex: `${WORK_DIR}/patch.vex.json`,
-  bom: `${WORK_DIR}/patched.cdx.json`,
-} as const;
+/** The files of the shared work directory, rooted at `workDir` (the exporter's tests use a temp dir). */
+export function jobFiles(workDir: string) {
+  return {
+    scanBefore: `${workDir}/scan-before.json`,
+    scanAfter: `${workDir}/scan-after.json`,
+    copaLog: `${workDir}/copa.log`,
+    /** Written by `copa-fleet-exporter exec`: a decimal exit code, or `signal:<NAME>` (e.g. `signal:SIGKILL`). */
+    copaExitCode: `${workDir}/copa.exit`,
+    vex: `${workDir}/patch.vex.json`,
+    bom: `${workDir}/patched.cdx.json`,
+    /** Written by the exporter after a successful push: a restarted exporter sidecar never counts a run twice. */
+    reportedMarker: `${workDir}/exporter.reported`,
+  } as const;
+}
+export const JOB_FILES = jobFiles(WORK_DIR);
 
 /** Where the rootless BuildKit sidecar listens (shared emptyDir between the sidecar and Copa). */
 export const BUILDKIT_SOCKET_DIR = '/run/buildkit';
@@ -59,6 +72,14 @@ export const INVENTORY_CONFIGMAP_KEY = 'inventory.json';
 export const PIPELINE_LABEL = { key: 'app.kubernetes.io/part-of', value: 'copa-fleet' } as const;
 /** Label carrying the CronJob name (= patched-digest key, Pushgateway group) on Jobs and Pods. */
 export const CRONJOB_LABEL = 'copa-fleet.dev/cronjob';
+
+/** trivy-operator's VulnerabilityReport API (one report per workload x container). */
+export const VULNERABILITY_REPORT_API = {
+  group: 'aquasecurity.github.io',
+  version: 'v1alpha1',
+  plural: 'vulnerabilityreports',
+  kind: 'VulnerabilityReport',
+} as const;
 
 /** Value of one key of the patched-digest ConfigMap (the key is the CronJob name), JSON-encoded. */
 export interface PatchedDigestRecord {
@@ -117,6 +138,8 @@ export const EXPORTER_ENV = {
   podName: 'POD_NAME',
   podNamespace: 'POD_NAMESPACE',
   dependencyTrackApiKey: 'DEPENDENCY_TRACK_API_KEY',
+  /** Overrides WORK_DIR (tests and local runs; the generator never sets it). */
+  workDir: 'COPA_FLEET_WORK_DIR',
 } as const;
 
 const EXPORTER_FLAGS = {
@@ -147,6 +170,26 @@ export function exporterReportArgs(options: ExporterOptions): string[] {
 /** `copa-fleet-exporter exec --log FILE --exit-code FILE -- copa patch …`: runs Copa, keeps its log. */
 export function exporterExecArgs(command: readonly string[]): string[] {
   return ['exec', '--log', JOB_FILES.copaLog, '--exit-code', JOB_FILES.copaExitCode, '--', ...command];
+}
+
+export interface ExporterExecOptions {
+  readonly logFile: string;
+  readonly exitCodeFile: string;
+  readonly command: readonly string[];
+}
+
+/** Parses `exec` arguments (`--log FILE --exit-code FILE -- COMMAND…`); throws an Error naming the problem. */
+export function parseExporterExecArgs(argv: readonly string[]): ExporterExecOptions {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    options: { log: { type: 'string' }, 'exit-code': { type: 'string' } },
+    strict: true,
+    allowPositionals: true,
+  });
+  if (values.log === undefined || values.log === '') throw new Error('missing --log');
+  if (values['exit-code'] === undefined || values['exit-code'] === '') throw new Error('missing --exit-code');
+  if (positionals.length === 0) throw new Error('missing the command to run after --');
+  return { logFile: values.log, exitCodeFile: values['exit-code'], command: positionals };
 }
 
 /** Parses `report` arguments; throws an Error naming the flag on bad input. */

@@ -10,6 +10,8 @@
  */
 
 export const DEFAULT_REGISTRY = 'docker.io';
+/** The tag a reference without one means (and Copa patches). */
+export const DEFAULT_TAG = 'latest';
 const LEGACY_DEFAULT_REGISTRY = 'index.docker.io';
 const OFFICIAL_REPO_PREFIX = 'library/';
 const RUNTIME_PREFIXES = ['docker-pullable://', 'docker://'] as const;
@@ -179,7 +181,10 @@ function validateDomain(domain: string): { ok: true; host: string } | { ok: fals
   if (port === undefined && !host.includes('.') && host !== 'localhost' && !host.startsWith('[')) {
     return { ok: false, reason: `"${domain}" is neither a registry host (no "." or ":") nor a lower-case repository namespace` };
   }
-  return { ok: true, host: port === undefined || port === '443' ? host : `${host}:${port}` };
+  // `:443` is dropped only where the bare host still reads as a registry: `myregistry:443/app`
+  // without its port would read as the Docker Hub repository `myregistry/app`.
+  const dropPort = port === '443' && (host.includes('.') || host === 'localhost' || host.startsWith('['));
+  return { ok: true, host: port === undefined || dropPort ? host : `${host}:${port}` };
 }
 
 function fail(reason: string): { ok: false; reason: string } {

@@ -78,6 +78,20 @@ export const L = {
   tag: 'tag',
   resource: 'resource',
   job: 'job',
+  // ---- Labels only the alerting rules add (never emitted by the exporter or the collector) ----
+  /** Alert label carrying the CVE severity (`severity` on an alert is the alert's own severity). */
+  cveSeverity: 'cve_severity',
+  /**
+   * Alert label carrying a workload namespace: every alert's `namespace` is the fleet namespace, so
+   * that the AlertmanagerConfig's injected `namespace` matcher routes it.
+   */
+  exportedNamespace: 'exported_namespace',
+  /** Alert label of CopaPatchJobMissing: which evidence is missing (MISSING_REASONS). */
+  missingReason: 'missing_reason',
+  /** Alert label of CopaPatchJobMissing for CronJobs that never reported: their schedule interval (e.g. `1d`). */
+  scheduleInterval: 'schedule_interval',
+  /** Alertmanager's alert-name label. */
+  alertname: 'alertname',
 } as const;
 
 /** Values of the `stage` label on copa_image_vulnerabilities. */
@@ -88,10 +102,27 @@ export type ScanStage = (typeof SCAN_STAGES)[number];
 export const JOBS = {
   exporter: 'copa-fleet-exporter',
   collector: 'copa-fleet-collector',
+  /** The generated Pushgateway's own scrape job (its Service name); pushed series keep `job` = exporter (honorLabels). */
+  pushgateway: 'copa-fleet-pushgateway',
 } as const;
 
 /** The Pushgateway grouping key besides `job`: the CronJob name (never the image: it contains `/`). */
 export const PUSH_GROUPING_LABEL = L.cronjob;
+
+/**
+ * Values of the `resource` label on the collector's health metrics (informer_synced, api_errors_total,
+ * watch_restarts_total): each thing the collector lists and watches, or reads and writes.
+ */
+export const COLLECTOR_RESOURCES = {
+  pods: 'pods',
+  vulnerabilityReports: 'vulnerabilityreports',
+  jobs: 'jobs',
+  cronJobs: 'cronjobs',
+  inventory: 'inventory-configmap',
+  patchedDigests: 'patched-digests-configmap',
+  state: 'state-configmap',
+} as const;
+export type CollectorResource = (typeof COLLECTOR_RESOURCES)[keyof typeof COLLECTOR_RESOURCES];
 
 export type MetricType = 'counter' | 'gauge';
 export interface MetricDef {
@@ -185,7 +216,38 @@ export const RECORDS = {
   patchSuccessRate7d: 'copa:patch_success_rate_7d:ratio',
   patchComplianceRatio: 'fleet:patch_compliance_ratio:gauge',
   digestDriftContainers: 'fleet:digest_drift_containers:count',
+  // ---- Added by the observability rules ----
+  /** CVEs (image x cve_id) older than the image's SLA hours for their severity, by image and severity. */
+  slaBreachesByImage: 'image:cve_sla_breaches:count',
+  /** The same summed over the fleet, by severity (0 for tracked severities without breaches). */
+  slaBreaches: 'fleet:cve_sla_breaches:count',
+  /** Successful Copa runs in the last 7 days, by image (inventoried CronJobs only). */
+  patchSuccessIncrease7d: 'image:copa_patch_success:increase7d',
+  /** Failed Copa runs in the last 7 days, by image and failure_reason (inventoried CronJobs only). */
+  patchFailureIncrease7d: 'image:copa_patch_failure:increase7d',
 } as const;
+
+/**
+ * Series the rules read that other components expose: Prometheus' own scrape health and the
+ * Pushgateway's per-group push time (every pushed group carries it, with the grouping labels).
+ */
+export const UPSTREAM_METRICS = {
+  up: 'up',
+  pushTimeSeconds: 'push_time_seconds',
+} as const;
+
+/** Values of the `severity` label on alerts (lower case, as Alertmanager routes expect). */
+export const ALERT_SEVERITIES = ['critical', 'warning', 'info'] as const;
+export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
+
+/** Values of `missing_reason` on CopaPatchJobMissing. */
+export const MISSING_REASONS = {
+  no_recent_run: 'no run (exporter heartbeat or CronJob schedule) within the schedule interval plus grace',
+  no_recent_success: 'runs happen, but none succeeded within the schedule interval plus grace',
+  never_reported: 'inventoried for longer than the schedule interval plus grace, and no run ever reported',
+  never_succeeded: 'inventoried for longer than the schedule interval plus grace, runs reported, none succeeded',
+} as const;
+export type MissingReason = keyof typeof MISSING_REASONS;
 
 /** Alert names: part of the contract (routes, runbooks, silences refer to them). */
 export const ALERTS = {

@@ -1,0 +1,188 @@
+/**
+ * Wires the collector together: one reflector per watched resource feeding the model, the state
+ * store behind the SLA clock, the flush and tick timers, the metrics registry and the HTTP server.
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import { Registry } from 'prom-client';
+import { PIPELINE_LABEL, VULNERABILITY_REPORT_API, type CollectorOptions } from '../../src/shared/contract.ts';
+import { COLLECTOR_RESOURCES } from '../../src/shared/metrics.ts';
+import type { CollectorTuning } from './config.ts';
+import { CollectorHealth } from './health.ts';
+import { KubeClient } from './kube/kube-client.ts';
+import { Reflector, type ReflectorSink, type ReflectorSpec } from './kube/reflector.ts';
+import type { Logger } from './log.ts';
+import { createStores, FleetModel } from './model.ts';
+import { projectConfigMapData, projectCronJob, projectJob, projectPod, projectReport, type ConfigMapData } from './projections.ts';
+import { CollectorServer } from './server.ts';
+import { SlaClock } from './sla-clock.ts';
+import { StateStore } from './state-store.ts';
+
+export interface CollectorConfig {
+  readonly kubeConfig: KubeConfig;
+  readonly options: CollectorOptions;
+  readonly tuning: CollectorTuning;
+  readonly log: Logger;
+  /** Interface the HTTP server binds (default: all). */
+  readonly host?: string;
+}
+
+export class Collector {
+  /** prom-client registry of the health metrics (the model's series render themselves: series.ts). */
+  readonly registry = new Registry();
+  private readonly stores: ReturnType<typeof createStores>;
+  private readonly health: CollectorHealth;
+  private readonly model: FleetModel;
+  private readonly clock: SlaClock;
+  private readonly state: StateStore;
+  private readonly reflectors: Reflector<unknown>[] = [];
+  private readonly server: CollectorServer;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private tickTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
+
+  constructor(private readonly config: CollectorConfig) {
+    const { options, tuning, log } = config;
+    const client = new KubeClient(config.kubeConfig);
+    this.health = new CollectorHealth(this.registry);
+    const stores = createStores();
+    this.stores = stores;
+    this.clock = new SlaClock(tuning.cveResumeWindowSeconds);
+    this.state = new StateStore({
+      core: client.core,
+      namespace: options.namespace,
+      name: options.stateConfigMap,
+      clock: this.clock,
+      health: this.health,
+      log,
+      writeDelayMs: tuning.stateWriteDelayMs,
+      backoffInitialMs: tuning.backoffInitialMs,
+      backoffMaxMs: tuning.backoffMaxMs,
+    });
+    this.model = new FleetModel({
+      fleetNamespace: options.namespace,
+      tuning,
+      clock: this.clock,
+      stores,
+      log,
+      clockChanged: (urgent) => this.state.schedule(urgent),
+      requestFlush: () => this.requestFlush(),
+      now: () => Date.now(),
+      startedAt: Date.now(),
+    });
+
+    const ns = encodeURIComponent(options.namespace);
+    const pipeline = `${PIPELINE_LABEL.key}=${PIPELINE_LABEL.value}`;
+    const model = this.model;
+    this.add(
+      client,
+      { resource: COLLECTOR_RESOURCES.pods, path: '/api/v1/pods', pageSize: tuning.podsPageSize, project: (o) => projectPod(o, options.namespace) },
+      { upsert: (key, pod, prev) => model.upsertPod(key, pod, prev), remove: (key, prev) => model.removePod(key, prev), listed: () => model.setSynced('pods') },
+    );
+    const { group, version, plural } = VULNERABILITY_REPORT_API;
+    this.add(
+      client,
+      { resource: COLLECTOR_RESOURCES.vulnerabilityReports, path: `/apis/${group}/${version}/${plural}`, pageSize: tuning.reportsPageSize, project: projectReport },
+      { upsert: (key, report, prev) => model.upsertReport(key, report, prev), remove: (key, prev) => model.removeReport(key, prev), listed: () => model.setSynced('reports') },
+    );
+    this.add(
+      client,
+      { resource: COLLECTOR_RESOURCES.jobs, path: `/apis/batch/v1/namespaces/${ns}/jobs`, labelSelector: pipeline, pageSize: tuning.podsPageSize, project: projectJob },
+      { upsert: (_key, job, prev) => model.upsertJob(job, prev), remove: (_key, prev) => model.removeJob(prev) },
+    );
+    this.add(
+      client,
+      { resource: COLLECTOR_RESOURCES.cronJobs, path: `/apis/batch/v1/namespaces/${ns}/cronjobs`, labelSelector: pipeline, pageSize: tuning.podsPageSize, project: projectCronJob },
+      { upsert: (_key, cron) => model.upsertCronJob(cron), remove: (_key, prev) => model.removeCronJob(prev) },
+    );
+    this.add(client, this.configMapSpec(COLLECTOR_RESOURCES.inventory, options.inventoryConfigMap), {
+      upsert: (_key, data) => model.setInventory(data),
+      remove: () => model.setInventory(undefined),
+      listed: () => model.setSynced('inventory'),
+    });
+    this.add(client, this.configMapSpec(COLLECTOR_RESOURCES.patchedDigests, options.digestStore), {
+      upsert: (_key, data) => model.setPatchedDigests(data),
+      remove: () => model.setPatchedDigests(undefined),
+    });
+
+    this.server = new CollectorServer({ contentType: this.registry.contentType, render: () => this.renderMetrics(), missing: () => this.missing() }, log);
+  }
+
+  /** Starts everything; resolves with the HTTP port once the server listens. */
+  async start(): Promise<number> {
+    const port = await this.server.listen(this.config.options.port, this.config.host);
+    for (const reflector of this.reflectors) reflector.start();
+    void this.state.load().then(() => {
+      if (!this.stopping) this.model.clockLoaded();
+    });
+    this.tickTimer = setInterval(() => this.tick(), this.config.tuning.tickMs);
+    return port;
+  }
+
+  /** Graceful shutdown: stop the watches, write pending state, close the server. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    const { log, tuning } = this.config;
+    log.info('shutting down');
+    if (this.tickTimer !== undefined) clearInterval(this.tickTimer);
+    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
+    await Promise.all(this.reflectors.map((r) => r.stop()));
+    if (this.model.hasDirty) this.model.flush();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), tuning.shutdownTimeoutMs)));
+    const result = await Promise.race([this.state.flush().then(() => 'flushed' as const), timeout]);
+    clearTimeout(timer);
+    if (result === 'timeout') log.warn('state not flushed before the shutdown timeout', { timeoutMs: tuning.shutdownTimeoutMs });
+    this.state.stop();
+    await this.server.close();
+    log.info('stopped');
+  }
+
+  /** The whole /metrics body: health metrics (prom-client), then every series store. */
+  async renderMetrics(): Promise<string> {
+    const now = Date.now();
+    const parts = [await this.registry.metrics()];
+    for (const store of Object.values(this.stores)) parts.push(store.render(now));
+    return parts.join('\n');
+  }
+
+  /** What readiness still waits for. */
+  missing(): string[] {
+    const missing = this.reflectors.filter((r) => !r.hasSynced).map((r) => r.resource);
+    if (!this.clock.loaded) missing.push(COLLECTOR_RESOURCES.state);
+    return missing;
+  }
+
+  private add<P>(client: KubeClient, spec: ReflectorSpec<P>, sink: ReflectorSink<P>): void {
+    const reflector = new Reflector(client, spec, sink, this.health, this.config.tuning, this.config.log);
+    this.reflectors.push(reflector as Reflector<unknown>);
+  }
+
+  private configMapSpec(resource: ReflectorSpec<ConfigMapData>['resource'], name: string): ReflectorSpec<ConfigMapData> {
+    return {
+      resource,
+      path: `/api/v1/namespaces/${encodeURIComponent(this.config.options.namespace)}/configmaps`,
+      fieldSelector: `metadata.name=${name}`,
+      pageSize: 10,
+      project: projectConfigMapData,
+    };
+  }
+
+  private requestFlush(): void {
+    if (this.flushTimer !== undefined || this.stopping) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      this.model.flush();
+      this.markSyncedIfCurrent();
+    }, this.config.tuning.flushDelayMs);
+  }
+
+  private tick(): void {
+    this.model.tick();
+    this.markSyncedIfCurrent();
+  }
+
+  private markSyncedIfCurrent(): void {
+    if (this.clock.loaded && this.reflectors.every((r) => r.isCurrent)) this.health.markSynced(Date.now());
+  }
+}

@@ -1,0 +1,231 @@
+/**
+ * The few fields the collector keeps of each watched object. Everything else of an object is
+ * garbage as soon as its event is handled: this is what keeps 10,000 Pods and 2,000
+ * VulnerabilityReports within the memory budget.
+ *
+ * Strings that repeat across objects (namespaces, images, digests, CVE ids) are interned, so
+ * that 2,000 reports listing the same CVE hold one copy of its id.
+ */
+import { CRONJOB_LABEL, JOB_CONTAINERS } from '../../src/shared/contract.ts';
+import { runningContainers, type PodLike, type RunningContainer } from '../../src/shared/drift.ts';
+import { normalizeDigest, repositoryOf } from '../../src/shared/image-ref.ts';
+import { SEVERITIES, toSeverity, type Severity } from '../../src/shared/metrics.ts';
+import type { RawObject } from './kube/kube-client.ts';
+
+// ---------------------------------------------------------------- interning
+
+const MAX_INTERNED = 500_000;
+let interned = new Map<string, string>();
+
+/** One shared copy per distinct string (the table is dropped when it grows past a bound: sharing is an optimisation, never a semantic). */
+export function intern(value: string): string {
+  const existing = interned.get(value);
+  if (existing !== undefined) return existing;
+  if (interned.size >= MAX_INTERNED) interned = new Map();
+  interned.set(value, value);
+  return value;
+}
+
+// ---------------------------------------------------------------- pods
+
+/** Container states of a Copa job pod that the collector needs to classify job failures. */
+export interface JobPodView {
+  /** The Job that owns the pod. */
+  readonly job: string;
+  /** The exporter sidecar ran at some point: it can report whatever happened. */
+  readonly exporterStarted: boolean;
+  /** Some container is waiting on an image pull error. */
+  readonly pullFailed: boolean;
+}
+
+export interface PodView {
+  readonly namespace: string;
+  readonly name: string;
+  /** Containers in `state.running` with a resolvable digest (src/shared/drift.ts). */
+  readonly containers: readonly RunningContainer[];
+  /** At least one container is running (with or without a resolvable digest). */
+  readonly running: boolean;
+  /** Set for pods of the pipeline's Jobs (in the fleet namespace, with the CronJob label). */
+  readonly jobPod?: JobPodView;
+}
+
+const PULL_ERRORS = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull']);
+
+interface ContainerStatusRaw {
+  readonly name?: string;
+  readonly state?: { readonly running?: unknown; readonly terminated?: unknown; readonly waiting?: { readonly reason?: string } };
+  readonly lastState?: { readonly terminated?: unknown; readonly running?: unknown };
+}
+interface PodRaw extends RawObject {
+  readonly status?: {
+    readonly containerStatuses?: readonly ContainerStatusRaw[];
+    readonly initContainerStatuses?: readonly ContainerStatusRaw[];
+  };
+}
+
+export function projectPod(object: RawObject, fleetNamespace: string): PodView {
+  const pod = object as PodRaw;
+  const namespace = intern(pod.metadata?.namespace ?? '');
+  const name = pod.metadata?.name ?? '';
+  const statuses = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])];
+  const running = statuses.some((s) => s.state?.running !== undefined && s.state.running !== null);
+  const containers = running
+    ? runningContainers(pod as PodLike).map((c) => ({
+        namespace,
+        pod: name,
+        container: intern(c.container),
+        image: intern(c.image),
+        digest: intern(c.digest),
+      }))
+    : [];
+  const view: PodView = { namespace, name, containers, running };
+  const cronjob = pod.metadata?.labels?.[CRONJOB_LABEL];
+  if (namespace !== fleetNamespace || cronjob === undefined) return view;
+  const job = pod.metadata?.labels?.['batch.kubernetes.io/job-name'] ?? pod.metadata?.labels?.['job-name'] ?? pod.metadata?.ownerReferences?.find((o) => o.kind === 'Job')?.name;
+  if (job === undefined) return view;
+  const started = (s: ContainerStatusRaw) => isSet(s.state?.running) || isSet(s.state?.terminated) || isSet(s.lastState?.terminated) || isSet(s.lastState?.running);
+  const exporter = statuses.find((s) => s.name === JOB_CONTAINERS.exporter);
+  return {
+    ...view,
+    jobPod: {
+      job,
+      // Without an exporter status (another pod layout), any started container stands for it.
+      exporterStarted: exporter !== undefined ? started(exporter) : statuses.some(started),
+      pullFailed: statuses.some((s) => PULL_ERRORS.has(s.state?.waiting?.reason ?? '')),
+    },
+  };
+}
+
+function isSet(value: unknown): boolean {
+  return value !== undefined && value !== null;
+}
+
+// ---------------------------------------------------------------- vulnerability reports
+
+/** CVE ids of one report per severity (sorted, unique). */
+export type CvesBySeverity = Readonly<Partial<Record<Severity, readonly string[]>>>;
+
+export interface ReportView {
+  readonly namespace: string;
+  /** Normalised repository of the scanned image, or undefined when the report names none. */
+  readonly image: string | undefined;
+  /** `sha256:<hex>` of the scanned image, or undefined (then it matches no running container). */
+  readonly digest: string | undefined;
+  /** report.updateTimestamp in ms since the epoch (0 when missing or malformed). */
+  readonly updated: number;
+  readonly cves: CvesBySeverity;
+}
+
+interface ReportRaw extends RawObject {
+  readonly report?: {
+    readonly updateTimestamp?: string;
+    readonly registry?: { readonly server?: string };
+    readonly artifact?: { readonly repository?: string; readonly digest?: string; readonly tag?: string };
+    readonly vulnerabilities?: readonly { readonly vulnerabilityID?: string; readonly severity?: string }[];
+  };
+}
+
+export function projectReport(object: RawObject): ReportView {
+  const { report } = object as ReportRaw;
+  const server = report?.registry?.server ?? '';
+  const repository = report?.artifact?.repository ?? '';
+  // trivy-operator writes Docker Hub as index.docker.io; the shared normalisation maps it to docker.io.
+  const image = repository === '' ? undefined : repositoryOf(server === '' ? repository : `${server}/${repository}`);
+  const rawDigest = report?.artifact?.digest;
+  const digest = rawDigest === undefined || rawDigest === '' ? undefined : normalizeDigest(rawDigest);
+  const updated = Date.parse(report?.updateTimestamp ?? '');
+  const sets = new Map<Severity, Set<string>>();
+  for (const v of report?.vulnerabilities ?? []) {
+    if (typeof v.vulnerabilityID !== 'string' || v.vulnerabilityID === '') continue;
+    const severity = toSeverity(v.severity ?? '');
+    let set = sets.get(severity);
+    if (set === undefined) sets.set(severity, (set = new Set()));
+    set.add(v.vulnerabilityID);
+  }
+  const cves: Partial<Record<Severity, readonly string[]>> = {};
+  for (const severity of SEVERITIES) {
+    const set = sets.get(severity);
+    if (set !== undefined) cves[severity] = [...set].sort().map(intern);
+  }
+  return {
+    namespace: intern(object.metadata?.namespace ?? ''),
+    image: image === undefined ? undefined : intern(image),
+    digest: digest === undefined ? undefined : intern(digest),
+    updated: Number.isFinite(updated) ? updated : 0,
+    cves,
+  };
+}
+
+// ---------------------------------------------------------------- jobs and cronjobs
+
+export interface JobView {
+  readonly name: string;
+  /** The CronJob that created the Job (CronJob label, else the owner reference). */
+  readonly cronjob: string | undefined;
+  /** creationTimestamp in ms. */
+  readonly created: number;
+  /** The `Failed` condition's reason (`DeadlineExceeded`, `BackoffLimitExceeded`, ...) when the Job failed. */
+  readonly failedReason: string | undefined;
+  readonly succeeded: boolean;
+}
+
+interface JobRaw extends RawObject {
+  readonly status?: { readonly conditions?: readonly { readonly type?: string; readonly status?: string; readonly reason?: string }[] };
+}
+
+export function projectJob(object: RawObject): JobView {
+  const job = object as JobRaw;
+  const conditions = job.status?.conditions ?? [];
+  const failed = conditions.find((c) => c.type === 'Failed' && c.status === 'True');
+  return {
+    name: job.metadata?.name ?? '',
+    cronjob: job.metadata?.labels?.[CRONJOB_LABEL] ?? job.metadata?.ownerReferences?.find((o) => o.kind === 'CronJob')?.name,
+    created: Date.parse(job.metadata?.creationTimestamp ?? '') || 0,
+    failedReason: failed === undefined ? undefined : (failed.reason ?? 'Failed'),
+    succeeded: conditions.some((c) => c.type === 'Complete' && c.status === 'True'),
+  };
+}
+
+export interface CronJobView {
+  readonly name: string;
+  readonly created: number;
+  /** status.lastScheduleTime in ms, if any. */
+  readonly lastSchedule: number | undefined;
+  /** status.lastSuccessfulTime in ms, if any. */
+  readonly lastSuccessful: number | undefined;
+  readonly suspended: boolean;
+  readonly startingDeadlineSeconds: number | undefined;
+}
+
+interface CronJobRaw extends RawObject {
+  readonly spec?: { readonly suspend?: boolean; readonly startingDeadlineSeconds?: number };
+  readonly status?: { readonly lastScheduleTime?: string; readonly lastSuccessfulTime?: string };
+}
+
+export function projectCronJob(object: RawObject): CronJobView {
+  const cron = object as CronJobRaw;
+  const time = (value: string | undefined) => {
+    const ms = Date.parse(value ?? '');
+    return Number.isFinite(ms) ? ms : undefined;
+  };
+  return {
+    name: cron.metadata?.name ?? '',
+    created: time(cron.metadata?.creationTimestamp) ?? 0,
+    lastSchedule: time(cron.status?.lastScheduleTime),
+    lastSuccessful: time(cron.status?.lastSuccessfulTime),
+    suspended: cron.spec?.suspend === true,
+    startingDeadlineSeconds: typeof cron.spec?.startingDeadlineSeconds === 'number' ? cron.spec.startingDeadlineSeconds : undefined,
+  };
+}
+
+// ---------------------------------------------------------------- configmaps
+
+export type ConfigMapData = Readonly<Record<string, string>>;
+
+export function projectConfigMapData(object: RawObject): ConfigMapData {
+  const data = (object as { data?: unknown }).data;
+  if (typeof data !== 'object' || data === null) return {};
+  const result: Record<string, string> = {};
+  for (const [key, value] of Object.entries(data)) if (typeof value === 'string') result[key] = value;
+  return result;
+}

@@ -1,0 +1,84 @@
+/**
+ * The collector's HTTP endpoints: `/metrics` (Prometheus text format), `/healthz` (liveness: the
+ * process serves requests and its event loop is not starved) and `/readyz` (readiness: every
+ * informer listed once and the SLA state was loaded).
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describeError, type Logger } from './log.ts';
+
+export interface Endpoints {
+  readonly contentType: string;
+  /** The /metrics body. */
+  render(): Promise<string>;
+  /** What readiness still waits for (empty: ready). */
+  missing(): string[];
+}
+
+/** An event loop that did not run a 1 s timer for this long is starved. */
+const MAX_LOOP_LAG_MS = 10_000;
+
+export class CollectorServer {
+  private readonly server: Server;
+  private lastBeat = Date.now();
+  private readonly beat: NodeJS.Timeout;
+
+  constructor(
+    private readonly endpoints: Endpoints,
+    private readonly log: Logger,
+  ) {
+    this.beat = setInterval(() => (this.lastBeat = Date.now()), 1000);
+    this.beat.unref();
+    this.server = createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0];
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.writeHead(405, { Allow: 'GET, HEAD' }).end();
+        return;
+      }
+      switch (path) {
+        case '/metrics':
+          this.endpoints
+            .render()
+            .then((body) => res.writeHead(200, { 'Content-Type': this.endpoints.contentType }).end(body))
+            .catch((error: unknown) => {
+              this.log.error('metrics failed', { error: describeError(error) });
+              res.writeHead(500, { 'Content-Type': 'text/plain' }).end('metrics failed\n');
+            });
+          return;
+        case '/healthz': {
+          const lag = Date.now() - this.lastBeat;
+          const ok = lag < MAX_LOOP_LAG_MS;
+          res.writeHead(ok ? 200 : 503, { 'Content-Type': 'text/plain' }).end(ok ? 'ok\n' : `event loop lag ${lag} ms\n`);
+          return;
+        }
+        case '/readyz': {
+          const missing = this.endpoints.missing();
+          const ok = missing.length === 0;
+          res.writeHead(ok ? 200 : 503, { 'Content-Type': 'application/json' }).end(`${JSON.stringify({ ready: ok, waitingFor: missing })}\n`);
+          return;
+        }
+        default:
+          res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
+      }
+    });
+    this.server.keepAliveTimeout = 65_000;
+  }
+
+  listen(port: number, host?: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve((this.server.address() as AddressInfo).port);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    clearInterval(this.beat);
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeIdleConnections();
+    });
+  }
+}

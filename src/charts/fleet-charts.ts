@@ -1,0 +1,45 @@
+/**
+ * The generator's charts: one chart per file in dist/ (`<chart id>.k8s.yaml`). The observability
+ * charts are added next to these by src/observability.
+ */
+import { Chart } from 'cdk8s';
+import type { Construct } from 'constructs';
+import { CopaPatchJob } from '../constructs/copa-patch-job.ts';
+import { DriftCollector } from '../constructs/drift-collector.ts';
+import { FleetNamespace } from '../constructs/fleet-namespace.ts';
+import { appLabels } from '../constructs/labels.ts';
+import { Pushgateway } from '../constructs/pushgateway.ts';
+import { runtimeStateConfigMap } from '../constructs/runtime-state-config-map.ts';
+import type { Fleet } from '../model/fleet.ts';
+import { CONFIGMAPS } from '../shared/contract.ts';
+
+/** Chart ids, i.e. file names without `.k8s.yaml`. */
+export const CHARTS = {
+  namespace: 'namespace',
+  copaJobs: 'copa-jobs',
+  driftCollector: 'drift-collector',
+  pushgateway: 'pushgateway',
+} as const;
+
+function fleetChart(scope: Construct, id: string, fleet: Fleet): Chart {
+  // Names are always explicit: no construct-path hashes in the output.
+  return new Chart(scope, id, { namespace: fleet.namespace, disableResourceNameHashes: true });
+}
+
+export function addFleetCharts(scope: Construct, fleet: Fleet): void {
+  new FleetNamespace(fleetChart(scope, CHARTS.namespace, fleet), 'Namespace', { fleet });
+
+  const jobs = fleetChart(scope, CHARTS.copaJobs, fleet);
+  runtimeStateConfigMap(jobs, 'PatchedDigests', {
+    name: CONFIGMAPS.patchedDigests,
+    labels: appLabels('patched-digest-store'),
+    description: 'Written by the Copa job exporters (one key per CronJob), read by the drift collector. Generated without data on purpose.',
+  });
+  for (const image of fleet.images) new CopaPatchJob(jobs, image.name, { image, fleet });
+
+  new DriftCollector(fleetChart(scope, CHARTS.driftCollector, fleet), 'DriftCollector', { fleet });
+
+  if (fleet.inventory.defaults.pushgateway.deploy) {
+    new Pushgateway(fleetChart(scope, CHARTS.pushgateway, fleet), 'Pushgateway', { fleet });
+  }
+}

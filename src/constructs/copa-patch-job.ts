@@ -1,0 +1,90 @@
+/**
+ * Everything one image needs to be patched on a schedule: its CronJob (pod: copa-job-pod.ts) and a
+ * ServiceAccount with exactly the API access of its exporter. One ServiceAccount per image (rather
+ * than one shared by all jobs): the API audit log names the image behind every write, and removing
+ * an image from the inventory removes its identity and grants with it.
+ */
+import * as kplus from 'cdk8s-plus-33';
+import { k8s } from 'cdk8s-plus-33';
+import { Construct } from 'constructs';
+import type { Fleet, FleetImage } from '../model/fleet.ts';
+import { CONFIGMAPS, CRONJOB_LABEL } from '../shared/contract.ts';
+import { copaJobPodSpec } from './copa-job-pod.ts';
+import { appLabels, TEAM_LABEL } from './labels.ts';
+import { NamespacedRole, type Rule } from './rbac.ts';
+
+/** Finished Jobs kept for `kubectl describe` (the TTL removes them after ttlSecondsAfterFinished). */
+export const SUCCESSFUL_JOBS_HISTORY = 3;
+export const FAILED_JOBS_HISTORY = 3;
+
+/** Annotations for humans reading the cluster: what this CronJob patches. */
+export const ANNOTATIONS = {
+  sourceRef: 'copa-fleet.dev/source-ref',
+  patchedRef: 'copa-fleet.dev/patched-ref',
+} as const;
+
+/**
+ * The exporter's API access, least privilege:
+ * - `get` pods: it reads its own pod's container states. Job pod names are random (`<job>-<hash>`),
+ *   so RBAC cannot name the pod in advance: `get` on pods of this namespace is the minimum
+ *   (no list, no watch, no other namespace).
+ * - `get`/`patch` the patched-digest ConfigMap, by name: it merge-patches its own key.
+ */
+export function exporterRules(): Rule[] {
+  return [
+    { apiGroups: [''], resources: ['pods'], verbs: ['get'] },
+    { apiGroups: [''], resources: ['configmaps'], resourceNames: [CONFIGMAPS.patchedDigests], verbs: ['get', 'patch'] },
+  ];
+}
+
+/** Labels of the CronJob, its Job template and its pods. */
+export function patchJobLabels(image: FleetImage): Record<string, string> {
+  return { ...appLabels('patch-job', image.name), [CRONJOB_LABEL]: image.name, [TEAM_LABEL]: image.team };
+}
+
+export interface CopaPatchJobProps {
+  readonly image: FleetImage;
+  readonly fleet: Fleet;
+}
+
+export class CopaPatchJob extends Construct {
+  constructor(scope: Construct, id: string, props: CopaPatchJobProps) {
+    super(scope, id);
+    const { image, fleet } = props;
+    const { defaults } = fleet.inventory;
+    const labels = patchJobLabels(image);
+
+    const serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
+      metadata: { name: image.name, labels },
+      // The pod mounts a token into the exporter container only (copa-job-pod.ts).
+      automountToken: false,
+    });
+    new NamespacedRole(this, 'Rbac', { name: image.name, labels, rules: exporterRules(), serviceAccount: serviceAccount.name, namespace: fleet.namespace });
+
+    new k8s.KubeCronJob(this, 'CronJob', {
+      metadata: {
+        name: image.name,
+        labels,
+        annotations: { [ANNOTATIONS.sourceRef]: image.sourceRef, [ANNOTATIONS.patchedRef]: image.patchedRef },
+      },
+      spec: {
+        schedule: image.schedule,
+        timeZone: defaults.schedule.timeZone,
+        // Never two runs of one image at once: they would race on the same patched tag.
+        concurrencyPolicy: 'Forbid',
+        startingDeadlineSeconds: defaults.job.startingDeadlineSeconds,
+        successfulJobsHistoryLimit: SUCCESSFUL_JOBS_HISTORY,
+        failedJobsHistoryLimit: FAILED_JOBS_HISTORY,
+        jobTemplate: {
+          metadata: { labels },
+          spec: {
+            activeDeadlineSeconds: defaults.job.activeDeadlineSeconds,
+            backoffLimit: defaults.job.backoffLimit,
+            ttlSecondsAfterFinished: defaults.job.ttlSecondsAfterFinished,
+            template: { metadata: { labels }, spec: copaJobPodSpec(image, fleet) },
+          },
+        },
+      },
+    });
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * The drift collector: a long-running Deployment that joins running Pods, Trivy
+ * VulnerabilityReports, the pipeline's Jobs and the patched-digest store into compliance metrics.
+ * With it: its ServiceAccount and least-privilege RBAC, the inventory ConfigMap it reads, its
+ * persisted state ConfigMap, and a Service + ServiceMonitor for Prometheus.
+ */
+import * as kplus from 'cdk8s-plus-33';
+import { k8s } from 'cdk8s-plus-33';
+import { Construct } from 'constructs';
+import type { Fleet } from '../model/fleet.ts';
+import { COLLECTOR_PORT, CONFIGMAPS, collectorArgs, INVENTORY_CONFIGMAP_KEY, RUNTIME_BIN } from '../shared/contract.ts';
+import { collectorInventoryJson } from './collector-inventory.ts';
+import { appLabels, selectorLabels } from './labels.ts';
+import { COLLECTOR_NAME, collectorClusterRoleName } from './names.ts';
+import { ClusterWideRole, NamespacedRole, type Rule } from './rbac.ts';
+import { containerResources } from './resources.ts';
+import { RUNTIME_UID, restrictedPodSecurityContext, restrictedSecurityContext } from './security.ts';
+import { ServiceMonitor } from './service-monitor.ts';
+import { DESCRIPTION_ANNOTATION, runtimeStateConfigMap } from './runtime-state-config-map.ts';
+
+const COMPONENT = 'drift-collector';
+export const METRICS_PORT_NAME = 'metrics';
+export const HEALTH_PATHS = { liveness: '/healthz', readiness: '/readyz' } as const;
+
+/** Read-only, cluster-wide: exactly the two kinds the collector watches in every namespace. */
+export function collectorClusterRules(): Rule[] {
+  return [
+    { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] },
+    { apiGroups: ['aquasecurity.github.io'], resources: ['vulnerabilityreports'], verbs: ['list', 'watch'] },
+  ];
+}
+
+/**
+ * In the fleet namespace only. The ConfigMap rules are scoped by name: RBAC applies resourceNames
+ * to list/watch only when the request carries the field selector `metadata.name=<name>`, so the
+ * collector lists/watches each ConfigMap with that selector (an informer per ConfigMap). The
+ * alternative, list/watch of every ConfigMap in the namespace, would expose unrelated data.
+ * The state ConfigMap is generated (runtime-state-config-map.ts), so no `create` is needed.
+ */
+export function collectorNamespaceRules(): Rule[] {
+  return [
+    { apiGroups: ['batch'], resources: ['cronjobs', 'jobs'], verbs: ['list', 'watch'] },
+    { apiGroups: [''], resources: ['configmaps'], resourceNames: [CONFIGMAPS.inventory, CONFIGMAPS.patchedDigests], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: [''], resources: ['configmaps'], resourceNames: [CONFIGMAPS.collectorState], verbs: ['get', 'patch', 'update'] },
+  ];
+}
+
+export interface DriftCollectorProps {
+  readonly fleet: Fleet;
+}
+
+export class DriftCollector extends Construct {
+  constructor(scope: Construct, id: string, props: DriftCollectorProps) {
+    super(scope, id);
+    const { fleet } = props;
+    const { defaults, prometheus } = fleet.inventory;
+    const labels = appLabels(COMPONENT);
+    const selector = selectorLabels(COMPONENT);
+
+    new k8s.KubeConfigMap(this, 'Inventory', {
+      metadata: {
+        name: CONFIGMAPS.inventory,
+        labels,
+        annotations: { [DESCRIPTION_ANNOTATION]: 'Written by copa-fleet synth: the images and SLA hours the drift collector tracks.' },
+      },
+      data: { [INVENTORY_CONFIGMAP_KEY]: collectorInventoryJson(fleet) },
+    });
+    runtimeStateConfigMap(this, 'State', {
+      name: CONFIGMAPS.collectorState,
+      labels,
+      description: 'Written by the drift collector: first-seen times of CVEs (the SLA clock). Generated without data on purpose.',
+    });
+
+    const serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', { metadata: { name: COLLECTOR_NAME, labels }, automountToken: false });
+    const binding = { labels, serviceAccount: serviceAccount.name, namespace: fleet.namespace };
+    new ClusterWideRole(this, 'ClusterRbac', { ...binding, name: collectorClusterRoleName(fleet.namespace), rules: collectorClusterRules() });
+    new NamespacedRole(this, 'Rbac', { ...binding, name: COLLECTOR_NAME, rules: collectorNamespaceRules() });
+
+    const metricsPort = k8s.IntOrString.fromString(METRICS_PORT_NAME);
+    new k8s.KubeDeployment(this, 'Deployment', {
+      metadata: { name: COLLECTOR_NAME, labels },
+      spec: {
+        // One collector at a time, also during a rollout (Recreate): two would both write the SLA state.
+        replicas: 1,
+        strategy: { type: 'Recreate' },
+        revisionHistoryLimit: 3,
+        selector: { matchLabels: selector },
+        template: {
+          metadata: { labels },
+          spec: {
+            serviceAccountName: serviceAccount.name,
+            // The collector is an API client: the token is mounted into its (only) container.
+            automountServiceAccountToken: true,
+            enableServiceLinks: false,
+            securityContext: restrictedPodSecurityContext(RUNTIME_UID),
+            containers: [
+              {
+                name: 'collector',
+                image: defaults.runtimeImage,
+                imagePullPolicy: 'IfNotPresent',
+                command: [RUNTIME_BIN.collector],
+                args: collectorArgs({
+                  namespace: fleet.namespace,
+                  inventoryConfigMap: CONFIGMAPS.inventory,
+                  digestStore: CONFIGMAPS.patchedDigests,
+                  stateConfigMap: CONFIGMAPS.collectorState,
+                  port: COLLECTOR_PORT,
+                }),
+                ports: [{ name: METRICS_PORT_NAME, containerPort: COLLECTOR_PORT, protocol: 'TCP' }],
+                livenessProbe: { httpGet: { path: HEALTH_PATHS.liveness, port: metricsPort }, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 3 },
+                // Ready once every informer has synced: Prometheus should not scrape half a picture.
+                readinessProbe: { httpGet: { path: HEALTH_PATHS.readiness, port: metricsPort }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
+                resources: containerResources(defaults.resources.collector),
+                securityContext: restrictedSecurityContext(RUNTIME_UID),
+              },
+            ],
+          },
+        },
+      },
+    });
+
+    const service = new kplus.Service(this, 'Service', {
+      metadata: { name: COLLECTOR_NAME, labels },
+      ports: [{ name: METRICS_PORT_NAME, port: COLLECTOR_PORT, targetPort: COLLECTOR_PORT }],
+    });
+    for (const [key, value] of Object.entries(selector)) service.selectLabel(key, value);
+
+    new ServiceMonitor(this, 'ServiceMonitor', {
+      name: COLLECTOR_NAME,
+      labels: { ...labels, ...prometheus.serviceMonitorLabels },
+      spec: {
+        selector: { matchLabels: selector },
+        namespaceSelector: { matchNames: [fleet.namespace] },
+        endpoints: [{ port: METRICS_PORT_NAME, path: '/metrics' }],
+      },
+    });
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * The Pushgateway the exporters push each run's metrics to (when `defaults.pushgateway.deploy`).
+ * One replica and Recreate: the Pushgateway is a cache, two replicas would each hold half the
+ * groups. Persistence is off: every run pushes its group again and the exporter re-reads its own
+ * counters, so a restart costs at most the metrics of runs that have not reported since.
+ * The ServiceMonitor sets honorLabels so the pushed `job`/`cronjob`/`image` labels survive the scrape.
+ */
+import * as kplus from 'cdk8s-plus-33';
+import { k8s } from 'cdk8s-plus-33';
+import { Construct } from 'constructs';
+import type { Fleet } from '../model/fleet.ts';
+import { appLabels, selectorLabels } from './labels.ts';
+import { PUSHGATEWAY_NAME, PUSHGATEWAY_PORT } from './names.ts';
+import { containerResources } from './resources.ts';
+import { PUSHGATEWAY_UID, restrictedPodSecurityContext, restrictedSecurityContext } from './security.ts';
+import { ServiceMonitor } from './service-monitor.ts';
+
+const COMPONENT = 'pushgateway';
+export const PUSHGATEWAY_PORT_NAME = 'http';
+
+export interface PushgatewayProps {
+  readonly fleet: Fleet;
+}
+
+export class Pushgateway extends Construct {
+  constructor(scope: Construct, id: string, props: PushgatewayProps) {
+    super(scope, id);
+    const { fleet } = props;
+    const { defaults, prometheus } = fleet.inventory;
+    const labels = appLabels(COMPONENT);
+    const selector = selectorLabels(COMPONENT);
+    const port = k8s.IntOrString.fromString(PUSHGATEWAY_PORT_NAME);
+
+    new k8s.KubeDeployment(this, 'Deployment', {
+      metadata: { name: PUSHGATEWAY_NAME, labels },
+      spec: {
+        replicas: 1,
+        strategy: { type: 'Recreate' },
+        revisionHistoryLimit: 3,
+        selector: { matchLabels: selector },
+        template: {
+          metadata: { labels },
+          spec: {
+            // The Pushgateway never calls the Kubernetes API: no ServiceAccount token at all.
+            automountServiceAccountToken: false,
+            enableServiceLinks: false,
+            securityContext: restrictedPodSecurityContext(PUSHGATEWAY_UID),
+            containers: [
+              {
+                name: 'pushgateway',
+                image: defaults.pushgateway.image,
+                imagePullPolicy: 'IfNotPresent',
+                args: [`--web.listen-address=:${PUSHGATEWAY_PORT}`],
+                ports: [{ name: PUSHGATEWAY_PORT_NAME, containerPort: PUSHGATEWAY_PORT, protocol: 'TCP' }],
+                livenessProbe: { httpGet: { path: '/-/healthy', port }, periodSeconds: 20, timeoutSeconds: 5 },
+                readinessProbe: { httpGet: { path: '/-/ready', port }, periodSeconds: 10, timeoutSeconds: 5 },
+                resources: containerResources(defaults.resources.pushgateway),
+                securityContext: restrictedSecurityContext(PUSHGATEWAY_UID),
+              },
+            ],
+          },
+        },
+      },
+    });
+
+    const service = new kplus.Service(this, 'Service', {
+      metadata: { name: PUSHGATEWAY_NAME, labels },
+      ports: [{ name: PUSHGATEWAY_PORT_NAME, port: PUSHGATEWAY_PORT, targetPort: PUSHGATEWAY_PORT }],
+    });
+    for (const [key, value] of Object.entries(selector)) service.selectLabel(key, value);
+
+    new ServiceMonitor(this, 'ServiceMonitor', {
+      name: PUSHGATEWAY_NAME,
+      labels: { ...labels, ...prometheus.serviceMonitorLabels },
+      spec: {
+        selector: { matchLabels: selector },
+        namespaceSelector: { matchNames: [fleet.namespace] },
+        endpoints: [{ port: PUSHGATEWAY_PORT_NAME, path: '/metrics', honorLabels: true }],
+      },
+    });
+  }
+}

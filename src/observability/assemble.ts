@@ -1,0 +1,81 @@
+/**
+ * The one place that gathers the concerns and turns them into every observability output: rule
+ * groups, the dashboard, and the Alertmanager routing (operator and plain forms).
+ */
+import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import type { IRuleGroup } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/RuleGroup';
+import type { IAlertmanagerConfigSpec } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1alpha1/AlertmanagerConfigSpec';
+import type { Fleet } from '../model/fleet.ts';
+import { alertmanagerConfigSpec, plainAlertmanagerFragment, type PlainAlertmanagerFragment } from './alertmanager.ts';
+import { collectorConcern } from './concerns/collector.ts';
+import { coverageConcern } from './concerns/coverage.ts';
+import { dependencyTrackConcern } from './concerns/dependency-track.ts';
+import { driftConcern } from './concerns/drift.ts';
+import { missingRunsConcern } from './concerns/missing-runs.ts';
+import { pipelineConcern } from './concerns/pipeline.ts';
+import { pushgatewayConcern } from './concerns/pushgateway.ts';
+import { slaConcern } from './concerns/sla.ts';
+import { vulnerabilitiesConcern } from './concerns/vulnerabilities.ts';
+import { buildDashboard } from './dashboard.ts';
+import { ruleGroups } from './rules.ts';
+import { observabilitySettings, type ObservabilitySettings } from './settings.ts';
+import type { Concern } from './types.ts';
+
+export interface Observability {
+  readonly settings: ObservabilitySettings;
+  readonly concerns: readonly Concern[];
+  readonly groups: readonly IRuleGroup[];
+  readonly dashboard: dashboard.Dashboard;
+  /** Undefined when the inventory defines no receivers. */
+  readonly alertmanagerConfig: IAlertmanagerConfigSpec | undefined;
+  readonly alertmanagerFragment: PlainAlertmanagerFragment | undefined;
+}
+
+/** Thrown for inventories the rules cannot represent; synth reports the message. */
+export class ObservabilityConfigError extends Error {
+  override readonly name = 'ObservabilityConfigError';
+}
+
+/**
+ * Per-image alerts (SLA, drift, scans) learn the team from the inventory by repository; two
+ * inventory entries of one repository (two tags) must therefore name the same team.
+ */
+function checkOneTeamPerImage(fleet: Fleet): void {
+  const teams = new Map<string, Set<string>>();
+  for (const image of fleet.images) teams.set(image.image, (teams.get(image.image) ?? new Set()).add(image.team));
+  const conflicts = [...teams].filter(([, set]) => set.size > 1).map(([image, set]) => `${image} (teams ${[...set].sort().join(', ')})`);
+  if (conflicts.length > 0) {
+    throw new ObservabilityConfigError(
+      `images: entries of the same repository must have the same team, because alerts about running containers cannot tell tags apart: ${conflicts.join('; ')}`,
+    );
+  }
+}
+
+export function concernsFor(settings: ObservabilitySettings): Concern[] {
+  return [
+    vulnerabilitiesConcern(),
+    slaConcern(settings),
+    driftConcern(),
+    coverageConcern(settings),
+    pipelineConcern(settings),
+    missingRunsConcern(settings),
+    pushgatewayConcern(settings),
+    collectorConcern(),
+    ...(settings.dependencyTrackEnabled ? [dependencyTrackConcern(settings)] : []),
+  ];
+}
+
+export function assembleObservability(fleet: Fleet, options: { readonly secretsDir?: string } = {}): Observability {
+  checkOneTeamPerImage(fleet);
+  const settings = observabilitySettings(fleet);
+  const concerns = concernsFor(settings);
+  const alerting = fleet.inventory.alerting;
+  return {
+    settings,
+    concerns,
+    groups: ruleGroups(settings, concerns),
+    dashboard: buildDashboard(settings, concerns),
+    alertmanagerConfig: alertmanagerConfigSpec(alerting),
+    alertmanagerFragment: plainAlertmanagerFragment(alerting, settings.namespace, options.secretsDir),
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * Drift-collector health. Every alert except this one joins on the collector's series (inventory,
+ * SLA hours, intervals), so a collector that is down, not synced or exporting no inventory makes
+ * them all silent: this alert is therefore critical.
+ */
+import { ALERTS, JOBS, L, METRICS, UPSTREAM_METRICS } from '../../shared/metrics.ts';
+import { statPanel, tablePanel, timeseriesPanel } from '../panels.ts';
+import { by, sel } from '../promql.ts';
+import type { Concern } from '../types.ts';
+
+const { job, resource } = L;
+const up = sel(UPSTREAM_METRICS.up, { [job]: JOBS.collector });
+const DOWN_FOR = '10m';
+
+/** No label survives any branch, so the branches merge into one alert. */
+const collectorDown = [
+  `(vector(1) unless on () (${up} == 1))`,
+  `(vector(1) unless on () ${METRICS.inventoryImageInfo.name})`,
+  `(vector(1) and on () (min(${METRICS.collectorInformerSynced.name}) == 0))`,
+].join(' or ');
+
+export function collectorConcern(): Concern {
+  return {
+    name: 'collector',
+    records: [],
+    alerts: [
+      {
+        alert: ALERTS.collectorDown,
+        expr: collectorDown,
+        for: DOWN_FOR,
+        severity: 'critical',
+        summary: 'The copa-fleet drift collector is down or not synced',
+        description:
+          `For ${DOWN_FOR}, no scrape target of job "${JOBS.collector}" was up, or it exported no inventory, or one of its informers was not synced. ` +
+          'Drift, CVE age, coverage and inventory series are missing, and every copa-fleet alert that joins on them is silent.',
+      },
+    ],
+    panels: [
+      {
+        row: 'pipeline',
+        order: 100,
+        panel: statPanel({
+          title: 'Drift collector',
+          description: `Scrape health of job "${JOBS.collector}" (1 = up).`,
+          queries: [{ expr: `max(${up})` }],
+          width: 4,
+          height: 6,
+          thresholds: [
+            { value: null, color: 'red' },
+            { value: 1, color: 'green' },
+          ],
+          noValue: 'no target',
+        }),
+      },
+      {
+        row: 'pipeline',
+        order: 110,
+        panel: statPanel({
+          title: 'Collector: time since last full sync',
+          description: 'Since the collector last had every informer synced and recomputed its metrics.',
+          queries: [{ expr: `time() - max(${METRICS.collectorLastSyncTimestamp.name})` }],
+          width: 4,
+          height: 6,
+          unit: 's',
+          thresholds: [
+            { value: null, color: 'green' },
+            { value: 600, color: 'orange' },
+          ],
+        }),
+      },
+      {
+        row: 'pipeline',
+        order: 120,
+        panel: tablePanel({
+          title: 'Collector informers',
+          description: '1 while the informer of the resource holds a complete, current list.',
+          queries: [{ expr: `min ${by(resource)} (${METRICS.collectorInformerSynced.name})` }],
+          width: 4,
+          height: 6,
+          rename: { Value: 'synced' },
+          colorColumn: 'synced',
+          thresholds: [
+            { value: null, color: 'red' },
+            { value: 1, color: 'green' },
+          ],
+        }),
+      },
+      {
+        row: 'pipeline',
+        order: 130,
+        panel: timeseriesPanel({
+          title: 'Collector API errors and watch restarts',
+          description: 'Per second, by resource: Kubernetes API errors and restarted watches (expiry, 410 Gone, connection loss).',
+          queries: [
+            { expr: `sum ${by(resource)} (rate(${METRICS.collectorApiErrorsTotal.name}[$__rate_interval]))`, legend: `errors {{${resource}}}` },
+            { expr: `sum ${by(resource)} (rate(${METRICS.collectorWatchRestartsTotal.name}[$__rate_interval]))`, legend: `watch restarts {{${resource}}}` },
+          ],
+          width: 12,
+          height: 6,
+          unit: 'reqps',
+        }),
+      },
+    ],
+  };
+}

@@ -1,0 +1,102 @@
+/**
+ * Digest drift and patch compliance: the registry image was patched, but running containers still
+ * execute an older digest. Pods are not restarted when a tag moves, so only the running digest
+ * (the collector's `running_container_digest_drift`) tells the truth.
+ *
+ * Compliance: a running container of an inventoried image is compliant when it runs the latest
+ * patched digest of its image (or the image has none yet) and its digest carries no Critical CVE.
+ * All containers of one pod that run one digest share both properties, so the non-compliant count
+ * per (namespace, pod, image, digest) is the larger of the drifted and the Critical-CVE counts.
+ */
+import { ALERTS, L, METRICS, RECORDS } from '../../shared/metrics.ts';
+import { statPanel, steps, tablePanel } from '../panels.ts';
+import { by, copyLabel, INVENTORY, on, withImageTeam, workloadSeries } from '../promql.ts';
+import type { Concern } from '../types.ts';
+
+const { namespace, pod, container, image, digest, patchedDigest, exportedNamespace, team } = L;
+const drift = workloadSeries(METRICS.containerDigestDrift.name);
+const critical = workloadSeries(METRICS.runningContainersWithCriticalCve.name);
+
+/** Drift must last this long before the alert: time for a rollout after the patch. */
+const UNPATCHED_DIGEST_FOR = '30m';
+
+const key = [namespace, pod, image, digest] as const;
+const inventoried = (expr: string) => `(${expr} and ${on(image)} ${INVENTORY.byImage})`;
+const drifted = `count ${by(...key)} (${inventoried(`${drift} == 1`)})`;
+const withCritical = `sum ${by(...key)} (${inventoried(`${critical} > 0`)})`;
+/** max(drifted, withCritical) per key: `>=` keeps drifted where it is the larger, `or` adds the rest. */
+const nonCompliant = `sum((${drifted} >= ${withCritical}) or ${withCritical} or ${drifted})`;
+const running = `sum(${inventoried(`sum ${by(image)} (${METRICS.runningContainers.name})`)})`;
+
+export function driftConcern(): Concern {
+  return {
+    name: 'drift',
+    records: [
+      // Containers on a pre-patch digest (the seed counted containers with Critical CVEs instead).
+      { record: RECORDS.digestDriftContainers, expr: `count(${drift} == 1) or vector(0)` },
+      {
+        record: RECORDS.patchComplianceRatio,
+        expr: `clamp_min(${running} - (${nonCompliant} or vector(0)), 0) / (${running} > 0)`,
+      },
+    ],
+    alerts: [
+      {
+        alert: ALERTS.unpatchedDigest,
+        // The workload namespace moves to exported_namespace: `namespace` is the fleet namespace on every alert.
+        expr: withImageTeam(copyLabel(`count ${by(namespace, image)} (${drift} == 1)`, exportedNamespace, namespace)),
+        for: UNPATCHED_DIGEST_FOR,
+        severity: 'warning',
+        summary: `Pods in {{ $labels.${exportedNamespace} }} still run an unpatched digest of {{ $labels.${image} }}`,
+        description:
+          `{{ $value }} running container(s) of {{ $labels.${image} }} in namespace {{ $labels.${exportedNamespace} }} have run a digest ` +
+          `other than the latest patched one for more than ${UNPATCHED_DIGEST_FOR}. Roll the workloads out (team {{ $labels.${team} }}).`,
+      },
+    ],
+    panels: [
+      {
+        row: 'overview',
+        order: 30,
+        panel: statPanel({
+          title: 'Patch compliance',
+          description:
+            'Running containers of inventoried images that run the latest patched digest and carry no Critical CVE, over all running containers of inventoried images.',
+          queries: [{ expr: RECORDS.patchComplianceRatio }],
+          width: 4,
+          height: 4,
+          unit: 'percentunit',
+          thresholds: [
+            { value: null, color: 'red' },
+            { value: 0.9, color: 'orange' },
+            { value: 0.99, color: 'green' },
+          ],
+        }),
+      },
+      {
+        row: 'overview',
+        order: 40,
+        panel: statPanel({
+          title: 'Containers on a pre-patch digest',
+          description: 'Running containers whose digest differs from the latest patched digest of their image (digest drift).',
+          queries: [{ expr: RECORDS.digestDriftContainers }],
+          width: 4,
+          height: 4,
+          thresholds: steps([1, 'orange']),
+        }),
+      },
+      {
+        row: 'overview',
+        order: 70,
+        panel: tablePanel({
+          title: 'Containers on a pre-patch digest',
+          description: `Each running container whose digest is not the latest patched digest of its image. PodsRunningUnpatchedDigest fires after ${UNPATCHED_DIGEST_FOR}.`,
+          queries: [{ expr: `max ${by(namespace, pod, container, image, digest, patchedDigest)} (${drift} == 1)` }],
+          width: 24,
+          height: 8,
+          hide: ['Value'],
+          rename: { [digest]: 'running digest' },
+          noValue: 'none',
+        }),
+      },
+    ],
+  };
+}

@@ -1,0 +1,188 @@
+/**
+ * Copa pipeline health: run counts, success rate and failed runs. The counters come from the
+ * Pushgateway, where the exporter accumulates them across runs (one group per CronJob), so:
+ * - every series is scoped to the inventory by (image, cronjob): a removed image's group, which the
+ *   Pushgateway keeps forever, counts for nothing;
+ * - "runs in the last 7 days" is the counter minus its value 7 days ago, or the whole counter when
+ *   the series is younger than that (`increase()` would miss a counter's first run, because a
+ *   pushed counter appears at 1, not 0). A counter that went down (the Pushgateway lost its state)
+ *   counts from its new start.
+ */
+import { ALERTS, FAILURE_REASONS, L, METRICS, RECORDS } from '../../shared/metrics.ts';
+import { barGaugePanel, statPanel, steps, tablePanel, timeseriesPanel } from '../panels.ts';
+import { by, copyLabel, inInventory, sel, withCronjobTeam } from '../promql.ts';
+import type { ObservabilitySettings } from '../settings.ts';
+import type { Concern } from '../types.ts';
+
+const { image, cronjob, failureReason, outcome } = L;
+const WINDOW = '7d';
+
+/** Runs counted by `counter` in the last WINDOW, by `labels`, inventoried CronJobs only. */
+function runsInWindow(counter: string, labels: readonly string[]): string {
+  const now = `sum ${by(...labels)} (${inInventory(counter)})`;
+  const before = `sum ${by(...labels)} (${inInventory(`${counter} offset ${WINDOW}`)})`;
+  return `(${now} - ${before}) >= 0 or ${now}`;
+}
+
+const succeeded = RECORDS.patchSuccessIncrease7d;
+const failedByImage = `sum ${by(image)} (${RECORDS.patchFailureIncrease7d})`;
+/** Missing on one side means zero runs of that kind. */
+const succeededOrZero = `(${succeeded} or 0 * ${failedByImage})`;
+const failedOrZero = `(${failedByImage} or 0 * ${succeeded})`;
+
+/** The failure reasons of the last run: the exporter's outcome, or what the collector saw of the Job. */
+const lastRunFailures =
+  `max ${by(image, cronjob, failureReason)} (` +
+  copyLabel(`${sel(METRICS.runLastOutcome.name, {}, { [outcome]: FAILURE_REASONS.join('|') })} == 1`, failureReason, outcome) +
+  `) or max ${by(image, cronjob, failureReason)} (${METRICS.jobLastFailure.name} == 1)`;
+
+export function pipelineConcern(settings: ObservabilitySettings): Concern {
+  const overdueHours = (settings.longestScheduleInterval + settings.missingRunGraceSeconds) / 3600;
+  return {
+    name: 'pipeline',
+    records: [
+      { record: RECORDS.patchSuccessIncrease7d, expr: runsInWindow(METRICS.patchSuccessTotal.name, [image]) },
+      { record: RECORDS.patchFailureIncrease7d, expr: runsInWindow(METRICS.patchFailureTotal.name, [image, failureReason]) },
+      {
+        record: RECORDS.patchSuccessRate7d,
+        // Success and failure counters carry different labels: both sides are aggregated by image
+        // first (the seed divided them as they were, which matches nothing).
+        expr: `${succeededOrZero} / (${succeededOrZero} + ${failedOrZero} > 0)`,
+      },
+    ],
+    alerts: [
+      {
+        alert: ALERTS.jobFailed,
+        expr: withCronjobTeam(lastRunFailures),
+        severity: 'warning',
+        summary: `Copa run for {{ $labels.${image} }} failed: {{ $labels.${failureReason} }}`,
+        description:
+          `The last run of CronJob ${settings.namespace}/{{ $labels.${cronjob} }} ({{ $labels.${image} }}) ended with ` +
+          `failure_reason={{ $labels.${failureReason} }}. The image gets no patches until a run succeeds.`,
+      },
+    ],
+    panels: [
+      {
+        row: 'pipeline',
+        order: 10,
+        panel: statPanel({
+          title: 'Copa success rate (7 d)',
+          description: 'Successful runs (patched or up to date) over all runs of inventoried images in the last 7 days.',
+          queries: [{ expr: `sum(${succeeded}) / (sum(${succeeded}) + (sum(${RECORDS.patchFailureIncrease7d}) or vector(0)))` }],
+          width: 6,
+          height: 5,
+          unit: 'percentunit',
+          thresholds: [
+            { value: null, color: 'red' },
+            { value: 0.9, color: 'orange' },
+            { value: 0.99, color: 'green' },
+          ],
+        }),
+      },
+      {
+        row: 'pipeline',
+        order: 20,
+        panel: timeseriesPanel({
+          title: 'Copa runs: succeeded and failed (trailing 7 d)',
+          description: 'Runs of inventoried images in the 7 days before each point.',
+          queries: [
+            { expr: `sum(${succeeded})`, legend: 'succeeded' },
+            { expr: `sum(${RECORDS.patchFailureIncrease7d})`, legend: 'failed' },
+          ],
+          width: 9,
+          height: 8,
+        }),
+      },
+      {
+        row: 'pipeline',
+        order: 30,
+        panel: timeseriesPanel({
+          title: 'Copa failures by reason (trailing 7 d)',
+          description: 'Failed runs of inventoried images in the 7 days before each point, by failure_reason.',
+          queries: [{ expr: `sum ${by(failureReason)} (${RECORDS.patchFailureIncrease7d})`, legend: `{{${failureReason}}}` }],
+          width: 9,
+          height: 8,
+          stacked: true,
+        }),
+      },
+      {
+        row: 'pipeline',
+        order: 40,
+        panel: barGaugePanel({
+          title: 'Success rate by image (7 d)',
+          description: `${RECORDS.patchSuccessRate7d}: successful over all runs of each image in the last 7 days.`,
+          queries: [{ expr: RECORDS.patchSuccessRate7d, legend: `{{${image}}}` }],
+          width: 8,
+          height: 10,
+          unit: 'percentunit',
+          min: 0,
+          max: 1,
+          thresholds: [
+            { value: null, color: 'red' },
+            { value: 0.8, color: 'orange' },
+            { value: 1, color: 'green' },
+          ],
+        }),
+      },
+      {
+        row: 'pipeline',
+        order: 50,
+        panel: tablePanel({
+          title: 'Images whose last run failed',
+          description: 'The failure reason of the last run, from the exporter or, for failures it cannot see (pod never started, image pull, deadline), the collector.',
+          queries: [{ expr: withCronjobTeam(lastRunFailures) }],
+          width: 8,
+          height: 10,
+          hide: ['Value'],
+          noValue: 'none',
+        }),
+      },
+      {
+        row: 'pipeline',
+        order: 60,
+        panel: barGaugePanel({
+          title: 'Hours since the last successful run',
+          description: `Per inventoried CronJob. Red beyond ${overdueHours} h (the longest schedule interval plus the grace).`,
+          queries: [
+            {
+              expr: `(time() - max ${by(image, cronjob)} (${inInventory(METRICS.runLastSuccessTimestamp.name)})) / 3600`,
+              legend: `{{${image}}} ({{${cronjob}}})`,
+            },
+          ],
+          width: 8,
+          height: 10,
+          unit: 'h',
+          thresholds: steps([overdueHours, 'red']),
+        }),
+      },
+      {
+        row: 'pipeline',
+        order: 70,
+        panel: timeseriesPanel({
+          title: 'Copa run duration',
+          description: 'Wall time of the last run per image, scan to push.',
+          queries: [{ expr: `max ${by(image)} (${inInventory(METRICS.runDurationSeconds.name)})`, legend: `{{${image}}}` }],
+          width: 12,
+          height: 8,
+          unit: 's',
+        }),
+      },
+      {
+        row: 'pipeline',
+        order: 80,
+        panel: barGaugePanel({
+          title: 'Fixable vulnerabilities in the registry image, before and after the patch',
+          description: 'From the exporter\'s scans of the last run: the source image (before) and the pushed patched image (after).',
+          queries: [
+            {
+              expr: `sum ${by(L.stage, L.severity)} (${inInventory(sel(METRICS.imageVulnerabilities.name))})`,
+              legend: `{{${L.stage}}} {{${L.severity}}}`,
+            },
+          ],
+          width: 12,
+          height: 8,
+        }),
+      },
+    ],
+  };
+}

@@ -1,0 +1,52 @@
+/**
+ * Pushgateway freshness: the Pushgateway keeps a group's last push forever, so a CronJob whose
+ * exporter stopped pushing keeps showing its old numbers. Its own `push_time_seconds` (one per
+ * group, with the grouping label `cronjob`) says how old they are. A push is due once per schedule
+ * interval, at the end of a run, which may start `startingDeadlineSeconds` late and last
+ * `activeDeadlineSeconds`. Groups of CronJobs no longer in the inventory are ignored.
+ */
+import { ALERTS, JOBS, L, UPSTREAM_METRICS } from '../../shared/metrics.ts';
+import { barGaugePanel, steps } from '../panels.ts';
+import { by, INVENTORY, intervalPlus, on, sel } from '../promql.ts';
+import type { ObservabilitySettings } from '../settings.ts';
+import type { Concern } from '../types.ts';
+
+const { image, cronjob, team, job } = L;
+const pushAge = `time() - max ${by(cronjob)} (${sel(UPSTREAM_METRICS.pushTimeSeconds, { [job]: JOBS.exporter })})`;
+
+export function pushgatewayConcern(settings: ObservabilitySettings): Concern {
+  // Per inventoried CronJob: the age after which its group is stale, with its image and team.
+  const threshold = `${INVENTORY.byCronjobTeam} * ${on(image)} group_left () ${intervalPlus(settings.pushLatenessSeconds)}`;
+  const lateHours = (settings.longestScheduleInterval + settings.pushLatenessSeconds) / 3600;
+  return {
+    name: 'pushgateway',
+    records: [],
+    alerts: [
+      {
+        alert: ALERTS.pushgatewayGroupStale,
+        expr: `(${pushAge}) > ${on(cronjob)} group_left (${image}, ${team}) (${threshold})`,
+        severity: 'warning',
+        summary: `Pushgateway group of {{ $labels.${image} }} is stale`,
+        description:
+          `The Pushgateway group job="${JOBS.exporter}", cronjob="{{ $labels.${cronjob} }}" ({{ $labels.${image} }}) was last pushed ` +
+          `{{ $value | humanizeDuration }} ago, later than one schedule interval plus ${settings.pushLatenessSeconds / 60} min: ` +
+          `its run metrics are stale (team {{ $labels.${team} }}).`,
+      },
+    ],
+    panels: [
+      {
+        row: 'pipeline',
+        order: 90,
+        panel: barGaugePanel({
+          title: 'Pushgateway group age',
+          description: `Hours since each inventoried CronJob's group was last pushed. Red beyond ${lateHours} h (PushgatewayGroupStale for the longest interval).`,
+          queries: [{ expr: `(${pushAge}) / 3600 and ${on(cronjob)} ${INVENTORY.byCronjob}`, legend: `{{${cronjob}}}` }],
+          width: 12,
+          height: 8,
+          unit: 'h',
+          thresholds: steps([lateHours, 'red']),
+        }),
+      },
+    ],
+  };
+}

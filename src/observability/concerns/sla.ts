@@ -1,0 +1,142 @@
+/**
+ * SLA tracking: a CVE breaches its SLA when it has been on a running image longer than the SLA
+ * hours the inventory sets for that image and severity. The hours come from the collector's
+ * `fleet_inventory_sla_hours` series (joined per image and severity), never from a constant, so a
+ * per-image override changes the rule's behaviour without regenerating it.
+ */
+import { ALERTS, type AlertSeverity, L, METRICS, RECORDS, SEVERITY_BY_KEY, type Severity } from '../../shared/metrics.ts';
+import { barGaugePanel, statPanel, steps, tablePanel, timeseriesPanel } from '../panels.ts';
+import { by, copyLabel, on, sel, withImageTeam } from '../promql.ts';
+import type { ObservabilitySettings } from '../settings.ts';
+import type { AlertDefinition, Concern } from '../types.ts';
+
+const { image, cveId, severity, cveSeverity, team, thresholdHours } = L;
+const cveAge = METRICS.imageCveAgeHours.name;
+const slaHours = METRICS.inventorySlaHours.name;
+
+/**
+ * The fixed 24 h view of the seed's `fleet:sla_breach_24h:count`, kept for its users: Critical
+ * CVEs older than 24 h whatever the SLA. The SLA-aware counts are RECORDS.slaBreaches*.
+ */
+const LEGACY_BREACH_HOURS = 24;
+
+/** Alert severity of a breach, by CVE severity: a Critical breach pages, a High one warns. */
+const ALERT_SEVERITY_BY_CVE: Record<Severity, AlertSeverity> = {
+  Critical: 'critical',
+  High: 'warning',
+  Medium: 'info',
+  Low: 'info',
+  Unknown: 'info',
+};
+
+/** CVEs (image x cve_id x severity) older than the image's SLA hours for that severity. */
+function breachingCves(matchers: Record<string, string> = {}): string {
+  return (
+    `max ${by(image, cveId, severity)} (${sel(cveAge, matchers)})` +
+    ` > ${on(image, severity)} group_left () ` +
+    `max ${by(image, severity)} (${sel(slaHours, matchers)})`
+  );
+}
+
+function breachAlert(cve: Severity): AlertDefinition {
+  return {
+    alert: ALERTS.slaBreach,
+    // The record is evaluated earlier in the same group, at the same timestamp.
+    expr: withImageTeam(copyLabel(sel(RECORDS.slaBreachesByImage, { [severity]: cve }), cveSeverity, severity)),
+    severity: ALERT_SEVERITY_BY_CVE[cve],
+    summary: `{{ $labels.${cveSeverity} }} CVEs past their SLA on {{ $labels.${image} }}`,
+    description:
+      `{{ $value }} {{ $labels.${cveSeverity} }} CVE(s) have been on running containers of {{ $labels.${image} }} ` +
+      `for longer than the image's {{ $labels.${cveSeverity} }} SLA (team {{ $labels.${team} }}).`,
+  };
+}
+
+export function slaConcern(settings: ObservabilitySettings): Concern {
+  const sla = settings.defaultCriticalSlaHours;
+  return {
+    name: 'sla',
+    records: [
+      { record: RECORDS.slaBreachesByImage, expr: `count ${by(image, severity)} (${breachingCves()})` },
+      {
+        record: RECORDS.slaBreaches,
+        // Zero for every tracked severity without breaches, so the panel shows 0 rather than nothing.
+        expr: `sum ${by(severity)} (${RECORDS.slaBreachesByImage}) or 0 * count ${by(severity)} (${slaHours})`,
+      },
+      {
+        record: RECORDS.slaBreach24h,
+        expr:
+          `count(count ${by(image, cveId)} (${sel(cveAge, { [severity]: SEVERITY_BY_KEY.critical })} > ${LEGACY_BREACH_HOURS}))` +
+          ` or vector(0)`,
+      },
+    ],
+    alerts: settings.slaSeverities.map(breachAlert),
+    panels: [
+      {
+        row: 'sla',
+        order: 10,
+        panel: tablePanel({
+          title: 'SLA breaches',
+          description:
+            `CVEs on running images older than the image's SLA for their severity. Age colours: orange from ${sla} h, red beyond ${2 * sla} h (the default Critical SLA and twice it).`,
+          queries: [{ expr: withImageTeam(breachingCves()) }],
+          width: 16,
+          height: 10,
+          rename: { Value: 'Age (h)', [cveId]: 'CVE' },
+          colorColumn: 'Age (h)',
+          sortDesc: 'Age (h)',
+          thresholds: steps([sla, 'orange'], [2 * sla, 'red']),
+          unit: 'h',
+          noValue: 'No breaches',
+        }),
+      },
+      {
+        row: 'sla',
+        order: 20,
+        panel: statPanel({
+          title: `Critical CVEs older than ${LEGACY_BREACH_HOURS} h`,
+          description: `Distinct Critical CVEs (image x CVE) on running images for more than ${LEGACY_BREACH_HOURS} h, whatever the SLA.`,
+          queries: [{ expr: RECORDS.slaBreach24h }],
+          width: 8,
+          height: 5,
+          thresholds: steps([1, 'red']),
+        }),
+      },
+      {
+        row: 'sla',
+        order: 30,
+        panel: barGaugePanel({
+          title: 'SLA breaches counted by the collector',
+          description: `image_patch_sla_breach_total by image and SLA hours: one count per CVE that passed its SLA (since the collector started).`,
+          queries: [{ expr: `sum ${by(image, thresholdHours)} (${METRICS.slaBreachTotal.name})`, legend: `{{${image}}} ({{${thresholdHours}}} h)` }],
+          width: 8,
+          height: 5,
+          thresholds: steps([1, 'orange']),
+        }),
+      },
+      {
+        row: 'sla',
+        order: 40,
+        panel: timeseriesPanel({
+          title: 'SLA breaches by severity',
+          description: 'CVEs past their SLA over time, by CVE severity.',
+          queries: [{ expr: RECORDS.slaBreaches, legend: `{{${severity}}}` }],
+          width: 12,
+          height: 8,
+        }),
+      },
+      {
+        row: 'sla',
+        order: 50,
+        panel: barGaugePanel({
+          title: 'Oldest tracked CVE per running image',
+          description: `Age in hours of the oldest tracked CVE on each image's running digests. Orange from ${sla} h, red beyond ${2 * sla} h.`,
+          queries: [{ expr: `max ${by(image)} (${cveAge})`, legend: `{{${image}}}` }],
+          width: 12,
+          height: 8,
+          unit: 'h',
+          thresholds: steps([sla, 'orange'], [2 * sla, 'red']),
+        }),
+      },
+    ],
+  };
+}

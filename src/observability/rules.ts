@@ -1,0 +1,57 @@
+/**
+ * Concerns -> Prometheus rule groups: one group per concern, its recording rules first (later rules
+ * of a group see earlier results at the same evaluation time), then its alerts. Every alert gets
+ * its severity, `namespace` = the fleet namespace (so the AlertmanagerConfig's injected namespace
+ * matcher routes it) and a `runbook_url`. The same groups feed the PrometheusRule and the plain
+ * rule file.
+ */
+import type { IRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/Rule';
+import type { IRuleGroup } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/RuleGroup';
+import { L } from '../shared/metrics.ts';
+import type { ObservabilitySettings } from './settings.ts';
+import type { AlertDefinition, AlertName, Concern } from './types.ts';
+
+/** Prefix of every rule group name. */
+export const GROUP_PREFIX = 'copa-fleet';
+
+/** Annotation keys (Prometheus / Alertmanager conventions). */
+export const ANNOTATIONS = {
+  summary: 'summary',
+  description: 'description',
+  runbookUrl: 'runbook_url',
+} as const;
+
+/** The runbook of an alert, relative to docs/runbooks/. */
+export function runbookFile(alert: AlertName): string {
+  return `${alert}.md`;
+}
+
+export function runbookUrl(settings: ObservabilitySettings, alert: AlertName): string {
+  return `${settings.runbookBaseUrl}/${runbookFile(alert)}`;
+}
+
+function alertRule(settings: ObservabilitySettings, definition: AlertDefinition): IRule {
+  return {
+    alert: definition.alert,
+    expr: definition.expr,
+    ...(definition.for !== undefined && { for: definition.for }),
+    labels: { [L.severity]: definition.severity, ...definition.labels, [L.namespace]: settings.namespace },
+    annotations: {
+      [ANNOTATIONS.summary]: definition.summary,
+      [ANNOTATIONS.description]: definition.description,
+      [ANNOTATIONS.runbookUrl]: runbookUrl(settings, definition.alert),
+    },
+  };
+}
+
+export function ruleGroups(settings: ObservabilitySettings, concerns: readonly Concern[]): IRuleGroup[] {
+  return concerns
+    .filter((concern) => concern.records.length + concern.alerts.length > 0)
+    .map((concern) => ({
+      name: `${GROUP_PREFIX}.${concern.name}`,
+      rules: [
+        ...concern.records.map((rule): IRule => ({ record: rule.record, expr: rule.expr })),
+        ...concern.alerts.map((alert) => alertRule(settings, alert)),
+      ],
+    }));
+}

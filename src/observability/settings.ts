@@ -1,0 +1,58 @@
+/**
+ * Everything the concerns need from the fleet, resolved once: thresholds in seconds, the SLA
+ * severities in scope, and the distinct schedule intervals. One place turns inventory values into
+ * rule parameters, so no concern re-derives (or hard-codes) a threshold.
+ */
+import type { Fleet } from '../model/fleet.ts';
+import { SEVERITIES, type Severity } from '../shared/metrics.ts';
+
+export interface ObservabilitySettings {
+  /** Fleet namespace: every generated object lives here, and every alert carries it as `namespace`. */
+  readonly namespace: string;
+  readonly runbookBaseUrl: string;
+  /** TrivyScanStale threshold. */
+  readonly scanMaxAgeSeconds: number;
+  /** Added to an image's schedule interval before CopaPatchJobMissing. */
+  readonly missingRunGraceSeconds: number;
+  /**
+   * How long after a scheduled time the run's push can legitimately arrive: the Job may start up to
+   * startingDeadlineSeconds late and runs for at most activeDeadlineSeconds. PushgatewayGroupStale
+   * waits this long past the schedule interval.
+   */
+  readonly pushLatenessSeconds: number;
+  /** Severities that at least one image has SLA hours for (SEVERITIES order). */
+  readonly slaSeverities: readonly Severity[];
+  /** Critical SLA hours of the fleet defaults: the SLA table colours ages at 1x (orange) and 2x (red). */
+  readonly defaultCriticalSlaHours: number;
+  /** Distinct schedule intervals (seconds) of the enabled images, ascending. */
+  readonly scheduleIntervals: readonly number[];
+  /** Longest schedule interval of the fleet, seconds. */
+  readonly longestScheduleInterval: number;
+  readonly dependencyTrackEnabled: boolean;
+}
+
+const HOUR = 3600;
+/** Used for the SLA table colours when the inventory's defaults track no Critical SLA. */
+const FALLBACK_CRITICAL_SLA_HOURS = 24;
+
+export function observabilitySettings(fleet: Fleet): ObservabilitySettings {
+  const { inventory } = fleet;
+  const severities = new Set<Severity>();
+  for (const image of fleet.images) {
+    for (const severity of Object.keys(image.slaHours) as Severity[]) severities.add(severity);
+  }
+  const intervals = [...new Set(fleet.images.map((image) => image.scheduleIntervalSeconds))].sort((a, b) => a - b);
+  return {
+    namespace: fleet.namespace,
+    runbookBaseUrl: inventory.alerting.runbookBaseUrl.replace(/\/+$/, ''),
+    scanMaxAgeSeconds: Math.round(inventory.prometheus.scanMaxAgeHours * HOUR),
+    missingRunGraceSeconds: Math.round(inventory.prometheus.missingRunGraceHours * HOUR),
+    pushLatenessSeconds: inventory.defaults.job.startingDeadlineSeconds + inventory.defaults.job.activeDeadlineSeconds,
+    slaSeverities: SEVERITIES.filter((severity) => severities.has(severity)),
+    defaultCriticalSlaHours: inventory.defaults.sla.critical ?? FALLBACK_CRITICAL_SLA_HOURS,
+    scheduleIntervals: intervals,
+    longestScheduleInterval: intervals.at(-1) ?? 24 * HOUR,
+    dependencyTrackEnabled: inventory.dependencyTrack !== undefined,
+  };
+}
+

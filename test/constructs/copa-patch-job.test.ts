@@ -1,0 +1,281 @@
+/** The per-image CronJob, its pod (container order, commands, mounts) and its least-privilege RBAC. */
+import { parseArgs } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { exporterOptions, EXPORTER_GRACE_SECONDS } from '../../src/constructs/copa-job-pod.ts';
+import { exporterRules } from '../../src/constructs/copa-patch-job.ts';
+import { pushgatewayServiceUrl } from '../../src/constructs/names.ts';
+import { CRONJOB_NAME_MAX } from '../../src/model/naming.ts';
+import {
+  BUILDKIT_ADDRESS,
+  CONFIGMAPS,
+  CRONJOB_LABEL,
+  EXPORTER_ENV,
+  JOB_CONTAINERS,
+  JOB_FILES,
+  PIPELINE_LABEL,
+  parseExporterExecArgs,
+  parseExporterReportArgs,
+  RUNTIME_BIN,
+  WORK_DIR,
+} from '../../src/shared/contract.ts';
+import { EXTERNAL_PUSHGATEWAY, FULL, find, MINIMAL, PLANTED, REMOTE_BUILDKIT, render } from '../support/fleet-fixtures.ts';
+
+type Json = Record<string, any>;
+
+function cronJobs(objects: ReturnType<typeof render>['objects']): Json[] {
+  return objects.filter(({ object }) => object.kind === 'CronJob').map(({ object }) => object as Json);
+}
+const podOf = (cronJob: Json): Json => cronJob.spec.jobTemplate.spec.template.spec;
+const container = (pod: Json, name: string): Json => {
+  const found = [...pod.initContainers, ...pod.containers].find((c: Json) => c.name === name);
+  if (found === undefined) throw new Error(`no container ${name}`);
+  return found;
+};
+
+/** Copa v0.14 `patch` flags (pkg/cmd/cmd.go); strict: an unknown flag throws. */
+function parseCopaPatch(argv: readonly string[]) {
+  const [bin, sub, ...rest] = argv;
+  expect([bin, sub]).toEqual([RUNTIME_BIN.copa, 'patch']);
+  return parseArgs({
+    args: rest,
+    strict: true,
+    options: {
+      image: { type: 'string', short: 'i' },
+      report: { type: 'string', short: 'r' },
+      tag: { type: 'string', short: 't' },
+      addr: { type: 'string', short: 'a' },
+      cacert: { type: 'string' },
+      cert: { type: 'string' },
+      key: { type: 'string' },
+      timeout: { type: 'string' },
+      format: { type: 'string', short: 'f' },
+      output: { type: 'string', short: 'o' },
+      push: { type: 'boolean', short: 'p' },
+    },
+  }).values;
+}
+
+describe('CronJob per enabled image', () => {
+  const { fleet, objects } = render(FULL);
+
+  it('exists once per enabled image, named like the fleet model, within 52 characters', () => {
+    const jobs = cronJobs(objects);
+    expect(jobs.map((j) => j.metadata.name).sort()).toEqual(fleet.images.map((i) => i.name).sort());
+    expect(jobs).toHaveLength(3); // the disabled image has none
+    for (const job of jobs) expect(job.metadata.name.length).toBeLessThanOrEqual(CRONJOB_NAME_MAX);
+  });
+
+  it('has the schedule, time zone and run limits of the inventory', () => {
+    for (const image of fleet.images) {
+      const { spec } = find(objects, 'CronJob', image.name) as Json;
+      expect(spec.schedule).toBe(image.schedule);
+      expect(spec.timeZone).toBe('Europe/Berlin');
+      expect(spec.concurrencyPolicy).toBe('Forbid');
+      expect(spec.startingDeadlineSeconds).toBe(900);
+      expect(spec.successfulJobsHistoryLimit).toBeGreaterThan(0);
+      expect(spec.failedJobsHistoryLimit).toBeGreaterThan(0);
+      expect(spec.jobTemplate.spec).toMatchObject({ activeDeadlineSeconds: 5400, backoffLimit: 1, ttlSecondsAfterFinished: 86400 });
+      expect(spec.jobTemplate.spec.template.spec.restartPolicy).toBe('Never');
+    }
+    const explicit = fleet.images.find((i) => !i.scheduleSpread);
+    expect(explicit?.schedule).toBe('30 3 * * 1-5');
+  });
+
+  it('labels the CronJob, the Job template and the pod with the cronjob and pipeline labels', () => {
+    for (const job of cronJobs(objects)) {
+      for (const labels of [job.metadata.labels, job.spec.jobTemplate.metadata.labels, job.spec.jobTemplate.spec.template.metadata.labels]) {
+        expect(labels[CRONJOB_LABEL]).toBe(job.metadata.name);
+        expect(labels[PIPELINE_LABEL.key]).toBe(PIPELINE_LABEL.value);
+        expect(labels['app.kubernetes.io/instance']).toBe(job.metadata.name);
+      }
+    }
+    const web = fleet.images.find((i) => i.team === 'web');
+    expect((find(objects, 'CronJob', web?.name ?? '') as Json).metadata.labels['copa-fleet.dev/team']).toBe('web');
+  });
+
+  it('runs exporter, buildkitd, scan, patch, bom as init containers and verify as the main container', () => {
+    const pod = podOf(cronJobs(objects)[0] as Json);
+    expect(pod.initContainers.map((c: Json) => c.name)).toEqual([JOB_CONTAINERS.exporter, JOB_CONTAINERS.buildkit, JOB_CONTAINERS.scan, JOB_CONTAINERS.patch, JOB_CONTAINERS.bom]);
+    expect(pod.containers.map((c: Json) => c.name)).toEqual([JOB_CONTAINERS.verify]);
+    // Exactly the two native sidecars restart; the steps run once.
+    expect(pod.initContainers.filter((c: Json) => c.restartPolicy === 'Always').map((c: Json) => c.name)).toEqual([JOB_CONTAINERS.exporter, JOB_CONTAINERS.buildkit]);
+  });
+
+  it('gives every container requests and limits from the inventory defaults', () => {
+    const pod = podOf(cronJobs(objects)[0] as Json);
+    expect(container(pod, 'scan').resources).toEqual({ requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '1', memory: '2Gi' } });
+    expect(container(pod, 'buildkitd').resources).toEqual({ requests: { cpu: '500m', memory: '1Gi' }, limits: { cpu: '2', memory: '4Gi' } });
+  });
+});
+
+describe('exporter sidecar', () => {
+  const { fleet, objects } = render(FULL);
+
+  it('gets arguments that round-trip through the runtime parser to the fleet values', () => {
+    for (const image of fleet.images) {
+      const exporter = container(podOf(find(objects, 'CronJob', image.name) as Json), JOB_CONTAINERS.exporter);
+      expect(exporter.command).toEqual([RUNTIME_BIN.exporter]);
+      const parsed = parseExporterReportArgs(exporter.args.slice(1));
+      expect(exporter.args[0]).toBe('report');
+      expect(parsed).toEqual(exporterOptions(image, fleet));
+      expect(parsed).toMatchObject({
+        image: image.image,
+        cronjob: image.name,
+        sourceRef: image.sourceRef,
+        patchedRef: image.patchedRef,
+        namespace: 'patching',
+        digestStore: CONFIGMAPS.patchedDigests,
+        pushgatewayUrl: pushgatewayServiceUrl('patching'),
+        deadlineSeconds: 5400,
+        dependencyTrackUrl: 'https://dtrack.example.com',
+        dependencyTrackProjectVersion: image.patchedTag,
+      });
+    }
+  });
+
+  it('reads its pod identity from the downward API and the Dependency-Track key from a Secret reference', () => {
+    const exporter = container(podOf(cronJobs(objects)[0] as Json), JOB_CONTAINERS.exporter);
+    expect(exporter.env).toEqual([
+      { name: EXPORTER_ENV.podName, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+      { name: EXPORTER_ENV.podNamespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+      { name: EXPORTER_ENV.dependencyTrackApiKey, valueFrom: { secretKeyRef: { name: PLANTED.dtSecret, key: PLANTED.dtKey } } },
+    ]);
+  });
+
+  it('is the only container with a ServiceAccount token, and the pod outlives its grace period', () => {
+    const pod = podOf(cronJobs(objects)[0] as Json);
+    expect(pod.automountServiceAccountToken).toBe(false);
+    const tokenMounts = [...pod.initContainers, ...pod.containers].filter((c: Json) =>
+      (c.volumeMounts ?? []).some((m: Json) => m.mountPath === '/var/run/secrets/kubernetes.io/serviceaccount'),
+    );
+    expect(tokenMounts.map((c: Json) => c.name)).toEqual([JOB_CONTAINERS.exporter]);
+    const projected = pod.volumes.find((v: Json) => v.name === 'kube-api-access').projected;
+    expect(projected.sources.map((s: Json) => Object.keys(s)[0])).toEqual(['serviceAccountToken', 'configMap', 'downwardAPI']);
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(EXPORTER_GRACE_SECONDS);
+  });
+
+  it('uses the configured Pushgateway URL when none is generated', () => {
+    const { objects: external, files } = render(EXTERNAL_PUSHGATEWAY);
+    const exporter = container(podOf(cronJobs(external)[0] as Json), JOB_CONTAINERS.exporter);
+    expect(parseExporterReportArgs(exporter.args.slice(1)).pushgatewayUrl).toBe('http://pushgateway.monitoring.svc:9091');
+    expect(files.map((f) => f.path)).not.toContain('pushgateway.k8s.yaml');
+    expect(parseExporterReportArgs(exporter.args.slice(1)).dependencyTrackUrl).toBeUndefined();
+  });
+});
+
+describe('scan, patch and verify steps', () => {
+  const { fleet, objects } = render(FULL);
+  const image = fleet.images.find((i) => i.patchedTag === 'v2.3.0-p');
+  if (image === undefined) throw new Error('fixture image missing');
+  const pod = podOf(find(objects, 'CronJob', image.name) as Json);
+
+  it('scans the source image for fixable OS vulnerabilities into the shared work dir', () => {
+    const scan = container(pod, JOB_CONTAINERS.scan);
+    expect(scan.command).toEqual(['trivy']);
+    expect(scan.args[0]).toBe('image');
+    expect(scan.args.at(-1)).toBe('registry.example.com/shop/api:v2.3.0');
+    expect(scan.args.join(' ')).toContain(`--format json --output ${JOB_FILES.scanBefore}`);
+    expect(scan.args.join(' ')).toContain('--pkg-types os --ignore-unfixed');
+    expect(scan.env).toEqual([
+      { name: 'DOCKER_CONFIG', value: '/docker-config' },
+      { name: 'HOME', value: '/tmp' },
+    ]);
+    expect(scan.volumeMounts).toContainEqual({ name: 'work', mountPath: WORK_DIR });
+  });
+
+  it('patches through the exporter wrapper with Copa v0.14 flags against the BuildKit sidecar', () => {
+    const patch = container(pod, JOB_CONTAINERS.patch);
+    expect(patch.command).toEqual([RUNTIME_BIN.exporter]);
+    const exec = parseExporterExecArgs(patch.args.slice(1));
+    expect(patch.args[0]).toBe('exec');
+    expect(exec).toMatchObject({ logFile: JOB_FILES.copaLog, exitCodeFile: JOB_FILES.copaExitCode });
+    expect(parseCopaPatch(exec.command)).toEqual({
+      image: image.sourceRef,
+      report: JOB_FILES.scanBefore,
+      tag: 'v2.3.0-p',
+      push: true,
+      addr: BUILDKIT_ADDRESS,
+      timeout: '20m',
+      format: 'openvex',
+      output: JOB_FILES.vex,
+    });
+    expect(patch.terminationMessagePolicy).toBe('FallbackToLogsOnError');
+    expect(patch.volumeMounts).toContainEqual({ name: 'buildkit-socket', mountPath: '/run/buildkit' });
+  });
+
+  it('verifies the patched image and builds the BOM with the same vulnerability DB', () => {
+    const verify = container(pod, JOB_CONTAINERS.verify);
+    expect(verify.args.at(-1)).toBe(image.patchedRef);
+    expect(verify.args).toEqual(expect.arrayContaining(['--output', JOB_FILES.scanAfter, '--skip-db-update', '--ignore-unfixed']));
+    const bom = container(pod, JOB_CONTAINERS.bom);
+    expect(bom.args).toEqual(expect.arrayContaining(['--format', 'cyclonedx', '--output', JOB_FILES.bom]));
+    expect(bom.args.at(-1)).toBe(image.patchedRef);
+  });
+
+  it('mounts the registry credentials as a docker config.json, read-only', () => {
+    const volume = pod.volumes.find((v: Json) => v.name === 'registry-credentials');
+    expect(volume.secret).toMatchObject({ secretName: PLANTED.registrySecret, items: [{ key: '.dockerconfigjson', path: 'config.json' }] });
+    for (const name of [JOB_CONTAINERS.scan, JOB_CONTAINERS.patch, JOB_CONTAINERS.verify]) {
+      expect(container(pod, name).volumeMounts).toContainEqual({ name: 'registry-credentials', mountPath: '/docker-config', readOnly: true });
+    }
+    expect(container(pod, JOB_CONTAINERS.exporter).volumeMounts.map((m: Json) => m.name)).not.toContain('registry-credentials');
+  });
+
+  it('starts Copa only after buildkitd answers', () => {
+    const buildkitd = container(pod, JOB_CONTAINERS.buildkit);
+    expect(buildkitd.startupProbe.exec.command).toEqual(['buildctl', '--addr', BUILDKIT_ADDRESS, 'debug', 'workers']);
+    expect(buildkitd.args).toEqual(['--addr', BUILDKIT_ADDRESS, '--oci-worker-no-process-sandbox']);
+  });
+});
+
+describe('remote BuildKit', () => {
+  const { objects } = render(REMOTE_BUILDKIT);
+  const pod = podOf(cronJobs(objects)[0] as Json);
+
+  it('has no sidecar and connects Copa over mTLS with the referenced Secret', () => {
+    expect(pod.initContainers.map((c: Json) => c.name)).toEqual([JOB_CONTAINERS.exporter, JOB_CONTAINERS.scan, JOB_CONTAINERS.patch]);
+    const patch = container(pod, JOB_CONTAINERS.patch);
+    const copa = parseCopaPatch(parseExporterExecArgs(patch.args.slice(1)).command);
+    expect(copa).toMatchObject({
+      addr: 'tcp://buildkitd.build.svc:1234',
+      cacert: '/etc/buildkit/tls/ca.pem',
+      cert: '/etc/buildkit/tls/cert.pem',
+      key: '/etc/buildkit/tls/key.pem',
+    });
+    expect(pod.volumes.find((v: Json) => v.name === 'buildkit-tls').secret.secretName).toBe(PLANTED.buildkitTlsSecret);
+    expect(pod.volumes.map((v: Json) => v.name)).not.toContain('buildkit-socket');
+  });
+});
+
+describe('exporter RBAC', () => {
+  const { fleet, objects } = render(MINIMAL);
+  const [image] = fleet.images;
+  if (image === undefined) throw new Error('fixture image missing');
+
+  it('is a Role with exactly get on pods and get/patch on the patched-digest ConfigMap by name', () => {
+    const role = find(objects, 'Role', image.name) as Json;
+    expect(role.rules).toEqual([
+      { apiGroups: [''], resources: ['pods'], verbs: ['get'] },
+      { apiGroups: [''], resources: ['configmaps'], resourceNames: [CONFIGMAPS.patchedDigests], verbs: ['get', 'patch'] },
+    ]);
+    expect(role.rules).toEqual(exporterRules());
+  });
+
+  it('binds only the image\'s own ServiceAccount, which the pod uses', () => {
+    const binding = find(objects, 'RoleBinding', image.name) as Json;
+    expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: image.name });
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: image.name, namespace: 'copa-fleet' }]);
+    expect(podOf(find(objects, 'CronJob', image.name) as Json).serviceAccountName).toBe(image.name);
+    expect((find(objects, 'ServiceAccount', image.name) as Json).automountServiceAccountToken).toBe(false);
+    expect(objects.filter(({ object }) => object.kind === 'ClusterRoleBinding').map(({ object }) => (object as Json).subjects[0].name)).not.toContain(image.name);
+  });
+});
+
+describe('patched-digest store', () => {
+  it('is generated without data so that GitOps never owns the exporters\' keys', () => {
+    const { objects } = render(MINIMAL);
+    const store = find(objects, 'ConfigMap', CONFIGMAPS.patchedDigests) as Json;
+    expect(store.data).toBeUndefined();
+    expect(store.binaryData).toBeUndefined();
+  });
+});

@@ -1,0 +1,124 @@
+/** The drift collector: Deployment, RBAC (exact rules), inventory and state ConfigMaps, scrape wiring. */
+import { describe, expect, it } from 'vitest';
+import { collectorInventory } from '../../src/constructs/collector-inventory.ts';
+import { COLLECTOR_NAME, collectorClusterRoleName } from '../../src/constructs/names.ts';
+import { COLLECTOR_PORT, CONFIGMAPS, type CollectorInventory, INVENTORY_CONFIGMAP_KEY, parseCollectorArgs, RUNTIME_BIN } from '../../src/shared/contract.ts';
+import { JOBS } from '../../src/shared/metrics.ts';
+import { FULL, find, MINIMAL, render } from '../support/fleet-fixtures.ts';
+
+type Json = Record<string, any>;
+
+const matches = (selector: Record<string, string>, labels: Record<string, string>): boolean => Object.entries(selector).every(([k, v]) => labels[k] === v);
+
+describe('drift collector', () => {
+  const { fleet, objects, files } = render(FULL);
+  const deployment = find(objects, 'Deployment', COLLECTOR_NAME) as Json;
+  const pod = deployment.spec.template.spec;
+  const [collector] = pod.containers;
+
+  it('lives in drift-collector.k8s.yaml', () => {
+    const file = files.find((f) => f.path === 'drift-collector.k8s.yaml');
+    expect(file?.content).toContain(`name: ${COLLECTOR_NAME}`);
+  });
+
+  it('runs one replica that is replaced, never doubled, during a rollout', () => {
+    expect(deployment.spec.replicas).toBe(1);
+    expect(deployment.spec.strategy).toEqual({ type: 'Recreate' });
+    expect(matches(deployment.spec.selector.matchLabels, deployment.spec.template.metadata.labels)).toBe(true);
+  });
+
+  it('runs the collector with arguments the runtime parses back', () => {
+    expect(pod.containers).toHaveLength(1);
+    expect(collector.command).toEqual([RUNTIME_BIN.collector]);
+    expect(parseCollectorArgs(collector.args)).toEqual({
+      namespace: 'patching',
+      inventoryConfigMap: CONFIGMAPS.inventory,
+      digestStore: CONFIGMAPS.patchedDigests,
+      stateConfigMap: CONFIGMAPS.collectorState,
+      port: COLLECTOR_PORT,
+    });
+    expect(collector.ports).toEqual([{ name: 'metrics', containerPort: COLLECTOR_PORT, protocol: 'TCP' }]);
+    expect(collector.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
+    expect(collector.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'metrics' });
+    expect(pod.serviceAccountName).toBe(COLLECTOR_NAME);
+    expect(pod.automountServiceAccountToken).toBe(true);
+  });
+
+  it('reads exactly pods and VulnerabilityReports cluster-wide, list/watch only', () => {
+    const name = collectorClusterRoleName('patching');
+    const role = find(objects, 'ClusterRole', name) as Json;
+    expect(role.metadata.namespace).toBeUndefined();
+    expect(role.rules).toEqual([
+      { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] },
+      { apiGroups: ['aquasecurity.github.io'], resources: ['vulnerabilityreports'], verbs: ['list', 'watch'] },
+    ]);
+    const binding = find(objects, 'ClusterRoleBinding', name) as Json;
+    expect(binding.metadata.namespace).toBeUndefined();
+    expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name });
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: COLLECTOR_NAME, namespace: 'patching' }]);
+  });
+
+  it('reads jobs and its ConfigMaps by name in the namespace, and writes only its state', () => {
+    const role = find(objects, 'Role', COLLECTOR_NAME) as Json;
+    expect(role.metadata.namespace).toBe('patching');
+    expect(role.rules).toEqual([
+      { apiGroups: ['batch'], resources: ['cronjobs', 'jobs'], verbs: ['list', 'watch'] },
+      { apiGroups: [''], resources: ['configmaps'], resourceNames: [CONFIGMAPS.inventory, CONFIGMAPS.patchedDigests], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: [''], resources: ['configmaps'], resourceNames: [CONFIGMAPS.collectorState], verbs: ['get', 'patch', 'update'] },
+    ]);
+    const writes = role.rules.filter((r: Json) => r.verbs.some((v: string) => ['create', 'update', 'patch', 'delete', 'deletecollection'].includes(v)));
+    expect(writes.flatMap((r: Json) => r.resourceNames)).toEqual([CONFIGMAPS.collectorState]);
+  });
+
+  it('gets the inventory it needs as deterministic JSON', () => {
+    const configMap = find(objects, 'ConfigMap', CONFIGMAPS.inventory) as Json;
+    const parsed = JSON.parse(configMap.data[INVENTORY_CONFIGMAP_KEY]) as CollectorInventory;
+    expect(parsed).toEqual(collectorInventory(fleet));
+    expect(parsed.images.map((i) => i.cronjob)).toEqual([...fleet.images.map((i) => i.name)].sort());
+    expect(parsed.severitiesInScope).toEqual(['Critical', 'High']);
+    const api = parsed.images.find((i) => i.image === 'registry.example.com/shop/api');
+    expect(api).toMatchObject({ tag: 'v2.3.0', patchedTag: 'v2.3.0-p', slaHours: { Critical: 8, High: 168 } });
+    expect(Object.keys(api?.slaHours ?? {})).toEqual(['Critical', 'High']);
+  });
+
+  it('has a state ConfigMap without data (its SLA clock survives every apply)', () => {
+    const state = find(objects, 'ConfigMap', CONFIGMAPS.collectorState) as Json;
+    expect(state.data).toBeUndefined();
+  });
+
+  it('is scraped through its Service by a ServiceMonitor with the configured labels', () => {
+    const service = find(objects, 'Service', COLLECTOR_NAME) as Json;
+    expect(COLLECTOR_NAME).toBe(JOBS.collector); // the Service name is the Prometheus job label
+    expect(matches(service.spec.selector, deployment.spec.template.metadata.labels)).toBe(true);
+    expect(service.spec.ports).toEqual([{ name: 'metrics', port: COLLECTOR_PORT, targetPort: COLLECTOR_PORT }]);
+    const monitor = find(objects, 'ServiceMonitor', COLLECTOR_NAME) as Json;
+    expect(monitor.metadata.labels).toMatchObject({ release: 'prom', team: 'platform' });
+    expect(matches(monitor.spec.selector.matchLabels, service.metadata.labels)).toBe(true);
+    expect(monitor.spec.namespaceSelector).toEqual({ matchNames: ['patching'] });
+    expect(monitor.spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics' }]);
+    // The pushgateway Service must not be picked up by the collector's ServiceMonitor.
+    const pushgatewayService = find(objects, 'Service', JOBS.pushgateway) as Json;
+    expect(matches(monitor.spec.selector.matchLabels, pushgatewayService.metadata.labels)).toBe(false);
+  });
+});
+
+describe('collector inventory', () => {
+  it('tracks only the severities that have SLA hours', () => {
+    const { fleet } = render(MINIMAL);
+    expect(collectorInventory(fleet)).toEqual({
+      namespace: 'copa-fleet',
+      severitiesInScope: ['Critical', 'High'],
+      images: [
+        {
+          image: 'registry.example.com/myapp',
+          cronjob: fleet.images[0]?.name,
+          team: 'platform',
+          tag: '1.4.2',
+          patchedTag: '1.4.2-patched',
+          scheduleIntervalSeconds: 86400,
+          slaHours: { Critical: 24, High: 168 },
+        },
+      ],
+    });
+  });
+});

@@ -1,0 +1,470 @@
+/**
+ * The scenarios of issue 3, each a small world (support/world.ts) and checks at several evaluation
+ * times: exactly which alerts fire (every other copa-fleet alert is asserted silent), and the
+ * values of recording rules. Times are seconds since promtool's t=0; daily runs end at 01:00.
+ */
+import { createHash } from 'node:crypto';
+import type { FleetImage } from '../../../src/model/fleet.ts';
+import { RECORDS } from '../../../src/shared/metrics.ts';
+import * as expect from './expected-alerts.ts';
+import type { ExpectedAlert } from './expected-alerts.ts';
+import { imageOf, NAMESPACE, REFS, removedImage } from './fixture.ts';
+import { type Container, hours, type ImageState, minutes, type Run, type World } from './world.ts';
+
+export interface ExpectedSample {
+  /** promtool notation: `metric{label="value"}`. */
+  readonly labels: string;
+  readonly value: number;
+}
+
+export interface RecordCheck {
+  readonly expr: string;
+  readonly samples: readonly ExpectedSample[];
+}
+
+export interface Check {
+  readonly at: number;
+  readonly alerts: readonly ExpectedAlert[];
+  readonly records?: readonly RecordCheck[];
+}
+
+export interface Scenario {
+  readonly name: string;
+  readonly world: World;
+  readonly checks: readonly Check[];
+}
+
+export function digestOf(label: string): string {
+  return `sha256:${createHash('sha256').update(label).digest('hex')}`;
+}
+
+/** Daily run end times at 01:00 from yesterday until `end`. */
+function dailyRuns(end: number): number[] {
+  const times: number[] = [];
+  for (let at = hours(-23); at <= end; at += hours(24)) times.push(at);
+  return times;
+}
+
+/** An inventoried image that behaves: daily successful runs, fresh scans, pods on the patched digest. */
+function healthy(image: FleetImage, end: number, overrides: Partial<ImageState> = {}): ImageState {
+  const runs = dailyRuns(end);
+  const digest = digestOf(`${image.image}:patched`);
+  const slug = image.name.replace(/^copa-/, '');
+  return {
+    image: image.image,
+    cronjob: image.name,
+    team: image.team,
+    intervalSeconds: image.scheduleIntervalSeconds,
+    slaHours: image.slaHours,
+    runs: runs.map((at): Run => ({ at, outcome: 'up_to_date' })),
+    schedules: runs.map((at) => at - minutes(10)),
+    containers: [0, 1].map((n): Container => ({ namespace: 'apps', pod: `${slug}-${n}`, container: 'app', digest })),
+    patches: [{ at: hours(-47), digest }],
+    scans: runs,
+    ...overrides,
+  };
+}
+
+const world = (images: ImageState[], extra: Partial<World> = {}): World => ({ namespace: NAMESPACE, images, ...extra });
+const sample = (metric: string, labels: Record<string, string>, value: number): ExpectedSample => ({
+  labels: `${metric}{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(', ')}}`,
+  value,
+});
+const END = hours(32);
+
+// ------------------------------------------------------------------ SLA
+
+const slaImage = imageOf(REFS.sla);
+const slaDigest = digestOf(`${slaImage.image}:patched`);
+const sla: Scenario = {
+  name: 'a critical CVE within, then past, its SLA (and a High CVE past its 12 h override)',
+  world: world([
+    healthy(slaImage, END, {
+      cves: [
+        { id: 'CVE-2024-1001', severity: 'Critical', firstSeen: hours(1), digest: slaDigest },
+        { id: 'CVE-2024-1002', severity: 'High', firstSeen: hours(2), digest: slaDigest },
+      ],
+    }),
+  ]),
+  checks: [
+    {
+      at: minutes(90),
+      alerts: [],
+      records: [
+        { expr: RECORDS.runningCriticalCveImages, samples: [sample(RECORDS.runningCriticalCveImages, {}, 1)] },
+        { expr: RECORDS.slaBreachesByImage, samples: [] },
+        {
+          expr: RECORDS.slaBreaches,
+          samples: [sample(RECORDS.slaBreaches, { severity: 'Critical' }, 0), sample(RECORDS.slaBreaches, { severity: 'High' }, 0)],
+        },
+        { expr: RECORDS.slaBreach24h, samples: [sample(RECORDS.slaBreach24h, {}, 0)] },
+      ],
+    },
+    { at: hours(14.5), alerts: [expect.slaBreach(slaImage, 'High', 1)] },
+    { at: hours(24.5), alerts: [expect.slaBreach(slaImage, 'High', 1)], records: [{ expr: RECORDS.slaBreach24h, samples: [sample(RECORDS.slaBreach24h, {}, 0)] }] },
+    {
+      at: hours(25.5),
+      alerts: [expect.slaBreach(slaImage, 'Critical', 1), expect.slaBreach(slaImage, 'High', 1)],
+      records: [
+        {
+          expr: RECORDS.slaBreachesByImage,
+          samples: [
+            sample(RECORDS.slaBreachesByImage, { image: slaImage.image, severity: 'Critical' }, 1),
+            sample(RECORDS.slaBreachesByImage, { image: slaImage.image, severity: 'High' }, 1),
+          ],
+        },
+        {
+          expr: RECORDS.slaBreaches,
+          samples: [sample(RECORDS.slaBreaches, { severity: 'Critical' }, 1), sample(RECORDS.slaBreaches, { severity: 'High' }, 1)],
+        },
+        { expr: RECORDS.slaBreach24h, samples: [sample(RECORDS.slaBreach24h, {}, 1)] },
+      ],
+    },
+  ],
+};
+
+// ------------------------------------------------------------------ Copa runs
+
+const successImage = imageOf(REFS.success);
+const successRuns = (n: number) => [sample(RECORDS.patchSuccessIncrease7d, { image: successImage.image }, n)];
+const successRate = (image: FleetImage, value: number) => [sample(RECORDS.patchSuccessRate7d, { image: image.image }, value)];
+const success: Scenario = {
+  name: 'Copa runs succeed: no alert, the success count and rate update',
+  world: world([
+    healthy(successImage, END, {
+      runs: [
+        { at: hours(-23), outcome: 'up_to_date' },
+        { at: hours(1), outcome: 'patched' },
+        { at: hours(25), outcome: 'patched' },
+      ],
+    }),
+  ]),
+  checks: [
+    {
+      at: minutes(30),
+      alerts: [],
+      records: [
+        { expr: RECORDS.patchSuccessIncrease7d, samples: successRuns(1) },
+        { expr: RECORDS.patchSuccessRate7d, samples: successRate(successImage, 1) },
+      ],
+    },
+    { at: hours(2), alerts: [], records: [{ expr: RECORDS.patchSuccessIncrease7d, samples: successRuns(2) }] },
+    {
+      at: hours(26),
+      alerts: [],
+      records: [
+        { expr: RECORDS.patchSuccessIncrease7d, samples: successRuns(3) },
+        { expr: RECORDS.patchSuccessRate7d, samples: successRate(successImage, 1) },
+        { expr: RECORDS.patchFailureIncrease7d, samples: [] },
+      ],
+    },
+  ],
+};
+
+const failureImage = imageOf(REFS.failure);
+const failure: Scenario = {
+  name: 'a Copa run fails to push: CopaPatchJobFailed with the reason, the rate drops, the next success clears it',
+  world: world([
+    healthy(failureImage, END, {
+      runs: [
+        { at: hours(-23), outcome: 'up_to_date' },
+        { at: hours(1), outcome: 'push_failed' },
+        { at: hours(25), outcome: 'up_to_date' },
+      ],
+    }),
+  ]),
+  checks: [
+    { at: minutes(30), alerts: [], records: [{ expr: RECORDS.patchSuccessRate7d, samples: successRate(failureImage, 1) }] },
+    {
+      at: minutes(90),
+      alerts: [expect.jobFailed(failureImage, 'push_failed')],
+      records: [
+        {
+          expr: RECORDS.patchFailureIncrease7d,
+          samples: [sample(RECORDS.patchFailureIncrease7d, { image: failureImage.image, failure_reason: 'push_failed' }, 1)],
+        },
+        { expr: RECORDS.patchSuccessRate7d, samples: successRate(failureImage, 0.5) },
+      ],
+    },
+    // 27 h since the last success (yesterday 01:00): the image is now also overdue.
+    { at: hours(4), alerts: [expect.jobFailed(failureImage, 'push_failed'), expect.jobMissingStale(failureImage, 'no_recent_success', hours(27))] },
+    { at: hours(25.5), alerts: [], records: [{ expr: RECORDS.patchSuccessRate7d, samples: successRate(failureImage, 2 / 3) }] },
+  ],
+};
+
+const jobFailureImage = imageOf(REFS.jobFailure);
+const jobFailure: Scenario = {
+  name: 'a Job fails where the exporter cannot report (image pull): the collector reports it',
+  world: world([
+    healthy(jobFailureImage, END, {
+      runs: [
+        { at: hours(-23), outcome: 'up_to_date' },
+        { at: hours(25), outcome: 'up_to_date' },
+      ],
+      schedules: [hours(-23) - minutes(10), hours(1) - minutes(10), hours(25) - minutes(10)],
+      jobFailures: [{ reason: 'image_pull_failed', from: hours(1), until: hours(25) }],
+    }),
+  ]),
+  checks: [
+    { at: minutes(30), alerts: [] },
+    { at: minutes(90), alerts: [expect.jobFailed(jobFailureImage, 'image_pull_failed')] },
+    {
+      at: hours(4),
+      alerts: [
+        expect.jobFailed(jobFailureImage, 'image_pull_failed'),
+        expect.jobMissingStale(jobFailureImage, 'no_recent_success', hours(27)),
+        expect.pushgatewayStale(jobFailureImage, hours(27)),
+      ],
+    },
+    { at: hours(25.5), alerts: [] },
+  ],
+};
+
+// ------------------------------------------------------------------ drift
+
+const driftImage = imageOf(REFS.drift);
+const oldDigest = digestOf(`${driftImage.image}:old`);
+const newDigest = digestOf(`${driftImage.image}:new`);
+const driftWorld = (honorLabels: boolean): World =>
+  world([healthy(driftImage, END, {
+    runs: [
+      { at: hours(-23), outcome: 'up_to_date' },
+      { at: hours(1), outcome: 'up_to_date' },
+      { at: hours(10), outcome: 'patched' },
+      { at: hours(25), outcome: 'up_to_date' },
+    ],
+    patches: [
+      { at: hours(-47), digest: oldDigest },
+      { at: hours(10), digest: newDigest },
+    ],
+    cves: [{ id: 'CVE-2024-2001', severity: 'Critical', firstSeen: hours(9), digest: oldDigest }],
+    containers: [
+      { namespace: 'shop', pod: 'cart-1', container: 'cart', digest: oldDigest, until: hours(11) },
+      { namespace: 'shop', pod: 'cart-1', container: 'cart', digest: newDigest, from: hours(11) },
+      { namespace: 'shop', pod: 'cart-2', container: 'cart', digest: oldDigest, until: hours(12) },
+      { namespace: 'shop', pod: 'cart-2', container: 'cart', digest: newDigest, from: hours(12) },
+      { namespace: 'shop', pod: 'cart-3', container: 'cart', digest: newDigest, from: hours(10) + minutes(10) },
+      { namespace: 'shop-canary', pod: 'canary-1', container: 'cart', digest: oldDigest },
+    ],
+  })], { collector: { honorLabels } });
+const driftRecords = (drifted: number, compliance: number): RecordCheck[] => [
+  { expr: RECORDS.digestDriftContainers, samples: [sample(RECORDS.digestDriftContainers, {}, drifted)] },
+  { expr: RECORDS.patchComplianceRatio, samples: [sample(RECORDS.patchComplianceRatio, {}, compliance)] },
+];
+const driftChecks: Check[] = [
+  // Before the patch: no drift, but all three containers run a Critical CVE: none compliant.
+  { at: hours(9.5), alerts: [], records: driftRecords(0, 0) },
+  // 25 min after the patch: three containers drift (each also Critical, counted once); cart-3 is new.
+  { at: hours(10) + minutes(25), alerts: [], records: driftRecords(3, 0.25) },
+  {
+    at: hours(10) + minutes(35),
+    alerts: [expect.unpatchedDigest(driftImage, 'shop', 2), expect.unpatchedDigest(driftImage, 'shop-canary', 1)],
+  },
+  { at: hours(11) + minutes(5), alerts: [expect.unpatchedDigest(driftImage, 'shop', 1), expect.unpatchedDigest(driftImage, 'shop-canary', 1)] },
+  { at: hours(12) + minutes(5), alerts: [expect.unpatchedDigest(driftImage, 'shop-canary', 1)], records: driftRecords(1, 0.75) },
+];
+const drift: Scenario = { name: 'Pods still on the old digest 30 minutes after the patch', world: driftWorld(true), checks: driftChecks };
+const driftWithoutHonorLabels: Scenario = {
+  name: 'the same drift, scraped without honorLabels (workload labels arrive as exported_*)',
+  world: driftWorld(false),
+  checks: driftChecks,
+};
+
+// ------------------------------------------------------------------ coverage
+
+const scanImage = imageOf(REFS.scanStale);
+const scanStale: Scenario = {
+  name: 'the newest scan gets older than 26 h',
+  world: world([healthy(scanImage, END, { scans: [hours(-1)] })]),
+  checks: [
+    { at: hours(24), alerts: [] },
+    { at: hours(25) + minutes(10), alerts: [] },
+    { at: hours(25.5), alerts: [expect.scanStale(scanImage, hours(26.5))] },
+  ],
+};
+
+const namespaceNotScanned: Scenario = {
+  name: 'a namespace with running pods and no reports',
+  world: world([healthy(successImage, END)], { unscannedNamespaces: [{ namespace: 'legacy-apps', pods: 3, from: hours(2) }] }),
+  checks: [
+    { at: hours(2.5), alerts: [] },
+    { at: hours(3) + minutes(5), alerts: [expect.namespaceNotScanned('legacy-apps', 3)] },
+  ],
+};
+
+// ------------------------------------------------------------------ missing runs
+
+const neverImage = imageOf(REFS.neverReported);
+const flakyImage = imageOf(REFS.neverSucceeded);
+const weeklyImage = imageOf(REFS.weekly);
+const bare = (image: FleetImage, overrides: Partial<ImageState> = {}): ImageState => ({
+  image: image.image,
+  cronjob: image.name,
+  team: image.team,
+  intervalSeconds: image.scheduleIntervalSeconds,
+  slaHours: image.slaHours,
+  ...overrides,
+});
+const neverReportedImages = (end: number): ImageState[] => [
+  // Runs in an unscanned namespace, and its CronJob never ran.
+  bare(neverImage, {
+    containers: [{ namespace: 'legacy-apps', pod: 'never-0', container: 'app', digest: digestOf(`${neverImage.image}:1.0`) }],
+  }),
+  // Runs every day and crashes every time.
+  bare(flakyImage, {
+    runs: dailyRuns(end).filter((at) => at > 0).map((at): Run => ({ at, outcome: 'crashed' })),
+    schedules: dailyRuns(end).filter((at) => at > 0).map((at) => at - minutes(10)),
+  }),
+  // Weekly: the same silence is not yet overdue.
+  bare(weeklyImage),
+];
+const neverReported: Scenario = {
+  name: 'inventoried images that never reported, or never succeeded (a short collector outage does not reset the wait)',
+  world: world(neverReportedImages(END), { collector: { down: { from: hours(12), until: hours(12) + minutes(5) } } }),
+  checks: [
+    { at: hours(25) + minutes(55), alerts: [expect.jobFailed(flakyImage, 'crashed')] },
+    { at: hours(26) + minutes(5), alerts: [expect.jobMissingNever(neverImage, 'never_reported'), expect.jobFailed(flakyImage, 'crashed')] },
+    {
+      at: hours(27) + minutes(5),
+      alerts: [
+        expect.jobMissingNever(neverImage, 'never_reported'),
+        expect.jobMissingNever(flakyImage, 'never_succeeded'),
+        expect.jobFailed(flakyImage, 'crashed'),
+      ],
+    },
+  ],
+};
+
+// ------------------------------------------------------------------ Pushgateway
+
+const redisImage = imageOf(REFS.pushgatewayStale);
+const pushgatewayStale: Scenario = {
+  name: 'the exporter stops pushing: the group gets older than 25 h',
+  world: world([
+    healthy(redisImage, END, {
+      runs: [{ at: hours(-23), outcome: 'up_to_date' }],
+      schedules: [hours(-23) - minutes(10), hours(1) - minutes(10)],
+    }),
+  ]),
+  checks: [
+    { at: hours(2), alerts: [] },
+    { at: hours(2) + minutes(35), alerts: [expect.pushgatewayStale(redisImage, hours(25) + minutes(35))] },
+    {
+      at: hours(3.5),
+      alerts: [expect.pushgatewayStale(redisImage, hours(26.5)), expect.jobMissingStale(redisImage, 'no_recent_success', hours(26.5))],
+    },
+  ],
+};
+
+// ------------------------------------------------------------------ removed image
+
+const removedDigest = digestOf(`${removedImage.image}:old`);
+const removedState = (end: number): ImageState =>
+  healthy(removedImage, end, {
+    inventory: { until: hours(1) },
+    runs: [
+      { at: hours(-30), outcome: 'up_to_date' },
+      { at: hours(-6), outcome: 'push_failed' },
+    ],
+    schedules: [hours(-30), hours(-6)],
+    containers: [{ namespace: 'legacy', pod: 'old-0', container: 'app', digest: removedDigest }],
+    patches: [{ at: hours(-50), digest: removedDigest }],
+    cves: [{ id: 'CVE-2023-9999', severity: 'Critical', firstSeen: hours(-50), digest: removedDigest }],
+  });
+const removed: Scenario = {
+  name: 'an image removed from the inventory: its Pushgateway group stays, and counts for nothing',
+  world: world([removedState(END), healthy(successImage, END)]),
+  checks: [
+    // While inventoried, it alerts like any other image.
+    {
+      at: minutes(30),
+      alerts: [
+        expect.jobFailed(removedImage, 'push_failed'),
+        expect.jobMissingStale(removedImage, 'no_recent_success', hours(30.5)),
+        expect.slaBreach(removedImage, 'Critical', 1),
+      ],
+    },
+    {
+      at: hours(2),
+      alerts: [],
+      records: [
+        // The healthy image keeps its rate; the removed one has none, and no failures count.
+        { expr: RECORDS.patchSuccessRate7d, samples: successRate(successImage, 1) },
+        { expr: RECORDS.patchFailureIncrease7d, samples: [] },
+        { expr: RECORDS.runningCriticalCveImages, samples: [sample(RECORDS.runningCriticalCveImages, {}, 0)] },
+      ],
+    },
+    { at: hours(30), alerts: [] },
+  ],
+};
+
+// ------------------------------------------------------------------ collector
+
+const collectorDown: Scenario = {
+  name: 'the drift collector goes down, then its target disappears',
+  world: world([healthy(successImage, END)], { collector: { down: { from: hours(2) }, goneFrom: hours(6) } }),
+  checks: [
+    { at: hours(2) + minutes(5), alerts: [] },
+    { at: hours(2) + minutes(15), alerts: [expect.collectorDown()] },
+    { at: hours(6.5), alerts: [expect.collectorDown()] },
+  ],
+};
+
+// ------------------------------------------------------------------ Dependency-Track
+
+const billingImage = imageOf(REFS.dependencyTrack);
+const dependencyTrack: Scenario = {
+  name: 'a Dependency-Track BOM upload fails, the next one succeeds',
+  world: world([
+    healthy(billingImage, END, {
+      runs: [
+        { at: hours(-23), outcome: 'patched', bom: 'uploaded' },
+        { at: hours(1), outcome: 'patched', bom: 'failed' },
+        { at: hours(25), outcome: 'patched', bom: 'uploaded' },
+      ],
+    }),
+  ]),
+  checks: [
+    { at: minutes(30), alerts: [] },
+    { at: minutes(90), alerts: [expect.dependencyTrackFailing(billingImage, 1)] },
+    { at: hours(24.5), alerts: [expect.dependencyTrackFailing(billingImage, 1)] },
+    { at: hours(25.5), alerts: [] },
+  ],
+};
+
+export const SCENARIOS: readonly Scenario[] = [
+  sla,
+  success,
+  failure,
+  jobFailure,
+  drift,
+  driftWithoutHonorLabels,
+  scanStale,
+  namespaceNotScanned,
+  neverReported,
+  pushgatewayStale,
+  removed,
+  collectorDown,
+  dependencyTrack,
+];
+
+/** Every scenario's images at once (the collector healthy): the world the dashboard is checked against. */
+export function dashboardWorld(): World {
+  return world(
+    [
+      ...sla.world.images,
+      ...success.world.images,
+      ...failure.world.images,
+      ...jobFailure.world.images,
+      ...drift.world.images,
+      ...scanStale.world.images,
+      ...neverReportedImages(END),
+      ...pushgatewayStale.world.images,
+      removedState(END),
+      ...dependencyTrack.world.images,
+    ],
+    { unscannedNamespaces: [{ namespace: 'legacy-apps', pods: 3, from: hours(2) }] },
+  );
+}
+export const DASHBOARD_EVAL_TIME = hours(26);
+export const WORLD_END = END;

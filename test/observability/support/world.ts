@@ -1,0 +1,313 @@
+/**
+ * A small model of a fleet's observable state over time, rendered into promtool input series:
+ * what the collector exports (scraped, with the target labels a ServiceMonitor adds), what the
+ * exporter pushed to the Pushgateway (kept forever, with the grouping labels), and `up`. Scenarios
+ * describe images (runs, CVEs, containers, scans, ...) in seconds since t=0 (promtool's epoch);
+ * events before 0 are allowed and shape the state at t=0.
+ */
+import {
+  COLLECTOR_RESOURCES,
+  type FailureReason,
+  JOBS,
+  L,
+  METRICS,
+  RUN_OUTCOMES,
+  type RunOutcome,
+  SEVERITY_BY_KEY,
+  type Severity,
+  SUCCESS_OUTCOMES,
+  UPSTREAM_METRICS,
+} from '../../../src/shared/metrics.ts';
+
+/** Seconds between two input samples (a scrape interval). */
+export const STEP = 300;
+export const hours = (value: number): number => value * 3600;
+export const minutes = (value: number): number => value * 60;
+
+export interface Run {
+  readonly at: number;
+  readonly outcome: RunOutcome;
+  readonly durationSeconds?: number;
+  /** Dependency-Track BOM upload of this run, when enabled. */
+  readonly bom?: 'uploaded' | 'failed';
+}
+
+export interface Cve {
+  readonly id: string;
+  readonly severity: Severity;
+  readonly firstSeen: number;
+  /** The digest that carries it (running containers on this digest expose it). */
+  readonly digest: string;
+}
+
+export interface Container {
+  readonly namespace: string;
+  readonly pod: string;
+  readonly container: string;
+  readonly digest: string;
+  readonly from?: number;
+  readonly until?: number;
+}
+
+export interface ImageState {
+  readonly image: string;
+  readonly cronjob: string;
+  readonly team: string;
+  readonly intervalSeconds: number;
+  readonly slaHours: Readonly<Partial<Record<Severity, number>>>;
+  /** When the image is in the inventory (default: always). The collector exports it only then. */
+  readonly inventory?: { readonly from?: number; readonly until?: number };
+  /** Runs the exporter reported (pushed at `at`). */
+  readonly runs?: readonly Run[];
+  /** CronJob status.lastScheduleTime values, as the collector sees them. */
+  readonly schedules?: readonly number[];
+  /** Job failures only the collector sees. */
+  readonly jobFailures?: ReadonlyArray<{ readonly reason: FailureReason; readonly from: number; readonly until?: number }>;
+  readonly cves?: readonly Cve[];
+  readonly containers?: readonly Container[];
+  /** Patched digests pushed (the latest at t is the one drift compares with). */
+  readonly patches?: ReadonlyArray<{ readonly at: number; readonly digest: string }>;
+  /** Times the newest VulnerabilityReport was written. */
+  readonly scans?: readonly number[];
+}
+
+export interface World {
+  readonly namespace: string;
+  readonly images: readonly ImageState[];
+  readonly unscannedNamespaces?: ReadonlyArray<{ readonly namespace: string; readonly pods: number; readonly from?: number }>;
+  readonly collector?: {
+    /** Scrapes fail in [from, until): up = 0, the collector's series go stale. */
+    readonly down?: { readonly from: number; readonly until?: number };
+    /** The scrape target disappears from this time on: no `up` at all. */
+    readonly goneFrom?: number;
+    /** false: the scrape does not honour the collector's labels (they become exported_*). */
+    readonly honorLabels?: boolean;
+  };
+}
+
+export interface InputSeries {
+  readonly series: string;
+  readonly values: string;
+}
+
+type Labels = Readonly<Record<string, string>>;
+type ValueAt = (t: number) => number | undefined;
+
+const COPA_VERSION = 'v0.14.0';
+/** Labels a ServiceMonitor scrape of the collector adds (the collector runs in the fleet namespace). */
+const collectorTarget = (namespace: string): Labels => ({
+  [L.job]: JOBS.collector,
+  instance: '10.1.2.3:9464',
+  namespace,
+  pod: 'copa-fleet-collector-6b7c9-x2x4q',
+  container: 'collector',
+  service: JOBS.collector,
+  endpoint: 'metrics',
+});
+/** Labels the Pushgateway's scrape adds besides the pushed ones (honorLabels keeps `job`). */
+const pushgatewayTarget = (namespace: string): Labels => ({
+  namespace,
+  pod: 'copa-fleet-pushgateway-5c9d7-k8m2p',
+  container: 'pushgateway',
+  service: JOBS.pushgateway,
+  endpoint: 'http',
+});
+
+function latest<T>(items: readonly T[] | undefined, at: (item: T) => number, t: number): T | undefined {
+  let found: T | undefined;
+  for (const item of items ?? []) if (at(item) <= t && (found === undefined || at(item) >= at(found))) found = item;
+  return found;
+}
+
+const within = (t: number, from = -Infinity, until = Infinity) => t >= from && t < until;
+
+class SeriesSet {
+  readonly entries: Array<{ metric: string; labels: Labels; value: ValueAt }> = [];
+  add(metric: string, labels: Labels, value: ValueAt): void {
+    this.entries.push({ metric, labels, value });
+  }
+}
+
+/** Renders a sampled series in promtool notation: `_` before it exists, `stale` once it ends. */
+function renderValues(value: ValueAt, end: number): string {
+  const out: string[] = [];
+  let defined = false;
+  for (let t = 0; t <= end; t += STEP) {
+    const v = value(t);
+    if (v === undefined) {
+      out.push(defined ? 'stale' : '_');
+      defined = false;
+    } else {
+      out.push(Number.isInteger(v) ? String(v) : v.toFixed(6));
+      defined = true;
+    }
+  }
+  return out.join(' ');
+}
+
+function selector(metric: string, labels: Labels): string {
+  const parts = Object.entries(labels)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([k, v]) => `${k}="${v}"`);
+  return `${metric}{${parts.join(', ')}}`;
+}
+
+/** What a scrape of the collector stores: the target's labels added, collisions renamed unless honoured. */
+function scraped(labels: Labels, target: Labels, honorLabels: boolean): Labels {
+  const result: Record<string, string> = {};
+  for (const [key, value] of Object.entries(labels)) {
+    if (!honorLabels && key in target) result[`exported_${key}`] = value;
+    else result[key] = value;
+  }
+  for (const [key, value] of Object.entries(target)) if (!(key in result)) result[key] = value;
+  return result;
+}
+
+function runningAt(image: ImageState, t: number): Container[] {
+  return (image.containers ?? []).filter((c) => within(t, c.from, c.until));
+}
+
+export function renderWorld(world: World, end: number): InputSeries[] {
+  const set = new SeriesSet();
+  const honor = world.collector?.honorLabels ?? true;
+  const target = collectorTarget(world.namespace);
+  const { down, goneFrom } = world.collector ?? {};
+  const gone = (t: number) => goneFrom !== undefined && t >= goneFrom;
+  const collectorUp = (t: number) => !(down !== undefined && within(t, down.from, down.until)) && !gone(t);
+  const fromCollector = (metric: string, labels: Labels, value: ValueAt) =>
+    set.add(metric, scraped(labels, target, honor), (t) => (collectorUp(t) ? value(t) : undefined));
+  const fromPushgateway = (metric: string, labels: Labels, value: ValueAt) =>
+    set.add(metric, { ...pushgatewayTarget(world.namespace), ...labels }, value);
+
+  // ---- collector health and `up`
+  set.add(UPSTREAM_METRICS.up, target, (t) => (gone(t) ? undefined : collectorUp(t) ? 1 : 0));
+  for (const resource of Object.values(COLLECTOR_RESOURCES)) {
+    fromCollector(METRICS.collectorInformerSynced.name, { [L.resource]: resource }, () => 1);
+  }
+  fromCollector(METRICS.collectorLastSyncTimestamp.name, {}, (t) => t - 30);
+  fromCollector(METRICS.collectorApiErrorsTotal.name, { [L.resource]: COLLECTOR_RESOURCES.pods }, (t) => Math.floor(t / 3600));
+  fromCollector(METRICS.collectorWatchRestartsTotal.name, { [L.resource]: COLLECTOR_RESOURCES.vulnerabilityReports }, (t) => Math.floor(t / 1800));
+  for (const gap of world.unscannedNamespaces ?? []) {
+    fromCollector(METRICS.namespaceUnscanned.name, { [L.namespace]: gap.namespace }, (t) => (within(t, gap.from) ? gap.pods : undefined));
+  }
+
+  for (const image of world.images) {
+    const inventoried = (t: number) => within(t, image.inventory?.from, image.inventory?.until);
+    const collected = (metric: string, labels: Labels, value: ValueAt) =>
+      fromCollector(metric, { [L.image]: image.image, ...labels }, (t) => (inventoried(t) ? value(t) : undefined));
+
+    // ---- inventory, as the collector exports it
+    collected(METRICS.inventoryImageInfo.name, { [L.cronjob]: image.cronjob, [L.team]: image.team }, () => 1);
+    collected(METRICS.inventoryScheduleIntervalSeconds.name, {}, () => image.intervalSeconds);
+    for (const [severity, slaHours] of Object.entries(image.slaHours)) {
+      collected(METRICS.inventorySlaHours.name, { [L.severity]: severity }, () => slaHours);
+    }
+
+    // ---- running state
+    collected(METRICS.runningContainers.name, {}, (t) => runningAt(image, t).length || undefined);
+    collected(METRICS.imageScanAgeSeconds.name, {}, (t) => {
+      const scan = latest(image.scans, (s) => s, t);
+      return scan !== undefined && runningAt(image, t).length > 0 ? t - scan : undefined;
+    });
+    for (const cve of image.cves ?? []) {
+      const labels = { [L.digest]: cve.digest, [L.cveId]: cve.id, [L.severity]: cve.severity };
+      collected(METRICS.imageCveAgeHours.name, labels, (t) =>
+        t >= cve.firstSeen && runningAt(image, t).some((c) => c.digest === cve.digest) ? (t - cve.firstSeen) / 3600 : undefined,
+      );
+      const sla = image.slaHours[cve.severity];
+      if (sla !== undefined) {
+        collected(METRICS.slaBreachTotal.name, { [L.cveId]: cve.id, [L.thresholdHours]: String(sla) }, (t) =>
+          t > cve.firstSeen + hours(sla) ? 1 : undefined,
+        );
+      }
+    }
+    const criticalDigests = new Set((image.cves ?? []).filter((c) => c.severity === SEVERITY_BY_KEY.critical).map((c) => c.digest));
+    const pods = new Map<string, Container>();
+    for (const c of image.containers ?? []) pods.set(`${c.namespace}/${c.pod}/${c.digest}`, c);
+    for (const pod of pods.values()) {
+      collected(METRICS.runningContainersWithCriticalCve.name, { [L.namespace]: pod.namespace, [L.pod]: pod.pod, [L.digest]: pod.digest }, (t) => {
+        const count = runningAt(image, t).filter(
+          (c) => c.namespace === pod.namespace && c.pod === pod.pod && c.digest === pod.digest && criticalDigests.has(c.digest) && (image.cves ?? []).some((v) => v.digest === c.digest && v.firstSeen <= t),
+        ).length;
+        return count > 0 ? count : undefined;
+      });
+    }
+    for (const c of image.containers ?? []) {
+      for (const patch of image.patches ?? []) {
+        collected(
+          METRICS.containerDigestDrift.name,
+          { [L.namespace]: c.namespace, [L.pod]: c.pod, [L.container]: c.container, [L.digest]: c.digest, [L.patchedDigest]: patch.digest },
+          (t) => (within(t, c.from, c.until) && latest(image.patches, (p) => p.at, t) === patch && c.digest !== patch.digest ? 1 : undefined),
+        );
+      }
+    }
+
+    // ---- the CronJob as the collector sees it
+    const cronjobLabels = { [L.cronjob]: image.cronjob };
+    if (image.schedules !== undefined) {
+      collected(METRICS.cronjobLastScheduleTimestamp.name, cronjobLabels, (t) => latest(image.schedules, (s) => s, t));
+    }
+    for (const failure of image.jobFailures ?? []) {
+      collected(METRICS.jobLastFailure.name, { ...cronjobLabels, [L.failureReason]: failure.reason }, (t) =>
+        within(t, failure.from, failure.until) ? 1 : undefined,
+      );
+    }
+
+    // ---- what the exporter pushed (the Pushgateway keeps it, inventory or not)
+    const runs = [...(image.runs ?? [])].sort((a, b) => a.at - b.at);
+    if (runs.length === 0) continue;
+    const group = { [L.job]: JOBS.exporter, [L.cronjob]: image.cronjob };
+    const pushed = (metric: string, labels: Labels, value: ValueAt) => fromPushgateway(metric, { ...group, [L.image]: image.image, ...labels }, value);
+    const runsUntil = (t: number) => runs.filter((r) => r.at <= t);
+    const isSuccess = (r: Run) => (SUCCESS_OUTCOMES as readonly string[]).includes(r.outcome);
+    const countOrUndefined = (n: number) => (n > 0 ? n : undefined);
+
+    pushed(METRICS.patchSuccessTotal.name, { [L.copaVersion]: COPA_VERSION }, (t) => countOrUndefined(runsUntil(t).filter(isSuccess).length));
+    for (const reason of new Set(runs.filter((r) => !isSuccess(r)).map((r) => r.outcome))) {
+      pushed(METRICS.patchFailureTotal.name, { [L.failureReason]: reason, [L.copaVersion]: COPA_VERSION }, (t) =>
+        countOrUndefined(runsUntil(t).filter((r) => r.outcome === reason).length),
+      );
+    }
+    pushed(METRICS.runLastTimestamp.name, {}, (t) => runsUntil(t).at(-1)?.at);
+    pushed(METRICS.runLastSuccessTimestamp.name, {}, (t) => runsUntil(t).filter(isSuccess).at(-1)?.at);
+    pushed(METRICS.runDurationSeconds.name, {}, (t) => {
+      const last = runsUntil(t).at(-1);
+      return last === undefined ? undefined : (last.durationSeconds ?? 600);
+    });
+    for (const outcome of Object.keys(RUN_OUTCOMES) as RunOutcome[]) {
+      pushed(METRICS.runLastOutcome.name, { [L.outcome]: outcome }, (t) => {
+        const last = runsUntil(t).at(-1);
+        return last === undefined ? undefined : last.outcome === outcome ? 1 : 0;
+      });
+    }
+    for (const [severity, before] of [['Critical', 2], ['High', 5]] as const) {
+      pushed(METRICS.imageVulnerabilities.name, { [L.severity]: severity, [L.stage]: 'before' }, (t) => (runsUntil(t).length > 0 ? before : undefined));
+      pushed(METRICS.imageVulnerabilities.name, { [L.severity]: severity, [L.stage]: 'after' }, (t) => (runsUntil(t).length > 0 ? 0 : undefined));
+    }
+    for (const patch of image.patches ?? []) {
+      pushed(METRICS.patchedImageInfo.name, { [L.tag]: 'patched', [L.digest]: patch.digest }, (t) =>
+        latest(image.patches, (p) => p.at, t) === patch ? 1 : undefined,
+      );
+    }
+    if (runs.some((r) => r.bom !== undefined)) {
+      pushed(METRICS.dependencyTrackUploadFailureTotal.name, {}, (t) => countOrUndefined(runsUntil(t).filter((r) => r.bom === 'failed').length));
+      pushed(METRICS.dependencyTrackUploadLastSuccessTimestamp.name, {}, (t) => runsUntil(t).filter((r) => r.bom === 'uploaded').at(-1)?.at);
+    }
+    // The Pushgateway's own per-group series: grouping labels only.
+    fromPushgateway(UPSTREAM_METRICS.pushTimeSeconds, group, (t) => runsUntil(t).at(-1)?.at);
+  }
+
+  return set.entries
+    .map((entry) => ({ series: selector(entry.metric, entry.labels), values: renderValues(entry.value, end) }))
+    .filter((entry) => /[0-9]/.test(entry.values));
+}
+
+/** Prometheus' `humanizeDuration` template function (for expected annotations). */
+export function humanizeDuration(seconds: number): string {
+  const whole = Math.trunc(seconds);
+  const [s, m, h, d] = [whole % 60, Math.trunc(whole / 60) % 60, Math.trunc(whole / 3600) % 24, Math.trunc(whole / 86400)];
+  if (d !== 0) return `${d}d ${h}h ${m}m ${s}s`;
+  if (h !== 0) return `${h}h ${m}m ${s}s`;
+  if (m !== 0) return `${m}m ${s}s`;
+  return `${Number(seconds.toPrecision(4))}s`;
+}

@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { COPA_LOG_SIGNS, readCopaLog } from '../../../runtime/exporter/copa-log.ts';
+import { formatExitRecord, parseExitRecord } from '../../../runtime/exporter/exit-code.ts';
+import { digestFor, parseTrivyReport } from '../../../runtime/exporter/trivy-report.ts';
+import { parseVex } from '../../../runtime/exporter/vex.ts';
+import { podView, runHasEnded } from '../../../runtime/exporter/pod-view.ts';
+import { COPA_LOGS, BEFORE_REPORT, IMAGE, SOURCE_DIGEST, VEX_FIXED, jobPod, trivyReport } from './fixtures.ts';
+
+describe('Trivy report', () => {
+  it('counts findings per severity in our spelling, one per CVE x package x version', () => {
+    const result = parseTrivyReport(BEFORE_REPORT);
+    expect(result.status).toBe('ok');
+    if (result.status !== 'ok') return;
+    expect(result.summary.counts).toEqual({ Critical: 2, High: 1, Medium: 1, Low: 1, Unknown: 0 });
+    expect(result.summary.total).toBe(5);
+    expect(digestFor(result.summary, IMAGE)).toBe(SOURCE_DIGEST);
+  });
+
+  it('does not count a finding twice when Trivy repeats it in another target', () => {
+    const json = JSON.parse(trivyReport('x:1', [{ id: 'CVE-1', pkg: 'p', severity: 'HIGH' }])) as { Results: unknown[] };
+    json.Results.push(json.Results[0]);
+    const result = parseTrivyReport(JSON.stringify(json));
+    expect(result.status === 'ok' && result.summary.counts.High).toBe(1);
+  });
+
+  it('accepts a report without Results (nothing found) as zero everywhere', () => {
+    const result = parseTrivyReport(JSON.stringify({ SchemaVersion: 2, ArtifactName: 'x:1', ArtifactType: 'container_image' }));
+    expect(result.status === 'ok' && result.summary.total).toBe(0);
+  });
+
+  it('maps unknown severities to Unknown', () => {
+    const result = parseTrivyReport(trivyReport('x:1', [{ id: 'CVE-1', pkg: 'p', severity: 'UNKNOWN' }]));
+    expect(result.status === 'ok' && result.summary.counts.Unknown).toBe(1);
+  });
+
+  it.each(['', '[]', '{"SchemaVersion":2,"ArtifactName":"x","Results":{}}', '{"SchemaVersion":2,"ArtifactName":"x","Results":[{"Vulnerabilities":"no"}]}'])(
+    'rejects %j with a reason',
+    (text) => {
+      const result = parseTrivyReport(text);
+      expect(result.status).toBe('invalid');
+      expect(result.status === 'invalid' && result.error.length).toBeGreaterThan(0);
+    },
+  );
+});
+
+describe('exit-code file', () => {
+  it.each([
+    [{ kind: 'code', code: 0 }, '0\n'],
+    [{ kind: 'code', code: 1 }, '1\n'],
+    [{ kind: 'signal', signal: 'SIGKILL' }, 'signal:SIGKILL\n'],
+  ] as const)('round-trips %j', (record, text) => {
+    expect(formatExitRecord(record)).toBe(text);
+    expect(parseExitRecord(text)).toEqual(record);
+  });
+  it.each(['', 'x', '-1', '1000', 'signal:', 'signal:kill'])('rejects %j', (text) => expect(parseExitRecord(text)).toBeUndefined());
+});
+
+describe('VEX document', () => {
+  it('counts fixed statements', () => expect(parseVex(VEX_FIXED)).toEqual({ status: 'ok', fixed: 2 }));
+  it('rejects non-JSON', () => expect(parseVex('nope').status).toBe('invalid'));
+});
+
+describe('Copa log signs', () => {
+  it.each([
+    ['upToDate', COPA_LOGS.nothingToApply],
+    ['upToDate', COPA_LOGS.noPatchableError],
+    ['pushFailed', COPA_LOGS.pushFailed],
+    ['buildkitUnavailable', COPA_LOGS.buildkitDown],
+    ['sourcePullFailed', COPA_LOGS.sourceMissing],
+    ['timeout', COPA_LOGS.copaTimeout],
+  ] as const)('%s in its log excerpt', (sign, log) => {
+    expect(readCopaLog(log)[sign]).toBeDefined();
+  });
+
+  it('finds no sign in a clean patch log or a plain install failure', () => {
+    expect(readCopaLog(COPA_LOGS.patched)).toEqual({});
+    expect(readCopaLog(COPA_LOGS.installFailed)).toEqual({});
+  });
+
+  it('every sign has at least one pattern', () => {
+    for (const patterns of Object.values(COPA_LOG_SIGNS)) expect(patterns.length).toBeGreaterThan(0);
+  });
+});
+
+describe('pod view', () => {
+  it('knows sidecars, init steps and main containers from the spec', () => {
+    const view = podView(jobPod());
+    expect(view.containers.map((c) => [c.name, c.kind])).toEqual([
+      ['exporter', 'sidecar'],
+      ['buildkitd', 'sidecar'],
+      ['scan', 'init'],
+      ['patch', 'init'],
+      ['verify', 'main'],
+    ]);
+    expect(runHasEnded(view)).toBe(true);
+  });
+
+  it('the run has not ended while a step waits or runs, unless the pod phase is final', () => {
+    const running = jobPod({ steps: { verify: { state: 'running' } } });
+    expect(runHasEnded(podView(running))).toBe(false);
+    const failed = jobPod({ phase: 'Failed', steps: { patch: { state: 'terminated', exitCode: 1 }, verify: { state: 'waiting', reason: 'PodInitializing' } } });
+    expect(runHasEnded(podView(failed))).toBe(true);
+  });
+
+  it('reads Date objects (client-node) like strings (JSON)', () => {
+    const pod = jobPod();
+    const withDates = structuredClone(pod) as { metadata: { creationTimestamp: unknown } };
+    withDates.metadata.creationTimestamp = new Date(String((pod.metadata as { creationTimestamp: string }).creationTimestamp));
+    expect(podView(withDates).createdAt).toBe(podView(pod).createdAt);
+  });
+});
