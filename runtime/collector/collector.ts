@@ -17,6 +17,8 @@ import { CollectorServer } from './server.ts';
 import { SlaClock } from './sla-clock.ts';
 import { StateStore } from './state-store.ts';
 
+const STATS_INTERVAL_MS = 10 * 60_000;
+
 export interface CollectorConfig {
   readonly kubeConfig: KubeConfig;
   readonly options: CollectorOptions;
@@ -38,7 +40,10 @@ export class Collector {
   private readonly server: CollectorServer;
   private flushTimer: NodeJS.Timeout | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
+  private statsTimer: NodeJS.Timeout | undefined;
   private stopping = false;
+  private initialReported = false;
+  private readonly startedAt = Date.now();
 
   constructor(private readonly config: CollectorConfig) {
     const { options, tuning, log } = config;
@@ -115,6 +120,8 @@ export class Collector {
       if (!this.stopping) this.model.clockLoaded();
     });
     this.tickTimer = setInterval(() => this.tick(), this.config.tuning.tickMs);
+    this.statsTimer = setInterval(() => this.config.log.info('stats', this.stats()), STATS_INTERVAL_MS);
+    this.statsTimer.unref();
     return port;
   }
 
@@ -125,6 +132,7 @@ export class Collector {
     const { log, tuning } = this.config;
     log.info('shutting down');
     if (this.tickTimer !== undefined) clearInterval(this.tickTimer);
+    if (this.statsTimer !== undefined) clearInterval(this.statsTimer);
     if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
     await Promise.all(this.reflectors.map((r) => r.stop()));
     if (this.model.hasDirty) this.model.flush();
@@ -138,12 +146,11 @@ export class Collector {
     log.info('stopped');
   }
 
-  /** The whole /metrics body: health metrics (prom-client), then every series store. */
-  async renderMetrics(): Promise<string> {
+  /** The /metrics body in chunks: health metrics (prom-client), then every series store. */
+  async *renderMetrics(): AsyncGenerator<string> {
     const now = Date.now();
-    const parts = [await this.registry.metrics()];
-    for (const store of Object.values(this.stores)) parts.push(store.render(now));
-    return parts.join('\n');
+    yield `${await this.registry.metrics()}\n`;
+    for (const store of Object.values(this.stores)) yield* store.render(now);
   }
 
   /** What readiness still waits for. */
@@ -168,12 +175,33 @@ export class Collector {
     };
   }
 
+  /** Series counts, tracked objects and memory: the `stats` log line. */
+  stats(): Record<string, unknown> {
+    const memory = process.memoryUsage();
+    const cpu = process.cpuUsage();
+    const mb = (bytes: number) => Math.round(bytes / 1048576);
+    return {
+      cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+      series: Object.fromEntries(Object.values(this.stores).map((s) => [s.def.name, s.size])),
+      objects: Object.fromEntries(this.reflectors.map((r) => [r.resource, r.size])),
+      clockEntries: this.clock.size,
+      rssMb: mb(memory.rss),
+      heapUsedMb: mb(memory.heapUsed),
+      heapTotalMb: mb(memory.heapTotal),
+      externalMb: mb(memory.external),
+    };
+  }
+
   private requestFlush(): void {
     if (this.flushTimer !== undefined || this.stopping) return;
     this.flushTimer = setTimeout(() => {
       this.flushTimer = undefined;
       this.model.flush();
       this.markSyncedIfCurrent();
+      if (!this.initialReported && this.model.complete && this.clock.loaded && !this.model.hasDirty) {
+        this.initialReported = true;
+        this.config.log.info('initial sync complete', { ms: Date.now() - this.startedAt, ...this.stats() });
+      }
     }, this.config.tuning.flushDelayMs);
   }
 

@@ -61,7 +61,7 @@ export const DEFAULT_TUNING: CollectorTuning = {
   backoffMaxMs: 30_000,
   podsPageSize: 500,
   // VulnerabilityReports are large (tens to hundreds of kB): small pages bound the memory peak.
-  reportsPageSize: 50,
+  reportsPageSize: 20,
   breachPrewarmSeconds: 3600,
   breachMinExposureSeconds: 60,
   cveResumeWindowSeconds: 86_400,

@@ -16,8 +16,8 @@ import type { CollectorTuning } from './config.ts';
 import { EMPTY_INVENTORY, parseInventoryConfigMap, parsePatchedDigests, type InventoryIndex, type PatchedDigest } from './inventory.ts';
 import { classifyJobFailure, latestJob, missedSchedule, type CollectorFailureReason, type JobPodMemo } from './job-failures.ts';
 import type { Logger } from './log.ts';
-import type { ConfigMapData, CronJobView, JobView, PodView, ReportView } from './projections.ts';
-import { formatLabels, SeriesStore, type Series } from './series.ts';
+import { intern, type ConfigMapData, type CronJobView, type JobView, type PodView, type ReportView } from './projections.ts';
+import { formatLabelParts, formatLabels, labelsText, SeriesStore, type Series } from './series.ts';
 import type { SlaClock } from './sla-clock.ts';
 
 /** One store per metric the model computes. */
@@ -110,6 +110,11 @@ export class FleetModel {
     this.markAllImages();
     this.checkClockGate();
     this.options.requestFlush();
+  }
+
+  /** Pods, reports and the inventory were each listed completely at least once. */
+  get complete(): boolean {
+    return this.synced.pods && this.synced.reports && this.synced.inventory;
   }
 
   /** The SLA clock may start, stop and count only with a complete view of pods, reports and inventory. */
@@ -308,8 +313,7 @@ export class FleetModel {
    */
   flush(): void {
     const now = this.options.now();
-    const complete = this.synced.pods && this.synced.reports && this.synced.inventory;
-    if (!complete && now < this.options.startedAt + this.options.tuning.initialSyncTimeoutMs) return;
+    if (!this.complete && now < this.options.startedAt + this.options.tuning.initialSyncTimeoutMs) return;
     for (const image of this.dirtyImages) this.computeImage(image, now);
     this.dirtyImages.clear();
     for (const namespace of this.dirtyNamespaces) this.computeNamespace(namespace, now);
@@ -346,34 +350,35 @@ export class FleetModel {
     }
     const reportOf = new Map<string, ReportView | undefined>();
     const containers: RunningContainer[] = [];
-    const critical = new Map<string, Series>();
+    const critical: Series[] = [];
     for (const podContainers of this.containersByImage.get(image)?.values() ?? []) {
+      // Containers of one pod on one digest add up in one series.
+      let podSeries: Map<string, Series> | undefined;
       for (const c of podContainers) {
         containers.push(c);
         if (!reportOf.has(c.digest)) reportOf.set(c.digest, this.newestReport(image, c.digest));
         if ((reportOf.get(c.digest)?.cves.Critical?.length ?? 0) === 0) continue;
-        const labels = formatLabels(METRICS.runningContainersWithCriticalCve, { namespace: c.namespace, pod: c.pod, image, digest: c.digest });
-        const existing = critical.get(labels);
-        if (existing !== undefined) existing.value = (existing.value as number) + 1;
-        else critical.set(labels, { labels, value: 1, since: now });
+        podSeries ??= new Map();
+        const existing = podSeries.get(c.digest);
+        if (existing !== undefined) {
+          existing.value = (existing.value as number) + 1;
+          continue;
+        }
+        const labels = formatLabelParts(METRICS.runningContainersWithCriticalCve, { namespace: c.namespace, pod: c.pod, image, digest: c.digest }, 2, intern);
+        const series: Series = { labels, value: 1, since: now };
+        podSeries.set(c.digest, series);
+        critical.push(series);
       }
     }
     stores.critical.replaceGroup(image, critical);
     stores.running.setSingle(image, formatLabels(METRICS.runningContainers, { image }), containers.length, now);
 
     const patched = this.patched.get(image);
-    const drift = new Map<string, Series>();
+    const drift: Series[] = [];
     if (patched !== undefined) {
       for (const row of findDrift(containers, new Map([[image, patched.digest]]))) {
-        const labels = formatLabels(METRICS.containerDigestDrift, {
-          namespace: row.namespace,
-          pod: row.pod,
-          container: row.container,
-          image,
-          digest: row.runningDigest,
-          patched_digest: row.patchedDigest,
-        });
-        drift.set(labels, { labels, value: 1, since: now });
+        const values = { namespace: row.namespace, pod: row.pod, container: row.container, image, digest: row.runningDigest, patched_digest: row.patchedDigest };
+        drift.push({ labels: formatLabelParts(METRICS.containerDigestDrift, values, 3, intern), value: 1, since: now });
       }
     }
     stores.drift.replaceGroup(image, drift);
@@ -400,7 +405,7 @@ export class FleetModel {
     if (active.size > 0) this.activeCves.set(image, active);
     else this.activeCves.delete(image);
 
-    const ages = new Map<string, Series>();
+    const ages: Series[] = [];
     if (clock.loaded) {
       for (const [digest, report] of reportOf) {
         if (report === undefined) continue;
@@ -408,8 +413,9 @@ export class FleetModel {
           for (const cve of report.cves[severity] ?? []) {
             const entry = clock.get(image, cve);
             if (entry === undefined || entry.goneSince !== 0) continue;
-            const labels = formatLabels(METRICS.imageCveAgeHours, { image, digest, cve_id: cve, severity });
-            ages.set(labels, { labels, value: { origin: entry, unitSeconds: 3600 }, since: now });
+            // `{image=..,digest=..,` is shared by the digest's CVEs, `cve_id=..,severity=..}` by every image carrying the CVE.
+            const labels = formatLabelParts(METRICS.imageCveAgeHours, { image, digest, cve_id: cve, severity }, 2, intern);
+            ages.push({ labels, value: { origin: entry, unitSeconds: 3600 }, since: now });
           }
         }
       }
@@ -427,7 +433,7 @@ export class FleetModel {
   private evaluateBreaches(image: string, now: number): void {
     const { stores, clock, tuning } = this.options;
     const active = this.activeCves.get(image);
-    const previous = stores.slaBreach.getGroup(image);
+    const previous = stores.slaBreach.groupByLabels(image);
     const next = new Map<string, Series>();
     const nowSeconds = now / 1000;
     for (const [cve, hours] of active ?? []) {
@@ -435,7 +441,7 @@ export class FleetModel {
       const entry = clock.get(image, cve);
       if (entry === undefined || entry.goneSince !== 0) continue;
       const labels = formatLabels(METRICS.slaBreachTotal, { image, cve_id: cve, threshold_hours: String(hours) });
-      const existing = previous?.get(labels);
+      const existing = previous.get(labels);
       if (entry.breached.includes(hours)) {
         next.set(labels, existing ?? { labels, value: 0, since: now });
         continue;
@@ -451,7 +457,7 @@ export class FleetModel {
         this.options.log.info('sla breach', { image, cve, thresholdHours: hours, firstSeen: new Date(entry.firstSeen * 1000).toISOString() });
       }
     }
-    stores.slaBreach.replaceGroup(image, next);
+    stores.slaBreach.replaceGroup(image, next.values());
   }
 
   private computeNamespace(namespace: string, now: number): void {
@@ -481,11 +487,11 @@ export class FleetModel {
       if (reason !== undefined) reasons.add(reason);
     }
     if (cron !== undefined && missedSchedule(cron, entry.scheduleIntervalSeconds, tuning.missedScheduleGraceSeconds, now)) reasons.add('missed_schedule');
-    const previous = stores.jobFailure.getGroup(cronjob);
-    const series = new Map<string, Series>();
+    const previous = stores.jobFailure.groupByLabels(cronjob);
+    const series: Series[] = [];
     for (const reason of [...reasons].sort()) {
       const labels = formatLabels(METRICS.jobLastFailure, { image, cronjob, failure_reason: reason });
-      series.set(labels, previous?.get(labels) ?? { labels, value: 1, since: now });
+      series.push(previous.get(labels) ?? { labels, value: 1, since: now });
     }
     stores.jobFailure.replaceGroup(cronjob, series);
   }
@@ -496,18 +502,10 @@ export class FleetModel {
       for (const group of stores[store].groupNames()) if (!this.inventory.images.has(group)) stores[store].deleteGroup(group);
     }
     for (const [image, entry] of this.inventory.images) {
-      const info = new Map<string, Series>();
-      for (const c of entry.cronjobs) {
-        const labels = formatLabels(METRICS.inventoryImageInfo, { image, cronjob: c.cronjob, team: c.team });
-        info.set(labels, { labels, value: 1, since: now });
-      }
+      const info = entry.cronjobs.map((c): Series => ({ labels: formatLabels(METRICS.inventoryImageInfo, { image, cronjob: c.cronjob, team: c.team }), value: 1, since: now }));
       stores.inventoryInfo.replaceGroup(image, info);
       stores.inventoryInterval.setSingle(image, formatLabels(METRICS.inventoryScheduleIntervalSeconds, { image }), entry.scheduleIntervalSeconds, now);
-      const sla = new Map<string, Series>();
-      for (const [severity, hours] of Object.entries(entry.slaHours) as [Severity, number][]) {
-        const labels = formatLabels(METRICS.inventorySlaHours, { image, severity });
-        sla.set(labels, { labels, value: hours, since: now });
-      }
+      const sla = (Object.entries(entry.slaHours) as [Severity, number][]).map(([severity, hours]): Series => ({ labels: formatLabels(METRICS.inventorySlaHours, { image, severity }), value: hours, since: now }));
       stores.inventorySla.replaceGroup(image, sla);
     }
   }

@@ -116,6 +116,8 @@ async function main(): Promise<void> {
   const synced = collector.logs.filter((l) => l.msg === 'synced').map((l) => `${String(l.resource)}=${String(l.ms)}ms`);
   console.log(`initial sync: http up ${httpUp} ms, ready ${ready} ms, metrics computed ${computed} ms after spawn (lists: ${synced.join(', ')})`);
   console.log(`rss after sync: ${afterSync.rssMb} MB (peak ${afterSync.hwmMb} MB)`);
+  const initial = collector.logs.find((l) => l.msg === 'initial sync complete');
+  if (initial !== undefined) console.log(`collector's own view: initial sync complete after ${String(initial.ms)} ms using ${String(initial.cpuMs)} ms of CPU; rss ${String(initial.rssMb)} MB, heap used ${String(initial.heapUsedMb)} MB of ${String(initial.heapTotalMb)} MB`);
   if (values['heap-snapshot']) {
     collector.process.kill('SIGUSR2');
     await new Promise((r) => setTimeout(r, 15_000));

@@ -21,9 +21,15 @@ export interface AgeOrigin {
 /** A number, or an age: (now - origin) / unitSeconds, never negative. */
 export type SeriesValue = number | { readonly origin: AgeOrigin; readonly unitSeconds: number };
 
+/**
+ * A formatted label set, `{a="x",b="y"}`, whole or in two parts that are concatenated when
+ * rendered: series with many siblings share their common part (e.g. `image=...,digest=...}` of
+ * every CVE of one digest), which keeps tens of thousands of series to a few MB.
+ */
+export type Labels = string | readonly [string, string];
+
 export interface Series {
-  /** The formatted label set, `{a="x",b="y"}` (also the series' key in its group). */
-  readonly labels: string;
+  readonly labels: Labels;
   value: SeriesValue;
   /** ms since the epoch when the series appeared. */
   readonly since: number;
@@ -34,13 +40,28 @@ export type LabelValues<D extends MetricDef> = Readonly<Record<D['labels'][numbe
 /** `{a="x",b="y"}` in the metric's label order, escaped as the text format requires. */
 export function formatLabels<D extends MetricDef>(def: D, values: LabelValues<D>): string {
   if (def.labels.length === 0) return '';
-  let text = '{';
-  for (let i = 0; i < def.labels.length; i++) {
-    const label = def.labels[i]!;
-    const value = (values as Readonly<Record<string, string>>)[label]!;
-    text += `${i === 0 ? '' : ','}${label}="${escapeLabelValue(value)}"`;
-  }
-  return `${text}}`;
+  const parts: string[] = ['{'];
+  for (const label of def.labels) parts.push(label, '="', escapeLabelValue((values as Readonly<Record<string, string>>)[label]!), '",');
+  parts[parts.length - 1] = '"}';
+  // join() yields one flat string; `+=` or a template would keep a rope of cons cells per series alive.
+  return parts.join('');
+}
+
+/**
+ * The label set split in two after the first `split` labels: `{a="x",` and `b="y"}`. `share`
+ * (e.g. an interning function) lets equal parts be one string.
+ */
+export function formatLabelParts<D extends MetricDef>(def: D, values: LabelValues<D>, split: number, share: (part: string) => string = (p) => p): readonly [string, string] {
+  const head: string[] = ['{'];
+  const tail: string[] = [];
+  def.labels.forEach((label, i) => (i < split ? head : tail).push(label, '="', escapeLabelValue((values as Readonly<Record<string, string>>)[label]!), '",'));
+  tail[tail.length - 1] = '"}';
+  return [share(head.join('')), share(tail.join(''))];
+}
+
+/** The label set as one string. */
+export function labelsText(labels: Labels): string {
+  return typeof labels === 'string' ? labels : labels[0] + labels[1];
 }
 
 function escapeLabelValue(value: string): string {
@@ -64,17 +85,18 @@ export function valueAt(value: SeriesValue, nowMs: number): number {
 }
 
 export class SeriesStore {
-  private readonly groups = new Map<string, Map<string, Series>>();
+  private readonly groups = new Map<string, readonly Series[]>();
   private readonly header: string;
 
   constructor(readonly def: MetricDef) {
     this.header = `# HELP ${def.name} ${escapeHelp(def.help)}\n# TYPE ${def.name} ${def.type}\n`;
   }
 
-  /** Replaces every series of `group` (an empty map deletes the group). */
-  replaceGroup(group: string, series: Map<string, Series>): void {
-    if (series.size === 0) this.groups.delete(group);
-    else this.groups.set(group, series);
+  /** Replaces every series of `group` (none: deletes the group). */
+  replaceGroup(group: string, series: Iterable<Series>): void {
+    const list = Array.isArray(series) ? (series as Series[]) : [...series];
+    if (list.length === 0) this.groups.delete(group);
+    else this.groups.set(group, list);
   }
 
   /** Replaces `group` with one series (or deletes the group when `value` is undefined). */
@@ -83,14 +105,18 @@ export class SeriesStore {
       this.groups.delete(group);
       return;
     }
-    const existing = this.groups.get(group);
-    const current = existing?.size === 1 ? existing.get(labels) : undefined;
-    if (current !== undefined) current.value = value;
-    else this.groups.set(group, new Map([[labels, { labels, value, since: now }]]));
+    const current = this.groups.get(group);
+    if (current?.length === 1 && current[0]!.labels === labels) current[0]!.value = value;
+    else this.groups.set(group, [{ labels, value, since: now }]);
   }
 
-  getGroup(group: string): ReadonlyMap<string, Series> | undefined {
+  getGroup(group: string): readonly Series[] | undefined {
     return this.groups.get(group);
+  }
+
+  /** The series of `group` by their label text (for carrying state over a recomputation). */
+  groupByLabels(group: string): Map<string, Series> {
+    return new Map((this.groups.get(group) ?? []).map((s) => [labelsText(s.labels), s]));
   }
 
   deleteGroup(group: string): void {
@@ -103,17 +129,32 @@ export class SeriesStore {
 
   get size(): number {
     let n = 0;
-    for (const group of this.groups.values()) n += group.size;
+    for (const group of this.groups.values()) n += group.length;
     return n;
   }
 
-  /** The metric in the Prometheus text format (HELP, TYPE, one line per series). */
-  render(nowMs: number): string {
+  /**
+   * The metric in the Prometheus text format (HELP, TYPE, one line per series), in chunks of
+   * about `chunkBytes`: a scrape of tens of MB never exists as one string.
+   */
+  *render(nowMs: number, chunkBytes = 64 * 1024): Generator<string> {
     const name = this.def.name;
-    const lines: string[] = [this.header];
+    let lines: string[] = [this.header];
+    let bytes = this.header.length;
     for (const group of this.groups.values()) {
-      for (const series of group.values()) lines.push(`${name}${series.labels} ${formatValue(valueAt(series.value, nowMs))}\n`);
+      for (const series of group) {
+        const { labels } = series;
+        const text = typeof labels === 'string' ? labels : labels[0] + labels[1];
+        const line = `${name}${text} ${formatValue(valueAt(series.value, nowMs))}\n`;
+        lines.push(line);
+        bytes += line.length;
+        if (bytes >= chunkBytes) {
+          yield lines.join('');
+          lines = [];
+          bytes = 0;
+        }
+      }
     }
-    return lines.join('');
+    if (lines.length > 0) yield lines.join('');
   }
 }

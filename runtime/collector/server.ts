@@ -3,14 +3,15 @@
  * process serves requests and its event loop is not starved) and `/readyz` (readiness: every
  * informer listed once and the SLA state was loaded).
  */
-import { createServer, type Server } from 'node:http';
+import { once } from 'node:events';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describeError, type Logger } from './log.ts';
 
 export interface Endpoints {
   readonly contentType: string;
-  /** The /metrics body. */
-  render(): Promise<string>;
+  /** The /metrics body, in chunks. */
+  render(): AsyncIterable<string>;
   /** What readiness still waits for (empty: ready). */
   missing(): string[];
 }
@@ -37,13 +38,11 @@ export class CollectorServer {
       }
       switch (path) {
         case '/metrics':
-          this.endpoints
-            .render()
-            .then((body) => res.writeHead(200, { 'Content-Type': this.endpoints.contentType }).end(body))
-            .catch((error: unknown) => {
-              this.log.error('metrics failed', { error: describeError(error) });
-              res.writeHead(500, { 'Content-Type': 'text/plain' }).end('metrics failed\n');
-            });
+          this.serveMetrics(res).catch((error: unknown) => {
+            this.log.error('metrics failed', { error: describeError(error) });
+            if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' }).end('metrics failed\n');
+            else res.destroy();
+          });
           return;
         case '/healthz': {
           const lag = Date.now() - this.lastBeat;
@@ -62,6 +61,16 @@ export class CollectorServer {
       }
     });
     this.server.keepAliveTimeout = 65_000;
+  }
+
+  /** Streams the body with backpressure (a slow scraper never makes the whole body pile up in memory). */
+  private async serveMetrics(res: ServerResponse): Promise<void> {
+    res.writeHead(200, { 'Content-Type': this.endpoints.contentType });
+    for await (const chunk of this.endpoints.render()) {
+      if (res.destroyed) return;
+      if (!res.write(chunk)) await once(res, 'drain');
+    }
+    res.end();
   }
 
   listen(port: number, host?: string): Promise<number> {

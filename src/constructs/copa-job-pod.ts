@@ -223,13 +223,24 @@ function trivyCommon(ctx: RunContext): string[] {
 /** Fixable OS vulnerabilities only: what Copa can patch, counted the same way before and after. */
 const TRIVY_FIXABLE_OS = ['--scanners', 'vuln', '--pkg-types', 'os', '--ignore-unfixed'];
 
-function trivyContainer(ctx: RunContext, name: string, args: string[]): k8s.Container {
+/**
+ * How a Trivy step ends the pod. The scan of the source image gates the patch (`gate`). The steps
+ * after the patch only add evidence (`evidence`): when Copa found nothing to fix it pushes nothing,
+ * so the patched tag may not exist yet, and a failed after-scan must not turn an up-to-date run
+ * into a failed Job. The exporter reads a missing after-report as "no after-scan".
+ */
+type TrivyStep = 'gate' | 'evidence';
+
+/** The Trivy image is Alpine-based, so `sh` is there to keep an evidence step's exit status 0. */
+const EVIDENCE_WRAPPER = ['sh', '-c', 'trivy "$@" || echo "copa-fleet: trivy exited $?; no report for the patched image" >&2', 'trivy'];
+
+function trivyContainer(ctx: RunContext, name: string, args: string[], step: TrivyStep): k8s.Container {
   const { defaults } = ctx.fleet.inventory;
   return {
     name,
     image: defaults.trivy.image,
     imagePullPolicy: 'IfNotPresent',
-    command: ['trivy'],
+    command: step === 'gate' ? ['trivy'] : EVIDENCE_WRAPPER,
     args,
     env: stepEnv(),
     // Trivy's error (e.g. "manifest unknown") becomes the termination message the exporter reads.
@@ -253,7 +264,7 @@ function scanContainer(ctx: RunContext): k8s.Container {
     ...TRIVY_FIXABLE_OS,
     ...trivyCommon(ctx),
     ctx.image.sourceRef,
-  ]);
+  ], 'gate');
 }
 
 function bomContainer(ctx: RunContext): k8s.Container {
@@ -265,7 +276,7 @@ function bomContainer(ctx: RunContext): k8s.Container {
     '--skip-db-update',
     ...trivyCommon(ctx),
     ctx.image.patchedRef,
-  ]);
+  ], 'evidence');
 }
 
 function verifyContainer(ctx: RunContext): k8s.Container {
@@ -278,7 +289,7 @@ function verifyContainer(ctx: RunContext): k8s.Container {
     '--skip-db-update',
     ...trivyCommon(ctx),
     ctx.image.patchedRef,
-  ]);
+  ], 'evidence');
 }
 
 function patchContainer(ctx: RunContext): k8s.Container {

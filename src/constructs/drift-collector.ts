@@ -131,7 +131,9 @@ export class DriftCollector extends Construct {
       spec: {
         selector: { matchLabels: selector },
         namespaceSelector: { matchNames: [fleet.namespace] },
-        endpoints: [{ port: METRICS_PORT_NAME, path: '/metrics' }],
+        // The collector's series carry the namespace/pod/container of the *workloads* they describe;
+        // without honorLabels Prometheus would rename them to exported_* and attach its own pod's.
+        endpoints: [{ port: METRICS_PORT_NAME, path: '/metrics', honorLabels: true }],
       },
     });
   }

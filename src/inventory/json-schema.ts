@@ -1,7 +1,8 @@
 /**
  * The inventory's JSON Schema, generated from the same zod schema that validates it, for editors
- * (yaml-language-server completes and checks inventory.yaml with it). Input mode: keys with
- * defaults are optional, as they are for the user writing the file.
+ * (yaml-language-server completes and checks inventory.yaml with it). Draft-07, the draft
+ * yaml-language-server implements. Input mode: keys with defaults are optional, as they are for
+ * the user writing the file.
  */
 import { z } from 'zod';
 import { inventorySchema } from './schema.ts';
@@ -12,7 +13,7 @@ export const INVENTORY_SCHEMA_FILE = 'inventory.schema.json';
 export type JsonSchema = z.core.JSONSchema.JSONSchema;
 
 export function inventoryJsonSchema(): JsonSchema {
-  const generated = z.toJSONSchema(inventorySchema, { io: 'input', target: 'draft-2020-12' });
+  const generated = z.toJSONSchema(inventorySchema, { io: 'input', target: 'draft-7' });
   const { $schema, ...rest } = generated;
   return {
     $schema,

@@ -52,10 +52,7 @@ export function parseInventory(text: string, file: string): Inventory {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const locator = new YamlLocator(doc, lineCounter);
-  const at = (offset: number): { line: number; column: number } => {
-    const { line, col } = lineCounter.linePos(offset);
-    return { line: Math.max(line, 1), column: Math.max(col, 1) };
-  };
+  const at = (offset: number) => locator.positionAt(offset);
 
   const yamlIssues: InventoryIssue[] = [...doc.errors, ...doc.warnings].map((error) => ({
     file,

@@ -22,17 +22,17 @@ const MAX_PATTERN_SHOWN = 40;
 
 export function renderInventoryDocs(): string {
   const root = inventoryJsonSchema();
-  const defs = root.$defs ?? {};
+  const defs = (root.definitions ?? root.$defs ?? {}) as Readonly<Record<string, JsonSchema>>;
   const resolve = (schema: JsonSchema | boolean): JsonSchema => resolveRef(schema, defs);
   const sections: Section[] = [];
-  // Depth first, so each map's section follows its parent's; shared shapes ($defs: SLA,
+  // Depth first, so each map's section follows its parent's; shared shapes (definitions: SLA,
   // Resources, SecretKeyRef) are documented once, after the tree, wherever they are used.
   const visit = (section: Section): void => {
     sections.push(section);
     for (const [key, child] of Object.entries(section.schema.properties ?? {})) {
-      if (typeof child === 'boolean' || child.$ref !== undefined) continue;
+      if (typeof child === 'boolean' || defName(child) !== undefined) continue;
       const nested = nestedMap(child);
-      if (nested !== undefined && nested.$ref === undefined) visit({ title: sectionPath(section, key, nested !== child), named: false, schema: nested });
+      if (nested !== undefined) visit({ title: sectionPath(section, key, nested !== child), named: false, schema: nested });
     }
   };
   visit({ title: ROOT_TITLE, named: true, schema: root });
@@ -42,9 +42,9 @@ export function renderInventoryDocs(): string {
 
 function resolveRef(schema: JsonSchema | boolean, defs: Readonly<Record<string, JsonSchema>>): JsonSchema {
   if (typeof schema === 'boolean') return {};
-  const name = schema.$ref?.replace(/^#\/\$defs\//, '');
+  const name = defName(schema);
   if (name === undefined) return schema;
-  const { $ref: _ref, ...useSite } = schema;
+  const { $ref: _ref, allOf: _allOf, ...useSite } = schema;
   return { ...defs[name], ...useSite };
 }
 
@@ -75,8 +75,13 @@ function renderSection(section: Section, resolve: (schema: JsonSchema | boolean)
   return [heading, '', ...intro, '| Key | Type | Default | Description |', '|---|---|---|---|', ...rows, ''].join('\n');
 }
 
+/**
+ * The shared shape a `$ref` names (`#/definitions/SLA`). Draft-07 ignores keywords next to a
+ * `$ref`, so a use with its own description or default wraps the `$ref` in a one-item `allOf`.
+ */
 function defName(schema: JsonSchema): string | undefined {
-  return schema.$ref?.replace(/^#\/\$defs\//, '');
+  const ref = schema.$ref ?? (schema.allOf?.length === 1 ? schema.allOf[0]?.$ref : undefined);
+  return ref?.replace(/^#\/(definitions|\$defs)\//, '');
 }
 
 /** The map schema a key opens a section for: a map with named keys, or a list of such maps. */

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { imageCronJobName } from '../model/naming.ts';
 import { DEFAULT_TAG, parseImageRef } from '../shared/image-ref.ts';
+import { ALERT_SEVERITIES } from '../shared/metrics.ts';
 import { cronProblem } from './cron.ts';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -15,7 +16,16 @@ const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/;
 const TIME_OF_DAY = /^([01][0-9]|2[0-3]):[0-5][0-9]$/;
 const DURATION = /^[0-9]+(ms|s|m|h|d|w|y)$/;
 
+const DEFAULT_TEAM = 'platform';
+
 const duration = () => z.string().regex(DURATION, 'must be a duration such as "30s", "20m" or "4h"');
+
+/** URLs end up in dist/ (committed to Git): credentials in them would be secrets in plain text. */
+const credentialFreeUrl = () =>
+  z.url().refine((value) => {
+    const url = URL.parse(value);
+    return url === null || (url.username === '' && url.password === '');
+  }, 'must not contain a user name or password: the URL is written into dist/; use the Secret references instead');
 
 const dnsLabel = () =>
   z.string().max(63).regex(DNS_LABEL, 'must be a DNS label: lower-case letters, digits and "-", starting and ending with a letter or digit');
@@ -126,7 +136,7 @@ const DEFAULT_RUNTIME_IMAGE = 'ghcr.io/copa-fleet/runtime:0.1.0';
 const defaultsSchema = z
   .strictObject({
     namespace: dnsLabel().default('copa-fleet').describe('Namespace of every generated namespaced object.'),
-    team: dnsLabel().default('platform').describe('Team of images that name none.'),
+    team: dnsLabel().default(DEFAULT_TEAM).describe('Team of images that name none.'),
     schedule: scheduleSchema.describe('When the Copa CronJobs run.'),
     sla: slaSchema.default({ critical: 24, high: 168 }).describe('Default SLA hours per severity.'),
     copa: z
@@ -163,7 +173,7 @@ const defaultsSchema = z
       .describe('Secret of type kubernetes.io/dockerconfigjson with push access to the patched tags (key `.dockerconfigjson`).'),
     pushgateway: z
       .strictObject({
-        url: z.url().optional().describe('Pushgateway URL. Default: the generated Pushgateway when `deploy` is true, otherwise required.'),
+        url: credentialFreeUrl().optional().describe('Pushgateway URL. Default: the generated Pushgateway when `deploy` is true, otherwise required.'),
         deploy: z.boolean().default(true).describe('Generate a Pushgateway (Deployment, Service, ServiceMonitor with honorLabels).'),
         image: imageRef.default('docker.io/prom/pushgateway:v1.11.1').describe('Pushgateway image when deployed.'),
       })
@@ -210,7 +220,7 @@ const receiverSchema = z
 const routeSchema = z
   .strictObject({
     receiver: dnsLabel().describe('Receiver of matching alerts.'),
-    severity: z.enum(['critical', 'warning', 'info']).optional().describe('Match alerts of this severity.'),
+    severity: z.enum(ALERT_SEVERITIES).optional().describe('Match alerts of this severity.'),
     team: dnsLabel().optional().describe('Match alerts of this team.'),
     continue: z.boolean().default(false).describe('Keep matching later routes.'),
   })
@@ -225,8 +235,7 @@ const alertingSchema = z
     groupWait: duration().default('30s').describe('Alertmanager group_wait.'),
     groupInterval: duration().default('5m').describe('Alertmanager group_interval.'),
     repeatInterval: duration().default('4h').describe('Alertmanager repeat_interval.'),
-    runbookBaseUrl: z
-      .url()
+    runbookBaseUrl: credentialFreeUrl()
       .default('https://github.com/copa-fleet/copa-fleet/blob/main/docs/runbooks')
       .describe('Base of every alert\'s runbook_url (docs/runbooks in this repository by default).'),
   })
@@ -253,7 +262,7 @@ const grafanaSchema = z
 
 const dependencyTrackSchema = z
   .strictObject({
-    url: z.url().describe('Dependency-Track API base URL.'),
+    url: credentialFreeUrl().describe('Dependency-Track API base URL.'),
     apiKey: secretKeyRef.describe('Secret holding the API key (BOM_UPLOAD permission).'),
     projectVersion: z.enum(['tag', 'patchedTag']).default('patchedTag').describe('Which tag becomes the project version.'),
   })
@@ -292,6 +301,8 @@ function checkCrossReferences(value: unknown, ctx: Ctx): void {
   const inventory = asObject(value);
   if (inventory === undefined) return;
   checkUniqueImages(asArray(inventory.images), ctx);
+  const defaultTeam = asObject(inventory.defaults)?.team;
+  checkOneTeamPerRepository(asArray(inventory.images), typeof defaultTeam === 'string' ? defaultTeam : DEFAULT_TEAM, ctx);
   checkAlertingNames(asObject(inventory.alerting), ctx);
   const defaults = asObject(inventory.defaults);
   const pushgateway = asObject(defaults?.pushgateway);
@@ -329,6 +340,26 @@ function checkUniqueImages(images: readonly unknown[], ctx: Ctx): void {
       const message = `gets the same CronJob name "${name}" as images[${clash}].ref (a hash collision); please report it`;
       ctx.addIssue({ code: 'custom', path: ['images', index, 'ref'], message });
     } else names.set(name, index);
+  });
+}
+
+/**
+ * Several tags of one repository share the `image` label, and alerts about an image are routed by
+ * its team: two teams for one repository would make every such alert ambiguous.
+ */
+function checkOneTeamPerRepository(images: readonly unknown[], defaultTeam: string, ctx: Ctx): void {
+  const teams = new Map<string, { team: string; index: number }>();
+  images.forEach((image, index) => {
+    const entry = asObject(image);
+    const parsed = typeof entry?.ref === 'string' ? parseImageRef(entry.ref) : undefined;
+    if (!parsed?.ok) return;
+    const team = typeof entry?.team === 'string' ? entry.team : defaultTeam;
+    const first = teams.get(parsed.ref.name);
+    if (first === undefined) teams.set(parsed.ref.name, { team, index });
+    else if (first.team !== team) {
+      const message = `is team "${team}", but images[${first.index}] of the same repository ${parsed.ref.name} is team "${first.team}": one repository has one owning team`;
+      ctx.addIssue({ code: 'custom', path: ['images', index, 'team'], message });
+    }
   });
 }
 

@@ -29,15 +29,15 @@ export class YamlLocator {
     let best = this.startOf(node) ?? 0;
     for (const [index, segment] of path.entries()) {
       const step = this.child(node, segment);
-      if (step === undefined) return this.at(best);
+      if (step === undefined) return this.positionAt(best);
       const isLast = index === path.length - 1;
-      if (isLast && target === 'key' && step.key !== undefined) return this.at(this.startOf(step.key) ?? best);
+      if (isLast && target === 'key' && step.key !== undefined) return this.positionAt(this.startOf(step.key) ?? best);
       // An empty value (`schedule:` with nothing after it) has no text of its own: point at its key.
       const valueStart = isEmpty(step.value) ? undefined : this.startOf(step.value);
       best = valueStart ?? (step.key !== undefined ? this.startOf(step.key) : undefined) ?? best;
       node = this.resolve(step.value);
     }
-    return this.at(best);
+    return this.positionAt(best);
   }
 
   /** The source text of the scalar at `path`, when there is one (e.g. `1.10` that YAML read as 1.1). */
@@ -74,7 +74,8 @@ export class YamlLocator {
     return node?.range?.[0];
   }
 
-  private at(offset: number): Position {
+  /** Line and column (1-based) of a character offset in the source. */
+  positionAt(offset: number): Position {
     const { line, col } = this.lineCounter.linePos(offset);
     return { line: Math.max(line, 1), column: Math.max(col, 1) };
   }

@@ -9,6 +9,8 @@ import { DATASOURCE_VARIABLE } from './panels.ts';
 import type { ObservabilitySettings } from './settings.ts';
 import { type Concern, type PanelDefinition, ROWS, type RowId } from './types.ts';
 
+/** Grafana's grid is 24 units wide. */
+const GRID_WIDTH = 24;
 /** Grafana limits uids to 40 characters. */
 const UID_MAX = 40;
 const UID_PREFIX = 'copa-fleet';
@@ -33,17 +35,32 @@ export function buildDashboard(settings: ObservabilitySettings, concerns: readon
     .timezone('browser')
     .withVariable(new dashboard.DatasourceVariableBuilder(DATASOURCE_VARIABLE).label('Data source').type('prometheus'));
 
-  // Panels keep their concern order among equal `order` values (a stable sort).
+  // Panels keep their concern order among equal `order` values (a stable sort). The layout is
+  // computed here (left to right, wrapping at the grid width) rather than by the builder, which
+  // lets a panel overflow the row.
   const panels: PanelDefinition[] = concerns.flatMap((concern) => concern.panels);
   let id = 1;
+  let y = 0;
   for (const rowId of Object.keys(ROWS) as RowId[]) {
-    const row = new dashboard.RowBuilder(ROWS[rowId]).id(id++);
-    builder.withRow(row);
+    builder.withRow(new dashboard.RowBuilder(ROWS[rowId]).id(id++).gridPos({ x: 0, y, w: GRID_WIDTH, h: 1 }));
+    y += 1;
+    let x = 0;
+    let lineHeight = 0;
     for (const definition of panels.filter((panel) => panel.row === rowId).sort((a, b) => a.order - b.order)) {
       const panel = definition.panel.build();
+      const { w, h } = panel.gridPos ?? { w: GRID_WIDTH, h: 8 };
+      if (x + w > GRID_WIDTH) {
+        y += lineHeight;
+        x = 0;
+        lineHeight = 0;
+      }
       panel.id = id++;
+      panel.gridPos = { x, y, w, h };
       builder.withPanel({ build: () => panel });
+      x += w;
+      lineHeight = Math.max(lineHeight, h);
     }
+    y += lineHeight;
   }
   return builder.build();
 }

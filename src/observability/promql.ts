@@ -1,7 +1,7 @@
 /**
  * PromQL building blocks shared by the concerns: the inventory joins and duration literals. Every
  * metric and label name comes from the vocabulary (src/shared/metrics.ts). Only PromQL that
- * Prometheus 2.42 evaluates is used (no `limitk`, no compound durations, no group labels).
+ * Prometheus 2.42 evaluates is used (e.g. no `limitk`, no rule-group labels): promtool 2.42 checks it.
  */
 import { L, METRICS } from '../shared/metrics.ts';
 
@@ -48,10 +48,8 @@ export function workloadSeries(metric: string): string {
   }
   return expr;
 }
-/**
- * A Prometheus duration literal in one unit (2.42 has no compound durations such as `1h30m`).
- * Seconds must be a whole number.
- */
+
+/** A Prometheus duration literal in the largest unit that divides it (`1d`, `26h`, `90m`). Whole seconds only. */
 export function duration(seconds: number): string {
   if (!Number.isInteger(seconds) || seconds < 0) throw new Error(`duration: ${seconds} is not a whole number of seconds`);
   if (seconds === 0) return '0s';

@@ -80,6 +80,12 @@ describe('copa-fleet drift --format json', () => {
     expect(rows.map((r) => `${r.pod}/${r.container}`)).toEqual(['keycloak-0/keycloak', 'api-5f7c9d8b4-x2k9q/api', 'api-5f7c9d8b4-x2k9q/envoy', 'web-7d9f8b6c5-abcde/nginx']);
   });
 
+  it('accepts a file with a byte-order mark', async () => {
+    const result = await runCli('drift', '--pods', file('bom.json', `\uFEFF${readFileSync(PODS_DOCKER, 'utf8')}`), '--patched', PATCHED, '--format', 'json');
+    expect(result.code).toBe(0);
+    expect((JSON.parse(result.stdout) as unknown[]).length).toBe(2);
+  });
+
   it('accepts a single Pod (`kubectl get pod NAME -o json`)', async () => {
     const result = await runCli('drift', '--pods', file('one.json', runningPod(`nginx@${D.nginxOld}`)), '--patched', PATCHED, '--format', 'json');
     expect(JSON.parse(result.stdout)).toEqual([

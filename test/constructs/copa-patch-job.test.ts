@@ -183,6 +183,17 @@ describe('scan, patch and verify steps', () => {
     expect(scan.volumeMounts).toContainEqual({ name: 'work', mountPath: WORK_DIR });
   });
 
+  it('lets the post-patch scans fail without failing the Job (nothing pushed when up to date), but not the gating scan', () => {
+    const verify = container(pod, JOB_CONTAINERS.verify);
+    expect(verify.command.slice(0, 2)).toEqual(['sh', '-c']);
+    expect(verify.command[2]).toMatch(/^trivy "\$@" \|\| /);
+    expect(verify.args.at(-1)).toBe('registry.example.com/shop/api:v2.3.0-p');
+    expect(verify.args.join(' ')).toContain(`--format json --output ${JOB_FILES.scanAfter}`);
+    const bom = container(pod, JOB_CONTAINERS.bom);
+    expect(bom.command).toEqual(verify.command);
+    expect(container(pod, JOB_CONTAINERS.scan).command).toEqual(['trivy']);
+  });
+
   it('patches through the exporter wrapper with Copa v0.14 flags against the BuildKit sidecar', () => {
     const patch = container(pod, JOB_CONTAINERS.patch);
     expect(patch.command).toEqual([RUNTIME_BIN.exporter]);

@@ -95,7 +95,7 @@ describe('drift collector', () => {
     expect(monitor.metadata.labels).toMatchObject({ release: 'prom', team: 'platform' });
     expect(matches(monitor.spec.selector.matchLabels, service.metadata.labels)).toBe(true);
     expect(monitor.spec.namespaceSelector).toEqual({ matchNames: ['patching'] });
-    expect(monitor.spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics' }]);
+    expect(monitor.spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics', honorLabels: true }]);
     // The pushgateway Service must not be picked up by the collector's ServiceMonitor.
     const pushgatewayService = find(objects, 'Service', JOBS.pushgateway) as Json;
     expect(matches(monitor.spec.selector.matchLabels, pushgatewayService.metadata.labels)).toBe(false);

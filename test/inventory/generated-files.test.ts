@@ -4,7 +4,7 @@
  * editors can use and that agrees with the zod validation.
  */
 import { readFileSync } from 'node:fs';
-import { Ajv2020 } from 'ajv/dist/2020.js';
+import { Ajv } from 'ajv';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { INVENTORY_SCHEMA_FILE, inventoryJsonSchema, type JsonSchema, renderInventoryJsonSchema } from '../../src/inventory/json-schema.ts';
@@ -24,40 +24,44 @@ describe('committed generated files', () => {
     expect(read(INVENTORY_DOCS_FILE), `${INVENTORY_DOCS_FILE} ${STALE}`).toBe(renderInventoryDocs());
   });
 
+  it('the reference gives every key a type', () => {
+    expect(renderInventoryDocs()).not.toMatch(/\| any \|/);
+  });
+
   it('generation is deterministic', () => {
     expect(renderInventoryJsonSchema()).toBe(renderInventoryJsonSchema());
     expect(renderInventoryDocs()).toBe(renderInventoryDocs());
   });
 });
 
-/** Every property schema in the tree, with its dotted path. */
-function properties(schema: JsonSchema, path: string, defs: Record<string, JsonSchema>): Array<[string, JsonSchema]> {
+/** Every property schema in the tree (shared $defs followed; the inventory has no recursive shape), by dotted path. */
+function properties(schema: JsonSchema, path: string, defs: Readonly<Record<string, JsonSchema>>): Array<[string, JsonSchema]> {
   const result: Array<[string, JsonSchema]> = [];
   for (const [key, child] of Object.entries(schema.properties ?? {})) {
     if (typeof child === 'boolean') continue;
     const childPath = path === '' ? key : `${path}.${key}`;
     result.push([childPath, child]);
-    const name = child.$ref?.replace('#/$defs/', '');
-    const target = name === undefined ? child : (defs[name] ?? {});
+    // Draft-07 wraps a $ref that has its own description in a one-item allOf.
+    const ref = child.$ref ?? child.allOf?.[0]?.$ref;
+    const target = ref === undefined ? child : (defs[ref.replace('#/definitions/', '')] ?? {});
     const items = target.items;
-    const nested = typeof items === 'object' && !Array.isArray(items) ? items : target;
-    if (name === undefined || !result.some(([p]) => p.endsWith(`.${name}`))) result.push(...properties(nested, childPath, defs));
+    result.push(...properties(typeof items === 'object' && !Array.isArray(items) ? items : target, childPath, defs));
   }
   return result;
 }
 
 describe('the inventory JSON Schema', () => {
   const schema = inventoryJsonSchema();
-  const ajv = new Ajv2020({ strict: true, allErrors: true, validateFormats: false });
+  const ajv = new Ajv({ strict: true, allErrors: true, validateFormats: false });
   const validate = ajv.compile(schema);
 
-  it('compiles in strict mode (draft 2020-12)', () => {
-    expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
+  it('compiles in strict mode, as draft-07 (what yaml-language-server implements)', () => {
+    expect(schema.$schema).toBe('http://json-schema.org/draft-07/schema#');
     expect(typeof validate).toBe('function');
   });
 
   it('documents every key (the docs are generated from these descriptions)', () => {
-    const undocumented = properties(schema, '', schema.$defs ?? {})
+    const undocumented = properties(schema, '', (schema.definitions ?? {}) as Record<string, JsonSchema>)
       .filter(([, s]) => s.description === undefined)
       .map(([p]) => p);
     expect(undocumented).toEqual([]);

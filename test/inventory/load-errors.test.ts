@@ -99,6 +99,11 @@ const CORPUS: Readonly<Record<string, readonly Expected[]>> = {
     ['24:3', 'dependencyTrack.apiKey', 'is required (expected a map (key: value))'],
     ['24:8', 'dependencyTrack.url', 'must be a URL such as "https://example.com/path" (got "dtrack.example.com")'],
   ],
+  'team-per-repository.yaml': [
+    ['5:11', 'images[1].team', 'is team "edge", but images[0] of the same repository docker.io/library/nginx is team "web"'],
+    ['6:5', 'images[2].team', 'is team "platform", but images[0] of the same repository docker.io/library/nginx is team "web"'],
+  ],
+  'url-credentials.yaml': [['5:10', 'defaults.pushgateway.url', 'must not contain a user name or password']],
   'cronjob-name-collision.yaml': [['4:10', 'images[1].ref', 'gets the same CronJob name "copa-app-1-000030" as images[0].ref (a hash collision)']],
   // Type errors do not hide the cross-field checks (duplicates, receivers): everything in one run.
   'all-at-once.yaml': [

@@ -44,6 +44,17 @@ describe('dashboard model', () => {
     }
   });
 
+  it('lays every panel out inside the 24-unit grid, without overlaps', () => {
+    const boxes = (model.panels ?? []).map((p) => ({ title: p.title, ...p.gridPos! }));
+    for (const box of boxes) expect(box.x + box.w, box.title).toBeLessThanOrEqual(24);
+    for (const [i, a] of boxes.entries()) {
+      for (const b of boxes.slice(i + 1)) {
+        const overlap = a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+        expect(overlap, `${a.title} / ${b.title}`).toBe(false);
+      }
+    }
+  });
+
   it('queries the $datasource variable everywhere, with unique panel ids', () => {
     for (const p of panels) {
       expect(p.datasource, p.title).toEqual({ type: 'prometheus', uid: '${datasource}' });
@@ -111,9 +122,12 @@ describe('every panel query returns data (promtool, scenario input series)', () 
   });
 
   it('fails for a query that returns nothing (the check can fail)', async () => {
+    const world = { ...dashboardWorld(), images: [] };
     const result = await promtoolTest(dir, 'empty.test.yaml', [
-      dataTestGroup('empty', dashboardWorld(), DASHBOARD_EVAL_TIME, ['copa_patch_success_total{image="not-in-the-fleet"}']),
+      dataTestGroup('empty', world, 3600, ['copa_patch_success_total', 'vector(1)']),
     ]);
+    expect(result.output).toContain('copa_patch_success_total');
+    expect(result.output).not.toContain('vector(1)');
     expect(result.code).not.toBe(0);
   });
 });

@@ -133,8 +133,8 @@ export interface FakeKubeApiOptions {
 interface Stored {
   /** The object's metadata (selectors and routing read it); the object itself lives as JSON only. */
   readonly meta: KubeMetadata;
-  /** JSON of the object, computed once per version (lists and watches send the same bytes). */
-  readonly json: string;
+  /** UTF-8 JSON of the object, encoded once per version (lists and watches send the same bytes). */
+  readonly json: Buffer;
   readonly rv: number;
 }
 interface LoggedEvent {
@@ -196,6 +196,9 @@ class HttpError extends Error {
 }
 
 const JSON_TYPE = 'application/json';
+const COMMA = Buffer.from(',');
+const LIST_END = Buffer.from(']}');
+const EVENT_END = Buffer.from('}\n');
 
 // ---------------------------------------------------------------- the fake
 
@@ -372,14 +375,14 @@ export class FakeKubeApi {
   get(plural: string, namespace: string | undefined, name: string): KubeObject | undefined {
     const state = this.typeState(plural);
     const stored = state.objects.get(objectKey(state.type, namespace, name));
-    return stored === undefined ? undefined : (JSON.parse(stored.json) as KubeObject);
+    return stored === undefined ? undefined : parseStored(stored);
   }
 
   list(plural: string, namespace?: string): KubeObject[] {
     const state = this.typeState(plural);
     return [...state.objects.values()]
       .filter((s) => namespace === undefined || s.meta.namespace === namespace)
-      .map((s) => JSON.parse(s.json) as KubeObject);
+      .map(parseStored);
   }
 
   /** Number of open watch streams, optionally of one resource. */
@@ -554,7 +557,7 @@ export class FakeKubeApi {
           const stored = state.objects.get(objectKey(state.type, namespace, name!));
           if (stored === undefined) throw new HttpError(404, 'NotFound', `${state.type.plural} "${name}" not found`);
           record.status = 200;
-          sendRaw(res, 200, stored.json);
+          sendBytes(res, 200, stored.json);
           return;
         }
         case 'create': {
@@ -590,7 +593,7 @@ export class FakeKubeApi {
           if (current === undefined) throw new HttpError(404, 'NotFound', `${state.type.plural} "${name}" not found`);
           this.commitDelete(state, key, current);
           record.status = 200;
-          sendRaw(res, 200, current.json);
+          sendBytes(res, 200, current.json);
           return;
         }
       }
@@ -640,7 +643,13 @@ export class FakeKubeApi {
     }
     const { type } = state;
     const head = `{"kind":${JSON.stringify(`${type.kind}List`)},"apiVersion":${JSON.stringify(apiVersionOf(type))},"metadata":${JSON.stringify(metadata)},"items":[`;
-    sendRaw(res, 200, `${head}${page.map((s) => s.json).join(',')}]}`);
+    const parts: Buffer[] = [Buffer.from(head)];
+    page.forEach((s, i) => {
+      if (i > 0) parts.push(COMMA);
+      parts.push(s.json);
+    });
+    parts.push(LIST_END);
+    sendBytes(res, 200, Buffer.concat(parts));
   }
 
   private serveWatch(req: IncomingMessage, res: ServerResponse, state: TypeState, namespace: string | undefined, query: Record<string, string>, record: RequestRecord): void {
@@ -699,9 +708,9 @@ export class FakeKubeApi {
     }
   }
 
-  private sendEvent(watch: OpenWatch, type: WatchEventType, objectJson: string): void {
+  private sendEvent(watch: OpenWatch, type: WatchEventType, objectJson: Buffer | string): void {
     if (watch.closed) return;
-    watch.res.write(`{"type":"${type}","object":${objectJson}}\n`);
+    watch.res.write(Buffer.concat([Buffer.from(`{"type":"${type}","object":`), typeof objectJson === 'string' ? Buffer.from(objectJson) : objectJson, EVENT_END]));
   }
 
   private endWatch(watch: OpenWatch): void {
@@ -769,18 +778,18 @@ export class FakeKubeApi {
     obj.metadata.resourceVersion = String(rv);
     obj.apiVersion = apiVersionOf(state.type);
     obj.kind = state.type.kind;
-    const stored: Stored = { meta: obj.metadata, json: JSON.stringify(obj), rv };
+    const stored: Stored = { meta: obj.metadata, json: Buffer.from(JSON.stringify(obj)), rv };
     state.objects.set(key, stored);
     this.publish(state, { rv, type, stored });
-    return copy ? (JSON.parse(stored.json) as KubeObject) : obj;
+    return copy ? parseStored(stored) : obj;
   }
 
   private commitDelete(state: TypeState, key: string, current: Stored): void {
     const rv = ++this.rv;
     state.objects.delete(key);
-    const obj = JSON.parse(current.json) as KubeObject;
+    const obj = parseStored(current);
     obj.metadata.resourceVersion = String(rv);
-    this.publish(state, { rv, type: 'DELETED', stored: { meta: obj.metadata, json: JSON.stringify(obj), rv } });
+    this.publish(state, { rv, type: 'DELETED', stored: { meta: obj.metadata, json: Buffer.from(JSON.stringify(obj)), rv } });
   }
 
   private publish(state: TypeState, event: LoggedEvent): void {
@@ -809,12 +818,12 @@ export class FakeKubeApi {
         if (!isObject(patch)) throw new HttpError(400, 'BadRequest', 'a merge patch must be a JSON object');
         const wanted = isObject(patch.metadata) ? patch.metadata.resourceVersion : undefined;
         if (wanted !== undefined && wanted !== null && String(wanted) !== String(current.rv)) throw conflict(plural, name);
-        next = mergePatch(JSON.parse(current.json), patch);
+        next = mergePatch(parseStored(current), patch);
         break;
       }
       case 'application/json-patch+json':
         if (!Array.isArray(patch)) throw new HttpError(400, 'BadRequest', 'a JSON patch must be an array of operations');
-        next = jsonPatch(JSON.parse(current.json), patch);
+        next = jsonPatch(parseStored(current), patch);
         break;
       default:
         throw new HttpError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got "${contentType}")`);
@@ -1090,8 +1099,16 @@ function sendJson(res: ServerResponse, code: number, body: unknown): void {
 }
 
 function sendRaw(res: ServerResponse, code: number, body: string): void {
-  res.writeHead(code, { 'Content-Type': JSON_TYPE, 'Content-Length': Buffer.byteLength(body) });
+  sendBytes(res, code, Buffer.from(body));
+}
+
+function sendBytes(res: ServerResponse, code: number, body: Buffer): void {
+  res.writeHead(code, { 'Content-Type': JSON_TYPE, 'Content-Length': body.length });
   res.end(body);
+}
+
+function parseStored(stored: Stored): KubeObject {
+  return JSON.parse(stored.json.toString('utf8')) as KubeObject;
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {

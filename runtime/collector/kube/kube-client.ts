@@ -116,11 +116,13 @@ function getJson(url: URL, options: https.RequestOptions, what: string): Promise
         timeout: LIST_TIMEOUT_MS,
       },
       (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        // Decoded as it arrives: one copy of the body as a string, no Buffer concatenation.
+        const chunks: string[] = [];
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => chunks.push(chunk));
         res.on('error', (error) => reject(toKubeApiError(error, what)));
         res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
+          const text = chunks.join('');
           chunks.length = 0;
           let parsed: unknown;
           try {

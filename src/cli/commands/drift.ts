@@ -177,7 +177,8 @@ async function readStdin(): Promise<string> {
 function parseJson(text: string, what: string): unknown {
   if (text.trim() === '') throw new InputError([`${what}: the file is empty (expected JSON)`]);
   try {
-    return JSON.parse(text) as unknown;
+    // PowerShell redirection writes a byte-order mark that JSON.parse rejects.
+    return JSON.parse(text.replace(/^\uFEFF/, '')) as unknown;
   } catch (error) {
     throw new InputError([`${what}: not valid JSON: ${(error as Error).message}`]);
   }

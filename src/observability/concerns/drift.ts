@@ -22,10 +22,14 @@ const UNPATCHED_DIGEST_FOR = '30m';
 
 const key = [namespace, pod, image, digest] as const;
 const inventoried = (expr: string) => `(${expr} and ${on(image)} ${INVENTORY.byImage})`;
-const drifted = `count ${by(...key)} (${inventoried(`${drift} == 1`)})`;
-const withCritical = `sum ${by(...key)} (${inventoried(`${critical} > 0`)})`;
-/** max(drifted, withCritical) per key: `>=` keeps drifted where it is the larger, `or` adds the rest. */
-const nonCompliant = `sum((${drifted} >= ${withCritical}) or ${withCritical} or ${drifted})`;
+/**
+ * Throwaway label that keeps the two counts apart in one vector (`or` would drop the second of two
+ * equal label sets), so one `max by` takes the larger per key; it never leaves the expression.
+ */
+const SOURCE = 'copa_fleet_source';
+const drifted = `label_replace(count ${by(...key)} (${inventoried(`${drift} == 1`)}), "${SOURCE}", "drift", "", "")`;
+const withCritical = `label_replace(sum ${by(...key)} (${inventoried(`${critical} > 0`)}), "${SOURCE}", "critical", "", "")`;
+const nonCompliant = `sum(max ${by(...key)} (${drifted} or ${withCritical}))`;
 const running = `sum(${inventoried(`sum ${by(image)} (${METRICS.runningContainers.name})`)})`;
 
 export function driftConcern(): Concern {
@@ -61,7 +65,7 @@ export function driftConcern(): Concern {
           description:
             'Running containers of inventoried images that run the latest patched digest and carry no Critical CVE, over all running containers of inventoried images.',
           queries: [{ expr: RECORDS.patchComplianceRatio }],
-          width: 4,
+          width: 5,
           height: 4,
           unit: 'percentunit',
           thresholds: [
@@ -78,7 +82,7 @@ export function driftConcern(): Concern {
           title: 'Containers on a pre-patch digest',
           description: 'Running containers whose digest differs from the latest patched digest of their image (digest drift).',
           queries: [{ expr: RECORDS.digestDriftContainers }],
-          width: 4,
+          width: 5,
           height: 4,
           thresholds: steps([1, 'orange']),
         }),

@@ -6,13 +6,14 @@
  * exporter's heartbeat or the CronJob's last schedule time (seen by the collector), success
  * evidence the exporter's last-success timestamp.
  *
- * Two rules:
- * - evidence exists but is too old: `time() - last > interval + grace`, no `for` (the grace is in
- *   the threshold);
- * - no evidence ever: the age of the inventory entry is unknown to PromQL, so the rule waits with
- *   `for: interval + grace`, one rule per distinct interval of the fleet. The inventory side is
- *   read through `last_over_time(...[15m])` so that a collector restart or a failed scrape does not
- *   reset a day-long `for`.
+ * The rules, each with `missing_reason` as a static label (MISSING_REASONS):
+ * - evidence exists but is too old (`no_recent_run`, `no_recent_success`):
+ *   `time() - last > interval + grace`, no `for` (the grace is in the threshold);
+ * - no evidence ever (`never_reported`, `never_succeeded`): PromQL cannot know when an image
+ *   entered the inventory, so these wait with `for: interval + grace`, one rule per distinct
+ *   schedule interval of the fleet (labelled `schedule_interval`). Their inventory side is read
+ *   through `last_over_time(...[15m])` so that a collector restart or a failed scrape does not
+ *   restart a day-long `for`.
  */
 import { ALERTS, L, METRICS, type MissingReason } from '../../shared/metrics.ts';
 import { tablePanel } from '../panels.ts';
@@ -98,7 +99,7 @@ export function missingRunsConcern(settings: ObservabilitySettings): Concern {
           title: 'Inventoried images that never reported',
           description: 'Inventory entries with no exporter heartbeat and no CronJob schedule on record: their CronJob never ran, or its runs never reached the Pushgateway.',
           queries: [{ expr: `${INVENTORY.byCronjobTeam} unless ${on(image, cronjob)} ${runEvidence}` }],
-          width: 8,
+          width: 6,
           height: 8,
           hide: ['Value'],
           noValue: 'none',

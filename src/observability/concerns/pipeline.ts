@@ -70,7 +70,7 @@ export function pipelineConcern(settings: ObservabilitySettings): Concern {
           description: 'Successful runs (patched or up to date) over all runs of inventoried images in the last 7 days.',
           queries: [{ expr: `sum(${succeeded}) / (sum(${succeeded}) + (sum(${RECORDS.patchFailureIncrease7d}) or vector(0)))` }],
           width: 6,
-          height: 5,
+          height: 8,
           unit: 'percentunit',
           thresholds: [
             { value: null, color: 'red' },

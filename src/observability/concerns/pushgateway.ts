@@ -42,7 +42,7 @@ export function pushgatewayConcern(settings: ObservabilitySettings): Concern {
           description: `Hours since each inventoried CronJob's group was last pushed. Red beyond ${lateHours} h (PushgatewayGroupStale for the longest interval).`,
           queries: [{ expr: `(${pushAge}) / 3600 and ${on(cronjob)} ${INVENTORY.byCronjob}`, legend: `{{${cronjob}}}` }],
           width: 12,
-          height: 8,
+          height: 6,
           unit: 'h',
           thresholds: steps([lateHours, 'red']),
         }),
