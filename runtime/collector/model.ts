@@ -17,7 +17,7 @@ import { EMPTY_INVENTORY, parseInventoryConfigMap, parsePatchedDigests, type Inv
 import { classifyJobFailure, latestJob, missedSchedule, type CollectorFailureReason, type JobPodMemo } from './job-failures.ts';
 import type { Logger } from './log.ts';
 import { intern, type ConfigMapData, type CronJobView, type JobView, type PodView, type ReportView } from './projections.ts';
-import { formatLabelParts, formatLabels, labelsText, SeriesStore, type Series } from './series.ts';
+import { formatLabelParts, formatLabels, SeriesStore, type Series } from './series.ts';
 import type { SlaClock } from './sla-clock.ts';
 
 /** One store per metric the model computes. */

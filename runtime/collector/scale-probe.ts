@@ -28,6 +28,8 @@ const { values } = parseArgs({
     namespaces: { type: 'string', default: '100' },
     changes: { type: 'string', default: '20' },
     bundle: { type: 'string' },
+    'pods-page': { type: 'string' },
+    'reports-page': { type: 'string' },
     /** Sends SIGUSR2 after the sync (run the collector with PROBE_NODE_ARGS=--heapsnapshot-signal=SIGUSR2). */
     'heap-snapshot': { type: 'boolean', default: false },
   },
@@ -98,11 +100,13 @@ async function main(): Promise<void> {
   const built = Date.now();
   const { jsonBytes } = buildCluster(api);
   console.log(`fixture: ${PODS} pods x 2 containers, ${REPORTS} reports (50-300 vulnerabilities), ${IMAGES} images; ${(jsonBytes / 1e6).toFixed(0)} MB of JSON; built in ${Date.now() - built} ms`);
-  console.log(`collector: ${values.bundle ?? collectorCommand().kind}, page sizes pods=${DEFAULT_TUNING.podsPageSize} reports=${DEFAULT_TUNING.reportsPageSize}`);
+  console.log(`collector: ${values.bundle ?? collectorCommand().kind}, page sizes pods=${values['pods-page'] ?? DEFAULT_TUNING.podsPageSize} reports=${values['reports-page'] ?? DEFAULT_TUNING.reportsPageSize}`);
 
   const started = Date.now();
   // Production tuning (only the state debounce is kept short so the probe ends quickly).
   const env: Record<string, string> = Object.fromEntries(Object.entries(COLLECTOR_ENV).map(([key, variable]) => [variable, String(DEFAULT_TUNING[key as keyof typeof DEFAULT_TUNING])]));
+  if (values['pods-page'] !== undefined) env[COLLECTOR_ENV.podsPageSize] = values['pods-page'];
+  if (values['reports-page'] !== undefined) env[COLLECTOR_ENV.reportsPageSize] = values['reports-page'];
   // PROBE_NODE_ARGS: node flags for the collector process only (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
   const nodeArgs = (process.env.PROBE_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
   const collector = await startCollector(api, { env, nodeArgs, ...(values.bundle !== undefined && { bundle: values.bundle }) });

@@ -15,7 +15,7 @@ import { COLLECTOR_NAME, collectorClusterRoleName } from './names.ts';
 import { ClusterWideRole, NamespacedRole, type Rule } from './rbac.ts';
 import { containerResources } from './resources.ts';
 import { RUNTIME_UID, restrictedPodSecurityContext, restrictedSecurityContext } from './security.ts';
-import { ServiceMonitor } from './service-monitor.ts';
+import { ScrapedService } from './scraped-service.ts';
 import { DESCRIPTION_ANNOTATION, runtimeStateConfigMap } from './runtime-state-config-map.ts';
 
 const COMPONENT = 'drift-collector';
@@ -119,22 +119,14 @@ export class DriftCollector extends Construct {
       },
     });
 
-    const service = new kplus.Service(this, 'Service', {
-      metadata: { name: COLLECTOR_NAME, labels },
-      ports: [{ name: METRICS_PORT_NAME, port: COLLECTOR_PORT, targetPort: COLLECTOR_PORT }],
-    });
-    for (const [key, value] of Object.entries(selector)) service.selectLabel(key, value);
-
-    new ServiceMonitor(this, 'ServiceMonitor', {
+    new ScrapedService(this, 'Metrics', {
       name: COLLECTOR_NAME,
-      labels: { ...labels, ...prometheus.serviceMonitorLabels },
-      spec: {
-        selector: { matchLabels: selector },
-        namespaceSelector: { matchNames: [fleet.namespace] },
-        // The collector's series carry the namespace/pod/container of the *workloads* they describe;
-        // without honorLabels Prometheus would rename them to exported_* and attach its own pod's.
-        endpoints: [{ port: METRICS_PORT_NAME, path: '/metrics', honorLabels: true }],
-      },
+      namespace: fleet.namespace,
+      labels,
+      selector,
+      serviceMonitorLabels: prometheus.serviceMonitorLabels,
+      portName: METRICS_PORT_NAME,
+      port: COLLECTOR_PORT,
     });
   }
 }

@@ -5,7 +5,6 @@
  * counters, so a restart costs at most the metrics of runs that have not reported since.
  * The ServiceMonitor sets honorLabels so the pushed `job`/`cronjob`/`image` labels survive the scrape.
  */
-import * as kplus from 'cdk8s-plus-33';
 import { k8s } from 'cdk8s-plus-33';
 import { Construct } from 'constructs';
 import type { Fleet } from '../model/fleet.ts';
@@ -13,7 +12,7 @@ import { appLabels, selectorLabels } from './labels.ts';
 import { PUSHGATEWAY_NAME, PUSHGATEWAY_PORT } from './names.ts';
 import { containerResources } from './resources.ts';
 import { PUSHGATEWAY_UID, restrictedPodSecurityContext, restrictedSecurityContext } from './security.ts';
-import { ServiceMonitor } from './service-monitor.ts';
+import { ScrapedService } from './scraped-service.ts';
 
 const COMPONENT = 'pushgateway';
 export const PUSHGATEWAY_PORT_NAME = 'http';
@@ -63,20 +62,14 @@ export class Pushgateway extends Construct {
       },
     });
 
-    const service = new kplus.Service(this, 'Service', {
-      metadata: { name: PUSHGATEWAY_NAME, labels },
-      ports: [{ name: PUSHGATEWAY_PORT_NAME, port: PUSHGATEWAY_PORT, targetPort: PUSHGATEWAY_PORT }],
-    });
-    for (const [key, value] of Object.entries(selector)) service.selectLabel(key, value);
-
-    new ServiceMonitor(this, 'ServiceMonitor', {
+    new ScrapedService(this, 'Metrics', {
       name: PUSHGATEWAY_NAME,
-      labels: { ...labels, ...prometheus.serviceMonitorLabels },
-      spec: {
-        selector: { matchLabels: selector },
-        namespaceSelector: { matchNames: [fleet.namespace] },
-        endpoints: [{ port: PUSHGATEWAY_PORT_NAME, path: '/metrics', honorLabels: true }],
-      },
+      namespace: fleet.namespace,
+      labels,
+      selector,
+      serviceMonitorLabels: prometheus.serviceMonitorLabels,
+      portName: PUSHGATEWAY_PORT_NAME,
+      port: PUSHGATEWAY_PORT,
     });
   }
 }

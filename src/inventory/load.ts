@@ -9,6 +9,7 @@ import type { z } from 'zod';
 import { describeValue, foundSuffix, inventoryErrorMap, knownKeysAt, quote, unknownKeyMessage } from './issue-messages.ts';
 import { type Inventory, inventorySchema } from './schema.ts';
 import { type PathSegment, type Target, YamlLocator } from './yaml-locate.ts';
+import { fileErrorReason } from '../support/file-errors.ts';
 
 export interface InventoryIssue {
   readonly file: string;
@@ -100,7 +101,7 @@ export async function loadInventory(file: string): Promise<Inventory> {
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    throw new InventoryError([{ file, line: 0, column: 0, path: '', message: `cannot read the inventory: ${readFailure(error)}` }]);
+    throw new InventoryError([{ file, line: 0, column: 0, path: '', message: `cannot read the inventory: ${fileErrorReason(error)}` }]);
   }
   return parseInventory(text, file);
 }
@@ -191,17 +192,3 @@ function sortIssues(issues: readonly InventoryIssue[]): InventoryIssue[] {
     });
 }
 
-function readFailure(error: unknown): string {
-  const code = (error as { code?: unknown } | null)?.code;
-  switch (code) {
-    case 'ENOENT':
-      return 'no such file';
-    case 'EISDIR':
-      return 'it is a directory';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    default:
-      return error instanceof Error ? error.message : String(error);
-  }
-}

@@ -11,6 +11,7 @@ import { inventoryErrorMap } from '../../inventory/issue-messages.ts';
 import { type DriftRow, findDrift, type PodLike, runningContainers } from '../../shared/drift.ts';
 import { normalizeDigest, parseImageRef } from '../../shared/image-ref.ts';
 import { type Command, EXIT, UsageError } from '../command.ts';
+import { fileErrorReason } from '../../support/file-errors.ts';
 
 export const DRIFT_FORMATS = ['table', 'json'] as const;
 export type DriftFormat = (typeof DRIFT_FORMATS)[number];
@@ -164,7 +165,7 @@ async function readText(file: string, what: string): Promise<string> {
   try {
     return file === '-' ? await readStdin() : await readFile(file, 'utf8');
   } catch (error) {
-    throw new InputError([`cannot read ${what}: ${fsReason(error)}`]);
+    throw new InputError([`cannot read ${what}: ${fileErrorReason(error)}`]);
   }
 }
 
@@ -181,20 +182,6 @@ function parseJson(text: string, what: string): unknown {
     return JSON.parse(text.replace(/^\uFEFF/, '')) as unknown;
   } catch (error) {
     throw new InputError([`${what}: not valid JSON: ${(error as Error).message}`]);
-  }
-}
-
-function fsReason(error: unknown): string {
-  switch ((error as { code?: unknown } | null)?.code) {
-    case 'ENOENT':
-      return 'no such file';
-    case 'EISDIR':
-      return 'it is a directory';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    default:
-      return error instanceof Error ? error.message : String(error);
   }
 }
 
