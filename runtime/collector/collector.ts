@@ -9,7 +9,7 @@ import { COLLECTOR_RESOURCES } from '../../src/shared/metrics.ts';
 import type { CollectorTuning } from './config.ts';
 import { CollectorHealth } from './health.ts';
 import { KubeClient } from './kube/kube-client.ts';
-import { Reflector, type ReflectorSink, type ReflectorSpec } from './kube/reflector.ts';
+import { Reflector, type ReflectorHealth, type ReflectorSink, type ReflectorSpec } from './kube/reflector.ts';
 import type { Logger } from './log.ts';
 import { createStores, FleetModel } from './model.ts';
 import { projectConfigMapData, projectCronJob, projectJob, projectPod, projectReport, type ConfigMapData } from './projections.ts';
@@ -153,15 +153,30 @@ export class Collector {
     for (const store of Object.values(this.stores)) yield* store.render(now);
   }
 
-  /** What readiness still waits for. */
+  /** What readiness still waits for: every list, the state, then the first computation of the series. */
   missing(): string[] {
-    const missing = this.reflectors.filter((r) => !r.hasSynced).map((r) => r.resource);
+    const missing: string[] = this.reflectors.filter((r) => !r.hasSynced).map((r) => r.resource);
     if (!this.clock.loaded) missing.push(COLLECTOR_RESOURCES.state);
+    if (missing.length === 0 && !this.initialReported) missing.push('metrics');
     return missing;
   }
 
   private add<P>(client: KubeClient, spec: ReflectorSpec<P>, sink: ReflectorSink<P>): void {
-    const reflector = new Reflector(client, spec, sink, this.health, this.config.tuning, this.config.log);
+    // Every completed list may complete readiness: let a flush check it.
+    const listed = () => {
+      sink.listed?.();
+      this.requestFlush();
+    };
+    // A watch (re)established may complete the picture: record the sync time without waiting for a tick.
+    const health: ReflectorHealth = {
+      apiError: (resource, error) => this.health.apiError(resource, error),
+      watchRestart: (resource, reason) => this.health.watchRestart(resource, reason),
+      syncedChanged: (resource, synced) => {
+        this.health.syncedChanged(resource, synced);
+        if (synced) this.markSyncedIfCurrent();
+      },
+    };
+    const reflector = new Reflector(client, spec, { ...sink, listed }, health, this.config.tuning, this.config.log);
     this.reflectors.push(reflector as Reflector<unknown>);
   }
 
@@ -197,11 +212,11 @@ export class Collector {
     this.flushTimer = setTimeout(() => {
       this.flushTimer = undefined;
       this.model.flush();
-      this.markSyncedIfCurrent();
-      if (!this.initialReported && this.model.complete && this.clock.loaded && !this.model.hasDirty) {
+      if (!this.initialReported && this.model.complete && this.clock.loaded && !this.model.hasDirty && this.reflectors.every((r) => r.hasSynced)) {
         this.initialReported = true;
         this.config.log.info('initial sync complete', { ms: Date.now() - this.startedAt, ...this.stats() });
       }
+      this.markSyncedIfCurrent();
     }, this.config.tuning.flushDelayMs);
   }
 
@@ -210,7 +225,8 @@ export class Collector {
     this.markSyncedIfCurrent();
   }
 
+  /** copa_fleet_collector_last_sync_timestamp_seconds: every watch current, the state loaded, nothing left to recompute. */
   private markSyncedIfCurrent(): void {
-    if (this.clock.loaded && this.reflectors.every((r) => r.isCurrent)) this.health.markSynced(Date.now());
+    if (this.clock.loaded && this.initialReported && !this.model.hasDirty && this.reflectors.every((r) => r.isCurrent)) this.health.markSynced(Date.now());
   }
 }

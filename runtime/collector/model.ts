@@ -76,6 +76,12 @@ export class FleetModel {
   private readonly reports = new Map<string, ReportView>();
   private readonly reportsByRef = new Map<string, Set<string>>();
   private readonly reportsByNamespace = new Map<string, number>();
+  /**
+   * The last report of a running digest whose reports were all deleted (trivy-operator's report
+   * TTL deletes and re-creates them): what the digest carries does not change because its report
+   * is being re-created. Kept per image and digest while a container runs that digest.
+   */
+  private readonly lastKnown = new Map<string, Map<string, ReportView>>();
   private readonly jobs = new Map<string, JobView>();
   private readonly jobsByCronjob = new Map<string, Set<string>>();
   private readonly jobPods = new Map<string, JobPodMemo>();
@@ -190,6 +196,7 @@ export class FleetModel {
       let keys = this.reportsByRef.get(ref);
       if (keys === undefined) this.reportsByRef.set(ref, (keys = new Set()));
       keys.add(key);
+      this.lastKnown.get(report.image)?.delete(report.digest);
     }
     if (report.image !== undefined) this.markImage(report.image);
     this.addCount(this.reportsByNamespace, report.namespace, 1);
@@ -207,13 +214,18 @@ export class FleetModel {
       const ref = `${report.image}@${report.digest}`;
       const keys = this.reportsByRef.get(ref);
       keys?.delete(key);
-      if (keys?.size === 0) this.reportsByRef.delete(ref);
+      if (keys?.size === 0) {
+        this.reportsByRef.delete(ref);
+        let known = this.lastKnown.get(report.image);
+        if (known === undefined) this.lastKnown.set(report.image, (known = new Map()));
+        known.set(report.digest, report);
+      }
     }
     if (report.image !== undefined) this.markImage(report.image);
     this.addCount(this.reportsByNamespace, report.namespace, -1);
   }
 
-  /** The newest report of `image@digest` (several workloads can run one digest). */
+  /** The newest report of `image@digest` (several workloads can run one digest), else its last known one. */
   private newestReport(image: string, digest: string): ReportView | undefined {
     const keys = this.reportsByRef.get(`${image}@${digest}`);
     let newest: ReportView | undefined;
@@ -221,7 +233,7 @@ export class FleetModel {
       const report = this.reports.get(key);
       if (report !== undefined && (newest === undefined || report.updated > newest.updated)) newest = report;
     }
-    return newest;
+    return newest ?? this.lastKnown.get(image)?.get(digest);
   }
 
   // ------------------------------------------------------------ jobs and cronjobs
@@ -346,6 +358,7 @@ export class FleetModel {
     if (inventoried === undefined) {
       for (const store of IMAGE_STORES) stores[store].deleteGroup(image);
       this.activeCves.delete(image);
+      this.lastKnown.delete(image);
       return;
     }
     const reportOf = new Map<string, ReportView | undefined>();
@@ -371,6 +384,12 @@ export class FleetModel {
       }
     }
     stores.critical.replaceGroup(image, critical);
+    // Last known reports matter only while their digest runs.
+    const known = this.lastKnown.get(image);
+    if (known !== undefined) {
+      for (const digest of known.keys()) if (!reportOf.has(digest)) known.delete(digest);
+      if (known.size === 0) this.lastKnown.delete(image);
+    }
     stores.running.setSingle(image, formatLabels(METRICS.runningContainers, { image }), containers.length, now);
 
     const patched = this.patched.get(image);
@@ -483,7 +502,9 @@ export class FleetModel {
     const names = this.jobsByCronjob.get(cronjob);
     const job = latestJob([...(names ?? [])].flatMap((name) => this.jobs.get(name) ?? []));
     if (job !== undefined) {
-      const reason = classifyJobFailure(job, this.jobPods.get(job.name), job.created >= this.options.startedAt);
+      // creationTimestamp has second precision: compare with the second the collector started in.
+      const sawWholeLife = job.created >= Math.floor(this.options.startedAt / 1000) * 1000;
+      const reason = classifyJobFailure(job, this.jobPods.get(job.name), sawWholeLife);
       if (reason !== undefined) reasons.add(reason);
     }
     if (cron !== undefined && missedSchedule(cron, entry.scheduleIntervalSeconds, tuning.missedScheduleGraceSeconds, now)) reasons.add('missed_schedule');

@@ -99,6 +99,7 @@ export class StateStore {
   async flush(): Promise<void> {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
+    this.sleeper.wake(); // a write backing off after an error retries now
     while (this.writing !== undefined) await this.writing;
     if (this.options.clock.hasDirty) await this.write(true);
   }

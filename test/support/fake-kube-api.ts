@@ -8,7 +8,7 @@
  *   (`k=v`, `k==v`, `k!=v`, `k`, `!k`, `k in (a,b)`, `k notin (a,b)`, comma = AND), `fieldSelector`
  *   (`metadata.name`, `metadata.namespace`, `=`/`==`/`!=`), `limit` + `continue` pagination over a
  *   consistent snapshot, and the list's `metadata.resourceVersion`.
- * - watch: `GET ...?watch=true` (or `/watch/` paths are not supported) streaming newline-delimited
+ * - watch: `GET ...?watch=true` (the deprecated `/watch/` path prefix is not served) streaming newline-delimited
  *   `ADDED` / `MODIFIED` / `DELETED` / `BOOKMARK` / `ERROR` events from `resourceVersion`
  *   (unset or `0`: synthetic `ADDED` events for the current state first), honouring the selectors,
  *   `timeoutSeconds` and `allowWatchBookmarks`. A `resourceVersion` older than the compaction point
@@ -25,8 +25,11 @@
  * until cleared), `dropWatches` (close open watch connections mid-stream), `stopListening` /
  * `resumeListening` (connection refused on the same port), `bookmark`.
  *
- * Tests drive the state through the programmatic API (`create`, `update`, `patch`, `remove`,
- * `deleteNamespace`), which produces the same watch events as HTTP writes.
+ * Tests drive the state through the programmatic API (`create`, `update`, `apply`, `mergePatch`,
+ * `remove`, `deleteNamespace`, `load` for large fixtures), which produces the same watch events as
+ * HTTP writes, and inspect it with `get`, `list`, `requests`, `countRequests` and `openWatches`.
+ * Objects are stored as their JSON bytes (plus metadata for selectors): lists and watches send
+ * them without re-serialising, which keeps the fake out of the way in benchmarks.
  *
  * ```ts
  * const api = await FakeKubeApi.start();
@@ -126,6 +129,8 @@ export interface FakeKubeApiOptions {
   readonly bookmarkIntervalMs?: number;
   /** Keep at most this many requests in `requests` (default 10,000). */
   readonly maxRequestLog?: number;
+  /** Watch history kept per resource (default 100,000 events); older resourceVersions get 410, as after an etcd compaction. */
+  readonly maxHistory?: number;
 }
 
 // ---------------------------------------------------------------- internals
@@ -175,6 +180,7 @@ interface OpenWatch {
   timer?: NodeJS.Timeout;
 }
 interface Snapshot {
+  readonly plural: string;
   readonly rv: number;
   readonly items: readonly Stored[];
   readonly createdAt: number;
@@ -196,6 +202,7 @@ class HttpError extends Error {
 }
 
 const JSON_TYPE = 'application/json';
+const SNAPSHOT_TTL_MS = 5 * 60_000;
 const COMMA = Buffer.from(',');
 const LIST_END = Buffer.from(']}');
 const EVENT_END = Buffer.from('}\n');
@@ -216,11 +223,13 @@ export class FakeKubeApi {
   private bookmarkTimer: NodeJS.Timeout | undefined;
   private expiredWatchMode: 'event' | 'http';
   private readonly maxRequestLog: number;
+  private readonly maxHistory: number;
   private portNumber = 0;
 
   private constructor(options: FakeKubeApiOptions) {
     this.expiredWatchMode = options.expiredWatchMode ?? 'event';
     this.maxRequestLog = options.maxRequestLog ?? 10_000;
+    this.maxHistory = options.maxHistory ?? 100_000;
     for (const type of Object.values(RESOURCE_TYPES)) this.registerType(type);
     this.server = this.makeServer();
     if (options.bookmarkIntervalMs !== undefined && options.bookmarkIntervalMs > 0) {
@@ -411,7 +420,8 @@ export class FakeKubeApi {
       state.compactedRv = this.rv;
       state.log.length = 0;
     }
-    for (const [token, snap] of this.snapshots) if (snap.rv < this.rv) this.snapshots.delete(token);
+    // Outstanding continue tokens expire too (a real server compacts the revision they read at).
+    for (const [token, snap] of this.snapshots) if (plural === undefined || snap.plural === plural) this.snapshots.delete(token);
     for (const w of [...this.watches]) {
       if (plural !== undefined && w.typeState.type.plural !== plural) continue;
       this.sendEvent(w, 'ERROR', JSON.stringify(statusBody(410, 'Expired', `too old resource version: ${w.lastRv} (${this.rv})`)));
@@ -625,10 +635,12 @@ export class FakeKubeApi {
       offset = decoded.offset;
       token = decoded.token;
     } else {
+      // Abandoned paginations must not pile up: continue tokens live 5 minutes (as after a compaction).
+      for (const [t, snap] of this.snapshots) if (Date.now() - snap.createdAt > SNAPSHOT_TTL_MS) this.snapshots.delete(t);
       const items = [...state.objects.values()]
         .filter((s) => matches(s.meta, namespace, selector))
         .sort((a, b) => compareKeys(a.meta, b.meta));
-      snapshot = { rv: this.rv, items, createdAt: Date.now() };
+      snapshot = { plural: state.type.plural, rv: this.rv, items, createdAt: Date.now() };
       token = randomUUID();
       if (limit > 0 && items.length > limit) this.snapshots.set(token, snapshot);
     }
@@ -794,6 +806,10 @@ export class FakeKubeApi {
 
   private publish(state: TypeState, event: LoggedEvent): void {
     state.log.push(event);
+    if (state.log.length > this.maxHistory) {
+      const dropped = state.log.splice(0, state.log.length - this.maxHistory);
+      state.compactedRv = dropped.at(-1)!.rv;
+    }
     for (const w of this.watches) {
       if (w.typeState !== state || w.closed) continue;
       if (!matches(event.stored.meta, w.namespace, w.selector)) continue;

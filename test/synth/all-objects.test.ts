@@ -96,7 +96,7 @@ describe('Secret references', () => {
   /** Paths of every string in the object equal to `value`. */
   function pathsOf(value: string, node: unknown, path = ''): string[] {
     if (typeof node === 'string') return node === value ? [path] : [];
-    if (Array.isArray(node)) return node.flatMap((item, index) => pathsOf(value, item, `${path}[]`));
+    if (Array.isArray(node)) return node.flatMap((item) => pathsOf(value, item, `${path}[]`));
     if (node !== null && typeof node === 'object') return Object.entries(node).flatMap(([key, child]) => pathsOf(value, child, `${path}.${key}`));
     return [];
   }

@@ -69,6 +69,8 @@ interface Entry<P> {
 const MAX_LIST_RESTARTS = 3;
 /** Client-side watchdog: this much silence beyond the server-side timeout means a dead connection. */
 const WATCHDOG_SLACK_MS = 60_000;
+/** Longest `stop()` waits for the loop to notice. */
+const STOP_WAIT_MS = 2000;
 /** A watch that ends sooner than this without events is treated like an error (backoff), never a hot loop. */
 const MIN_HEALTHY_WATCH_MS = 1000;
 
@@ -125,7 +127,11 @@ export class Reflector<P> {
     this.stopped = true;
     this.controller?.abort();
     this.sleeper.wake();
-    await this.loop;
+    // A watch request still connecting cannot be aborted (client-node hands out its controller
+    // only with the response): do not let shutdown wait for it.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.loop, new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS)))]);
+    clearTimeout(timer);
     this.setCurrent(false);
   }
 
@@ -319,10 +325,6 @@ export class Reflector<P> {
     this.controller?.abort();
   }
 
-  /** The current projections (for consumers that rebuild state after a reconfiguration). */
-  entries(): IterableIterator<[string, Entry<P>]> {
-    return this.items.entries();
-  }
 
   private setCurrent(current: boolean): void {
     if (this.current === current) return;
