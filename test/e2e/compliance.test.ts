@@ -176,7 +176,7 @@ describe('end to end: exporter, collector, Pushgateway and Prometheus with the g
   });
 
   it('makes exactly the expected alerts fire, each routable to the fleet namespace and its team', async () => {
-    const expected = [
+    const expected: Record<string, string>[] = [
       { alertname: ALERTS.slaBreach, image: NGINX, team: 'web' },
       { alertname: ALERTS.jobFailed, image: WORKER, team: 'shop', failure_reason: 'push_failed' },
       { alertname: ALERTS.unpatchedDigest, image: APP, team: 'shop', exported_namespace: 'shop' },
