@@ -194,7 +194,7 @@ const defaultsSchema = z
         patch: resourcesSchema.default(res('100m', '128Mi', '500m', '512Mi')).describe('The Copa container.'),
         buildkit: resourcesSchema.default(res('500m', '1Gi', '2', '4Gi')).describe('The rootless BuildKit sidecar.'),
         exporter: resourcesSchema.default(res('20m', '64Mi', '200m', '256Mi')).describe('The exporter sidecar.'),
-        collector: resourcesSchema.default(res('100m', '128Mi', '1', '512Mi')).describe('The drift collector.'),
+        collector: resourcesSchema.default(res('100m', '256Mi', '1', '512Mi')).describe('The drift collector (about 170 MiB at 10,000 Pods and 2,000 reports, see docs/benchmarks.md).'),
         pushgateway: resourcesSchema.default(res('50m', '64Mi', '500m', '256Mi')).describe('The generated Pushgateway.'),
       })
       .prefault({})
