@@ -31,26 +31,6 @@ export interface Observability {
   readonly alertmanagerFragment: PlainAlertmanagerFragment | undefined;
 }
 
-/** Thrown for inventories the rules cannot represent; synth reports the message. */
-export class ObservabilityConfigError extends Error {
-  override readonly name = 'ObservabilityConfigError';
-}
-
-/**
- * Per-image alerts (SLA, drift, scans) learn the team from the inventory by repository; two
- * inventory entries of one repository (two tags) must therefore name the same team.
- */
-function checkOneTeamPerImage(fleet: Fleet): void {
-  const teams = new Map<string, Set<string>>();
-  for (const image of fleet.images) teams.set(image.image, (teams.get(image.image) ?? new Set()).add(image.team));
-  const conflicts = [...teams].filter(([, set]) => set.size > 1).map(([image, set]) => `${image} (teams ${[...set].sort().join(', ')})`);
-  if (conflicts.length > 0) {
-    throw new ObservabilityConfigError(
-      `images: entries of the same repository must have the same team, because alerts about running containers cannot tell tags apart: ${conflicts.join('; ')}`,
-    );
-  }
-}
-
 export function concernsFor(settings: ObservabilitySettings): Concern[] {
   return [
     vulnerabilitiesConcern(),
@@ -66,7 +46,6 @@ export function concernsFor(settings: ObservabilitySettings): Concern[] {
 }
 
 export function assembleObservability(fleet: Fleet, options: { readonly secretsDir?: string } = {}): Observability {
-  checkOneTeamPerImage(fleet);
   const settings = observabilitySettings(fleet);
   const concerns = concernsFor(settings);
   const alerting = fleet.inventory.alerting;
