@@ -5,12 +5,12 @@
  * an image from the inventory removes its identity and grants with it.
  */
 import * as kplus from 'cdk8s-plus-33';
-import { k8s } from 'cdk8s-plus-33';
 import { Construct } from 'constructs';
 import type { Fleet, FleetImage } from '../model/fleet.ts';
 import { CONFIGMAPS, CRONJOB_LABEL } from '../shared/contract.ts';
 import { copaJobPodSpec } from './copa-job-pod.ts';
 import { appLabels, TEAM_LABEL } from './labels.ts';
+import { PlainKubeCronJob } from './plain-api-object.ts';
 import { NamespacedRole, type Rule } from './rbac.ts';
 
 /** Finished Jobs kept for `kubectl describe` (the TTL removes them after ttlSecondsAfterFinished). */
@@ -61,7 +61,7 @@ export class CopaPatchJob extends Construct {
     });
     new NamespacedRole(this, 'Rbac', { name: image.name, labels, rules: exporterRules(), serviceAccount: serviceAccount.name, namespace: fleet.namespace });
 
-    new k8s.KubeCronJob(this, 'CronJob', {
+    new PlainKubeCronJob(this, 'CronJob', {
       metadata: {
         name: image.name,
         labels,

@@ -91,13 +91,22 @@ const DAY_MS = 86_400_000;
 const CYCLE_START_MS = Date.UTC(2001, 0, 1);
 export const CALENDAR_CYCLE_DAYS = 28 * 365 + 7;
 
+/** Matching days depend only on the day fields, and fleets share a handful (`* * *`): computed once each. */
+const daysByDayFields = new Map<string, readonly number[]>();
+
 /** Indexes (days since 2001-01-01) of the days in one 28-year calendar cycle on which `fields` runs. */
-export function matchingDays(fields: CronFields): number[] {
+export function matchingDays(fields: CronFields): readonly number[] {
+  const sorted = (set: ReadonlySet<number>) => [...set].sort((a, b) => a - b).join(',');
+  const key = `${sorted(fields.daysOfMonth)}|${sorted(fields.months)}|${sorted(fields.daysOfWeek)}|${fields.dayOfMonthStar}|${fields.dayOfWeekStar}`;
+  const cached = daysByDayFields.get(key);
+  if (cached !== undefined) return cached;
   const days: number[] = [];
   for (let day = 0; day < CALENDAR_CYCLE_DAYS; day += 1) {
     const date = new Date(CYCLE_START_MS + day * DAY_MS);
     if (dayMatches(fields, date.getUTCDate(), date.getUTCMonth() + 1, date.getUTCDay())) days.push(day);
   }
+  Object.freeze(days);
+  daysByDayFields.set(key, days);
   return days;
 }
 

@@ -3,7 +3,7 @@
  * hash of its reference, so 200 CronJobs do not all start at once and a schedule never moves
  * when other images are added or removed.
  */
-import { CALENDAR_CYCLE_DAYS, type CronFields, matchingDays, parseCron } from '../inventory/cron.ts';
+import { CALENDAR_CYCLE_DAYS, matchingDays, parseCron } from '../inventory/cron.ts';
 import { stableHash } from './naming.ts';
 
 const MINUTES_PER_DAY = 24 * 60;
@@ -42,29 +42,29 @@ export function longestIntervalSeconds(schedule: string): number {
   const { minutes, hours } = parsed.fields;
   // Minutes of the day the schedule runs at, ascending (hours and minutes are sorted).
   const times = hours.flatMap((hour) => minutes.map((minute) => hour * 60 + minute));
-  const days = matchingDaysOf(schedule, parsed.fields);
+  const days = matchingDays(parsed.fields);
   const first = times[0];
   const last = times.at(-1);
   if (first === undefined || last === undefined || days.length === 0) throw new Error(`schedule "${schedule}" never runs`);
   let longest = 0;
   for (let i = 1; i < times.length; i += 1) longest = Math.max(longest, (times[i] ?? 0) - (times[i - 1] ?? 0));
-  for (const [i, day] of days.entries()) {
-    // The calendar repeats after the cycle, so the last matching day is followed by the first one.
-    const next = days[i + 1] ?? (days[0] ?? 0) + CALENDAR_CYCLE_DAYS;
-    longest = Math.max(longest, (next - day) * MINUTES_PER_DAY + first - last);
-  }
+  longest = Math.max(longest, longestDayGap(days) * MINUTES_PER_DAY + first - last);
   return longest * 60;
 }
 
-/** Matching days depend only on the three day fields; most fleets share a handful (`* * *`). */
-const daysByDayFields = new Map<string, readonly number[]>();
+/** Per matching-days list (shared by matchingDays): the most days between two consecutive run days. */
+const dayGaps = new WeakMap<readonly number[], number>();
 
-function matchingDaysOf(schedule: string, fields: CronFields): readonly number[] {
-  const key = schedule.trim().split(/\s+/).slice(2).join(' ');
-  let days = daysByDayFields.get(key);
-  if (days === undefined) {
-    days = matchingDays(fields);
-    daysByDayFields.set(key, days);
+function longestDayGap(days: readonly number[]): number {
+  let gap = dayGaps.get(days);
+  if (gap === undefined) {
+    gap = 0;
+    for (const [i, day] of days.entries()) {
+      // The calendar repeats after the cycle, so the last matching day is followed by the first one.
+      const next = days[i + 1] ?? (days[0] ?? 0) + CALENDAR_CYCLE_DAYS;
+      gap = Math.max(gap, next - day);
+    }
+    dayGaps.set(days, gap);
   }
-  return days;
+  return gap;
 }
