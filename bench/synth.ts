@@ -20,7 +20,8 @@ export interface SynthResult {
 const ROOT = resolve(import.meta.dirname, '..');
 const RUNS = 3;
 
-export function benchSynth(sizes: readonly number[]): SynthResult[] {
+/** `env`: extra environment (COPA_FLEET_NO_BUNDLE=1 measures the tsx fallback of bin/copa-fleet). */
+export function benchSynth(sizes: readonly number[], env: Readonly<Record<string, string>> = {}): SynthResult[] {
   const dir = mkdtempSync(join(tmpdir(), 'copa-bench-synth-'));
   try {
     return sizes.map((images) => {
@@ -34,7 +35,7 @@ export function benchSynth(sizes: readonly number[]): SynthResult[] {
         const started = performance.now();
         const child = spawnSync(process.execPath, ['--import', join(ROOT, 'bench/max-rss.mjs'), join(ROOT, 'bin/copa-fleet'), 'synth', '--inventory', inventory, '--out', out], {
           cwd: ROOT,
-          env: { ...process.env, COPA_BENCH_RSS_FILE: rssFile },
+          env: { ...process.env, ...env, COPA_BENCH_RSS_FILE: rssFile },
           encoding: 'utf8',
         });
         times.push((performance.now() - started) / 1000);
@@ -44,7 +45,7 @@ export function benchSynth(sizes: readonly number[]): SynthResult[] {
       }
       times.sort((a, b) => a - b);
       const result = { images, seconds: times[Math.floor(times.length / 2)] ?? Number.NaN, peakRssBytes: peak };
-      process.stderr.write(`bench synth: ${images} images: ${result.seconds.toFixed(2)} s, peak RSS ${(peak / 2 ** 20).toFixed(0)} MiB\n`);
+      process.stderr.write(`bench synth${env.COPA_FLEET_NO_BUNDLE === '1' ? ' (tsx, no bundle)' : ''}: ${images} images: ${result.seconds.toFixed(2)} s, peak RSS ${(peak / 2 ** 20).toFixed(0)} MiB\n`);
       return result;
     });
   } finally {

@@ -23,7 +23,6 @@ export async function buildCli() {
     format: 'esm',
     target: 'node20',
     minifyWhitespace: true,
-    charset: 'utf8',
     banner: { js: banner },
     logLevel: 'warning',
     legalComments: 'none',

@@ -60,7 +60,7 @@ export const DEFAULT_TUNING: CollectorTuning = {
   backoffInitialMs: 500,
   backoffMaxMs: 30_000,
   // Small pages keep each parsed page in V8's young generation (it dies there instead of growing
-  // the old space): measured with scale-probe.ts, 500/20 peaked about 40 MB higher than 250/10.
+  // the old space): measured with the collector benchmark (bench/collector.ts), 500/20 peaked about 40 MB higher than 250/10.
   podsPageSize: 250,
   // VulnerabilityReports are large (tens to hundreds of kB each).
   reportsPageSize: 10,

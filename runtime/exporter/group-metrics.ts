@@ -5,7 +5,7 @@
  * from the previous push here; counters are the previous value plus one.
  */
 import { Counter, Gauge, Registry } from 'prom-client';
-import { L, METRICS, RUN_OUTCOMES, SEVERITIES, SUCCESS_OUTCOMES, type MetricKey, type RunOutcome, type ScanStage, type Severity } from '../../src/shared/metrics.ts';
+import { L, METRICS, SEVERITIES, SUCCESS_OUTCOMES, type MetricKey, type RunOutcome, type ScanStage, type Severity } from '../../src/shared/metrics.ts';
 
 export type Labels = Readonly<Record<string, string>>;
 export interface Series {
@@ -77,10 +77,9 @@ export function nextGroup(previous: PreviousGroup, run: RunReport): GroupMetrics
   group.set('runLastTimestamp', [{ labels: image, value: run.reportedAt }]);
   group.set('runLastSuccessTimestamp', success ? [{ labels: image, value: run.reportedAt }] : carried('runLastSuccessTimestamp'));
   group.set('runDurationSeconds', [{ labels: image, value: run.durationSeconds }]);
-  group.set(
-    'runLastOutcome',
-    (Object.keys(RUN_OUTCOMES) as RunOutcome[]).map((outcome) => ({ labels: { ...image, [L.outcome]: outcome }, value: outcome === run.outcome ? 1 : 0 })),
-  );
+  // Only the last outcome (value 1): a PUT replaces the whole group, so the previous outcome's
+  // series disappears. One series per image instead of one per possible outcome (cardinality).
+  group.set('runLastOutcome', [{ labels: { ...image, [L.outcome]: run.outcome }, value: 1 }]);
   group.set(
     'patchedImageInfo',
     run.patched !== undefined ? [{ labels: { ...image, [L.tag]: run.patched.tag, [L.digest]: run.patched.digest }, value: 1 }] : carried('patchedImageInfo'),
@@ -91,7 +90,13 @@ export function nextGroup(previous: PreviousGroup, run: RunReport): GroupMetrics
     (['before', 'after'] as const).flatMap((stage) => {
       const counts = run.vulnerabilities[stage];
       if (counts === undefined) return previousVulns.filter((s) => s.labels[L.stage] === stage);
-      return SEVERITIES.map((severity) => ({ labels: { ...image, [L.severity]: severity, [L.stage]: stage }, value: counts[severity] }));
+      // Non-zero counts only: an absent severity of a scanned stage is 0 (a patched image
+      // typically has no "after" series at all). Bounds the series per image to the severities
+      // actually found (cardinality, docs/benchmarks.md).
+      return SEVERITIES.filter((severity) => counts[severity] > 0).map((severity) => ({
+        labels: { ...image, [L.severity]: severity, [L.stage]: stage },
+        value: counts[severity],
+      }));
     }),
   );
   const dtFailures = carried('dependencyTrackUploadFailureTotal');

@@ -4,13 +4,12 @@
  * than one shared by all jobs): the API audit log names the image behind every write, and removing
  * an image from the inventory removes its identity and grants with it.
  */
-import * as kplus from 'cdk8s-plus-33';
 import { Construct } from 'constructs';
 import type { Fleet, FleetImage } from '../model/fleet.ts';
 import { CONFIGMAPS, CRONJOB_LABEL } from '../shared/contract.ts';
 import { copaJobPodSpec } from './copa-job-pod.ts';
 import { appLabels, TEAM_LABEL } from './labels.ts';
-import { PlainKubeCronJob } from './plain-api-object.ts';
+import { PlainKubeCronJob, PlainKubeServiceAccount } from './plain-api-object.ts';
 import { NamespacedRole, type Rule } from './rbac.ts';
 
 /** Finished Jobs kept for `kubectl describe` (the TTL removes them after ttlSecondsAfterFinished). */
@@ -54,10 +53,11 @@ export class CopaPatchJob extends Construct {
     const { defaults } = fleet.inventory;
     const labels = patchJobLabels(image);
 
-    const serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
+    // An L1 object (not cdk8s-plus' ServiceAccount): same manifest, rendered fast (plain-api-object.ts).
+    const serviceAccount = new PlainKubeServiceAccount(this, 'ServiceAccount', {
       metadata: { name: image.name, labels },
       // The pod mounts a token into the exporter container only (copa-job-pod.ts).
-      automountToken: false,
+      automountServiceAccountToken: false,
     });
     new NamespacedRole(this, 'Rbac', { name: image.name, labels, rules: exporterRules(), serviceAccount: serviceAccount.name, namespace: fleet.namespace });
 

@@ -9,6 +9,7 @@
  * are sorted and null/undefined dropped (sanitizeValue). Anything else (a Lazy, a token, a JSON patch
  * added to the object) falls back to cdk8s' own rendering, so the output is the same either way.
  */
+import type { ApiObject, GroupVersionKind } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-33';
 
 class NotPlain extends Error {}
@@ -36,7 +37,7 @@ interface ApiObjectInternals {
 }
 
 /** What ApiObject.toJson() returns, computed in one pass; undefined when cdk8s must do it. */
-function renderPlain(object: k8s.KubeCronJob): Record<string, unknown> | undefined {
+function renderPlain(object: ApiObject): Record<string, unknown> | undefined {
   const internals = object as unknown as ApiObjectInternals;
   if (internals.patches.length > 0) return undefined;
   try {
@@ -49,11 +50,35 @@ function renderPlain(object: k8s.KubeCronJob): Record<string, unknown> | undefin
   }
 }
 
-/** A KubeCronJob rendered by `renderPlain` (same output as KubeCronJob, a fraction of the time). */
+/** The L1 class's own last step (GVK first, then its generated toJson_<Kind>Props), on the fast rendering. */
+function render<P>(object: ApiObject, gvk: GroupVersionKind, toJsonProps: (props: P) => Record<string, unknown> | undefined, fallback: () => Record<string, unknown>): Record<string, unknown> {
+  const rendered = renderPlain(object);
+  if (rendered === undefined) return fallback();
+  return { ...gvk, ...toJsonProps(rendered as P) };
+}
+
+// One subclass per kind synth emits once per image (the others are few and keep cdk8s' rendering).
+
 export class PlainKubeCronJob extends k8s.KubeCronJob {
   override toJson(): Record<string, unknown> {
-    const rendered = renderPlain(this);
-    if (rendered === undefined) return super.toJson();
-    return { ...k8s.KubeCronJob.GVK, ...k8s.toJson_KubeCronJobProps(rendered as unknown as k8s.KubeCronJobProps) };
+    return render(this, k8s.KubeCronJob.GVK, k8s.toJson_KubeCronJobProps, () => super.toJson() as Record<string, unknown>);
+  }
+}
+
+export class PlainKubeServiceAccount extends k8s.KubeServiceAccount {
+  override toJson(): Record<string, unknown> {
+    return render(this, k8s.KubeServiceAccount.GVK, k8s.toJson_KubeServiceAccountProps, () => super.toJson() as Record<string, unknown>);
+  }
+}
+
+export class PlainKubeRole extends k8s.KubeRole {
+  override toJson(): Record<string, unknown> {
+    return render(this, k8s.KubeRole.GVK, k8s.toJson_KubeRoleProps, () => super.toJson() as Record<string, unknown>);
+  }
+}
+
+export class PlainKubeRoleBinding extends k8s.KubeRoleBinding {
+  override toJson(): Record<string, unknown> {
+    return render(this, k8s.KubeRoleBinding.GVK, k8s.toJson_KubeRoleBindingProps, () => super.toJson() as Record<string, unknown>);
   }
 }

@@ -6,6 +6,7 @@
 import { JsonPatch } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-33';
 import { Construct } from 'constructs';
+import { PlainKubeRole, PlainKubeRoleBinding } from './plain-api-object.ts';
 
 export interface Rule {
   /** `''` is the core API group. */
@@ -45,8 +46,8 @@ export class NamespacedRole extends Construct {
   constructor(scope: Construct, id: string, props: RoleProps) {
     super(scope, id);
     const metadata = { name: props.name, labels: { ...props.labels } };
-    new k8s.KubeRole(this, 'Role', { metadata, rules: policyRules(props.rules) });
-    new k8s.KubeRoleBinding(this, 'RoleBinding', {
+    new PlainKubeRole(this, 'Role', { metadata, rules: policyRules(props.rules) });
+    new PlainKubeRoleBinding(this, 'RoleBinding', {
       metadata,
       roleRef: { apiGroup: RBAC_GROUP, kind: 'Role', name: props.name },
       subjects: subjects(props),

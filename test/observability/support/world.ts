@@ -277,12 +277,13 @@ export function renderWorld(world: World, end: number): InputSeries[] {
     for (const outcome of Object.keys(RUN_OUTCOMES) as RunOutcome[]) {
       pushed(METRICS.runLastOutcome.name, { [L.outcome]: outcome }, (t) => {
         const last = runsUntil(t).at(-1);
-        return last === undefined ? undefined : last.outcome === outcome ? 1 : 0;
+        // The exporter pushes only the last outcome's series (value 1).
+        return last === undefined || last.outcome !== outcome ? undefined : 1;
       });
     }
     for (const [severity, before] of [['Critical', 2], ['High', 5]] as const) {
       pushed(METRICS.imageVulnerabilities.name, { [L.severity]: severity, [L.stage]: 'before' }, (t) => (runsUntil(t).length > 0 ? before : undefined));
-      pushed(METRICS.imageVulnerabilities.name, { [L.severity]: severity, [L.stage]: 'after' }, (t) => (runsUntil(t).length > 0 ? 0 : undefined));
+      // After the patch: 0 everywhere, which the exporter does not push (absent = 0).
     }
     for (const patch of image.patches ?? []) {
       pushed(METRICS.patchedImageInfo.name, { [L.tag]: 'patched', [L.digest]: patch.digest }, (t) =>

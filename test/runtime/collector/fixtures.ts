@@ -1,7 +1,7 @@
 /**
  * Builders of Kubernetes objects as the collector sees them (Pods, VulnerabilityReports as
  * trivy-operator writes them, Jobs, CronJobs, the inventory and patched-digest ConfigMaps).
- * Used by the collector tests and by runtime/collector/scale-probe.ts.
+ * Used by the collector tests and by the benchmarks in bench/.
  */
 import { createHash } from 'node:crypto';
 import {

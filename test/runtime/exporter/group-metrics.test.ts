@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EXPORTER_METRIC_KEYS, nextGroup, renderGroup, type PreviousGroup, type RunReport, type Series } from '../../../runtime/exporter/group-metrics.ts';
 import { groupPath, parseGroup } from '../../../runtime/exporter/pushgateway.ts';
-import { JOBS, METRICS, RUN_OUTCOMES, SEVERITIES, type MetricKey } from '../../../src/shared/metrics.ts';
+import { JOBS, METRICS, type MetricKey } from '../../../src/shared/metrics.ts';
 import { COPA_VERSION, IMAGE, PATCHED_DIGEST, PATCHED_TAG } from './fixtures.ts';
 
 const zero = { Critical: 0, High: 0, Medium: 0, Low: 0, Unknown: 0 };
@@ -65,17 +65,21 @@ describe('nextGroup', () => {
     expect(second.get('imageVulnerabilities')).toEqual(first.get('imageVulnerabilities'));
   });
 
-  it('sets copa_run_last_outcome to 1 for the outcome and 0 for every other', () => {
-    const outcomes = values(nextGroup(new Map(), run({ outcome: 'oom_killed' })).get('runLastOutcome'));
-    expect(outcomes).toHaveLength(Object.keys(RUN_OUTCOMES).length);
-    expect(outcomes.filter(([, v]) => v === 1)).toEqual([[{ image: IMAGE, outcome: 'oom_killed' }, 1]]);
+  it('emits one copa_run_last_outcome series: the last outcome, at 1 (the previous one is replaced)', () => {
+    const first = nextGroup(new Map(), run({ outcome: 'patched' }));
+    const previous: PreviousGroup = new Map([...first].map(([key, series]) => [METRICS[key].name, series]));
+    const outcomes = values(nextGroup(previous, run({ outcome: 'oom_killed' })).get('runLastOutcome'));
+    expect(outcomes).toEqual([[{ image: IMAGE, outcome: 'oom_killed' }, 1]]);
   });
 
-  it('emits every severity for a stage that was scanned', () => {
-    const group = nextGroup(new Map(), run({ vulnerabilities: { before: { ...zero, High: 3 } } }));
-    const before = (group.get('imageVulnerabilities') ?? []).filter((s) => s.labels.stage === 'before');
-    expect(before.map((s) => s.labels.severity).sort()).toEqual([...SEVERITIES].sort());
-    expect(before.find((s) => s.labels.severity === 'High')?.value).toBe(3);
+  it('emits only the non-zero severities of a stage that was scanned (absent = 0)', () => {
+    const group = nextGroup(new Map(), run({ vulnerabilities: { before: { ...zero, High: 3, Low: 1 }, after: zero } }));
+    const stage = (name: string) => values((group.get('imageVulnerabilities') ?? []).filter((s) => s.labels.stage === name));
+    expect(stage('before')).toEqual([
+      [{ image: IMAGE, severity: 'High', stage: 'before' }, 3],
+      [{ image: IMAGE, severity: 'Low', stage: 'before' }, 1],
+    ]);
+    expect(stage('after')).toEqual([]);
   });
 });
 

@@ -1,0 +1,309 @@
+/**
+ * Cardinality and rule cost of a realistic 200-image fleet, with every real part:
+ * - the manifests and rules synth generates for a 200-image inventory (bench/fixtures.ts);
+ * - the generated CronJobs (with a last schedule time), ~1,000 Pods (5 replicas per image, plus an istio sidecar that is not in the inventory), a
+ *   fifth of the patched images with replicas still on the old digest, and one Trivy
+ *   VulnerabilityReport per running digest with the fixtures' realistic vulnerability mix;
+ * - the exporter bundle run once per image (bounded parallelism) with its CronJob's own arguments
+ *   against a real Pushgateway, with a realistic outcome mix (mostly patched / up to date);
+ * - the collector bundle against the Kubernetes API fake;
+ * - a real Prometheus scraping both every 5 s and evaluating the generated rules every 5 s.
+ *
+ * Cardinality: series on the collector's /metrics and the exporter groups on the Pushgateway's
+ * /metrics (including its per-group push_time_seconds / push_failure_time_seconds, excluding
+ * its own process metrics), by metric. Rule cost: `prometheus_rule_group_last_duration_seconds`
+ * per group, the maximum (and median) over 8 evaluations, beside the cost of the same
+ * expressions as instant queries (no storage writes, no scheduling).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { inventorySchema } from '../src/inventory/schema.ts';
+import { buildFleet, type FleetImage } from '../src/model/fleet.ts';
+import { CONFIGMAPS, INVENTORY_CONFIGMAP_KEY, JOB_CONTAINERS, parseExporterReportArgs, type ExporterOptions } from '../src/shared/contract.ts';
+import { JOBS, METRICS, type RunOutcome } from '../src/shared/metrics.ts';
+import { renderFleet } from '../src/synth/render.ts';
+import { COLLECTOR_ENV, DEFAULT_TUNING } from '../runtime/collector/config.ts';
+import { FakeKubeApi, type KubeObject } from '../test/support/fake-kube-api.ts';
+import { objectsOf } from '../test/support/fleet-fixtures.ts';
+import { startPrometheus, startPushgateway, type RunningProcess } from '../test/support/processes.ts';
+import * as fx from '../test/runtime/collector/fixtures.ts';
+import { parseExposition, startCollector, waitFor, type RunningCollector, type Sample } from '../test/runtime/collector/harness.ts';
+import { IMAGE as FIXTURE_IMAGE, PATCHED_DIGEST, PATCHED_REF, scenario, SOURCE_DIGEST, SOURCE_REF, type WorkFilesSpec } from '../test/runtime/exporter/fixtures.ts';
+import { makeWorkDir, removeDir, runExporter } from '../test/runtime/exporter/harness.ts';
+import { inventoryYaml } from './fixtures.ts';
+
+export const FLEET_IMAGES = 200;
+const REPLICAS = 5;
+const NAMESPACES = 10;
+const EXPORTER_PARALLELISM = 8;
+const SCRAPE_SECONDS = 5;
+/** Rule evaluations before the durations are read, and readings (one per evaluation) after. */
+const WARMUP_EVALUATIONS = 4;
+const READINGS = 8;
+
+/** Mostly patched or up to date, one in ten failing in one of four ways. */
+export function outcomeOf(i: number): RunOutcome {
+  const failures: RunOutcome[] = ['push_failed', 'scan_failed', 'oom_killed', 'patch_failed'];
+  if (i % 10 === 9) return failures[(i / 10) % failures.length | 0]!;
+  return i % 3 === 0 ? 'up_to_date' : 'patched';
+}
+
+const sourceDigestOf = (image: FleetImage) => fx.digestOf(`${image.image}:source`);
+const patchedDigestOf = (image: FleetImage) => fx.digestOf(`${image.image}:patched`);
+/** A fifth of the patched images still have two of their five replicas on the old digest. */
+const drifts = (i: number) => outcomeOf(i) === 'patched' && i % 5 === 1;
+
+/** The exporter fixtures' evidence of `outcome`, rewritten for `image`. */
+function evidenceFor(image: FleetImage, outcome: RunOutcome): WorkFilesSpec {
+  const rewrite = (text: string | undefined) =>
+    text
+      ?.replaceAll(PATCHED_REF, image.patchedRef)
+      .replaceAll(SOURCE_REF, image.sourceRef)
+      .replaceAll(FIXTURE_IMAGE, image.image)
+      .replaceAll(PATCHED_DIGEST, patchedDigestOf(image))
+      .replaceAll(SOURCE_DIGEST, sourceDigestOf(image));
+  const files = scenario(outcome).files;
+  return Object.fromEntries(Object.entries(files).map(([key, text]) => [key, rewrite(text)])) as WorkFilesSpec;
+}
+
+function workloads(images: readonly FleetImage[]): { pods: KubeObject[]; reports: KubeObject[] } {
+  const pods: KubeObject[] = [];
+  const reports: KubeObject[] = [];
+  const [registryOf, repositoryOf] = [(ref: string) => ref.split('/')[0]!, (ref: string) => ref.split('/').slice(1).join('/')];
+  images.forEach((image, i) => {
+    const namespace = `team-${i % NAMESPACES}`;
+    const patched = outcomeOf(i) === 'patched';
+    const running = new Set<string>();
+    for (let r = 0; r < REPLICAS; r++) {
+      const digest = patched && !(drifts(i) && r < 2) ? patchedDigestOf(image) : sourceDigestOf(image);
+      running.add(digest);
+      pods.push(
+        fx.pod({
+          namespace,
+          name: `svc-${i}-7d9f8-${r}`,
+          realistic: true,
+          containers: [
+            { name: 'app', image: image.sourceRef, imageID: `${image.image}@${digest}` },
+            { name: 'istio-proxy', image: 'docker.io/istio/proxyv2:1.22.0', imageID: `docker.io/istio/proxyv2@${fx.digestOf('istio')}` },
+          ],
+        }),
+      );
+    }
+    for (const digest of running) {
+      // The patched digest keeps only the unfixable part of the source's vulnerabilities.
+      const count = 50 + ((i * 37) % 251);
+      reports.push(
+        fx.vulnerabilityReport({
+          namespace,
+          name: `replicaset-svc-${i}-${digest.slice(7, 12)}-app`,
+          registry: registryOf(image.image) === 'docker.io' ? 'index.docker.io' : registryOf(image.image),
+          repository: repositoryOf(image.image),
+          tag: image.tag,
+          digest,
+          updateTimestamp: new Date(Date.now() - (i % 20) * 3600_000).toISOString(),
+          vulnerabilities: fx.vulnerabilityMix(i, digest === patchedDigestOf(image) ? Math.round(count / 4) : count),
+        }),
+      );
+    }
+  });
+  return { pods, reports };
+}
+
+export interface MetricCount {
+  readonly metric: string;
+  readonly source: 'collector' | 'pushgateway';
+  readonly series: number;
+}
+
+export interface FleetMetricsFigures {
+  readonly images: number;
+  readonly pods: number;
+  readonly reports: number;
+  readonly outcomes: Readonly<Record<string, number>>;
+  readonly exporterSeconds: number;
+  readonly byMetric: readonly MetricCount[];
+  readonly totalSeries: number;
+  readonly cveAgeSeries: number;
+  /** Series outside image_cve_age_hours, per image. */
+  readonly perImageOutsideCveAge: number;
+  readonly cveAgeSeverities: readonly string[];
+  readonly severitiesInScope: readonly string[];
+  /** Group name -> max of `prometheus_rule_group_last_duration_seconds` over the readings, ms. */
+  readonly ruleGroupsMs: Readonly<Record<string, number>>;
+  /** Group name -> median of the readings, ms. */
+  readonly ruleGroupsMedianMs: Readonly<Record<string, number>>;
+  /** Group name -> sum over its rules of the fastest of 3 instant queries of the rule's expression, ms. */
+  readonly ruleQueryMs: Readonly<Record<string, number>>;
+  readonly ruleSeries: number;
+}
+
+async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: limit }, async () => {
+    while (next < items.length) {
+      const index = next++;
+      await fn(items[index]!, index);
+    }
+  }));
+}
+
+export interface FleetMetricsOptions {
+  /** Skip the exporter runs (rule-cost experiments on collector series only). */
+  readonly skipExporters?: boolean;
+}
+
+export async function benchFleetMetrics(collectorBundle: string, options: FleetMetricsOptions = {}): Promise<FleetMetricsFigures> {
+  const progress = (msg: string) => process.stderr.write(`bench fleet metrics: ${msg}\n`);
+  const fleet = buildFleet(inventorySchema.parse(parse(inventoryYaml(FLEET_IMAGES))));
+  const files = renderFleet(fleet);
+  const objects = objectsOf(files);
+  const generated = (kind: string, name: string) => {
+    const found = objects.find(({ object }) => object.kind === kind && object.metadata.name === name);
+    if (found === undefined) throw new Error(`synth generated no ${kind} ${name}`);
+    return found.object as unknown as KubeObject;
+  };
+  const exporterOptionsOf = (image: FleetImage, pushgatewayUrl: string): ExporterOptions => {
+    const cronJob = generated('CronJob', image.name) as unknown as { spec: { jobTemplate: { spec: { template: { spec: { initContainers: { name: string; args: string[] }[] } } } } } };
+    const exporter = cronJob.spec.jobTemplate.spec.template.spec.initContainers.find((c) => c.name === JOB_CONTAINERS.exporter);
+    if (exporter === undefined) throw new Error('no exporter container');
+    return { ...parseExporterReportArgs(exporter.args.slice(1)), pushgatewayUrl };
+  };
+  const inventoryData = (generated('ConfigMap', CONFIGMAPS.inventory).data as Record<string, string>)[INVENTORY_CONFIGMAP_KEY]!;
+  const severitiesInScope = (JSON.parse(inventoryData) as { severitiesInScope: string[] }).severitiesInScope;
+
+  const workDir = mkdtempSync(join(tmpdir(), 'copa-bench-fleet-'));
+  const api = await FakeKubeApi.start({ maxRequestLog: 1000 });
+  let pushgateway: RunningProcess | undefined;
+  let collector: RunningCollector | undefined;
+  let prometheus: RunningProcess | undefined;
+  try {
+    for (const name of [CONFIGMAPS.inventory, CONFIGMAPS.patchedDigests, CONFIGMAPS.collectorState]) api.create('configmaps', generated('ConfigMap', name));
+    // The generated CronJobs, each scheduled last night (failed runs: no last success).
+    const lastNight = new Date(Date.now() - 6 * 3600_000).toISOString();
+    api.load('cronjobs', fleet.images.map((image, i) => {
+      const cronJob = generated('CronJob', image.name);
+      const failedRun = outcomeOf(i) !== 'patched' && outcomeOf(i) !== 'up_to_date';
+      return { ...cronJob, status: { lastScheduleTime: lastNight, ...(!failedRun && { lastSuccessfulTime: lastNight }) } };
+    }));
+    const { pods, reports } = workloads(fleet.images);
+    api.load('pods', pods);
+    api.load('vulnerabilityreports', reports);
+    progress(`${fleet.images.length} images, ${pods.length} pods, ${reports.length} reports`);
+
+    pushgateway = await startPushgateway();
+    const kubeconfig = api.writeKubeconfig(workDir, fleet.namespace);
+    const outcomes: Record<string, number> = {};
+    const started = performance.now();
+    await mapLimit(options.skipExporters === true ? [] : fleet.images, EXPORTER_PARALLELISM, async (image, i) => {
+      const outcome = outcomeOf(i);
+      outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+      const podName = `${image.name}-29400000-${i}`;
+      const jobPod = scenario(outcome).pod(Date.now() - 10 * 60 * 1000) as unknown as KubeObject;
+      api.create('pods', { ...jobPod, metadata: { ...jobPod.metadata, name: podName, namespace: fleet.namespace } });
+      const dir = await makeWorkDir(evidenceFor(image, outcome));
+      const result = await runExporter({ options: exporterOptionsOf(image, pushgateway!.url), workDir: dir, kubeconfig, podName, podNamespace: fleet.namespace });
+      await removeDir(dir);
+      api.remove('pods', fleet.namespace, podName);
+      if (result.code !== 0) throw new Error(`exporter for ${image.image} (${outcome}) exited ${result.code}:\n${result.stderr}`);
+    });
+    const exporterSeconds = (performance.now() - started) / 1000;
+    progress(`${fleet.images.length} exporter runs in ${exporterSeconds.toFixed(1)} s (${EXPORTER_PARALLELISM} at a time)`);
+
+    const env: Record<string, string> = Object.fromEntries(Object.entries(COLLECTOR_ENV).map(([key, variable]) => [variable, String(DEFAULT_TUNING[key as keyof typeof DEFAULT_TUNING])]));
+    collector = await startCollector(api, { env, bundle: collectorBundle });
+    const running = METRICS.runningContainers.name;
+    await waitFor(async () => (await (await fetch(`${collector!.url}/metrics`)).text()).split(`${running}{`).length - 1 >= fleet.images.length, { timeoutMs: 60_000, intervalMs: 100, what: 'collector series of every image' });
+
+    const collectorSamples = parseExposition(await (await fetch(`${collector.url}/metrics`)).text());
+    const pushed = parseExposition(await (await fetch(`${pushgateway.url}/metrics`)).text()).filter((s) => s.labels.job === JOBS.exporter);
+    const counts = new Map<string, MetricCount>();
+    const add = (samples: readonly Sample[], source: MetricCount['source']) => {
+      for (const s of samples) {
+        const key = `${source} ${s.name}`;
+        counts.set(key, { metric: s.name, source, series: (counts.get(key)?.series ?? 0) + 1 });
+      }
+    };
+    add(collectorSamples, 'collector');
+    add(pushed, 'pushgateway');
+    const byMetric = [...counts.values()].sort((a, b) => b.series - a.series || a.metric.localeCompare(b.metric));
+    const totalSeries = collectorSamples.length + pushed.length;
+    const cveAge = collectorSamples.filter((s) => s.name === METRICS.imageCveAgeHours.name);
+    const cveAgeSeverities = [...new Set(cveAge.map((s) => s.labels.severity ?? ''))].sort();
+    progress(`${totalSeries} series (${cveAge.length} image_cve_age_hours)`);
+
+    const rules = files.find((f) => f.path === 'prometheus/copa-fleet.rules.yaml');
+    if (rules === undefined) throw new Error('synth wrote no plain rule file');
+    const target = (url: string) => url.replace(/^http:\/\//, '');
+    prometheus = await startPrometheus({
+      configYaml: stringify({
+        global: { scrape_interval: `${SCRAPE_SECONDS}s`, evaluation_interval: `${SCRAPE_SECONDS}s` },
+        scrape_configs: [
+          { job_name: JOBS.collector, honor_labels: true, static_configs: [{ targets: [target(collector.url)] }] },
+          { job_name: JOBS.pushgateway, honor_labels: true, static_configs: [{ targets: [target(pushgateway.url)] }] },
+        ],
+      }),
+      rulesFiles: { 'copa-fleet.rules.yaml': rules.content },
+    });
+    const readings: Record<string, number[]> = {};
+    const readDurations = async () => {
+      const self = parseExposition(await (await fetch(`${prometheus!.url}/metrics`)).text());
+      return self.filter((s) => s.name === 'prometheus_rule_group_last_duration_seconds');
+    };
+    progress(`Prometheus evaluating the generated rules every ${SCRAPE_SECONDS} s; waiting ${WARMUP_EVALUATIONS} evaluations`);
+    await new Promise((r) => setTimeout(r, WARMUP_EVALUATIONS * SCRAPE_SECONDS * 1000));
+    for (let reading = 0; reading < READINGS; reading++) {
+      for (const s of await readDurations()) {
+        const group = (s.labels.rule_group ?? '').split(';').at(-1) ?? '';
+        (readings[group] ??= []).push(s.value * 1000);
+      }
+      await new Promise((r) => setTimeout(r, SCRAPE_SECONDS * 1000));
+    }
+    // The same expressions as queries (no storage writes, no group scheduling): the pure PromQL cost.
+    const ruleGroups = (parse(rules.content) as { groups: { name: string; rules: { expr: string }[] }[] }).groups;
+    const queryMs: Record<string, number> = {};
+    for (const group of ruleGroups) {
+      let sum = 0;
+      for (const rule of group.rules) {
+        let best = Infinity;
+        for (let i = 0; i < 3; i++) {
+          const t = performance.now();
+          const response = await fetch(`${prometheus.url}/api/v1/query?query=${encodeURIComponent(rule.expr)}`);
+          await response.text();
+          best = Math.min(best, performance.now() - t);
+        }
+        sum += best;
+        if (best > 10) progress(`  ${group.name}: ${best.toFixed(1)} ms for ${rule.expr.slice(0, 140)}`);
+      }
+      queryMs[group.name] = sum;
+    }
+    progress(`rule groups as queries (sum of fastest of 3, HTTP included): ${Object.entries(queryMs).map(([g, ms]) => `${g}=${ms.toFixed(1)}ms`).join(', ')}`);
+    const ruleGroupsMs = Object.fromEntries(Object.entries(readings).map(([g, values]) => [g, Math.max(...values)]));
+    const ruleGroupsMedianMs = Object.fromEntries(Object.entries(readings).map(([g, values]) => [g, [...values].sort((a, b) => a - b)[values.length >> 1]!]));
+    const headSeries = parseExposition(await (await fetch(`${prometheus.url}/metrics`)).text()).find((s) => s.name === 'prometheus_tsdb_head_series')?.value ?? Number.NaN;
+    progress(`rule groups: ${Object.entries(ruleGroupsMs).map(([g, ms]) => `${g}=${ms.toFixed(1)}ms`).join(', ')}`);
+
+    return {
+      images: fleet.images.length,
+      pods: pods.length,
+      reports: reports.length,
+      outcomes,
+      exporterSeconds,
+      byMetric,
+      totalSeries,
+      cveAgeSeries: cveAge.length,
+      perImageOutsideCveAge: (totalSeries - cveAge.length) / fleet.images.length,
+      cveAgeSeverities,
+      severitiesInScope,
+      ruleGroupsMs,
+      ruleGroupsMedianMs,
+      ruleQueryMs: queryMs,
+      ruleSeries: headSeries,
+    };
+  } finally {
+    await Promise.allSettled([prometheus?.stop(), collector?.stop(), pushgateway?.stop()]);
+    await api.close();
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}

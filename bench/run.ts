@@ -1,0 +1,164 @@
+/**
+ * `npm run bench`: every benchmark of the performance issue, on this machine, from generated
+ * fixtures. Progress goes to stderr; the markdown report to stdout and .bench/results.md.
+ *
+ *   1. synth: cold `copa-fleet synth` processes for 200, 1,000 and 5,000 images
+ *   2. collector: 10,000 Pods x 2 containers and 2,000 reports, beside the naive full re-list
+ *   3. cardinality and 4. rule cost: a realistic 200-image fleet with every real part
+ *
+ * The npm script builds the runtime bundles and the CLI bundle first (the CLI runs from its bundle).
+ */
+import { execFileSync } from 'node:child_process';
+import { cpus, totalmem } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { FakeKubeApi } from '../test/support/fake-kube-api.ts';
+import { FLEET_NAMESPACE } from '../test/runtime/collector/fixtures.ts';
+import { benchCollector, buildCluster, COLLECTOR_CLUSTER, type CollectorFigures } from './collector.ts';
+import { benchFleetMetrics, type FleetMetricsFigures } from './fleet-metrics.ts';
+import { benchNaiveRelist, type NaiveFigures } from './naive-relist.ts';
+import { benchSynth, marginalCosts, type SynthResult } from './synth.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const COLLECTOR_BUNDLE = join(ROOT, 'runtime/build/copa-fleet-collector.mjs');
+
+/** The issue's targets: one place, used by the verdicts below. */
+export const TARGETS = {
+  synth200Seconds: 1,
+  synth5000Seconds: 8,
+  synth5000RssMb: 600,
+  collectorSyncSeconds: 10,
+  collectorRssMb: 200,
+  collectorChangeSeconds: 2,
+  seriesPerImage: 25,
+  ruleGroupMs: 50,
+} as const;
+
+const MB = 2 ** 20;
+const ok = (met: boolean) => (met ? 'met' : '**MISSED**');
+const f = (n: number, digits = 1) => n.toFixed(digits);
+
+function machine(): string[] {
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  const model = /model name\s*:\s*(.+)/.exec(cpuinfo)?.[1] ?? cpus()[0]?.model ?? 'unknown';
+  const nproc = execFileSync('nproc', { encoding: 'utf8' }).trim();
+  return [
+    `- Date: ${new Date().toISOString()}`,
+    `- Machine: ${nproc} CPUs (${model}), ${f(totalmem() / 2 ** 30)} GiB RAM, load average at start ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
+    `- Node ${process.version}; command: \`npm run bench\``,
+  ];
+}
+
+function synthSection(results: readonly SynthResult[], fallback: SynthResult | undefined): string[] {
+  const by = (n: number) => results.find((r) => r.images === n);
+  const verdict = (r: SynthResult) => {
+    if (r.images === 200) return ok(r.seconds <= TARGETS.synth200Seconds);
+    if (r.images === 5000) return ok(r.seconds <= TARGETS.synth5000Seconds && r.peakRssBytes / MB <= TARGETS.synth5000RssMb);
+    return '-';
+  };
+  const target = (n: number) => (n === 200 ? `<= ${TARGETS.synth200Seconds} s` : n === 5000 ? `<= ${TARGETS.synth5000Seconds} s, <= ${TARGETS.synth5000RssMb} MB` : '-');
+  return [
+    '## 1. Synth (cold `bin/copa-fleet synth` process, median of 3)',
+    '',
+    '| images | wall time | peak RSS | target | verdict |',
+    '|---:|---:|---:|---|---|',
+    ...results.map((r) => `| ${r.images} | ${f(r.seconds, 2)} s | ${f(r.peakRssBytes / MB, 0)} MB | ${target(r.images)} | ${verdict(r)} |`),
+    '',
+    '| step | marginal cost |',
+    '|---|---:|',
+    ...marginalCosts(results).map((m) => `| ${m.from} -> ${m.to} images | ${f(m.msPerImage, 2)} ms/image |`),
+    '',
+    `Start-up (extrapolated to 0 images): ${f(((by(200)?.seconds ?? 0) - (200 * (marginalCosts(results)[0]?.msPerImage ?? 0)) / 1000) * 1000, 0)} ms.` +
+      (fallback === undefined ? '' : ` Without the CLI bundle (tsx fallback, e.g. right after \`npm ci\`): 200 images in ${f(fallback.seconds, 2)} s, peak RSS ${f(fallback.peakRssBytes / MB, 0)} MB.`),
+    '',
+  ];
+}
+
+function collectorSection(ours: CollectorFigures, naive: NaiveFigures): string[] {
+  return [
+    `## 2. Collector (${COLLECTOR_CLUSTER.pods.toLocaleString('en')} Pods x 2 containers, ${COLLECTOR_CLUSTER.reports.toLocaleString('en')} reports of 50-300 vulnerabilities, ${f(ours.fixtureMb, 0)} MB of JSON, served over HTTP by the API fake)`,
+    '',
+    '| figure | collector (list + watch) | naive (full re-list every 5 min) | target | verdict (collector) |',
+    '|---|---:|---:|---|---|',
+    `| initial sync (process start to every series computed) | ${f(ours.syncMs / 1000, 2)} s | ${f(naive.listMs / 1000, 2)} s per list (pods ${f(naive.podsMs / 1000, 2)} s, reports ${f(naive.reportsMs / 1000, 2)} s) | <= ${TARGETS.collectorSyncSeconds} s | ${ok(ours.syncMs / 1000 <= TARGETS.collectorSyncSeconds)} |`,
+    `| RSS steady (after 20 changes) | ${ours.rssSteadyMb} MB (after sync ${ours.rssAfterSyncMb} MB, peak ${ours.peakRssMb} MB) | peak ${naive.peakRssMb} MB during a list | <= ${TARGETS.collectorRssMb} MB | ${ok(ours.rssSteadyMb <= TARGETS.collectorRssMb)} |`,
+    `| Pod change visible on /metrics | median ${f(ours.changeMedianMs, 0)} ms, max ${f(ours.changeMaxMs, 0)} ms (${ours.changes} changes) | average ${f(naive.averageLatencyS, 0)} s (period/2 + list), worst ${f(naive.worstLatencyS, 0)} s | <= ${TARGETS.collectorChangeSeconds} s | ${ok(ours.changeMaxMs / 1000 <= TARGETS.collectorChangeSeconds)} |`,
+    `| scrape of /metrics | ${f(ours.scrapeMs, 0)} ms, ${f(ours.scrapeMb, 1)} MB, ${ours.series} series | - | - | - |`,
+    '',
+    `Collector's own log: initial sync complete after ${ours.collectorSyncMs ?? '?'} ms using ${ours.syncCpuMs ?? '?'} ms of CPU.`,
+    '',
+  ];
+}
+
+function fleetSection(fm: FleetMetricsFigures): string[] {
+  const outcomes = Object.entries(fm.outcomes).sort((a, b) => b[1] - a[1]).map(([o, n]) => `${o} ${n}`).join(', ');
+  const severitiesOk = fm.cveAgeSeverities.every((s) => fm.severitiesInScope.includes(s));
+  const groups = Object.entries(fm.ruleGroupsMs).sort((a, b) => a[0].localeCompare(b[0]));
+  return [
+    `## 3. Cardinality (${fm.images} images, ${fm.pods} Pods, ${fm.reports} reports; exporter outcomes: ${outcomes}; ${fm.images} exporter runs took ${f(fm.exporterSeconds, 0)} s)`,
+    '',
+    '| metric | source | series | per image |',
+    '|---|---|---:|---:|',
+    ...fm.byMetric.map((m) => `| ${m.metric} | ${m.source} | ${m.series} | ${f(m.series / fm.images, 2)} |`),
+    `| **total** | | **${fm.totalSeries}** | ${f(fm.totalSeries / fm.images, 2)} |`,
+    '',
+    '| check | value | target | verdict |',
+    '|---|---:|---|---|',
+    `| series per image outside image_cve_age_hours | ${f(fm.perImageOutsideCveAge, 2)} | <= ${TARGETS.seriesPerImage} | ${ok(fm.perImageOutsideCveAge <= TARGETS.seriesPerImage)} |`,
+    `| image_cve_age_hours severities | ${fm.cveAgeSeverities.join(', ') || 'none'} (${fm.cveAgeSeries} series) | only severities with SLA hours (${fm.severitiesInScope.join(', ')}) | ${ok(severitiesOk)} |`,
+    '',
+    `## 4. Rule cost (Prometheus, scrape and evaluation every 5 s, the generated rules; 8 readings of prometheus_rule_group_last_duration_seconds, one per evaluation; ${fm.ruleSeries} head series)`,
+    '',
+    '| rule group | max duration | median | same expressions as queries | target (max) | verdict |',
+    '|---|---:|---:|---:|---|---|',
+    ...groups.map(([g, ms]) => `| ${g} | ${f(ms, 1)} ms | ${f(fm.ruleGroupsMedianMs[g] ?? Number.NaN, 1)} ms | ${f(fm.ruleQueryMs[g] ?? Number.NaN, 1)} ms | <= ${TARGETS.ruleGroupMs} ms | ${ok(ms <= TARGETS.ruleGroupMs)} |`),
+    '',
+    '"As queries": the sum over the group\'s rules of the fastest of 3 `/api/v1/query` calls of each expression (HTTP included; no storage writes, no concurrent scrapes).',
+    '',
+  ];
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const header = machine();
+  process.stderr.write(`bench: ${header.join('; ')}\n`);
+
+  process.stderr.write('bench: 1/4 synth\n');
+  const synth = benchSynth([200, 1000, 5000]);
+  const [fallback] = benchSynth([200], { COPA_FLEET_NO_BUNDLE: '1' });
+
+  process.stderr.write('bench: 2/4 collector and naive re-list\n');
+  const api = await FakeKubeApi.start({ maxRequestLog: 1000 });
+  let ours: CollectorFigures;
+  let naive: NaiveFigures;
+  try {
+    const { jsonBytes } = buildCluster(api, COLLECTOR_CLUSTER);
+    const dir = join(ROOT, '.bench');
+    mkdirSync(dir, { recursive: true });
+    naive = await benchNaiveRelist(api.writeKubeconfig(dir, FLEET_NAMESPACE));
+    ours = await benchCollector(api, COLLECTOR_CLUSTER, COLLECTOR_BUNDLE, jsonBytes);
+  } finally {
+    await api.close();
+  }
+
+  process.stderr.write('bench: 3-4/4 cardinality and rule cost\n');
+  const fleet = await benchFleetMetrics(COLLECTOR_BUNDLE);
+
+  const seconds = (performance.now() - started) / 1000;
+  const report = [
+    '# copa-fleet benchmark results',
+    '',
+    ...header,
+    `- Whole benchmark: ${f(seconds, 0)} s (plus the bundle builds of the npm script)`,
+    '',
+    ...synthSection(synth, fallback),
+    ...collectorSection(ours, naive),
+    ...fleetSection(fleet),
+  ].join('\n');
+  mkdirSync(join(ROOT, '.bench'), { recursive: true });
+  writeFileSync(join(ROOT, '.bench', 'results.md'), report);
+  process.stdout.write(report);
+  process.stderr.write(`bench: done in ${f(seconds, 0)} s; report written to .bench/results.md\n`);
+}
+
+await main();
