@@ -225,13 +225,6 @@ export const RECORDS = {
   patchSuccessIncrease7d: 'image:copa_patch_success:increase7d',
   /** Failed Copa runs in the last 7 days, by image and failure_reason (inventoried CronJobs only). */
   patchFailureIncrease7d: 'image:copa_patch_failure:increase7d',
-  /**
-   * running_container_digest_drift and running_containers_with_critical_cve with the workload's
-   * namespace/pod/container read back from `exported_*` when the scrape did not honour them:
-   * relabelled once per evaluation, read by the drift rules after them.
-   */
-  driftContainers: 'container:running_container_digest_drift:relabelled',
-  criticalCveContainers: 'pod:running_containers_with_critical_cve:relabelled',
 } as const;
 
 /**

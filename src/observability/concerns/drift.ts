@@ -14,9 +14,8 @@ import { by, copyLabel, INVENTORY, on, withImageTeam, workloadSeries } from '../
 import type { Concern } from '../types.ts';
 
 const { namespace, pod, container, image, digest, patchedDigest, exportedNamespace, team } = L;
-/** Relabelled once per evaluation by the first rules of this group; the rules after them read the records. */
-const drift = RECORDS.driftContainers;
-const critical = RECORDS.criticalCveContainers;
+const drift = workloadSeries(METRICS.containerDigestDrift.name);
+const critical = workloadSeries(METRICS.runningContainersWithCriticalCve.name);
 
 /** Drift must last this long before the alert: time for a rollout after the patch. */
 const UNPATCHED_DIGEST_FOR = '30m';
@@ -37,9 +36,6 @@ export function driftConcern(): Concern {
   return {
     name: 'drift',
     records: [
-      // First: rules of a group run in order, and later rules see these results at the same evaluation.
-      { record: RECORDS.driftContainers, expr: workloadSeries(METRICS.containerDigestDrift.name) },
-      { record: RECORDS.criticalCveContainers, expr: workloadSeries(METRICS.runningContainersWithCriticalCve.name) },
       // Containers on a pre-patch digest (the seed counted containers with Critical CVEs instead).
       { record: RECORDS.digestDriftContainers, expr: `count(${drift} == 1) or vector(0)` },
       {
