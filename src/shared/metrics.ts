@@ -86,6 +86,7 @@ export const L = {
    * that the AlertmanagerConfig's injected `namespace` matcher routes it.
    */
   exportedNamespace: 'exported_namespace',
+  exportedPod: 'exported_pod',
   /** Alert label of CopaPatchJobMissing: which evidence is missing (MISSING_REASONS). */
   missingReason: 'missing_reason',
   /** Alert label of CopaPatchJobMissing for CronJobs that never reported: their schedule interval (e.g. `1d`). */

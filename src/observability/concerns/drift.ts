@@ -13,22 +13,30 @@ import { statPanel, steps, tablePanel } from '../panels.ts';
 import { by, copyLabel, INVENTORY, on, withImageTeam, workloadSeries } from '../promql.ts';
 import type { Concern } from '../types.ts';
 
-const { namespace, pod, container, image, digest, patchedDigest, exportedNamespace, team } = L;
+const { namespace, pod, container, image, digest, patchedDigest, exportedNamespace, exportedPod, team } = L;
 const drift = workloadSeries(METRICS.containerDigestDrift.name);
-const critical = workloadSeries(METRICS.runningContainersWithCriticalCve.name);
 
 /** Drift must last this long before the alert: time for a rollout after the patch. */
 const UNPATCHED_DIGEST_FOR = '30m';
 
-const key = [namespace, pod, image, digest] as const;
+/**
+ * A pod's containers of one digest, without relabelling: where the scrape did not honour the
+ * collector's labels the workload's namespace/pod sit in `exported_*` (and the collector's own in
+ * `namespace`/`pod`), where it did the `exported_*` labels are absent. Grouping by both sets keeps
+ * the key exact either way, and saves three label_replace calls per series (the costliest part of
+ * this group).
+ */
+const key = [namespace, exportedNamespace, pod, exportedPod, image, digest] as const;
+const rawDrift = METRICS.containerDigestDrift.name;
+const rawCritical = METRICS.runningContainersWithCriticalCve.name;
 const inventoried = (expr: string) => `(${expr} and ${on(image)} ${INVENTORY.byImage})`;
 /**
  * Throwaway label that keeps the two counts apart in one vector (`or` would drop the second of two
  * equal label sets), so one `max by` takes the larger per key; it never leaves the expression.
  */
 const SOURCE = 'copa_fleet_source';
-const drifted = `label_replace(count ${by(...key)} (${inventoried(`${drift} == 1`)}), "${SOURCE}", "drift", "", "")`;
-const withCritical = `label_replace(sum ${by(...key)} (${inventoried(`${critical} > 0`)}), "${SOURCE}", "critical", "", "")`;
+const drifted = `label_replace(count ${by(...key)} (${inventoried(`${rawDrift} == 1`)}), "${SOURCE}", "drift", "", "")`;
+const withCritical = `label_replace(sum ${by(...key)} (${inventoried(`${rawCritical} > 0`)}), "${SOURCE}", "critical", "", "")`;
 const nonCompliant = `sum(max ${by(...key)} (${drifted} or ${withCritical}))`;
 const running = `sum(${inventoried(`sum ${by(image)} (${METRICS.runningContainers.name})`)})`;
 
@@ -37,7 +45,7 @@ export function driftConcern(): Concern {
     name: 'drift',
     records: [
       // Containers on a pre-patch digest (the seed counted containers with Critical CVEs instead).
-      { record: RECORDS.digestDriftContainers, expr: `count(${drift} == 1) or vector(0)` },
+      { record: RECORDS.digestDriftContainers, expr: `count(${rawDrift} == 1) or vector(0)` },
       {
         record: RECORDS.patchComplianceRatio,
         expr: `clamp_min(${running} - (${nonCompliant} or vector(0)), 0) / (${running} > 0)`,
