@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METRICS } from '../../../src/shared/metrics.ts';
 import { FakeKubeApi } from '../../support/fake-kube-api.ts';
 import * as fx from './fixtures.ts';
-import { scrape, select, startCollector, valueOf, waitFor, type RunningCollector, type Sample } from './harness.ts';
+import { eventually, select, startCollector, valueOf, waitFor, type RunningCollector, type Sample } from './harness.ts';
 
 const DAY = 86_400_000;
 const entry = (name: string) => ({ name, image: `registry.example.com/jobs/${name}`, cronjob: `${name}-1-0` });
@@ -22,18 +22,6 @@ const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 let api: FakeKubeApi;
 let collector: RunningCollector;
 
-async function eventually(check: (samples: Sample[]) => void, what: string): Promise<Sample[]> {
-  let samples: Sample[] = [];
-  await waitFor(
-    async () => {
-      samples = await scrape(collector.url);
-      check(samples);
-      return true;
-    },
-    { what },
-  );
-  return samples;
-}
 
 const failures = (samples: Sample[]) =>
   select(samples, METRICS.jobLastFailure.name)
@@ -60,7 +48,7 @@ afterAll(async () => {
 
 describe('job failures the exporter cannot see', () => {
   it('exports the CronJob timestamps and a missed schedule (not for a suspended CronJob)', async () => {
-    const samples = await eventually((s) => expect(failures(s)).toContain(`${missed.cronjob}:missed_schedule=1`), 'missed schedule');
+    const samples = await eventually(collector, (s) => expect(failures(s)).toContain(`${missed.cronjob}:missed_schedule=1`), 'missed schedule');
     const last = api.get('cronjobs', fx.FLEET_NAMESPACE, timeout.cronjob)!.status as { lastScheduleTime: string; lastSuccessfulTime: string };
     expect(valueOf(samples, METRICS.cronjobLastScheduleTimestamp.name, { cronjob: timeout.cronjob, image: timeout.image })).toBe(Date.parse(last.lastScheduleTime) / 1000);
     expect(valueOf(samples, METRICS.cronjobLastSuccessfulTimestamp.name, { cronjob: timeout.cronjob })).toBe(Date.parse(last.lastSuccessfulTime) / 1000);
@@ -84,7 +72,7 @@ describe('job failures the exporter cannot see', () => {
     api.remove('pods', fx.FLEET_NAMESPACE, `${pull.cronjob}-1-abc`);
     api.update('jobs', fx.job({ name: `${unstarted.cronjob}-1`, cronjob: unstarted.cronjob, failed: { reason: 'DeadlineExceeded' } }));
     api.update('jobs', fx.job({ name: `${exporter.cronjob}-1`, cronjob: exporter.cronjob, failed: { reason: 'BackoffLimitExceeded' } }));
-    const samples = await eventually((s) => expect(failures(s)).toContain(`${unstarted.cronjob}:pod_not_started=1`), 'failures classified');
+    const samples = await eventually(collector, (s) => expect(failures(s)).toContain(`${unstarted.cronjob}:pod_not_started=1`), 'failures classified');
     expect(failures(samples)).toEqual(
       [`${missed.cronjob}:missed_schedule=1`, `${pull.cronjob}:image_pull_failed=1`, `${timeout.cronjob}:timeout=1`, `${unstarted.cronjob}:pod_not_started=1`].sort(),
     );
@@ -97,13 +85,13 @@ describe('job failures the exporter cannot see', () => {
   it('clears a failure when a newer Job of the CronJob succeeds, and a missed schedule when the CronJob runs again', async () => {
     api.create('jobs', fx.job({ name: `${timeout.cronjob}-2`, cronjob: timeout.cronjob, succeeded: true }));
     api.update('cronjobs', fx.cronJob({ name: missed.cronjob, lastScheduleTime: iso(Date.now()), startingDeadlineSeconds: 1800 }));
-    const samples = await eventually((s) => expect(failures(s).some((f) => f.startsWith(`${timeout.cronjob}:`) || f.startsWith(`${missed.cronjob}:`))).toBe(false), 'failures cleared');
+    const samples = await eventually(collector, (s) => expect(failures(s).some((f) => f.startsWith(`${timeout.cronjob}:`) || f.startsWith(`${missed.cronjob}:`))).toBe(false), 'failures cleared');
     expect(failures(samples)).toEqual([`${pull.cronjob}:image_pull_failed=1`, `${unstarted.cronjob}:pod_not_started=1`].sort());
   });
 
   it('drops the series of a CronJob that left the inventory', async () => {
     api.update('configmaps', fx.inventoryConfigMap(images.filter((i) => i !== pull).map((i) => fx.inventoryImage(i.image, i.cronjob))));
-    const samples = await eventually((s) => expect(select(s, METRICS.jobLastFailure.name, { cronjob: pull.cronjob })).toHaveLength(0), 'pull series gone');
+    const samples = await eventually(collector, (s) => expect(select(s, METRICS.jobLastFailure.name, { cronjob: pull.cronjob })).toHaveLength(0), 'pull series gone');
     expect(select(samples, METRICS.cronjobLastScheduleTimestamp.name, { cronjob: pull.cronjob })).toHaveLength(0);
   });
 });

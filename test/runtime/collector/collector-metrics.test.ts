@@ -8,7 +8,7 @@ import { CONFIGMAPS, INVENTORY_CONFIGMAP_KEY } from '../../../src/shared/contrac
 import { COLLECTOR_RESOURCES, METRICS } from '../../../src/shared/metrics.ts';
 import { FakeKubeApi } from '../../support/fake-kube-api.ts';
 import * as fx from './fixtures.ts';
-import { collectorCommand, scrape, select, startCollector, valueOf, waitFor, type RunningCollector, type Sample } from './harness.ts';
+import { collectorCommand, eventually, scrape, select, startCollector, valueOf, waitFor, type RunningCollector } from './harness.ts';
 
 const APP = 'registry.example.com/shop/app';
 const NGINX = 'docker.io/library/nginx';
@@ -62,19 +62,6 @@ afterAll(async () => {
   await api?.close();
 });
 
-/** Scrapes until `check` passes (the collector applies changes asynchronously). */
-async function eventually(check: (samples: Sample[]) => void, what: string): Promise<Sample[]> {
-  let samples: Sample[] = [];
-  await waitFor(
-    async () => {
-      samples = await scrape(collector.url);
-      check(samples);
-      return true;
-    },
-    { what },
-  );
-  return samples;
-}
 
 describe('collector command line', () => {
   it('rejects bad arguments with a message and the usage, exit 2, no stack trace', () => {
@@ -100,11 +87,11 @@ describe('collector metrics', () => {
       expect(valueOf(samples, METRICS.collectorInformerSynced.name, { resource }), resource).toBe(1);
     }
     // Recorded once the watches are established too (they start after the lists).
-    await eventually((s) => expect(valueOf(s, METRICS.collectorLastSyncTimestamp.name)).toBeGreaterThan(Date.now() / 1000 - 60), 'last sync');
+    await eventually(collector, (s) => expect(valueOf(s, METRICS.collectorLastSyncTimestamp.name)).toBeGreaterThan(Date.now() / 1000 - 60), 'last sync');
   });
 
   it('exports drift, critical CVEs, running containers and CVE ages matched by the running digest', async () => {
-    const samples = await eventually((s) => expect(select(s, METRICS.imageCveAgeHours.name).length).toBe(3), 'CVE ages');
+    const samples = await eventually(collector, (s) => expect(select(s, METRICS.imageCveAgeHours.name).length).toBe(3), 'CVE ages');
     expect(select(samples, METRICS.containerDigestDrift.name).map((s) => s.labels)).toEqual([
       { namespace: 'shop', pod: 'app-old', container: 'app', image: APP, digest: OLD, patched_digest: PATCHED },
     ]);
@@ -148,7 +135,7 @@ describe('collector metrics', () => {
 
   it('follows a Pod restarted on the patched digest: drift, critical and CVE age series go', async () => {
     api.update('pods', appPod('app-old', PATCHED));
-    const samples = await eventually((s) => expect(select(s, METRICS.containerDigestDrift.name)).toHaveLength(0), 'drift gone');
+    const samples = await eventually(collector, (s) => expect(select(s, METRICS.containerDigestDrift.name)).toHaveLength(0), 'drift gone');
     expect(select(samples, METRICS.runningContainersWithCriticalCve.name, { image: APP })).toHaveLength(0);
     expect(select(samples, METRICS.imageCveAgeHours.name, { image: APP })).toHaveLength(0);
     expect(valueOf(samples, METRICS.runningContainers.name, { image: APP })).toBe(2);
@@ -156,7 +143,7 @@ describe('collector metrics', () => {
 
   it('counts only running containers', async () => {
     api.update('pods', appPod('app-new', PATCHED, 'waiting'));
-    await eventually((s) => expect(valueOf(s, METRICS.runningContainers.name, { image: APP })).toBe(1), 'one running container');
+    await eventually(collector, (s) => expect(valueOf(s, METRICS.runningContainers.name, { image: APP })).toBe(1), 'one running container');
   });
 
   it('keeps the previous inventory when the ConfigMap becomes malformed', async () => {
@@ -168,7 +155,7 @@ describe('collector metrics', () => {
 
   it('drops every series of an image that left the inventory', async () => {
     api.update('configmaps', fx.inventoryConfigMap([fx.inventoryImage(APP, 'app-1-0', { team: 'shop' })]));
-    const samples = await eventually((s) => expect(select(s, METRICS.inventoryImageInfo.name, { image: NGINX })).toHaveLength(0), 'nginx gone');
+    const samples = await eventually(collector, (s) => expect(select(s, METRICS.inventoryImageInfo.name, { image: NGINX })).toHaveLength(0), 'nginx gone');
     for (const def of [METRICS.runningContainers, METRICS.runningContainersWithCriticalCve, METRICS.imageCveAgeHours, METRICS.inventorySlaHours, METRICS.inventoryScheduleIntervalSeconds, METRICS.imageScanAgeSeconds]) {
       expect(select(samples, def.name, { image: NGINX }), def.name).toHaveLength(0);
     }
@@ -177,11 +164,11 @@ describe('collector metrics', () => {
 
   it('drops the series of deleted pods and namespaces', async () => {
     api.remove('pods', 'other', 'tool-1');
-    await eventually((s) => expect(select(s, METRICS.namespaceUnscanned.name)).toHaveLength(0), 'unscanned namespace gone');
+    await eventually(collector, (s) => expect(select(s, METRICS.namespaceUnscanned.name)).toHaveLength(0), 'unscanned namespace gone');
     api.update('pods', appPod('app-new', OLD));
-    await eventually((s) => expect(select(s, METRICS.containerDigestDrift.name, { pod: 'app-new' })).toHaveLength(1), 'drift of app-new');
+    await eventually(collector, (s) => expect(select(s, METRICS.containerDigestDrift.name, { pod: 'app-new' })).toHaveLength(1), 'drift of app-new');
     expect(api.deleteNamespace('shop')).toBeGreaterThan(0);
-    const samples = await eventually((s) => expect(valueOf(s, METRICS.runningContainers.name, { image: APP })).toBe(0), 'no app containers');
+    const samples = await eventually(collector, (s) => expect(valueOf(s, METRICS.runningContainers.name, { image: APP })).toBe(0), 'no app containers');
     expect(select(samples, METRICS.containerDigestDrift.name)).toHaveLength(0);
     expect(select(samples, METRICS.runningContainersWithCriticalCve.name)).toHaveLength(0);
     expect(select(samples, METRICS.imageScanAgeSeconds.name, { image: APP })).toHaveLength(0);

@@ -10,7 +10,7 @@ import { COLLECTOR_RESOURCES, METRICS } from '../../../src/shared/metrics.ts';
 import { encodeImageClock, stateKey } from '../../../runtime/collector/state-format.ts';
 import { FakeKubeApi, type KubeObject } from '../../support/fake-kube-api.ts';
 import * as fx from './fixtures.ts';
-import { scrape, select, startCollector, valueOf, waitFor, type RunningCollector, type Sample } from './harness.ts';
+import { eventually, scrape, select, startCollector, valueOf, waitFor, type RunningCollector, type Sample } from './harness.ts';
 
 const APP = 'registry.example.com/shop/app';
 const OLD = fx.digestOf('old');
@@ -25,18 +25,6 @@ const appPod = (name: string, digest: string) => fx.pod({ namespace: 'shop', nam
 const report = (name: string, digest: string, vulnerabilities: fx.Vulnerability[]): KubeObject =>
   fx.vulnerabilityReport({ namespace: 'shop', name, registry: 'registry.example.com', repository: 'shop/app', digest, updateTimestamp: new Date().toISOString(), vulnerabilities });
 
-async function eventually(check: (samples: Sample[]) => void, what: string, timeoutMs = 10_000): Promise<Sample[]> {
-  let samples: Sample[] = [];
-  await waitFor(
-    async () => {
-      samples = await scrape(collector.url);
-      check(samples);
-      return true;
-    },
-    { what, timeoutMs },
-  );
-  return samples;
-}
 
 const counter = (samples: Sample[], def: { name: string }, resource: string) => valueOf(samples, def.name, { resource }) ?? 0;
 const breachLogs = () => collector.logs.filter((l) => l.msg === 'sla breach');
@@ -75,12 +63,12 @@ describe('collector resilience', () => {
     expect(valueOf(samples, METRICS.collectorInformerSynced.name, { resource: COLLECTOR_RESOURCES.pods })).toBe(1);
     api.clearFaults();
     await waitFor(async () => (await fetch(`${collector.url}/readyz`)).ok, { what: '/readyz' });
-    await eventually((s) => expect(valueOf(s, METRICS.slaBreachTotal.name, { image: APP, cve_id: CRITICAL })).toBe(1), 'breach counted');
+    await eventually(collector, (s) => expect(valueOf(s, METRICS.slaBreachTotal.name, { image: APP, cve_id: CRITICAL })).toBe(1), 'breach counted');
     expect(breachLogs()).toHaveLength(1);
   });
 
   it('re-lists after a watch expired (ERROR 410) mid-stream without losing or double counting', async () => {
-    const before = await eventually((s) => expect(select(s, METRICS.containerDigestDrift.name)).toHaveLength(3), 'three drifting pods');
+    const before = await eventually(collector, (s) => expect(select(s, METRICS.containerDigestDrift.name)).toHaveLength(3), 'three drifting pods');
     const restarts = counter(before, METRICS.collectorWatchRestartsTotal, COLLECTOR_RESOURCES.pods);
     // The pods watch cannot reconnect while the cluster changes; then the history is compacted.
     const blocked = api.injectFault({ resource: 'pods', verbs: ['watch'], status: 500 });
@@ -91,7 +79,7 @@ describe('collector resilience', () => {
     api.create('pods', appPod('app-4', OLD));
     api.expireWatches('pods');
     blocked.clear();
-    const after = await eventually((s) => expect(select(s, METRICS.containerDigestDrift.name).map((x) => x.labels.pod).sort()).toEqual(['app-3', 'app-4']), 'changes of the gap applied');
+    const after = await eventually(collector, (s) => expect(select(s, METRICS.containerDigestDrift.name).map((x) => x.labels.pod).sort()).toEqual(['app-3', 'app-4']), 'changes of the gap applied');
     expect(valueOf(after, METRICS.runningContainers.name, { image: APP })).toBe(3);
     expect(select(after, METRICS.runningContainersWithCriticalCve.name).map((x) => x.labels.pod).sort()).toEqual(['app-3', 'app-4']);
     expect(counter(after, METRICS.collectorWatchRestartsTotal, COLLECTOR_RESOURCES.pods)).toBeGreaterThan(restarts);
@@ -109,7 +97,7 @@ describe('collector resilience', () => {
       api.update('vulnerabilityreports', report('replicaset-app-old', OLD, [{ id: CRITICAL, severity: 'CRITICAL' }, { id: 'CVE-2024-5555', severity: 'HIGH' }]));
       api.expireWatches('vulnerabilityreports');
       blocked.clear();
-      const after = await eventually((s) => expect(select(s, METRICS.imageCveAgeHours.name, { cve_id: 'CVE-2024-5555' })).toHaveLength(1), 'the change of the gap');
+      const after = await eventually(collector, (s) => expect(select(s, METRICS.imageCveAgeHours.name, { cve_id: 'CVE-2024-5555' })).toHaveLength(1), 'the change of the gap');
       expect(select(after, METRICS.imageCveAgeHours.name, { cve_id: CRITICAL })).toHaveLength(1);
       expect(breachLogs()).toHaveLength(1);
     } finally {
@@ -122,14 +110,14 @@ describe('collector resilience', () => {
     const errors = counter(before, METRICS.collectorApiErrorsTotal, COLLECTOR_RESOURCES.pods);
     const outage = api.injectFault({ status: 500 });
     api.dropWatches();
-    const during = await eventually((s) => {
+    const during = await eventually(collector, (s) => {
       expect(counter(s, METRICS.collectorApiErrorsTotal, COLLECTOR_RESOURCES.pods)).toBeGreaterThan(errors + 1);
       expect(valueOf(s, METRICS.collectorInformerSynced.name, { resource: COLLECTOR_RESOURCES.pods })).toBe(0);
     }, 'errors counted');
     expect(select(during, METRICS.containerDigestDrift.name).map((x) => x.labels.pod).sort()).toEqual(['app-3', 'app-4']);
     api.update('pods', appPod('app-3', PATCHED));
     outage.clear();
-    await eventually((s) => {
+    await eventually(collector, (s) => {
       expect(select(s, METRICS.containerDigestDrift.name).map((x) => x.labels.pod)).toEqual(['app-4']);
       expect(valueOf(s, METRICS.collectorInformerSynced.name, { resource: COLLECTOR_RESOURCES.pods })).toBe(1);
     }, 'recovered');
@@ -138,7 +126,7 @@ describe('collector resilience', () => {
   it('survives refused connections: metrics kept, last sync stalls, recovery', async () => {
     await api.stopListening();
     try {
-      const during = await eventually((s) => {
+      const during = await eventually(collector, (s) => {
         for (const resource of [COLLECTOR_RESOURCES.pods, COLLECTOR_RESOURCES.vulnerabilityReports]) {
           expect(valueOf(s, METRICS.collectorInformerSynced.name, { resource })).toBe(0);
         }
@@ -146,12 +134,12 @@ describe('collector resilience', () => {
       expect(select(during, METRICS.containerDigestDrift.name).map((x) => x.labels.pod)).toEqual(['app-4']);
       const stalled = valueOf(during, METRICS.collectorLastSyncTimestamp.name)!;
       api.remove('pods', 'shop', 'app-4');
-      const still = await eventually((s) => expect(counter(s, METRICS.collectorApiErrorsTotal, COLLECTOR_RESOURCES.pods)).toBeGreaterThan(counter(during, METRICS.collectorApiErrorsTotal, COLLECTOR_RESOURCES.pods)), 'more errors');
+      const still = await eventually(collector, (s) => expect(counter(s, METRICS.collectorApiErrorsTotal, COLLECTOR_RESOURCES.pods)).toBeGreaterThan(counter(during, METRICS.collectorApiErrorsTotal, COLLECTOR_RESOURCES.pods)), 'more errors');
       expect(valueOf(still, METRICS.collectorLastSyncTimestamp.name)).toBe(stalled);
     } finally {
       await api.resumeListening();
     }
-    await eventually((s) => {
+    await eventually(collector, (s) => {
       expect(select(s, METRICS.containerDigestDrift.name)).toHaveLength(0);
       expect(valueOf(s, METRICS.collectorInformerSynced.name, { resource: COLLECTOR_RESOURCES.pods })).toBe(1);
     }, 'recovered', 15_000);

@@ -11,7 +11,7 @@ import { COLLECTOR_ENV } from '../../../runtime/collector/config.ts';
 import { decodeImageClock, encodeImageClock, stateKey, type CveClock } from '../../../runtime/collector/state-format.ts';
 import { FakeKubeApi, type KubeObject } from '../../support/fake-kube-api.ts';
 import * as fx from './fixtures.ts';
-import { scrape, select, startCollector, valueOf, waitFor, type RunningCollector, type Sample } from './harness.ts';
+import { eventually, select, startCollector, valueOf, waitFor, type RunningCollector, type Sample } from './harness.ts';
 
 const APP = 'registry.example.com/shop/app';
 const DIGEST = fx.digestOf('app-running');
@@ -41,18 +41,6 @@ async function start(env: Record<string, string> = {}): Promise<RunningCollector
   return collector;
 }
 
-async function eventually(collector: RunningCollector, check: (samples: Sample[]) => void, what: string): Promise<Sample[]> {
-  let samples: Sample[] = [];
-  await waitFor(
-    async () => {
-      samples = await scrape(collector.url);
-      check(samples);
-      return true;
-    },
-    { what },
-  );
-  return samples;
-}
 
 const age = (samples: Sample[], cve: string) => valueOf(samples, METRICS.imageCveAgeHours.name, { image: APP, digest: DIGEST, cve_id: cve });
 const breach = (samples: Sample[], cve: string) => valueOf(samples, METRICS.slaBreachTotal.name, { image: APP, cve_id: cve, threshold_hours: '24' });

@@ -194,6 +194,20 @@ export function parseExposition(text: string): Sample[] {
   return samples;
 }
 
+/** Scrapes `collector` until `check` stops throwing (it applies changes asynchronously); returns that scrape. */
+export async function eventually(collector: { readonly url: string }, check: (samples: Sample[]) => void, what: string, timeoutMs?: number): Promise<Sample[]> {
+  let samples: Sample[] = [];
+  await waitFor(
+    async () => {
+      samples = await scrape(collector.url);
+      check(samples);
+      return true;
+    },
+    { what, ...(timeoutMs !== undefined && { timeoutMs }) },
+  );
+  return samples;
+}
+
 export async function scrape(url: string): Promise<Sample[]> {
   const res = await fetch(`${url}/metrics`);
   if (!res.ok) throw new Error(`/metrics answered ${res.status}`);
