@@ -68,6 +68,12 @@ describe('runtime/Dockerfile', () => {
     expect(RUNTIME_BIN.copa).toBe('/usr/local/bin/copa');
   });
 
+  it('installs dependencies without the repository\'s prepare step (its sources are not in the build stage)', () => {
+    const install = INSTRUCTIONS.find((l) => l.startsWith('RUN npm ci'));
+    expect(install).toContain('--ignore-scripts');
+    expect(INSTRUCTIONS.indexOf(install!)).toBeLessThan(INSTRUCTIONS.findIndex((l) => l.startsWith('COPY src/shared')));
+  });
+
   it('installs the launchers at the paths of RUNTIME_BIN', () => {
     const copies = INSTRUCTIONS.filter((l) => l.startsWith('COPY --from=build'));
     for (const bin of [RUNTIME_BIN.exporter, RUNTIME_BIN.collector]) {
