@@ -64,26 +64,44 @@ function targets(queries: readonly Query[], kind: 'instant-table' | 'instant' | 
   });
 }
 
+/** The builder methods every panel kind shares (each SDK panel builder has them, returning itself). */
+interface CommonPanelBuilder {
+  title(title: string): this;
+  description(description: string): this;
+  datasource(datasource: common.DataSourceRef): this;
+  targets(targets: prometheus.DataqueryBuilder[]): this;
+  span(span: number): this;
+  height(height: number): this;
+  unit(unit: string): this;
+  thresholds(thresholds: dashboard.ThresholdsConfigBuilder): this;
+  noValue(noValue: string): this;
+}
+
+/** Applies what every panel has: title, description, queries on `$datasource`, size, unit, thresholds. */
+function withCommon<B extends CommonPanelBuilder>(panel: B, options: PanelCommon, kind: 'instant-table' | 'instant' | 'range'): B {
+  panel
+    .title(options.title)
+    .description(options.description)
+    .datasource(DATASOURCE)
+    .targets(targets(options.queries, kind))
+    .span(options.width)
+    .height(options.height)
+    .unit(options.unit ?? 'short');
+  if (options.thresholds !== undefined) panel.thresholds(thresholds(options.thresholds));
+  if (options.noValue !== undefined) panel.noValue(options.noValue);
+  return panel;
+}
+
 function lastValue(): common.ReduceDataOptionsBuilder {
   return new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false);
 }
 
 /** A single number (or one per series), coloured by thresholds. */
 export function statPanel(options: PanelCommon): stat.PanelBuilder {
-  const panel = new stat.PanelBuilder()
-    .title(options.title)
-    .description(options.description)
-    .datasource(DATASOURCE)
-    .targets(targets(options.queries, 'instant'))
-    .span(options.width)
-    .height(options.height)
+  return withCommon(new stat.PanelBuilder(), options, 'instant')
     .reduceOptions(lastValue())
     .graphMode(common.BigValueGraphMode.None)
-    .colorMode(common.BigValueColorMode.Background)
-    .unit(options.unit ?? 'short');
-  if (options.thresholds !== undefined) panel.thresholds(thresholds(options.thresholds));
-  if (options.noValue !== undefined) panel.noValue(options.noValue);
-  return panel;
+    .colorMode(common.BigValueColorMode.Background);
 }
 
 export interface TableOptions extends PanelCommon {
@@ -109,17 +127,7 @@ export function tablePanel(options: TableOptions): table.PanelBuilder {
     { id: 'organize', options: { excludeByName, renameByName: { ...(options.rename ?? {}) } } },
     ...(options.transformations ?? []),
   ];
-  const panel = new table.PanelBuilder()
-    .title(options.title)
-    .description(options.description)
-    .datasource(DATASOURCE)
-    .targets(targets(options.queries, 'instant-table'))
-    .span(options.width)
-    .height(options.height)
-    .transformations(transformations)
-    .unit(options.unit ?? 'short');
-  if (options.thresholds !== undefined) panel.thresholds(thresholds(options.thresholds));
-  if (options.noValue !== undefined) panel.noValue(options.noValue);
+  const panel = withCommon(new table.PanelBuilder(), options, 'instant-table').transformations(transformations);
   const colored: dashboard.DynamicConfigValue[] = [
     { id: 'custom.cellOptions', value: { type: common.TableCellDisplayMode.ColorBackground } },
     { id: 'color', value: { mode: dashboard.FieldColorModeId.Thresholds } },
@@ -135,38 +143,20 @@ export function tablePanel(options: TableOptions): table.PanelBuilder {
 
 /** Series over time. */
 export function timeseriesPanel(options: PanelCommon & { readonly stacked?: boolean }): timeseries.PanelBuilder {
-  const panel = new timeseries.PanelBuilder()
-    .title(options.title)
-    .description(options.description)
-    .datasource(DATASOURCE)
-    .targets(targets(options.queries, 'range'))
-    .span(options.width)
-    .height(options.height)
-    .unit(options.unit ?? 'short')
+  const panel = withCommon(new timeseries.PanelBuilder(), options, 'range')
     .fillOpacity(10)
     .legend(new common.VizLegendOptionsBuilder().showLegend(true).displayMode(common.LegendDisplayMode.Table).placement(common.LegendPlacement.Right).calcs(['lastNotNull']));
   if (options.stacked === true) panel.stacking(new common.StackingConfigBuilder().mode(common.StackingMode.Normal));
-  if (options.thresholds !== undefined) panel.thresholds(thresholds(options.thresholds));
-  if (options.noValue !== undefined) panel.noValue(options.noValue);
   return panel;
 }
 
 /** Horizontal bars, one per series (top-N lists, per-image values). */
 export function barGaugePanel(options: PanelCommon & { readonly min?: number; readonly max?: number }): bargauge.PanelBuilder {
-  const panel = new bargauge.PanelBuilder()
-    .title(options.title)
-    .description(options.description)
-    .datasource(DATASOURCE)
-    .targets(targets(options.queries, 'instant'))
-    .span(options.width)
-    .height(options.height)
+  const panel = withCommon(new bargauge.PanelBuilder(), options, 'instant')
     .reduceOptions(lastValue())
     .orientation(common.VizOrientation.Horizontal)
-    .displayMode(common.BarGaugeDisplayMode.Basic)
-    .unit(options.unit ?? 'short');
+    .displayMode(common.BarGaugeDisplayMode.Basic);
   if (options.min !== undefined) panel.min(options.min);
   if (options.max !== undefined) panel.max(options.max);
-  if (options.thresholds !== undefined) panel.thresholds(thresholds(options.thresholds));
-  if (options.noValue !== undefined) panel.noValue(options.noValue);
   return panel;
 }
