@@ -42,6 +42,8 @@ const SCRAPE_SECONDS = 5;
 /** Rule evaluations before the durations are read, and readings (one per evaluation) after. */
 const WARMUP_EVALUATIONS = 4;
 const READINGS = 8;
+/** Rules listed by cost in the report. */
+const SLOWEST_RULES = 8;
 
 /** Mostly patched or up to date, one in ten failing in one of four ways. */
 export function outcomeOf(i: number): RunOutcome {
@@ -117,6 +119,19 @@ export interface MetricCount {
   readonly series: number;
 }
 
+export interface RuleCost {
+  readonly group: string;
+  /** Record or alert name, with the static labels that tell same-named rules apart. */
+  readonly rule: string;
+  readonly maxMs: number;
+  readonly medianMs: number;
+}
+
+interface RulesApiGroup {
+  readonly name: string;
+  readonly rules: readonly { readonly name: string; readonly labels?: Readonly<Record<string, string>>; readonly evaluationTime: number }[];
+}
+
 export interface FleetMetricsFigures {
   readonly images: number;
   readonly pods: number;
@@ -134,9 +149,15 @@ export interface FleetMetricsFigures {
   readonly ruleGroupsMs: Readonly<Record<string, number>>;
   /** Group name -> median of the readings, ms. */
   readonly ruleGroupsMedianMs: Readonly<Record<string, number>>;
+  /** The costliest rules by median of each rule's own `evaluationTime` (/api/v1/rules) over the readings, ms. */
+  readonly slowestRules: readonly RuleCost[];
   /** Group name -> sum over its rules of the fastest of 3 instant queries of the rule's expression, ms. */
   readonly ruleQueryMs: Readonly<Record<string, number>>;
   readonly ruleSeries: number;
+}
+
+function median(values: readonly number[]): number {
+  return [...values].sort((a, b) => a - b)[values.length >> 1] ?? Number.NaN;
 }
 
 async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
@@ -247,6 +268,19 @@ export async function benchFleetMetrics(collectorBundle: string, options: FleetM
       rulesFiles: { 'copa-fleet.rules.yaml': rules.content },
     });
     const readings: Record<string, number[]> = {};
+    const ruleReadings = new Map<string, { group: string; rule: string; ms: number[] }>();
+    const readRuleCosts = async () => {
+      const body = (await (await fetch(`${prometheus!.url}/api/v1/rules`)).json()) as { data: { groups: RulesApiGroup[] } };
+      for (const group of body.data.groups) {
+        group.rules.forEach((rule, index) => {
+          const tags = Object.entries(rule.labels ?? {}).filter(([k]) => k !== 'severity' && k !== 'namespace').map(([k, v]) => `${k}=${v}`);
+          const key = `${group.name}#${index}`;
+          let entry = ruleReadings.get(key);
+          if (entry === undefined) ruleReadings.set(key, (entry = { group: group.name, rule: tags.length === 0 ? rule.name : `${rule.name}{${tags.join(',')}}`, ms: [] }));
+          entry.ms.push(rule.evaluationTime * 1000);
+        });
+      }
+    };
     const readDurations = async () => {
       const self = parseExposition(await (await fetch(`${prometheus!.url}/metrics`)).text());
       return self.filter((s) => s.name === 'prometheus_rule_group_last_duration_seconds');
@@ -258,6 +292,7 @@ export async function benchFleetMetrics(collectorBundle: string, options: FleetM
         const group = (s.labels.rule_group ?? '').split(';').at(-1) ?? '';
         (readings[group] ??= []).push(s.value * 1000);
       }
+      await readRuleCosts();
       await new Promise((r) => setTimeout(r, SCRAPE_SECONDS * 1000));
     }
     // The same expressions as queries (no storage writes, no group scheduling): the pure PromQL cost.
@@ -280,8 +315,13 @@ export async function benchFleetMetrics(collectorBundle: string, options: FleetM
     }
     progress(`rule groups as queries (sum of fastest of 3, HTTP included): ${Object.entries(queryMs).map(([g, ms]) => `${g}=${ms.toFixed(1)}ms`).join(', ')}`);
     const ruleGroupsMs = Object.fromEntries(Object.entries(readings).map(([g, values]) => [g, Math.max(...values)]));
-    const ruleGroupsMedianMs = Object.fromEntries(Object.entries(readings).map(([g, values]) => [g, [...values].sort((a, b) => a - b)[values.length >> 1]!]));
+    const ruleGroupsMedianMs = Object.fromEntries(Object.entries(readings).map(([g, values]) => [g, median(values)]));
     const headSeries = parseExposition(await (await fetch(`${prometheus.url}/metrics`)).text()).find((s) => s.name === 'prometheus_tsdb_head_series')?.value ?? Number.NaN;
+    const slowestRules = [...ruleReadings.values()]
+      .map(({ group, rule, ms }): RuleCost => ({ group, rule, maxMs: Math.max(...ms), medianMs: median(ms) }))
+      .sort((a, b) => b.medianMs - a.medianMs)
+      .slice(0, SLOWEST_RULES);
+    progress(`slowest rules (median/max): ${slowestRules.map((r) => `${r.group}/${r.rule}=${r.medianMs.toFixed(1)}/${r.maxMs.toFixed(1)}ms`).join(', ')}`);
     progress(`rule groups: ${Object.entries(ruleGroupsMs).map(([g, ms]) => `${g}=${ms.toFixed(1)}ms`).join(', ')}`);
 
     return {
@@ -298,6 +338,7 @@ export async function benchFleetMetrics(collectorBundle: string, options: FleetM
       severitiesInScope,
       ruleGroupsMs,
       ruleGroupsMedianMs,
+      slowestRules,
       ruleQueryMs: queryMs,
       ruleSeries: headSeries,
     };

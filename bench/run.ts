@@ -115,45 +115,69 @@ function fleetSection(fm: FleetMetricsFigures): string[] {
     '',
     '"As queries": the sum over the group\'s rules of the fastest of 3 `/api/v1/query` calls of each expression (HTTP included; no storage writes, no concurrent scrapes).',
     '',
+    'The costliest single rules (each rule\'s `evaluationTime` in `/api/v1/rules`, read with the group durations):',
+    '',
+    '| rule group | rule | median | max |',
+    '|---|---|---:|---:|',
+    ...fm.slowestRules.map((r) => `| ${r.group} | ${r.rule} | ${f(r.medianMs, 1)} ms | ${f(r.maxMs, 1)} ms |`),
+    '',
   ];
 }
 
-async function main(): Promise<void> {
-  const started = performance.now();
-  const header = machine();
-  process.stderr.write(`bench: ${header.join('; ')}\n`);
+const PARTS = ['synth', 'collector', 'fleet'] as const;
+type Part = (typeof PARTS)[number];
 
-  process.stderr.write('bench: 1/4 synth\n');
-  const synth = benchSynth([200, 1000, 5000]);
-  const [fallback] = benchSynth([200], { COPA_FLEET_NO_BUNDLE: '1' });
+/** `npm run bench -- fleet` runs only the named parts (synth, collector, fleet); no argument runs all. */
+function selectedParts(args: readonly string[]): ReadonlySet<Part> {
+  const unknown = args.filter((a) => !(PARTS as readonly string[]).includes(a));
+  if (unknown.length > 0) throw new Error(`unknown benchmark part(s) ${unknown.join(', ')}; expected any of ${PARTS.join(', ')}`);
+  return new Set(args.length === 0 ? PARTS : (args as Part[]));
+}
 
-  process.stderr.write('bench: 2/4 collector and naive re-list\n');
+async function collectorAndNaive(): Promise<string[]> {
   const api = await FakeKubeApi.start({ maxRequestLog: 1000 });
-  let ours: CollectorFigures;
-  let naive: NaiveFigures;
   try {
     const { jsonBytes } = buildCluster(api, COLLECTOR_CLUSTER);
     const dir = join(ROOT, '.bench');
     mkdirSync(dir, { recursive: true });
-    naive = await benchNaiveRelist(api.writeKubeconfig(dir, FLEET_NAMESPACE));
-    ours = await benchCollector(api, COLLECTOR_CLUSTER, COLLECTOR_BUNDLE, jsonBytes);
+    const naive = await benchNaiveRelist(api.writeKubeconfig(dir, FLEET_NAMESPACE));
+    const ours = await benchCollector(api, COLLECTOR_CLUSTER, COLLECTOR_BUNDLE, jsonBytes);
+    return collectorSection(ours, naive);
   } finally {
     await api.close();
   }
+}
 
-  process.stderr.write('bench: 3-4/4 cardinality and rule cost\n');
-  const fleet = await benchFleetMetrics(COLLECTOR_BUNDLE);
+async function main(): Promise<void> {
+  const parts = selectedParts(process.argv.slice(2));
+  const started = performance.now();
+  const header = machine();
+  process.stderr.write(`bench: ${header.join('; ')}\n`);
+  const sections: string[] = [];
+
+  if (parts.has('synth')) {
+    process.stderr.write('bench: 1/4 synth\n');
+    const synth = benchSynth([200, 1000, 5000]);
+    const [fallback] = benchSynth([200], { COPA_FLEET_NO_BUNDLE: '1' });
+    sections.push(...synthSection(synth, fallback));
+  }
+  if (parts.has('collector')) {
+    process.stderr.write('bench: 2/4 collector and naive re-list\n');
+    sections.push(...(await collectorAndNaive()));
+  }
+  if (parts.has('fleet')) {
+    process.stderr.write('bench: 3-4/4 cardinality and rule cost\n');
+    sections.push(...fleetSection(await benchFleetMetrics(COLLECTOR_BUNDLE)));
+  }
 
   const seconds = (performance.now() - started) / 1000;
   const report = [
     '# copa-fleet benchmark results',
     '',
     ...header,
-    `- Whole benchmark: ${f(seconds, 0)} s (plus the bundle builds of the npm script)`,
+    `- Whole benchmark: ${f(seconds, 0)} s (plus the bundle builds of the npm script)${parts.size === PARTS.length ? '' : `; parts: ${[...parts].join(', ')}`}`,
     '',
-    ...synthSection(synth, fallback),
-    ...collectorSection(ours, naive),
-    ...fleetSection(fleet),
+    ...sections,
   ].join('\n');
   mkdirSync(join(ROOT, '.bench'), { recursive: true });
   writeFileSync(join(ROOT, '.bench', 'results.md'), report);

@@ -25,9 +25,11 @@ export function createStores() {
   return {
     cveAge: new SeriesStore(METRICS.imageCveAgeHours),
     slaBreach: new SeriesStore(METRICS.slaBreachTotal),
+    slaBreaching: new SeriesStore(METRICS.imageCveSlaBreaches),
     critical: new SeriesStore(METRICS.runningContainersWithCriticalCve),
     drift: new SeriesStore(METRICS.containerDigestDrift),
     running: new SeriesStore(METRICS.runningContainers),
+    noncompliant: new SeriesStore(METRICS.noncompliantContainers),
     scanAge: new SeriesStore(METRICS.imageScanAgeSeconds),
     unscanned: new SeriesStore(METRICS.namespaceUnscanned),
     inventoryInfo: new SeriesStore(METRICS.inventoryImageInfo),
@@ -35,7 +37,6 @@ export function createStores() {
     inventorySla: new SeriesStore(METRICS.inventorySlaHours),
     jobFailure: new SeriesStore(METRICS.jobLastFailure),
     cronLastSchedule: new SeriesStore(METRICS.cronjobLastScheduleTimestamp),
-    cronLastSuccess: new SeriesStore(METRICS.cronjobLastSuccessfulTimestamp),
   };
 }
 export type ModelStores = ReturnType<typeof createStores>;
@@ -62,8 +63,10 @@ export interface SyncState {
   inventory: boolean;
 }
 
-const IMAGE_STORES = ['cveAge', 'slaBreach', 'critical', 'drift', 'running', 'scanAge'] as const;
-const CRONJOB_STORES = ['jobFailure', 'cronLastSchedule', 'cronLastSuccess'] as const;
+const IMAGE_STORES = ['cveAge', 'slaBreach', 'slaBreaching', 'critical', 'drift', 'running', 'scanAge'] as const;
+const CRONJOB_STORES = ['jobFailure', 'cronLastSchedule'] as const;
+/** The one group of the fleet-wide series. */
+const FLEET_GROUP = 'fleet';
 
 export class FleetModel {
   private inventory: InventoryIndex = EMPTY_INVENTORY;
@@ -88,6 +91,10 @@ export class FleetModel {
   private readonly cronjobs = new Map<string, CronJobView>();
   /** Active in-scope CVEs per inventoried image -> SLA hours (strictest severity), undefined without SLA. */
   private readonly activeCves = new Map<string, Map<string, number | undefined>>();
+  /** The same CVEs per image by the severity the reports give them (a CVE may carry two). */
+  private readonly activeBySeverity = new Map<string, Map<Severity, Set<string>>>();
+  /** Non-compliant running containers per inventoried image (summed into the fleet-wide series). */
+  private readonly noncompliantByImage = new Map<string, number>();
 
   private readonly dirtyImages = new Set<string>();
   private readonly dirtyNamespaces = new Set<string>();
@@ -326,8 +333,11 @@ export class FleetModel {
   flush(): void {
     const now = this.options.now();
     if (!this.complete && now < this.options.startedAt + this.options.tuning.initialSyncTimeoutMs) return;
-    for (const image of this.dirtyImages) this.computeImage(image, now);
-    this.dirtyImages.clear();
+    if (this.dirtyImages.size > 0) {
+      for (const image of this.dirtyImages) this.computeImage(image, now);
+      this.dirtyImages.clear();
+      this.computeFleetSeries(now);
+    }
     for (const namespace of this.dirtyNamespaces) this.computeNamespace(namespace, now);
     this.dirtyNamespaces.clear();
     for (const cronjob of this.dirtyCronjobs) this.computeCronjob(cronjob, now);
@@ -358,19 +368,24 @@ export class FleetModel {
     if (inventoried === undefined) {
       for (const store of IMAGE_STORES) stores[store].deleteGroup(image);
       this.activeCves.delete(image);
+      this.activeBySeverity.delete(image);
+      this.noncompliantByImage.delete(image);
       this.lastKnown.delete(image);
       return;
     }
     const reportOf = new Map<string, ReportView | undefined>();
     const containers: RunningContainer[] = [];
     const critical: Series[] = [];
+    let withCritical = 0;
+    const hasCritical = (digest: string) => (reportOf.get(digest)?.cves.Critical?.length ?? 0) > 0;
     for (const podContainers of this.containersByImage.get(image)?.values() ?? []) {
       // Containers of one pod on one digest add up in one series.
       let podSeries: Map<string, Series> | undefined;
       for (const c of podContainers) {
         containers.push(c);
         if (!reportOf.has(c.digest)) reportOf.set(c.digest, this.newestReport(image, c.digest));
-        if ((reportOf.get(c.digest)?.cves.Critical?.length ?? 0) === 0) continue;
+        if (!hasCritical(c.digest)) continue;
+        withCritical += 1;
         podSeries ??= new Map();
         const existing = podSeries.get(c.digest);
         if (existing !== undefined) {
@@ -394,13 +409,17 @@ export class FleetModel {
 
     const patched = this.patched.get(image);
     const drift: Series[] = [];
+    // Non-compliant: a Critical CVE on the running digest, or a pre-patch digest (counted once).
+    let noncompliant = withCritical;
     if (patched !== undefined) {
       for (const row of findDrift(containers, new Map([[image, patched.digest]]))) {
         const values = { namespace: row.namespace, pod: row.pod, container: row.container, image, digest: row.runningDigest, patched_digest: row.patchedDigest };
         drift.push({ labels: formatLabelParts(METRICS.containerDigestDrift, values, 3, intern), value: 1, since: now });
+        if (!hasCritical(row.runningDigest)) noncompliant += 1;
       }
     }
     stores.drift.replaceGroup(image, drift);
+    this.noncompliantByImage.set(image, noncompliant);
 
     let newest = 0;
     for (const report of reportOf.values()) if (report !== undefined && report.updated > newest) newest = report.updated;
@@ -409,6 +428,7 @@ export class FleetModel {
     // The SLA clock: CVEs in scope on the running digests.
     const scope = this.inventory.severitiesInScope;
     const active = new Map<string, number | undefined>();
+    const bySeverity = new Map<Severity, Set<string>>();
     let complete = true;
     for (const report of reportOf.values()) {
       if (report === undefined) {
@@ -417,12 +437,24 @@ export class FleetModel {
       }
       for (const severity of scope) {
         const hours = inventoried.slaHours[severity];
-        for (const cve of report.cves[severity] ?? []) active.set(cve, minHours(active.get(cve), hours, active.has(cve)));
+        const cves = report.cves[severity] ?? [];
+        if (cves.length === 0) continue;
+        let ofSeverity = bySeverity.get(severity);
+        if (ofSeverity === undefined) bySeverity.set(severity, (ofSeverity = new Set()));
+        for (const cve of cves) {
+          active.set(cve, minHours(active.get(cve), hours, active.has(cve)));
+          ofSeverity.add(cve);
+        }
       }
     }
     if (this.clockEnabled) clock.observe(image, new Set(active.keys()), complete, Math.floor(now / 1000));
-    if (active.size > 0) this.activeCves.set(image, active);
-    else this.activeCves.delete(image);
+    if (active.size > 0) {
+      this.activeCves.set(image, active);
+      this.activeBySeverity.set(image, bySeverity);
+    } else {
+      this.activeCves.delete(image);
+      this.activeBySeverity.delete(image);
+    }
 
     const ages: Series[] = [];
     if (clock.loaded) {
@@ -477,6 +509,42 @@ export class FleetModel {
       }
     }
     stores.slaBreach.replaceGroup(image, next.values());
+    this.countBreaching(image, nowSeconds, now);
+  }
+
+  /**
+   * `image_cve_sla_breaches`: per severity, the active CVEs older than the image's SLA hours for
+   * that severity, as `image_cve_age_hours > SLA hours` would count them (distinct CVE ids over the
+   * running digests). Exported so that rules aggregate a few series per image instead of every
+   * tracked CVE; recomputed with the breaches (every tick), so it lags the age by at most a tick.
+   */
+  private countBreaching(image: string, nowSeconds: number, now: number): void {
+    const { stores, clock } = this.options;
+    const slaHours = this.inventory.images.get(image)?.slaHours;
+    const previous = stores.slaBreaching.groupByLabels(image);
+    const series: Series[] = [];
+    for (const [severity, cves] of this.activeBySeverity.get(image) ?? []) {
+      const hours = slaHours?.[severity];
+      if (hours === undefined) continue;
+      let breaching = 0;
+      for (const cve of cves) {
+        const entry = clock.get(image, cve);
+        if (entry !== undefined && entry.goneSince === 0 && nowSeconds - entry.firstSeen > hours * 3600) breaching += 1;
+      }
+      if (breaching === 0) continue;
+      const labels = formatLabels(METRICS.imageCveSlaBreaches, { image, severity });
+      const existing = previous.get(labels);
+      if (existing !== undefined) existing.value = breaching;
+      series.push(existing ?? { labels, value: breaching, since: now });
+    }
+    stores.slaBreaching.replaceGroup(image, series);
+  }
+
+  /** The fleet-wide series: the sum of the per-image non-compliant counts. */
+  private computeFleetSeries(now: number): void {
+    let noncompliant = 0;
+    for (const count of this.noncompliantByImage.values()) noncompliant += count;
+    this.options.stores.noncompliant.setSingle(FLEET_GROUP, formatLabels(METRICS.noncompliantContainers, {}), noncompliant, now);
   }
 
   private computeNamespace(namespace: string, now: number): void {
@@ -496,7 +564,6 @@ export class FleetModel {
     const { image } = entry;
     const cron = this.cronjobs.get(cronjob);
     stores.cronLastSchedule.setSingle(cronjob, formatLabels(METRICS.cronjobLastScheduleTimestamp, { image, cronjob }), cron?.lastSchedule === undefined ? undefined : cron.lastSchedule / 1000, now);
-    stores.cronLastSuccess.setSingle(cronjob, formatLabels(METRICS.cronjobLastSuccessfulTimestamp, { image, cronjob }), cron?.lastSuccessful === undefined ? undefined : cron.lastSuccessful / 1000, now);
 
     const reasons = new Set<CollectorFailureReason>();
     const names = this.jobsByCronjob.get(cronjob);

@@ -191,15 +191,13 @@ export interface CronJobView {
   readonly created: number;
   /** status.lastScheduleTime in ms, if any. */
   readonly lastSchedule: number | undefined;
-  /** status.lastSuccessfulTime in ms, if any. */
-  readonly lastSuccessful: number | undefined;
   readonly suspended: boolean;
   readonly startingDeadlineSeconds: number | undefined;
 }
 
 interface CronJobRaw extends RawObject {
   readonly spec?: { readonly suspend?: boolean; readonly startingDeadlineSeconds?: number };
-  readonly status?: { readonly lastScheduleTime?: string; readonly lastSuccessfulTime?: string };
+  readonly status?: { readonly lastScheduleTime?: string };
 }
 
 export function projectCronJob(object: RawObject): CronJobView {
@@ -212,7 +210,6 @@ export function projectCronJob(object: RawObject): CronJobView {
     name: cron.metadata?.name ?? '',
     created: time(cron.metadata?.creationTimestamp) ?? 0,
     lastSchedule: time(cron.status?.lastScheduleTime),
-    lastSuccessful: time(cron.status?.lastSuccessfulTime),
     suspended: cron.spec?.suspend === true,
     startingDeadlineSeconds: typeof cron.spec?.startingDeadlineSeconds === 'number' ? cron.spec.startingDeadlineSeconds : undefined,
   };

@@ -111,11 +111,11 @@ describe('alerts', () => {
     for (const reason of Object.keys(MISSING_REASONS)) expect(missing, reason).toContain(`\`${reason}\``);
   });
 
-  it('take the SLA from the collector series, not from a constant', () => {
+  it('take the SLA breaches from the collector, which applies the inventory\'s hours, not from a constant', () => {
     const breach = alertRules.filter((rule) => rule.alert === ALERTS.slaBreach);
     expect(breach.map((rule) => rule.labels?.severity)).toEqual(['critical', 'warning']);
     const record = observability.groups.flatMap((g) => g.rules ?? []).find((r) => r.record === 'image:cve_sla_breaches:count');
-    expect(String(record?.expr)).toContain('fleet_inventory_sla_hours');
+    expect(String(record?.expr)).toBe('max by (image, severity) (image_cve_sla_breaches)');
     // An inventory tracking Medium CVEs gets an info-level breach alert for them.
     const withMedium = assembleObservability(fleetOf({ ...inventoryInput, defaults: { ...inventoryInput.defaults, sla: { critical: 24, medium: 720 } } }));
     const severities = withMedium.groups.flatMap((g) => g.rules ?? []).filter((r) => r.alert === ALERTS.slaBreach).map((r) => r.labels?.severity);

@@ -5,40 +5,25 @@
  *
  * Compliance: a running container of an inventoried image is compliant when it runs the latest
  * patched digest of its image (or the image has none yet) and its digest carries no Critical CVE.
- * All containers of one pod that run one digest share both properties, so the non-compliant count
- * per (namespace, pod, image, digest) is the larger of the drifted and the Critical-CVE counts.
+ * The collector counts the others (`fleet_noncompliant_containers`, each container once): joining
+ * the per-container drift with the per-pod Critical series in PromQL cost a read of every pod's
+ * series per evaluation (rule cost, docs/benchmarks.md).
  */
 import { ALERTS, L, METRICS, RECORDS } from '../../shared/metrics.ts';
 import { statPanel, steps, tablePanel } from '../panels.ts';
-import { by, copyLabel, INVENTORY, on, withImageTeam, workloadSeries } from '../promql.ts';
+import { by, copyLabel, withImageTeam, workloadSeries } from '../promql.ts';
 import type { Concern } from '../types.ts';
 
-const { namespace, pod, container, image, digest, patchedDigest, exportedNamespace, exportedPod, team } = L;
+const { namespace, pod, container, image, digest, patchedDigest, exportedNamespace, team } = L;
 const drift = workloadSeries(METRICS.containerDigestDrift.name);
 
 /** Drift must last this long before the alert: time for a rollout after the patch. */
 const UNPATCHED_DIGEST_FOR = '30m';
 
-/**
- * A pod's containers of one digest, without relabelling: where the scrape did not honour the
- * collector's labels the workload's namespace/pod sit in `exported_*` (and the collector's own in
- * `namespace`/`pod`), where it did the `exported_*` labels are absent. Grouping by both sets keeps
- * the key exact either way, and saves three label_replace calls per series (the costliest part of
- * this group).
- */
-const key = [namespace, exportedNamespace, pod, exportedPod, image, digest] as const;
 const rawDrift = METRICS.containerDigestDrift.name;
-const rawCritical = METRICS.runningContainersWithCriticalCve.name;
-const inventoried = (expr: string) => `(${expr} and ${on(image)} ${INVENTORY.byImage})`;
-/**
- * Throwaway label that keeps the two counts apart in one vector (`or` would drop the second of two
- * equal label sets), so one `max by` takes the larger per key; it never leaves the expression.
- */
-const SOURCE = 'copa_fleet_source';
-const drifted = `label_replace(count ${by(...key)} (${inventoried(`${rawDrift} == 1`)}), "${SOURCE}", "drift", "", "")`;
-const withCritical = `label_replace(sum ${by(...key)} (${inventoried(`${rawCritical} > 0`)}), "${SOURCE}", "critical", "", "")`;
-const nonCompliant = `sum(max ${by(...key)} (${drifted} or ${withCritical}))`;
-const running = `sum(${inventoried(`sum ${by(image)} (${METRICS.runningContainers.name})`)})`;
+/** `max` deduplicates the collector's replicas or scrape targets (they count the same containers). */
+const running = `sum(max ${by(image)} (${METRICS.runningContainers.name}))`;
+const nonCompliant = `max(${METRICS.noncompliantContainers.name})`;
 
 export function driftConcern(): Concern {
   return {
@@ -48,7 +33,8 @@ export function driftConcern(): Concern {
       { record: RECORDS.digestDriftContainers, expr: `count(${rawDrift} == 1) or vector(0)` },
       {
         record: RECORDS.patchComplianceRatio,
-        expr: `clamp_min(${running} - (${nonCompliant} or vector(0)), 0) / (${running} > 0)`,
+        // No `or vector(0)`: without the collector's count the ratio is absent, never a false 100 %.
+        expr: `clamp_min(${running} - ${nonCompliant}, 0) / (${running} > 0)`,
       },
     ],
     alerts: [

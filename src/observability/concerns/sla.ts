@@ -1,8 +1,10 @@
 /**
  * SLA tracking: a CVE breaches its SLA when it has been on a running image longer than the SLA
- * hours the inventory sets for that image and severity. The hours come from the collector's
- * `fleet_inventory_sla_hours` series (joined per image and severity), never from a constant, so a
- * per-image override changes the rule's behaviour without regenerating it.
+ * hours the inventory sets for that image and severity. The collector holds both (the SLA clock and
+ * the inventory) and exports the count per image and severity (`image_cve_sla_breaches`), so the
+ * rules aggregate a few series per image instead of every tracked CVE (rule cost,
+ * docs/benchmarks.md), and a per-image override changes the result without regenerating the rules.
+ * The dashboard's CVE-level table joins the ages with `fleet_inventory_sla_hours` at query time.
  */
 import { ALERTS, type AlertSeverity, L, METRICS, RECORDS, SEVERITY_BY_KEY, type Severity } from '../../shared/metrics.ts';
 import { barGaugePanel, statPanel, steps, tablePanel, timeseriesPanel } from '../panels.ts';
@@ -13,6 +15,7 @@ import type { AlertDefinition, Concern } from '../types.ts';
 const { image, cveId, severity, cveSeverity, team, thresholdHours } = L;
 const cveAge = METRICS.imageCveAgeHours.name;
 const slaHours = METRICS.inventorySlaHours.name;
+const breachCounts = METRICS.imageCveSlaBreaches.name;
 
 /**
  * The fixed 24 h view of the seed's `fleet:sla_breach_24h:count`, kept for its users: Critical
@@ -31,9 +34,9 @@ const ALERT_SEVERITY_BY_CVE: Record<Severity, AlertSeverity> = {
 
 /**
  * CVEs (image x cve_id x severity) older than the image's SLA hours for that severity, valued at
- * their oldest age over the running digests. The threshold comparison comes before the max over
- * digests (same result: the oldest digest passes whenever any does), so the many-group
- * aggregation only sees breaching series instead of every tracked CVE (rule cost, docs/benchmarks.md).
+ * their oldest age over the running digests: the dashboard's view of what `image_cve_sla_breaches`
+ * counts. The threshold comparison comes before the max over digests (same result: the oldest
+ * digest passes whenever any does), so the many-group aggregation only sees breaching series.
  */
 function breachingCves(matchers: Record<string, string> = {}): string {
   return (
@@ -62,7 +65,8 @@ export function slaConcern(settings: ObservabilitySettings): Concern {
   return {
     name: 'sla',
     records: [
-      { record: RECORDS.slaBreachesByImage, expr: `count ${by(image, severity)} (${breachingCves()})` },
+      // `max` deduplicates the collector's replicas or scrape targets (they count the same CVEs).
+      { record: RECORDS.slaBreachesByImage, expr: `max ${by(image, severity)} (${breachCounts})` },
       {
         record: RECORDS.slaBreaches,
         // Zero for every tracked severity without breaches, so the panel shows 0 rather than nothing.

@@ -167,6 +167,22 @@ function runningAt(image: ImageState, t: number): Container[] {
   return (image.containers ?? []).filter((c) => within(t, c.from, c.until));
 }
 
+/** The CVE is on a running digest at t (the collector then tracks its age). */
+function carriedAt(image: ImageState, cve: Cve, t: number): boolean {
+  return t >= cve.firstSeen && runningAt(image, t).some((c) => c.digest === cve.digest);
+}
+
+/** The digest carries a Critical CVE at t. */
+function criticalAt(image: ImageState, digest: string, t: number): boolean {
+  return (image.cves ?? []).some((v) => v.digest === digest && v.severity === SEVERITY_BY_KEY.critical && v.firstSeen <= t);
+}
+
+/** Running containers at t on a pre-patch digest or a digest with a Critical CVE (each counted once). */
+function noncompliantAt(image: ImageState, t: number): number {
+  const patch = latest(image.patches, (p) => p.at, t);
+  return runningAt(image, t).filter((c) => criticalAt(image, c.digest, t) || (patch !== undefined && c.digest !== patch.digest)).length;
+}
+
 export function renderWorld(world: World, end: number): InputSeries[] {
   const set = new SeriesSet();
   const honor = world.collector?.honorLabels ?? true;
@@ -191,8 +207,11 @@ export function renderWorld(world: World, end: number): InputSeries[] {
     fromCollector(METRICS.namespaceUnscanned.name, { [L.namespace]: gap.namespace }, (t) => (within(t, gap.from) ? gap.pods : undefined));
   }
 
+  const inventoriedAt = (image: ImageState, t: number) => within(t, image.inventory?.from, image.inventory?.until);
+  fromCollector(METRICS.noncompliantContainers.name, {}, (t) => world.images.reduce((sum, image) => sum + (inventoriedAt(image, t) ? noncompliantAt(image, t) : 0), 0));
+
   for (const image of world.images) {
-    const inventoried = (t: number) => within(t, image.inventory?.from, image.inventory?.until);
+    const inventoried = (t: number) => inventoriedAt(image, t);
     const collected = (metric: string, labels: Labels, value: ValueAt) =>
       fromCollector(metric, { [L.image]: image.image, ...labels }, (t) => (inventoried(t) ? value(t) : undefined));
 
@@ -211,15 +230,20 @@ export function renderWorld(world: World, end: number): InputSeries[] {
     });
     for (const cve of image.cves ?? []) {
       const labels = { [L.digest]: cve.digest, [L.cveId]: cve.id, [L.severity]: cve.severity };
-      collected(METRICS.imageCveAgeHours.name, labels, (t) =>
-        t >= cve.firstSeen && runningAt(image, t).some((c) => c.digest === cve.digest) ? (t - cve.firstSeen) / 3600 : undefined,
-      );
+      collected(METRICS.imageCveAgeHours.name, labels, (t) => (carriedAt(image, cve, t) ? (t - cve.firstSeen) / 3600 : undefined));
       const sla = image.slaHours[cve.severity];
       if (sla !== undefined) {
         collected(METRICS.slaBreachTotal.name, { [L.cveId]: cve.id, [L.thresholdHours]: String(sla) }, (t) =>
           t > cve.firstSeen + hours(sla) ? 1 : undefined,
         );
       }
+    }
+    for (const [severity, sla] of Object.entries(image.slaHours)) {
+      // Distinct CVE ids of the severity past the SLA; only non-zero counts are exported.
+      collected(METRICS.imageCveSlaBreaches.name, { [L.severity]: severity }, (t) => {
+        const past = new Set((image.cves ?? []).filter((c) => c.severity === severity && carriedAt(image, c, t) && t - c.firstSeen > hours(sla)).map((c) => c.id));
+        return past.size > 0 ? past.size : undefined;
+      });
     }
     const criticalDigests = new Set((image.cves ?? []).filter((c) => c.severity === SEVERITY_BY_KEY.critical).map((c) => c.digest));
     const pods = new Map<string, Container>();

@@ -105,6 +105,9 @@ describe('collector metrics', () => {
     expect(valueOf(samples, METRICS.runningContainers.name, { image: APP })).toBe(2);
     expect(valueOf(samples, METRICS.runningContainers.name, { image: NGINX })).toBe(1);
     expect(select(samples, METRICS.runningContainers.name)).toHaveLength(2); // only inventoried images
+    // app-old (pre-patch digest with a Critical CVE, counted once) and nginx-1 (Critical CVE); not the envoy sidecar.
+    expect(valueOf(samples, METRICS.noncompliantContainers.name)).toBe(2);
+    expect(select(samples, METRICS.imageCveSlaBreaches.name)).toHaveLength(0); // every CVE first seen just now
     expect(select(samples, METRICS.imageCveAgeHours.name).map((s) => s.labels)).toEqual(
       expect.arrayContaining([
         { image: APP, digest: OLD, cve_id: 'CVE-2024-0001', severity: 'Critical' },
@@ -133,12 +136,25 @@ describe('collector metrics', () => {
     expect(select(samples, METRICS.namespaceUnscanned.name).map((s) => [s.labels.namespace, s.value])).toEqual([['other', 1]]);
   });
 
+  it('counts a container on a pre-patch digest without Critical CVEs as non-compliant', async () => {
+    const lowOnly = fx.digestOf('app-low-only');
+    api.create('vulnerabilityreports', fx.vulnerabilityReport({ namespace: 'shop', name: 'replicaset-app-low-app', registry: 'registry.example.com', repository: 'shop/app', digest: lowOnly, updateTimestamp: new Date(reportTime).toISOString(), vulnerabilities: [{ id: 'CVE-2024-0003', severity: 'LOW' }] }));
+    api.create('pods', appPod('app-low', lowOnly));
+    const samples = await eventually(collector, (s) => expect(valueOf(s, METRICS.noncompliantContainers.name)).toBe(3), 'drifted container counted');
+    expect(select(samples, METRICS.containerDigestDrift.name, { pod: 'app-low' })).toHaveLength(1);
+    expect(select(samples, METRICS.runningContainersWithCriticalCve.name, { pod: 'app-low' })).toHaveLength(0);
+    api.remove('pods', 'shop', 'app-low');
+    api.remove('vulnerabilityreports', 'shop', 'replicaset-app-low-app');
+    await eventually(collector, (s) => expect(valueOf(s, METRICS.noncompliantContainers.name)).toBe(2), 'back to two');
+  });
+
   it('follows a Pod restarted on the patched digest: drift, critical and CVE age series go', async () => {
     api.update('pods', appPod('app-old', PATCHED));
     const samples = await eventually(collector, (s) => expect(select(s, METRICS.containerDigestDrift.name)).toHaveLength(0), 'drift gone');
     expect(select(samples, METRICS.runningContainersWithCriticalCve.name, { image: APP })).toHaveLength(0);
     expect(select(samples, METRICS.imageCveAgeHours.name, { image: APP })).toHaveLength(0);
     expect(valueOf(samples, METRICS.runningContainers.name, { image: APP })).toBe(2);
+    expect(valueOf(samples, METRICS.noncompliantContainers.name)).toBe(1); // nginx-1 only
   });
 
   it('counts only running containers', async () => {
@@ -156,6 +172,7 @@ describe('collector metrics', () => {
   it('drops every series of an image that left the inventory', async () => {
     api.update('configmaps', fx.inventoryConfigMap([fx.inventoryImage(APP, 'app-1-0', { team: 'shop' })]));
     const samples = await eventually(collector, (s) => expect(select(s, METRICS.inventoryImageInfo.name, { image: NGINX })).toHaveLength(0), 'nginx gone');
+    expect(valueOf(samples, METRICS.noncompliantContainers.name)).toBe(0); // nginx-1 no longer counts
     for (const def of [METRICS.runningContainers, METRICS.runningContainersWithCriticalCve, METRICS.imageCveAgeHours, METRICS.inventorySlaHours, METRICS.inventoryScheduleIntervalSeconds, METRICS.imageScanAgeSeconds]) {
       expect(select(samples, def.name, { image: NGINX }), def.name).toHaveLength(0);
     }

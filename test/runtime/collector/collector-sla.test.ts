@@ -44,6 +44,7 @@ async function start(env: Record<string, string> = {}): Promise<RunningCollector
 
 const age = (samples: Sample[], cve: string) => valueOf(samples, METRICS.imageCveAgeHours.name, { image: APP, digest: DIGEST, cve_id: cve });
 const breach = (samples: Sample[], cve: string) => valueOf(samples, METRICS.slaBreachTotal.name, { image: APP, cve_id: cve, threshold_hours: '24' });
+const breaching = (samples: Sample[]) => select(samples, METRICS.imageCveSlaBreaches.name).map((s) => [s.labels.image, s.labels.severity, s.value]);
 const breachLogs = (collector: RunningCollector) => collector.logs.filter((l) => l.msg === 'sla breach');
 
 beforeAll(async () => {
@@ -73,6 +74,8 @@ describe('SLA clock', () => {
     expect(age(samples, CRITICAL)).toBeLessThan(25.1);
     expect(age(samples, HIGH)).toBeLessThan(0.1);
     expect(select(samples, METRICS.slaBreachTotal.name, { cve_id: HIGH })).toHaveLength(0); // 168 h SLA, far from due
+    // The per-image count the rules read: one Critical CVE past its SLA, no High one (absent = 0).
+    expect(breaching(samples)).toEqual([[APP, 'Critical', 1]]);
     await waitFor(() => stateEntries().get(CRITICAL)?.breached.includes(24) && stateEntries().has(HIGH), { what: 'state written' });
     const state = stateEntries();
     expect(state.get(CRITICAL)).toEqual({ firstSeen: FIRST_SEEN_CRITICAL, goneSince: 0, breached: [24] });
@@ -111,6 +114,8 @@ describe('SLA clock', () => {
     const sync = valueOf(samples, METRICS.collectorLastSyncTimestamp.name)!;
     const later = await eventually(collector, (s) => expect(valueOf(s, METRICS.collectorLastSyncTimestamp.name)!).toBeGreaterThan(sync + 1.5), 'more ticks');
     expect(breach(later, CRITICAL)).toBe(0);
+    // The counter starts at 0 again, but the CVE is still past its SLA.
+    expect(breaching(later)).toEqual([[APP, 'Critical', 1]]);
     expect(breachLogs(collector)).toHaveLength(0);
     expect(stateEntries().get(CRITICAL)?.breached).toEqual([24]);
   });
