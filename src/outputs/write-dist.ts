@@ -5,20 +5,26 @@
  * atomic exchange of two directories, so there is an instant between the two renames where the
  * path does not exist; a crash exactly there leaves the previous output in `.<name>.old-*`.)
  *
+ * Files are written one at a time as the iterable yields them, and a streamed file chunk by chunk
+ * as it renders, so the whole output never has to be in memory; a render error part-way is a
+ * failure like any other.
+ *
  * The output directory is owned by synth: files in it that synth did not write are removed.
  */
-import { chmod, lstat, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
-import type { OutputFile } from './output-file.ts';
+import type { FileToWrite } from './output-file.ts';
 
 const DIRECTORY_MODE = 0o755;
+/** Streamed chunks are gathered into writes of about this many characters (few system calls, little memory). */
+const WRITE_BATCH = 1 << 16;
 
 /** The output path cannot be used (exists and is not a directory). */
 export class OutputDirError extends Error {
   override readonly name = 'OutputDirError';
 }
 
-export async function writeOutputDir(outDir: string, files: readonly OutputFile[]): Promise<void> {
+export async function writeOutputDir(outDir: string, files: Iterable<FileToWrite> | AsyncIterable<FileToWrite>): Promise<void> {
   const target = resolve(outDir);
   const parent = dirname(target);
   const name = basename(target);
@@ -33,10 +39,10 @@ export async function writeOutputDir(outDir: string, files: readonly OutputFile[
   try {
     // mkdtemp creates 0700; the output is an ordinary directory.
     await chmod(staging, DIRECTORY_MODE);
-    for (const file of files) {
+    for await (const file of files) {
       const path = join(staging, ...file.path.split('/'));
       await mkdir(dirname(path), { recursive: true });
-      await writeFile(path, file.content, { flag: 'wx' });
+      await writeNewFile(path, file);
     }
   } catch (error) {
     await rm(staging, { recursive: true, force: true });
@@ -65,6 +71,29 @@ export async function writeOutputDir(outDir: string, files: readonly OutputFile[
     throw error;
   }
   await rm(previous, { recursive: true, force: true });
+}
+
+/** Creates `path` (it must not exist) with the file's content. */
+async function writeNewFile(path: string, file: FileToWrite): Promise<void> {
+  const handle = await open(path, 'wx');
+  try {
+    if ('content' in file) {
+      await handle.writeFile(file.content);
+      return;
+    }
+    let pending = '';
+    for (const chunk of file.chunks) {
+      pending += chunk;
+      if (pending.length >= WRITE_BATCH) {
+        // writeFile on a handle writes at the current position and retries partial writes.
+        await handle.writeFile(pending);
+        pending = '';
+      }
+    }
+    if (pending !== '') await handle.writeFile(pending);
+  } finally {
+    await handle.close();
+  }
 }
 
 async function renameOrCleanUp(from: string, to: string): Promise<void> {

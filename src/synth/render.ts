@@ -1,30 +1,52 @@
 /**
- * Fleet -> every output file, in memory: the cdk8s charts (one `<chart>.k8s.yaml` each, the
- * generator's and the observability ones), the trivy-operator values and the observability plain
- * files. Pure and deterministic: the same fleet gives the same files, byte for byte, sorted by path.
+ * Fleet -> every output file: the cdk8s charts (one `<chart>.k8s.yaml` each, the generator's and
+ * the observability ones), the trivy-operator values and the observability plain files. Pure and
+ * deterministic: the same fleet gives the same files, byte for byte, sorted by path.
+ *
+ * `fleetFiles` builds the construct tree and validates it, but renders each chart only while its
+ * file is being written, object by object (src/outputs/write-dist.ts): for 5,000 images the
+ * rendered JSON and YAML (~90 MB and ~75 MB) never accumulate. `renderFleet` collects the same
+ * files as strings (tests, benchmarks).
  */
-import { App } from 'cdk8s';
+import { App, type Chart } from 'cdk8s';
 import { addFleetCharts } from '../charts/fleet-charts.ts';
 import type { Fleet } from '../model/fleet.ts';
 import { addObservability } from '../observability/index.ts';
-import type { OutputFile } from '../outputs/output-file.ts';
+import { contentOf, type FileToWrite, type OutputFile, type StreamedFile } from '../outputs/output-file.ts';
 import { trivyOperatorValuesFile } from '../outputs/trivy-operator-values.ts';
-import { MANIFEST_EXTENSION, manifestsYaml } from './manifests.ts';
+import { chartObjects, prepareApp } from './chart-objects.ts';
+import { MANIFEST_EXTENSION, manifestChunks } from './manifests.ts';
 
-export function renderFleet(fleet: Fleet): OutputFile[] {
+/** Every output file, sorted by path; chart manifests render when their chunks are iterated. Throws cdk8s validation errors here, before anything is written. */
+export function fleetFiles(fleet: Fleet): FileToWrite[] {
   const app = new App();
   addFleetCharts(app, fleet);
   const plainFiles = addObservability(app, fleet);
-  const manifests = app.charts.map((chart): OutputFile => ({ path: `${chart.node.id}${MANIFEST_EXTENSION}`, content: manifestsYaml(chart.toJson()) }));
-  const files = [...manifests, trivyOperatorValuesFile(fleet), ...plainFiles];
+  prepareApp(app);
+  const manifests = app.charts.map((chart): StreamedFile => ({ path: `${chart.node.id}${MANIFEST_EXTENSION}`, chunks: chartChunks(chart) }));
+  const files: FileToWrite[] = [...manifests, trivyOperatorValuesFile(fleet), ...plainFiles];
   checkPaths(files);
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** Every output file with its content, in memory. */
+export function renderFleet(fleet: Fleet): OutputFile[] {
+  return fleetFiles(fleet).map((file) => ({ path: file.path, content: contentOf(file) }));
+}
+
+function chartChunks(chart: Chart): Iterable<string> {
+  return { [Symbol.iterator]: () => manifestChunks(renderEach(chart)) };
+}
+
+/** Each object's JSON in turn, rendered only when asked for: nothing keeps the previous one alive. */
+function* renderEach(chart: Chart): Generator<unknown, void, undefined> {
+  for (const object of chartObjects(chart)) yield object.toJson();
 }
 
 const SAFE_SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
 
 /** Every path relative, `/`-separated, without `..`, and unique: nothing can escape the output dir. */
-export function checkPaths(files: readonly OutputFile[]): void {
+export function checkPaths(files: readonly { readonly path: string }[]): void {
   const seen = new Set<string>();
   for (const { path } of files) {
     if (!path.split('/').every((segment) => SAFE_SEGMENT.test(segment))) throw new Error(`output path "${path}" is not a safe relative path`);

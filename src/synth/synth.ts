@@ -1,15 +1,15 @@
 /**
  * The synth pipeline shared by `copa-fleet synth`, `npm run synth` and `cdk8s synth` (main.ts):
- * load and validate the inventory, build the fleet model, render every file in memory, then
- * replace the output directory in one step. Nothing is written unless everything rendered.
+ * load and validate the inventory, build the fleet model, render each file while writing it into a
+ * staging directory, then replace the output directory in one step. The previous output is
+ * untouched unless everything rendered.
  */
 import type { Io } from '../cli/command.ts';
 import { EXIT, type ExitCode } from '../cli/command.ts';
 import { formatIssue, InventoryError, loadInventory } from '../inventory/load.ts';
 import { buildFleet } from '../model/fleet.ts';
-import type { OutputFile } from '../outputs/output-file.ts';
 import { isWithin, OutputDirError, writeOutputDir } from '../outputs/write-dist.ts';
-import { renderFleet } from './render.ts';
+import { fleetFiles } from './render.ts';
 
 export const DEFAULT_INVENTORY = 'inventory.yaml';
 export const DEFAULT_OUT_DIR = 'dist';
@@ -21,7 +21,8 @@ export interface SynthOptions {
 
 export interface SynthResult {
   readonly images: number;
-  readonly files: readonly OutputFile[];
+  /** Paths written, relative to the output directory, sorted. */
+  readonly paths: readonly string[];
 }
 
 /** Throws InventoryError for a bad inventory; any other error is a bug or an I/O failure. */
@@ -30,9 +31,9 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
     throw new OutputDirError(`the inventory ${options.inventoryFile} is inside the output directory, which synth replaces as a whole`);
   }
   const fleet = buildFleet(await loadInventory(options.inventoryFile));
-  const files = renderFleet(fleet);
+  const files = fleetFiles(fleet);
   await writeOutputDir(options.outDir, files);
-  return { images: fleet.images.length, files };
+  return { images: fleet.images.length, paths: files.map((file) => file.path) };
 }
 
 /** Runs the pipeline and reports on stderr: `synth: 12 images -> dist/ (9 files)`, or every inventory problem. */
@@ -41,7 +42,7 @@ export async function runSynth(options: SynthOptions, io: Io): Promise<ExitCode>
     const result = await synthesize(options);
     const shown = options.outDir.replace(/\/+$/, '') || '/';
     const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
-    io.stderr(`synth: ${plural(result.images, 'image')} -> ${shown}/ (${plural(result.files.length, 'file')})\n`);
+    io.stderr(`synth: ${plural(result.images, 'image')} -> ${shown}/ (${plural(result.paths.length, 'file')})\n`);
     return EXIT.ok;
   } catch (error) {
     if (error instanceof InventoryError) {

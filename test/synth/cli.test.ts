@@ -3,9 +3,9 @@
  * messages, and that both write the same files through the same pipeline.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -27,6 +27,17 @@ async function exec(file: string, args: readonly string[], env: Record<string, s
     const failed = error as { code?: number; stdout?: string; stderr?: string };
     return { code: failed.code ?? -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
   }
+}
+
+/** Every file under `dir`, relative path -> content. */
+async function readTree(dir: string): Promise<Record<string, string>> {
+  const files: Record<string, string> = {};
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath, entry.name);
+    files[relative(dir, path)] = await readFile(path, 'utf8');
+  }
+  return files;
 }
 
 let root: string;
@@ -69,6 +80,23 @@ describe('copa-fleet synth', () => {
     expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace
     await expect(readdir(never)).rejects.toThrow(/ENOENT/);
     expect((await readdir(root)).filter((name) => name.startsWith('.') || name === 'never')).toEqual([]);
+  });
+
+  it('keeps the previous output byte-identical when writing fails part-way through a manifest', async () => {
+    // 12 images make copa-jobs.k8s.yaml ~180 KB; a 128 KiB file size limit (Node ignores SIGXFSZ: the
+    // write fails with EFBIG) stops synth in the middle of it, after the smaller files before it were written.
+    const images = Array.from({ length: 12 }, (_, i) => `  - ref: registry.example.com/team/app-${i}:1.${i}.0\n`).join('');
+    const big = join(root, 'big.yaml');
+    await writeFile(big, `images:\n${images}`);
+    const parent = await mkdtemp(join(root, 'limited-'));
+    const previous = join(parent, 'dist');
+    await cp(out, previous, { recursive: true });
+    const before = await readTree(previous);
+    const result = await exec('/bin/sh', ['-c', 'ulimit -f 128 && exec "$0" "$@"', process.execPath, BIN, 'synth', '-i', big, '-o', previous]);
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stderr).toMatch(/^synth: cannot write .*EFBIG.*; nothing changed\n$/);
+    expect(await readTree(previous)).toEqual(before);
+    expect(await readdir(parent)).toEqual(['dist']);
   });
 
   it('exits 2 on a usage error and 0 on --help', async () => {

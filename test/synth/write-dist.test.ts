@@ -1,12 +1,15 @@
 /** The output directory is replaced as a whole or not at all, and no temp directory is left behind. */
+import { readdirSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { OutputDirError, writeOutputDir } from '../../src/outputs/write-dist.ts';
-import { checkPaths } from '../../src/synth/render.ts';
+import type { FileToWrite, StreamedFile } from '../../src/outputs/output-file.ts';
+import { checkPaths, fleetFiles } from '../../src/synth/render.ts';
 import { synthesize } from '../../src/synth/synth.ts';
 import { InventoryError } from '../../src/inventory/load.ts';
+import { FULL, fleetOf } from '../support/fleet-fixtures.ts';
 
 let root: string;
 let out: string;
@@ -80,6 +83,73 @@ describe('writeOutputDir', () => {
   });
 });
 
+/** The synth of FULL, except that rendering `failingPath` throws after `chunksBefore` of its chunks. */
+function failingSynth(failingPath: string, chunksBefore: number): FileToWrite[] {
+  return fleetFiles(fleetOf(FULL)).map((file) => {
+    if (file.path !== failingPath || !('chunks' in file)) return file;
+    const { chunks } = file;
+    function* failing(): Generator<string> {
+      let count = 0;
+      for (const chunk of chunks) {
+        if (count === chunksBefore) throw new Error('render failed part-way');
+        count += 1;
+        yield chunk;
+      }
+    }
+    return { path: file.path, chunks: { [Symbol.iterator]: failing } };
+  });
+}
+
+describe('writeOutputDir with streamed files', () => {
+  it('writes streamed chunks in order, next to whole files, from a sync or an async iterable', async () => {
+    const streamed: StreamedFile = { path: 'big.k8s.yaml', chunks: ['one\n', '', 'two\n', 'three\n'] };
+    const files: FileToWrite[] = [streamed, { path: 'small/x.yaml', content: 'x\n' }];
+    await writeOutputDir(out, files);
+    const expected = { 'big.k8s.yaml': 'one\ntwo\nthree\n', 'small/x.yaml': 'x\n' };
+    expect(await snapshot(out)).toEqual(expected);
+    async function* asyncFiles(): AsyncGenerator<FileToWrite> {
+      yield* files;
+    }
+    await writeOutputDir(out, asyncFiles());
+    expect(await snapshot(out)).toEqual(expected);
+    expect(await readdir(root)).toEqual(['dist']);
+  });
+
+  it('puts chunks on disk while the file is still rendering (the whole text is never held)', async () => {
+    const chunk = 'x'.repeat(16 * 1024);
+    let onDiskMidway = -1;
+    function* chunks(): Generator<string> {
+      for (let i = 0; i < 64; i += 1) yield chunk;
+      // The writer pulls this after 1 MiB was handed over: at least half of it must be in the staging file by now.
+      const staging = readdirSync(root).find((name) => name.startsWith('.dist.tmp-')) as string;
+      onDiskMidway = statSync(join(root, staging, 'big.yaml')).size;
+      for (let i = 0; i < 64; i += 1) yield chunk;
+    }
+    await writeOutputDir(out, [{ path: 'big.yaml', chunks: { [Symbol.iterator]: chunks } }]);
+    expect(statSync(join(out, 'big.yaml')).size).toBe(128 * chunk.length);
+    expect(onDiskMidway).toBeGreaterThanOrEqual(32 * chunk.length);
+  });
+
+  it('leaves the previous output byte-identical and no staging dir when rendering fails part-way', async () => {
+    const before = await previousOutput();
+    // copa-jobs.k8s.yaml is written after alertmanager/ (files go in path order), and fails after its header and first objects.
+    await expect(writeOutputDir(out, failingSynth('copa-jobs.k8s.yaml', 3))).rejects.toThrow('render failed part-way');
+    expect(await snapshot(out)).toEqual(before);
+    expect(await readdir(root)).toEqual(['dist']);
+  });
+
+  it('creates nothing when rendering fails part-way and there was no previous output', async () => {
+    await expect(writeOutputDir(out, failingSynth('pushgateway.k8s.yaml', 2))).rejects.toThrow('render failed part-way');
+    expect(await readdir(root)).toEqual([]);
+  });
+
+  it('writes the same bytes as the in-memory rendering when nothing fails', async () => {
+    await writeOutputDir(out, fleetFiles(fleetOf(FULL)));
+    const expected = Object.fromEntries(fleetFiles(fleetOf(FULL)).map((f) => [f.path, 'content' in f ? f.content : [...f.chunks].join('')]));
+    expect(await snapshot(out)).toEqual(expected);
+  });
+});
+
 describe('checkPaths', () => {
   it('rejects paths that could escape the output directory or collide', () => {
     const file = (path: string) => ({ path, content: '' });
@@ -117,7 +187,7 @@ describe('synthesize', () => {
     await writeFile(inventory, 'images:\n  - ref: nginx:1.27\n');
     const result = await synthesize({ inventoryFile: inventory, outDir: out });
     const after = await snapshot(out);
-    expect(Object.keys(after).sort()).toEqual(result.files.map((f) => f.path).sort());
+    expect(Object.keys(after).sort()).toEqual([...result.paths].sort());
     expect(after['copa-jobs.k8s.yaml']).toContain('docker.io/library/nginx:1.27');
     expect((await readdir(root)).sort()).toEqual(['dist', 'inventory.yaml']);
   });
