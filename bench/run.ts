@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path';
 import { FakeKubeApi } from '../test/support/fake-kube-api.ts';
 import { FLEET_NAMESPACE } from '../test/runtime/collector/fixtures.ts';
 import { benchCollector, buildCluster, COLLECTOR_CLUSTER, type CollectorFigures } from './collector.ts';
-import { benchFleetMetrics, type FleetMetricsFigures } from './fleet-metrics.ts';
+import { benchFleetMetrics, SCRAPE_SECONDS, type FleetMetricsFigures } from './fleet-metrics.ts';
 import { benchNaiveRelist, type NaiveFigures } from './naive-relist.ts';
 import { benchSynth, marginalCosts, type SynthResult } from './synth.ts';
 
@@ -107,7 +107,7 @@ function fleetSection(fm: FleetMetricsFigures): string[] {
     `| series per image outside image_cve_age_hours | ${f(fm.perImageOutsideCveAge, 2)} | <= ${TARGETS.seriesPerImage} | ${ok(fm.perImageOutsideCveAge <= TARGETS.seriesPerImage)} |`,
     `| image_cve_age_hours severities | ${fm.cveAgeSeverities.join(', ') || 'none'} (${fm.cveAgeSeries} series) | only severities with SLA hours (${fm.severitiesInScope.join(', ')}) | ${ok(severitiesOk)} |`,
     '',
-    `## 4. Rule cost (Prometheus, scrape and evaluation every 5 s, the generated rules; 8 readings of prometheus_rule_group_last_duration_seconds, one per evaluation; ${fm.ruleSeries} head series)`,
+    `## 4. Rule cost (Prometheus, scrape and evaluation every ${SCRAPE_SECONDS} s, the generated rules; 8 readings of prometheus_rule_group_last_duration_seconds, one per evaluation; ${fm.ruleSeries} head series)`,
     '',
     '| rule group | max duration | median | same expressions as queries | target (max) | verdict |',
     '|---|---:|---:|---:|---|---|',
