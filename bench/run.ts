@@ -17,7 +17,7 @@ import { FLEET_NAMESPACE } from '../test/runtime/collector/fixtures.ts';
 import { benchCollector, buildCluster, COLLECTOR_CLUSTER, type CollectorFigures } from './collector.ts';
 import { benchFleetMetrics, SCRAPE_SECONDS, type FleetMetricsFigures } from './fleet-metrics.ts';
 import { benchNaiveRelist, type NaiveFigures } from './naive-relist.ts';
-import { benchSynth, marginalCosts, type SynthResult } from './synth.ts';
+import { benchSynth, marginalCosts, RUNS as SYNTH_RUNS, type SynthResult } from './synth.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const COLLECTOR_BUNDLE = join(ROOT, 'runtime/build/copa-fleet-collector.mjs');
@@ -58,7 +58,7 @@ function synthSection(results: readonly SynthResult[], fallback: SynthResult | u
   };
   const target = (n: number) => (n === 200 ? `<= ${TARGETS.synth200Seconds} s` : n === 5000 ? `<= ${TARGETS.synth5000Seconds} s, <= ${TARGETS.synth5000RssMb} MB` : '-');
   return [
-    '## 1. Synth (cold `bin/copa-fleet synth` process, median of 3)',
+    `## 1. Synth (cold \`bin/copa-fleet synth\` process, median of ${SYNTH_RUNS} after one untimed run)`,
     '',
     '| images | wall time | peak RSS | target | verdict |',
     '|---:|---:|---:|---|---|',
