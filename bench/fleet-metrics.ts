@@ -15,7 +15,7 @@
  * per group, the maximum (and median) over 8 evaluations, beside the cost of the same
  * expressions as instant queries (no storage writes, no scheduling).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
@@ -158,6 +158,17 @@ export interface FleetMetricsFigures {
   /** Group name -> sum over its rules of the fastest of 3 instant queries of the rule's expression, ms. */
   readonly ruleQueryMs: Readonly<Record<string, number>>;
   readonly ruleSeries: number;
+  /** Share of the readings' wall time in which some task waited for a CPU (other load on the VM), if known. */
+  readonly cpuStallShare: number | undefined;
+}
+
+/** Microseconds some task of this machine waited for a CPU (/proc/pressure/cpu), if the kernel reports it. */
+function cpuStallMicros(): number | undefined {
+  try {
+    return Number(/some .*total=(\d+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'))?.[1] ?? Number.NaN);
+  } catch {
+    return undefined;
+  }
 }
 
 function median(values: readonly number[]): number {
@@ -258,8 +269,12 @@ export async function benchFleetMetrics(collectorBundle: string, options: FleetM
     const cveAgeSeverities = [...new Set(cveAge.map((s) => s.labels.severity ?? ''))].sort();
     progress(`${totalSeries} series (${cveAge.length} image_cve_age_hours)`);
 
-    const rules = files.find((f) => f.path === 'prometheus/copa-fleet.rules.yaml');
-    if (rules === undefined) throw new Error('synth wrote no plain rule file');
+    const generatedRules = files.find((f) => f.path === 'prometheus/copa-fleet.rules.yaml');
+    if (generatedRules === undefined) throw new Error('synth wrote no plain rule file');
+    // COPA_BENCH_RULES=<file>: a hand-edited rule file against the same fleet (tuning experiments).
+    const override = process.env.COPA_BENCH_RULES;
+    const rules = override === undefined ? generatedRules : { path: override, content: readFileSync(override, 'utf8') };
+    if (override !== undefined) progress(`rules from ${override} (COPA_BENCH_RULES), not the generated ones`);
     const target = (url: string) => url.replace(/^http:\/\//, '');
     prometheus = await startPrometheus({
       configYaml: stringify({
@@ -291,6 +306,8 @@ export async function benchFleetMetrics(collectorBundle: string, options: FleetM
     };
     progress(`Prometheus evaluating the generated rules every ${SCRAPE_SECONDS} s; waiting ${WARMUP_EVALUATIONS} evaluations`);
     await new Promise((r) => setTimeout(r, WARMUP_EVALUATIONS * SCRAPE_SECONDS * 1000));
+    const stallBefore = cpuStallMicros();
+    const readingsStarted = performance.now();
     for (let reading = 0; reading < READINGS; reading++) {
       for (const s of await readDurations()) {
         const group = (s.labels.rule_group ?? '').split(';').at(-1) ?? '';
@@ -299,6 +316,8 @@ export async function benchFleetMetrics(collectorBundle: string, options: FleetM
       await readRuleCosts();
       await new Promise((r) => setTimeout(r, SCRAPE_SECONDS * 1000));
     }
+    const stallAfter = cpuStallMicros();
+    const cpuStallShare = stallBefore === undefined || stallAfter === undefined ? undefined : (stallAfter - stallBefore) / 1000 / (performance.now() - readingsStarted);
     // The same expressions as queries (no storage writes, no group scheduling): the pure PromQL cost.
     const ruleGroups = (parse(rules.content) as { groups: { name: string; rules: { expr: string }[] }[] }).groups;
     const queryMs: Record<string, number> = {};
@@ -326,6 +345,7 @@ export async function benchFleetMetrics(collectorBundle: string, options: FleetM
       .sort((a, b) => b.medianMs - a.medianMs)
       .slice(0, SLOWEST_RULES);
     progress(`slowest rules (median/max): ${slowestRules.map((r) => `${r.group}/${r.rule}=${r.medianMs.toFixed(1)}/${r.maxMs.toFixed(1)}ms`).join(', ')}`);
+    for (const [group, values] of Object.entries(readings)) progress(`  ${group} readings: ${values.map((ms) => ms.toFixed(1)).join(' ')} ms`);
     progress(`rule groups: ${Object.entries(ruleGroupsMs).map(([g, ms]) => `${g}=${ms.toFixed(1)}ms`).join(', ')}`);
 
     return {
@@ -345,6 +365,7 @@ export async function benchFleetMetrics(collectorBundle: string, options: FleetM
       slowestRules,
       ruleQueryMs: queryMs,
       ruleSeries: headSeries,
+      cpuStallShare,
     };
   } finally {
     await Promise.allSettled([prometheus?.stop(), collector?.stop(), pushgateway?.stop()]);

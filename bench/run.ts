@@ -113,7 +113,8 @@ function fleetSection(fm: FleetMetricsFigures): string[] {
     '|---|---:|---:|---:|---|---|',
     ...groups.map(([g, ms]) => `| ${g} | ${f(ms, 1)} ms | ${f(fm.ruleGroupsMedianMs[g] ?? Number.NaN, 1)} ms | ${f(fm.ruleQueryMs[g] ?? Number.NaN, 1)} ms | <= ${TARGETS.ruleGroupMs} ms | ${ok(ms <= TARGETS.ruleGroupMs)} |`),
     '',
-    '"As queries": the sum over the group\'s rules of the fastest of 3 `/api/v1/query` calls of each expression (HTTP included; no storage writes, no concurrent scrapes).',
+    '"As queries": the sum over the group\'s rules of the fastest of 3 `/api/v1/query` calls of each expression (HTTP included; no storage writes, no concurrent scrapes).' +
+      (fm.cpuStallShare === undefined ? '' : ` During the readings some task (the benchmark's own included) waited for a CPU ${f(fm.cpuStallShare * 100, 0)} % of the time (/proc/pressure/cpu).`),
     '',
     'The costliest single rules (each rule\'s `evaluationTime` in `/api/v1/rules`, read with the group durations):',
     '',

@@ -12,6 +12,7 @@ import { coverageConcern } from './concerns/coverage.ts';
 import { dependencyTrackConcern } from './concerns/dependency-track.ts';
 import { driftConcern } from './concerns/drift.ts';
 import { firstRunsConcern } from './concerns/first-runs.ts';
+import { jobFailuresConcern } from './concerns/job-failures.ts';
 import { missingRunsConcern } from './concerns/missing-runs.ts';
 import { pipelineConcern } from './concerns/pipeline.ts';
 import { pushgatewayConcern } from './concerns/pushgateway.ts';
@@ -39,6 +40,7 @@ export function concernsFor(settings: ObservabilitySettings): Concern[] {
     driftConcern(),
     coverageConcern(settings),
     pipelineConcern(settings),
+    jobFailuresConcern(settings),
     missingRunsConcern(settings),
     firstRunsConcern(settings),
     pushgatewayConcern(settings),

@@ -1,5 +1,6 @@
 /**
- * Copa pipeline health: run counts, success rate and failed runs. The counters come from the
+ * Copa pipeline health: run counts and success rate over 7 days (the failed last run is
+ * job-failures.ts's, in its own rule group). The counters come from the
  * Pushgateway, where the exporter accumulates them across runs (one group per CronJob), so:
  * - every series is scoped to the inventory by (image, cronjob): a removed image's group, which the
  *   Pushgateway keeps forever, counts for nothing;
@@ -8,13 +9,13 @@
  *   pushed counter appears at 1, not 0). A counter that went down (the Pushgateway lost its state)
  *   counts from its new start.
  */
-import { ALERTS, FAILURE_REASONS, L, METRICS, RECORDS } from '../../shared/metrics.ts';
-import { barGaugePanel, statPanel, steps, tablePanel, timeseriesPanel } from '../panels.ts';
-import { by, copyLabel, inInventory, sel, withCronjobTeam } from '../promql.ts';
+import { L, METRICS, RECORDS } from '../../shared/metrics.ts';
+import { barGaugePanel, statPanel, steps, timeseriesPanel } from '../panels.ts';
+import { by, inInventory, sel } from '../promql.ts';
 import type { ObservabilitySettings } from '../settings.ts';
 import type { Concern } from '../types.ts';
 
-const { image, cronjob, failureReason, outcome } = L;
+const { image, cronjob, failureReason } = L;
 const WINDOW = '7d';
 
 /** Runs counted by `counter` in the last WINDOW, by `labels`, inventoried CronJobs only. */
@@ -30,12 +31,6 @@ const failedByImage = `sum ${by(image)} (${RECORDS.patchFailureIncrease7d})`;
 const succeededOrZero = `(${succeeded} or 0 * ${failedByImage})`;
 const failedOrZero = `(${failedByImage} or 0 * ${succeeded})`;
 
-/** The failure reasons of the last run: the exporter's outcome, or what the collector saw of the Job. */
-const lastRunFailures =
-  `max ${by(image, cronjob, failureReason)} (` +
-  copyLabel(`${sel(METRICS.runLastOutcome.name, {}, { [outcome]: FAILURE_REASONS.join('|') })} == 1`, failureReason, outcome) +
-  `) or max ${by(image, cronjob, failureReason)} (${METRICS.jobLastFailure.name} == 1)`;
-
 export function pipelineConcern(settings: ObservabilitySettings): Concern {
   const overdueHours = (settings.longestScheduleInterval + settings.missingRunGraceSeconds) / 3600;
   return {
@@ -50,17 +45,7 @@ export function pipelineConcern(settings: ObservabilitySettings): Concern {
         expr: `${succeededOrZero} / (${succeededOrZero} + ${failedOrZero} > 0)`,
       },
     ],
-    alerts: [
-      {
-        alert: ALERTS.jobFailed,
-        expr: withCronjobTeam(lastRunFailures),
-        severity: 'warning',
-        summary: `Copa run for {{ $labels.${image} }} failed: {{ $labels.${failureReason} }}`,
-        description:
-          `The last run of CronJob ${settings.namespace}/{{ $labels.${cronjob} }} ({{ $labels.${image} }}) ended with ` +
-          `failure_reason={{ $labels.${failureReason} }}. The image gets no patches until a run succeeds.`,
-      },
-    ],
+    alerts: [],
     panels: [
       {
         row: 'pipeline',
@@ -122,19 +107,6 @@ export function pipelineConcern(settings: ObservabilitySettings): Concern {
             { value: 0.8, color: 'orange' },
             { value: 1, color: 'green' },
           ],
-        }),
-      },
-      {
-        row: 'pipeline',
-        order: 50,
-        panel: tablePanel({
-          title: 'Images whose last run failed',
-          description: 'The failure reason of the last run, from the exporter or, for failures it cannot see (pod never started, image pull, deadline), the collector.',
-          queries: [{ expr: withCronjobTeam(lastRunFailures) }],
-          width: 8,
-          height: 10,
-          hide: ['Value'],
-          noValue: 'none',
         }),
       },
       {

@@ -1,0 +1,53 @@
+/**
+ * Failed runs: the last run of an inventoried CronJob failed, by `failure_reason`: what the
+ * exporter classified, or, for failures it cannot see (pod never started, image pull, deadline,
+ * missed schedule), what the collector saw of the Job. A rule group of its own: a bad day fails
+ * many images at once, and every firing alert costs Prometheus a template expansion per label and
+ * annotation on every evaluation (docs/benchmarks.md), which must not hold up the 7-day statistics.
+ */
+import { ALERTS, FAILURE_REASONS, L, METRICS } from '../../shared/metrics.ts';
+import { tablePanel } from '../panels.ts';
+import { by, copyLabel, sel, withCronjobTeam } from '../promql.ts';
+import type { ObservabilitySettings } from '../settings.ts';
+import type { Concern } from '../types.ts';
+
+const { image, cronjob, failureReason, outcome } = L;
+
+/** The failure reasons of the last run: the exporter's outcome, or what the collector saw of the Job. */
+const lastRunFailures =
+  `max ${by(image, cronjob, failureReason)} (` +
+  copyLabel(`${sel(METRICS.runLastOutcome.name, {}, { [outcome]: FAILURE_REASONS.join('|') })} == 1`, failureReason, outcome) +
+  `) or max ${by(image, cronjob, failureReason)} (${METRICS.jobLastFailure.name} == 1)`;
+
+export function jobFailuresConcern(settings: ObservabilitySettings): Concern {
+  return {
+    name: 'job-failures',
+    records: [],
+    alerts: [
+      {
+        alert: ALERTS.jobFailed,
+        expr: withCronjobTeam(lastRunFailures),
+        severity: 'warning',
+        summary: `Copa run for {{ $labels.${image} }} failed: {{ $labels.${failureReason} }}`,
+        description:
+          `The last run of CronJob ${settings.namespace}/{{ $labels.${cronjob} }} ({{ $labels.${image} }}) ended with ` +
+          `failure_reason={{ $labels.${failureReason} }}. The image gets no patches until a run succeeds.`,
+      },
+    ],
+    panels: [
+      {
+        row: 'pipeline',
+        order: 50,
+        panel: tablePanel({
+          title: 'Images whose last run failed',
+          description: 'The failure reason of the last run, from the exporter or, for failures it cannot see (pod never started, image pull, deadline), the collector.',
+          queries: [{ expr: withCronjobTeam(lastRunFailures) }],
+          width: 8,
+          height: 10,
+          hide: ['Value'],
+          noValue: 'none',
+        }),
+      },
+    ],
+  };
+}
