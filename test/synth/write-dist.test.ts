@@ -2,7 +2,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { OutputDirError, writeOutputDir } from '../../src/outputs/write-dist.ts';
 import type { FileToWrite, StreamedFile } from '../../src/outputs/output-file.ts';
@@ -10,6 +10,7 @@ import { checkPaths, fleetFiles } from '../../src/synth/render.ts';
 import { synthesize } from '../../src/synth/synth.ts';
 import { InventoryError } from '../../src/inventory/load.ts';
 import { FULL, fleetOf } from '../support/fleet-fixtures.ts';
+import { readTree } from '../support/file-tree.ts';
 
 let root: string;
 let out: string;
@@ -22,22 +23,11 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-/** Every file under `dir`, relative path -> content. */
-async function snapshot(dir: string): Promise<Record<string, string>> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  const files: Record<string, string> = {};
-  for (const entry of entries.filter((e) => e.isFile())) {
-    const path = join(entry.parentPath, entry.name);
-    files[relative(dir, path)] = await readFile(path, 'utf8');
-  }
-  return files;
-}
-
 async function previousOutput(): Promise<Record<string, string>> {
   await mkdir(join(out, 'prometheus'), { recursive: true });
   await writeFile(join(out, 'copa-jobs.k8s.yaml'), 'previous jobs\n');
   await writeFile(join(out, 'prometheus', 'rules.yaml'), 'previous rules\n');
-  return snapshot(out);
+  return readTree(out);
 }
 
 describe('writeOutputDir', () => {
@@ -46,14 +36,14 @@ describe('writeOutputDir', () => {
       { path: 'a.k8s.yaml', content: 'a\n' },
       { path: 'trivy-operator/values.yaml', content: 'v\n' },
     ]);
-    expect(await snapshot(out)).toEqual({ 'a.k8s.yaml': 'a\n', 'trivy-operator/values.yaml': 'v\n' });
+    expect(await readTree(out)).toEqual({ 'a.k8s.yaml': 'a\n', 'trivy-operator/values.yaml': 'v\n' });
     expect(await readdir(root)).toEqual(['dist']);
   });
 
   it('replaces the previous directory as a whole: stale files disappear', async () => {
     await previousOutput();
     await writeOutputDir(out, [{ path: 'copa-jobs.k8s.yaml', content: 'new jobs\n' }]);
-    expect(await snapshot(out)).toEqual({ 'copa-jobs.k8s.yaml': 'new jobs\n' });
+    expect(await readTree(out)).toEqual({ 'copa-jobs.k8s.yaml': 'new jobs\n' });
     expect(await readdir(root)).toEqual(['dist']);
   });
 
@@ -65,7 +55,7 @@ describe('writeOutputDir', () => {
       { path: 'copa-jobs.k8s.yaml', content: 'again\n' },
     ]);
     await expect(failing).rejects.toThrow(/EEXIST/);
-    expect(await snapshot(out)).toEqual(before);
+    expect(await readTree(out)).toEqual(before);
     expect(await readdir(root)).toEqual(['dist']);
   });
 
@@ -106,12 +96,12 @@ describe('writeOutputDir with streamed files', () => {
     const files: FileToWrite[] = [streamed, { path: 'small/x.yaml', content: 'x\n' }];
     await writeOutputDir(out, files);
     const expected = { 'big.k8s.yaml': 'one\ntwo\nthree\n', 'small/x.yaml': 'x\n' };
-    expect(await snapshot(out)).toEqual(expected);
+    expect(await readTree(out)).toEqual(expected);
     async function* asyncFiles(): AsyncGenerator<FileToWrite> {
       yield* files;
     }
     await writeOutputDir(out, asyncFiles());
-    expect(await snapshot(out)).toEqual(expected);
+    expect(await readTree(out)).toEqual(expected);
     expect(await readdir(root)).toEqual(['dist']);
   });
 
@@ -134,7 +124,7 @@ describe('writeOutputDir with streamed files', () => {
     const before = await previousOutput();
     // copa-jobs.k8s.yaml is written after alertmanager/ (files go in path order), and fails after its header and first objects.
     await expect(writeOutputDir(out, failingSynth('copa-jobs.k8s.yaml', 3))).rejects.toThrow('render failed part-way');
-    expect(await snapshot(out)).toEqual(before);
+    expect(await readTree(out)).toEqual(before);
     expect(await readdir(root)).toEqual(['dist']);
   });
 
@@ -146,7 +136,7 @@ describe('writeOutputDir with streamed files', () => {
   it('writes the same bytes as the in-memory rendering when nothing fails', async () => {
     await writeOutputDir(out, fleetFiles(fleetOf(FULL)));
     const expected = Object.fromEntries(fleetFiles(fleetOf(FULL)).map((f) => [f.path, 'content' in f ? f.content : [...f.chunks].join('')]));
-    expect(await snapshot(out)).toEqual(expected);
+    expect(await readTree(out)).toEqual(expected);
   });
 });
 
@@ -168,7 +158,7 @@ describe('synthesize', () => {
     const inventory = join(out, 'inventory.yaml');
     await writeFile(inventory, 'images:\n  - ref: nginx:1.27\n');
     await expect(synthesize({ inventoryFile: inventory, outDir: out })).rejects.toThrow(OutputDirError);
-    expect(await snapshot(out)).toEqual({ 'inventory.yaml': 'images:\n  - ref: nginx:1.27\n' });
+    expect(await readTree(out)).toEqual({ 'inventory.yaml': 'images:\n  - ref: nginx:1.27\n' });
   });
 
   it('writes nothing and keeps the previous output when the inventory is invalid', async () => {
@@ -177,7 +167,7 @@ describe('synthesize', () => {
     await writeFile(inventory, 'images:\n  - ref: "not a valid ref!"\n    schedule: "61 * * * *"\n');
     const failing = synthesize({ inventoryFile: inventory, outDir: out });
     await expect(failing).rejects.toThrow(InventoryError);
-    expect(await snapshot(out)).toEqual(before);
+    expect(await readTree(out)).toEqual(before);
     expect((await readdir(root)).sort()).toEqual(['dist', 'inventory.yaml']);
   });
 
@@ -186,7 +176,7 @@ describe('synthesize', () => {
     const inventory = join(root, 'inventory.yaml');
     await writeFile(inventory, 'images:\n  - ref: nginx:1.27\n');
     const result = await synthesize({ inventoryFile: inventory, outDir: out });
-    const after = await snapshot(out);
+    const after = await readTree(out);
     expect(Object.keys(after).sort()).toEqual([...result.paths].sort());
     expect(after['copa-jobs.k8s.yaml']).toContain('docker.io/library/nginx:1.27');
     expect((await readdir(root)).sort()).toEqual(['dist', 'inventory.yaml']);
