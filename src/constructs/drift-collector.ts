@@ -14,7 +14,8 @@ import { appLabels, selectorLabels } from './labels.ts';
 import { COLLECTOR_NAME, collectorClusterRoleName } from './names.ts';
 import { ClusterWideRole, NamespacedRole, type Rule } from './rbac.ts';
 import { containerResources } from './resources.ts';
-import { RUNTIME_UID, restrictedPodSecurityContext, restrictedSecurityContext } from './security.ts';
+import { RUNTIME_UID } from './security.ts';
+import { singletonDeployment } from './singleton-deployment.ts';
 import { ScrapedService } from './scraped-service.ts';
 import { DESCRIPTION_ANNOTATION, runtimeStateConfigMap } from './runtime-state-config-map.ts';
 
@@ -77,45 +78,30 @@ export class DriftCollector extends Construct {
     new NamespacedRole(this, 'Rbac', { ...binding, name: COLLECTOR_NAME, rules: collectorNamespaceRules() });
 
     const metricsPort = k8s.IntOrString.fromString(METRICS_PORT_NAME);
-    new k8s.KubeDeployment(this, 'Deployment', {
-      metadata: { name: COLLECTOR_NAME, labels },
-      spec: {
-        // One collector at a time, also during a rollout (Recreate): two would both write the SLA state.
-        replicas: 1,
-        strategy: { type: 'Recreate' },
-        revisionHistoryLimit: 3,
-        selector: { matchLabels: selector },
-        template: {
-          metadata: { labels },
-          spec: {
-            serviceAccountName: serviceAccount.name,
-            // The collector is an API client: the token is mounted into its (only) container.
-            automountServiceAccountToken: true,
-            enableServiceLinks: false,
-            securityContext: restrictedPodSecurityContext(RUNTIME_UID),
-            containers: [
-              {
-                name: 'collector',
-                image: defaults.runtimeImage,
-                imagePullPolicy: 'IfNotPresent',
-                command: [RUNTIME_BIN.collector],
-                args: collectorArgs({
-                  namespace: fleet.namespace,
-                  inventoryConfigMap: CONFIGMAPS.inventory,
-                  digestStore: CONFIGMAPS.patchedDigests,
-                  stateConfigMap: CONFIGMAPS.collectorState,
-                  port: COLLECTOR_PORT,
-                }),
-                ports: [{ name: METRICS_PORT_NAME, containerPort: COLLECTOR_PORT, protocol: 'TCP' }],
-                livenessProbe: { httpGet: { path: HEALTH_PATHS.liveness, port: metricsPort }, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 3 },
-                // Ready once every informer has synced: Prometheus should not scrape half a picture.
-                readinessProbe: { httpGet: { path: HEALTH_PATHS.readiness, port: metricsPort }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
-                resources: containerResources(defaults.resources.collector),
-                securityContext: restrictedSecurityContext(RUNTIME_UID),
-              },
-            ],
-          },
-        },
+    // The collector is an API client: its token is mounted into its (only) container.
+    singletonDeployment(this, 'Deployment', {
+      name: COLLECTOR_NAME,
+      labels,
+      selector,
+      uid: RUNTIME_UID,
+      serviceAccountName: serviceAccount.name,
+      container: {
+        name: 'collector',
+        image: defaults.runtimeImage,
+        imagePullPolicy: 'IfNotPresent',
+        command: [RUNTIME_BIN.collector],
+        args: collectorArgs({
+          namespace: fleet.namespace,
+          inventoryConfigMap: CONFIGMAPS.inventory,
+          digestStore: CONFIGMAPS.patchedDigests,
+          stateConfigMap: CONFIGMAPS.collectorState,
+          port: COLLECTOR_PORT,
+        }),
+        ports: [{ name: METRICS_PORT_NAME, containerPort: COLLECTOR_PORT, protocol: 'TCP' }],
+        livenessProbe: { httpGet: { path: HEALTH_PATHS.liveness, port: metricsPort }, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 3 },
+        // Ready once every informer has synced: Prometheus should not scrape half a picture.
+        readinessProbe: { httpGet: { path: HEALTH_PATHS.readiness, port: metricsPort }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
+        resources: containerResources(defaults.resources.collector),
       },
     });
 

@@ -11,7 +11,8 @@ import type { Fleet } from '../model/fleet.ts';
 import { appLabels, selectorLabels } from './labels.ts';
 import { PUSHGATEWAY_NAME, PUSHGATEWAY_PORT } from './names.ts';
 import { containerResources } from './resources.ts';
-import { PUSHGATEWAY_UID, restrictedPodSecurityContext, restrictedSecurityContext } from './security.ts';
+import { PUSHGATEWAY_UID } from './security.ts';
+import { singletonDeployment } from './singleton-deployment.ts';
 import { ScrapedService } from './scraped-service.ts';
 
 const COMPONENT = 'pushgateway';
@@ -30,35 +31,21 @@ export class Pushgateway extends Construct {
     const selector = selectorLabels(COMPONENT);
     const port = k8s.IntOrString.fromString(PUSHGATEWAY_PORT_NAME);
 
-    new k8s.KubeDeployment(this, 'Deployment', {
-      metadata: { name: PUSHGATEWAY_NAME, labels },
-      spec: {
-        replicas: 1,
-        strategy: { type: 'Recreate' },
-        revisionHistoryLimit: 3,
-        selector: { matchLabels: selector },
-        template: {
-          metadata: { labels },
-          spec: {
-            // The Pushgateway never calls the Kubernetes API: no ServiceAccount token at all.
-            automountServiceAccountToken: false,
-            enableServiceLinks: false,
-            securityContext: restrictedPodSecurityContext(PUSHGATEWAY_UID),
-            containers: [
-              {
-                name: 'pushgateway',
-                image: defaults.pushgateway.image,
-                imagePullPolicy: 'IfNotPresent',
-                args: [`--web.listen-address=:${PUSHGATEWAY_PORT}`],
-                ports: [{ name: PUSHGATEWAY_PORT_NAME, containerPort: PUSHGATEWAY_PORT, protocol: 'TCP' }],
-                livenessProbe: { httpGet: { path: '/-/healthy', port }, periodSeconds: 20, timeoutSeconds: 5 },
-                readinessProbe: { httpGet: { path: '/-/ready', port }, periodSeconds: 10, timeoutSeconds: 5 },
-                resources: containerResources(defaults.resources.pushgateway),
-                securityContext: restrictedSecurityContext(PUSHGATEWAY_UID),
-              },
-            ],
-          },
-        },
+    // The Pushgateway never calls the Kubernetes API: no ServiceAccount token at all.
+    singletonDeployment(this, 'Deployment', {
+      name: PUSHGATEWAY_NAME,
+      labels,
+      selector,
+      uid: PUSHGATEWAY_UID,
+      container: {
+        name: 'pushgateway',
+        image: defaults.pushgateway.image,
+        imagePullPolicy: 'IfNotPresent',
+        args: [`--web.listen-address=:${PUSHGATEWAY_PORT}`],
+        ports: [{ name: PUSHGATEWAY_PORT_NAME, containerPort: PUSHGATEWAY_PORT, protocol: 'TCP' }],
+        livenessProbe: { httpGet: { path: '/-/healthy', port }, periodSeconds: 20, timeoutSeconds: 5 },
+        readinessProbe: { httpGet: { path: '/-/ready', port }, periodSeconds: 10, timeoutSeconds: 5 },
+        resources: containerResources(defaults.resources.pushgateway),
       },
     });
 
