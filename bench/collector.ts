@@ -143,8 +143,11 @@ export async function benchCollector(api: FakeKubeApi, shape: ClusterShape, bund
     const syncMs = Date.now() - started;
     const afterSync = rssOf(collector.process.pid!);
     const initial = collector.logs.find((l) => l.msg === 'initial sync complete');
-    const synced = (resource: string) => collector.logs.find((l) => l.msg === 'synced' && l.resource === resource)?.path ?? '?';
-    const paths = `pods ${String(synced('pods'))}, reports ${String(synced('vulnerabilityreports'))}`;
+    const synced = (resource: string) => {
+      const line = collector.logs.find((l) => l.msg === 'synced' && l.resource === resource);
+      return `${String(line?.path ?? '?')} in ${typeof line?.ms === 'number' ? (line.ms / 1000).toFixed(1) : '?'} s`;
+    };
+    const paths = `pods ${synced('pods')}, reports ${synced('vulnerabilityreports')}`;
     progress(`initial sync ${syncMs} ms (${paths}), rss ${afterSync.rssMb} MB, peak ${afterSync.hwmMb} MB`);
 
     let scrapeMs = 0;
