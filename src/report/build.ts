@@ -56,6 +56,12 @@ export function quantile(phi: number, values: readonly number[]): number | null 
   return sorted[lower]! * (1 - weight) + sorted[upper]! * weight;
 }
 
+/** Hours covered by a set of step times: the spans of its contiguous runs (exact to one step). */
+function spanHours(times: Iterable<number>, step: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  return runs({ metric: {}, values: sorted.map((t) => [t, '1'] as const) }, step).reduce((sum, [a, b]) => sum + (b - a), 0) / 3600;
+}
+
 /** Contiguous runs of present steps in a range series: [first step, last step] pairs (Unix seconds). */
 function runs(series: RangeSeries, step: number): Array<readonly [number, number]> {
   const result: Array<[number, number]> = [];
@@ -172,7 +178,7 @@ export function buildReport(input: BuildInput): Report {
     if (last !== undefined && at - last[1] < stepSeconds) driftSince.set(key(m.namespace ?? '', m.pod ?? '', m.container ?? '', m.digest ?? ''), last[0]);
     for (const [t] of series.values) driftSteps.add(t);
   }
-  // Per image: steps at which at least one of its containers drifted.
+  // Per image: time with at least one of its containers drifting (union of the containers' steps).
   const imageSteps = new Map<string, Set<number>>();
   for (const series of results.range('driftRange')) {
     const set = imageSteps.get(series.metric.image ?? '') ?? new Set<number>();
@@ -264,7 +270,7 @@ export function buildReport(input: BuildInput): Report {
     .range('unscannedRange')
     .map((series) => ({
       namespace: series.metric.namespace ?? '',
-      hours: round((series.values.length * stepSeconds) / 3600),
+      hours: round(spanHours(series.values.map(([t]) => t), stepSeconds)),
       maxPods: Math.max(...series.values.map(([, v]) => num(v))),
     }))
     .sort(byText((r) => r.namespace));
@@ -308,8 +314,8 @@ export function buildReport(input: BuildInput): Report {
       bySeverity,
       cves,
       runs: runsRows,
-      driftHours: fig((driftSteps.size * stepSeconds) / 3600, 'hours', ['driftRange'], 'steps with at least one container on a pre-patch digest x resolution'),
-      driftByImage: [...imageSteps.entries()].map(([img, set]) => ({ image: img, hours: round((set.size * stepSeconds) / 3600) })).sort(byText((r) => r.image)),
+      driftHours: fig(spanHours(driftSteps, stepSeconds), 'hours', ['driftRange'], 'time spanned by the steps with at least one container on a pre-patch digest (exact to one resolution step)'),
+      driftByImage: [...imageSteps.entries()].map(([img, set]) => ({ image: img, hours: round(spanHours(set, stepSeconds)) })).sort(byText((r) => r.image)),
       complianceRatio,
       breachesPerDay,
     },

@@ -44,7 +44,7 @@ export function reportBlocks(report: Report): Block[] {
       ],
     },
     { kind: 'section', title: SECTION_TITLES.asOf },
-    { kind: 'heading', title: `Images with Critical CVEs on running digests: ${formatFigure(asOf.criticalCves.images)} images, ${formatFigure(asOf.criticalCves.count)} CVEs` },
+    { kind: 'heading', title: `Images with Critical CVEs on running digests: ${formatFigure(asOf.criticalCves.images)} (CVEs: ${formatFigure(asOf.criticalCves.count)})` },
     {
       kind: 'table',
       headers: ['image', 'CVE', 'since', 'age', 'team', 'running digests'],

@@ -6,7 +6,13 @@ import { type Block, type Cell, reportBlocks } from './document.ts';
 import type { Chart, Report } from './model.ts';
 
 const esc = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-const cell = (c: Cell): string => (c === null ? '<span class="none">-</span>' : esc(String(c)));
+/** Digests (71 characters without a break) may wrap anywhere; short identifiers (pod, CVE id, time) never. */
+function cell(c: Cell): string {
+  if (c === null) return '<td><span class="none">-</span></td>';
+  const text = String(c);
+  const cls = /^sha256:/.test(text) ? ' class="digest"' : text.length <= 28 && !/\s/.test(text) ? ' class="nw"' : '';
+  return `<td${cls}>${esc(text)}</td>`;
+}
 const anchor = (id: string): string => `q-${id}`;
 const sources = (ids: readonly string[]): string => `<p class="src">Source: ${ids.map((q) => `<a href="#${anchor(q)}">${esc(q)}</a>`).join(', ')}</p>`;
 
@@ -14,13 +20,16 @@ const STYLE = `
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; margin: 2em auto; max-width: 72em; padding: 0 1em; color: #1b1f24; font-size: 14px; }
 h1 { font-size: 1.6em; } h2 { font-size: 1.3em; border-bottom: 2px solid #1b1f24; padding-bottom: .2em; margin-top: 2em; } h3 { font-size: 1.05em; margin-top: 1.5em; }
 table { border-collapse: collapse; width: 100%; margin: .5em 0; font-size: .9em; }
-th, td { border: 1px solid #c8ccd1; padding: .25em .5em; text-align: left; vertical-align: top; word-break: break-word; }
+th, td { border: 1px solid #c8ccd1; padding: .25em .5em; text-align: left; vertical-align: top; overflow-wrap: break-word; }
+td.nw { white-space: nowrap; }
+td.digest { word-break: break-all; font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: .8em; }
 th { background: #eef1f4; }
 .src { color: #57606a; font-size: .8em; margin: .2em 0 1em; }
 .none, .empty { color: #57606a; }
 dl.meta { display: grid; grid-template-columns: max-content auto; gap: .2em 1em; } dl.meta dt { font-weight: 600; }
 pre { background: #f6f8fa; padding: .5em; white-space: pre-wrap; word-break: break-all; font-size: .8em; }
 svg { max-width: 100%; height: auto; } svg text { font-size: 11px; fill: #1b1f24; }
+@page { size: A4 landscape; margin: 12mm; }
 @media print {
   body { margin: 0; max-width: none; font-size: 11px; }
   section { break-before: page; page-break-before: always; }
@@ -34,7 +43,7 @@ svg { max-width: 100%; height: auto; } svg text { font-size: 11px; fill: #1b1f24
 export function svgChart(chart: Chart): string {
   const width = 720;
   const height = 220;
-  const pad = { left: 48, right: 12, top: 12, bottom: 36 };
+  const pad = { left: 48, right: 28, top: 12, bottom: 36 };
   const w = width - pad.left - pad.right;
   const h = height - pad.top - pad.bottom;
   const points = chart.points;
@@ -88,7 +97,7 @@ function block(b: Block): string {
       return `<dl class="meta">${b.items.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>`;
     case 'table':
       if (b.rows.length === 0) return `<p class="empty">${esc(b.empty)}</p>${sources(b.queries)}`;
-      return `<table><thead><tr>${b.headers.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${b.rows.map((r) => `<tr>${r.map((c) => `<td>${cell(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>${sources(b.queries)}`;
+      return `<table><thead><tr>${b.headers.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${b.rows.map((r) => `<tr>${r.map(cell).join('')}</tr>`).join('')}</tbody></table>${sources(b.queries)}`;
     case 'chart':
       return `<h3>${esc(b.chart.title)}</h3>${svgChart(b.chart)}${sources(b.chart.queries)}`;
     case 'queries':
