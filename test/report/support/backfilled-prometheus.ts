@@ -13,7 +13,7 @@ import { writeFile } from 'node:fs/promises';
 export const PROMTOOL = '/usr/bin/promtool';
 export const RETENTION = '3650d';
 
-export function startBackfilledPrometheus(openMetricsFile: string): Promise<RunningProcess> {
+export function startBackfilledPrometheus(openMetricsFile: string, extraArgs: readonly string[] = []): Promise<RunningProcess> {
   return startProcess({
     name: 'prometheus-backfilled',
     command: BINARIES.prometheus,
@@ -28,8 +28,9 @@ export function startBackfilledPrometheus(openMetricsFile: string): Promise<Runn
       `--storage.tsdb.retention.time=${RETENTION}`,
       `--web.listen-address=127.0.0.1:${port}`,
       '--log.level=warn',
+      ...extraArgs,
     ],
     readyPath: '/-/ready',
-    readyTimeoutMs: 60_000,
+    readyTimeoutMs: 300_000,
   });
 }
