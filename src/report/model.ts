@@ -3,6 +3,7 @@
  * describes. Times are ISO 8601 strings (UTC); durations are hours. Every figure names the queries
  * (by id, in `queries`) it was computed from, so an auditor can re-run them.
  */
+import type { DriftRow as OfflineDriftRow } from '../shared/drift.ts';
 import type { Severity } from '../shared/metrics.ts';
 
 export const REPORT_FORMAT_VERSION = 1;
@@ -70,13 +71,8 @@ export interface OverdueRow {
   readonly scheduleIntervalHours: number | null;
 }
 
-export interface DriftRow {
-  readonly namespace: string;
-  readonly pod: string;
-  readonly container: string;
-  readonly image: string;
-  readonly runningDigest: string;
-  readonly patchedDigest: string;
+/** A drifted container as `copa-fleet drift` lists it, with since when it drifted. */
+export interface DriftRow extends OfflineDriftRow {
   /** Since when (at the report's resolution); the period start when it drifted all period. */
   readonly since: string;
   readonly hours: number;

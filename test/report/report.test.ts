@@ -7,7 +7,10 @@
  * the section titles and key figures; exit codes 1 and 2; headers and the bearer token reach the server.
  */
 import { readFile, rm, mkdtemp, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
 import { createServer, request, type IncomingHttpHeaders } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
@@ -281,6 +284,33 @@ describe('connection options and exit codes', () => {
       expect(run.stderr).toMatch(/querying http:\/\/127\.0\.0\.1:\d+: 23\/23/);
     } finally {
       await new Promise((resolve) => proxy.close(resolve));
+    }
+  });
+
+  it('trusts an https Prometheus through --ca-file, and refuses it without', async () => {
+    const key = join(dir, 'tls.key');
+    const cert = join(dir, 'tls.crt');
+    await promisify(execFile)('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+    const target = new URL(prometheus.url);
+    const tls = createHttpsServer({ key: await readFile(key), cert: await readFile(cert) }, (req, res) => {
+      const upstream = request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      });
+      req.pipe(upstream);
+    });
+    const port = await freePort();
+    await new Promise<void>((resolve) => tls.listen(port, '127.0.0.1', resolve));
+    try {
+      const args = ['--prometheus', `https://127.0.0.1:${port}`, '--at', '2026-09-10T00:00:00Z', '--period', '1d', '--format', 'json'];
+      const trusted = await cli(...args, '--ca-file', cert);
+      expect(trusted.code, trusted.stderr).toBe(0);
+      expect((JSON.parse(trusted.stdout) as Report).coverage.inventory).toHaveLength(IMAGES.length);
+      const untrusted = await cli(...args);
+      expect(untrusted.code).toBe(1);
+      expect(untrusted.stderr).toMatch(/cannot reach https:\/\/127\.0\.0\.1:\d+: self[- ]signed certificate/);
+    } finally {
+      await new Promise((resolve) => tls.close(resolve));
     }
   });
 
