@@ -31,6 +31,7 @@ try {
   const { readFile } = await import('node:fs/promises');
   const md = join(root, 'docs/report-example.md');
   await writeFile(md, (await readFile(md, 'utf8')).replaceAll(prometheus.url, 'http://prometheus.example:9090'));
+  await writeFile(html, (await readFile(html, 'utf8')).replaceAll(prometheus.url, 'http://prometheus.example:9090'));
   const run = await chromium(html, ['--window-size=1280,2600', `--screenshot=${join(root, 'docs/report-screenshot.png')}`]);
   if (run.code !== 0) throw new Error(run.log);
 } finally {

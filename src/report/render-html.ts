@@ -10,7 +10,7 @@ const esc = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, 
 function cell(c: Cell): string {
   if (c === null) return '<td><span class="none">-</span></td>';
   const text = String(c);
-  const cls = /^sha256:/.test(text) ? ' class="digest"' : text.length <= 28 && !/\s/.test(text) ? ' class="nw"' : '';
+  const cls = /^sha256:/.test(text) ? ' class="digest"' : text.length <= 12 || (text.length <= 28 && !/\s/.test(text)) ? ' class="nw"' : '';
   return `<td${cls}>${esc(text)}</td>`;
 }
 const anchor = (id: string): string => `q-${id}`;
