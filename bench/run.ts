@@ -17,6 +17,7 @@ import { FLEET_NAMESPACE } from '../test/runtime/collector/fixtures.ts';
 import { benchCollector, buildCluster, COLLECTOR_CLUSTER, REAL_SERVER_COST, SYNC_PATHS, type CollectorFigures } from './collector.ts';
 import { benchFleetMetrics, SCRAPE_SECONDS, type FleetMetricsFigures } from './fleet-metrics.ts';
 import { benchNaiveRelist, type NaiveFigures } from './naive-relist.ts';
+import { benchReport, REPORT_BENCH, type ReportBenchFigures } from './report.ts';
 import { benchSynth, marginalCosts, RUNS as SYNTH_RUNS, type SynthResult } from './synth.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -32,6 +33,7 @@ export const TARGETS = {
   collectorChangeSeconds: 2,
   seriesPerImage: 25,
   ruleGroupMs: 50,
+  reportSeconds: 10,
 } as const;
 
 const MB = 2 ** 20;
@@ -142,10 +144,27 @@ function fleetSection(fm: FleetMetricsFigures): string[] {
   ];
 }
 
-const PARTS = ['synth', 'collector', 'fleet'] as const;
+function reportSection(r: ReportBenchFigures): string[] {
+  const perSecond = r.samples / r.reportSeconds;
+  return [
+    `## 5. Report (\`copa-fleet report --period 30d --format json\`, ${REPORT_BENCH.images} images, ${REPORT_BENCH.days} days, ${r.cveSeries} image_cve_age_hours series (about ${REPORT_BENCH.critical + REPORT_BENCH.high} tracked CVEs per image at any time), one sample every ${REPORT_BENCH.sampleSeconds / 60} min, real Prometheus on backfilled blocks)`,
+    '',
+    '| figure | value | target | verdict |',
+    '|---|---:|---|---|',
+    `| whole command, 30 days (median of 3 after a warm-up) | ${f(r.reportSeconds, 2)} s (runs ${r.reportRuns.map((s) => f(s, 2)).join(', ')} s) | <= ${TARGETS.reportSeconds} s | ${ok(r.reportSeconds <= TARGETS.reportSeconds)} |`,
+    `| whole command, 10 days | ${f(r.report10dSeconds, 2)} s | - | - |`,
+    `| samples in the period | ${(r.samples / 1e6).toFixed(1)} M (${f(r.openMetricsMb, 0)} MB of OpenMetrics, generated in ${f(r.generateSeconds, 0)} s, backfilled and started in ${f(r.backfillSeconds, 0)} s) | - | - |`,
+    '',
+    `Slowest queries of the 30-day report, each alone: ${r.slowestQueries.map(([id, s]) => `${id} ${f(s, 2)} s`).join(', ')}. ` +
+      `The whole report read the period at ${f(perSecond / 1e6, 1)} M samples/s of history.`,
+    '',
+  ];
+}
+
+const PARTS = ['synth', 'collector', 'fleet', 'report'] as const;
 type Part = (typeof PARTS)[number];
 
-/** `npm run bench -- fleet` runs only the named parts (synth, collector, fleet); no argument runs all. */
+/** `npm run bench -- fleet` runs only the named parts (synth, collector, fleet, report); no argument runs all. */
 function selectedParts(args: readonly string[]): ReadonlySet<Part> {
   const unknown = args.filter((a) => !(PARTS as readonly string[]).includes(a));
   if (unknown.length > 0) throw new Error(`unknown benchmark part(s) ${unknown.join(', ')}; expected any of ${PARTS.join(', ')}`);
@@ -198,6 +217,11 @@ async function main(): Promise<void> {
   if (parts.has('fleet')) {
     process.stderr.write('bench: 3-4/4 cardinality and rule cost\n');
     sections.push(...fleetSection(await benchFleetMetrics(COLLECTOR_BUNDLE)));
+  }
+
+  if (parts.has('report')) {
+    process.stderr.write('bench: 5/5 report over 30 days\n');
+    sections.push(...reportSection(await benchReport()));
   }
 
   const seconds = (performance.now() - started) / 1000;
