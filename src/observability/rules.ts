@@ -1,6 +1,7 @@
 /**
  * Concerns -> Prometheus rule groups: one group per concern, its recording rules first (later rules
- * of a group see earlier results at the same evaluation time), then its alerts. Every alert gets
+ * of a group see earlier results at the same evaluation time), then its alerts. Every record gets
+ * the fleet's record selector as labels (`namespace` = the fleet namespace). Every alert gets
  * its severity, `namespace` = the fleet namespace (so the AlertmanagerConfig's injected namespace
  * matcher routes it) and a `runbook_url`. The same groups feed the PrometheusRule and the plain
  * rule file.
@@ -50,7 +51,8 @@ export function ruleGroups(settings: ObservabilitySettings, concerns: readonly C
     .map((concern) => ({
       name: `${GROUP_PREFIX}.${concern.name}`,
       rules: [
-        ...concern.records.map((rule): IRule => ({ record: rule.record, expr: rule.expr })),
+        // The fleet's selector for records (queries.ts): two fleets' rules in one Prometheus write distinct series.
+        ...concern.records.map((rule): IRule => ({ record: rule.record, expr: rule.expr, labels: { ...settings.q.selectors.records } })),
         ...concern.alerts.map((alert) => alertRule(settings, alert)),
       ],
     }));

@@ -115,7 +115,7 @@ describe('alerts', () => {
     const breach = alertRules.filter((rule) => rule.alert === ALERTS.slaBreach);
     expect(breach.map((rule) => rule.labels?.severity)).toEqual(['critical', 'warning']);
     const record = observability.groups.flatMap((g) => g.rules ?? []).find((r) => r.record === 'image:cve_sla_breaches:count');
-    expect(String(record?.expr)).toBe('max by (image, severity) (image_cve_sla_breaches)');
+    expect(String(record?.expr)).toBe(`max by (image, severity) (image_cve_sla_breaches{job="copa-fleet-collector", namespace="${NAMESPACE}"})`);
     // An inventory tracking Medium CVEs gets an info-level breach alert for them.
     const withMedium = assembleObservability(fleetOf({ ...inventoryInput, defaults: { ...inventoryInput.defaults, sla: { critical: 24, medium: 720 } } }));
     const severities = withMedium.groups.flatMap((g) => g.rules ?? []).filter((r) => r.alert === ALERTS.slaBreach).map((r) => r.labels?.severity);

@@ -3,23 +3,25 @@
  * SLA hours, intervals), so a collector that is down, not synced or exporting no inventory makes
  * them all silent: this alert is therefore critical.
  */
-import { ALERTS, JOBS, L, METRICS, UPSTREAM_METRICS } from '../../shared/metrics.ts';
+import { ALERTS, JOBS, L, METRICS } from '../../shared/metrics.ts';
 import { statPanel, tablePanel, timeseriesPanel } from '../panels.ts';
-import { by, sel } from '../promql.ts';
+import { by } from '../promql.ts';
+import { UPSTREAM } from '../queries.ts';
+import type { ObservabilitySettings } from '../settings.ts';
 import type { Concern } from '../types.ts';
 
-const { job, resource } = L;
-const up = sel(UPSTREAM_METRICS.up, { [job]: JOBS.collector });
+const { resource } = L;
 const DOWN_FOR = '10m';
 
-/** No label survives any branch, so the branches merge into one alert. */
-const collectorDown = [
-  `(vector(1) unless on () (${up} == 1))`,
-  `(vector(1) unless on () ${METRICS.inventoryImageInfo.name})`,
-  `(vector(1) and on () (min(${METRICS.collectorInformerSynced.name}) == 0))`,
-].join(' or ');
-
-export function collectorConcern(): Concern {
+export function collectorConcern(settings: ObservabilitySettings): Concern {
+  const { q } = settings;
+  const up = q.series(UPSTREAM.up);
+  /** No label survives any branch, so the branches merge into one alert. */
+  const collectorDown = [
+    `(vector(1) unless on () (${up} == 1))`,
+    `(vector(1) unless on () ${q.series(METRICS.inventoryImageInfo)})`,
+    `(vector(1) and on () (min(${q.series(METRICS.collectorInformerSynced)}) == 0))`,
+  ].join(' or ');
   return {
     name: 'collector',
     records: [],
@@ -58,7 +60,7 @@ export function collectorConcern(): Concern {
         panel: statPanel({
           title: 'Collector: time since last full sync',
           description: 'Since the collector last had every informer synced and recomputed its metrics.',
-          queries: [{ expr: `time() - max(${METRICS.collectorLastSyncTimestamp.name})` }],
+          queries: [{ expr: `time() - max(${q.series(METRICS.collectorLastSyncTimestamp)})` }],
           width: 4,
           height: 6,
           unit: 's',
@@ -74,7 +76,7 @@ export function collectorConcern(): Concern {
         panel: tablePanel({
           title: 'Collector informers',
           description: '1 while the informer of the resource holds a complete, current list.',
-          queries: [{ expr: `min ${by(resource)} (${METRICS.collectorInformerSynced.name})` }],
+          queries: [{ expr: `min ${by(resource)} (${q.series(METRICS.collectorInformerSynced)})` }],
           width: 4,
           height: 6,
           rename: { Value: 'synced' },
@@ -92,8 +94,8 @@ export function collectorConcern(): Concern {
           title: 'Collector API errors and watch restarts',
           description: 'Per second, by resource: Kubernetes API errors and restarted watches (expiry, 410 Gone, connection loss).',
           queries: [
-            { expr: `sum ${by(resource)} (rate(${METRICS.collectorApiErrorsTotal.name}[$__rate_interval]))`, legend: `errors {{${resource}}}` },
-            { expr: `sum ${by(resource)} (rate(${METRICS.collectorWatchRestartsTotal.name}[$__rate_interval]))`, legend: `watch restarts {{${resource}}}` },
+            { expr: `sum ${by(resource)} (rate(${q.series(METRICS.collectorApiErrorsTotal)}[$__rate_interval]))`, legend: `errors {{${resource}}}` },
+            { expr: `sum ${by(resource)} (rate(${q.series(METRICS.collectorWatchRestartsTotal)}[$__rate_interval]))`, legend: `watch restarts {{${resource}}}` },
           ],
           width: 12,
           height: 6,

@@ -6,13 +6,11 @@
  */
 import { ALERTS, L, METRICS } from '../../shared/metrics.ts';
 import { barGaugePanel, statPanel, steps, tablePanel } from '../panels.ts';
-import { by, copyLabel, INVENTORY, on, withImageTeam, workloadSeries } from '../promql.ts';
+import { by, copyLabel, on } from '../promql.ts';
 import type { ObservabilitySettings } from '../settings.ts';
 import type { Concern } from '../types.ts';
 
 const { image, namespace, exportedNamespace, team } = L;
-const scanAge = METRICS.imageScanAgeSeconds.name;
-const unscanned = workloadSeries(METRICS.namespaceUnscanned.name);
 
 /** The trivy-operator needs a while to scan a new namespace's workloads. */
 const NAMESPACE_NOT_SCANNED_FOR = '1h';
@@ -21,13 +19,16 @@ const SCAN_STALE_FOR = '15m';
 
 export function coverageConcern(settings: ObservabilitySettings): Concern {
   const maxAgeHours = settings.scanMaxAgeSeconds / 3600;
+  const { q } = settings;
+  const scanAge = q.series(METRICS.imageScanAgeSeconds);
+  const unscanned = q.series(METRICS.namespaceUnscanned);
   return {
     name: 'coverage',
     records: [],
     alerts: [
       {
         alert: ALERTS.scanStale,
-        expr: withImageTeam(`max ${by(image)} (${scanAge}) > ${settings.scanMaxAgeSeconds}`),
+        expr: q.withImageTeam(`max ${by(image)} (${scanAge}) > ${settings.scanMaxAgeSeconds}`),
         for: SCAN_STALE_FOR,
         severity: 'warning',
         summary: `Trivy scan of {{ $labels.${image} }} is stale`,
@@ -54,7 +55,7 @@ export function coverageConcern(settings: ObservabilitySettings): Concern {
         panel: statPanel({
           title: 'Inventoried images',
           description: 'Enabled inventory entries (CronJobs), as the drift collector exports them.',
-          queries: [{ expr: `count(${INVENTORY.byCronjob})` }],
+          queries: [{ expr: `count(${q.inventory.byCronjob})` }],
           width: 4,
           height: 4,
           thresholds: [{ value: null, color: 'blue' }],
@@ -104,7 +105,7 @@ export function coverageConcern(settings: ObservabilitySettings): Concern {
         panel: tablePanel({
           title: 'Running inventoried images without any scan',
           description: 'Images with running containers and no VulnerabilityReport: their CVEs are unknown.',
-          queries: [{ expr: `sum ${by(image)} (${METRICS.runningContainers.name}) unless ${on(image)} ${scanAge}` }],
+          queries: [{ expr: `sum ${by(image)} (${q.series(METRICS.runningContainers)}) unless ${on(image)} ${scanAge}` }],
           width: 5,
           height: 8,
           rename: { Value: 'running containers' },

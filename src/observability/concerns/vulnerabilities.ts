@@ -5,23 +5,23 @@
  */
 import { L, METRICS, RECORDS, SEVERITY_BY_KEY } from '../../shared/metrics.ts';
 import { barGaugePanel, statPanel, steps, tablePanel } from '../panels.ts';
-import { by, sel } from '../promql.ts';
+import { by } from '../promql.ts';
+import type { ObservabilitySettings } from '../settings.ts';
 import type { Concern } from '../types.ts';
 
 const { image, cveId, severity } = L;
-const cveAge = METRICS.imageCveAgeHours.name;
 
-/** Distinct CVEs per image and severity (a CVE on several running digests counts once). */
-const distinctCves = `max ${by(image, cveId, severity)} (${cveAge})`;
-
-export function vulnerabilitiesConcern(): Concern {
+export function vulnerabilitiesConcern(settings: ObservabilitySettings): Concern {
+  const { q } = settings;
+  /** Distinct CVEs per image and severity (a CVE on several running digests counts once). */
+  const distinctCves = `max ${by(image, cveId, severity)} (${q.series(METRICS.imageCveAgeHours)})`;
   return {
     name: 'vulnerabilities',
     records: [
       {
         record: RECORDS.runningCriticalCveImages,
         // trivy-operator spells severities `Critical`, not `CRITICAL` (the seed's defect).
-        expr: `count(count ${by(image)} (${sel(cveAge, { [severity]: SEVERITY_BY_KEY.critical })})) or vector(0)`,
+        expr: `count(count ${by(image)} (${q.series(METRICS.imageCveAgeHours, { [severity]: SEVERITY_BY_KEY.critical })})) or vector(0)`,
       },
     ],
     alerts: [],
@@ -32,7 +32,7 @@ export function vulnerabilitiesConcern(): Concern {
         panel: statPanel({
           title: 'Running images with Critical CVEs',
           description: 'Inventoried images with at least one running container whose digest carries a Critical CVE.',
-          queries: [{ expr: RECORDS.runningCriticalCveImages }],
+          queries: [{ expr: q.record(RECORDS.runningCriticalCveImages) }],
           width: 5,
           height: 4,
           thresholds: steps([1, 'red']),
