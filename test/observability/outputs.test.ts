@@ -123,6 +123,27 @@ describe('alerts', () => {
   });
 });
 
+describe('docs/observability.md', () => {
+  const docs = readFileSync(join(import.meta.dirname, '../../docs/observability.md'), 'utf8');
+  /** Alert name -> its row's owner cell (the last column of the alerts table). */
+  const owners = new Map(
+    [...docs.matchAll(/^\| `([A-Za-z]+)` \|.*\| ([^|]+) \|$/gm)].filter(([, alert]) => (Object.values(ALERTS) as string[]).includes(alert!)).map(([, alert, owner]) => [alert!, owner!]),
+  );
+
+  it('names, for each alert, every concern file that defines it, and only those', () => {
+    const defining = new Map<string, Set<string>>();
+    for (const concern of observability.concerns) {
+      for (const alert of concern.alerts) defining.set(alert.alert, (defining.get(alert.alert) ?? new Set()).add(`${concern.name}.ts`));
+    }
+    expect([...owners.keys()].sort()).toEqual([...defining.keys()].sort());
+    for (const [alert, files] of defining) {
+      const named = [...owners.get(alert)!.matchAll(/([a-z-]+\.ts)/g)].map(([file]) => file);
+      expect(named.sort(), alert).toEqual([...files].sort());
+      for (const file of named) expect(existsSync(join(import.meta.dirname, '../../src/observability/concerns', file!)), file).toBe(true);
+    }
+  });
+});
+
 describe('routing objects', () => {
   it('reference Secrets by name and key, never inline values', () => {
     const amc = find('AlertmanagerConfig')!;
