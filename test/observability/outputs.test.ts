@@ -13,6 +13,7 @@ import { addObservability } from '../../src/observability/index.ts';
 import { assembleObservability } from '../../src/observability/assemble.ts';
 import { dashboardJson } from '../../src/observability/dashboard.ts';
 import { OUTPUT_PATHS } from '../../src/observability/files.ts';
+import { formatPromql } from '../../src/observability/promql-format.ts';
 import { runbookFile } from '../../src/observability/rules.ts';
 import { ALERT_SEVERITIES, ALERTS, FAILURE_REASONS, MISSING_REASONS } from '../../src/shared/metrics.ts';
 import { fleetOf, inventoryInput, NAMESPACE, observability, RUNBOOK_BASE } from './support/fixture.ts';
@@ -115,7 +116,7 @@ describe('alerts', () => {
     const breach = alertRules.filter((rule) => rule.alert === ALERTS.slaBreach);
     expect(breach.map((rule) => rule.labels?.severity)).toEqual(['critical', 'warning']);
     const record = observability.groups.flatMap((g) => g.rules ?? []).find((r) => r.record === 'image:cve_sla_breaches:count');
-    expect(String(record?.expr)).toBe(`max by (image, severity) (image_cve_sla_breaches{job="copa-fleet-collector", namespace="${NAMESPACE}"})`);
+    expect(String(record?.expr)).toBe(formatPromql(`max by (image, severity) (image_cve_sla_breaches{job="copa-fleet-collector", namespace="${NAMESPACE}"})`));
     // An inventory tracking Medium CVEs gets an info-level breach alert for them.
     const withMedium = assembleObservability(fleetOf({ ...inventoryInput, defaults: { ...inventoryInput.defaults, sla: { critical: 24, medium: 720 } } }));
     const severities = withMedium.groups.flatMap((g) => g.rules ?? []).filter((r) => r.alert === ALERTS.slaBreach).map((r) => r.labels?.severity);
