@@ -13,7 +13,7 @@ import type { Concern } from '../types.ts';
 const { resource } = L;
 const DOWN_FOR = '10m';
 
-export function collectorConcern(settings: ObservabilitySettings): Concern {
+export function collectorConcern(settings: ObservabilitySettings) {
   const { q } = settings;
   const up = q.series(UPSTREAM.up);
   /** No label survives any branch, so the branches merge into one alert. */
@@ -37,71 +37,55 @@ export function collectorConcern(settings: ObservabilitySettings): Concern {
           'Drift, CVE age, coverage and inventory series are missing, and every copa-fleet alert that joins on them is silent.',
       },
     ],
-    panels: [
-      {
-        row: 'pipeline',
-        order: 100,
-        panel: statPanel({
-          title: 'Drift collector',
-          description: `Scrape health of job "${JOBS.collector}" (1 = up).`,
-          queries: [{ expr: `max(${up})` }],
-          width: 4,
-          height: 6,
-          thresholds: [
-            { value: null, color: 'red' },
-            { value: 1, color: 'green' },
-          ],
-          noValue: 'no target',
-        }),
-      },
-      {
-        row: 'pipeline',
-        order: 110,
-        panel: statPanel({
-          title: 'Collector: time since last full sync',
-          description: 'Since the collector last had every informer synced and recomputed its metrics.',
-          queries: [{ expr: `time() - max(${q.series(METRICS.collectorLastSyncTimestamp)})` }],
-          width: 4,
-          height: 6,
-          unit: 's',
-          thresholds: [
-            { value: null, color: 'green' },
-            { value: 600, color: 'orange' },
-          ],
-        }),
-      },
-      {
-        row: 'pipeline',
-        order: 120,
-        panel: tablePanel({
-          title: 'Collector informers',
-          description: '1 while the informer of the resource holds a complete, current list.',
-          queries: [{ expr: `min ${by(resource)} (${q.series(METRICS.collectorInformerSynced)})` }],
-          width: 4,
-          height: 6,
-          rename: { Value: 'synced' },
-          colorColumn: 'synced',
-          thresholds: [
-            { value: null, color: 'red' },
-            { value: 1, color: 'green' },
-          ],
-        }),
-      },
-      {
-        row: 'pipeline',
-        order: 130,
-        panel: timeseriesPanel({
-          title: 'Collector API errors and watch restarts',
-          description: 'Per second, by resource: Kubernetes API errors and restarted watches (expiry, 410 Gone, connection loss).',
-          queries: [
-            { expr: `sum ${by(resource)} (rate(${q.series(METRICS.collectorApiErrorsTotal)}[$__rate_interval]))`, legend: `errors {{${resource}}}` },
-            { expr: `sum ${by(resource)} (rate(${q.series(METRICS.collectorWatchRestartsTotal)}[$__rate_interval]))`, legend: `watch restarts {{${resource}}}` },
-          ],
-          width: 12,
-          height: 6,
-          unit: 'reqps',
-        }),
-      },
-    ],
-  };
+    panels: {
+      up: statPanel({
+        title: 'Drift collector',
+        description: `Scrape health of job "${JOBS.collector}" (1 = up).`,
+        queries: [{ expr: `max(${up})` }],
+        width: 4,
+        height: 6,
+        thresholds: [
+          { value: null, color: 'red' },
+          { value: 1, color: 'green' },
+        ],
+        noValue: 'no target',
+      }),
+      lastSync: statPanel({
+        title: 'Collector: time since last full sync',
+        description: 'Since the collector last had every informer synced and recomputed its metrics.',
+        queries: [{ expr: `time() - max(${q.series(METRICS.collectorLastSyncTimestamp)})` }],
+        width: 4,
+        height: 6,
+        unit: 's',
+        thresholds: [
+          { value: null, color: 'green' },
+          { value: 600, color: 'orange' },
+        ],
+      }),
+      informers: tablePanel({
+        title: 'Collector informers',
+        description: '1 while the informer of the resource holds a complete, current list.',
+        queries: [{ expr: `min ${by(resource)} (${q.series(METRICS.collectorInformerSynced)})` }],
+        width: 4,
+        height: 6,
+        rename: { Value: 'synced' },
+        colorColumn: 'synced',
+        thresholds: [
+          { value: null, color: 'red' },
+          { value: 1, color: 'green' },
+        ],
+      }),
+      apiErrors: timeseriesPanel({
+        title: 'Collector API errors and watch restarts',
+        description: 'Per second, by resource: Kubernetes API errors and restarted watches (expiry, 410 Gone, connection loss).',
+        queries: [
+          { expr: `sum ${by(resource)} (rate(${q.series(METRICS.collectorApiErrorsTotal)}[$__rate_interval]))`, legend: `errors {{${resource}}}` },
+          { expr: `sum ${by(resource)} (rate(${q.series(METRICS.collectorWatchRestartsTotal)}[$__rate_interval]))`, legend: `watch restarts {{${resource}}}` },
+        ],
+        width: 12,
+        height: 6,
+        unit: 'reqps',
+      }),
+    },
+  } satisfies Concern;
 }

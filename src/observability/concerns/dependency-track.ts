@@ -13,7 +13,7 @@ import type { Concern } from '../types.ts';
 const { image, cronjob, team } = L;
 const perCronjob = (expr: string) => `max ${by(image, cronjob)} (${expr})`;
 
-export function dependencyTrackConcern(settings: ObservabilitySettings): Concern {
+export function dependencyTrackConcern(settings: ObservabilitySettings) {
   const window = duration(settings.longestScheduleInterval + settings.missingRunGraceSeconds);
   const { q } = settings;
   const failures = q.series(METRICS.dependencyTrackUploadFailureTotal);
@@ -37,19 +37,15 @@ export function dependencyTrackConcern(settings: ObservabilitySettings): Concern
           `failed after all retries within the last ${window}, and the latest run uploaded none (team {{ $labels.${team} }}).`,
       },
     ],
-    panels: [
-      {
-        row: 'pipeline',
-        order: 140,
-        panel: barGaugePanel({
-          title: 'Dependency-Track upload failures',
-          description: 'BOM uploads that failed after all retries, accumulated across runs, per inventoried image.',
-          queries: [{ expr: `sum ${by(image)} (${q.inInventory(failures)})`, legend: `{{${image}}}` }],
-          width: 12,
-          height: 6,
-          thresholds: steps([1, 'orange']),
-        }),
-      },
-    ],
-  };
+    panels: {
+      uploadFailures: barGaugePanel({
+        title: 'Dependency-Track upload failures',
+        description: 'BOM uploads that failed after all retries, accumulated across runs, per inventoried image.',
+        queries: [{ expr: `sum ${by(image)} (${q.inInventory(failures)})`, legend: `{{${image}}}` }],
+        width: 12,
+        height: 6,
+        thresholds: steps([1, 'orange']),
+      }),
+    },
+  } satisfies Concern;
 }

@@ -20,7 +20,7 @@ const { namespace, pod, container, image, digest, patchedDigest, exportedNamespa
 /** Drift must last this long before the alert: time for a rollout after the patch. */
 const UNPATCHED_DIGEST_FOR = '30m';
 
-export function driftConcern(settings: ObservabilitySettings): Concern {
+export function driftConcern(settings: ObservabilitySettings) {
   const { q } = settings;
   const drift = q.series(METRICS.containerDigestDrift);
   /** `max` deduplicates the collector's replicas or scrape targets (they count the same containers). */
@@ -50,51 +50,39 @@ export function driftConcern(settings: ObservabilitySettings): Concern {
           `other than the latest patched one for more than ${UNPATCHED_DIGEST_FOR}. Roll the workloads out (team {{ $labels.${team} }}).`,
       },
     ],
-    panels: [
-      {
-        row: 'overview',
-        order: 30,
-        panel: statPanel({
-          title: 'Patch compliance',
-          description:
-            'Running containers of inventoried images that run the latest patched digest and carry no Critical CVE, over all running containers of inventoried images.',
-          queries: [{ expr: q.record(RECORDS.patchComplianceRatio) }],
-          width: 5,
-          height: 4,
-          unit: 'percentunit',
-          thresholds: [
-            { value: null, color: 'red' },
-            { value: 0.9, color: 'orange' },
-            { value: 0.99, color: 'green' },
-          ],
-        }),
-      },
-      {
-        row: 'overview',
-        order: 40,
-        panel: statPanel({
-          title: 'Containers on a pre-patch digest',
-          description: 'Running containers whose digest differs from the latest patched digest of their image (digest drift).',
-          queries: [{ expr: q.record(RECORDS.digestDriftContainers) }],
-          width: 5,
-          height: 4,
-          thresholds: steps([1, 'orange']),
-        }),
-      },
-      {
-        row: 'overview',
-        order: 70,
-        panel: tablePanel({
-          title: 'Containers on a pre-patch digest',
-          description: `Each running container whose digest is not the latest patched digest of its image. PodsRunningUnpatchedDigest fires after ${UNPATCHED_DIGEST_FOR}.`,
-          queries: [{ expr: `max ${by(namespace, pod, container, image, digest, patchedDigest)} (${drift} == 1)` }],
-          width: 24,
-          height: 8,
-          hide: ['Value'],
-          rename: { [digest]: 'running digest' },
-          noValue: 'none',
-        }),
-      },
-    ],
-  };
+    panels: {
+      patchCompliance: statPanel({
+        title: 'Patch compliance',
+        description:
+          'Running containers of inventoried images that run the latest patched digest and carry no Critical CVE, over all running containers of inventoried images.',
+        queries: [{ expr: q.record(RECORDS.patchComplianceRatio) }],
+        width: 5,
+        height: 4,
+        unit: 'percentunit',
+        thresholds: [
+          { value: null, color: 'red' },
+          { value: 0.9, color: 'orange' },
+          { value: 0.99, color: 'green' },
+        ],
+      }),
+      driftedContainerCount: statPanel({
+        title: 'Containers on a pre-patch digest',
+        description: 'Running containers whose digest differs from the latest patched digest of their image (digest drift).',
+        queries: [{ expr: q.record(RECORDS.digestDriftContainers) }],
+        width: 5,
+        height: 4,
+        thresholds: steps([1, 'orange']),
+      }),
+      driftedContainers: tablePanel({
+        title: 'Containers on a pre-patch digest',
+        description: `Each running container whose digest is not the latest patched digest of its image. PodsRunningUnpatchedDigest fires after ${UNPATCHED_DIGEST_FOR}.`,
+        queries: [{ expr: `max ${by(namespace, pod, container, image, digest, patchedDigest)} (${drift} == 1)` }],
+        width: 24,
+        height: 8,
+        hide: ['Value'],
+        rename: { [digest]: 'running digest' },
+        noValue: 'none',
+      }),
+    },
+  } satisfies Concern;
 }

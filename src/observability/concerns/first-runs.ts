@@ -32,7 +32,7 @@ function inventoriedWithInterval(q: FleetQueries, intervalSeconds: number): stri
   return `(${info} and ${on(image)} (${interval} == ${intervalSeconds}))`;
 }
 
-export function firstRunsConcern(settings: ObservabilitySettings): Concern {
+export function firstRunsConcern(settings: ObservabilitySettings) {
   const graceHours = settings.missingRunGraceSeconds / 3600;
   const { q } = settings;
   const RUN_EVIDENCE = runEvidence(q);
@@ -64,20 +64,16 @@ export function firstRunsConcern(settings: ObservabilitySettings): Concern {
     name: 'first-runs',
     records: [],
     alerts,
-    panels: [
-      {
-        row: 'overview',
-        order: 90,
-        panel: tablePanel({
-          title: 'Inventoried images that never reported',
-          description: 'Inventory entries with no exporter heartbeat and no CronJob schedule on record: their CronJob never ran, or its runs never reached the Pushgateway.',
-          queries: [{ expr: `${q.inventory.byCronjobTeam} unless ${on(image, cronjob)} ${RUN_EVIDENCE}` }],
-          width: 6,
-          height: 8,
-          hide: ['Value'],
-          noValue: 'none',
-        }),
-      },
-    ],
-  };
+    panels: {
+      neverReported: tablePanel({
+        title: 'Inventoried images that never reported',
+        description: 'Inventory entries with no exporter heartbeat and no CronJob schedule on record: their CronJob never ran, or its runs never reached the Pushgateway.',
+        queries: [{ expr: `${q.inventory.byCronjobTeam} unless ${on(image, cronjob)} ${RUN_EVIDENCE}` }],
+        width: 6,
+        height: 8,
+        hide: ['Value'],
+        noValue: 'none',
+      }),
+    },
+  } satisfies Concern;
 }

@@ -23,7 +23,7 @@ function lastRunFailures(q: FleetQueries): string {
   );
 }
 
-export function jobFailuresConcern(settings: ObservabilitySettings): Concern {
+export function jobFailuresConcern(settings: ObservabilitySettings) {
   const { q } = settings;
   return {
     name: 'job-failures',
@@ -39,20 +39,16 @@ export function jobFailuresConcern(settings: ObservabilitySettings): Concern {
           `failure_reason={{ $labels.${failureReason} }}. The image gets no patches until a run succeeds.`,
       },
     ],
-    panels: [
-      {
-        row: 'pipeline',
-        order: 50,
-        panel: tablePanel({
-          title: 'Images whose last run failed',
-          description: 'The failure reason of the last run, from the exporter or, for failures it cannot see (pod never started, image pull, deadline), the collector.',
-          queries: [{ expr: q.withCronjobTeam(lastRunFailures(q)) }],
-          width: 8,
-          height: 10,
-          hide: ['Value'],
-          noValue: 'none',
-        }),
-      },
-    ],
-  };
+    panels: {
+      lastRunFailed: tablePanel({
+        title: 'Images whose last run failed',
+        description: 'The failure reason of the last run, from the exporter or, for failures it cannot see (pod never started, image pull, deadline), the collector.',
+        queries: [{ expr: q.withCronjobTeam(lastRunFailures(q)) }],
+        width: 8,
+        height: 10,
+        hide: ['Value'],
+        noValue: 'none',
+      }),
+    },
+  } satisfies Concern;
 }

@@ -21,7 +21,7 @@ function overdue(evidence: string, settings: ObservabilitySettings): string {
   return `(time() - ${evidence}) > ${on(image)} group_left () ${settings.q.intervalPlus(settings.missingRunGraceSeconds)}`;
 }
 
-export function missingRunsConcern(settings: ObservabilitySettings): Concern {
+export function missingRunsConcern(settings: ObservabilitySettings) {
   const graceHours = settings.missingRunGraceSeconds / 3600;
   const { q } = settings;
   const RUN_EVIDENCE = runEvidence(q);
@@ -48,6 +48,6 @@ export function missingRunsConcern(settings: ObservabilitySettings): Concern {
         'runs happen, but the last successful one was',
       ),
     ],
-    panels: [],
-  };
+    panels: {},
+  } satisfies Concern;
 }

@@ -14,7 +14,7 @@ import type { Concern } from '../types.ts';
 
 const { image, cronjob, team } = L;
 
-export function pushgatewayConcern(settings: ObservabilitySettings): Concern {
+export function pushgatewayConcern(settings: ObservabilitySettings) {
   const { q } = settings;
   const pushAge = `time() - max ${by(cronjob)} (${q.series(UPSTREAM.pushTimeSeconds)})`;
   // Per inventoried CronJob: the age after which its group is stale, with its image and team.
@@ -35,20 +35,16 @@ export function pushgatewayConcern(settings: ObservabilitySettings): Concern {
           `its run metrics are stale (team {{ $labels.${team} }}).`,
       },
     ],
-    panels: [
-      {
-        row: 'pipeline',
-        order: 90,
-        panel: barGaugePanel({
-          title: 'Pushgateway group age',
-          description: `Hours since each inventoried CronJob's group was last pushed. Red beyond ${lateHours} h (PushgatewayGroupStale for the longest interval).`,
-          queries: [{ expr: `(${pushAge}) / 3600 and ${on(cronjob)} ${q.inventory.byCronjob}`, legend: `{{${cronjob}}}` }],
-          width: 12,
-          height: 6,
-          unit: 'h',
-          thresholds: steps([lateHours, 'red']),
-        }),
-      },
-    ],
-  };
+    panels: {
+      groupAge: barGaugePanel({
+        title: 'Pushgateway group age',
+        description: `Hours since each inventoried CronJob's group was last pushed. Red beyond ${lateHours} h (PushgatewayGroupStale for the longest interval).`,
+        queries: [{ expr: `(${pushAge}) / 3600 and ${on(cronjob)} ${q.inventory.byCronjob}`, legend: `{{${cronjob}}}` }],
+        width: 12,
+        height: 6,
+        unit: 'h',
+        thresholds: steps([lateHours, 'red']),
+      }),
+    },
+  } satisfies Concern;
 }

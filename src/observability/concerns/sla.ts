@@ -58,7 +58,7 @@ function breachAlert(q: FleetQueries, cve: Severity): AlertDefinition {
   };
 }
 
-export function slaConcern(settings: ObservabilitySettings): Concern {
+export function slaConcern(settings: ObservabilitySettings) {
   const sla = settings.defaultCriticalSlaHours;
   const { q } = settings;
   const cveAge = q.series(METRICS.imageCveAgeHours);
@@ -80,73 +80,53 @@ export function slaConcern(settings: ObservabilitySettings): Concern {
       },
     ],
     alerts: settings.slaSeverities.map((cve) => breachAlert(q, cve)),
-    panels: [
-      {
-        row: 'sla',
-        order: 10,
-        panel: tablePanel({
-          title: 'SLA breaches',
-          description:
-            `CVEs on running images older than the image's SLA for their severity. Age colours: orange from ${sla} h, red beyond ${2 * sla} h (the default Critical SLA and twice it).`,
-          queries: [{ expr: q.withImageTeam(breachingCves(q)) }],
-          width: 16,
-          height: 10,
-          rename: { Value: 'Age (h)', [cveId]: 'CVE' },
-          colorColumn: 'Age (h)',
-          sortDesc: 'Age (h)',
-          thresholds: steps([sla, 'orange'], [2 * sla, 'red']),
-          unit: 'h',
-          noValue: 'No breaches',
-        }),
-      },
-      {
-        row: 'sla',
-        order: 20,
-        panel: statPanel({
-          title: `Critical CVEs older than ${LEGACY_BREACH_HOURS} h`,
-          description: `Distinct Critical CVEs (image x CVE) on running images for more than ${LEGACY_BREACH_HOURS} h, whatever the SLA.`,
-          queries: [{ expr: q.record(RECORDS.slaBreach24h) }],
-          width: 8,
-          height: 10,
-          thresholds: steps([1, 'red']),
-        }),
-      },
-      {
-        row: 'sla',
-        order: 30,
-        panel: barGaugePanel({
-          title: 'SLA breaches counted by the collector',
-          description: `image_patch_sla_breach_total by image and SLA hours: one count per CVE that passed its SLA (since the collector started).`,
-          queries: [{ expr: `sum ${by(image, thresholdHours)} (${q.series(METRICS.slaBreachTotal)})`, legend: `{{${image}}} ({{${thresholdHours}}} h)` }],
-          width: 8,
-          height: 8,
-          thresholds: steps([1, 'orange']),
-        }),
-      },
-      {
-        row: 'sla',
-        order: 40,
-        panel: timeseriesPanel({
-          title: 'SLA breaches by severity',
-          description: 'CVEs past their SLA over time, by CVE severity.',
-          queries: [{ expr: q.record(RECORDS.slaBreaches), legend: `{{${severity}}}` }],
-          width: 8,
-          height: 8,
-        }),
-      },
-      {
-        row: 'sla',
-        order: 50,
-        panel: barGaugePanel({
-          title: 'Oldest tracked CVE per running image',
-          description: `Age in hours of the oldest tracked CVE on each image's running digests. Orange from ${sla} h, red beyond ${2 * sla} h.`,
-          queries: [{ expr: `max ${by(image)} (${cveAge})`, legend: `{{${image}}}` }],
-          width: 8,
-          height: 8,
-          unit: 'h',
-          thresholds: steps([sla, 'orange'], [2 * sla, 'red']),
-        }),
-      },
-    ],
-  };
+    panels: {
+      breaches: tablePanel({
+        title: 'SLA breaches',
+        description:
+          `CVEs on running images older than the image's SLA for their severity. Age colours: orange from ${sla} h, red beyond ${2 * sla} h (the default Critical SLA and twice it).`,
+        queries: [{ expr: q.withImageTeam(breachingCves(q)) }],
+        width: 16,
+        height: 10,
+        rename: { Value: 'Age (h)', [cveId]: 'CVE' },
+        colorColumn: 'Age (h)',
+        sortDesc: 'Age (h)',
+        thresholds: steps([sla, 'orange'], [2 * sla, 'red']),
+        unit: 'h',
+        noValue: 'No breaches',
+      }),
+      criticalOlderThan24h: statPanel({
+        title: `Critical CVEs older than ${LEGACY_BREACH_HOURS} h`,
+        description: `Distinct Critical CVEs (image x CVE) on running images for more than ${LEGACY_BREACH_HOURS} h, whatever the SLA.`,
+        queries: [{ expr: q.record(RECORDS.slaBreach24h) }],
+        width: 8,
+        height: 10,
+        thresholds: steps([1, 'red']),
+      }),
+      breachesCounted: barGaugePanel({
+        title: 'SLA breaches counted by the collector',
+        description: `image_patch_sla_breach_total by image and SLA hours: one count per CVE that passed its SLA (since the collector started).`,
+        queries: [{ expr: `sum ${by(image, thresholdHours)} (${q.series(METRICS.slaBreachTotal)})`, legend: `{{${image}}} ({{${thresholdHours}}} h)` }],
+        width: 8,
+        height: 8,
+        thresholds: steps([1, 'orange']),
+      }),
+      breachesBySeverity: timeseriesPanel({
+        title: 'SLA breaches by severity',
+        description: 'CVEs past their SLA over time, by CVE severity.',
+        queries: [{ expr: q.record(RECORDS.slaBreaches), legend: `{{${severity}}}` }],
+        width: 8,
+        height: 8,
+      }),
+      oldestCve: barGaugePanel({
+        title: 'Oldest tracked CVE per running image',
+        description: `Age in hours of the oldest tracked CVE on each image's running digests. Orange from ${sla} h, red beyond ${2 * sla} h.`,
+        queries: [{ expr: `max ${by(image)} (${cveAge})`, legend: `{{${image}}}` }],
+        width: 8,
+        height: 8,
+        unit: 'h',
+        thresholds: steps([sla, 'orange'], [2 * sla, 'red']),
+      }),
+    },
+  } satisfies Concern;
 }
