@@ -141,7 +141,7 @@ const defaultsSchema = z
     sla: slaSchema.default({ critical: 24, high: 168 }).describe('Default SLA hours per severity.'),
     copa: z
       .strictObject({
-        version: z.string().regex(/^v?[0-9]+\.[0-9]+\.[0-9]+$/, 'must be a version such as "0.14.0"').default('0.14.0').describe('Copa version bundled in the runtime image (reported as `copa_version`).'),
+        version: z.string().regex(/^v?[0-9]+\.[0-9]+\.[0-9]+$/, 'must be a version such as "0.14.2"').default('0.14.2').describe('Copa version bundled in the runtime image (reported as `copa_version`).'),
         timeout: duration().default('20m').describe('Copa `--timeout` for the patch step.'),
       })
       .prefault({})

@@ -45,6 +45,7 @@ export const RUN_OUTCOMES = {
   buildkit_unavailable: 'Copa could not reach BuildKit',
   image_pull_failed: 'a container image of the job (or the source image) could not be pulled',
   timeout: 'the run exceeded its deadline',
+  canceled: 'the run was stopped from outside before its deadline (pod deleted, node drained, eviction)',
   oom_killed: 'the patch step was OOM-killed',
   crashed: 'the patch step was killed by a signal or ended abnormally',
   pod_not_started: 'the job pod never started (scheduling, admission, quota)',

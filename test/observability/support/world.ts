@@ -93,7 +93,7 @@ export interface InputSeries {
 type Labels = Readonly<Record<string, string>>;
 type ValueAt = (t: number) => number | undefined;
 
-const COPA_VERSION = 'v0.14.0';
+const COPA_VERSION = 'v0.14.2';
 /** Labels a ServiceMonitor scrape of the collector adds (the collector runs in the fleet namespace). */
 const collectorTarget = (namespace: string): Labels => ({
   [L.job]: JOBS.collector,
