@@ -31,7 +31,7 @@ import {
   RUNTIME_BIN,
   WORK_DIR,
 } from '../shared/contract.ts';
-import { pushgatewayServiceUrl } from './names.ts';
+import { fleetPushgatewayUrl } from './names.ts';
 import { containerResources } from './resources.ts';
 import { BUILDKIT_UID, buildkitSecurityContext, RUNTIME_UID, restrictedPodSecurityContext, restrictedSecurityContext } from './security.ts';
 
@@ -112,7 +112,7 @@ export function exporterOptions(image: FleetImage, fleet: Fleet): ExporterOption
     sourceRef: image.sourceRef,
     patchedRef: image.patchedRef,
     copaVersion: defaults.copa.version,
-    pushgatewayUrl: defaults.pushgateway.url ?? pushgatewayServiceUrl(fleet.namespace),
+    pushgatewayUrl: fleetPushgatewayUrl(defaults.pushgateway, fleet.namespace),
     namespace: fleet.namespace,
     digestStore: CONFIGMAPS.patchedDigests,
     graceSeconds: EXPORTER_GRACE_SECONDS,

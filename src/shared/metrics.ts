@@ -208,6 +208,12 @@ export const METRICS = {
     'Errors from the Kubernetes API (list, watch, state writes).'),
   collectorWatchRestartsTotal: def('copa_fleet_collector_watch_restarts_total', 'counter', 'collector', [L.resource],
     'Watches restarted (expiry, 410 Gone, connection loss).'),
+  pushgatewayStaleGroups: def('copa_fleet_pushgateway_stale_groups', 'gauge', 'collector', [],
+    'Pushgateway groups of CronJobs no longer in the inventory that are still within the cleanup grace (seen at the last cleanup pass).'),
+  pushgatewayGroupsDeletedTotal: def('copa_fleet_pushgateway_groups_deleted_total', 'counter', 'collector', [],
+    'Pushgateway groups the collector deleted: their CronJob left the inventory and their last push is older than the grace.'),
+  pushgatewayCleanupFailuresTotal: def('copa_fleet_pushgateway_cleanup_failures_total', 'counter', 'collector', [],
+    'Failed Pushgateway requests of the cleanup (listing the groups or deleting one); retried at the next pass.'),
 } as const;
 
 export type MetricKey = keyof typeof METRICS;
