@@ -6,6 +6,14 @@
  * github.com/project-copacetic/copacetic; it talks to BuildKit through moby/buildkit's client
  * (v0.2x), which resolves registry references with containerd's docker resolver.
  * Which sign wins when a log carries several is the classifier's decision (classify.ts), not ours.
+ *
+ * Deliberately not matched: `no patchable vulnerabilities found in provided report for selected
+ * pkg-types (…)` (pkg/patch/single.go in Copa sources with `--pkg-types` filtering) is returned only when
+ * every update of the report is filtered out by `--pkg-types`; our scan report is OS packages only
+ * (TRIVY_FIXABLE_OS in src/constructs/copa-job-pod.ts) and Copa's default is `os`, so it cannot occur.
+ * `failed to export image … push`, `could not use buildkitd driver` (printed only without `--addr`)
+ * and `failed to resolve source metadata for` (not on Copa's gateway-client path) match nothing
+ * Copa v0.14 prints for our invocation.
  */
 export const COPA_LOG_SIGNS = {
   /** Copa's own verdict that nothing was fixable; v0.14 exits 0 after it. */
