@@ -14,7 +14,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { CollectorOptions } from '../../src/shared/contract.ts';
 import type { CollectorTuning } from './config.ts';
-import { JOBS, METRICS, PUSH_GROUPING_LABEL } from '../../src/shared/metrics.ts';
+import { JOBS, METRICS, PUSH_GROUPING_LABEL, type MetricKey } from '../../src/shared/metrics.ts';
 import { checkedFetch } from '../exporter/http.ts';
 import { groupPath } from '../exporter/pushgateway.ts';
 import { parseInventoryConfigMap } from './inventory.ts';
@@ -33,6 +33,9 @@ export interface PushgatewayCleanupOptions {
   /** Epoch ms; injected by tests. */
   readonly now?: () => number;
 }
+
+/** The collector metrics this module produces (only while the cleanup is on). */
+export const PUSHGATEWAY_CLEANUP_METRIC_KEYS = ['pushgatewayStaleGroups', 'pushgatewayGroupsDeletedTotal', 'pushgatewayCleanupFailuresTotal'] as const satisfies readonly MetricKey[];
 
 /** The collector's cleanup, when its command line turns it on (a Pushgateway URL and a grace). */
 export function pushgatewayCleanup(options: CollectorOptions, tuning: CollectorTuning, registry: Registry, log: Logger): PushgatewayCleanup | undefined {
