@@ -290,6 +290,14 @@ const prometheusSchema = z
   .strictObject({
     ruleLabels: labels.default({ release: 'kube-prometheus-stack' }).describe('Labels that your Prometheus ruleSelector matches on the PrometheusRule.'),
     serviceMonitorLabels: labels.default({ release: 'kube-prometheus-stack' }).describe('Labels that your Prometheus serviceMonitorSelector matches.'),
+    clusterLabel: z
+      .string()
+      .regex(PROM_LABEL_NAME, 'must be a Prometheus label name: letters, digits and "_", not starting with a digit')
+      .refine((name) => !name.startsWith('__'), 'must not start with "__" (reserved for Prometheus-internal labels)')
+      .default('cluster')
+      .describe(
+        'With `clusters`: the external label that tells the clusters\' series apart in the global query layer (each cluster\'s Prometheus sets it to the cluster name); every global rule and panel aggregates and joins by it (kubernetes-mixin\'s `clusterLabel`). Unused without `clusters`.',
+      ),
     scanMaxAgeHours: z.number().positive().default(26).describe('A scan older than this raises TrivyScanStale.'),
     missingRunGraceHours: z.number().positive().default(2).describe('Grace added to the schedule interval before CopaPatchJobMissing.'),
     selectors: z
@@ -363,6 +371,29 @@ const networkPoliciesSchema = z
   .prefault({})
   .describe('Ingress NetworkPolicies for the Pushgateway and the drift collector (docs/deploying.md#network-policies).');
 
+export const CLUSTER_ROLES = ['patch', 'workloads'] as const;
+export type ClusterRole = (typeof CLUSTER_ROLES)[number];
+/** Name of the dist/ directory of the global query layer: no cluster may take it. */
+export const GLOBAL_DIRECTORY = 'global';
+
+const clusterSchema = z
+  .strictObject({
+    name: dnsLabel()
+      .refine((name) => name !== GLOBAL_DIRECTORY, `must not be "${GLOBAL_DIRECTORY}" (the directory of the global query layer's rules and dashboard)`)
+      .describe('The cluster\'s name: its directory under dist/ and the value of `prometheus.clusterLabel` that its Prometheus sets as an external label.'),
+    roles: z
+      .array(z.enum(CLUSTER_ROLES))
+      .min(1, 'give at least one role')
+      .describe('`patch`: runs the Copa CronJobs, the Pushgateway and the patched-digest records (exactly one cluster). `workloads`: runs inventoried images; its drift collector reports them. Every cluster gets a collector (the patch cluster\'s also watches the Copa Jobs).'),
+    prometheus: z
+      .strictObject({
+        serviceMonitorLabels: labels.optional().describe('Labels this cluster\'s Prometheus selects ServiceMonitors by. Default: `prometheus.serviceMonitorLabels`.'),
+      })
+      .prefault({})
+      .describe('Overrides for this cluster\'s Prometheus.'),
+  })
+  .describe('One cluster of a multi-cluster fleet.');
+
 export const inventorySchema = z
   .strictObject({
     $schema: z.string().optional().describe('JSON Schema reference for editors.'),
@@ -374,6 +405,13 @@ export const inventorySchema = z
     trivyOperator: trivyOperatorSchema,
     dependencyTrack: dependencyTrackSchema.optional(),
     networkPolicies: networkPoliciesSchema,
+    clusters: z
+      .array(clusterSchema)
+      .min(1, 'list at least one cluster, or leave `clusters` out for a single-cluster fleet')
+      .optional()
+      .describe(
+        'Multi-cluster fleets (optional): one directory per cluster under dist/ plus `global/` with the rules and dashboard for the global query layer (Thanos Query, Mimir, a central Prometheus receiving remote write). Without it, one cluster and the single-cluster layout of dist/.',
+      ),
   })
   // Cross-field checks run even when other fields failed, so that every error comes out in one run.
   .superRefine(checkCrossReferences, { when: () => true });
@@ -392,6 +430,7 @@ function checkCrossReferences(value: unknown, ctx: Ctx): void {
   const defaultTeam = asObject(inventory.defaults)?.team;
   checkOneTeamPerRepository(asArray(inventory.images), typeof defaultTeam === 'string' ? defaultTeam : DEFAULT_TEAM, ctx);
   checkAlertingNames(asObject(inventory.alerting), ctx);
+  if (inventory.clusters !== undefined) checkClusters(asArray(inventory.clusters), ctx);
   const defaults = asObject(inventory.defaults);
   const pushgateway = asObject(defaults?.pushgateway);
   if (pushgateway?.deploy === false && pushgateway.url === undefined) {
@@ -451,6 +490,34 @@ function checkOneTeamPerRepository(images: readonly unknown[], defaultTeam: stri
   });
 }
 
+/** Cluster names are directories and label values: unique; exactly one cluster runs the patch pipeline. */
+function checkClusters(clusters: readonly unknown[], ctx: Ctx): void {
+  const names = new Map<string, number>();
+  const patch: number[] = [];
+  clusters.forEach((cluster, index) => {
+    const entry = asObject(cluster);
+    const name = entry?.name;
+    if (typeof name === 'string') {
+      const first = names.get(name);
+      if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['clusters', index, 'name'], message: `duplicates clusters[${first}].name "${name}"` });
+      else names.set(name, index);
+    }
+    const roles = asArray(entry?.roles);
+    if (roles.includes('patch')) patch.push(index);
+    const seen = new Set<unknown>();
+    roles.forEach((role, roleIndex) => {
+      if (seen.has(role)) ctx.addIssue({ code: 'custom', path: ['clusters', index, 'roles', roleIndex], message: `lists "${String(role)}" twice` });
+      seen.add(role);
+    });
+  });
+  if (patch.length === 0 && clusters.length > 0) {
+    ctx.addIssue({ code: 'custom', path: ['clusters'], message: 'no cluster has the role "patch": exactly one cluster runs the Copa CronJobs and the Pushgateway' });
+  }
+  for (const index of patch.slice(1)) {
+    ctx.addIssue({ code: 'custom', path: ['clusters', index, 'roles'], message: `has the role "patch", like clusters[${patch[0]}]: exactly one cluster runs the patch pipeline` });
+  }
+}
+
 function checkAlertingNames(alerting: Loose | undefined, ctx: Ctx): void {
   const receivers = new Map<string, number>();
   asArray(alerting?.receivers).forEach((receiver, index) => {
@@ -480,4 +547,5 @@ export type InventoryInput = z.input<typeof inventorySchema>;
 export type Inventory = z.output<typeof inventorySchema>;
 export type ImageEntry = z.output<typeof imageSchema>;
 export type Sla = z.output<typeof slaSchema>;
+export type ClusterEntry = z.output<typeof clusterSchema>;
 export type Resources = z.output<typeof resourcesSchema>;

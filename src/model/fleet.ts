@@ -6,6 +6,7 @@
 import type { Inventory, Sla } from '../inventory/schema.ts';
 import { DEFAULT_TAG, formatImageRef, normalizeImageRef } from '../shared/image-ref.ts';
 import { SEVERITY_BY_KEY, SEVERITY_KEYS, type Severity } from '../shared/metrics.ts';
+import { resolveClusters, type FleetClusters } from './clusters.ts';
 import { imageCronJobName } from './naming.ts';
 import { longestIntervalSeconds, spreadSchedule } from './schedule.ts';
 
@@ -35,6 +36,8 @@ export interface Fleet {
   readonly images: readonly FleetImage[];
   /** The inventory with defaults applied, for settings the model does not reshape. */
   readonly inventory: Inventory;
+  /** Multi-cluster fleets only (inventory `clusters`); undefined: one cluster, the single-cluster layout. */
+  readonly clusters?: FleetClusters | undefined;
 }
 
 export function buildFleet(inventory: Inventory): Fleet {
@@ -68,7 +71,9 @@ export function buildFleet(inventory: Inventory): Fleet {
     .map((entry) => ({ entry, key: formatImageRef(normalizeImageRef(entry.ref)) }))
     .sort((a, b) => compare(a.key, b.key))
     .map(({ entry }) => entry);
-  return { namespace: defaults.namespace, images, inventory: { ...inventory, images: entries } };
+  const clusters = resolveClusters(inventory);
+  const sortedInventory = { ...inventory, images: entries, ...(inventory.clusters !== undefined && { clusters: [...inventory.clusters].sort((a, b) => compare(a.name, b.name)) }) };
+  return { namespace: defaults.namespace, images, inventory: sortedInventory, ...(clusters !== undefined && { clusters }) };
 }
 
 function effectiveSla(defaults: Sla, override: Sla | undefined): Partial<Record<Severity, number>> {

@@ -12,6 +12,13 @@
  *   fleet's `namespace` as a rule label (rules.ts), as prometheus-operator's
  *   `enforcedNamespaceLabel` would add it.
  * - the inventory joins (`q.inventory.*`, `q.inInventory`, `q.withCronjobTeam`, ...), built on those.
+ * - the grouping of every aggregation and join: `q.by(...)`, `q.on(...)`, `q.agg(op, expr)` and
+ *   `q.constant(n)`. In a multi-cluster fleet (inventory `clusters`) they add the cluster label
+ *   (`prometheus.clusterLabel`), so the global query layer keeps the clusters apart everywhere: a
+ *   drifted pod in two clusters is two findings, an aggregation is one value per cluster, and a
+ *   constant (`vector(1)` of "no target is up") is one per expected cluster, so that a cluster that
+ *   never reported is one too. Without `clusters` they are exactly `by (...)`, `on (...)`,
+ *   `op(expr)` and `vector(n)`: the single-cluster output does not change.
  */
 import type { Fleet } from '../model/fleet.ts';
 import { JOBS, L, METRICS, UPSTREAM_METRICS } from '../shared/metrics.ts';
@@ -38,6 +45,18 @@ export const UPSTREAM = {
   pushTimeSeconds: { name: UPSTREAM_METRICS.pushTimeSeconds, source: 'exporter', labels: [L.cronjob] },
 } as const satisfies Record<string, SourcedMetric>;
 
+/** The clusters of a multi-cluster fleet, as the global rules see them. */
+export interface ClusterScope {
+  /** The label name (`prometheus.clusterLabel`). */
+  readonly label: string;
+  /** Every cluster's name, sorted: each runs a collector, so each must report. */
+  readonly names: readonly string[];
+  /** The cluster that runs the Copa CronJobs and the Pushgateway: the only source of exporter series. */
+  readonly patch: string;
+  /** The clusters that run inventoried workloads. */
+  readonly workloads: readonly string[];
+}
+
 export interface FleetSelectors {
   /** On the collector's series and its `up`. */
   readonly collector: Matchers;
@@ -57,10 +76,24 @@ export function fleetSelectors(fleet: Fleet): FleetSelectors {
   const { namespace, inventory } = fleet;
   const configured = inventory.prometheus.selectors;
   const exporterDefault: Matchers = inventory.defaults.pushgateway.deploy ? { [L.job]: JOBS.exporter, [L.namespace]: namespace } : { [L.job]: JOBS.exporter };
+  // Multi-cluster: exporter series exist only in the patch cluster (its Pushgateway); reading them
+  // there alone keeps another cluster's same-named job out.
+  const patchCluster: Matchers = fleet.clusters === undefined ? {} : { [fleet.clusters.label]: fleet.clusters.patch.name };
   return {
     collector: configured.collector ?? { [L.job]: JOBS.collector, [L.namespace]: namespace },
-    exporter: configured.exporter ?? exporterDefault,
+    exporter: { ...(configured.exporter ?? exporterDefault), ...patchCluster },
     records: { [L.namespace]: namespace },
+  };
+}
+
+export function clusterScope(fleet: Fleet): ClusterScope | undefined {
+  const { clusters } = fleet;
+  if (clusters === undefined) return undefined;
+  return {
+    label: clusters.label,
+    names: clusters.all.map((cluster) => cluster.name),
+    patch: clusters.patch.name,
+    workloads: clusters.all.filter((cluster) => cluster.workloads).map((cluster) => cluster.name),
   };
 }
 
@@ -78,7 +111,47 @@ function without(matchers: Matchers, names: readonly string[]): Matchers {
 }
 
 export class FleetQueries {
-  constructor(readonly selectors: FleetSelectors) {}
+  /**
+   * @param clusters multi-cluster fleets only: the cluster label joins every grouping.
+   * @param filter regex matchers put on every series and record read (the dashboard's `$cluster` variable).
+   */
+  constructor(
+    readonly selectors: FleetSelectors,
+    readonly clusters?: ClusterScope,
+    private readonly filter: Matchers = {},
+  ) {}
+
+  /** The same queries with `regex` matchers on every series and record (dashboard variables). */
+  filtered(regex: Matchers): FleetQueries {
+    return new FleetQueries(this.selectors, this.clusters, { ...this.filter, ...regex });
+  }
+
+  /** The grouping labels of an aggregation or join: `labels`, after the cluster label in a multi-cluster fleet. */
+  private grouping(labels: readonly string[]): string[] {
+    return this.clusters === undefined ? [...labels] : [this.clusters.label, ...labels.filter((label) => label !== this.clusters?.label)];
+  }
+
+  /** `by (labels)`, per cluster in a multi-cluster fleet. */
+  readonly by = (...labels: readonly string[]): string => by(...this.grouping(labels));
+
+  /** `on (labels)`, per cluster in a multi-cluster fleet (`on ()` becomes `on (cluster)`). */
+  readonly on = (...labels: readonly string[]): string => on(...this.grouping(labels));
+
+  /** An aggregation over everything: `op(expr)`, or `op by (cluster) (expr)` in a multi-cluster fleet. */
+  readonly agg = (op: 'count' | 'sum' | 'max' | 'min' | 'group', expr: string): string =>
+    this.clusters === undefined ? `${op}(${expr})` : `${op} ${this.by()} (${expr})`;
+
+  /**
+   * `vector(value)`; in a multi-cluster fleet one sample per cluster of `clusters` (default: every
+   * cluster), labelled with its name: the expected clusters, so that one that never reported is
+   * still a result ("not up", "0 findings") rather than nothing.
+   */
+  readonly constant = (value: number, clusters: readonly string[] | undefined = this.clusters?.names): string => {
+    const scope = this.clusters;
+    if (scope === undefined || clusters === undefined) return `vector(${value})`;
+    const each = clusters.map((name) => `label_replace(vector(${value}), ${JSON.stringify(scope.label)}, ${JSON.stringify(name)}, "", "")`);
+    return each.length === 1 ? (each[0] as string) : `(${each.join(' or ')})`;
+  };
 
   /**
    * `metric{<its source's selector>, matchers, regex}`. A collector series that names a workload
@@ -86,11 +159,11 @@ export class FleetQueries {
    */
   readonly series = (metric: SourcedMetric, matchers: Matchers = {}, regex: Matchers = {}): string => {
     if (metric.source === 'collector' && metric.labels.includes(L.namespace)) return this.workload(metric, matchers, regex);
-    return sel(metric.name, { ...this.selectors[metric.source], ...matchers }, regex);
+    return sel(metric.name, { ...this.selectors[metric.source], ...matchers }, { ...this.filter, ...regex });
   };
 
   /** This fleet's output of a recording rule. */
-  readonly record = (name: RecordName, matchers: Matchers = {}): string => sel(name, { ...this.selectors.records, ...matchers });
+  readonly record = (name: RecordName, matchers: Matchers = {}): string => sel(name, { ...this.selectors.records, ...matchers }, this.filter);
 
   /**
    * A collector workload series of this fleet, read the same whether or not the scrape honours its
@@ -102,9 +175,10 @@ export class FleetQueries {
    */
   private workload(metric: SourcedMetric, matchers: Matchers, regex: Matchers): string {
     const { collector } = this.selectors;
-    const raw = sel(metric.name, { ...without(collector, WORKLOAD_LABELS), ...matchers }, regex);
-    const targets = `group ${by(L.instance)} (${sel(UPSTREAM.up.name, collector)})`;
-    let expr = `(${raw} and ${on(L.instance)} ${targets})`;
+    const raw = sel(metric.name, { ...without(collector, WORKLOAD_LABELS), ...matchers }, { ...this.filter, ...regex });
+    // Per cluster: two clusters' collector pods may have the same `instance` (pod IP and port).
+    const targets = `group ${this.by(L.instance)} (${sel(UPSTREAM.up.name, collector, this.filter)})`;
+    let expr = `(${raw} and ${this.on(L.instance)} ${targets})`;
     for (const label of WORKLOAD_LABELS) expr = `label_replace(${expr}, "${label}", "$1", "${EXPORTED_PREFIX}${label}", "(.+)")`;
     return expr;
   }
@@ -118,27 +192,27 @@ export class FleetQueries {
     const info = this.series(METRICS.inventoryImageInfo);
     return {
       /** (image, cronjob) pairs: scope for Pushgateway series. */
-      byCronjob: `group ${by(L.image, L.cronjob)} (${info})`,
+      byCronjob: `group ${this.by(L.image, L.cronjob)} (${info})`,
       /** (image, cronjob, team): scope and team for Pushgateway series. */
-      byCronjobTeam: `group ${by(L.image, L.cronjob, L.team)} (${info})`,
+      byCronjobTeam: `group ${this.by(L.image, L.cronjob, L.team)} (${info})`,
       /** (image, team): team of per-image collector series. synth refuses two teams for one repository. */
-      byImageTeam: `group ${by(L.image, L.team)} (${info})`,
-      byImage: `group ${by(L.image)} (${info})`,
+      byImageTeam: `group ${this.by(L.image, L.team)} (${info})`,
+      byImage: `group ${this.by(L.image)} (${info})`,
     } as const;
   }
 
   /** Keeps series of inventoried CronJobs only (`and on (image, cronjob)`). */
-  readonly inInventory = (expr: string): string => `(${expr} and ${on(L.image, L.cronjob)} ${this.inventory.byCronjob})`;
+  readonly inInventory = (expr: string): string => `(${expr} and ${this.on(L.image, L.cronjob)} ${this.inventory.byCronjob})`;
 
   /** Adds the owning team to per-(image, cronjob) series; drops series of removed CronJobs. */
-  readonly withCronjobTeam = (expr: string): string => `(${expr}) * ${on(L.image, L.cronjob)} group_left (${L.team}) ${this.inventory.byCronjobTeam}`;
+  readonly withCronjobTeam = (expr: string): string => `(${expr}) * ${this.on(L.image, L.cronjob)} group_left (${L.team}) ${this.inventory.byCronjobTeam}`;
 
   /** Adds the owning team to per-image series; drops series of images not in the inventory. */
-  readonly withImageTeam = (expr: string): string => `(${expr}) * ${on(L.image)} group_left (${L.team}) ${this.inventory.byImageTeam}`;
+  readonly withImageTeam = (expr: string): string => `(${expr}) * ${this.on(L.image)} group_left (${L.team}) ${this.inventory.byImageTeam}`;
 
   /** Per-image schedule interval plus `extraSeconds` (the collector exports the interval). */
   readonly intervalPlus = (extraSeconds: number, multiple = 1): string => {
-    const interval = `max ${by(L.image)} (${this.series(METRICS.inventoryScheduleIntervalSeconds)})`;
+    const interval = `max ${this.by(L.image)} (${this.series(METRICS.inventoryScheduleIntervalSeconds)})`;
     return multiple === 1 ? `(${interval} + ${extraSeconds})` : `(${multiple} * ${interval} + ${extraSeconds})`;
   };
 }

@@ -5,7 +5,7 @@
  */
 import type { Fleet } from '../model/fleet.ts';
 import { SEVERITIES, type Severity } from '../shared/metrics.ts';
-import { FleetQueries, fleetSelectors } from './queries.ts';
+import { clusterScope, FleetQueries, fleetSelectors } from './queries.ts';
 
 export interface ObservabilitySettings {
   /** Fleet namespace: every generated object lives here, and every alert carries it as `namespace`. */
@@ -47,7 +47,7 @@ export function observabilitySettings(fleet: Fleet): ObservabilitySettings {
   const intervals = [...new Set(fleet.images.map((image) => image.scheduleIntervalSeconds))].sort((a, b) => a - b);
   return {
     namespace: fleet.namespace,
-    q: new FleetQueries(fleetSelectors(fleet)),
+    q: new FleetQueries(fleetSelectors(fleet), clusterScope(fleet)),
     runbookBaseUrl: inventory.alerting.runbookBaseUrl.replace(/\/+$/, ''),
     scanMaxAgeSeconds: Math.round(inventory.prometheus.scanMaxAgeHours * HOUR),
     missingRunGraceSeconds: Math.round(inventory.prometheus.missingRunGraceHours * HOUR),

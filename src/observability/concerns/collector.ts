@@ -5,7 +5,6 @@
  */
 import { ALERTS, JOBS, L, METRICS } from '../../shared/metrics.ts';
 import { statPanel, tablePanel, timeseriesPanel } from '../panels.ts';
-import { by } from '../promql.ts';
 import { UPSTREAM } from '../queries.ts';
 import type { ObservabilitySettings } from '../settings.ts';
 import type { Concern } from '../types.ts';
@@ -18,9 +17,9 @@ export function collectorConcern(settings: ObservabilitySettings) {
   const up = q.series(UPSTREAM.up);
   /** No label survives any branch, so the branches merge into one alert. */
   const collectorDown = [
-    `(vector(1) unless on () (${up} == 1))`,
-    `(vector(1) unless on () ${q.series(METRICS.inventoryImageInfo)})`,
-    `(vector(1) and on () (min(${q.series(METRICS.collectorInformerSynced)}) == 0))`,
+    `(${q.constant(1)} unless ${q.on()} (${up} == 1))`,
+    `(${q.constant(1)} unless ${q.on()} ${q.series(METRICS.inventoryImageInfo)})`,
+    `(${q.constant(1)} and ${q.on()} (${q.agg('min', q.series(METRICS.collectorInformerSynced))} == 0))`,
   ].join(' or ');
   return {
     name: 'collector',
@@ -41,7 +40,7 @@ export function collectorConcern(settings: ObservabilitySettings) {
       up: statPanel({
         title: 'Drift collector',
         description: `Scrape health of job "${JOBS.collector}" (1 = up).`,
-        queries: [{ expr: `max(${up})` }],
+        queries: [{ expr: q.agg('max', up) }],
         width: 4,
         height: 6,
         thresholds: [
@@ -53,7 +52,7 @@ export function collectorConcern(settings: ObservabilitySettings) {
       lastSync: statPanel({
         title: 'Collector: time since last full sync',
         description: 'Since the collector last had every informer synced and recomputed its metrics.',
-        queries: [{ expr: `time() - max(${q.series(METRICS.collectorLastSyncTimestamp)})` }],
+        queries: [{ expr: `time() - ${q.agg('max', q.series(METRICS.collectorLastSyncTimestamp))}` }],
         width: 4,
         height: 6,
         unit: 's',
@@ -65,7 +64,7 @@ export function collectorConcern(settings: ObservabilitySettings) {
       informers: tablePanel({
         title: 'Collector informers',
         description: '1 while the informer of the resource holds a complete, current list.',
-        queries: [{ expr: `min ${by(resource)} (${q.series(METRICS.collectorInformerSynced)})` }],
+        queries: [{ expr: `min ${q.by(resource)} (${q.series(METRICS.collectorInformerSynced)})` }],
         width: 4,
         height: 6,
         rename: { Value: 'synced' },
@@ -79,8 +78,8 @@ export function collectorConcern(settings: ObservabilitySettings) {
         title: 'Collector API errors and watch restarts',
         description: 'Per second, by resource: Kubernetes API errors and restarted watches (expiry, 410 Gone, connection loss).',
         queries: [
-          { expr: `sum ${by(resource)} (rate(${q.series(METRICS.collectorApiErrorsTotal)}[$__rate_interval]))`, legend: `errors {{${resource}}}` },
-          { expr: `sum ${by(resource)} (rate(${q.series(METRICS.collectorWatchRestartsTotal)}[$__rate_interval]))`, legend: `watch restarts {{${resource}}}` },
+          { expr: `sum ${q.by(resource)} (rate(${q.series(METRICS.collectorApiErrorsTotal)}[$__rate_interval]))`, legend: `errors {{${resource}}}` },
+          { expr: `sum ${q.by(resource)} (rate(${q.series(METRICS.collectorWatchRestartsTotal)}[$__rate_interval]))`, legend: `watch restarts {{${resource}}}` },
         ],
         width: 12,
         height: 6,

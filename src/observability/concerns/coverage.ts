@@ -6,7 +6,7 @@
  */
 import { ALERTS, L, METRICS } from '../../shared/metrics.ts';
 import { barGaugePanel, statPanel, steps, tablePanel } from '../panels.ts';
-import { by, copyLabel, on } from '../promql.ts';
+import { copyLabel } from '../promql.ts';
 import type { ObservabilitySettings } from '../settings.ts';
 import type { Concern } from '../types.ts';
 
@@ -28,7 +28,7 @@ export function coverageConcern(settings: ObservabilitySettings) {
     alerts: [
       {
         alert: ALERTS.scanStale,
-        expr: q.withImageTeam(`max ${by(image)} (${scanAge}) > ${settings.scanMaxAgeSeconds}`),
+        expr: q.withImageTeam(`max ${q.by(image)} (${scanAge}) > ${settings.scanMaxAgeSeconds}`),
         for: SCAN_STALE_FOR,
         severity: 'warning',
         summary: `Trivy scan of {{ $labels.${image} }} is stale`,
@@ -39,7 +39,7 @@ export function coverageConcern(settings: ObservabilitySettings) {
       {
         alert: ALERTS.namespaceNotScanned,
         // The unscanned namespace moves to exported_namespace: `namespace` is the fleet namespace on every alert.
-        expr: copyLabel(`max ${by(namespace)} (${unscanned}) > 0`, exportedNamespace, namespace),
+        expr: copyLabel(`max ${q.by(namespace)} (${unscanned}) > 0`, exportedNamespace, namespace),
         for: NAMESPACE_NOT_SCANNED_FOR,
         severity: 'warning',
         summary: `Namespace {{ $labels.${exportedNamespace} }} has running pods but no Trivy report`,
@@ -52,7 +52,7 @@ export function coverageConcern(settings: ObservabilitySettings) {
       inventoriedImages: statPanel({
         title: 'Inventoried images',
         description: 'Enabled inventory entries (CronJobs), as the drift collector exports them.',
-        queries: [{ expr: `count(${q.inventory.byCronjob})` }],
+        queries: [{ expr: q.agg('count', q.inventory.byCronjob) }],
         width: 4,
         height: 4,
         thresholds: [{ value: null, color: 'blue' }],
@@ -60,7 +60,7 @@ export function coverageConcern(settings: ObservabilitySettings) {
       unscannedNamespaceCount: statPanel({
         title: 'Unscanned namespaces',
         description: 'Namespaces with running pods and no VulnerabilityReport at all.',
-        queries: [{ expr: `count(max ${by(namespace)} (${unscanned}) > 0) or vector(0)` }],
+        queries: [{ expr: `${q.agg('count', `max ${q.by(namespace)} (${unscanned}) > 0`)} or ${q.constant(0)}` }],
         width: 5,
         height: 4,
         thresholds: steps([1, 'orange']),
@@ -68,7 +68,7 @@ export function coverageConcern(settings: ObservabilitySettings) {
       scanAge: barGaugePanel({
         title: 'Scan age per running image',
         description: `Hours since the newest VulnerabilityReport of each running inventoried image. Red beyond ${maxAgeHours} h (TrivyScanStale).`,
-        queries: [{ expr: `max ${by(image)} (${scanAge}) / 3600`, legend: `{{${image}}}` }],
+        queries: [{ expr: `max ${q.by(image)} (${scanAge}) / 3600`, legend: `{{${image}}}` }],
         width: 8,
         height: 8,
         unit: 'h',
@@ -77,7 +77,7 @@ export function coverageConcern(settings: ObservabilitySettings) {
       unscannedNamespaces: tablePanel({
         title: 'Namespaces with running pods and no Trivy report',
         description: 'Coverage gaps: the trivy-operator does not scan these namespaces (NamespaceNotScanned).',
-        queries: [{ expr: `max ${by(namespace)} (${unscanned}) > 0` }],
+        queries: [{ expr: `max ${q.by(namespace)} (${unscanned}) > 0` }],
         width: 5,
         height: 8,
         rename: { Value: 'running pods' },
@@ -86,7 +86,7 @@ export function coverageConcern(settings: ObservabilitySettings) {
       unscannedImages: tablePanel({
         title: 'Running inventoried images without any scan',
         description: 'Images with running containers and no VulnerabilityReport: their CVEs are unknown.',
-        queries: [{ expr: `sum ${by(image)} (${q.series(METRICS.runningContainers)}) unless ${on(image)} ${scanAge}` }],
+        queries: [{ expr: `sum ${q.by(image)} (${q.series(METRICS.runningContainers)}) unless ${q.on(image)} ${scanAge}` }],
         width: 5,
         height: 8,
         rename: { Value: 'running containers' },

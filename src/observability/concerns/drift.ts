@@ -11,7 +11,7 @@
  */
 import { ALERTS, L, METRICS, RECORDS } from '../../shared/metrics.ts';
 import { statPanel, steps, tablePanel } from '../panels.ts';
-import { by, copyLabel } from '../promql.ts';
+import { copyLabel } from '../promql.ts';
 import type { ObservabilitySettings } from '../settings.ts';
 import type { Concern } from '../types.ts';
 
@@ -24,7 +24,7 @@ export function driftConcern(settings: ObservabilitySettings) {
   const { q } = settings;
   const drift = q.series(METRICS.containerDigestDrift);
   /** `max` deduplicates the collector's replicas or scrape targets (they count the same containers). */
-  const running = `sum(max ${by(image)} (${q.series(METRICS.runningContainers)}))`;
+  const running = `sum(max ${q.by(image)} (${q.series(METRICS.runningContainers)}))`;
   const nonCompliant = `max(${q.series(METRICS.noncompliantContainers)})`;
   return {
     name: 'drift',
@@ -41,7 +41,7 @@ export function driftConcern(settings: ObservabilitySettings) {
       {
         alert: ALERTS.unpatchedDigest,
         // The workload namespace moves to exported_namespace: `namespace` is the fleet namespace on every alert.
-        expr: q.withImageTeam(copyLabel(`count ${by(namespace, image)} (${drift} == 1)`, exportedNamespace, namespace)),
+        expr: q.withImageTeam(copyLabel(`count ${q.by(namespace, image)} (${drift} == 1)`, exportedNamespace, namespace)),
         for: UNPATCHED_DIGEST_FOR,
         severity: 'warning',
         summary: `Pods in {{ $labels.${exportedNamespace} }} still run an unpatched digest of {{ $labels.${image} }}`,
@@ -76,7 +76,7 @@ export function driftConcern(settings: ObservabilitySettings) {
       driftedContainers: tablePanel({
         title: 'Containers on a pre-patch digest',
         description: `Each running container whose digest is not the latest patched digest of its image. PodsRunningUnpatchedDigest fires after ${UNPATCHED_DIGEST_FOR}.`,
-        queries: [{ expr: `max ${by(namespace, pod, container, image, digest, patchedDigest)} (${drift} == 1)` }],
+        queries: [{ expr: `max ${q.by(namespace, pod, container, image, digest, patchedDigest)} (${drift} == 1)` }],
         width: 24,
         height: 8,
         hide: ['Value'],

@@ -15,7 +15,7 @@
  */
 import { ALERTS, L, METRICS, type MissingReason } from '../../shared/metrics.ts';
 import { tablePanel } from '../panels.ts';
-import { by, duration, on } from '../promql.ts';
+import { duration } from '../promql.ts';
 import type { FleetQueries } from '../queries.ts';
 import type { ObservabilitySettings } from '../settings.ts';
 import type { AlertDefinition, Concern } from '../types.ts';
@@ -27,9 +27,9 @@ const COLLECTOR_GAP_TOLERANCE = '15m';
 
 /** Inventoried CronJobs with the given schedule interval, read across short collector gaps. */
 function inventoriedWithInterval(q: FleetQueries, intervalSeconds: number): string {
-  const info = `group ${by(image, cronjob, team)} (last_over_time(${q.series(METRICS.inventoryImageInfo)}[${COLLECTOR_GAP_TOLERANCE}]))`;
-  const interval = `max ${by(image)} (last_over_time(${q.series(METRICS.inventoryScheduleIntervalSeconds)}[${COLLECTOR_GAP_TOLERANCE}]))`;
-  return `(${info} and ${on(image)} (${interval} == ${intervalSeconds}))`;
+  const info = `group ${q.by(image, cronjob, team)} (last_over_time(${q.series(METRICS.inventoryImageInfo)}[${COLLECTOR_GAP_TOLERANCE}]))`;
+  const interval = `max ${q.by(image)} (last_over_time(${q.series(METRICS.inventoryScheduleIntervalSeconds)}[${COLLECTOR_GAP_TOLERANCE}]))`;
+  return `(${info} and ${q.on(image)} (${interval} == ${intervalSeconds}))`;
 }
 
 export function firstRunsConcern(settings: ObservabilitySettings) {
@@ -51,11 +51,11 @@ export function firstRunsConcern(settings: ObservabilitySettings) {
   const alerts = settings.scheduleIntervals.flatMap((interval) => {
     const inventoried = inventoriedWithInterval(q, interval);
     return [
-      neverRule('never_reported', interval, `${inventoried} unless ${on(image, cronjob)} ${RUN_EVIDENCE}`, 'no run ever reported'),
+      neverRule('never_reported', interval, `${inventoried} unless ${q.on(image, cronjob)} ${RUN_EVIDENCE}`, 'no run ever reported'),
       neverRule(
         'never_succeeded',
         interval,
-        `(${inventoried} and ${on(image, cronjob)} ${RUN_EVIDENCE}) unless ${on(image, cronjob)} ${SUCCESS_EVIDENCE}`,
+        `(${inventoried} and ${q.on(image, cronjob)} ${RUN_EVIDENCE}) unless ${q.on(image, cronjob)} ${SUCCESS_EVIDENCE}`,
         'its runs reported, but none succeeded',
       ),
     ];
@@ -68,7 +68,7 @@ export function firstRunsConcern(settings: ObservabilitySettings) {
       neverReported: tablePanel({
         title: 'Inventoried images that never reported',
         description: 'Inventory entries with no exporter heartbeat and no CronJob schedule on record: their CronJob never ran, or its runs never reached the Pushgateway.',
-        queries: [{ expr: `${q.inventory.byCronjobTeam} unless ${on(image, cronjob)} ${RUN_EVIDENCE}` }],
+        queries: [{ expr: `${q.inventory.byCronjobTeam} unless ${q.on(image, cronjob)} ${RUN_EVIDENCE}` }],
         width: 6,
         height: 8,
         hide: ['Value'],

@@ -7,7 +7,7 @@
  */
 import { ALERTS, FAILURE_REASONS, L, METRICS } from '../../shared/metrics.ts';
 import { tablePanel } from '../panels.ts';
-import { by, copyLabel } from '../promql.ts';
+import { copyLabel } from '../promql.ts';
 import type { FleetQueries } from '../queries.ts';
 import type { ObservabilitySettings } from '../settings.ts';
 import type { Concern } from '../types.ts';
@@ -17,9 +17,9 @@ const { image, cronjob, failureReason, outcome } = L;
 /** The failure reasons of the last run: the exporter's outcome, or what the collector saw of the Job. */
 function lastRunFailures(q: FleetQueries): string {
   return (
-    `max ${by(image, cronjob, failureReason)} (` +
+    `max ${q.by(image, cronjob, failureReason)} (` +
     copyLabel(`${q.series(METRICS.runLastOutcome, {}, { [outcome]: FAILURE_REASONS.join('|') })} == 1`, failureReason, outcome) +
-    `) or max ${by(image, cronjob, failureReason)} (${q.series(METRICS.jobLastFailure)} == 1)`
+    `) or max ${q.by(image, cronjob, failureReason)} (${q.series(METRICS.jobLastFailure)} == 1)`
   );
 }
 

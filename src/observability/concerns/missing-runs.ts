@@ -9,7 +9,6 @@
  * grace is in the threshold).
  */
 import { ALERTS, L, type MissingReason } from '../../shared/metrics.ts';
-import { on } from '../promql.ts';
 import type { ObservabilitySettings } from '../settings.ts';
 import type { AlertDefinition, Concern } from '../types.ts';
 import { missingSummary, runEvidence, successEvidence } from './run-evidence.ts';
@@ -18,7 +17,7 @@ const { image, cronjob, missingReason } = L;
 
 /** Seconds since the evidence, where that exceeds the image's interval plus grace. */
 function overdue(evidence: string, settings: ObservabilitySettings): string {
-  return `(time() - ${evidence}) > ${on(image)} group_left () ${settings.q.intervalPlus(settings.missingRunGraceSeconds)}`;
+  return `(time() - ${evidence}) > ${settings.q.on(image)} group_left () ${settings.q.intervalPlus(settings.missingRunGraceSeconds)}`;
 }
 
 export function missingRunsConcern(settings: ObservabilitySettings) {
@@ -44,7 +43,7 @@ export function missingRunsConcern(settings: ObservabilitySettings) {
       staleRule(
         'no_recent_success',
         // Runs happen but fail: "no recent run" covers the CronJob that stopped running altogether.
-        `${overdue(SUCCESS_EVIDENCE, settings)} unless ${on(image, cronjob)} (${overdue(RUN_EVIDENCE, settings)})`,
+        `${overdue(SUCCESS_EVIDENCE, settings)} unless ${q.on(image, cronjob)} (${overdue(RUN_EVIDENCE, settings)})`,
         'runs happen, but the last successful one was',
       ),
     ],

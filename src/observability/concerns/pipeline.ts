@@ -11,7 +11,6 @@
  */
 import { L, METRICS, RECORDS } from '../../shared/metrics.ts';
 import { barGaugePanel, statPanel, steps, timeseriesPanel } from '../panels.ts';
-import { by } from '../promql.ts';
 import type { FleetQueries, SourcedMetric } from '../queries.ts';
 import type { ObservabilitySettings } from '../settings.ts';
 import type { Concern } from '../types.ts';
@@ -21,8 +20,8 @@ const WINDOW = '7d';
 
 /** Runs counted by `counter` in the last WINDOW, by `labels`, inventoried CronJobs only. */
 function runsInWindow(q: FleetQueries, counter: SourcedMetric, labels: readonly string[]): string {
-  const now = `sum ${by(...labels)} (${q.inInventory(q.series(counter))})`;
-  const before = `sum ${by(...labels)} (${q.inInventory(`${q.series(counter)} offset ${WINDOW}`)})`;
+  const now = `sum ${q.by(...labels)} (${q.inInventory(q.series(counter))})`;
+  const before = `sum ${q.by(...labels)} (${q.inInventory(`${q.series(counter)} offset ${WINDOW}`)})`;
   return `(${now} - ${before}) >= 0 or ${now}`;
 }
 
@@ -30,8 +29,8 @@ export function pipelineConcern(settings: ObservabilitySettings) {
   const { q } = settings;
   const succeeded = q.record(RECORDS.patchSuccessIncrease7d);
   const failed = q.record(RECORDS.patchFailureIncrease7d);
-  const succeededByImage = `sum ${by(image)} (${succeeded})`;
-  const failedByImage = `sum ${by(image)} (${failed})`;
+  const succeededByImage = `sum ${q.by(image)} (${succeeded})`;
+  const failedByImage = `sum ${q.by(image)} (${failed})`;
   /** Missing on one side means zero runs of that kind; both sides `by (image)` so their label sets match. */
   const succeededOrZero = `(${succeededByImage} or 0 * ${failedByImage})`;
   const failedOrZero = `(${failedByImage} or 0 * ${succeededByImage})`;
@@ -53,7 +52,7 @@ export function pipelineConcern(settings: ObservabilitySettings) {
       successRate: statPanel({
         title: 'Copa success rate (7 d)',
         description: 'Successful runs (patched or up to date) over all runs of inventoried images in the last 7 days.',
-        queries: [{ expr: `sum(${succeeded}) / (sum(${succeeded}) + (sum(${failed}) or vector(0)))` }],
+        queries: [{ expr: `${q.agg('sum', succeeded)} / (${q.agg('sum', succeeded)} + (${q.agg('sum', failed)} or ${q.constant(0, q.clusters && [q.clusters.patch])}))` }],
         width: 6,
         height: 8,
         unit: 'percentunit',
@@ -67,8 +66,8 @@ export function pipelineConcern(settings: ObservabilitySettings) {
         title: 'Copa runs: succeeded and failed (trailing 7 d)',
         description: 'Runs of inventoried images in the 7 days before each point.',
         queries: [
-          { expr: `sum(${succeeded})`, legend: 'succeeded' },
-          { expr: `sum(${failed})`, legend: 'failed' },
+          { expr: q.agg('sum', succeeded), legend: 'succeeded' },
+          { expr: q.agg('sum', failed), legend: 'failed' },
         ],
         width: 9,
         height: 8,
@@ -76,7 +75,7 @@ export function pipelineConcern(settings: ObservabilitySettings) {
       failuresByReason: timeseriesPanel({
         title: 'Copa failures by reason (trailing 7 d)',
         description: 'Failed runs of inventoried images in the 7 days before each point, by failure_reason.',
-        queries: [{ expr: `sum ${by(failureReason)} (${failed})`, legend: `{{${failureReason}}}` }],
+        queries: [{ expr: `sum ${q.by(failureReason)} (${failed})`, legend: `{{${failureReason}}}` }],
         width: 9,
         height: 8,
         stacked: true,
@@ -101,7 +100,7 @@ export function pipelineConcern(settings: ObservabilitySettings) {
         description: `Per inventoried CronJob. Red beyond ${overdueHours} h (the longest schedule interval plus the grace).`,
         queries: [
           {
-            expr: `(time() - max ${by(image, cronjob)} (${q.inInventory(q.series(METRICS.runLastSuccessTimestamp))})) / 3600`,
+            expr: `(time() - max ${q.by(image, cronjob)} (${q.inInventory(q.series(METRICS.runLastSuccessTimestamp))})) / 3600`,
             legend: `{{${image}}} ({{${cronjob}}})`,
           },
         ],
@@ -113,7 +112,7 @@ export function pipelineConcern(settings: ObservabilitySettings) {
       runDuration: timeseriesPanel({
         title: 'Copa run duration',
         description: 'Wall time of the last run per image, scan to push.',
-        queries: [{ expr: `max ${by(image)} (${q.inInventory(q.series(METRICS.runDurationSeconds))})`, legend: `{{${image}}}` }],
+        queries: [{ expr: `max ${q.by(image)} (${q.inInventory(q.series(METRICS.runDurationSeconds))})`, legend: `{{${image}}}` }],
         width: 12,
         height: 8,
         unit: 's',
@@ -123,7 +122,7 @@ export function pipelineConcern(settings: ObservabilitySettings) {
         description: 'From the exporter\'s scans of the last run: the source image (before) and the pushed patched image (after).',
         queries: [
           {
-            expr: `sum ${by(L.stage, L.severity)} (${q.inInventory(q.series(METRICS.imageVulnerabilities))})`,
+            expr: `sum ${q.by(L.stage, L.severity)} (${q.inInventory(q.series(METRICS.imageVulnerabilities))})`,
             legend: `{{${L.stage}}} {{${L.severity}}}`,
           },
         ],

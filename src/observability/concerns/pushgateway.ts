@@ -7,7 +7,6 @@
  */
 import { ALERTS, JOBS, L } from '../../shared/metrics.ts';
 import { barGaugePanel, steps } from '../panels.ts';
-import { by, on } from '../promql.ts';
 import { UPSTREAM } from '../queries.ts';
 import type { ObservabilitySettings } from '../settings.ts';
 import type { Concern } from '../types.ts';
@@ -16,9 +15,9 @@ const { image, cronjob, team } = L;
 
 export function pushgatewayConcern(settings: ObservabilitySettings) {
   const { q } = settings;
-  const pushAge = `time() - max ${by(cronjob)} (${q.series(UPSTREAM.pushTimeSeconds)})`;
+  const pushAge = `time() - max ${q.by(cronjob)} (${q.series(UPSTREAM.pushTimeSeconds)})`;
   // Per inventoried CronJob: the age after which its group is stale, with its image and team.
-  const threshold = `${q.inventory.byCronjobTeam} * ${on(image)} group_left () ${q.intervalPlus(settings.pushLatenessSeconds)}`;
+  const threshold = `${q.inventory.byCronjobTeam} * ${q.on(image)} group_left () ${q.intervalPlus(settings.pushLatenessSeconds)}`;
   const lateHours = (settings.longestScheduleInterval + settings.pushLatenessSeconds) / 3600;
   return {
     name: 'pushgateway',
@@ -26,7 +25,7 @@ export function pushgatewayConcern(settings: ObservabilitySettings) {
     alerts: [
       {
         alert: ALERTS.pushgatewayGroupStale,
-        expr: `(${pushAge}) > ${on(cronjob)} group_left (${image}, ${team}) (${threshold})`,
+        expr: `(${pushAge}) > ${q.on(cronjob)} group_left (${image}, ${team}) (${threshold})`,
         severity: 'warning',
         summary: `Pushgateway group of {{ $labels.${image} }} is stale`,
         description:
@@ -39,7 +38,7 @@ export function pushgatewayConcern(settings: ObservabilitySettings) {
       groupAge: barGaugePanel({
         title: 'Pushgateway group age',
         description: `Hours since each inventoried CronJob's group was last pushed. Red beyond ${lateHours} h (PushgatewayGroupStale for the longest interval).`,
-        queries: [{ expr: `(${pushAge}) / 3600 and ${on(cronjob)} ${q.inventory.byCronjob}`, legend: `{{${cronjob}}}` }],
+        queries: [{ expr: `(${pushAge}) / 3600 and ${q.on(cronjob)} ${q.inventory.byCronjob}`, legend: `{{${cronjob}}}` }],
         width: 12,
         height: 6,
         unit: 'h',

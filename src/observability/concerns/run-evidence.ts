@@ -4,7 +4,6 @@
  * raise `CopaPatchJobMissing` with a `missing_reason`.
  */
 import { L, METRICS, type MissingReason } from '../../shared/metrics.ts';
-import { by } from '../promql.ts';
 import type { FleetQueries } from '../queries.ts';
 
 const { image, cronjob } = L;
@@ -15,12 +14,12 @@ const { image, cronjob } = L;
  * two families never match, so `or` keeps both.
  */
 export function runEvidence(q: FleetQueries): string {
-  return `max ${by(image, cronjob)} (${q.series(METRICS.runLastTimestamp)} or ${q.series(METRICS.cronjobLastScheduleTimestamp)})`;
+  return `max ${q.by(image, cronjob)} (${q.series(METRICS.runLastTimestamp)} or ${q.series(METRICS.cronjobLastScheduleTimestamp)})`;
 }
 
 /** Only the exporter's last success: a Job can succeed while Copa's run failed. */
 export function successEvidence(q: FleetQueries): string {
-  return `max ${by(image, cronjob)} (${q.series(METRICS.runLastSuccessTimestamp)})`;
+  return `max ${q.by(image, cronjob)} (${q.series(METRICS.runLastSuccessTimestamp)})`;
 }
 
 /** `missing_reason` is a static rule label, which templates cannot read: the text names it. */

@@ -8,7 +8,7 @@
  */
 import { ALERTS, type AlertSeverity, L, METRICS, RECORDS, SEVERITY_BY_KEY, type Severity } from '../../shared/metrics.ts';
 import { barGaugePanel, statPanel, steps, tablePanel, timeseriesPanel } from '../panels.ts';
-import { by, copyLabel, on } from '../promql.ts';
+import { copyLabel } from '../promql.ts';
 import type { FleetQueries } from '../queries.ts';
 import type { ObservabilitySettings } from '../settings.ts';
 import type { AlertDefinition, Concern } from '../types.ts';
@@ -38,10 +38,10 @@ const ALERT_SEVERITY_BY_CVE: Record<Severity, AlertSeverity> = {
  */
 function breachingCves(q: FleetQueries): string {
   return (
-    `max ${by(image, cveId, severity)} (` +
+    `max ${q.by(image, cveId, severity)} (` +
     `${q.series(METRICS.imageCveAgeHours)}` +
-    ` > ${on(image, severity)} group_left () ` +
-    `max ${by(image, severity)} (${q.series(METRICS.inventorySlaHours)}))`
+    ` > ${q.on(image, severity)} group_left () ` +
+    `max ${q.by(image, severity)} (${q.series(METRICS.inventorySlaHours)}))`
   );
 }
 
@@ -66,17 +66,17 @@ export function slaConcern(settings: ObservabilitySettings) {
     name: 'sla',
     records: [
       // `max` deduplicates the collector's replicas or scrape targets (they count the same CVEs).
-      { record: RECORDS.slaBreachesByImage, expr: `max ${by(image, severity)} (${q.series(METRICS.imageCveSlaBreaches)})` },
+      { record: RECORDS.slaBreachesByImage, expr: `max ${q.by(image, severity)} (${q.series(METRICS.imageCveSlaBreaches)})` },
       {
         record: RECORDS.slaBreaches,
         // Zero for every tracked severity without breaches, so the panel shows 0 rather than nothing.
-        expr: `sum ${by(severity)} (${q.record(RECORDS.slaBreachesByImage)}) or 0 * count ${by(severity)} (${q.series(METRICS.inventorySlaHours)})`,
+        expr: `sum ${q.by(severity)} (${q.record(RECORDS.slaBreachesByImage)}) or 0 * count ${q.by(severity)} (${q.series(METRICS.inventorySlaHours)})`,
       },
       {
         record: RECORDS.slaBreach24h,
         expr:
-          `count(count ${by(image, cveId)} (${q.series(METRICS.imageCveAgeHours, { [severity]: SEVERITY_BY_KEY.critical })} > ${LEGACY_BREACH_HOURS}))` +
-          ` or vector(0)`,
+          `${q.agg('count', `count ${q.by(image, cveId)} (${q.series(METRICS.imageCveAgeHours, { [severity]: SEVERITY_BY_KEY.critical })} > ${LEGACY_BREACH_HOURS})`)}` +
+          ` or ${q.constant(0)}`,
       },
     ],
     alerts: settings.slaSeverities.map((cve) => breachAlert(q, cve)),
@@ -106,7 +106,7 @@ export function slaConcern(settings: ObservabilitySettings) {
       breachesCounted: barGaugePanel({
         title: 'SLA breaches counted by the collector',
         description: `image_patch_sla_breach_total by image and SLA hours: one count per CVE that passed its SLA (since the collector started).`,
-        queries: [{ expr: `sum ${by(image, thresholdHours)} (${q.series(METRICS.slaBreachTotal)})`, legend: `{{${image}}} ({{${thresholdHours}}} h)` }],
+        queries: [{ expr: `sum ${q.by(image, thresholdHours)} (${q.series(METRICS.slaBreachTotal)})`, legend: `{{${image}}} ({{${thresholdHours}}} h)` }],
         width: 8,
         height: 8,
         thresholds: steps([1, 'orange']),
@@ -121,7 +121,7 @@ export function slaConcern(settings: ObservabilitySettings) {
       oldestCve: barGaugePanel({
         title: 'Oldest tracked CVE per running image',
         description: `Age in hours of the oldest tracked CVE on each image's running digests. Orange from ${sla} h, red beyond ${2 * sla} h.`,
-        queries: [{ expr: `max ${by(image)} (${cveAge})`, legend: `{{${image}}}` }],
+        queries: [{ expr: `max ${q.by(image)} (${cveAge})`, legend: `{{${image}}}` }],
         width: 8,
         height: 8,
         unit: 'h',

@@ -5,7 +5,6 @@
  */
 import { L, METRICS, RECORDS, SEVERITY_BY_KEY } from '../../shared/metrics.ts';
 import { barGaugePanel, statPanel, steps, tablePanel } from '../panels.ts';
-import { by } from '../promql.ts';
 import type { ObservabilitySettings } from '../settings.ts';
 import type { Concern } from '../types.ts';
 
@@ -14,14 +13,14 @@ const { image, cveId, severity } = L;
 export function vulnerabilitiesConcern(settings: ObservabilitySettings) {
   const { q } = settings;
   /** Distinct CVEs per image and severity (a CVE on several running digests counts once). */
-  const distinctCves = `max ${by(image, cveId, severity)} (${q.series(METRICS.imageCveAgeHours)})`;
+  const distinctCves = `max ${q.by(image, cveId, severity)} (${q.series(METRICS.imageCveAgeHours)})`;
   return {
     name: 'vulnerabilities',
     records: [
       {
         record: RECORDS.runningCriticalCveImages,
         // trivy-operator spells severities `Critical`, not `CRITICAL` (the seed's defect).
-        expr: `count(count ${by(image)} (${q.series(METRICS.imageCveAgeHours, { [severity]: SEVERITY_BY_KEY.critical })})) or vector(0)`,
+        expr: `${q.agg('count', `count ${q.by(image)} (${q.series(METRICS.imageCveAgeHours, { [severity]: SEVERITY_BY_KEY.critical })})`)} or ${q.constant(0)}`,
       },
     ],
     alerts: [],
@@ -38,7 +37,7 @@ export function vulnerabilitiesConcern(settings: ObservabilitySettings) {
         title: 'CVEs on running images: image x severity',
         description:
           'Heatmap of distinct CVEs per image (rows) and severity (columns), counted on the digests that running containers execute. Only severities with an SLA are tracked.',
-        queries: [{ expr: `count ${by(image, severity)} (${distinctCves})` }],
+        queries: [{ expr: `count ${q.by(image, severity)} (${distinctCves})` }],
         width: 12,
         height: 10,
         transformations: [{ id: 'groupingToMatrix', options: { columnField: severity, rowField: image, valueField: 'Value', emptyValue: 'zero' } }],
@@ -48,7 +47,7 @@ export function vulnerabilitiesConcern(settings: ObservabilitySettings) {
       mostVulnerableImages: barGaugePanel({
         title: 'Top 10 most vulnerable running images',
         description: 'Distinct tracked CVEs on the running digests of each image; the ten highest.',
-        queries: [{ expr: `topk(10, count ${by(image)} (${distinctCves}))`, legend: `{{${image}}}` }],
+        queries: [{ expr: `topk(10, count ${q.by(image)} (${distinctCves}))`, legend: `{{${image}}}` }],
         width: 12,
         height: 10,
         thresholds: steps([1, 'orange'], [10, 'red']),
