@@ -27,8 +27,17 @@ function fleetChart(scope: Construct, id: string, fleet: Fleet): Chart {
   return new Chart(scope, id, { namespace: fleet.namespace, disableResourceNameHashes: true });
 }
 
-export function addFleetCharts(scope: Construct, fleet: Fleet): void {
+/** Which charts a cluster applies: every one in a single-cluster fleet; in a multi-cluster fleet the patch pipeline only in the patch cluster. */
+export interface ChartSelection {
+  readonly patchPipeline: boolean;
+}
+
+export function addFleetCharts(scope: Construct, fleet: Fleet, selection: ChartSelection = { patchPipeline: true }): void {
   new FleetNamespace(fleetChart(scope, CHARTS.namespace, fleet), 'Namespace', { fleet });
+  // Every cluster runs a collector: in a workload cluster it reports the running digests, in the
+  // patch cluster also the Copa Jobs and CronJobs (job failures, missed schedules).
+  new DriftCollector(fleetChart(scope, CHARTS.driftCollector, fleet), 'DriftCollector', { fleet });
+  if (!selection.patchPipeline) return;
 
   const jobs = fleetChart(scope, CHARTS.copaJobs, fleet);
   runtimeStateConfigMap(jobs, 'PatchedDigests', {
@@ -37,8 +46,6 @@ export function addFleetCharts(scope: Construct, fleet: Fleet): void {
     description: 'Written by the Copa job exporters (one key per CronJob), read by the drift collector. Generated without data on purpose.',
   });
   for (const image of fleet.images) new CopaPatchJob(jobs, image.name, patchRunSpec(image, fleet));
-
-  new DriftCollector(fleetChart(scope, CHARTS.driftCollector, fleet), 'DriftCollector', { fleet });
 
   if (fleet.inventory.defaults.pushgateway.deploy) {
     new Pushgateway(fleetChart(scope, CHARTS.pushgateway, fleet), 'Pushgateway', { fleet });

@@ -14,7 +14,7 @@ import type { IMatcher } from '@kubernetes-models/prometheus-operator/monitoring
 import type { IReceiver } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1alpha1/Receiver';
 import type { IRoute } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1alpha1/Route';
 import type { Inventory } from '../inventory/schema.ts';
-import { ALERTS, type AlertSeverity, L } from '../shared/metrics.ts';
+import { ALERTS, type AlertSeverity, L, MULTI_CLUSTER_ALERTS } from '../shared/metrics.ts';
 
 /** Name of the AlertmanagerConfig (and the middle part of the plain receiver names). */
 export const ALERTMANAGER_CONFIG_NAME = 'copa-fleet';
@@ -26,8 +26,13 @@ const INHIBIT_EQUAL = [L.alertname, L.image, L.cronjob];
 /** A critical alert suppresses the warning of the same alert and image. */
 const INHIBIT: { source: AlertSeverity; target: AlertSeverity } = { source: 'critical', target: 'warning' };
 
-const ALERT_NAMES = Object.values(ALERTS).sort();
-const ALERTNAME_REGEX = ALERT_NAMES.join('|');
+/** Every alert the fleet's rules can raise: the multi-cluster ones only with `clusters`. */
+function alertnameRegex(multiCluster: boolean): string {
+  return Object.values(ALERTS)
+    .filter((name) => multiCluster || !MULTI_CLUSTER_ALERTS.includes(name))
+    .sort()
+    .join('|');
+}
 
 const SLACK_TITLE = '[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }} {{ .CommonLabels.image }}';
 const SLACK_TEXT = '{{ range .Alerts }}{{ .Annotations.description }} <{{ .Annotations.runbook_url }}|runbook>\n{{ end }}';
@@ -80,7 +85,7 @@ function amcReceiver(receiver: ReceiverEntry): IReceiver {
 }
 
 /** The AlertmanagerConfig spec, or undefined when the inventory defines no receivers. */
-export function alertmanagerConfigSpec(alerting: Alerting): IAlertmanagerConfigSpec | undefined {
+export function alertmanagerConfigSpec(alerting: Alerting, multiCluster = false): IAlertmanagerConfigSpec | undefined {
   if (alerting.receivers.length === 0) return undefined;
   const route: IRoute = {
     receiver: defaultReceiver(alerting),
@@ -88,7 +93,7 @@ export function alertmanagerConfigSpec(alerting: Alerting): IAlertmanagerConfigS
     groupWait: alerting.groupWait,
     groupInterval: alerting.groupInterval,
     repeatInterval: alerting.repeatInterval,
-    matchers: [amcMatcher(L.alertname, ALERTNAME_REGEX, '=~')],
+    matchers: [amcMatcher(L.alertname, alertnameRegex(multiCluster), '=~')],
     routes: alerting.routes.map((child) => ({
       receiver: child.receiver,
       matchers: routeMatchers(child).map((m) => amcMatcher(m.name, m.value)),
@@ -177,13 +182,13 @@ function plainReceiver(namespace: string, secretsDir: string, receiver: Receiver
  * The plain fragment, or undefined without receivers. `secretsDir` is where each referenced Secret
  * is mounted as a directory of files (`<secretsDir>/<secret name>/<key>`).
  */
-export function plainAlertmanagerFragment(alerting: Alerting, namespace: string, secretsDir = DEFAULT_SECRETS_DIR): PlainAlertmanagerFragment | undefined {
+export function plainAlertmanagerFragment(alerting: Alerting, namespace: string, secretsDir = DEFAULT_SECRETS_DIR, multiCluster = false): PlainAlertmanagerFragment | undefined {
   if (alerting.receivers.length === 0) return undefined;
   const nsMatcher = plainMatcher(L.namespace, namespace);
   return {
     route: {
       receiver: operatorReceiverName(namespace, defaultReceiver(alerting)),
-      matchers: [nsMatcher, plainMatcher(L.alertname, ALERTNAME_REGEX, '=~')],
+      matchers: [nsMatcher, plainMatcher(L.alertname, alertnameRegex(multiCluster), '=~')],
       group_by: [...alerting.groupBy],
       group_wait: alerting.groupWait,
       group_interval: alerting.groupInterval,

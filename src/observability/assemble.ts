@@ -18,7 +18,7 @@ import { pipelineConcern } from './concerns/pipeline.ts';
 import { pushgatewayConcern } from './concerns/pushgateway.ts';
 import { slaConcern } from './concerns/sla.ts';
 import { vulnerabilitiesConcern } from './concerns/vulnerabilities.ts';
-import { buildDashboard } from './dashboard.ts';
+import { buildDashboard, CLUSTER_VARIABLE } from './dashboard.ts';
 import { ruleGroups } from './rules.ts';
 import { observabilitySettings, type ObservabilitySettings } from './settings.ts';
 import type { Concern } from './types.ts';
@@ -57,8 +57,9 @@ export function assembleObservability(fleet: Fleet, options: { readonly secretsD
     settings,
     concerns,
     groups: ruleGroups(settings, concerns),
-    dashboard: buildDashboard(settings, concerns),
-    alertmanagerConfig: alertmanagerConfigSpec(alerting),
-    alertmanagerFragment: plainAlertmanagerFragment(alerting, settings.namespace, options.secretsDir),
+    // Multi-cluster: the panels read through the dashboard's `$cluster` variable (multi-select, All).
+    dashboard: settings.q.clusters === undefined ? buildDashboard(settings, concerns) : buildDashboard(settings, concernsFor({ ...settings, q: settings.q.filtered({ [settings.q.clusters.label]: `$${CLUSTER_VARIABLE}` }) })),
+    alertmanagerConfig: alertmanagerConfigSpec(alerting, fleet.clusters !== undefined),
+    alertmanagerFragment: plainAlertmanagerFragment(alerting, settings.namespace, options.secretsDir, fleet.clusters !== undefined),
   };
 }

@@ -16,6 +16,7 @@ import type { pipelineConcern } from './concerns/pipeline.ts';
 import type { pushgatewayConcern } from './concerns/pushgateway.ts';
 import type { slaConcern } from './concerns/sla.ts';
 import type { vulnerabilitiesConcern } from './concerns/vulnerabilities.ts';
+import { METRICS } from '../shared/metrics.ts';
 import { DATASOURCE_VARIABLE } from './panels.ts';
 import type { ObservabilitySettings } from './settings.ts';
 import type { Concern, PanelBuilder } from './types.ts';
@@ -133,6 +134,8 @@ const UID_PREFIX = 'copa-fleet';
 /** The kube-prometheus-stack Grafana sidecar reads the target folder from this annotation. */
 export const GRAFANA_FOLDER_ANNOTATION = 'grafana_folder';
 export const DASHBOARD_FILE = 'copa-fleet.json';
+/** Multi-cluster dashboards: the variable every panel's series are filtered by. */
+export const CLUSTER_VARIABLE = 'cluster';
 
 export function dashboardUid(namespace: string): string {
   const readable = `${UID_PREFIX}-${namespace}`;
@@ -150,6 +153,21 @@ export function buildDashboard(settings: ObservabilitySettings, concerns: readon
     .time({ from: 'now-7d', to: 'now' })
     .timezone('browser')
     .withVariable(new dashboard.DatasourceVariableBuilder(DATASOURCE_VARIABLE).label('Data source').type('prometheus'));
+  const { clusters } = settings.q;
+  if (clusters !== undefined) {
+    // The clusters that export the inventory, i.e. every cluster whose collector reports.
+    builder.withVariable(
+      new dashboard.QueryVariableBuilder(CLUSTER_VARIABLE)
+        .label('Cluster')
+        .datasource({ type: 'prometheus', uid: `\${${DATASOURCE_VARIABLE}}` })
+        .query(`label_values(${settings.q.series(METRICS.inventoryImageInfo)}, ${clusters.label})`)
+        .multi(true)
+        .includeAll(true)
+        .allValue('.+')
+        .refresh(dashboard.VariableRefresh.OnTimeRangeChanged)
+        .sort(dashboard.VariableSort.AlphabeticalAsc),
+    );
+  }
 
   // The positions are computed here (left to right, wrapping at the grid width) rather than by the
   // builder, which lets a panel overflow the row.

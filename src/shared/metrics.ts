@@ -193,6 +193,8 @@ export const METRICS = {
     '1 for a running container whose digest differs from the latest patched digest of its image.'),
   runningContainers: def('fleet_running_containers', 'gauge', 'collector', [L.image],
     'Running containers of an inventoried image (the denominator of patch compliance).'),
+  runningDigestContainers: def('fleet_running_digest_containers', 'gauge', 'collector', [L.namespace, L.image, L.digest],
+    'Running containers of an inventoried image per workload namespace and running digest: what the global rules of a multi-cluster fleet join with the patch cluster\'s copa_patched_image_info (a workload cluster has no patched-digest records).'),
   imageScanAgeSeconds: def('image_scan_age_seconds', 'gauge', 'collector', [L.image],
     'Seconds since the newest Trivy VulnerabilityReport of a running inventoried image was written.'),
   namespaceUnscanned: def('fleet_namespace_unscanned', 'gauge', 'collector', [L.namespace],
@@ -282,5 +284,10 @@ export const ALERTS = {
   namespaceNotScanned: 'NamespaceNotScanned',
   pushgatewayGroupStale: 'PushgatewayGroupStale',
   collectorDown: 'DriftCollectorDown',
+  /** Multi-cluster only: the global layer has no patched digests of the patch cluster, so drift in this cluster is unknown. */
+  patchedDigestsUnavailable: 'PatchedDigestsUnavailable',
   dependencyTrackUploadFailing: 'DependencyTrackUploadFailing',
 } as const;
+
+/** Alerts only the global rules of a multi-cluster fleet have. */
+export const MULTI_CLUSTER_ALERTS: readonly string[] = [ALERTS.patchedDigestsUnavailable];

@@ -8,8 +8,11 @@
  * rendered JSON and YAML (~90 MB and ~75 MB) never accumulate. `renderFleet` collects the same
  * files as strings (tests, benchmarks).
  */
-import { App, type Chart } from 'cdk8s';
-import { addFleetCharts } from '../charts/fleet-charts.ts';
+import { App, Chart } from 'cdk8s';
+import { addFleetCharts, CHARTS } from '../charts/fleet-charts.ts';
+import { FleetNamespace } from '../constructs/fleet-namespace.ts';
+import { GLOBAL_DIRECTORY } from '../inventory/schema.ts';
+import type { FleetCluster, FleetClusters } from '../model/clusters.ts';
 import type { Fleet } from '../model/fleet.ts';
 import { addObservability } from '../observability/index.ts';
 import { contentOf, type FileToWrite, type OutputFile, type StreamedFile } from '../outputs/output-file.ts';
@@ -17,16 +20,65 @@ import { trivyOperatorValuesFile } from '../outputs/trivy-operator-values.ts';
 import { chartObjects, prepareApp } from './chart-objects.ts';
 import { MANIFEST_EXTENSION, manifestChunks } from './manifests.ts';
 
-/** Every output file, sorted by path; chart manifests render when their chunks are iterated. Throws cdk8s validation errors here, before anything is written. */
+/**
+ * Every output file, sorted by path; chart manifests render when their chunks are iterated. Throws cdk8s validation errors here, before anything is written.
+ *
+ * A multi-cluster fleet (inventory `clusters`) gets one directory per cluster with what that
+ * cluster applies (the one-path-per-cluster layout of Argo CD ApplicationSets and Flux
+ * Kustomizations) and `global/` with the rules, routes and dashboard for the global query layer.
+ */
 export function fleetFiles(fleet: Fleet): FileToWrite[] {
+  const files = fleet.clusters === undefined ? singleClusterFiles(fleet) : multiClusterFiles(fleet, fleet.clusters);
+  checkPaths(files);
+  return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+function singleClusterFiles(fleet: Fleet): FileToWrite[] {
   const app = new App();
   addFleetCharts(app, fleet);
   const plainFiles = addObservability(app, fleet);
+  return [...appManifests(app), trivyOperatorValuesFile(fleet), ...plainFiles];
+}
+
+function multiClusterFiles(fleet: Fleet, clusters: FleetClusters): FileToWrite[] {
+  const files: FileToWrite[] = [];
+  for (const cluster of clusters.all) {
+    const app = new App();
+    const view = clusterFleet(fleet, cluster);
+    addFleetCharts(app, view, { patchPipeline: cluster.patch });
+    files.push(...inDirectory(cluster.name, [...appManifests(app), trivyOperatorValuesFile(view)]));
+  }
+  const global = new App();
+  new FleetNamespace(new Chart(global, CHARTS.namespace, { namespace: fleet.namespace, disableResourceNameHashes: true }), 'Namespace', { fleet });
+  const plainFiles = addObservability(global, fleet);
+  files.push(...inDirectory(GLOBAL_DIRECTORY, [...appManifests(global), ...plainFiles]));
+  return files;
+}
+
+/**
+ * The fleet as one cluster sees it: its Prometheus' ServiceMonitor labels, and the Pushgateway
+ * cleanup only where the Pushgateway runs (a workload cluster's collector has none to clean).
+ */
+function clusterFleet(fleet: Fleet, cluster: FleetCluster): Fleet {
+  const { inventory } = fleet;
+  const pushgateway = cluster.patch ? inventory.defaults.pushgateway : { ...inventory.defaults.pushgateway, cleanup: { ...inventory.defaults.pushgateway.cleanup, enabled: false } };
+  return {
+    ...fleet,
+    inventory: {
+      ...inventory,
+      defaults: { ...inventory.defaults, pushgateway },
+      prometheus: { ...inventory.prometheus, serviceMonitorLabels: cluster.serviceMonitorLabels },
+    },
+  };
+}
+
+function inDirectory(directory: string, files: readonly FileToWrite[]): FileToWrite[] {
+  return files.map((file) => ({ ...file, path: `${directory}/${file.path}` }));
+}
+
+function appManifests(app: App): StreamedFile[] {
   prepareApp(app);
-  const manifests = app.charts.map((chart): StreamedFile => ({ path: `${chart.node.id}${MANIFEST_EXTENSION}`, chunks: chartChunks(chart) }));
-  const files: FileToWrite[] = [...manifests, trivyOperatorValuesFile(fleet), ...plainFiles];
-  checkPaths(files);
-  return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return app.charts.map((chart): StreamedFile => ({ path: `${chart.node.id}${MANIFEST_EXTENSION}`, chunks: chartChunks(chart) }));
 }
 
 /** Every output file with its content, in memory. */

@@ -78,6 +78,21 @@ export function runningSeries(store: SeriesStore, { image, facts, now }: ImageIn
   store.setSingle(image, formatLabels(METRICS.runningContainers, { image }), facts.containers.length, now);
 }
 
+/** `fleet_running_digest_containers`: containers per (workload namespace, running digest). */
+export function runningDigestSeries(store: SeriesStore, { image, facts, now }: ImageInput): void {
+  const counts = new Map<string, Series>();
+  for (const c of facts.containers) {
+    const key = `${c.namespace}\u0000${c.digest}`;
+    const existing = counts.get(key);
+    if (existing !== undefined) {
+      existing.value = (existing.value as number) + 1;
+      continue;
+    }
+    counts.set(key, { labels: formatLabelParts(METRICS.runningDigestContainers, { namespace: c.namespace, image, digest: c.digest }, 2, intern), value: 1, since: now });
+  }
+  store.replaceGroup(image, [...counts.values()]);
+}
+
 /** `running_container_digest_drift`. */
 export function driftSeries(store: SeriesStore, { image, facts, now }: ImageInput): void {
   const drift = facts.drift.map((row): Series => {

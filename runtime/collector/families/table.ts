@@ -20,7 +20,7 @@ import { SeriesStore } from '../series.ts';
 import { slaBreachingSeries, slaBreachSeries, type ImageClockInput } from '../sla.ts';
 import { cronLastScheduleSeries, jobFailureSeries, type CronJobInput } from './cronjob.ts';
 import { digestRecordSeries, noncompliantSeries, type FleetInput } from './fleet.ts';
-import { criticalSeries, cveAgeSeries, driftSeries, runningSeries, scanAgeSeries, type ImageInput } from './image.ts';
+import { criticalSeries, cveAgeSeries, driftSeries, runningDigestSeries, runningSeries, scanAgeSeries, type ImageInput } from './image.ts';
 import { inventoryInfoSeries, inventoryIntervalSeries, inventorySlaSeries, type InventoryInput } from './inventory.ts';
 import { unscannedSeries, type NamespaceInput } from './namespace.ts';
 
@@ -46,6 +46,7 @@ export const FAMILIES = {
   runningContainersWithCriticalCve: { scope: 'image', produce: criticalSeries },
   containerDigestDrift: { scope: 'image', produce: driftSeries },
   runningContainers: { scope: 'image', produce: runningSeries },
+  runningDigestContainers: { scope: 'image', produce: runningDigestSeries },
   noncompliantContainers: { scope: 'fleet', produce: noncompliantSeries },
   imageScanAgeSeconds: { scope: 'image', produce: scanAgeSeries },
   namespaceUnscanned: { scope: 'namespace', produce: unscannedSeries },

@@ -8,10 +8,20 @@
  * The collector counts the others (`fleet_noncompliant_containers`, each container once): joining
  * the per-container drift with the per-pod Critical series in PromQL cost a read of every pod's
  * series per evaluation (rule cost, docs/benchmarks.md).
+ *
+ * Multi-cluster fleets: a workload cluster has no patched-digest records (they live in the patch
+ * cluster), and nothing writes across clusters. The global rules join each cluster's running
+ * digests (`fleet_running_digest_containers`, per namespace and digest) with the patched digests
+ * the patch cluster's exporters push (`copa_patched_image_info`, pushed at the end of the run that
+ * also writes the record): drift is known as soon as the Pushgateway was scraped and the sample
+ * remote-written, within the same `for` as today. Where the global layer holds no patched digests,
+ * PatchedDigestsUnavailable fires per workload cluster instead of a silent "no drift"
+ * (docs/design.md "Multi-cluster fleets").
  */
 import { ALERTS, L, METRICS, RECORDS } from '../../shared/metrics.ts';
 import { statPanel, steps, tablePanel } from '../panels.ts';
-import { copyLabel } from '../promql.ts';
+import { by, copyLabel, on } from '../promql.ts';
+import { UPSTREAM, type FleetQueries } from '../queries.ts';
 import type { ObservabilitySettings } from '../settings.ts';
 import type { Concern } from '../types.ts';
 
@@ -20,17 +30,62 @@ const { namespace, pod, container, image, digest, patchedDigest, exportedNamespa
 /** Drift must last this long before the alert: time for a rollout after the patch. */
 const UNPATCHED_DIGEST_FOR = '30m';
 
+/**
+ * Multi-cluster drift, per (cluster, namespace, image, running digest), valued at the container
+ * count: running digests that are none of the image's latest patched digests, for images that have
+ * one. The patched digests are the patch cluster's and hold for every cluster, so that side of the
+ * join is grouped without the cluster label on purpose (plain `by`/`on`, not `q.by`/`q.on`).
+ */
+function globalDrift(q: FleetQueries): { drifted: string; unavailable: string } {
+  const scope = q.clusters;
+  if (scope === undefined) throw new Error('globalDrift: not a multi-cluster fleet');
+  const patched = `group ${by(image, digest)} (${q.inInventory(q.series(METRICS.patchedImageInfo))})`;
+  const running = `max ${q.by(namespace, image, digest)} (${q.series(METRICS.runningDigestContainers)})`;
+  const drifted = `((${running} unless ${on(image, digest)} ${patched}) and ${on(image)} group ${by(image)} (${patched}))`;
+  const inPatchCluster = { [scope.label]: scope.patch };
+  // Known: the patch cluster's pushed series reach the global layer, or the patch cluster reports
+  // and no CronJob has been scheduled yet (nothing patched, nothing to know).
+  const known =
+    `group(${q.series(UPSTREAM.pushTimeSeconds)})` +
+    ` or (group(${q.series(UPSTREAM.up, inPatchCluster)} == 1) unless group(${q.series(METRICS.cronjobLastScheduleTimestamp, inPatchCluster)}))`;
+  const unavailable = `group ${q.by()} (${q.series(METRICS.runningDigestContainers)}) unless ${on()} (${known})`;
+  return { drifted, unavailable };
+}
+
 export function driftConcern(settings: ObservabilitySettings) {
   const { q } = settings;
-  const drift = q.series(METRICS.containerDigestDrift);
   /** `max` deduplicates the collector's replicas or scrape targets (they count the same containers). */
-  const running = `sum(max ${q.by(image)} (${q.series(METRICS.runningContainers)}))`;
-  const nonCompliant = `max(${q.series(METRICS.noncompliantContainers)})`;
+  const running = q.agg('sum', `max ${q.by(image)} (${q.series(METRICS.runningContainers)})`);
+  const global = q.clusters === undefined ? undefined : globalDrift(q);
+  const drift = q.series(METRICS.containerDigestDrift);
+  const driftedContainers = global === undefined ? `count(${drift} == 1) or vector(0)` : `sum ${q.by()} (${global.drifted}) or ${q.constant(0)}`;
+  const nonCompliant =
+    global === undefined
+      ? `max(${q.series(METRICS.noncompliantContainers)})`
+      : `sum ${q.by()} (max ${q.by(namespace, image, digest)} (${q.series(METRICS.runningDigestContainers)}) and ${q.on(image, digest)} (` +
+        `group ${q.by(image, digest)} (${global.drifted}) or group ${q.by(image, digest)} (${q.series(METRICS.runningContainersWithCriticalCve)})))`;
+  const driftedByNamespace =
+    global === undefined ? `count ${q.by(namespace, image)} (${drift} == 1)` : `sum ${q.by(namespace, image)} (${global.drifted})`;
+  const unavailableAlert =
+    global === undefined
+      ? []
+      : [
+          {
+            alert: ALERTS.patchedDigestsUnavailable,
+            expr: global.unavailable,
+            for: UNPATCHED_DIGEST_FOR,
+            severity: 'critical' as const,
+            summary: `Drift in cluster {{ $labels.${q.clusters?.label} }} is unknown: no patched digests from the patch cluster`,
+            description:
+              `Cluster {{ $labels.${q.clusters?.label} }} runs inventoried images, but the global query layer has held no patched digests of the patch cluster ` +
+              `"${q.clusters?.patch}" (its Pushgateway's series) for ${UNPATCHED_DIGEST_FOR}: PodsRunningUnpatchedDigest and patch compliance cannot see drift there.`,
+          },
+        ];
   return {
     name: 'drift',
     records: [
       // Containers on a pre-patch digest (the seed counted containers with Critical CVEs instead).
-      { record: RECORDS.digestDriftContainers, expr: `count(${drift} == 1) or vector(0)` },
+      { record: RECORDS.digestDriftContainers, expr: driftedContainers },
       {
         record: RECORDS.patchComplianceRatio,
         // No `or vector(0)`: without the collector's count the ratio is absent, never a false 100 %.
@@ -41,7 +96,7 @@ export function driftConcern(settings: ObservabilitySettings) {
       {
         alert: ALERTS.unpatchedDigest,
         // The workload namespace moves to exported_namespace: `namespace` is the fleet namespace on every alert.
-        expr: q.withImageTeam(copyLabel(`count ${q.by(namespace, image)} (${drift} == 1)`, exportedNamespace, namespace)),
+        expr: q.withImageTeam(copyLabel(driftedByNamespace, exportedNamespace, namespace)),
         for: UNPATCHED_DIGEST_FOR,
         severity: 'warning',
         summary: `Pods in {{ $labels.${exportedNamespace} }} still run an unpatched digest of {{ $labels.${image} }}`,
@@ -49,6 +104,7 @@ export function driftConcern(settings: ObservabilitySettings) {
           `{{ $value }} running container(s) of {{ $labels.${image} }} in namespace {{ $labels.${exportedNamespace} }} have run a digest ` +
           `other than the latest patched one for more than ${UNPATCHED_DIGEST_FOR}. Roll the workloads out (team {{ $labels.${team} }}).`,
       },
+      ...unavailableAlert,
     ],
     panels: {
       patchCompliance: statPanel({
@@ -73,16 +129,27 @@ export function driftConcern(settings: ObservabilitySettings) {
         height: 4,
         thresholds: steps([1, 'orange']),
       }),
-      driftedContainers: tablePanel({
-        title: 'Containers on a pre-patch digest',
-        description: `Each running container whose digest is not the latest patched digest of its image. PodsRunningUnpatchedDigest fires after ${UNPATCHED_DIGEST_FOR}.`,
-        queries: [{ expr: `max ${q.by(namespace, pod, container, image, digest, patchedDigest)} (${drift} == 1)` }],
-        width: 24,
-        height: 8,
-        hide: ['Value'],
-        rename: { [digest]: 'running digest' },
-        noValue: 'none',
-      }),
+      driftedContainers:
+        global === undefined
+          ? tablePanel({
+              title: 'Containers on a pre-patch digest',
+              description: `Each running container whose digest is not the latest patched digest of its image. PodsRunningUnpatchedDigest fires after ${UNPATCHED_DIGEST_FOR}.`,
+              queries: [{ expr: `max ${q.by(namespace, pod, container, image, digest, patchedDigest)} (${drift} == 1)` }],
+              width: 24,
+              height: 8,
+              hide: ['Value'],
+              rename: { [digest]: 'running digest' },
+              noValue: 'none',
+            })
+          : tablePanel({
+              title: 'Containers on a pre-patch digest',
+              description: `Running containers per cluster, namespace and running digest that is not a latest patched digest of their image. PodsRunningUnpatchedDigest fires after ${UNPATCHED_DIGEST_FOR}.`,
+              queries: [{ expr: global.drifted }],
+              width: 24,
+              height: 8,
+              rename: { [digest]: 'running digest', Value: 'containers' },
+              noValue: 'none',
+            }),
     },
   } satisfies Concern;
 }
