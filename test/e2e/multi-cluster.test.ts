@@ -1,0 +1,249 @@
+/**
+ * Two clusters end to end, with real parts: each cluster has its own Kubernetes API fake, its own
+ * collector (the bundle, as its generated Deployment runs it) and its own real Prometheus that
+ * carries a `cluster` external label and remote-writes everything it scrapes into a central real
+ * Prometheus (`--web.enable-remote-write-receiver`), which evaluates the generated global rules
+ * (dist/global/prometheus). The patch cluster (eu-1) also runs the Pushgateway and the exporter runs.
+ * A third inventoried cluster (ap-1) never reports.
+ *
+ * Scenario: APP is patched; eu-1 already runs the patched digest, us-1 still the old one (drift in
+ * one cluster only). NGINX carries a Critical CVE past its SLA in both clusters (two findings).
+ * WORKER's run failed to push (a pipeline finding of the patch cluster). Then us-1's collector
+ * stops: DriftCollectorDown names us-1, and eu-1's findings stay.
+ *
+ * As in compliance.test.ts, the debounce `for:`s (an hour or less) are shortened to seconds.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import type { InventoryInput } from '../../src/inventory/schema.ts';
+import { CONFIGMAPS, DIGEST_RECORD_LABEL, JOB_CONTAINERS, parseExporterReportArgs, type ExporterOptions } from '../../src/shared/contract.ts';
+import { ALERTS, JOBS, RECORDS } from '../../src/shared/metrics.ts';
+import { encodeImageClock, stateKey } from '../../runtime/collector/state-format.ts';
+import { FakeKubeApi, type KubeObject } from '../support/fake-kube-api.ts';
+import { render, type RenderedObject } from '../support/fleet-fixtures.ts';
+import { startPrometheus, startPushgateway, type RunningProcess } from '../support/processes.ts';
+import { digestOf, FLEET_NAMESPACE, pod, vulnerabilityReport } from '../runtime/collector/fixtures.ts';
+import { startCollector, waitFor, type RunningCollector } from '../runtime/collector/harness.ts';
+import { PATCHED_DIGEST, SOURCE_DIGEST, scenario } from '../runtime/exporter/fixtures.ts';
+import { makeWorkDir, removeDir, runExporter } from '../runtime/exporter/harness.ts';
+
+const APP = 'registry.example.com/team/app';
+const WORKER = 'registry.example.com/team/worker';
+const NGINX = 'docker.io/library/nginx';
+const NGINX_DIGEST = digestOf('nginx-1.27');
+const WORKER_DIGEST = digestOf('worker-3.1');
+const OLD_CVE = 'CVE-2023-44487';
+const HOUR = 3600;
+const PATCH = 'eu-1';
+const WORKLOAD = 'us-1';
+const SILENT = 'ap-1';
+
+const INVENTORY: InventoryInput = {
+  defaults: { namespace: FLEET_NAMESPACE },
+  images: [
+    { ref: `${APP}:1.25`, team: 'shop' },
+    { ref: `${WORKER}:3.1`, team: 'shop' },
+    { ref: 'nginx:1.27', team: 'web', sla: { critical: 24 } },
+  ],
+  clusters: [
+    { name: PATCH, roles: ['patch', 'workloads'] },
+    { name: WORKLOAD, roles: ['workloads'] },
+    { name: SILENT, roles: ['workloads'] },
+  ],
+};
+
+const UNIT_SECONDS: Readonly<Record<string, number>> = { s: 1, m: 60, h: HOUR, d: 24 * HOUR };
+function withShortDebounce(rulesYaml: string): string {
+  const rules = parse(rulesYaml) as { groups: { rules: { for?: string }[] }[] };
+  for (const group of rules.groups) {
+    for (const rule of group.rules) {
+      const match = /^(\d+)([smhd])$/.exec(rule.for ?? '');
+      if (match !== null && Number(match[1]) * (UNIT_SECONDS[match[2] as string] ?? Infinity) <= HOUR) rule.for = '2s';
+    }
+  }
+  return stringify(rules);
+}
+
+interface Alert {
+  readonly labels: Record<string, string>;
+  readonly state: string;
+}
+
+interface Cluster {
+  readonly name: string;
+  api: FakeKubeApi;
+  collector: RunningCollector;
+  prometheus: RunningProcess;
+}
+
+describe('two clusters and a central Prometheus with the generated global rules', () => {
+  const { fleet, files, objects } = render(INVENTORY);
+  const cronjobOf = (image: string) => fleet.images.find((i) => i.image === image)!.name;
+  const inCluster = (cluster: string) => objects.filter((o) => o.file.startsWith(`${cluster}/`));
+  const generated = (from: readonly RenderedObject[], kind: string, name: string): KubeObject => {
+    const found = from.find(({ object }) => object.kind === kind && object.metadata.name === name);
+    if (found === undefined) throw new Error(`no ${kind} ${name}`);
+    return found.object as unknown as KubeObject;
+  };
+  const exporterOptionsOf = (image: string, pushgatewayUrl: string): ExporterOptions => {
+    const cronJob = generated(inCluster(PATCH), 'CronJob', cronjobOf(image)) as unknown as {
+      spec: { jobTemplate: { spec: { template: { spec: { initContainers: { name: string; args: string[] }[] } } } } };
+    };
+    const exporter = cronJob.spec.jobTemplate.spec.template.spec.initContainers.find((c) => c.name === JOB_CONTAINERS.exporter)!;
+    return { ...parseExporterReportArgs(exporter.args.slice(1)), pushgatewayUrl };
+  };
+  const now = () => Math.floor(Date.now() / 1000);
+  const target = (url: string) => url.replace(/^http:\/\//, '');
+
+  let central: RunningProcess;
+  let pushgateway: RunningProcess;
+  const clusters: Cluster[] = [];
+  let workDir: string;
+
+  /** A cluster's API with its generated ConfigMaps, its pods and reports; NGINX's SLA clock started 48 h ago. */
+  async function clusterApi(name: string, appDigest: string): Promise<FakeKubeApi> {
+    const api = await FakeKubeApi.start();
+    const own = inCluster(name);
+    api.create('configmaps', generated(own, 'ConfigMap', CONFIGMAPS.inventory));
+    for (const record of own.filter(({ object }) => object.kind === 'ConfigMap' && object.metadata.labels?.[DIGEST_RECORD_LABEL.key] === DIGEST_RECORD_LABEL.value)) {
+      api.create('configmaps', record.object as unknown as KubeObject);
+    }
+    const state = generated(own, 'ConfigMap', CONFIGMAPS.collectorState);
+    api.create('configmaps', { ...state, data: { [stateKey(NGINX)]: encodeImageClock(NGINX, new Map([[OLD_CVE, { firstSeen: now() - 48 * HOUR, goneSince: 0, breached: [] }]])) } });
+    const scannedAt = new Date().toISOString();
+    api.load('pods', [
+      pod({ namespace: 'shop', name: `api-${name}`, containers: [{ name: 'api', image: `${APP}:1.25`, imageID: `${APP}@${appDigest}` }] }),
+      pod({ namespace: 'shop', name: `worker-${name}`, containers: [{ name: 'worker', image: `${WORKER}:3.1`, imageID: `${WORKER}@${WORKER_DIGEST}` }] }),
+      pod({ namespace: 'web', name: `nginx-${name}`, containers: [{ name: 'nginx', image: 'nginx:1.27', imageID: `docker-pullable://nginx@${NGINX_DIGEST}` }] }),
+    ]);
+    api.load('vulnerabilityreports', [
+      vulnerabilityReport({ namespace: 'shop', name: `replicaset-api-${name}-api`, registry: 'registry.example.com', repository: 'team/app', tag: '1.25', digest: appDigest, updateTimestamp: scannedAt, vulnerabilities: [{ id: 'CVE-2024-45490', severity: 'HIGH' }] }),
+      vulnerabilityReport({ namespace: 'shop', name: `replicaset-worker-${name}-worker`, registry: 'registry.example.com', repository: 'team/worker', tag: '3.1', digest: WORKER_DIGEST, updateTimestamp: scannedAt, vulnerabilities: [{ id: 'CVE-2024-2511', severity: 'MEDIUM' }] }),
+      vulnerabilityReport({ namespace: 'web', name: `replicaset-nginx-${name}-nginx`, registry: 'index.docker.io', repository: 'library/nginx', tag: '1.27', digest: NGINX_DIGEST, updateTimestamp: scannedAt, vulnerabilities: [{ id: OLD_CVE, severity: 'CRITICAL' }] }),
+    ]);
+    return api;
+  }
+
+  beforeAll(async () => {
+    workDir = mkdtempSync(join(tmpdir(), 'copa-multi-'));
+    const rules = files.find((f) => f.path === 'global/prometheus/copa-fleet.rules.yaml');
+    if (rules === undefined) throw new Error('synth wrote no global rule file');
+    central = await startPrometheus({
+      configYaml: stringify({ global: { evaluation_interval: '1s' } }),
+      rulesFiles: { 'copa-fleet.rules.yaml': withShortDebounce(rules.content) },
+      extraArgs: ['--web.enable-remote-write-receiver'],
+    });
+    pushgateway = await startPushgateway();
+
+    // eu-1 runs the patched APP digest, us-1 still the source digest.
+    const patchApi = await clusterApi(PATCH, PATCHED_DIGEST);
+    const workloadApi = await clusterApi(WORKLOAD, SOURCE_DIGEST);
+
+    // The nightly runs, in the patch cluster, through the exporter bundle with its CronJob's arguments.
+    const kubeconfig = patchApi.writeKubeconfig(workDir, FLEET_NAMESPACE);
+    for (const run of [
+      { image: APP, outcome: 'patched' },
+      { image: WORKER, outcome: 'push_failed' },
+      { image: NGINX, outcome: 'up_to_date' },
+    ] as const) {
+      const evidence = scenario(run.outcome);
+      const podName = `${cronjobOf(run.image)}-29400000-abcde`;
+      const jobPod = evidence.pod(Date.now() - 10 * 60 * 1000) as unknown as KubeObject;
+      patchApi.create('pods', { ...jobPod, metadata: { ...jobPod.metadata, name: podName, namespace: FLEET_NAMESPACE } });
+      const dir = await makeWorkDir(evidence.files);
+      const result = await runExporter({ options: exporterOptionsOf(run.image, pushgateway.url), workDir: dir, kubeconfig, podName, podNamespace: FLEET_NAMESPACE });
+      await removeDir(dir);
+      patchApi.remove('pods', FLEET_NAMESPACE, podName);
+      expect(result.code, `exporter for ${run.image} (${run.outcome}):\n${result.stderr}`).toBe(0);
+    }
+
+    for (const [name, api] of [[PATCH, patchApi], [WORKLOAD, workloadApi]] as const) {
+      const collector = await startCollector(api);
+      const scrape = [{ job_name: JOBS.collector, honor_labels: true, static_configs: [{ targets: [target(collector.url)], labels: { namespace: FLEET_NAMESPACE } }] }];
+      if (name === PATCH) scrape.push({ job_name: JOBS.pushgateway, honor_labels: true, static_configs: [{ targets: [target(pushgateway.url)], labels: { namespace: FLEET_NAMESPACE } }] });
+      const prometheus = await startPrometheus({
+        configYaml: stringify({
+          // The external label is what tells the clusters apart in the global layer.
+          global: { scrape_interval: '1s', external_labels: { cluster: name } },
+          scrape_configs: scrape,
+          remote_write: [{ url: `${central.url}/api/v1/write`, queue_config: { batch_send_deadline: '1s' } }],
+        }),
+      });
+      clusters.push({ name, api, collector, prometheus });
+    }
+  }, 150_000);
+
+  afterAll(async () => {
+    await Promise.allSettled(clusters.flatMap((c) => [c.prometheus.stop(), c.collector.stop()]));
+    await Promise.allSettled([central?.stop(), pushgateway?.stop()]);
+    await Promise.allSettled(clusters.map((c) => c.api.close()));
+    rmSync(workDir, { recursive: true, force: true });
+  });
+
+  const firing = async (): Promise<Alert[]> => {
+    const response = (await (await fetch(`${central.url}/api/v1/alerts`)).json()) as { data: { alerts: Alert[] } };
+    return response.data.alerts.filter((a) => a.state === 'firing');
+  };
+  const key = (a: Record<string, string>) => `${a.alertname} ${a.cluster ?? '-'} ${a.image ?? '-'}`;
+  async function waitForExactly(expected: Record<string, string>[], what: string): Promise<Alert[]> {
+    let seen: string[] = [];
+    const want = expected.map(key).sort().join('|');
+    return waitFor(
+      async () => {
+        const alerts = await firing();
+        seen = alerts.map((a) => key(a.labels)).sort();
+        return seen.join('|') === want ? alerts : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500, what },
+    ).catch((error: unknown) => {
+      throw new Error(`${(error as Error).message}; firing: ${seen.join(', ') || 'none'}`);
+    });
+  }
+  const query = async (promql: string) => {
+    const body = (await (await fetch(`${central.url}/api/v1/query?query=${encodeURIComponent(promql)}`)).json()) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+    return body.data.result;
+  };
+
+  const base: Record<string, string>[] = [
+    // Drift in one cluster only.
+    { alertname: ALERTS.unpatchedDigest, cluster: WORKLOAD, image: APP, team: 'shop', exported_namespace: 'shop' },
+    // The same image breaching in both clusters: one finding per cluster.
+    { alertname: ALERTS.slaBreach, cluster: PATCH, image: NGINX, team: 'web' },
+    { alertname: ALERTS.slaBreach, cluster: WORKLOAD, image: NGINX, team: 'web' },
+    // A pipeline finding of the patch cluster.
+    { alertname: ALERTS.jobFailed, cluster: PATCH, image: WORKER, team: 'shop', failure_reason: 'push_failed' },
+    // The cluster that never reported.
+    { alertname: ALERTS.collectorDown, cluster: SILENT },
+  ];
+
+  it('fires exactly the per-cluster findings, each routable to the fleet namespace', async () => {
+    const alerts = await waitForExactly(base, 'the per-cluster findings');
+    for (const want of base) expect(alerts.find((a) => key(a.labels) === key(want))?.labels).toMatchObject({ ...want, namespace: FLEET_NAMESPACE });
+  });
+
+  it('records per cluster: drift only in us-1, compliance, the SLA count in both, the success rate of the patch cluster', async () => {
+    const byCluster = async (promql: string) => Object.fromEntries((await query(promql)).map((r) => [r.metric.cluster ?? '', Number(r.value[1])]));
+    await waitFor(async () => Object.keys(await byCluster(RECORDS.digestDriftContainers)).length === 3 || undefined, { timeoutMs: 20_000, what: 'drift records' });
+    expect(await byCluster(RECORDS.digestDriftContainers)).toEqual({ [PATCH]: 0, [WORKLOAD]: 1, [SILENT]: 0 });
+    expect(await byCluster(RECORDS.slaBreach24h)).toEqual({ [PATCH]: 1, [WORKLOAD]: 1, [SILENT]: 0 });
+    // eu-1: 3 containers, NGINX non-compliant (Critical); us-1: APP drifted as well.
+    const compliance = await byCluster(RECORDS.patchComplianceRatio);
+    expect(compliance[PATCH]).toBeCloseTo(2 / 3);
+    expect(compliance[WORKLOAD]).toBeCloseTo(1 / 3);
+    const rates = (await query(RECORDS.patchSuccessRate7d)).map((r) => [r.metric.cluster, r.metric.image, Number(r.value[1])]);
+    expect(rates.sort()).toEqual([[PATCH, APP, 1], [PATCH, NGINX, 1], [PATCH, WORKER, 0]].sort());
+  });
+
+  it('names the cluster whose collector is down, and keeps the other cluster\'s findings', async () => {
+    const workload = clusters.find((c) => c.name === WORKLOAD)!;
+    await workload.collector.stop();
+    const expected = [
+      ...base.filter((a) => a.cluster !== WORKLOAD),
+      { alertname: ALERTS.collectorDown, cluster: WORKLOAD },
+    ];
+    await waitForExactly(expected, 'DriftCollectorDown for us-1 and eu-1 findings only');
+  }, 90_000);
+});
