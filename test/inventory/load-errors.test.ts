@@ -24,6 +24,13 @@ const CORPUS: Readonly<Record<string, readonly Expected[]>> = {
   ],
   'map-for-list.yaml': [['2:3', 'images', 'expected a list, got a map']],
   'empty-images.yaml': [['1:9', 'images', 'list at least one image']],
+  'clusters.yaml': [
+    ['6:11', 'clusters[1].name', 'duplicates clusters[0].name "eu-1"'],
+    ['7:12', 'clusters[1].roles', 'has the role "patch", like clusters[0]: exactly one cluster runs the patch pipeline'],
+    ['8:11', 'clusters[2].name', 'must not be "global"'],
+    ['9:24', 'clusters[2].roles[1]', 'lists "workloads" twice'],
+  ],
+  'clusters-no-patch.yaml': [['4:3', 'clusters', 'no cluster has the role "patch"']],
   'unknown-keys.yaml': [
     ['3:5', 'images[0].scheudle', 'unknown key; did you mean "schedule"?'],
     ['4:5', 'images[0].owner', 'unknown key; expected one of: enabled, patchedTag, ref, schedule, sla, team'],

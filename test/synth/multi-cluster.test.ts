@@ -1,0 +1,138 @@
+/**
+ * The multi-cluster output (inventory `clusters`): one directory per cluster with exactly what it
+ * applies, `global/` with the rules, routes and dashboard of the global query layer, and the cluster
+ * label in every grouping and join of the global rules.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import type { InventoryInput } from '../../src/inventory/schema.ts';
+import { ALERTS } from '../../src/shared/metrics.ts';
+import { PROMTOOL, runTool } from '../observability/support/promtool.ts';
+import { FULL, render } from '../support/fleet-fixtures.ts';
+import { k8sProblems } from '../support/k8s-validate.ts';
+
+const MULTI: InventoryInput = {
+  ...FULL,
+  prometheus: { ...FULL.prometheus, clusterLabel: 'k8s_cluster' },
+  // Deliberately not sorted: the output must not depend on the order.
+  clusters: [
+    { name: 'us-1', roles: ['workloads'], prometheus: { serviceMonitorLabels: { prometheus: 'us-1' } } },
+    { name: 'eu-1', roles: ['workloads', 'patch'] },
+  ],
+};
+const LABEL = 'k8s_cluster';
+
+interface RuleFile {
+  groups: { name: string; rules: { alert?: string; record?: string; expr: string }[] }[];
+}
+
+describe('multi-cluster output', () => {
+  const { files, objects } = render(MULTI);
+  const paths = files.map((file) => file.path);
+  const kindsIn = (directory: string) => [...new Set(objects.filter((o) => o.file.startsWith(`${directory}/`)).map((o) => o.object.kind))].sort();
+  const rules = parse(files.find((f) => f.path === 'global/prometheus/copa-fleet.rules.yaml')!.content) as RuleFile;
+
+  it('writes one directory per cluster and global/, nothing at the top level', () => {
+    expect(paths).toEqual([
+      'eu-1/copa-jobs.k8s.yaml',
+      'eu-1/drift-collector.k8s.yaml',
+      'eu-1/namespace.k8s.yaml',
+      ...(paths.includes('eu-1/pushgateway.k8s.yaml') ? ['eu-1/pushgateway.k8s.yaml'] : []),
+      'eu-1/trivy-operator/values.yaml',
+      'global/alertmanager/copa-fleet.route.yaml',
+      'global/grafana/copa-fleet.json',
+      'global/namespace.k8s.yaml',
+      'global/observability.k8s.yaml',
+      'global/prometheus/copa-fleet.rules.yaml',
+      'us-1/drift-collector.k8s.yaml',
+      'us-1/namespace.k8s.yaml',
+      'us-1/trivy-operator/values.yaml',
+    ]);
+  });
+
+  it('puts the patch pipeline only into the patch cluster, a collector into every cluster, the rules only into global/', () => {
+    expect(kindsIn('eu-1')).toContain('CronJob');
+    expect(kindsIn('us-1')).not.toContain('CronJob');
+    expect(kindsIn('us-1')).not.toContain('PrometheusRule');
+    expect(kindsIn('eu-1')).not.toContain('PrometheusRule');
+    expect(kindsIn('global')).toEqual(['AlertmanagerConfig', 'ConfigMap', 'Namespace', 'PrometheusRule']);
+    for (const cluster of ['eu-1', 'us-1']) expect(kindsIn(cluster)).toEqual(expect.arrayContaining(['Deployment', 'ServiceMonitor']));
+    // A workload cluster's collector has no Pushgateway to clean up.
+    const collectorArgs = (cluster: string) =>
+      JSON.stringify(objects.find((o) => o.file === `${cluster}/drift-collector.k8s.yaml` && o.object.kind === 'Deployment')?.object);
+    expect(collectorArgs('eu-1')).toMatch(/--pushgateway-url/);
+    expect(collectorArgs('us-1')).not.toMatch(/--pushgateway-url/);
+  });
+
+  it('gives each cluster its own ServiceMonitor labels', () => {
+    const monitorLabels = (cluster: string) =>
+      objects.filter((o) => o.file.startsWith(`${cluster}/`) && o.object.kind === 'ServiceMonitor').map((o) => o.object.metadata.labels ?? {});
+    expect(monitorLabels('us-1').every((labels) => labels.prometheus === 'us-1')).toBe(true);
+    expect(monitorLabels('eu-1').every((labels) => labels.prometheus === undefined)).toBe(true);
+  });
+
+  it('generates only valid Kubernetes objects', () => {
+    const problems = objects.flatMap(({ file, object }) => k8sProblems(object).map((p) => `${file} ${object.kind}/${object.metadata.name}: ${p}`));
+    expect(problems).toEqual([]);
+  });
+
+  it('global rules pass promtool check rules', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'copa-multi-rules-'));
+    try {
+      await writeFile(join(dir, 'rules.yaml'), files.find((f) => f.path === 'global/prometheus/copa-fleet.rules.yaml')!.content);
+      const result = await runTool(PROMTOOL, ['check', 'rules', join(dir, 'rules.yaml')]);
+      expect(result.code, result.stderr + result.stdout).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('groups and joins every global rule by the cluster label; only the patched-digest side of the drift join is cross-cluster', () => {
+    // The patch cluster's patched digests hold for every cluster: that join is by (image[, digest]).
+    const crossCluster = new Set(['by (image, digest)', 'by (image)', 'on (image, digest)', 'on (image)', 'on ()', 'group(']);
+    const findings: string[] = [];
+    for (const group of rules.groups) {
+      for (const rule of group.rules) {
+        const expr = rule.expr.replace(/\s+/g, ' ').replace(/\( /g, '(').replace(/ \)/g, ')');
+        const name = `${group.name} ${rule.alert ?? rule.record}`;
+        for (const match of expr.matchAll(/\b(by|on) \(([^)]*)\)/g)) {
+          const labels = match[2]!.split(',').map((l) => l.trim());
+          if (labels.includes(LABEL)) continue;
+          if (group.name === 'copa-fleet.drift' && crossCluster.has(match[0])) continue;
+          findings.push(`${name}: ${match[0]}`);
+        }
+        for (const match of expr.matchAll(/\b(sum|count|max|min|group|avg)\(/g)) {
+          if (group.name === 'copa-fleet.drift' && crossCluster.has(match[0])) continue;
+          findings.push(`${name}: ${match[0]} without by`);
+        }
+      }
+    }
+    expect(findings).toEqual([]);
+  });
+
+  it('has a PatchedDigestsUnavailable alert and routes it', () => {
+    expect(rules.groups.flatMap((g) => g.rules.map((r) => r.alert))).toContain(ALERTS.patchedDigestsUnavailable);
+    expect(files.find((f) => f.path === 'global/alertmanager/copa-fleet.route.yaml')?.content ?? '').toContain(ALERTS.patchedDigestsUnavailable);
+  });
+
+  it('gives the dashboard a multi-select cluster variable that every panel query reads', () => {
+    const dashboard = JSON.parse(files.find((f) => f.path === 'global/grafana/copa-fleet.json')!.content) as {
+      templating: { list: { name: string; multi?: boolean; includeAll?: boolean; query?: unknown }[] };
+      panels: { targets?: { expr: string }[] }[];
+    };
+    const variable = dashboard.templating.list.find((v) => v.name === 'cluster');
+    expect(variable).toMatchObject({ multi: true, includeAll: true });
+    expect(JSON.stringify(variable?.query)).toContain(LABEL);
+    const exprs = dashboard.panels.flatMap((p) => p.targets ?? []).map((t) => t.expr);
+    expect(exprs.length).toBeGreaterThan(20);
+    expect(exprs.filter((e) => !e.includes(`${LABEL}=~"$cluster"`))).toEqual([]);
+  });
+
+  it('is the same output for reordered clusters', () => {
+    const reordered = render({ ...MULTI, clusters: [...MULTI.clusters!].reverse() });
+    expect(reordered.files.map((f) => [f.path, f.content])).toEqual(files.map((f) => [f.path, f.content]));
+  });
+});
