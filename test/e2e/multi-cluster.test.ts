@@ -9,7 +9,9 @@
  * Scenario: APP is patched; eu-1 already runs the patched digest, us-1 still the old one (drift in
  * one cluster only). NGINX carries a Critical CVE past its SLA in both clusters (two findings).
  * WORKER's run failed to push (a pipeline finding of the patch cluster). Then us-1's collector
- * stops: DriftCollectorDown names us-1, and eu-1's findings stay.
+ * stops: DriftCollectorDown names us-1, and eu-1's findings stay. Last, the patch cluster's
+ * Pushgateway goes away: the global layer holds no patched digests, and PatchedDigestsUnavailable
+ * names the cluster whose drift is now unknown instead of reporting "no drift".
  *
  * As in compliance.test.ts, the debounce `for:`s (an hour or less) are shortened to seconds.
  */
@@ -142,6 +144,10 @@ describe('two clusters and a central Prometheus with the generated global rules'
     const patchApi = await clusterApi(PATCH, PATCHED_DIGEST);
     const workloadApi = await clusterApi(WORKLOAD, SOURCE_DIGEST);
 
+    // The patch cluster's CronJob of APP has been scheduled: from now on, drift needs its patched digests.
+    const appCronJob = generated(inCluster(PATCH), 'CronJob', cronjobOf(APP));
+    patchApi.create('cronjobs', { ...appCronJob, status: { lastScheduleTime: new Date(Date.now() - 10 * 60 * 1000).toISOString().replace(/\.\d+Z$/, 'Z') } });
+
     // The nightly runs, in the patch cluster, through the exporter bundle with its CronJob's arguments.
     const kubeconfig = patchApi.writeKubeconfig(workDir, FLEET_NAMESPACE);
     for (const run of [
@@ -245,5 +251,16 @@ describe('two clusters and a central Prometheus with the generated global rules'
       { alertname: ALERTS.collectorDown, cluster: WORKLOAD },
     ];
     await waitForExactly(expected, 'DriftCollectorDown for us-1 and eu-1 findings only');
+  }, 90_000);
+
+  it('alerts when the global layer holds no patched digests, instead of reporting no drift', async () => {
+    await pushgateway.stop();
+    const expected = [
+      { alertname: ALERTS.slaBreach, cluster: PATCH, image: NGINX, team: 'web' },
+      { alertname: ALERTS.collectorDown, cluster: WORKLOAD },
+      { alertname: ALERTS.collectorDown, cluster: SILENT },
+      { alertname: ALERTS.patchedDigestsUnavailable, cluster: PATCH },
+    ];
+    await waitForExactly(expected, 'PatchedDigestsUnavailable for eu-1');
   }, 90_000);
 });
