@@ -191,13 +191,24 @@ async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T, ind
 }
 
 export interface FleetMetricsOptions {
+  /**
+   * Multi-cluster: this many clusters (the first one the patch cluster). Each gets its own
+   * Prometheus with a `cluster` external label, scraping the collector (and, in the patch cluster,
+   * the Pushgateway) and remote-writing into a central Prometheus that evaluates the generated
+   * global rules (global/prometheus): every cluster runs the whole fleet, so the central one holds
+   * `clusters` x the single-cluster series.
+   */
+  readonly clusters?: number;
   /** Skip the exporter runs (rule-cost experiments on collector series only). */
   readonly skipExporters?: boolean;
 }
 
 export async function benchFleetMetrics(collectorBundle: string, options: FleetMetricsOptions = {}): Promise<FleetMetricsFigures> {
   const progress = (msg: string) => process.stderr.write(`bench fleet metrics: ${msg}\n`);
-  const fleet = buildFleet(inventorySchema.parse(parse(inventoryYaml(FLEET_IMAGES))));
+  const clusterNames = Array.from({ length: options.clusters ?? 0 }, (_, i) => `cluster-${i + 1}`);
+  const inventory = parse(inventoryYaml(FLEET_IMAGES)) as Record<string, unknown>;
+  if (clusterNames.length > 0) inventory.clusters = clusterNames.map((name, i) => ({ name, roles: i === 0 ? ['patch', 'workloads'] : ['workloads'] }));
+  const fleet = buildFleet(inventorySchema.parse(inventory));
   const files = renderFleet(fleet);
   const objects = objectsOf(files);
   const generated = (kind: string, name: string) => {
@@ -219,6 +230,7 @@ export async function benchFleetMetrics(collectorBundle: string, options: FleetM
   let pushgateway: RunningProcess | undefined;
   let collector: RunningCollector | undefined;
   let prometheus: RunningProcess | undefined;
+  const clusterPrometheus: RunningProcess[] = [];
   try {
     for (const name of [CONFIGMAPS.inventory, CONFIGMAPS.patchedDigests, CONFIGMAPS.collectorState]) api.create('configmaps', generated('ConfigMap', name));
     // The generated CronJobs, each scheduled last night (failed runs: no last success).
@@ -274,14 +286,35 @@ export async function benchFleetMetrics(collectorBundle: string, options: FleetM
     const cveAgeSeverities = [...new Set(cveAge.map((s) => s.labels.severity ?? ''))].sort();
     progress(`${totalSeries} series (${cveAge.length} image_cve_age_hours)`);
 
-    const generatedRules = files.find((f) => f.path === 'prometheus/copa-fleet.rules.yaml');
+    const generatedRules = files.find((f) => f.path === (clusterNames.length > 0 ? 'global/prometheus/copa-fleet.rules.yaml' : 'prometheus/copa-fleet.rules.yaml'));
     if (generatedRules === undefined) throw new Error('synth wrote no plain rule file');
     // COPA_BENCH_RULES=<file>: a hand-edited rule file against the same fleet (tuning experiments).
     const override = process.env.COPA_BENCH_RULES;
     const rules = override === undefined ? generatedRules : { path: override, content: readFileSync(override, 'utf8') };
     if (override !== undefined) progress(`rules from ${override} (COPA_BENCH_RULES), not the generated ones`);
     const target = (url: string) => url.replace(/^http:\/\//, '');
-    prometheus = await startPrometheus({
+    if (clusterNames.length > 0) {
+      prometheus = await startPrometheus({
+        configYaml: stringify({ global: { evaluation_interval: `${SCRAPE_SECONDS}s` } }),
+        rulesFiles: { 'copa-fleet.rules.yaml': rules.content },
+        extraArgs: ['--web.enable-remote-write-receiver'],
+      });
+      for (const [i, name] of clusterNames.entries()) {
+        // `namespace`: the target label a ServiceMonitor in the fleet namespace gives its targets.
+        const scrape: { job_name: string; honor_labels: boolean; static_configs: { targets: string[]; labels: Record<string, string> }[] }[] = [{ job_name: JOBS.collector, honor_labels: true, static_configs: [{ targets: [target(collector.url)], labels: { namespace: fleet.namespace } }] }];
+        if (i === 0) scrape.push({ job_name: JOBS.pushgateway, honor_labels: true, static_configs: [{ targets: [target(pushgateway.url)], labels: { namespace: fleet.namespace } }] });
+        clusterPrometheus.push(
+          await startPrometheus({
+            configYaml: stringify({
+              global: { scrape_interval: `${SCRAPE_SECONDS}s`, external_labels: { cluster: name } },
+              scrape_configs: scrape,
+              remote_write: [{ url: `${prometheus.url}/api/v1/write` }],
+            }),
+          }),
+        );
+      }
+      progress(`${clusterNames.length} cluster Prometheus servers remote-writing into the central one`);
+    } else prometheus = await startPrometheus({
       configYaml: stringify({
         global: { scrape_interval: `${SCRAPE_SECONDS}s`, evaluation_interval: `${SCRAPE_SECONDS}s` },
         scrape_configs: [
@@ -373,7 +406,7 @@ export async function benchFleetMetrics(collectorBundle: string, options: FleetM
       cpuStallShare,
     };
   } finally {
-    await Promise.allSettled([prometheus?.stop(), collector?.stop(), pushgateway?.stop()]);
+    await Promise.allSettled([prometheus?.stop(), collector?.stop(), pushgateway?.stop(), ...clusterPrometheus.map((p) => p.stop())]);
     await api.close();
     rmSync(workDir, { recursive: true, force: true });
   }

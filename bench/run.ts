@@ -161,10 +161,31 @@ function reportSection(r: ReportBenchFigures): string[] {
   ];
 }
 
-const PARTS = ['synth', 'collector', 'fleet', 'report'] as const;
+/** Clusters of the global-rules part: each runs the whole 200-image fleet. */
+const GLOBAL_CLUSTERS = 5;
+
+function globalSection(fm: FleetMetricsFigures): string[] {
+  const groups = Object.entries(fm.ruleGroupsMs).sort((a, b) => a[0].localeCompare(b[0]));
+  return [
+    `## 6. Global rules (multi-cluster: ${GLOBAL_CLUSTERS} clusters x ${fm.images} images; ${GLOBAL_CLUSTERS} Prometheus servers with \`cluster\` external labels remote-write into a central Prometheus that evaluates global/prometheus every ${SCRAPE_SECONDS} s; ${fm.ruleSeries} head series there; 8 readings)`,
+    '',
+    '| rule group | max duration | median | same expressions as queries | target (max) | verdict |',
+    '|---|---:|---:|---:|---|---|',
+    ...groups.map(([g, ms]) => `| ${g} | ${f(ms, 1)} ms | ${f(fm.ruleGroupsMedianMs[g] ?? Number.NaN, 1)} ms | ${f(fm.ruleQueryMs[g] ?? Number.NaN, 1)} ms | <= ${TARGETS.ruleGroupMs} ms | ${ok(ms <= TARGETS.ruleGroupMs)} |`),
+    '',
+    'The costliest single rules:',
+    '',
+    '| rule group | rule | median | max |',
+    '|---|---|---:|---:|',
+    ...fm.slowestRules.map((r) => `| ${r.group} | ${r.rule} | ${f(r.medianMs, 1)} ms | ${f(r.maxMs, 1)} ms |`),
+    '',
+  ];
+}
+
+const PARTS = ['synth', 'collector', 'fleet', 'report', 'global'] as const;
 type Part = (typeof PARTS)[number];
 
-/** `npm run bench -- fleet` runs only the named parts (synth, collector, fleet, report); no argument runs all. */
+/** `npm run bench -- fleet` runs only the named parts (synth, collector, fleet, report, global); no argument runs all. */
 function selectedParts(args: readonly string[]): ReadonlySet<Part> {
   const unknown = args.filter((a) => !(PARTS as readonly string[]).includes(a));
   if (unknown.length > 0) throw new Error(`unknown benchmark part(s) ${unknown.join(', ')}; expected any of ${PARTS.join(', ')}`);
@@ -217,6 +238,11 @@ async function main(): Promise<void> {
   if (parts.has('fleet')) {
     process.stderr.write('bench: 3-4/4 cardinality and rule cost\n');
     sections.push(...fleetSection(await benchFleetMetrics(COLLECTOR_BUNDLE)));
+  }
+
+  if (parts.has('global')) {
+    process.stderr.write(`bench: 6 global rules, ${GLOBAL_CLUSTERS} clusters\n`);
+    sections.push(...globalSection(await benchFleetMetrics(COLLECTOR_BUNDLE, { clusters: GLOBAL_CLUSTERS })));
   }
 
   if (parts.has('report')) {

@@ -168,7 +168,7 @@ describe('two clusters and a central Prometheus with the generated global rules'
 
     for (const [name, api] of [[PATCH, patchApi], [WORKLOAD, workloadApi]] as const) {
       const collector = await startCollector(api);
-      const scrape = [{ job_name: JOBS.collector, honor_labels: true, static_configs: [{ targets: [target(collector.url)], labels: { namespace: FLEET_NAMESPACE } }] }];
+      const scrape: { job_name: string; honor_labels: boolean; static_configs: { targets: string[]; labels: Record<string, string> }[] }[] = [{ job_name: JOBS.collector, honor_labels: true, static_configs: [{ targets: [target(collector.url)], labels: { namespace: FLEET_NAMESPACE } }] }];
       if (name === PATCH) scrape.push({ job_name: JOBS.pushgateway, honor_labels: true, static_configs: [{ targets: [target(pushgateway.url)], labels: { namespace: FLEET_NAMESPACE } }] });
       const prometheus = await startPrometheus({
         configYaml: stringify({
@@ -255,7 +255,7 @@ describe('two clusters and a central Prometheus with the generated global rules'
 
   it('alerts when the global layer holds no patched digests, instead of reporting no drift', async () => {
     await pushgateway.stop();
-    const expected = [
+    const expected: Record<string, string>[] = [
       { alertname: ALERTS.slaBreach, cluster: PATCH, image: NGINX, team: 'web' },
       { alertname: ALERTS.collectorDown, cluster: WORKLOAD },
       { alertname: ALERTS.collectorDown, cluster: SILENT },

@@ -84,7 +84,7 @@ describe('multi-cluster output', () => {
     try {
       await writeFile(join(dir, 'rules.yaml'), files.find((f) => f.path === 'global/prometheus/copa-fleet.rules.yaml')!.content);
       const result = await runTool(PROMTOOL, ['check', 'rules', join(dir, 'rules.yaml')]);
-      expect(result.code, result.stderr + result.stdout).toBe(0);
+      expect(result.code, result.output).toBe(0);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
