@@ -8,9 +8,10 @@ import { CopaPatchJob } from '../constructs/copa-patch-job.ts';
 import { DriftCollector } from '../constructs/drift-collector.ts';
 import { FleetNamespace } from '../constructs/fleet-namespace.ts';
 import { appLabels } from '../constructs/labels.ts';
+import { PodSecurityPolicy } from '../constructs/pod-security-policy.ts';
 import { Pushgateway } from '../constructs/pushgateway.ts';
 import { runtimeStateConfigMap } from '../constructs/runtime-state-config-map.ts';
-import type { Fleet } from '../model/fleet.ts';
+import { type Fleet, usesBuildkitSidecar } from '../model/fleet.ts';
 import { CONFIGMAPS } from '../shared/contract.ts';
 
 /** Chart ids, i.e. file names without `.k8s.yaml`. */
@@ -19,6 +20,7 @@ export const CHARTS = {
   copaJobs: 'copa-jobs',
   driftCollector: 'drift-collector',
   pushgateway: 'pushgateway',
+  podSecurityPolicy: 'pod-security-policy',
 } as const;
 
 function fleetChart(scope: Construct, id: string, fleet: Fleet): Chart {
@@ -28,6 +30,11 @@ function fleetChart(scope: Construct, id: string, fleet: Fleet): Chart {
 
 export function addFleetCharts(scope: Construct, fleet: Fleet): void {
   new FleetNamespace(fleetChart(scope, CHARTS.namespace, fleet), 'Namespace', { fleet });
+  // Only the BuildKit sidecar needs the privileged namespace; the policy narrows it back to that
+  // one container. With a remote BuildKit the namespace enforces restricted and needs no policy.
+  if (usesBuildkitSidecar(fleet)) {
+    new PodSecurityPolicy(new Chart(scope, CHARTS.podSecurityPolicy, { disableResourceNameHashes: true }), 'PodSecurityPolicy', { fleet });
+  }
 
   const jobs = fleetChart(scope, CHARTS.copaJobs, fleet);
   runtimeStateConfigMap(jobs, 'PatchedDigests', {

@@ -10,14 +10,14 @@
 import { JsonPatch } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-33';
 import { Construct } from 'constructs';
-import type { Fleet } from '../model/fleet.ts';
+import { type Fleet, usesBuildkitSidecar } from '../model/fleet.ts';
 import { appLabels } from './labels.ts';
 
 /** Kubernetes version the PSA labels refer to: always the cluster's own. */
 const PSA_VERSION = 'latest';
 
 export function podSecurityLabels(fleet: Fleet): Record<string, string> {
-  const enforce = fleet.inventory.defaults.buildkit.address === undefined ? 'privileged' : 'restricted';
+  const enforce = usesBuildkitSidecar(fleet) ? 'privileged' : 'restricted';
   return {
     'pod-security.kubernetes.io/enforce': enforce,
     'pod-security.kubernetes.io/enforce-version': PSA_VERSION,
