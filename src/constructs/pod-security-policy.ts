@@ -135,8 +135,11 @@ function rules(fleet: Fleet): Rule[] {
       what: 'setting',
     },
     {
+      // Kubernetes 1.30 to 1.32 copy a container's appArmorProfile field into this annotation
+      // before validating admission runs (pod strategy, applyAppArmorVersionSkew), so the sidecar's
+      // own `unconfined` annotation is part of the exception; any other container's is not.
       name: 'appArmorAnnotations',
-      offenders: `variables.annotations.filter(k, k.startsWith(${lit(APPARMOR_ANNOTATION_PREFIX)}) && !(variables.annotations[k] == 'runtime/default' || variables.annotations[k].startsWith('localhost/'))).map(k, string(k))`,
+      offenders: `variables.annotations.filter(k, k.startsWith(${lit(APPARMOR_ANNOTATION_PREFIX)}) && !(variables.annotations[k] == 'runtime/default' || variables.annotations[k].startsWith('localhost/')) && !(size(variables.buildkitSidecar) > 0 && k == ${lit(APPARMOR_ANNOTATION_PREFIX + JOB_CONTAINERS.buildkit)} && variables.annotations[k] == 'unconfined')).map(k, string(k))`,
       rule: 'must be runtime/default or localhost/<profile>',
       what: 'annotation',
     },

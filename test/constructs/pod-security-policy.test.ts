@@ -244,6 +244,18 @@ describe('the pod security admission policy', () => {
       }
     });
 
+    it('admits the patch-job pod as Kubernetes 1.30-1.32 store it: with the AppArmor annotation copied from the sidecar field', () => {
+      const pod = patchJobPod();
+      pod.metadata.annotations = { 'container.apparmor.security.beta.kubernetes.io/buildkitd': 'unconfined' };
+      expect(refusals(policy, pod)).toEqual([]);
+      // ...but the same annotation is no pass for any other container, nor outside a patch-job pod.
+      pod.metadata.annotations = { 'container.apparmor.security.beta.kubernetes.io/patch': 'unconfined' };
+      expect(refusals(policy, pod)).toEqual([expect.stringMatching(/annotation container\.apparmor\.security\.beta\.kubernetes\.io\/patch: must be/)]);
+      const intruder = plainPod(restrictedContainer('buildkitd'));
+      intruder.metadata.annotations = { 'container.apparmor.security.beta.kubernetes.io/buildkitd': 'unconfined' };
+      expect(refusals(policy, intruder)).toEqual([expect.stringMatching(/annotation container\.apparmor\.security\.beta\.kubernetes\.io\/buildkitd: must be/)]);
+    });
+
     it('a restricted pod of another kind of workload is admitted (the corpus fails for its one defect only)', () => {
       expect(refusals(policy, plainPod(restrictedContainer('fine')))).toEqual([]);
       expect(refusals(policy, asWorkload(plainPod(restrictedContainer('fine')), 'Deployment'))).toEqual([]);
