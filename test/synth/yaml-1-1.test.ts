@@ -1,8 +1,8 @@
 /**
  * Every generated file reads the same in YAML 1.1 (kubectl's go-yaml, PyYAML) as synth meant it:
- * parsed with `yaml` in `version: '1.1'` mode (and with PyYAML, a real 1.1 reader, when python3-yaml
- * is installed), each `*.k8s.yaml` yields exactly the objects of its chart and every other file
- * exactly its YAML 1.2 reading. For the committed dist/ of the example inventory, and for a
+ * parsed with `yaml` in `version: '1.1'` mode (and with PyYAML and kubectl itself, real 1.1
+ * readers, when installed), each `*.k8s.yaml` yields exactly the objects of its chart and every
+ * other file exactly its YAML 1.2 reading. For the committed dist/ of the example inventory, and for a
  * property-based corpus of inventories whose names, teams, namespaces, labels, tags, channels,
  * folder and groupBy are the words YAML 1.1 reads as booleans, null, numbers, timestamps or tags.
  */
@@ -113,6 +113,34 @@ function readWithPyYaml(files: Record<string, string>): Record<string, unknown[]
   return JSON.parse(execFileSync('python3', ['-c', script], { input: JSON.stringify(files), encoding: 'utf8', maxBuffer: 1 << 28 })) as Record<string, unknown[]>;
 }
 
+const KUBECTL_PROBE_LABEL = 'copa-fleet.dev/yaml-check';
+
+/**
+ * kubectl's own reading of each manifest (sigs.k8s.io/yaml over go-yaml v2), offline: `kubectl
+ * label --local -o json` decodes the file and prints every object with one label added, which is
+ * removed again here. Undefined when kubectl is not installed.
+ */
+function readWithKubectl(files: Record<string, string>): Record<string, unknown[]> | undefined {
+  try {
+    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
+  } catch {
+    return undefined;
+  }
+  const result: Record<string, unknown[]> = {};
+  for (const [path, content] of Object.entries(files)) {
+    if (!path.endsWith('.k8s.yaml')) continue;
+    const out = execFileSync('kubectl', ['label', '--local', '-f', '-', '-o', 'json', `${KUBECTL_PROBE_LABEL}=1`], { input: content, encoding: 'utf8', maxBuffer: 1 << 28 });
+    result[path] = out.split(/(?<=^\})\n(?=\{)/m).map((text) => {
+      const object = JSON.parse(text) as { metadata: { labels: Record<string, string> } };
+      delete object.metadata.labels[KUBECTL_PROBE_LABEL];
+      return object;
+    });
+  }
+  return result;
+}
+
+const manifestsOnly = (files: Record<string, unknown[]>): Record<string, unknown[]> => Object.fromEntries(Object.entries(files).filter(([path]) => path.endsWith('.k8s.yaml')));
+
 describe('YAML 1.1 readers read every generated file as synth meant it', () => {
   it('the committed dist/ of the example inventory, with yaml in 1.1 mode', async () => {
     const fleet = buildFleet(await loadInventory(join(ROOT, 'inventory.yaml')));
@@ -130,6 +158,21 @@ describe('YAML 1.1 readers read every generated file as synth meant it', () => {
     expect(readWithPyYaml(files)).toEqual(plain(meant(fleet, files)));
   });
 
+  const kubectl = readWithKubectl({});
+  it.skipIf(kubectl === undefined)('the committed dist/ of the example inventory, with kubectl (skipped without kubectl)', async () => {
+    const fleet = buildFleet(await loadInventory(join(ROOT, 'inventory.yaml')));
+    const files = await readTree(join(ROOT, 'dist'));
+    expect(readWithKubectl(files)).toEqual(plain(manifestsOnly(meant(fleet, files))));
+  });
+
+  it.skipIf(kubectl === undefined)('inventories of YAML 1.1 words, with kubectl (skipped without kubectl)', () => {
+    for (const input of fc.sample(inventories, { numRuns: 2, seed: 7 })) {
+      const fleet = buildFleet(inventorySchema.parse(input));
+      const files = Object.fromEntries(renderFleet(fleet).map((file) => [file.path, file.content]));
+      expect(readWithKubectl(files)).toEqual(plain(manifestsOnly(meant(fleet, files))));
+    }
+  });
+
   it('a corpus of inventories made of YAML 1.1 words, with yaml in 1.1 mode', () => {
     let sample: Record<string, string> | undefined;
     fc.assert(
@@ -139,7 +182,7 @@ describe('YAML 1.1 readers read every generated file as synth meant it', () => {
         expect(plain(readAs11(files))).toEqual(plain(meant(fleet, files)));
         sample ??= files;
       }),
-      { numRuns: 25 },
+      { numRuns: 15 },
     );
     // The corpus does reach the outputs with the words (the namespace lands in every namespaced object).
     expect(sample?.['copa-jobs.k8s.yaml']).toMatch(/\n {2}namespace: "[-a-z0-9]+"\n/);
