@@ -4,13 +4,14 @@
  * workload; a corpus of bad pods (and the same pods as CronJob, Job and Deployment) is refused,
  * each with a message that names the container and the rule it broke.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { podSecurityPolicyName } from '../../src/constructs/pod-security-policy.ts';
 import { JOB_CONTAINERS } from '../../src/shared/contract.ts';
 import { nonKubernetesCel, type PolicyObject, refusals } from '../support/admission-policy.ts';
 import { ALL_INVENTORIES, FULL, find, MINIMAL, REMOTE_BUILDKIT, type Rendered, render } from '../support/fleet-fixtures.ts';
 import type { K8sObject } from '../support/k8s-validate.ts';
-import { podSpecOf } from '../support/pod-security.ts';
+import { podSpecOf, restrictedViolations } from '../support/pod-security.ts';
 
 type Json = Record<string, unknown>;
 type Container = Json & { name: string; securityContext?: Json };
@@ -261,5 +262,99 @@ describe('the pod security admission policy', () => {
       expect(refusals(policy, asWorkload(plainPod(restrictedContainer('fine')), 'Deployment'))).toEqual([]);
       expect(refusals(policy, { ...patchJobPod(), spec: { ...patchJobPod().spec } })).toEqual([]);
     });
+  });
+});
+
+describe('the policy agrees with an independent restricted checker (test/support/pod-security.ts)', () => {
+  const rendered = render(MINIMAL);
+  const policy = policyOf(rendered);
+  /** copa-fleet's own rules in that checker (read-only root, explicit UID, resources) are not Pod Security Standards. */
+  const OWN_RULES = /^(root filesystem writable|no explicit runAsUser|missing (requests|limits))$/;
+  /** The word a refusal must contain for each control of the checker. */
+  const KEYWORDS: readonly [RegExp, string][] = [
+    [/^privileged$/, 'privileged'],
+    [/^capabilities/, 'capabilities'],
+    [/^hostPort$/, 'hostPort'],
+    [/^AppArmor/, 'appArmorProfile'],
+    [/^SELinux/, 'seLinuxOptions'],
+    [/^procMount$/, 'procMount'],
+    [/^allowPrivilegeEscalation/, 'allowPrivilegeEscalation'],
+    [/^runAsNonRoot/, 'runAsNonRoot'],
+    [/^runAsUser 0$/, 'runAsUser'],
+    [/^seccomp/, 'seccompProfile'],
+    [/^host namespaces$/, 'host namespaces'],
+    [/^hostPath volume/, 'hostPath'],
+    [/^volume type/, 'volume'],
+    [/^unsafe sysctl/, 'sysctl'],
+  ];
+  /** Mostly the compliant value (first), sometimes one of the others: most pods break zero, one or two controls. */
+  const pick = <T>(compliant: T, ...others: T[]) => fc.oneof({ arbitrary: fc.constant(compliant), weight: 30 }, ...others.map((other) => ({ arbitrary: fc.constant(other), weight: 1 })));
+  const securityContext = fc.record({
+    privileged: pick<boolean | undefined>(undefined, false, true),
+    allowPrivilegeEscalation: pick<boolean | undefined>(false, true, undefined),
+    runAsNonRoot: pick<boolean | undefined>(true, undefined, false),
+    runAsUser: pick<number | undefined>(1000, undefined, 0),
+    capabilities: pick<Json | undefined>({ drop: ['ALL'] }, { drop: ['ALL'], add: ['NET_BIND_SERVICE'] }, { drop: ['ALL'], add: ['SYS_ADMIN'] }, { drop: ['ALL'], add: ['SETUID'] }, {}, undefined),
+    seccompProfile: pick<Json | undefined>({ type: 'RuntimeDefault' }, { type: 'Localhost', localhostProfile: 'p.json' }, undefined, { type: 'Unconfined' }),
+    appArmorProfile: pick<Json | undefined>(undefined, { type: 'RuntimeDefault' }, { type: 'Unconfined' }),
+    procMount: pick<string | undefined>(undefined, 'Default', 'Unmasked'),
+    seLinuxOptions: pick<Json | undefined>(undefined, { type: 'container_t' }, { type: 'spc_t' }, { user: 'system_u' }),
+  });
+  const container = (name: string) =>
+    fc.record({ sc: securityContext, hostPort: pick<number | undefined>(undefined, 0, 8080) }).map(({ sc, hostPort }) => ({
+      name,
+      image: 'busybox',
+      ...(hostPort !== undefined && { ports: [{ containerPort: 8080, hostPort }] }),
+      securityContext: Object.fromEntries(Object.entries(sc).filter(([, v]) => v !== undefined)),
+    }));
+  const pod = fc
+    .record({
+      containers: fc.tuple(container('app'), container('side')),
+      hostNetwork: pick<boolean | undefined>(undefined, false, true),
+      hostPID: pick<boolean | undefined>(undefined, true),
+      hostPath: pick(false, true),
+      podSeccomp: pick<Json | undefined>(undefined, { type: 'RuntimeDefault' }, { type: 'Unconfined' }),
+      podRunAsNonRoot: pick<boolean | undefined>(undefined, true),
+      sysctl: pick<string | undefined>(undefined, 'net.ipv4.tcp_syncookies', 'kernel.msgmax'),
+    })
+    .map((p) => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'generated', namespace: rendered.fleet.namespace },
+      spec: {
+        ...(p.hostNetwork !== undefined && { hostNetwork: p.hostNetwork }),
+        ...(p.hostPID !== undefined && { hostPID: p.hostPID }),
+        securityContext: {
+          ...(p.podSeccomp !== undefined && { seccompProfile: p.podSeccomp }),
+          ...(p.podRunAsNonRoot !== undefined && { runAsNonRoot: p.podRunAsNonRoot }),
+          ...(p.sysctl !== undefined && { sysctls: [{ name: p.sysctl, value: '1' }] }),
+        },
+        initContainers: [p.containers[1]],
+        containers: [p.containers[0]],
+        volumes: [{ name: 'scratch', emptyDir: {} }, ...(p.hostPath ? [{ name: 'host', hostPath: { path: '/var' } }] : [])],
+      },
+    }));
+
+  it('refuses a pod exactly when it breaks a restricted control, with a message for every control and container it breaks', () => {
+    let admitted = 0;
+    let refused = 0;
+    fc.assert(
+      fc.property(pod, (candidate) => {
+        const violations = restrictedViolations(candidate.spec as unknown as Record<string, unknown>).filter((v) => !OWN_RULES.test(v.control));
+        const messages = refusals(policy, candidate);
+        expect(messages.length > 0, JSON.stringify({ violations, messages })).toBe(violations.length > 0);
+        for (const { container, control } of violations) {
+          const keyword = KEYWORDS.find(([pattern]) => pattern.test(control))?.[1];
+          expect(keyword, control).toBeDefined();
+          const found = messages.some((message) => message.includes(keyword as string) && (container === '<pod>' || new RegExp(`container [a-z, ]*\\b${container}\\b`).test(message)));
+          expect(found, `${container}: ${control} in ${JSON.stringify(messages)}`).toBe(true);
+        }
+        if (messages.length > 0) refused += 1;
+        else admitted += 1;
+      }),
+      { numRuns: 400 },
+    );
+    expect(admitted).toBeGreaterThan(5);
+    expect(refused).toBeGreaterThan(5);
   });
 });
