@@ -11,7 +11,8 @@ import { appLabels } from '../constructs/labels.ts';
 import { PodSecurityPolicy } from '../constructs/pod-security-policy.ts';
 import { Pushgateway } from '../constructs/pushgateway.ts';
 import { runtimeStateConfigMap } from '../constructs/runtime-state-config-map.ts';
-import { type Fleet, usesBuildkitSidecar } from '../model/fleet.ts';
+import type { Fleet } from '../model/fleet.ts';
+import { buildkitMode, patchRunSpec } from '../model/patch-run.ts';
 import { CONFIGMAPS } from '../shared/contract.ts';
 
 /** Chart ids, i.e. file names without `.k8s.yaml`. */
@@ -32,8 +33,10 @@ export function addFleetCharts(scope: Construct, fleet: Fleet): void {
   new FleetNamespace(fleetChart(scope, CHARTS.namespace, fleet), 'Namespace', { fleet });
   // Only the BuildKit sidecar needs the privileged namespace; the policy narrows it back to that
   // one container. With a remote BuildKit the namespace enforces restricted and needs no policy.
-  if (usesBuildkitSidecar(fleet)) {
-    new PodSecurityPolicy(new Chart(scope, CHARTS.podSecurityPolicy, { disableResourceNameHashes: true }), 'PodSecurityPolicy', { fleet });
+  const buildkit = buildkitMode(fleet);
+  if (buildkit.mode === 'sidecar') {
+    const chart = new Chart(scope, CHARTS.podSecurityPolicy, { disableResourceNameHashes: true });
+    new PodSecurityPolicy(chart, 'PodSecurityPolicy', { namespace: fleet.namespace, buildkitImage: buildkit.image });
   }
 
   const jobs = fleetChart(scope, CHARTS.copaJobs, fleet);
@@ -42,7 +45,7 @@ export function addFleetCharts(scope: Construct, fleet: Fleet): void {
     labels: appLabels('patched-digest-store'),
     description: 'Written by the Copa job exporters (one key per CronJob), read by the drift collector. Generated without data on purpose.',
   });
-  for (const image of fleet.images) new CopaPatchJob(jobs, image.name, { image, fleet });
+  for (const image of fleet.images) new CopaPatchJob(jobs, image.name, patchRunSpec(image, fleet));
 
   new DriftCollector(fleetChart(scope, CHARTS.driftCollector, fleet), 'DriftCollector', { fleet });
 

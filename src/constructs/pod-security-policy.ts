@@ -21,7 +21,6 @@
  */
 import { k8s } from 'cdk8s-plus-33';
 import { Construct } from 'constructs';
-import type { Fleet } from '../model/fleet.ts';
 import { JOB_CONTAINERS } from '../shared/contract.ts';
 import { appLabels, selectorLabels } from './labels.ts';
 import { BUILDKIT_UID, buildkitSecurityContext } from './security.ts';
@@ -93,8 +92,7 @@ function containerRule(name: string, containers: string, bad: string, rule: stri
   return { name, offenders: `variables.${containers}.filter(c, ${bad}).map(c, string(c.name))`, rule, what: 'container' };
 }
 
-function rules(fleet: Fleet): Rule[] {
-  const { image } = fleet.inventory.defaults.buildkit;
+function rules(image: string): Rule[] {
   const sidecar = buildkitSecurityContext();
   const allowedSidecarCaps = sidecar.capabilities?.add ?? [];
   const all = 'allContainers';
@@ -208,7 +206,7 @@ function rules(fleet: Fleet): Rule[] {
 }
 
 /** The policy's variables: where the pod is in each kind, its parts, and one offender list per rule. */
-export function policyVariables(fleet: Fleet): { name: string; expression: string }[] {
+export function policyVariables(buildkitImage: string): { name: string; expression: string }[] {
   const patchJob = selectorLabels('patch-job');
   const isPatchJob = Object.entries(patchJob)
     .map(([key, value]) => `(${lit(key)} in variables.labels && variables.labels[${lit(key)}] == ${lit(value)})`)
@@ -240,12 +238,12 @@ export function policyVariables(fleet: Fleet): { name: string; expression: strin
       name: 'restrictedContainers',
       expression: `variables.initContainers.filter(c, !(variables.isPatchJob && c.name == ${sidecar})) + ${listOf('containers')} + ${listOf('ephemeralContainers')}`,
     },
-    ...rules(fleet).map((rule) => ({ name: rule.name, expression: rule.offenders })),
+    ...rules(buildkitImage).map((rule) => ({ name: rule.name, expression: rule.offenders })),
   ];
 }
 
-export function policyValidations(fleet: Fleet): { expression: string; messageExpression: string; message: string; reason: string }[] {
-  return rules(fleet).map((rule) => ({
+export function policyValidations(buildkitImage: string): { expression: string; messageExpression: string; message: string; reason: string }[] {
+  return rules(buildkitImage).map((rule) => ({
     expression: `size(variables.${rule.name}) == 0`,
     // Shown by kubectl after "denied request: ": which containers broke which rule.
     messageExpression: `'copa-fleet pod security: ${rule.what} ' + variables.${rule.name}.join(', ') + ${lit(`: ${rule.rule}`)}`,
@@ -254,14 +252,21 @@ export function policyValidations(fleet: Fleet): { expression: string; messageEx
   }));
 }
 
+export interface PodSecurityPolicyProps {
+  /** The fleet namespace: the only one the policy applies to. */
+  readonly namespace: string;
+  /** The rootless BuildKit image the sidecar must run (`defaults.buildkit.image`). */
+  readonly buildkitImage: string;
+}
+
 /** Cluster-scoped objects: put it in a chart without a default namespace. */
 export class PodSecurityPolicy extends Construct {
-  constructor(scope: Construct, id: string, props: { readonly fleet: Fleet }) {
+  constructor(scope: Construct, id: string, props: PodSecurityPolicyProps) {
     super(scope, id);
-    const { fleet } = props;
-    const name = podSecurityPolicyName(fleet.namespace);
+    const { namespace, buildkitImage } = props;
+    const name = podSecurityPolicyName(namespace);
     const labels = appLabels('admission-policy');
-    const namespaceSelector = { matchLabels: { [NAMESPACE_NAME_LABEL]: fleet.namespace } };
+    const namespaceSelector = { matchLabels: { [NAMESPACE_NAME_LABEL]: namespace } };
     new k8s.KubeValidatingAdmissionPolicy(this, 'Policy', {
       metadata: { name, labels },
       spec: {
@@ -276,8 +281,8 @@ export class PodSecurityPolicy extends Construct {
             resources: [...resources],
           })),
         },
-        variables: policyVariables(fleet),
-        validations: policyValidations(fleet),
+        variables: policyVariables(buildkitImage),
+        validations: policyValidations(buildkitImage),
       },
     });
     new k8s.KubeValidatingAdmissionPolicyBinding(this, 'Binding', {

@@ -71,11 +71,6 @@ export function buildFleet(inventory: Inventory): Fleet {
   return { namespace: defaults.namespace, images, inventory: { ...inventory, images: entries } };
 }
 
-/** True when the Copa jobs run the rootless BuildKit sidecar (the one Pod Security exception), false with a remote BuildKit. */
-export function usesBuildkitSidecar(fleet: Fleet): boolean {
-  return fleet.inventory.defaults.buildkit.address === undefined;
-}
-
 function effectiveSla(defaults: Sla, override: Sla | undefined): Partial<Record<Severity, number>> {
   const merged: Sla = { ...defaults, ...override };
   const result: Partial<Record<Severity, number>> = {};
