@@ -34,9 +34,7 @@ export function fleetFiles(fleet: Fleet): FileToWrite[] {
 }
 
 function singleClusterFiles(fleet: Fleet): FileToWrite[] {
-  const app = new App();
-  addFleetCharts(app, fleet);
-  const plainFiles = addObservability(app, fleet);
+  const { app, plainFiles } = fleetApp(fleet);
   return [...appManifests(app), trivyOperatorValuesFile(fleet), ...plainFiles];
 }
 
@@ -46,11 +44,13 @@ function multiClusterFiles(fleet: Fleet, clusters: FleetClusters): FileToWrite[]
     const app = new App();
     const view = clusterFleet(fleet, cluster);
     addFleetCharts(app, view, { patchPipeline: cluster.patch });
+    prepareApp(app);
     files.push(...inDirectory(cluster.name, [...appManifests(app), trivyOperatorValuesFile(view)]));
   }
   const global = new App();
-  new FleetNamespace(new Chart(global, CHARTS.namespace, { namespace: fleet.namespace, disableResourceNameHashes: true }), 'Namespace', { fleet });
+  new FleetNamespace(new Chart(global, CHARTS.namespace, { namespace: fleet.namespace, disableResourceNameHashes: true }), 'Namespace', { fleet, runsCopaJobs: false });
   const plainFiles = addObservability(global, fleet);
+  prepareApp(global);
   files.push(...inDirectory(GLOBAL_DIRECTORY, [...appManifests(global), ...plainFiles]));
   return files;
 }
@@ -76,9 +76,23 @@ function inDirectory(directory: string, files: readonly FileToWrite[]): FileToWr
   return files.map((file) => ({ ...file, path: `${directory}/${file.path}` }));
 }
 
+/** The manifests of a prepared app. */
 function appManifests(app: App): StreamedFile[] {
-  prepareApp(app);
   return app.charts.map((chart): StreamedFile => ({ path: `${chart.node.id}${MANIFEST_EXTENSION}`, chunks: chartChunks(chart) }));
+}
+
+/** The construct tree of every chart of a single-cluster fleet, validated, and the plain files beside it. */
+function fleetApp(fleet: Fleet): { app: App; plainFiles: FileToWrite[] } {
+  const app = new App();
+  addFleetCharts(app, fleet);
+  const plainFiles = addObservability(app, fleet);
+  prepareApp(app);
+  return { app, plainFiles };
+}
+
+/** What each chart manifest is meant to contain: its path and its objects' JSON, in file order (tests read YAML back against it). */
+export function manifestObjects(fleet: Fleet): { readonly path: string; readonly objects: unknown[] }[] {
+  return fleetApp(fleet).app.charts.map((chart) => ({ path: `${chart.node.id}${MANIFEST_EXTENSION}`, objects: [...renderEach(chart)] }));
 }
 
 /** Every output file with its content, in memory. */
