@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { inventorySchema } from '../src/inventory/schema.ts';
 import { buildFleet, type FleetImage } from '../src/model/fleet.ts';
-import { CONFIGMAPS, INVENTORY_CONFIGMAP_KEY, JOB_CONTAINERS, parseExporterReportArgs, type ExporterOptions } from '../src/shared/contract.ts';
+import { CONFIGMAPS, DIGEST_RECORD_LABEL, INVENTORY_CONFIGMAP_KEY, JOB_CONTAINERS, parseExporterReportArgs, type ExporterOptions } from '../src/shared/contract.ts';
 import { JOBS, METRICS, type RunOutcome } from '../src/shared/metrics.ts';
 import { renderFleet } from '../src/synth/render.ts';
 import { COLLECTOR_ENV, DEFAULT_TUNING } from '../runtime/collector/config.ts';
@@ -233,6 +233,9 @@ export async function benchFleetMetrics(collectorBundle: string, options: FleetM
   const clusterPrometheus: RunningProcess[] = [];
   try {
     for (const name of [CONFIGMAPS.inventory, CONFIGMAPS.patchedDigests, CONFIGMAPS.collectorState]) api.create('configmaps', generated('ConfigMap', name));
+    // Each CronJob's own patched-digest record, as synth generates it (the exporter patches it; it must exist).
+    const records = objects.filter(({ object }) => object.kind === 'ConfigMap' && object.metadata.labels?.[DIGEST_RECORD_LABEL.key] === DIGEST_RECORD_LABEL.value);
+    for (const record of records) api.create('configmaps', record.object as unknown as KubeObject);
     // The generated CronJobs, each scheduled last night (failed runs: no last success).
     const lastNight = new Date(Date.now() - 6 * 3600_000).toISOString();
     api.load('cronjobs', fleet.images.map((image, i) => {

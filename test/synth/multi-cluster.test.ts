@@ -40,7 +40,8 @@ describe('multi-cluster output', () => {
       'eu-1/copa-jobs.k8s.yaml',
       'eu-1/drift-collector.k8s.yaml',
       'eu-1/namespace.k8s.yaml',
-      ...(paths.includes('eu-1/pushgateway.k8s.yaml') ? ['eu-1/pushgateway.k8s.yaml'] : []),
+      'eu-1/pod-security-policy.k8s.yaml',
+      'eu-1/pushgateway.k8s.yaml',
       'eu-1/trivy-operator/values.yaml',
       'global/alertmanager/copa-fleet.route.yaml',
       'global/grafana/copa-fleet.json',
@@ -65,6 +66,11 @@ describe('multi-cluster output', () => {
       JSON.stringify(objects.find((o) => o.file === `${cluster}/drift-collector.k8s.yaml` && o.object.kind === 'Deployment')?.object);
     expect(collectorArgs('eu-1')).toMatch(/--pushgateway-url/);
     expect(collectorArgs('us-1')).not.toMatch(/--pushgateway-url/);
+  });
+
+  it('lets only the patch cluster\'s namespace admit the BuildKit sidecar', () => {
+    const enforce = (directory: string) => objects.find((o) => o.file === `${directory}/namespace.k8s.yaml`)?.object.metadata.labels?.['pod-security.kubernetes.io/enforce'];
+    expect([enforce('eu-1'), enforce('us-1'), enforce('global')]).toEqual(['privileged', 'restricted', 'restricted']);
   });
 
   it('gives each cluster its own ServiceMonitor labels', () => {
@@ -134,5 +140,12 @@ describe('multi-cluster output', () => {
   it('is the same output for reordered clusters', () => {
     const reordered = render({ ...MULTI, clusters: [...MULTI.clusters!].reverse() });
     expect(reordered.files.map((f) => [f.path, f.content])).toEqual(files.map((f) => [f.path, f.content]));
+  });
+
+  it('leaves a single-cluster inventory\'s output as it was: the cluster label is used only with clusters', () => {
+    const single = render(FULL).files;
+    const withLabel = render({ ...FULL, prometheus: { ...FULL.prometheus, clusterLabel: LABEL } }).files;
+    expect(withLabel.map((f) => [f.path, f.content])).toEqual(single.map((f) => [f.path, f.content]));
+    expect(single.filter((f) => f.content.includes(LABEL)).map((f) => f.path)).toEqual([]);
   });
 });
