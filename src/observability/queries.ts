@@ -126,6 +126,15 @@ export class FleetQueries {
     return new FleetQueries(this.selectors, this.clusters, { ...this.filter, ...regex });
   }
 
+  /**
+   * Matchers that keep a collector series to the patch cluster (none in a single-cluster fleet):
+   * for rules about the patch pipeline that start from the inventory (every cluster's collector
+   * exports it, only the patch cluster runs the CronJobs).
+   */
+  get patchCluster(): Matchers {
+    return this.clusters === undefined ? {} : { [this.clusters.label]: this.clusters.patch };
+  }
+
   /** The grouping labels of an aggregation or join: `labels`, after the cluster label in a multi-cluster fleet. */
   private grouping(labels: readonly string[]): string[] {
     return this.clusters === undefined ? [...labels] : [this.clusters.label, ...labels.filter((label) => label !== this.clusters?.label)];

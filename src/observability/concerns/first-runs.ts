@@ -27,8 +27,9 @@ const COLLECTOR_GAP_TOLERANCE = '15m';
 
 /** Inventoried CronJobs with the given schedule interval, read across short collector gaps. */
 function inventoriedWithInterval(q: FleetQueries, intervalSeconds: number): string {
-  const info = `group ${q.by(image, cronjob, team)} (last_over_time(${q.series(METRICS.inventoryImageInfo)}[${COLLECTOR_GAP_TOLERANCE}]))`;
-  const interval = `max ${q.by(image)} (last_over_time(${q.series(METRICS.inventoryScheduleIntervalSeconds)}[${COLLECTOR_GAP_TOLERANCE}]))`;
+  // Multi-cluster: the CronJobs run in the patch cluster only; its collector's inventory is the scope.
+  const info = `group ${q.by(image, cronjob, team)} (last_over_time(${q.series(METRICS.inventoryImageInfo, q.patchCluster)}[${COLLECTOR_GAP_TOLERANCE}]))`;
+  const interval = `max ${q.by(image)} (last_over_time(${q.series(METRICS.inventoryScheduleIntervalSeconds, q.patchCluster)}[${COLLECTOR_GAP_TOLERANCE}]))`;
   return `(${info} and ${q.on(image)} (${interval} == ${intervalSeconds}))`;
 }
 
@@ -68,7 +69,7 @@ export function firstRunsConcern(settings: ObservabilitySettings) {
       neverReported: tablePanel({
         title: 'Inventoried images that never reported',
         description: 'Inventory entries with no exporter heartbeat and no CronJob schedule on record: their CronJob never ran, or its runs never reached the Pushgateway.',
-        queries: [{ expr: `${q.inventory.byCronjobTeam} unless ${q.on(image, cronjob)} ${RUN_EVIDENCE}` }],
+        queries: [{ expr: `group ${q.by(image, cronjob, team)} (${q.series(METRICS.inventoryImageInfo, q.patchCluster)}) unless ${q.on(image, cronjob)} ${RUN_EVIDENCE}` }],
         width: 6,
         height: 8,
         hide: ['Value'],
