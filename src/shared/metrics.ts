@@ -253,6 +253,18 @@ export const RECORDS = {
 } as const;
 
 /**
+ * Recording rules only the global rules of a multi-cluster fleet have (drift.ts): the join of the
+ * clusters' running digests with the patch cluster's patched digests, computed once per evaluation
+ * and read by the drift records, the alert and the dashboard.
+ */
+export const GLOBAL_RECORDS = {
+  /** The latest patched digests of inventoried CronJobs, by image and digest (the patch cluster's, for every cluster). */
+  patchedDigests: 'fleet:patched_digests:group',
+  /** Running containers on a digest that is none of their image's latest patched digests, by cluster, namespace, image and digest. */
+  driftedDigestContainers: 'fleet:drifted_digest_containers:sum',
+} as const;
+
+/**
  * Series the rules read that other components expose: Prometheus' own scrape health and the
  * Pushgateway's per-group push time (every pushed group carries it, with the grouping labels).
  */

@@ -15,7 +15,7 @@ import { dashboardJson } from '../../src/observability/dashboard.ts';
 import { OUTPUT_PATHS } from '../../src/observability/files.ts';
 import { formatPromql } from '../../src/observability/promql-format.ts';
 import { runbookFile } from '../../src/observability/rules.ts';
-import { ALERT_SEVERITIES, ALERTS, FAILURE_REASONS, MISSING_REASONS } from '../../src/shared/metrics.ts';
+import { ALERT_SEVERITIES, ALERTS, FAILURE_REASONS, MISSING_REASONS, MULTI_CLUSTER_ALERTS } from '../../src/shared/metrics.ts';
 import { fleetOf, inventoryInput, NAMESPACE, observability, RUNBOOK_BASE } from './support/fixture.ts';
 
 const RUNBOOK_DIR = join(import.meta.dirname, '../../docs/runbooks');
@@ -77,7 +77,8 @@ describe('the observability chart', () => {
 
 describe('alerts', () => {
   it('cover every alert name of the contract, Dependency-Track only when configured', () => {
-    expect(new Set(alertRules.map((rule) => rule.alert))).toEqual(new Set(Object.values(ALERTS)));
+    // The multi-cluster alerts exist only with `clusters` (test/synth/multi-cluster.test.ts).
+    expect(new Set(alertRules.map((rule) => rule.alert))).toEqual(new Set(Object.values(ALERTS).filter((name) => !MULTI_CLUSTER_ALERTS.includes(name))));
     const withoutDt = assembleObservability(fleetOf({ ...inventoryInput, dependencyTrack: undefined }));
     const names = withoutDt.groups.flatMap((g) => (g.rules ?? []).map((r) => r.alert));
     expect(names).not.toContain(ALERTS.dependencyTrackUploadFailing);
@@ -136,7 +137,13 @@ describe('docs/observability.md', () => {
     for (const concern of observability.concerns) {
       for (const alert of concern.alerts) defining.set(alert.alert, (defining.get(alert.alert) ?? new Set()).add(`${concern.name}.ts`));
     }
-    expect([...owners.keys()].sort()).toEqual([...defining.keys()].sort());
+    // The multi-cluster alerts' rows are checked against a multi-cluster fleet below.
+    expect([...owners.keys()].filter((alert) => !MULTI_CLUSTER_ALERTS.includes(alert)).sort()).toEqual([...defining.keys()].sort());
+    const multi = assembleObservability(fleetOf({ ...inventoryInput, clusters: [{ name: 'eu-1', roles: ['patch', 'workloads'] }] }));
+    for (const alert of MULTI_CLUSTER_ALERTS) {
+      const files = multi.concerns.filter((concern) => concern.alerts.some((a) => a.alert === alert)).map((concern) => `${concern.name}.ts`);
+      expect([...(owners.get(alert) ?? '').matchAll(/([a-z-]+\.ts)/g)].map(([file]) => file), alert).toEqual(files);
+    }
     for (const [alert, files] of defining) {
       const named = [...owners.get(alert)!.matchAll(/([a-z-]+\.ts)/g)].map(([file]) => file);
       expect(named.sort(), alert).toEqual([...files].sort());

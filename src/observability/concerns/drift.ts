@@ -18,12 +18,12 @@
  * PatchedDigestsUnavailable fires per workload cluster instead of a silent "no drift"
  * (docs/design.md "Multi-cluster fleets").
  */
-import { ALERTS, L, METRICS, RECORDS } from '../../shared/metrics.ts';
+import { ALERTS, GLOBAL_RECORDS, L, METRICS, RECORDS } from '../../shared/metrics.ts';
 import { statPanel, steps, tablePanel } from '../panels.ts';
 import { by, copyLabel, on } from '../promql.ts';
 import { UPSTREAM, type FleetQueries } from '../queries.ts';
 import type { ObservabilitySettings } from '../settings.ts';
-import type { Concern } from '../types.ts';
+import type { Concern, RecordingRule } from '../types.ts';
 
 const { namespace, pod, container, image, digest, patchedDigest, exportedNamespace, team } = L;
 
@@ -36,12 +36,14 @@ const UNPATCHED_DIGEST_FOR = '30m';
  * one. The patched digests are the patch cluster's and hold for every cluster, so that side of the
  * join is grouped without the cluster label on purpose (plain `by`/`on`, not `q.by`/`q.on`).
  */
-function globalDrift(q: FleetQueries): { drifted: string; unavailable: string } {
+function globalDrift(q: FleetQueries): { records: RecordingRule[]; drifted: string; unavailable: string } {
   const scope = q.clusters;
   if (scope === undefined) throw new Error('globalDrift: not a multi-cluster fleet');
-  const patched = `group ${by(image, digest)} (${q.inInventory(q.series(METRICS.patchedImageInfo))})`;
-  const running = `max ${q.by(namespace, image, digest)} (${q.series(METRICS.runningDigestContainers)})`;
-  const drifted = `((${running} unless ${on(image, digest)} ${patched}) and ${on(image)} group ${by(image)} (${patched}))`;
+  const patchedExpr = `group ${by(image, digest)} (${q.inInventory(q.series(METRICS.patchedImageInfo))})`;
+  const patched = q.record(GLOBAL_RECORDS.patchedDigests);
+  // The record's `namespace` is the fleet's (rule label): the workload namespace travels in exported_namespace.
+  const running = `max ${q.by(exportedNamespace, image, digest)} (${copyLabel(q.series(METRICS.runningDigestContainers), exportedNamespace, namespace)})`;
+  const driftedExpr = `(${running} unless ${on(image, digest)} ${patched}) and ${on(image)} group ${by(image)} (${patched})`;
   const inPatchCluster = { [scope.label]: scope.patch };
   // Known: the patch cluster's pushed series reach the global layer, or the patch cluster reports
   // and no CronJob has been scheduled yet (nothing patched, nothing to know).
@@ -49,7 +51,15 @@ function globalDrift(q: FleetQueries): { drifted: string; unavailable: string } 
     `group(${q.series(UPSTREAM.pushTimeSeconds)})` +
     ` or (group(${q.series(UPSTREAM.up, inPatchCluster)} == 1) unless group(${q.series(METRICS.cronjobLastScheduleTimestamp, inPatchCluster)}))`;
   const unavailable = `group ${q.by()} (${q.series(METRICS.runningDigestContainers)}) unless ${on()} (${known})`;
-  return { drifted, unavailable };
+  return {
+    // The join once per evaluation; the records, the alert and the table read its result.
+    records: [
+      { record: GLOBAL_RECORDS.patchedDigests, expr: patchedExpr },
+      { record: GLOBAL_RECORDS.driftedDigestContainers, expr: driftedExpr },
+    ],
+    drifted: q.record(GLOBAL_RECORDS.driftedDigestContainers),
+    unavailable,
+  };
 }
 
 export function driftConcern(settings: ObservabilitySettings) {
@@ -65,7 +75,9 @@ export function driftConcern(settings: ObservabilitySettings) {
       : `sum ${q.by()} (max ${q.by(namespace, image, digest)} (${q.series(METRICS.runningDigestContainers)}) and ${q.on(image, digest)} (` +
         `group ${q.by(image, digest)} (${global.drifted}) or group ${q.by(image, digest)} (${q.series(METRICS.runningContainersWithCriticalCve)})))`;
   const driftedByNamespace =
-    global === undefined ? `count ${q.by(namespace, image)} (${drift} == 1)` : `sum ${q.by(namespace, image)} (${global.drifted})`;
+    global === undefined
+      ? copyLabel(`count ${q.by(namespace, image)} (${drift} == 1)`, exportedNamespace, namespace)
+      : `sum ${q.by(exportedNamespace, image)} (${global.drifted})`;
   const unavailableAlert =
     global === undefined
       ? []
@@ -84,6 +96,7 @@ export function driftConcern(settings: ObservabilitySettings) {
   return {
     name: 'drift',
     records: [
+      ...(global?.records ?? []),
       // Containers on a pre-patch digest (the seed counted containers with Critical CVEs instead).
       { record: RECORDS.digestDriftContainers, expr: driftedContainers },
       {
@@ -96,7 +109,7 @@ export function driftConcern(settings: ObservabilitySettings) {
       {
         alert: ALERTS.unpatchedDigest,
         // The workload namespace moves to exported_namespace: `namespace` is the fleet namespace on every alert.
-        expr: q.withImageTeam(copyLabel(driftedByNamespace, exportedNamespace, namespace)),
+        expr: q.withImageTeam(driftedByNamespace),
         for: UNPATCHED_DIGEST_FOR,
         severity: 'warning',
         summary: `Pods in {{ $labels.${exportedNamespace} }} still run an unpatched digest of {{ $labels.${image} }}`,
@@ -147,7 +160,8 @@ export function driftConcern(settings: ObservabilitySettings) {
               queries: [{ expr: global.drifted }],
               width: 24,
               height: 8,
-              rename: { [digest]: 'running digest', Value: 'containers' },
+              hide: [namespace],
+              rename: { [digest]: 'running digest', [exportedNamespace]: 'namespace', Value: 'containers' },
               noValue: 'none',
             }),
     },
