@@ -17,52 +17,23 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import type { InventoryInput } from '../../src/inventory/schema.ts';
-import { CONFIGMAPS, DIGEST_RECORD_LABEL, digestRecordName, JOB_CONTAINERS, parseExporterReportArgs, type ExporterOptions } from '../../src/shared/contract.ts';
+import { CONFIGMAPS, DIGEST_RECORD_LABEL, digestRecordName } from '../../src/shared/contract.ts';
 import { ALERTS, JOBS, RECORDS } from '../../src/shared/metrics.ts';
 import { encodeImageClock, stateKey } from '../../runtime/collector/state-format.ts';
 import { FakeKubeApi, type KubeObject } from '../support/fake-kube-api.ts';
 import { find, render } from '../support/fleet-fixtures.ts';
 import { startPrometheus, startPushgateway, type RunningProcess } from '../support/processes.ts';
-import { digestOf, FLEET_NAMESPACE, pod, vulnerabilityReport } from '../runtime/collector/fixtures.ts';
+import { FLEET_NAMESPACE, pod, vulnerabilityReport } from '../runtime/collector/fixtures.ts';
 import { startCollector, waitFor, type RunningCollector } from '../runtime/collector/harness.ts';
-import { PATCHED_DIGEST, SOURCE_DIGEST, scenario } from '../runtime/exporter/fixtures.ts';
-import { makeWorkDir, removeDir, runExporter } from '../runtime/exporter/harness.ts';
+import { PATCHED_DIGEST, SOURCE_DIGEST } from '../runtime/exporter/fixtures.ts';
+import { APP, HOUR, SCENARIO_FLEET, NGINX, NGINX_DIGEST, OLD_CVE, runNightly, withShortDebounce, WORKER, WORKER_DIGEST } from './support/scenario.ts';
 
-/** The exporter fixtures' evidence names this repository; the patched image must be it. */
-const APP = 'registry.example.com/team/app';
-const WORKER = 'registry.example.com/team/worker';
-const NGINX = 'docker.io/library/nginx';
-const NGINX_DIGEST = digestOf('nginx-1.27');
-const WORKER_DIGEST = digestOf('worker-3.1');
-const OLD_CVE = 'CVE-2023-44487';
-const HOUR = 3600;
 
 const INVENTORY: InventoryInput = {
-  defaults: { namespace: FLEET_NAMESPACE },
-  images: [
-    { ref: `${APP}:1.25`, team: 'shop' },
-    { ref: `${WORKER}:3.1`, team: 'shop' },
-    { ref: 'nginx:1.27', team: 'web', sla: { critical: 24 } },
-  ],
+  ...SCENARIO_FLEET,
 };
-
-const DEBOUNCE_MAX_SECONDS = HOUR;
-const UNIT_SECONDS: Readonly<Record<string, number>> = { s: 1, m: 60, h: HOUR, d: 24 * HOUR };
-
-/** Debounce `for:`s shortened (see the header); everything else exactly as generated. */
-function withShortDebounce(rulesYaml: string): string {
-  const rules = parse(rulesYaml) as { groups: { rules: { for?: string }[] }[] };
-  for (const group of rules.groups) {
-    for (const rule of group.rules) {
-      const match = /^(\d+)([smhd])$/.exec(rule.for ?? '');
-      if (match === null) continue;
-      if (Number(match[1]) * (UNIT_SECONDS[match[2] as string] ?? Infinity) <= DEBOUNCE_MAX_SECONDS) rule.for = '2s';
-    }
-  }
-  return stringify(rules);
-}
 
 interface FiringAlert {
   readonly labels: Record<string, string>;
@@ -75,15 +46,6 @@ describe('end to end: exporter, collector, Pushgateway and Prometheus with the g
     const found = fleet.images.find((i) => i.image === image);
     if (found === undefined) throw new Error(`${image} is not in the fleet`);
     return found.name;
-  };
-  /** The exporter's options exactly as its generated CronJob passes them. */
-  const exporterOptionsOf = (image: string, pushgatewayUrl: string): ExporterOptions => {
-    const cronJob = find(objects, 'CronJob', cronjobOf(image)) as unknown as {
-      spec: { jobTemplate: { spec: { template: { spec: { initContainers: { name: string; args: string[] }[] } } } } };
-    };
-    const exporter = cronJob.spec.jobTemplate.spec.template.spec.initContainers.find((c) => c.name === JOB_CONTAINERS.exporter);
-    if (exporter === undefined) throw new Error('no exporter container');
-    return { ...parseExporterReportArgs(exporter.args.slice(1)), pushgatewayUrl };
   };
   const generated = (kind: string, name: string): KubeObject => find(objects, kind, name) as unknown as KubeObject;
 
@@ -140,23 +102,11 @@ describe('end to end: exporter, collector, Pushgateway and Prometheus with the g
 
     // Three nightly runs, each through the exporter bundle with its CronJob's own arguments.
     const kubeconfig = api.writeKubeconfig(workDir, FLEET_NAMESPACE);
-    const runs = [
-      { image: APP, outcome: 'patched' },
-      { image: WORKER, outcome: 'push_failed' },
-      { image: NGINX, outcome: 'up_to_date' },
-    ] as const;
-    for (const run of runs) {
-      const evidence = scenario(run.outcome);
-      const podName = `${cronjobOf(run.image)}-29400000-abcde`;
-      const jobPod = evidence.pod(Date.now() - 10 * 60 * 1000) as unknown as KubeObject;
-      api.create('pods', { ...jobPod, metadata: { ...jobPod.metadata, name: podName, namespace: FLEET_NAMESPACE } });
-      const dir = await makeWorkDir(evidence.files);
-      const result = await runExporter({ options: exporterOptionsOf(run.image, pushgateway.url), workDir: dir, kubeconfig, podName, podNamespace: FLEET_NAMESPACE });
-      await removeDir(dir);
-      // Finished job pods are garbage-collected (ttlSecondsAfterFinished); they are not workloads.
-      api.remove('pods', FLEET_NAMESPACE, podName);
-      expect(result.code, `exporter for ${run.image} (${run.outcome}):\n${result.stderr}`).toBe(0);
-    }
+    await runNightly(api, kubeconfig, pushgateway.url, [
+      { cronJob: generated('CronJob', cronjobOf(APP)), outcome: 'patched' },
+      { cronJob: generated('CronJob', cronjobOf(WORKER)), outcome: 'push_failed' },
+      { cronJob: generated('CronJob', cronjobOf(NGINX)), outcome: 'up_to_date' },
+    ]);
   }, 120_000);
 
   afterAll(async () => {

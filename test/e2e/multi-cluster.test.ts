@@ -19,55 +19,31 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import type { InventoryInput } from '../../src/inventory/schema.ts';
-import { CONFIGMAPS, DIGEST_RECORD_LABEL, JOB_CONTAINERS, parseExporterReportArgs, type ExporterOptions } from '../../src/shared/contract.ts';
+import { CONFIGMAPS, DIGEST_RECORD_LABEL } from '../../src/shared/contract.ts';
 import { ALERTS, JOBS, RECORDS } from '../../src/shared/metrics.ts';
 import { encodeImageClock, stateKey } from '../../runtime/collector/state-format.ts';
 import { FakeKubeApi, type KubeObject } from '../support/fake-kube-api.ts';
 import { render, type RenderedObject } from '../support/fleet-fixtures.ts';
 import { startPrometheus, startPushgateway, type RunningProcess } from '../support/processes.ts';
-import { digestOf, FLEET_NAMESPACE, pod, vulnerabilityReport } from '../runtime/collector/fixtures.ts';
+import { FLEET_NAMESPACE, pod, vulnerabilityReport } from '../runtime/collector/fixtures.ts';
 import { startCollector, waitFor, type RunningCollector } from '../runtime/collector/harness.ts';
-import { PATCHED_DIGEST, SOURCE_DIGEST, scenario } from '../runtime/exporter/fixtures.ts';
-import { makeWorkDir, removeDir, runExporter } from '../runtime/exporter/harness.ts';
+import { PATCHED_DIGEST, SOURCE_DIGEST } from '../runtime/exporter/fixtures.ts';
+import { APP, HOUR, SCENARIO_FLEET, NGINX, NGINX_DIGEST, OLD_CVE, runNightly, withShortDebounce, WORKER, WORKER_DIGEST } from './support/scenario.ts';
 
-const APP = 'registry.example.com/team/app';
-const WORKER = 'registry.example.com/team/worker';
-const NGINX = 'docker.io/library/nginx';
-const NGINX_DIGEST = digestOf('nginx-1.27');
-const WORKER_DIGEST = digestOf('worker-3.1');
-const OLD_CVE = 'CVE-2023-44487';
-const HOUR = 3600;
 const PATCH = 'eu-1';
 const WORKLOAD = 'us-1';
 const SILENT = 'ap-1';
 
 const INVENTORY: InventoryInput = {
-  defaults: { namespace: FLEET_NAMESPACE },
-  images: [
-    { ref: `${APP}:1.25`, team: 'shop' },
-    { ref: `${WORKER}:3.1`, team: 'shop' },
-    { ref: 'nginx:1.27', team: 'web', sla: { critical: 24 } },
-  ],
+  ...SCENARIO_FLEET,
   clusters: [
     { name: PATCH, roles: ['patch', 'workloads'] },
     { name: WORKLOAD, roles: ['workloads'] },
     { name: SILENT, roles: ['workloads'] },
   ],
 };
-
-const UNIT_SECONDS: Readonly<Record<string, number>> = { s: 1, m: 60, h: HOUR, d: 24 * HOUR };
-function withShortDebounce(rulesYaml: string): string {
-  const rules = parse(rulesYaml) as { groups: { rules: { for?: string }[] }[] };
-  for (const group of rules.groups) {
-    for (const rule of group.rules) {
-      const match = /^(\d+)([smhd])$/.exec(rule.for ?? '');
-      if (match !== null && Number(match[1]) * (UNIT_SECONDS[match[2] as string] ?? Infinity) <= HOUR) rule.for = '2s';
-    }
-  }
-  return stringify(rules);
-}
 
 interface Alert {
   readonly labels: Record<string, string>;
@@ -89,13 +65,6 @@ describe('two clusters and a central Prometheus with the generated global rules'
     const found = from.find(({ object }) => object.kind === kind && object.metadata.name === name);
     if (found === undefined) throw new Error(`no ${kind} ${name}`);
     return found.object as unknown as KubeObject;
-  };
-  const exporterOptionsOf = (image: string, pushgatewayUrl: string): ExporterOptions => {
-    const cronJob = generated(inCluster(PATCH), 'CronJob', cronjobOf(image)) as unknown as {
-      spec: { jobTemplate: { spec: { template: { spec: { initContainers: { name: string; args: string[] }[] } } } } };
-    };
-    const exporter = cronJob.spec.jobTemplate.spec.template.spec.initContainers.find((c) => c.name === JOB_CONTAINERS.exporter)!;
-    return { ...parseExporterReportArgs(exporter.args.slice(1)), pushgatewayUrl };
   };
   const now = () => Math.floor(Date.now() / 1000);
   const target = (url: string) => url.replace(/^http:\/\//, '');
@@ -149,22 +118,12 @@ describe('two clusters and a central Prometheus with the generated global rules'
     patchApi.create('cronjobs', { ...appCronJob, status: { lastScheduleTime: new Date(Date.now() - 10 * 60 * 1000).toISOString().replace(/\.\d+Z$/, 'Z') } });
 
     // The nightly runs, in the patch cluster, through the exporter bundle with its CronJob's arguments.
-    const kubeconfig = patchApi.writeKubeconfig(workDir, FLEET_NAMESPACE);
-    for (const run of [
-      { image: APP, outcome: 'patched' },
-      { image: WORKER, outcome: 'push_failed' },
-      { image: NGINX, outcome: 'up_to_date' },
-    ] as const) {
-      const evidence = scenario(run.outcome);
-      const podName = `${cronjobOf(run.image)}-29400000-abcde`;
-      const jobPod = evidence.pod(Date.now() - 10 * 60 * 1000) as unknown as KubeObject;
-      patchApi.create('pods', { ...jobPod, metadata: { ...jobPod.metadata, name: podName, namespace: FLEET_NAMESPACE } });
-      const dir = await makeWorkDir(evidence.files);
-      const result = await runExporter({ options: exporterOptionsOf(run.image, pushgateway.url), workDir: dir, kubeconfig, podName, podNamespace: FLEET_NAMESPACE });
-      await removeDir(dir);
-      patchApi.remove('pods', FLEET_NAMESPACE, podName);
-      expect(result.code, `exporter for ${run.image} (${run.outcome}):\n${result.stderr}`).toBe(0);
-    }
+    const cronJob = (image: string) => generated(inCluster(PATCH), 'CronJob', cronjobOf(image));
+    await runNightly(patchApi, patchApi.writeKubeconfig(workDir, FLEET_NAMESPACE), pushgateway.url, [
+      { cronJob: cronJob(APP), outcome: 'patched' },
+      { cronJob: cronJob(WORKER), outcome: 'push_failed' },
+      { cronJob: cronJob(NGINX), outcome: 'up_to_date' },
+    ]);
 
     for (const [name, api] of [[PATCH, patchApi], [WORKLOAD, workloadApi]] as const) {
       const collector = await startCollector(api);

@@ -18,7 +18,7 @@
  * PatchedDigestsUnavailable fires per workload cluster instead of a silent "no drift"
  * (docs/design.md "Multi-cluster fleets").
  */
-import { ALERTS, GLOBAL_RECORDS, L, METRICS, RECORDS } from '../../shared/metrics.ts';
+import { ALERTS, GLOBAL_RECORDS, L, METRICS, RECORDS, SEVERITY_BY_KEY } from '../../shared/metrics.ts';
 import { statPanel, steps, tablePanel } from '../panels.ts';
 import { by, copyLabel, on } from '../promql.ts';
 import { UPSTREAM, type FleetQueries } from '../queries.ts';
@@ -36,13 +36,14 @@ const UNPATCHED_DIGEST_FOR = '30m';
  * one. The patched digests are the patch cluster's and hold for every cluster, so that side of the
  * join is grouped without the cluster label on purpose (plain `by`/`on`, not `q.by`/`q.on`).
  */
-function globalDrift(q: FleetQueries): { records: RecordingRule[]; drifted: string; unavailable: string } {
+function globalDrift(q: FleetQueries): { records: RecordingRule[]; drifted: string; running: string; unavailable: string } {
   const scope = q.clusters;
   if (scope === undefined) throw new Error('globalDrift: not a multi-cluster fleet');
   const patchedExpr = `group ${by(image, digest)} (${q.inInventory(q.series(METRICS.patchedImageInfo))})`;
   const patched = q.record(GLOBAL_RECORDS.patchedDigests);
   // The record's `namespace` is the fleet's (rule label): the workload namespace travels in exported_namespace.
-  const running = `max ${q.by(exportedNamespace, image, digest)} (${copyLabel(q.series(METRICS.runningDigestContainers), exportedNamespace, namespace)})`;
+  const runningExpr = `max ${q.by(exportedNamespace, image, digest)} (${copyLabel(q.series(METRICS.runningDigestContainers), exportedNamespace, namespace)})`;
+  const running = q.record(GLOBAL_RECORDS.runningDigestContainers);
   const driftedExpr = `(${running} unless ${on(image, digest)} ${patched}) and ${on(image)} group ${by(image)} (${patched})`;
   const inPatchCluster = { [scope.label]: scope.patch };
   // Known: the patch cluster's pushed series reach the global layer, or the patch cluster reports
@@ -54,10 +55,12 @@ function globalDrift(q: FleetQueries): { records: RecordingRule[]; drifted: stri
   return {
     // The join once per evaluation; the records, the alert and the table read its result.
     records: [
+      { record: GLOBAL_RECORDS.runningDigestContainers, expr: runningExpr },
       { record: GLOBAL_RECORDS.patchedDigests, expr: patchedExpr },
       { record: GLOBAL_RECORDS.driftedDigestContainers, expr: driftedExpr },
     ],
     drifted: q.record(GLOBAL_RECORDS.driftedDigestContainers),
+    running,
     unavailable,
   };
 }
@@ -72,8 +75,9 @@ export function driftConcern(settings: ObservabilitySettings) {
   const nonCompliant =
     global === undefined
       ? `max(${q.series(METRICS.noncompliantContainers)})`
-      : `sum ${q.by()} (max ${q.by(namespace, image, digest)} (${q.series(METRICS.runningDigestContainers)}) and ${q.on(image, digest)} (` +
-        `group ${q.by(image, digest)} (${global.drifted}) or group ${q.by(image, digest)} (${q.series(METRICS.runningContainersWithCriticalCve)})))`;
+      : // A digest with a Critical CVE: the collector's CVE ages (tracked when Critical has SLA hours).
+        `sum ${q.by()} (${global.running} and ${q.on(image, digest)} (` +
+        `group ${q.by(image, digest)} (${global.drifted}) or group ${q.by(image, digest)} (${q.series(METRICS.imageCveAgeHours, { [L.severity]: SEVERITY_BY_KEY.critical })})))`;
   const driftedByNamespace =
     global === undefined
       ? copyLabel(`count ${q.by(namespace, image)} (${drift} == 1)`, exportedNamespace, namespace)
