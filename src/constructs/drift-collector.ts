@@ -8,7 +8,7 @@ import * as kplus from 'cdk8s-plus-33';
 import { k8s } from 'cdk8s-plus-33';
 import { Construct } from 'constructs';
 import type { Fleet } from '../model/fleet.ts';
-import { COLLECTOR_PORT, CONFIGMAPS, collectorArgs, INVENTORY_CONFIGMAP_KEY, RUNTIME_BIN } from '../shared/contract.ts';
+import { COLLECTOR_PORT, CONFIGMAPS, collectorArgs, INVENTORY_CONFIGMAP_KEY, RUNTIME_BIN, stateShardNames } from '../shared/contract.ts';
 import { collectorInventoryJson } from './collector-inventory.ts';
 import { appLabels, selectorLabels } from './labels.ts';
 import { COLLECTOR_NAME, collectorClusterRoleName } from './names.ts';
@@ -36,13 +36,19 @@ export function collectorClusterRules(): Rule[] {
  * to list/watch only when the request carries the field selector `metadata.name=<name>`, so the
  * collector lists/watches each ConfigMap with that selector (an informer per ConfigMap). The
  * alternative, list/watch of every ConfigMap in the namespace, would expose unrelated data.
- * The state ConfigMap is generated (runtime-state-config-map.ts), so no `create` is needed.
+ *
+ * The SLA state lives in STATE_SHARDS shard ConfigMaps with fixed names, read and merge-patched by
+ * name (resourceNames), plus the unsharded ConfigMap of earlier versions (read, then emptied by the
+ * migration). The shards are created by the collector when they get their first entry: `create` is
+ * the one verb Kubernetes cannot scope by name (the authorizer sees no name on a create), so it is
+ * granted on ConfigMaps of this namespace only, and nothing else is granted unscoped.
  */
 export function collectorNamespaceRules(): Rule[] {
   return [
     { apiGroups: ['batch'], resources: ['cronjobs', 'jobs'], verbs: ['list', 'watch'] },
     { apiGroups: [''], resources: ['configmaps'], resourceNames: [CONFIGMAPS.inventory, CONFIGMAPS.patchedDigests], verbs: ['get', 'list', 'watch'] },
-    { apiGroups: [''], resources: ['configmaps'], resourceNames: [CONFIGMAPS.collectorState], verbs: ['get', 'patch', 'update'] },
+    { apiGroups: [''], resources: ['configmaps'], resourceNames: [CONFIGMAPS.collectorState, ...stateShardNames(CONFIGMAPS.collectorState)], verbs: ['get', 'patch'] },
+    { apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
   ];
 }
 
@@ -69,7 +75,9 @@ export class DriftCollector extends Construct {
     runtimeStateConfigMap(this, 'State', {
       name: CONFIGMAPS.collectorState,
       labels,
-      description: 'Written by the drift collector: first-seen times of CVEs (the SLA clock). Generated without data on purpose.',
+      description:
+        'The unsharded SLA clock of copa-fleet before 0.2: read once and emptied by the drift collector, which keeps first-seen times in ' +
+        `the ${CONFIGMAPS.collectorState}-NN shards it creates. Generated (without data) so that a GitOps prune never deletes it before the migration.`,
     });
 
     const serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', { metadata: { name: COLLECTOR_NAME, labels }, automountToken: false });

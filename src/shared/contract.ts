@@ -63,9 +63,35 @@ export const CONFIGMAPS = {
   patchedDigests: 'copa-fleet-patched-digests',
   /** Written by synth: what the collector needs from the inventory. */
   inventory: 'copa-fleet-inventory',
-  /** The collector's persisted SLA clock (first-seen times). */
+  /**
+   * The collector's persisted SLA clock (first-seen times): the base name of its shards
+   * (`stateShardName`). The ConfigMap of this exact name is the unsharded state of earlier
+   * versions, read once and emptied by the collector (migration), still generated so that a GitOps
+   * prune never deletes it before its first-seen times were moved.
+   */
   collectorState: 'copa-fleet-collector-state',
 } as const;
+
+/**
+ * The SLA clock is sharded over this many ConfigMaps by a hash of the image (state-format.ts
+ * `stateShardOf`). A fixed number, not a knob: the collector's RBAC names every shard
+ * (resourceNames), and a changed count would strand entries in shards it can no longer write.
+ * 32 shards keep 5,000 images x 60 CVEs at about a third of a ConfigMap's 1 MiB each (docs/benchmarks.md).
+ */
+export const STATE_SHARDS = 32;
+
+/** Label on every state shard (value: the shard index): the collector lists its shards by it. */
+export const STATE_SHARD_LABEL = 'copa-fleet.dev/state-shard';
+
+/** Name of shard `index` of the state ConfigMap `base`: `<base>-07`. */
+export function stateShardName(base: string, index: number): string {
+  return `${base}-${String(index).padStart(2, '0')}`;
+}
+
+/** Every shard name, in index order. */
+export function stateShardNames(base: string): string[] {
+  return Array.from({ length: STATE_SHARDS }, (_, index) => stateShardName(base, index));
+}
 export const INVENTORY_CONFIGMAP_KEY = 'inventory.json';
 
 /** Label on every Copa Job/CronJob so the collector can watch exactly the pipeline's jobs. */

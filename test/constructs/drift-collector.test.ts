@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { collectorInventory } from '../../src/constructs/collector-inventory.ts';
 import { COLLECTOR_NAME, collectorClusterRoleName } from '../../src/constructs/names.ts';
-import { COLLECTOR_PORT, CONFIGMAPS, type CollectorInventory, INVENTORY_CONFIGMAP_KEY, parseCollectorArgs, RUNTIME_BIN } from '../../src/shared/contract.ts';
+import { COLLECTOR_PORT, CONFIGMAPS, type CollectorInventory, INVENTORY_CONFIGMAP_KEY, parseCollectorArgs, RUNTIME_BIN, STATE_SHARDS } from '../../src/shared/contract.ts';
 import { JOBS } from '../../src/shared/metrics.ts';
 import { FULL, find, MINIMAL, render } from '../support/fleet-fixtures.ts';
 
@@ -58,16 +58,21 @@ describe('drift collector', () => {
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: COLLECTOR_NAME, namespace: 'patching' }]);
   });
 
-  it('reads jobs and its ConfigMaps by name in the namespace, and writes only its state', () => {
+  it('reads jobs and its ConfigMaps by name in the namespace, and writes only its state shards', () => {
     const role = find(objects, 'Role', COLLECTOR_NAME) as Json;
     expect(role.metadata.namespace).toBe('patching');
+    const state = [CONFIGMAPS.collectorState, ...Array.from({ length: STATE_SHARDS }, (_, i) => `${CONFIGMAPS.collectorState}-${String(i).padStart(2, '0')}`)];
     expect(role.rules).toEqual([
       { apiGroups: ['batch'], resources: ['cronjobs', 'jobs'], verbs: ['list', 'watch'] },
       { apiGroups: [''], resources: ['configmaps'], resourceNames: [CONFIGMAPS.inventory, CONFIGMAPS.patchedDigests], verbs: ['get', 'list', 'watch'] },
-      { apiGroups: [''], resources: ['configmaps'], resourceNames: [CONFIGMAPS.collectorState], verbs: ['get', 'patch', 'update'] },
+      { apiGroups: [''], resources: ['configmaps'], resourceNames: state, verbs: ['get', 'patch'] },
+      // Kubernetes cannot scope a create by name: the only unscoped grant, and it cannot read or change an existing object.
+      { apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
     ]);
-    const writes = role.rules.filter((r: Json) => r.verbs.some((v: string) => ['create', 'update', 'patch', 'delete', 'deletecollection'].includes(v)));
-    expect(writes.flatMap((r: Json) => r.resourceNames)).toEqual([CONFIGMAPS.collectorState]);
+    const updates = role.rules.filter((r: Json) => r.verbs.some((v: string) => ['update', 'patch', 'delete', 'deletecollection'].includes(v)));
+    expect(updates.flatMap((r: Json) => r.resourceNames)).toEqual(state);
+    const unscoped = role.rules.filter((r: Json) => r.resources.includes('configmaps') && r.resourceNames === undefined);
+    expect(unscoped.flatMap((r: Json) => r.verbs)).toEqual(['create']);
   });
 
   it('gets the inventory it needs as deterministic JSON', () => {
