@@ -5,6 +5,7 @@
  *   1. synth: cold `copa-fleet synth` processes for 200, 1,000 and 5,000 images
  *   2. collector: 10,000 Pods x 2 containers and 2,000 reports, beside the naive full re-list
  *   3. cardinality and 4. rule cost: a realistic 200-image fleet with every real part
+ *   5. state: the SLA state at 5,000 images x 60 CVEs (size, write and reload cost)
  *
  * The npm script builds the runtime bundles and the CLI bundle first (the CLI runs from its bundle).
  */
@@ -17,6 +18,7 @@ import { FLEET_NAMESPACE } from '../test/runtime/collector/fixtures.ts';
 import { benchCollector, buildCluster, COLLECTOR_CLUSTER, type CollectorFigures } from './collector.ts';
 import { benchFleetMetrics, SCRAPE_SECONDS, type FleetMetricsFigures } from './fleet-metrics.ts';
 import { benchNaiveRelist, type NaiveFigures } from './naive-relist.ts';
+import { benchStateStore, stateSection } from './state-store.ts';
 import { benchSynth, marginalCosts, RUNS as SYNTH_RUNS, type SynthResult } from './synth.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -125,10 +127,10 @@ function fleetSection(fm: FleetMetricsFigures): string[] {
   ];
 }
 
-const PARTS = ['synth', 'collector', 'fleet'] as const;
+const PARTS = ['synth', 'collector', 'fleet', 'state'] as const;
 type Part = (typeof PARTS)[number];
 
-/** `npm run bench -- fleet` runs only the named parts (synth, collector, fleet); no argument runs all. */
+/** `npm run bench -- fleet` runs only the named parts (synth, collector, fleet, state); no argument runs all. */
 function selectedParts(args: readonly string[]): ReadonlySet<Part> {
   const unknown = args.filter((a) => !(PARTS as readonly string[]).includes(a));
   if (unknown.length > 0) throw new Error(`unknown benchmark part(s) ${unknown.join(', ')}; expected any of ${PARTS.join(', ')}`);
@@ -169,6 +171,10 @@ async function main(): Promise<void> {
   if (parts.has('fleet')) {
     process.stderr.write('bench: 3-4/4 cardinality and rule cost\n');
     sections.push(...fleetSection(await benchFleetMetrics(COLLECTOR_BUNDLE)));
+  }
+  if (parts.has('state')) {
+    process.stderr.write('bench: 5/5 SLA state at 5,000 images x 60 CVEs\n');
+    sections.push(...stateSection(await benchStateStore()));
   }
 
   const seconds = (performance.now() - started) / 1000;
