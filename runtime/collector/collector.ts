@@ -14,6 +14,7 @@ import type { Logger } from './log.ts';
 import { createStores, FleetModel } from './model.ts';
 import { projectConfigMapData, projectCronJob, projectJob, projectPod, projectReport, type ConfigMapData } from './projections.ts';
 import { CollectorServer } from './server.ts';
+import { SilenceWatch } from './silences/silence-watch.ts';
 import { SlaClock } from './sla-clock.ts';
 import { StateStore } from './state-store.ts';
 
@@ -36,6 +37,7 @@ export class Collector {
   private readonly model: FleetModel;
   private readonly clock: SlaClock;
   private readonly state: StateStore;
+  private readonly silences: SilenceWatch;
   private readonly reflectors: Reflector<unknown>[] = [];
   private readonly server: CollectorServer;
   private flushTimer: NodeJS.Timeout | undefined;
@@ -75,6 +77,8 @@ export class Collector {
       startedAt: Date.now(),
     });
 
+    this.silences = new SilenceWatch({ log, ...(tuning.silencePollMs > 0 && { intervalMsOverride: tuning.silencePollMs }) });
+
     const ns = encodeURIComponent(options.namespace);
     const pipeline = `${PIPELINE_LABEL.key}=${PIPELINE_LABEL.value}`;
     const model = this.model;
@@ -100,8 +104,14 @@ export class Collector {
       { upsert: (_key, cron) => model.upsertCronJob(cron), remove: (_key, prev) => model.removeCronJob(prev) },
     );
     this.add(client, this.configMapSpec(COLLECTOR_RESOURCES.inventory, options.inventoryConfigMap), {
-      upsert: (_key, data) => model.setInventory(data),
-      remove: () => model.setInventory(undefined),
+      upsert: (_key, data) => {
+        model.setInventory(data);
+        this.silences.configure(data);
+      },
+      remove: () => {
+        model.setInventory(undefined);
+        this.silences.configure(undefined);
+      },
       listed: () => model.setSynced('inventory'),
     });
     this.add(client, this.configMapSpec(COLLECTOR_RESOURCES.patchedDigests, options.digestStore), {
@@ -134,6 +144,7 @@ export class Collector {
     if (this.tickTimer !== undefined) clearInterval(this.tickTimer);
     if (this.statsTimer !== undefined) clearInterval(this.statsTimer);
     if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
+    this.silences.stop();
     await Promise.all(this.reflectors.map((r) => r.stop()));
     if (this.model.hasDirty) this.model.flush();
     let timer: NodeJS.Timeout | undefined;
@@ -151,6 +162,7 @@ export class Collector {
     const now = Date.now();
     yield `${await this.registry.metrics()}\n`;
     for (const store of Object.values(this.stores)) yield* store.render(now);
+    yield* this.silences.render(now);
   }
 
   /** What readiness still waits for: every list, the state, then the first computation of the series. */

@@ -8,7 +8,8 @@ import * as kplus from 'cdk8s-plus-33';
 import { k8s } from 'cdk8s-plus-33';
 import { Construct } from 'constructs';
 import type { Fleet } from '../model/fleet.ts';
-import { COLLECTOR_PORT, CONFIGMAPS, collectorArgs, INVENTORY_CONFIGMAP_KEY, RUNTIME_BIN, stateShardNames } from '../shared/contract.ts';
+import { COLLECTOR_PORT, CONFIGMAPS, collectorArgs, INVENTORY_CONFIGMAP_KEY, RUNTIME_BIN, silenceWatchMount, stateShardNames } from '../shared/contract.ts';
+import { basename } from 'node:path';
 import { collectorInventoryJson } from './collector-inventory.ts';
 import { appLabels, selectorLabels } from './labels.ts';
 import { COLLECTOR_NAME, collectorClusterRoleName } from './names.ts';
@@ -52,6 +53,28 @@ export function collectorNamespaceRules(): Rule[] {
   ];
 }
 
+/**
+ * The silence watch's bearer tokens and CA bundles: one projected volume per Alertmanager that
+ * needs either, at silenceWatchMount(index) (the paths the inventory JSON names). Readable by the
+ * pod's fsGroup only; the token is re-read before every poll, so a rotated Secret takes effect
+ * without a restart (the kubelet refreshes projected Secrets).
+ */
+function silenceWatchSecrets(fleet: Fleet): { volumes: k8s.Volume[]; mounts: k8s.VolumeMount[] } {
+  const volumes: k8s.Volume[] = [];
+  const mounts: k8s.VolumeMount[] = [];
+  fleet.inventory.alerting.silenceWatch.alertmanagers.forEach((am, index) => {
+    const mount = silenceWatchMount(index);
+    const sources: k8s.VolumeProjection[] = [];
+    if (am.bearerToken !== undefined) sources.push({ secret: { name: am.bearerToken.name, items: [{ key: am.bearerToken.key, path: basename(mount.tokenFile) }] } });
+    if (am.ca !== undefined) sources.push({ secret: { name: am.ca.name, items: [{ key: am.ca.key, path: basename(mount.caFile) }] } });
+    if (sources.length === 0) return;
+    const name = `alertmanager-${index}`;
+    volumes.push({ name, projected: { defaultMode: 0o440, sources } });
+    mounts.push({ name, mountPath: mount.dir, readOnly: true });
+  });
+  return { volumes, mounts };
+}
+
 export interface DriftCollectorProps {
   readonly fleet: Fleet;
 }
@@ -85,6 +108,7 @@ export class DriftCollector extends Construct {
     new ClusterWideRole(this, 'ClusterRbac', { ...binding, name: collectorClusterRoleName(fleet.namespace), rules: collectorClusterRules() });
     new NamespacedRole(this, 'Rbac', { ...binding, name: COLLECTOR_NAME, rules: collectorNamespaceRules() });
 
+    const secrets = silenceWatchSecrets(fleet);
     const metricsPort = k8s.IntOrString.fromString(METRICS_PORT_NAME);
     // The collector is an API client: its token is mounted into its (only) container.
     singletonDeployment(this, 'Deployment', {
@@ -110,7 +134,9 @@ export class DriftCollector extends Construct {
         // Ready once every informer has synced: Prometheus should not scrape half a picture.
         readinessProbe: { httpGet: { path: HEALTH_PATHS.readiness, port: metricsPort }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
         resources: containerResources(defaults.resources.collector),
+        ...(secrets.mounts.length > 0 && { volumeMounts: secrets.mounts }),
       },
+      volumes: secrets.volumes,
     });
 
     new ScrapedService(this, 'Metrics', {

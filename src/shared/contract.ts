@@ -125,7 +125,61 @@ export interface CollectorInventory {
   /** Severity label values whose CVEs the SLA clock tracks (those with SLA hours). */
   readonly severitiesInScope: readonly string[];
   readonly images: readonly CollectorInventoryImage[];
+  readonly silenceWatch?: SilenceWatchSettings;
 }
+/**
+ * The `silenceWatch` key of the inventory JSON (absent: no Alertmanager is watched). Written by
+ * synth from `alerting.silenceWatch` and from the generated alert rules: the collector decides
+ * from `alerts` whether a silence's matchers would mute a copa-fleet alert.
+ */
+export interface SilenceWatchSettings {
+  readonly alertmanagers: readonly WatchedAlertmanager[];
+  readonly intervalSeconds: number;
+  /** A JavaScript regular expression; a comment it matches carries a ticket reference. */
+  readonly ticketPattern: string;
+  readonly alerts: readonly WatchedAlert[];
+  /**
+   * Every label name copa-fleet alerts use: a matcher on one of them that an alert does not carry
+   * sees the empty value (Alertmanager's rule for a missing label). A matcher on any other label
+   * (an external label Prometheus adds) may see any value, unless `externalLabels` fixes it.
+   */
+  readonly knownLabels: readonly string[];
+  /** Labels Prometheus adds to every alert (its external labels), when the inventory names them. */
+  readonly externalLabels: Readonly<Record<string, string>>;
+}
+
+export interface WatchedAlertmanager {
+  /** Base URL of the Alertmanager API: `<url>/api/v2/silences` is polled. */
+  readonly url: string;
+  /** File holding a bearer token (a mounted Secret key), read before every poll. */
+  readonly bearerTokenFile?: string;
+  /** File holding the PEM CA bundle that signs the Alertmanager's certificate. */
+  readonly caFile?: string;
+}
+
+/**
+ * Where a dynamic label's values come from: the inventory's images, teams or CronJob names, a
+ * fixed list, or `any` (unknown values, e.g. a workload namespace).
+ */
+export type WatchedLabelValues = 'image' | 'team' | 'cronjob' | 'any' | readonly string[];
+
+/** One alerting rule, as a silence sees it. */
+export interface WatchedAlert {
+  readonly alertname: string;
+  /** The rule's `severity` label. */
+  readonly severity: string;
+  /** Every label with a fixed value (severity, namespace, static labels). */
+  readonly labels: Readonly<Record<string, string>>;
+  /** Labels the rule's expression sets, with where their values come from. */
+  readonly dynamic: Readonly<Record<string, WatchedLabelValues>>;
+}
+
+/** Mount paths of the silence watch's Secrets in the collector pod (one directory per Alertmanager, by index). */
+export function silenceWatchMount(index: number): { readonly dir: string; readonly tokenFile: string; readonly caFile: string } {
+  const dir = `/etc/copa-fleet/alertmanagers/${index}`;
+  return { dir, tokenFile: `${dir}/token`, caFile: `${dir}/ca.crt` };
+}
+
 export interface CollectorInventoryImage {
   readonly image: string;
   readonly cronjob: string;

@@ -26,6 +26,7 @@ export function collectorConcern(): Concern {
     alerts: [
       {
         alert: ALERTS.collectorDown,
+        outputLabels: [],
         expr: collectorDown,
         for: DOWN_FOR,
         severity: 'critical',

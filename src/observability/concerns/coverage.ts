@@ -27,6 +27,7 @@ export function coverageConcern(settings: ObservabilitySettings): Concern {
     alerts: [
       {
         alert: ALERTS.scanStale,
+        outputLabels: [L.image, L.team],
         expr: withImageTeam(`max ${by(image)} (${scanAge}) > ${settings.scanMaxAgeSeconds}`),
         for: SCAN_STALE_FOR,
         severity: 'warning',
@@ -37,6 +38,7 @@ export function coverageConcern(settings: ObservabilitySettings): Concern {
       },
       {
         alert: ALERTS.namespaceNotScanned,
+        outputLabels: [L.exportedNamespace],
         // The unscanned namespace moves to exported_namespace: `namespace` is the fleet namespace on every alert.
         expr: copyLabel(`max ${by(namespace)} (${unscanned}) > 0`, exportedNamespace, namespace),
         for: NAMESPACE_NOT_SCANNED_FOR,

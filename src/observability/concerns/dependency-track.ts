@@ -28,6 +28,7 @@ export function dependencyTrackConcern(settings: ObservabilitySettings): Concern
     alerts: [
       {
         alert: ALERTS.dependencyTrackUploadFailing,
+        outputLabels: [L.image, L.cronjob, L.team],
         expr: withCronjobTeam(`${failedRecently} unless ${on(image, cronjob)} (${uploadedInLatestRun})`),
         severity: 'warning',
         summary: `Dependency-Track BOM upload failing for {{ $labels.${image} }}`,

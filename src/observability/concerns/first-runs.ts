@@ -35,6 +35,7 @@ export function firstRunsConcern(settings: ObservabilitySettings): Concern {
   const graceHours = settings.missingRunGraceSeconds / 3600;
   const neverRule = (reason: MissingReason, interval: number, expr: string, what: string): AlertDefinition => ({
     alert: ALERTS.jobMissing,
+    outputLabels: [L.image, L.cronjob, L.team],
     expr,
     for: duration(interval + settings.missingRunGraceSeconds),
     severity: 'warning',

@@ -26,6 +26,7 @@ export function jobFailuresConcern(settings: ObservabilitySettings): Concern {
     alerts: [
       {
         alert: ALERTS.jobFailed,
+        outputLabels: [L.image, L.cronjob, L.team, L.failureReason],
         expr: withCronjobTeam(lastRunFailures),
         severity: 'warning',
         summary: `Copa run for {{ $labels.${image} }} failed: {{ $labels.${failureReason} }}`,

@@ -25,6 +25,7 @@ export function missingRunsConcern(settings: ObservabilitySettings): Concern {
   const graceHours = settings.missingRunGraceSeconds / 3600;
   const staleRule = (reason: MissingReason, expr: string, what: string): AlertDefinition => ({
     alert: ALERTS.jobMissing,
+    outputLabels: [L.image, L.cronjob, L.team],
     expr: withCronjobTeam(expr),
     severity: 'warning',
     labels: { [missingReason]: reason },

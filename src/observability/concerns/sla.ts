@@ -50,6 +50,7 @@ function breachingCves(matchers: Record<string, string> = {}): string {
 function breachAlert(cve: Severity): AlertDefinition {
   return {
     alert: ALERTS.slaBreach,
+    outputLabels: [L.image, L.cveSeverity, L.team],
     // The record is evaluated earlier in the same group, at the same timestamp.
     expr: withImageTeam(copyLabel(sel(RECORDS.slaBreachesByImage, { [severity]: cve }), cveSeverity, severity)),
     severity: ALERT_SEVERITY_BY_CVE[cve],

@@ -34,6 +34,7 @@ export const TEST_TUNING: Readonly<Record<keyof typeof COLLECTOR_ENV, string>> =
   missedScheduleGraceSeconds: '60',
   initialSyncTimeoutMs: '30000',
   shutdownTimeoutMs: '5000',
+  silencePollMs: '200',
 };
 
 function newestMtime(path: string): number {
