@@ -28,7 +28,10 @@ import { startAlertmanager, type RunningProcess } from '../../support/processes.
 import { fleetOf, inventoryInput, NAMESPACE, observabilityOf, ruleDir, RUNBOOK_BASE } from '../../observability/support/fixture.ts';
 import { promtoolTest } from '../../observability/support/promtool.ts';
 import { humanizeDuration } from '../../observability/support/world.ts';
-import { parseExposition, type Sample } from './harness.ts';
+import { FakeKubeApi } from '../../support/fake-kube-api.ts';
+import { CONFIGMAPS } from '../../../src/shared/contract.ts';
+import { FLEET_NAMESPACE } from './fixtures.ts';
+import { eventually, parseExposition, startCollector, type Sample } from './harness.ts';
 
 const AM_CONFIG = 'route:\n  receiver: "null"\nreceivers:\n  - name: "null"\n';
 const HOUR = 3600;
@@ -235,6 +238,33 @@ describe('silence watch against the real Alertmanager', () => {
     } finally {
       w.stop();
       await other.stop();
+    }
+  });
+});
+
+describe('in the collector', () => {
+  it('polls the Alertmanagers of its inventory ConfigMap and serves the series on /metrics; a new inventory without them drops them', async () => {
+    const api = await FakeKubeApi.start();
+    const inventory = (input: InventoryInput) => ({
+      metadata: { name: CONFIGMAPS.inventory, namespace: FLEET_NAMESPACE },
+      data: { [INVENTORY_CONFIGMAP_KEY]: collectorInventoryJson(fleetOf(input)) },
+    });
+    api.create('configmaps', inventory(withWatch(am.url)));
+    const collector = await startCollector(api);
+    try {
+      await eventually(
+        collector,
+        (s) => {
+          expect(pick(s, METRICS.silenceWatchUp.name).map((x) => [x.labels.alertmanager, x.value])).toEqual([[am.url, 1]]);
+          expect(pick(s, METRICS.silenceInfo.name).map((x) => x.labels.silence_id)).toContain(ids.longNoTicket);
+        },
+        'silence series on /metrics',
+      );
+      api.update('configmaps', inventory({ ...inventoryInput, alerting: { ...inventoryInput.alerting, silenceWatch: { alertmanagers: [] } } }));
+      await eventually(collector, (s) => expect(s.filter((x) => x.name.startsWith('copa_fleet_silence'))).toEqual([]), 'silence series dropped');
+    } finally {
+      await collector.stop();
+      await api.close();
     }
   });
 });
