@@ -86,6 +86,48 @@ describe('drift collector', () => {
     expect(Object.keys(api?.slaHours ?? {})).toEqual(['Critical', 'High']);
   });
 
+  it('mounts no Secret without a silence watch, and each Alertmanager\'s bearer token and CA bundle where the inventory names them', () => {
+    expect(pod.volumes).toBeUndefined();
+    expect(collector.volumeMounts).toBeUndefined();
+    const watched = render({
+      ...MINIMAL,
+      alerting: {
+        silenceWatch: {
+          alertmanagers: [
+            { url: 'http://alertmanager-operated.monitoring.svc:9093' },
+            { url: 'https://grafana.example.com/api/alertmanager/grafana', bearerToken: { name: 'grafana-sa', key: 'token' }, ca: { name: 'grafana-ca', key: 'ca.pem' } },
+            { url: 'https://am.example.com', ca: { name: 'am-ca', key: 'ca.crt' } },
+          ],
+        },
+      },
+    });
+    const spec = (find(watched.objects, 'Deployment', COLLECTOR_NAME) as Json).spec.template.spec;
+    expect(spec.volumes).toEqual([
+      {
+        name: 'alertmanager-1',
+        projected: {
+          defaultMode: 0o440,
+          sources: [
+            { secret: { name: 'grafana-sa', items: [{ key: 'token', path: 'token' }] } },
+            { secret: { name: 'grafana-ca', items: [{ key: 'ca.pem', path: 'ca.crt' }] } },
+          ],
+        },
+      },
+      { name: 'alertmanager-2', projected: { defaultMode: 0o440, sources: [{ secret: { name: 'am-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }] } }] } },
+    ]);
+    expect(spec.containers[0].volumeMounts).toEqual([
+      { name: 'alertmanager-1', mountPath: '/etc/copa-fleet/alertmanagers/1', readOnly: true },
+      { name: 'alertmanager-2', mountPath: '/etc/copa-fleet/alertmanagers/2', readOnly: true },
+    ]);
+    // The collector reads the files at the paths the inventory JSON names.
+    const inventory = JSON.parse((find(watched.objects, 'ConfigMap', CONFIGMAPS.inventory) as Json).data[INVENTORY_CONFIGMAP_KEY]) as CollectorInventory;
+    expect(inventory.silenceWatch?.alertmanagers).toEqual([
+      { url: 'http://alertmanager-operated.monitoring.svc:9093' },
+      { url: 'https://grafana.example.com/api/alertmanager/grafana', bearerTokenFile: '/etc/copa-fleet/alertmanagers/1/token', caFile: '/etc/copa-fleet/alertmanagers/1/ca.crt' },
+      { url: 'https://am.example.com', caFile: '/etc/copa-fleet/alertmanagers/2/ca.crt' },
+    ]);
+  });
+
   it('has a state ConfigMap without data (its SLA clock survives every apply)', () => {
     const state = find(objects, 'ConfigMap', CONFIGMAPS.collectorState) as Json;
     expect(state.data).toBeUndefined();
