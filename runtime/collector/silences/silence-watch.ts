@@ -8,7 +8,7 @@
  * keeps its last known silence series: an outage must never look like every silence ended.
  */
 import { INVENTORY_CONFIGMAP_KEY, type SilenceWatchSettings, type WatchedAlertmanager } from '../../../src/shared/contract.ts';
-import { ALERT_SEVERITIES, METRICS } from '../../../src/shared/metrics.ts';
+import { ALERT_SEVERITIES, METRICS, type MetricKey } from '../../../src/shared/metrics.ts';
 import { describeError, type Logger } from '../log.ts';
 import type { ConfigMapData } from '../projections.ts';
 import { formatLabels, SeriesStore } from '../series.ts';
@@ -41,6 +41,16 @@ export interface ConcerningSilence {
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
+
+/** The collector metrics the silence watch produces (and nothing else does). */
+export const SILENCE_METRIC_KEYS = [
+  'silenceInfo',
+  'silenceStartsAt',
+  'silenceEndsAt',
+  'silenceWatchUp',
+  'silenceWatchLastSuccess',
+  'silenceWatchErrorsTotal',
+] as const satisfies readonly MetricKey[];
 
 export class SilenceWatch {
   private resolved: Resolved | undefined;

@@ -1,8 +1,9 @@
 /**
  * Every series the collector can export is in the vocabulary (src/shared/metrics.ts) with the
  * right type and labels, as the exporter's group-metrics test proves for the exporter: the
- * family table and the health metrics together are exactly the collector's METRICS entries, and
- * a collector subprocess, against a cluster where every family has series, exposes each one with
+ * family table, the health metrics and the silence watch's metrics together are exactly the
+ * collector's METRICS entries, and a collector subprocess, against a cluster where every family has
+ * series (and a real Alertmanager with a silence of a copa-fleet alert), exposes each one with
  * its vocabulary type (counters, and only counters, named `_total`) and exactly its vocabulary
  * labels, in order, each with a value.
  */
@@ -11,6 +12,9 @@ import { CONFIGMAPS } from '../../../src/shared/contract.ts';
 import { METRICS, type MetricDef, type MetricKey } from '../../../src/shared/metrics.ts';
 import { createStores, FAMILIES, FAMILY_KEYS } from '../../../runtime/collector/families/table.ts';
 import { HEALTH_METRIC_KEYS } from '../../../runtime/collector/health.ts';
+import { SILENCE_METRIC_KEYS } from '../../../runtime/collector/silences/silence-watch.ts';
+import { INVENTORY_CONFIGMAP_KEY, type SilenceWatchSettings } from '../../../src/shared/contract.ts';
+import { startAlertmanager, type RunningProcess } from '../../support/processes.ts';
 import { encodeImageClock, stateKey } from '../../../runtime/collector/state-format.ts';
 import { FakeKubeApi } from '../../support/fake-kube-api.ts';
 import * as fx from './fixtures.ts';
@@ -29,10 +33,36 @@ const byName = new Map<string, MetricDef>(collectorKeys.map((key) => [METRICS[ke
 
 let api: FakeKubeApi;
 let collector: RunningCollector;
+let alertmanager: RunningProcess;
 
 beforeAll(async () => {
   api = await FakeKubeApi.start();
-  api.create('configmaps', fx.inventoryConfigMap([fx.inventoryImage(APP, CRONJOB, { team: 'shop' })]));
+  // A real Alertmanager with one silence of a copa-fleet alert: the silence watch's series.
+  alertmanager = await startAlertmanager({ configYaml: 'route:\n  receiver: "null"\nreceivers:\n  - name: "null"\n' });
+  const silence = await fetch(`${alertmanager.url}/api/v2/silences`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({
+      matchers: [{ name: 'alertname', value: 'CriticalCVESLABreach', isRegex: false, isEqual: true }],
+      startsAt: new Date().toISOString(),
+      endsAt: new Date(Date.now() + 3 * HOUR).toISOString(),
+      createdBy: 'vocabulary',
+      comment: 'CHG-1',
+    }),
+  });
+  expect(silence.ok).toBe(true);
+  const silenceWatch: SilenceWatchSettings = {
+    alertmanagers: [{ url: alertmanager.url }],
+    intervalSeconds: 60,
+    ticketPattern: '[A-Z]+-[0-9]+',
+    alerts: [{ alertname: 'CriticalCVESLABreach', severity: 'critical', labels: { alertname: 'CriticalCVESLABreach', severity: 'critical', namespace: fx.FLEET_NAMESPACE }, dynamic: { image: 'image' } }],
+    knownLabels: ['alertname', 'severity', 'namespace', 'image'],
+    externalLabels: {},
+  };
+  const inventory = fx.inventoryConfigMap([fx.inventoryImage(APP, CRONJOB, { team: 'shop' })]);
+  const data = inventory.data as Record<string, string>;
+  data[INVENTORY_CONFIGMAP_KEY] = JSON.stringify({ ...(JSON.parse(data[INVENTORY_CONFIGMAP_KEY]!) as object), silenceWatch });
+  api.create('configmaps', inventory);
   // A patched digest other than the running one: drift and a non-compliant container.
   api.create('configmaps', fx.patchedDigestsConfigMap({ [CRONJOB]: fx.patchedRecord(APP, PATCHED) }));
   api.create('pods', fx.pod({ namespace: 'shop', name: 'app-1', containers: [{ name: 'app', image: `${APP}:1.0`, imageID: `${APP}@${OLD}` }] }));
@@ -54,12 +84,13 @@ beforeAll(async () => {
 afterAll(async () => {
   await collector?.stop();
   await api?.close();
+  await alertmanager?.stop();
 });
 
 describe('collector metrics and the vocabulary', () => {
   it('has one family per collector metric of the vocabulary besides the health metrics', () => {
-    expect([...FAMILY_KEYS, ...HEALTH_METRIC_KEYS].sort()).toEqual([...collectorKeys].sort());
-    expect(FAMILY_KEYS.filter((key) => (HEALTH_METRIC_KEYS as readonly string[]).includes(key))).toEqual([]);
+    expect([...FAMILY_KEYS, ...HEALTH_METRIC_KEYS, ...SILENCE_METRIC_KEYS].sort()).toEqual([...collectorKeys].sort());
+    expect(FAMILY_KEYS.filter((key) => (HEALTH_METRIC_KEYS as readonly string[]).includes(key) || (SILENCE_METRIC_KEYS as readonly string[]).includes(key))).toEqual([]);
     const stores = createStores();
     for (const key of FAMILY_KEYS) expect(stores[key].def, key).toBe(METRICS[key]);
     expect(Object.keys(stores)).toEqual(FAMILY_KEYS);
