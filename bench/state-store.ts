@@ -111,7 +111,7 @@ export async function benchStateStore(): Promise<StateFigures> {
 export function stateSection(s: StateFigures): string[] {
   const kb = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
   return [
-    `## 5. SLA state (${STATE_SCALE.images.toLocaleString('en')} images x ${STATE_SCALE.cves} CVEs = ${s.entries.toLocaleString('en')} entries, ${STATE_SHARDS} shard ConfigMaps, the collector's StateStore against the API fake over HTTP)`,
+    `## 6. SLA state (${STATE_SCALE.images.toLocaleString('en')} images x ${STATE_SCALE.cves} CVEs = ${s.entries.toLocaleString('en')} entries, ${STATE_SHARDS} shard ConfigMaps, the collector's StateStore against the API fake over HTTP)`,
     '',
     '| figure | value |',
     '|---|---:|',

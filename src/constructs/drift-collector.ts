@@ -34,21 +34,22 @@ export function collectorClusterRules(): Rule[] {
 }
 
 /**
- * In the fleet namespace only. The ConfigMap rules are scoped by name: RBAC applies resourceNames
- * to list/watch only when the request carries the field selector `metadata.name=<name>`, so the
- * collector lists/watches each ConfigMap with that selector (an informer per ConfigMap). The
- * alternative, list/watch of every ConfigMap in the namespace, would expose unrelated data.
+ * In the fleet namespace only. ConfigMaps: `list`/`watch` of the namespace's ConfigMaps, because
+ * the per-CronJob digest records are found by label and RBAC cannot scope a label selector (it
+ * scopes list/watch by resourceNames only with a `metadata.name` field selector, one object each).
+ * The fleet namespace holds copa-fleet's own ConfigMaps; Secrets stay out of reach.
  *
- * The SLA state lives in STATE_SHARDS shard ConfigMaps with fixed names, read and merge-patched by
- * name (resourceNames), plus the unsharded ConfigMap of earlier versions (read, then emptied by the
- * migration). The shards are created by the collector when they get their first entry: `create` is
- * the one verb Kubernetes cannot scope by name (the authorizer sees no name on a create), so it is
- * granted on ConfigMaps of this namespace only, and nothing else is granted unscoped.
+ * Writes stay name-scoped. The SLA state lives in STATE_SHARDS shard ConfigMaps with fixed names,
+ * read and merge-patched by name (resourceNames), plus the unsharded ConfigMap of earlier versions
+ * (read, then emptied by the migration). The shards are created by the collector when they get
+ * their first entry: `create` is the one verb Kubernetes cannot scope by name (the authorizer sees
+ * no name on a create), so it is granted on ConfigMaps of this namespace, and it cannot read or
+ * change an existing object.
  */
 export function collectorNamespaceRules(): Rule[] {
   return [
     { apiGroups: ['batch'], resources: ['cronjobs', 'jobs'], verbs: ['list', 'watch'] },
-    { apiGroups: [''], resources: ['configmaps'], resourceNames: [CONFIGMAPS.inventory, CONFIGMAPS.patchedDigests], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: [''], resources: ['configmaps'], verbs: ['list', 'watch'] },
     { apiGroups: [''], resources: ['configmaps'], resourceNames: [CONFIGMAPS.collectorState, ...stateShardNames(CONFIGMAPS.collectorState)], verbs: ['get', 'patch'] },
     { apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
   ];

@@ -58,21 +58,21 @@ describe('drift collector', () => {
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: COLLECTOR_NAME, namespace: 'patching' }]);
   });
 
-  it('reads jobs and its ConfigMaps by name in the namespace, and writes only its state shards', () => {
+  it('reads jobs and the fleet namespace\'s ConfigMaps (the digest records are found by label), and writes only its state shards', () => {
     const role = find(objects, 'Role', COLLECTOR_NAME) as Json;
     expect(role.metadata.namespace).toBe('patching');
     const state = [CONFIGMAPS.collectorState, ...Array.from({ length: STATE_SHARDS }, (_, i) => `${CONFIGMAPS.collectorState}-${String(i).padStart(2, '0')}`)];
     expect(role.rules).toEqual([
       { apiGroups: ['batch'], resources: ['cronjobs', 'jobs'], verbs: ['list', 'watch'] },
-      { apiGroups: [''], resources: ['configmaps'], resourceNames: [CONFIGMAPS.inventory, CONFIGMAPS.patchedDigests], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: [''], resources: ['configmaps'], verbs: ['list', 'watch'] },
       { apiGroups: [''], resources: ['configmaps'], resourceNames: state, verbs: ['get', 'patch'] },
-      // Kubernetes cannot scope a create by name: the only unscoped grant, and it cannot read or change an existing object.
+      // Kubernetes cannot scope a create by name: it cannot read or change an existing object.
       { apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
     ]);
     const updates = role.rules.filter((r: Json) => r.verbs.some((v: string) => ['update', 'patch', 'delete', 'deletecollection'].includes(v)));
     expect(updates.flatMap((r: Json) => r.resourceNames)).toEqual(state);
     const unscoped = role.rules.filter((r: Json) => r.resources.includes('configmaps') && r.resourceNames === undefined);
-    expect(unscoped.flatMap((r: Json) => r.verbs)).toEqual(['create']);
+    expect(unscoped.flatMap((r: Json) => r.verbs)).toEqual(['list', 'watch', 'create']);
   });
 
   it('gets the inventory it needs as deterministic JSON', () => {

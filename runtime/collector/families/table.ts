@@ -12,14 +12,14 @@
  *              change. `clock` families also on every tick (they read the SLA clock: sla.ts).
  * - cronjob:   an inventoried CronJob; when it, its Jobs or their pods change, and on every tick.
  * - namespace: any namespace; when its running pods or reports change.
- * - fleet:     one group; after any image was recomputed.
+ * - fleet:     one group; after any image was recomputed, or the patched-digest records changed.
  * - inventory: an inventoried image; when the inventory changes.
  */
 import { METRICS, type MetricKey } from '../../../src/shared/metrics.ts';
 import { SeriesStore } from '../series.ts';
 import { slaBreachingSeries, slaBreachSeries, type ImageClockInput } from '../sla.ts';
 import { cronLastScheduleSeries, jobFailureSeries, type CronJobInput } from './cronjob.ts';
-import { noncompliantSeries, type FleetInput } from './fleet.ts';
+import { digestRecordSeries, noncompliantSeries, type FleetInput } from './fleet.ts';
 import { criticalSeries, cveAgeSeries, driftSeries, runningSeries, scanAgeSeries, type ImageInput } from './image.ts';
 import { inventoryInfoSeries, inventoryIntervalSeries, inventorySlaSeries, type InventoryInput } from './inventory.ts';
 import { unscannedSeries, type NamespaceInput } from './namespace.ts';
@@ -54,6 +54,7 @@ export const FAMILIES = {
   inventorySlaHours: { scope: 'inventory', produce: inventorySlaSeries },
   jobLastFailure: { scope: 'cronjob', produce: jobFailureSeries },
   cronjobLastScheduleTimestamp: { scope: 'cronjob', produce: cronLastScheduleSeries },
+  collectorDigestRecords: { scope: 'fleet', produce: digestRecordSeries },
 } as const satisfies Partial<Record<CollectorMetricKey, FamilySpec>>;
 
 export type FamilyKey = keyof typeof FAMILIES;
