@@ -5,6 +5,7 @@
  *   1. synth: cold `copa-fleet synth` processes for 200, 1,000 and 5,000 images
  *   2. collector: 10,000 Pods x 2 containers and 2,000 reports, beside the naive full re-list
  *   3. cardinality and 4. rule cost: a realistic 200-image fleet with every real part
+ *   6. state: the SLA state at 5,000 images x 60 CVEs (size, write and reload cost)
  *
  * The npm script builds the runtime bundles and the CLI bundle first (the CLI runs from its bundle).
  */
@@ -18,6 +19,7 @@ import { benchCollector, buildCluster, COLLECTOR_CLUSTER, REAL_SERVER_COST, SYNC
 import { benchFleetMetrics, SCRAPE_SECONDS, type FleetMetricsFigures } from './fleet-metrics.ts';
 import { benchNaiveRelist, type NaiveFigures } from './naive-relist.ts';
 import { benchReport, REPORT_BENCH, type ReportBenchFigures } from './report.ts';
+import { benchStateStore, stateSection } from './state-store.ts';
 import { benchSynth, marginalCosts, RUNS as SYNTH_RUNS, type SynthResult } from './synth.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -167,7 +169,7 @@ const GLOBAL_CLUSTERS = 5;
 function globalSection(fm: FleetMetricsFigures): string[] {
   const groups = Object.entries(fm.ruleGroupsMs).sort((a, b) => a[0].localeCompare(b[0]));
   return [
-    `## 6. Global rules (multi-cluster: ${GLOBAL_CLUSTERS} clusters x ${fm.images} images; ${GLOBAL_CLUSTERS} Prometheus servers with \`cluster\` external labels remote-write into a central Prometheus that evaluates global/prometheus every ${SCRAPE_SECONDS} s; ${fm.ruleSeries} head series there; 8 readings)`,
+    `## 7. Global rules (multi-cluster: ${GLOBAL_CLUSTERS} clusters x ${fm.images} images; ${GLOBAL_CLUSTERS} Prometheus servers with \`cluster\` external labels remote-write into a central Prometheus that evaluates global/prometheus every ${SCRAPE_SECONDS} s; ${fm.ruleSeries} head series there; 8 readings)`,
     '',
     '| rule group | max duration | median | same expressions as queries | target (max) | verdict |',
     '|---|---:|---:|---:|---|---|',
@@ -182,10 +184,10 @@ function globalSection(fm: FleetMetricsFigures): string[] {
   ];
 }
 
-const PARTS = ['synth', 'collector', 'fleet', 'report', 'global'] as const;
+const PARTS = ['synth', 'collector', 'fleet', 'report', 'state', 'global'] as const;
 type Part = (typeof PARTS)[number];
 
-/** `npm run bench -- fleet` runs only the named parts (synth, collector, fleet, report, global); no argument runs all. */
+/** `npm run bench -- fleet` runs only the named parts (synth, collector, fleet, report, state, global); no argument runs all. */
 function selectedParts(args: readonly string[]): ReadonlySet<Part> {
   const unknown = args.filter((a) => !(PARTS as readonly string[]).includes(a));
   if (unknown.length > 0) throw new Error(`unknown benchmark part(s) ${unknown.join(', ')}; expected any of ${PARTS.join(', ')}`);
@@ -240,14 +242,17 @@ async function main(): Promise<void> {
     sections.push(...fleetSection(await benchFleetMetrics(COLLECTOR_BUNDLE)));
   }
 
-  if (parts.has('global')) {
-    process.stderr.write(`bench: 6 global rules, ${GLOBAL_CLUSTERS} clusters\n`);
-    sections.push(...globalSection(await benchFleetMetrics(COLLECTOR_BUNDLE, { clusters: GLOBAL_CLUSTERS })));
-  }
-
   if (parts.has('report')) {
-    process.stderr.write('bench: 5/5 report over 30 days\n');
+    process.stderr.write('bench: 5/6 report over 30 days\n');
     sections.push(...reportSection(await benchReport()));
+  }
+  if (parts.has('state')) {
+    process.stderr.write('bench: 6/6 SLA state at 5,000 images x 60 CVEs\n');
+    sections.push(...stateSection(await benchStateStore()));
+  }
+  if (parts.has('global')) {
+    process.stderr.write(`bench: 7 global rules, ${GLOBAL_CLUSTERS} clusters\n`);
+    sections.push(...globalSection(await benchFleetMetrics(COLLECTOR_BUNDLE, { clusters: GLOBAL_CLUSTERS })));
   }
 
   const seconds = (performance.now() - started) / 1000;

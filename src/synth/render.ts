@@ -57,7 +57,8 @@ function multiClusterFiles(fleet: Fleet, clusters: FleetClusters): FileToWrite[]
 
 /**
  * The fleet as one cluster sees it: its Prometheus' ServiceMonitor labels, and the Pushgateway
- * cleanup only where the Pushgateway runs (a workload cluster's collector has none to clean).
+ * cleanup and the silence watch only in the patch cluster (a workload cluster's collector has no
+ * Pushgateway to clean, and one watcher of the Alertmanagers is enough).
  */
 function clusterFleet(fleet: Fleet, cluster: FleetCluster): Fleet {
   const { inventory } = fleet;
@@ -67,6 +68,9 @@ function clusterFleet(fleet: Fleet, cluster: FleetCluster): Fleet {
     inventory: {
       ...inventory,
       defaults: { ...inventory.defaults, pushgateway },
+      // One cluster watches the silences (the patch cluster's collector): every collector polling
+      // the same Alertmanagers would report each silence once per cluster.
+      alerting: cluster.patch ? inventory.alerting : { ...inventory.alerting, silenceWatch: { ...inventory.alerting.silenceWatch, alertmanagers: [] } },
       prometheus: { ...inventory.prometheus, serviceMonitorLabels: cluster.serviceMonitorLabels },
     },
   };

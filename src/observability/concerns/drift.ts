@@ -82,8 +82,9 @@ export function driftConcern(settings: ObservabilitySettings) {
     global === undefined
       ? copyLabel(`count ${q.by(namespace, image)} (${drift} == 1)`, exportedNamespace, namespace)
       : `sum ${q.by(exportedNamespace, image)} (${global.drifted})`;
+  const scope = q.clusters;
   const unavailableAlert =
-    global === undefined
+    global === undefined || scope === undefined
       ? []
       : [
           {
@@ -91,6 +92,7 @@ export function driftConcern(settings: ObservabilitySettings) {
             expr: global.unavailable,
             for: UNPATCHED_DIGEST_FOR,
             severity: 'critical' as const,
+            outputLabels: [scope.label],
             summary: `Drift in cluster {{ $labels.${q.clusters?.label} }} is unknown: no patched digests from the patch cluster`,
             description:
               `Cluster {{ $labels.${q.clusters?.label} }} runs inventoried images, but the global query layer has held no patched digests of the patch cluster ` +
@@ -112,6 +114,7 @@ export function driftConcern(settings: ObservabilitySettings) {
     alerts: [
       {
         alert: ALERTS.unpatchedDigest,
+        outputLabels: [L.image, L.exportedNamespace, L.team],
         // The workload namespace moves to exported_namespace: `namespace` is the fleet namespace on every alert.
         expr: q.withImageTeam(driftedByNamespace),
         for: UNPATCHED_DIGEST_FOR,

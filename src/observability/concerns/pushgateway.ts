@@ -25,6 +25,7 @@ export function pushgatewayConcern(settings: ObservabilitySettings) {
     alerts: [
       {
         alert: ALERTS.pushgatewayGroupStale,
+        outputLabels: [L.image, L.cronjob, L.team],
         expr: `(${pushAge}) > ${q.on(cronjob)} group_left (${image}, ${team}) (${threshold})`,
         severity: 'warning',
         summary: `Pushgateway group of {{ $labels.${image} }} is stale`,
