@@ -8,6 +8,7 @@
  */
 import { CRONJOB_LABEL, JOB_CONTAINERS } from '../../src/shared/contract.ts';
 import { runningContainers, type PodLike, type RunningContainer } from '../../src/shared/drift.ts';
+import { isImagePullReason } from '../../src/shared/image-pull.ts';
 import { normalizeDigest, repositoryOf } from '../../src/shared/image-ref.ts';
 import { SEVERITIES, toSeverity, type Severity } from '../../src/shared/metrics.ts';
 import type { RawObject } from './kube/kube-client.ts';
@@ -49,8 +50,6 @@ export interface PodView {
   readonly jobPod?: JobPodView;
 }
 
-const PULL_ERRORS = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull']);
-
 interface ContainerStatusRaw {
   readonly name?: string;
   readonly state?: { readonly running?: unknown; readonly terminated?: unknown; readonly waiting?: { readonly reason?: string } };
@@ -91,7 +90,7 @@ export function projectPod(object: RawObject, fleetNamespace: string): PodView {
       job,
       // Without an exporter status (another pod layout), any started container stands for it.
       exporterStarted: exporter !== undefined ? started(exporter) : statuses.some(started),
-      pullFailed: statuses.some((s) => PULL_ERRORS.has(s.state?.waiting?.reason ?? '')),
+      pullFailed: statuses.some((s) => isImagePullReason(s.state?.waiting?.reason)),
     },
   };
 }
@@ -225,4 +224,14 @@ export function projectConfigMapData(object: RawObject): ConfigMapData {
   const result: Record<string, string> = {};
   for (const [key, value] of Object.entries(data)) if (typeof value === 'string') result[key] = value;
   return result;
+}
+
+/** A per-CronJob patched-digest record: its name (the trust anchor, digest-records.ts) and data. */
+export interface DigestRecordView {
+  readonly name: string;
+  readonly data: ConfigMapData;
+}
+
+export function projectDigestRecord(object: RawObject): DigestRecordView {
+  return { name: String((object as { metadata?: { name?: unknown } }).metadata?.name ?? ''), data: projectConfigMapData(object) };
 }

@@ -5,11 +5,13 @@
  * an image from the inventory removes its identity and grants with it.
  */
 import { Construct } from 'constructs';
-import type { Fleet, FleetImage } from '../model/fleet.ts';
-import { CONFIGMAPS, CRONJOB_LABEL } from '../shared/contract.ts';
+import type { FleetImage } from '../model/fleet.ts';
+import type { PatchRunSpec } from '../model/patch-run.ts';
+import { CRONJOB_LABEL, DIGEST_RECORD_LABEL, digestRecordName } from '../shared/contract.ts';
 import { copaJobPodSpec } from './copa-job-pod.ts';
 import { appLabels, TEAM_LABEL } from './labels.ts';
-import { PlainKubeCronJob, PlainKubeServiceAccount } from './plain-api-object.ts';
+import { PlainKubeConfigMap, PlainKubeCronJob, PlainKubeServiceAccount } from './plain-api-object.ts';
+import { DESCRIPTION_ANNOTATION } from './runtime-state-config-map.ts';
 import { NamespacedRole, type Rule } from './rbac.ts';
 
 /** Finished Jobs kept for `kubectl describe` (the TTL removes them after ttlSecondsAfterFinished). */
@@ -27,12 +29,13 @@ export const ANNOTATIONS = {
  * - `get` pods: it reads its own pod's container states. Job pod names are random (`<job>-<hash>`),
  *   so RBAC cannot name the pod in advance: `get` on pods of this namespace is the minimum
  *   (no list, no watch, no other namespace).
- * - `get`/`patch` the patched-digest ConfigMap, by name: it merge-patches its own key.
+ * - `get`/`patch` its own digest record, by name, and no other: one compromised job cannot
+ *   rewrite another image's latest patched digest (and so hide that image's drift).
  */
-export function exporterRules(): Rule[] {
+export function exporterRules(image: FleetImage): Rule[] {
   return [
     { apiGroups: [''], resources: ['pods'], verbs: ['get'] },
-    { apiGroups: [''], resources: ['configmaps'], resourceNames: [CONFIGMAPS.patchedDigests], verbs: ['get', 'patch'] },
+    { apiGroups: [''], resources: ['configmaps'], resourceNames: [digestRecordName(image.name)], verbs: ['get', 'patch'] },
   ];
 }
 
@@ -41,16 +44,13 @@ export function patchJobLabels(image: FleetImage): Record<string, string> {
   return { ...appLabels('patch-job', image.name), [CRONJOB_LABEL]: image.name, [TEAM_LABEL]: image.team };
 }
 
-export interface CopaPatchJobProps {
-  readonly image: FleetImage;
-  readonly fleet: Fleet;
-}
+/** One image's patch run (src/model/patch-run.ts: built by `patchRunSpec()`). */
+export type CopaPatchJobProps = PatchRunSpec;
 
 export class CopaPatchJob extends Construct {
   constructor(scope: Construct, id: string, props: CopaPatchJobProps) {
     super(scope, id);
-    const { image, fleet } = props;
-    const { defaults } = fleet.inventory;
+    const { image, job } = props;
     const labels = patchJobLabels(image);
 
     // An L1 object (not cdk8s-plus' ServiceAccount): same manifest, rendered fast (plain-api-object.ts).
@@ -59,7 +59,16 @@ export class CopaPatchJob extends Construct {
       // The pod mounts a token into the exporter container only (copa-job-pod.ts).
       automountServiceAccountToken: false,
     });
-    new NamespacedRole(this, 'Rbac', { name: image.name, labels, rules: exporterRules(), serviceAccount: serviceAccount.name, namespace: fleet.namespace });
+    new NamespacedRole(this, 'Rbac', { name: image.name, labels, rules: exporterRules(image), serviceAccount: serviceAccount.name, namespace: props.namespace });
+
+    // Generated without data (runtime-state-config-map.ts explains why): the exporter owns its key.
+    new PlainKubeConfigMap(this, 'DigestRecord', {
+      metadata: {
+        name: digestRecordName(image.name),
+        labels: { ...appLabels('patched-digest-store', image.name), [CRONJOB_LABEL]: image.name, [DIGEST_RECORD_LABEL.key]: DIGEST_RECORD_LABEL.value },
+        annotations: { [DESCRIPTION_ANNOTATION]: `Written by the exporter of CronJob ${image.name} only: the latest patched digest of ${image.patchedRef}. Generated without data on purpose.` },
+      },
+    });
 
     new PlainKubeCronJob(this, 'CronJob', {
       metadata: {
@@ -69,19 +78,19 @@ export class CopaPatchJob extends Construct {
       },
       spec: {
         schedule: image.schedule,
-        timeZone: defaults.schedule.timeZone,
+        timeZone: job.timeZone,
         // Never two runs of one image at once: they would race on the same patched tag.
         concurrencyPolicy: 'Forbid',
-        startingDeadlineSeconds: defaults.job.startingDeadlineSeconds,
+        startingDeadlineSeconds: job.startingDeadlineSeconds,
         successfulJobsHistoryLimit: SUCCESSFUL_JOBS_HISTORY,
         failedJobsHistoryLimit: FAILED_JOBS_HISTORY,
         jobTemplate: {
           metadata: { labels },
           spec: {
-            activeDeadlineSeconds: defaults.job.activeDeadlineSeconds,
-            backoffLimit: defaults.job.backoffLimit,
-            ttlSecondsAfterFinished: defaults.job.ttlSecondsAfterFinished,
-            template: { metadata: { labels }, spec: copaJobPodSpec(image, fleet) },
+            activeDeadlineSeconds: job.activeDeadlineSeconds,
+            backoffLimit: job.backoffLimit,
+            ttlSecondsAfterFinished: job.ttlSecondsAfterFinished,
+            template: { metadata: { labels }, spec: copaJobPodSpec(props) },
           },
         },
       },

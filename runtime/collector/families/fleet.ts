@@ -1,0 +1,29 @@
+/** The fleet-scope family: one series for the whole fleet, recomputed after any image changed. */
+import { DIGEST_RECORD_SOURCES, type DigestRecordSource, METRICS } from '../../../src/shared/metrics.ts';
+import { formatLabels, type SeriesStore } from '../series.ts';
+
+/** The one group of the fleet-wide series. */
+export const FLEET_GROUP = 'fleet';
+
+export interface FleetInput {
+  /** Non-compliant running containers per inventoried image (ImageFacts.noncompliant). */
+  readonly noncompliantByImage: ReadonlyMap<string, number>;
+  /** Inventoried CronJobs per source of their patched digest (digest-records.ts). */
+  readonly digestRecordSources: Readonly<Record<DigestRecordSource, number>>;
+  readonly now: number;
+}
+
+/** `fleet_noncompliant_containers`: the sum of the per-image non-compliant counts. */
+export function noncompliantSeries(store: SeriesStore, { noncompliantByImage, now }: FleetInput): void {
+  let noncompliant = 0;
+  for (const count of noncompliantByImage.values()) noncompliant += count;
+  store.setSingle(FLEET_GROUP, formatLabels(METRICS.noncompliantContainers, {}), noncompliant, now);
+}
+
+/** `copa_fleet_collector_digest_records{source}`: every source, 0 included (the migration is done at legacy 0). */
+export function digestRecordSeries(store: SeriesStore, { digestRecordSources, now }: FleetInput): void {
+  store.replaceGroup(
+    FLEET_GROUP,
+    DIGEST_RECORD_SOURCES.map((source) => ({ labels: formatLabels(METRICS.collectorDigestRecords, { source }), value: digestRecordSources[source], since: now })),
+  );
+}
