@@ -145,7 +145,7 @@ export class PushgatewayCleanup {
   /** The exporter job's groups, from `GET /api/v1/metrics` (each group's labels and `push_time_seconds`). */
   private async listGroups(): Promise<Group[]> {
     const response = await this.request('/api/v1/metrics', 'GET');
-    const json = (await response.json()) as unknown;
+    const json = await response.json();
     const data = isObject(json) && Array.isArray(json.data) ? json.data : undefined;
     if (data === undefined) throw new Error('unexpected answer from the Pushgateway /api/v1/metrics (no data array)');
     const groups: Group[] = [];

@@ -21,7 +21,7 @@ function base(pushgatewayUrl: string): string {
 export async function readGroup(pushgatewayUrl: string, cronjob: string, signal: AbortSignal): Promise<PreviousGroup> {
   const url = `${base(pushgatewayUrl)}/api/v1/metrics`;
   const response = await checkedFetch(url, { signal, headers: { accept: 'application/json' } });
-  const json = (await response.json()) as unknown;
+  const json = await response.json();
   return parseGroup(json, cronjob);
 }
 

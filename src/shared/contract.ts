@@ -211,7 +211,7 @@ export function parseExporterExecArgs(argv: readonly string[]): ExporterExecOpti
 export function parseExporterReportArgs(argv: readonly string[]): ExporterOptions {
   const options = Object.fromEntries(Object.values(EXPORTER_FLAGS).map((flag) => [flag, { type: 'string' as const }]));
   const { values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false });
-  const get = (key: keyof ExporterOptions): string | undefined => values[EXPORTER_FLAGS[key]] as string | undefined;
+  const get = (key: keyof ExporterOptions): string | undefined => values[EXPORTER_FLAGS[key]];
   const required = (key: keyof ExporterOptions): string => {
     const value = get(key);
     if (value === undefined || value === '') throw new Error(`missing --${EXPORTER_FLAGS[key]}`);
@@ -274,14 +274,14 @@ export function collectorArgs(options: CollectorOptions): string[] {
 export function parseCollectorArgs(argv: readonly string[]): CollectorOptions {
   const options = Object.fromEntries(Object.values(COLLECTOR_FLAGS).map((flag) => [flag, { type: 'string' as const }]));
   const { values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false });
-  const get = (key: keyof CollectorOptions, fallback: string): string => (values[COLLECTOR_FLAGS[key]] as string | undefined) ?? fallback;
+  const get = (key: keyof CollectorOptions, fallback: string): string => values[COLLECTOR_FLAGS[key]] ?? fallback;
   const port = Number(get('port', String(COLLECTOR_PORT)));
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error('--port must be a TCP port');
-  const namespace = values[COLLECTOR_FLAGS.namespace] as string | undefined;
+  const namespace = values[COLLECTOR_FLAGS.namespace];
   if (namespace === undefined || namespace === '') throw new Error('missing --namespace');
-  const pushgatewayUrl = values[COLLECTOR_FLAGS.pushgatewayUrl] as string | undefined;
+  const pushgatewayUrl = values[COLLECTOR_FLAGS.pushgatewayUrl];
   if (pushgatewayUrl !== undefined && URL.parse(pushgatewayUrl) === null) throw new Error('--pushgateway-url must be a URL');
-  const graceText = values[COLLECTOR_FLAGS.pushgatewayCleanupGraceSeconds] as string | undefined;
+  const graceText = values[COLLECTOR_FLAGS.pushgatewayCleanupGraceSeconds];
   const grace = graceText === undefined ? undefined : Number(graceText);
   if (grace !== undefined && (!Number.isInteger(grace) || grace < 0)) throw new Error('--pushgateway-cleanup-grace-seconds must be a whole number of seconds');
   if (grace !== undefined && pushgatewayUrl === undefined) throw new Error('--pushgateway-cleanup-grace-seconds needs --pushgateway-url');

@@ -4,17 +4,19 @@ import { collectorInventory } from '../../src/constructs/collector-inventory.ts'
 import { COLLECTOR_NAME, collectorClusterRoleName } from '../../src/constructs/names.ts';
 import { COLLECTOR_PORT, CONFIGMAPS, type CollectorInventory, INVENTORY_CONFIGMAP_KEY, parseCollectorArgs, RUNTIME_BIN } from '../../src/shared/contract.ts';
 import { JOBS } from '../../src/shared/metrics.ts';
-import { EXTERNAL_PUSHGATEWAY, FULL, find, MINIMAL, render } from '../support/fleet-fixtures.ts';
+import { EXTERNAL_PUSHGATEWAY, FULL, MINIMAL, render } from '../support/fleet-fixtures.ts';
+import { findKind, podLabelsOf, podSpecOf } from '../support/rendered-kinds.ts';
 
-type Json = Record<string, any>;
-
-const matches = (selector: Record<string, string>, labels: Record<string, string>): boolean => Object.entries(selector).every(([k, v]) => labels[k] === v);
+/** A selector that is absent matches nothing here: every generated selector must be explicit. */
+const matches = (selector: Record<string, string> | undefined, labels: Record<string, string> = {}): boolean =>
+  selector !== undefined && Object.entries(selector).every(([k, v]) => labels[k] === v);
 
 describe('drift collector', () => {
   const { fleet, objects, files } = render(FULL);
-  const deployment = find(objects, 'Deployment', COLLECTOR_NAME) as Json;
-  const pod = deployment.spec.template.spec;
+  const deployment = findKind(objects, 'Deployment', COLLECTOR_NAME);
+  const pod = podSpecOf(deployment);
   const [collector] = pod.containers;
+  if (collector === undefined) throw new Error('the collector Deployment has no container');
 
   it('lives in drift-collector.k8s.yaml', () => {
     const file = files.find((f) => f.path === 'drift-collector.k8s.yaml');
@@ -22,15 +24,15 @@ describe('drift collector', () => {
   });
 
   it('runs one replica that is replaced, never doubled, during a rollout', () => {
-    expect(deployment.spec.replicas).toBe(1);
-    expect(deployment.spec.strategy).toEqual({ type: 'Recreate' });
-    expect(matches(deployment.spec.selector.matchLabels, deployment.spec.template.metadata.labels)).toBe(true);
+    expect(deployment.spec?.replicas).toBe(1);
+    expect(deployment.spec?.strategy).toEqual({ type: 'Recreate' });
+    expect(matches(deployment.spec?.selector.matchLabels, podLabelsOf(deployment))).toBe(true);
   });
 
   it('runs the collector with arguments the runtime parses back', () => {
     expect(pod.containers).toHaveLength(1);
     expect(collector.command).toEqual([RUNTIME_BIN.collector]);
-    expect(parseCollectorArgs(collector.args)).toEqual({
+    expect(parseCollectorArgs(collector.args ?? [])).toEqual({
       namespace: 'patching',
       inventoryConfigMap: CONFIGMAPS.inventory,
       digestStore: CONFIGMAPS.patchedDigests,
@@ -41,41 +43,41 @@ describe('drift collector', () => {
       pushgatewayCleanupGraceSeconds: 7 * 86_400,
     });
     expect(collector.ports).toEqual([{ name: 'metrics', containerPort: COLLECTOR_PORT, protocol: 'TCP' }]);
-    expect(collector.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
-    expect(collector.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'metrics' });
+    expect(collector.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
+    expect(collector.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'metrics' });
     expect(pod.serviceAccountName).toBe(COLLECTOR_NAME);
     expect(pod.automountServiceAccountToken).toBe(true);
   });
 
   it('reads exactly pods and VulnerabilityReports cluster-wide, list/watch only', () => {
     const name = collectorClusterRoleName('patching');
-    const role = find(objects, 'ClusterRole', name) as Json;
-    expect(role.metadata.namespace).toBeUndefined();
+    const role = findKind(objects, 'ClusterRole', name);
+    expect(role.metadata?.namespace).toBeUndefined();
     expect(role.rules).toEqual([
       { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] },
       { apiGroups: ['aquasecurity.github.io'], resources: ['vulnerabilityreports'], verbs: ['list', 'watch'] },
     ]);
-    const binding = find(objects, 'ClusterRoleBinding', name) as Json;
-    expect(binding.metadata.namespace).toBeUndefined();
+    const binding = findKind(objects, 'ClusterRoleBinding', name);
+    expect(binding.metadata?.namespace).toBeUndefined();
     expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name });
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: COLLECTOR_NAME, namespace: 'patching' }]);
   });
 
   it('reads jobs and the fleet namespace\'s ConfigMaps (the digest records are found by label), and writes only its state', () => {
-    const role = find(objects, 'Role', COLLECTOR_NAME) as Json;
-    expect(role.metadata.namespace).toBe('patching');
+    const role = findKind(objects, 'Role', COLLECTOR_NAME);
+    expect(role.metadata?.namespace).toBe('patching');
     expect(role.rules).toEqual([
       { apiGroups: ['batch'], resources: ['cronjobs', 'jobs'], verbs: ['list', 'watch'] },
       { apiGroups: [''], resources: ['configmaps'], verbs: ['list', 'watch'] },
       { apiGroups: [''], resources: ['configmaps'], resourceNames: [CONFIGMAPS.collectorState], verbs: ['get', 'patch'] },
     ]);
-    const writes = role.rules.filter((r: Json) => r.verbs.some((v: string) => ['create', 'update', 'patch', 'delete', 'deletecollection'].includes(v)));
-    expect(writes.flatMap((r: Json) => r.resourceNames)).toEqual([CONFIGMAPS.collectorState]);
+    const writes = (role.rules ?? []).filter((r) => r.verbs.some((v) => ['create', 'update', 'patch', 'delete', 'deletecollection'].includes(v)));
+    expect(writes.flatMap((r) => r.resourceNames)).toEqual([CONFIGMAPS.collectorState]);
   });
 
   it('gets the inventory it needs as deterministic JSON', () => {
-    const configMap = find(objects, 'ConfigMap', CONFIGMAPS.inventory) as Json;
-    const parsed = JSON.parse(configMap.data[INVENTORY_CONFIGMAP_KEY]) as CollectorInventory;
+    const configMap = findKind(objects, 'ConfigMap', CONFIGMAPS.inventory);
+    const parsed = JSON.parse(configMap.data?.[INVENTORY_CONFIGMAP_KEY] ?? '') as CollectorInventory;
     expect(parsed).toEqual(collectorInventory(fleet));
     expect(parsed.images.map((i) => i.cronjob)).toEqual([...fleet.images.map((i) => i.name)].sort());
     expect(parsed.severitiesInScope).toEqual(['Critical', 'High']);
@@ -85,23 +87,23 @@ describe('drift collector', () => {
   });
 
   it('has a state ConfigMap without data (its SLA clock survives every apply)', () => {
-    const state = find(objects, 'ConfigMap', CONFIGMAPS.collectorState) as Json;
+    const state = findKind(objects, 'ConfigMap', CONFIGMAPS.collectorState);
     expect(state.data).toBeUndefined();
   });
 
   it('is scraped through its Service by a ServiceMonitor with the configured labels', () => {
-    const service = find(objects, 'Service', COLLECTOR_NAME) as Json;
+    const service = findKind(objects, 'Service', COLLECTOR_NAME);
     expect(COLLECTOR_NAME).toBe(JOBS.collector); // the Service name is the Prometheus job label
-    expect(matches(service.spec.selector, deployment.spec.template.metadata.labels)).toBe(true);
-    expect(service.spec.ports).toEqual([{ name: 'metrics', port: COLLECTOR_PORT, targetPort: COLLECTOR_PORT }]);
-    const monitor = find(objects, 'ServiceMonitor', COLLECTOR_NAME) as Json;
-    expect(monitor.metadata.labels).toMatchObject({ release: 'prom', team: 'platform' });
-    expect(matches(monitor.spec.selector.matchLabels, service.metadata.labels)).toBe(true);
+    expect(matches(service.spec?.selector, podLabelsOf(deployment))).toBe(true);
+    expect(service.spec?.ports).toEqual([{ name: 'metrics', port: COLLECTOR_PORT, targetPort: COLLECTOR_PORT }]);
+    const monitor = findKind(objects, 'ServiceMonitor', COLLECTOR_NAME);
+    expect(monitor.metadata?.labels).toMatchObject({ release: 'prom', team: 'platform' });
+    expect(matches(monitor.spec.selector.matchLabels, service.metadata?.labels)).toBe(true);
     expect(monitor.spec.namespaceSelector).toEqual({ matchNames: ['patching'] });
     expect(monitor.spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics', honorLabels: true }]);
     // The pushgateway Service must not be picked up by the collector's ServiceMonitor.
-    const pushgatewayService = find(objects, 'Service', JOBS.pushgateway) as Json;
-    expect(matches(monitor.spec.selector.matchLabels, pushgatewayService.metadata.labels)).toBe(false);
+    const pushgatewayService = findKind(objects, 'Service', JOBS.pushgateway);
+    expect(matches(monitor.spec.selector.matchLabels, pushgatewayService.metadata?.labels)).toBe(false);
   });
 });
 
@@ -128,8 +130,8 @@ describe('collector inventory', () => {
 
 describe('drift collector: Pushgateway cleanup', () => {
   const argsOf = (input: Parameters<typeof render>[0]) => {
-    const deployment = find(render(input).objects, 'Deployment', COLLECTOR_NAME) as Json;
-    return parseCollectorArgs(deployment.spec.template.spec.containers[0].args);
+    const deployment = findKind(render(input).objects, 'Deployment', COLLECTOR_NAME);
+    return parseCollectorArgs(podSpecOf(deployment).containers[0]?.args ?? []);
   };
 
   it('is off by default for a Pushgateway the user runs', () => {

@@ -85,7 +85,7 @@ describe('end to end: exporter, collector, Pushgateway and Prometheus with the g
     if (exporter === undefined) throw new Error('no exporter container');
     return { ...parseExporterReportArgs(exporter.args.slice(1)), pushgatewayUrl };
   };
-  const generated = (kind: string, name: string): KubeObject => find(objects, kind, name) as unknown as KubeObject;
+  const generated = (kind: string, name: string): KubeObject => find(objects, kind, name);
 
   let api: FakeKubeApi;
   let pushgateway: RunningProcess;
@@ -101,7 +101,7 @@ describe('end to end: exporter, collector, Pushgateway and Prometheus with the g
     api.create('configmaps', generated('ConfigMap', CONFIGMAPS.inventory));
     api.create('configmaps', generated('ConfigMap', CONFIGMAPS.patchedDigests));
     for (const record of objects.filter(({ object }) => object.kind === 'ConfigMap' && object.metadata.labels?.[DIGEST_RECORD_LABEL.key] === DIGEST_RECORD_LABEL.value)) {
-      api.create('configmaps', record.object as unknown as KubeObject);
+      api.create('configmaps', record.object);
     }
     const state = generated('ConfigMap', CONFIGMAPS.collectorState);
     api.create('configmaps', {

@@ -44,10 +44,10 @@ export class MiniKubeApi {
   ) {}
 
   static async start(): Promise<MiniKubeApi> {
-    let api: MiniKubeApi | undefined;
-    const server = createServer((req, res) => void api?.handle(req, res));
+    // Requests arrive only once start() has returned, after `api` below is initialised.
+    const server = createServer((req, res) => void api.handle(req, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    api = new MiniKubeApi(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    const api = new MiniKubeApi(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
     return api;
   }
 
