@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { collectorInventory } from '../../src/constructs/collector-inventory.ts';
 import { COLLECTOR_NAME, collectorClusterRoleName } from '../../src/constructs/names.ts';
-import { COLLECTOR_PORT, CONFIGMAPS, type CollectorInventory, INVENTORY_CONFIGMAP_KEY, parseCollectorArgs, RUNTIME_BIN } from '../../src/shared/contract.ts';
+import { COLLECTOR_PORT, CONFIGMAPS, type CollectorInventory, INVENTORY_CONFIGMAP_KEY, parseCollectorArgs, PUSHGATEWAY_CREDENTIALS_DIR, RUNTIME_BIN } from '../../src/shared/contract.ts';
 import { JOBS } from '../../src/shared/metrics.ts';
 import { EXTERNAL_PUSHGATEWAY, FULL, find, MINIMAL, render } from '../support/fleet-fixtures.ts';
 
@@ -39,6 +39,8 @@ describe('drift collector', () => {
       // The generated Pushgateway is ours alone: its stale groups are cleaned up after 7 days by default.
       pushgatewayUrl: 'http://copa-fleet-pushgateway.patching.svc:9091',
       pushgatewayCleanupGraceSeconds: 7 * 86_400,
+      // ...with its own credential (authentication on by default for the generated Pushgateway).
+      pushgatewayCredentialsDir: PUSHGATEWAY_CREDENTIALS_DIR,
     });
     expect(collector.ports).toEqual([{ name: 'metrics', containerPort: COLLECTOR_PORT, protocol: 'TCP' }]);
     expect(collector.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'metrics' });

@@ -221,7 +221,7 @@ export interface PushedSeries {
 
 /** Every series of a CronJob's group, grouping labels (job, cronjob, instance) removed. */
 export async function pushedGroup(pushgatewayUrl: string, cronjob: string, authorization?: string): Promise<PushedSeries[]> {
-  const headers = authorization === undefined ? {} : { authorization };
+  const headers: Record<string, string> = authorization === undefined ? {} : { authorization };
   const answer = (await (await fetch(`${pushgatewayUrl}/api/v1/metrics`, { headers })).json()) as {
     data: { labels: Record<string, string>; [name: string]: unknown }[];
   };
