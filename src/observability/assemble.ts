@@ -35,16 +35,16 @@ export interface Observability {
 
 export function concernsFor(settings: ObservabilitySettings): Concern[] {
   return [
-    vulnerabilitiesConcern(),
+    vulnerabilitiesConcern(settings),
     slaConcern(settings),
-    driftConcern(),
+    driftConcern(settings),
     coverageConcern(settings),
     pipelineConcern(settings),
     jobFailuresConcern(settings),
     missingRunsConcern(settings),
     firstRunsConcern(settings),
     pushgatewayConcern(settings),
-    collectorConcern(),
+    collectorConcern(settings),
     ...(settings.dependencyTrackEnabled ? [dependencyTrackConcern(settings)] : []),
   ];
 }

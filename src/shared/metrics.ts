@@ -79,6 +79,8 @@ export const L = {
   tag: 'tag',
   resource: 'resource',
   job: 'job',
+  /** Prometheus' target label (`host:port`): identifies a scrape target, e.g. one collector pod. */
+  instance: 'instance',
   // ---- Labels only the alerting rules add (never emitted by the exporter or the collector) ----
   /** Alert label carrying the CVE severity (`severity` on an alert is the alert's own severity). */
   cveSeverity: 'cve_severity',

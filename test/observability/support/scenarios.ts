@@ -66,8 +66,9 @@ function healthy(image: FleetImage, end: number, overrides: Partial<ImageState> 
 }
 
 const world = (images: ImageState[], extra: Partial<World> = {}): World => ({ namespace: NAMESPACE, images, ...extra });
+/** A record's sample: every record carries the fleet namespace (its rule label). */
 const sample = (metric: string, labels: Record<string, string>, value: number): ExpectedSample => ({
-  labels: `${metric}{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(', ')}}`,
+  labels: `${metric}{${Object.entries({ ...labels, namespace: NAMESPACE }).map(([k, v]) => `${k}="${v}"`).join(', ')}}`,
   value,
 });
 const END = hours(32);
