@@ -492,7 +492,12 @@ export function dashboardWorld(): World {
       removedState(END),
       ...dependencyTrack.world.images,
     ],
-    { unscannedNamespaces: [{ namespace: 'legacy-apps', pods: 3, from: hours(2) }] },
+    {
+      unscannedNamespaces: [{ namespace: 'legacy-apps', pods: 3, from: hours(2) }],
+      silences: [
+        { alertmanager: 'http://alertmanager.monitoring.svc:9093', id: 'a1b2', state: 'active', createdBy: 'alice', ticket: false, mutedAlerts: 'CriticalCVESLABreach', mutedSeverity: 'critical', startsAt: hours(1), endsAt: hours(100) },
+      ],
+    },
   );
 }
 export const DASHBOARD_EVAL_TIME = hours(26);
