@@ -92,19 +92,24 @@ describe('drift collector', () => {
   });
 
   it('mounts no Secret without a silence watch, and each Alertmanager\'s bearer token and CA bundle where the inventory names them', () => {
-    expect(pod.volumes).toBeUndefined();
-    expect(collector.volumeMounts).toBeUndefined();
+    // Only the Pushgateway credential of the cleanup (test/constructs/pushgateway-auth.test.ts).
+    expect(pod.volumes.map((v: Json) => v.name)).toEqual(['pushgateway-credentials']);
+    expect(collector.volumeMounts.map((m: Json) => m.name)).toEqual(['pushgateway-credentials']);
+    const silenceWatch = {
+      alertmanagers: [
+        { url: 'http://alertmanager-operated.monitoring.svc:9093' },
+        { url: 'https://grafana.example.com/api/alertmanager/grafana', bearerToken: { name: 'grafana-sa', key: 'token' }, ca: { name: 'grafana-ca', key: 'ca.pem' } },
+        { url: 'https://am.example.com', ca: { name: 'am-ca', key: 'ca.crt' } },
+      ],
+    };
+    // Both kinds of volumes side by side.
+    const both = (find(render({ ...MINIMAL, alerting: { silenceWatch } }).objects, 'Deployment', COLLECTOR_NAME) as Json).spec.template.spec;
+    expect(both.volumes.map((v: Json) => v.name)).toEqual(['alertmanager-1', 'alertmanager-2', 'pushgateway-credentials']);
+    expect(both.containers[0].volumeMounts.map((m: Json) => m.name)).toEqual(['alertmanager-1', 'alertmanager-2', 'pushgateway-credentials']);
     const watched = render({
       ...MINIMAL,
-      alerting: {
-        silenceWatch: {
-          alertmanagers: [
-            { url: 'http://alertmanager-operated.monitoring.svc:9093' },
-            { url: 'https://grafana.example.com/api/alertmanager/grafana', bearerToken: { name: 'grafana-sa', key: 'token' }, ca: { name: 'grafana-ca', key: 'ca.pem' } },
-            { url: 'https://am.example.com', ca: { name: 'am-ca', key: 'ca.crt' } },
-          ],
-        },
-      },
+      defaults: { pushgateway: { auth: { enabled: false } } },
+      alerting: { silenceWatch },
     });
     const spec = (find(watched.objects, 'Deployment', COLLECTOR_NAME) as Json).spec.template.spec;
     expect(spec.volumes).toEqual([
