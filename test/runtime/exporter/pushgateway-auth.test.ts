@@ -16,7 +16,9 @@ import { INVENTORY_CONFIGMAP_KEY, type CollectorInventory } from '../../../src/s
 import { JOBS } from '../../../src/shared/metrics.ts';
 import { startPrometheus, startPushgateway, type RunningProcess } from '../../support/processes.ts';
 import { basicAuthHeader, makePushgatewayAuth, type PushgatewayAuthFixture } from '../../support/pushgateway-auth.ts';
-import { inventoryImage, FLEET_NAMESPACE } from '../collector/fixtures.ts';
+import { FakeKubeApi } from '../../support/fake-kube-api.ts';
+import { inventoryConfigMap, inventoryImage, FLEET_NAMESPACE } from '../collector/fixtures.ts';
+import { eventually, startCollector, valueOf as collectorValue, waitFor } from '../collector/harness.ts';
 import { COPA_VERSION, IMAGE, exporterOptions, scenario } from './fixtures.ts';
 import { MiniKubeApi, event, makeWorkDir, pushedGroup, removeDir, runExporter, valueOf, requireBundle } from './harness.ts';
 import { METRICS } from './outcomes.ts';
@@ -161,5 +163,24 @@ describe('the Pushgateway with a web config refuses everyone without a credentia
     expect(await pushedGroup(pushgateway.url, removed, auth.clients.prometheus.header)).toEqual([]);
     // The image still in the inventory keeps its group.
     expect(await pushedGroup(pushgateway.url, CRONJOB, auth.clients.prometheus.header)).not.toEqual([]);
+  });
+
+  it('the collector subprocess, with the flags the generator sets, deletes with its mounted credential', async () => {
+    const removed = 'copa-removed-by-collector';
+    expect((await put(auth.clients.exporter.header, removed)).status).toBe(200);
+    const api = await FakeKubeApi.start();
+    api.create('configmaps', inventoryConfigMap([inventoryImage(IMAGE, CRONJOB)]));
+    const collector = await startCollector(api, {
+      options: { pushgatewayUrl: pushgateway.url, pushgatewayCleanupGraceSeconds: 0, pushgatewayCredentialsDir: auth.clients.collector.dir },
+    });
+    try {
+      await waitFor(async () => (await pushedGroup(pushgateway.url, removed, auth.clients.prometheus.header)).length === 0, { what: 'the removed group deleted' });
+      const samples = await eventually(collector, (s) => expect(collectorValue(s, METRICS.pushgatewayGroupsDeletedTotal.name)).toBe(1), 'deletion counted');
+      expect(collectorValue(samples, METRICS.pushgatewayCleanupFailuresTotal.name)).toBe(0);
+      expect(await pushedGroup(pushgateway.url, CRONJOB, auth.clients.prometheus.header)).not.toEqual([]);
+    } finally {
+      await collector.stop();
+      await api.close();
+    }
   });
 });
