@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { collectorInventory } from '../../src/constructs/collector-inventory.ts';
 import { COLLECTOR_NAME, collectorClusterRoleName } from '../../src/constructs/names.ts';
-import { COLLECTOR_PORT, CONFIGMAPS, type CollectorInventory, INVENTORY_CONFIGMAP_KEY, parseCollectorArgs, RUNTIME_BIN, STATE_SHARDS } from '../../src/shared/contract.ts';
+import { COLLECTOR_PORT, CONFIGMAPS, type CollectorInventory, INVENTORY_CONFIGMAP_KEY, parseCollectorArgs, PUSHGATEWAY_CREDENTIALS_DIR, RUNTIME_BIN, STATE_SHARDS } from '../../src/shared/contract.ts';
 import { JOBS } from '../../src/shared/metrics.ts';
 import { EXTERNAL_PUSHGATEWAY, FULL, MINIMAL, render } from '../support/fleet-fixtures.ts';
 import { findKind, podLabelsOf, podSpecOf } from '../support/rendered-kinds.ts';
@@ -41,6 +41,8 @@ describe('drift collector', () => {
       // The generated Pushgateway is ours alone: its stale groups are cleaned up after 7 days by default.
       pushgatewayUrl: 'http://copa-fleet-pushgateway.patching.svc:9091',
       pushgatewayCleanupGraceSeconds: 7 * 86_400,
+      // ...with its own credential (authentication on by default for the generated Pushgateway).
+      pushgatewayCredentialsDir: PUSHGATEWAY_CREDENTIALS_DIR,
     });
     expect(collector.ports).toEqual([{ name: 'metrics', containerPort: COLLECTOR_PORT, protocol: 'TCP' }]);
     expect(collector.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
@@ -93,19 +95,24 @@ describe('drift collector', () => {
   });
 
   it('mounts no Secret without a silence watch, and each Alertmanager\'s bearer token and CA bundle where the inventory names them', () => {
-    expect(pod.volumes).toBeUndefined();
-    expect(collector.volumeMounts).toBeUndefined();
+    // Only the Pushgateway credential of the cleanup (test/constructs/pushgateway-auth.test.ts).
+    expect(pod.volumes?.map((v) => v.name)).toEqual(['pushgateway-credentials']);
+    expect(collector.volumeMounts?.map((m) => m.name)).toEqual(['pushgateway-credentials']);
+    const silenceWatch = {
+      alertmanagers: [
+        { url: 'http://alertmanager-operated.monitoring.svc:9093' },
+        { url: 'https://grafana.example.com/api/alertmanager/grafana', bearerToken: { name: 'grafana-sa', key: 'token' }, ca: { name: 'grafana-ca', key: 'ca.pem' } },
+        { url: 'https://am.example.com', ca: { name: 'am-ca', key: 'ca.crt' } },
+      ],
+    };
+    // Both kinds of volumes side by side.
+    const both = podSpecOf(findKind(render({ ...MINIMAL, alerting: { silenceWatch } }).objects, 'Deployment', COLLECTOR_NAME));
+    expect(both.volumes?.map((v) => v.name)).toEqual(['alertmanager-1', 'alertmanager-2', 'pushgateway-credentials']);
+    expect(both.containers[0]?.volumeMounts?.map((m) => m.name)).toEqual(['alertmanager-1', 'alertmanager-2', 'pushgateway-credentials']);
     const watched = render({
       ...MINIMAL,
-      alerting: {
-        silenceWatch: {
-          alertmanagers: [
-            { url: 'http://alertmanager-operated.monitoring.svc:9093' },
-            { url: 'https://grafana.example.com/api/alertmanager/grafana', bearerToken: { name: 'grafana-sa', key: 'token' }, ca: { name: 'grafana-ca', key: 'ca.pem' } },
-            { url: 'https://am.example.com', ca: { name: 'am-ca', key: 'ca.crt' } },
-          ],
-        },
-      },
+      defaults: { pushgateway: { auth: { enabled: false } } },
+      alerting: { silenceWatch },
     });
     const spec = podSpecOf(findKind(watched.objects, 'Deployment', COLLECTOR_NAME));
     expect(spec.volumes).toEqual([

@@ -22,7 +22,8 @@ describe('Pushgateway', () => {
     const [container] = podSpecOf(deployment).containers;
     expect(container?.ports).toEqual([{ name: 'http', containerPort: PUSHGATEWAY_PORT, protocol: 'TCP' }]);
     const monitor = findKind(objects, 'ServiceMonitor', PUSHGATEWAY_NAME);
-    expect(monitor.spec.endpoints).toEqual([{ port: 'http', path: '/metrics', honorLabels: true }]);
+    // basicAuth: test/constructs/pushgateway-auth.test.ts.
+    expect(monitor.spec.endpoints).toMatchObject([{ port: 'http', path: '/metrics', honorLabels: true }]);
     expect(monitor.metadata?.labels?.release).toBe('kube-prometheus-stack');
   });
 
@@ -31,10 +32,11 @@ describe('Pushgateway', () => {
     expect(deployment.spec?.strategy).toEqual({ type: 'Recreate' });
     const pod = podSpecOf(deployment);
     const [container] = pod.containers;
-    expect(container?.args).toEqual(['--web.listen-address=:9091', '--persistence.file=/data/pushgateway.store', '--persistence.interval=1m']);
-    expect(container?.volumeMounts).toEqual([{ name: 'data', mountPath: '/data' }]);
+    // The web config (authentication on by default) is test/constructs/pushgateway-auth.test.ts's.
+    expect(container?.args).toEqual(['--web.listen-address=:9091', '--persistence.file=/data/pushgateway.store', '--persistence.interval=1m', '--web.config.file=/etc/pushgateway/web/web-config.yml']);
+    expect(container?.volumeMounts).toContainEqual({ name: 'data', mountPath: '/data' });
     expect(container?.securityContext?.readOnlyRootFilesystem).toBe(true);
-    expect(pod.volumes).toEqual([{ name: 'data', persistentVolumeClaim: { claimName: PUSHGATEWAY_NAME } }]);
+    expect(pod.volumes).toContainEqual({ name: 'data', persistentVolumeClaim: { claimName: PUSHGATEWAY_NAME } });
     // The claim is writable by the non-root uid through the pod's fsGroup.
     expect(pod.securityContext?.fsGroup).toBe(pod.securityContext?.runAsUser);
     expect(pod.securityContext?.fsGroup).toBeDefined();

@@ -82,7 +82,7 @@ export interface StartOptions {
   /** Run this bundle instead of `collectorCommand()`'s choice. */
   readonly bundle?: string;
   /** Optional command-line options (e.g. the Pushgateway cleanup). */
-  readonly options?: Pick<CollectorOptions, 'pushgatewayUrl' | 'pushgatewayCleanupGraceSeconds'>;
+  readonly options?: Pick<CollectorOptions, 'pushgatewayUrl' | 'pushgatewayCleanupGraceSeconds' | 'pushgatewayCredentialsDir'>;
 }
 
 /** Starts a collector against `api` and waits until its HTTP server answers. */

@@ -220,8 +220,9 @@ export interface PushedSeries {
 }
 
 /** Every series of a CronJob's group, grouping labels (job, cronjob, instance) removed. */
-export async function pushedGroup(pushgatewayUrl: string, cronjob: string): Promise<PushedSeries[]> {
-  const answer = (await (await fetch(`${pushgatewayUrl}/api/v1/metrics`)).json()) as {
+export async function pushedGroup(pushgatewayUrl: string, cronjob: string, authorization?: string): Promise<PushedSeries[]> {
+  const headers: Record<string, string> = authorization === undefined ? {} : { authorization };
+  const answer = (await (await fetch(`${pushgatewayUrl}/api/v1/metrics`, { headers })).json()) as {
     data: { labels: Record<string, string>; [name: string]: unknown }[];
   };
   const group = answer.data.find((g) => g.labels.job === JOBS.exporter && g.labels[PUSH_GROUPING_LABEL] === cronjob);
