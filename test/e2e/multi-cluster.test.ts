@@ -27,6 +27,7 @@ import { encodeImageClock, stateKey } from '../../runtime/collector/state-format
 import { FakeKubeApi, type KubeObject } from '../support/fake-kube-api.ts';
 import { render, type RenderedObject } from '../support/fleet-fixtures.ts';
 import { startPrometheus, startPushgateway, type RunningProcess } from '../support/processes.ts';
+import { makePushgatewayAuth, type PushgatewayAuthFixture } from '../support/pushgateway-auth.ts';
 import { FLEET_NAMESPACE, pod, vulnerabilityReport } from '../runtime/collector/fixtures.ts';
 import { startCollector, waitFor, type RunningCollector } from '../runtime/collector/harness.ts';
 import { PATCHED_DIGEST, SOURCE_DIGEST } from '../runtime/exporter/fixtures.ts';
@@ -71,6 +72,7 @@ describe('two clusters and a central Prometheus with the generated global rules'
 
   let central: RunningProcess;
   let pushgateway: RunningProcess;
+  let auth: PushgatewayAuthFixture;
   const clusters: Cluster[] = [];
   let workDir: string;
 
@@ -107,7 +109,8 @@ describe('two clusters and a central Prometheus with the generated global rules'
       rulesFiles: { 'copa-fleet.rules.yaml': withShortDebounce(rules.content) },
       extraArgs: ['--web.enable-remote-write-receiver'],
     });
-    pushgateway = await startPushgateway();
+    auth = await makePushgatewayAuth();
+    pushgateway = await startPushgateway({ webConfigFile: auth.webConfigFile, readyAuthorization: auth.clients.prometheus.header });
 
     // eu-1 runs the patched APP digest, us-1 still the source digest.
     const patchApi = await clusterApi(PATCH, PATCHED_DIGEST);
@@ -119,7 +122,7 @@ describe('two clusters and a central Prometheus with the generated global rules'
 
     // The nightly runs, in the patch cluster, through the exporter bundle with its CronJob's arguments.
     const cronJob = (image: string) => generated(inCluster(PATCH), 'CronJob', cronjobOf(image));
-    await runNightly(patchApi, patchApi.writeKubeconfig(workDir, FLEET_NAMESPACE), pushgateway.url, [
+    await runNightly(patchApi, patchApi.writeKubeconfig(workDir, FLEET_NAMESPACE), { url: pushgateway.url, credentialsDir: auth.clients.exporter.dir }, [
       { cronJob: cronJob(APP), outcome: 'patched' },
       { cronJob: cronJob(WORKER), outcome: 'push_failed' },
       { cronJob: cronJob(NGINX), outcome: 'up_to_date' },
@@ -127,8 +130,15 @@ describe('two clusters and a central Prometheus with the generated global rules'
 
     for (const [name, api] of [[PATCH, patchApi], [WORKLOAD, workloadApi]] as const) {
       const collector = await startCollector(api);
-      const scrape: { job_name: string; honor_labels: boolean; static_configs: { targets: string[]; labels: Record<string, string> }[] }[] = [{ job_name: JOBS.collector, honor_labels: true, static_configs: [{ targets: [target(collector.url)], labels: { namespace: FLEET_NAMESPACE } }] }];
-      if (name === PATCH) scrape.push({ job_name: JOBS.pushgateway, honor_labels: true, static_configs: [{ targets: [target(pushgateway.url)], labels: { namespace: FLEET_NAMESPACE } }] });
+      const scrape: { job_name: string; honor_labels: boolean; basic_auth?: { username: string; password_file: string }; static_configs: { targets: string[]; labels: Record<string, string> }[] }[] = [{ job_name: JOBS.collector, honor_labels: true, static_configs: [{ targets: [target(collector.url)], labels: { namespace: FLEET_NAMESPACE } }] }];
+      if (name === PATCH) {
+        scrape.push({
+          job_name: JOBS.pushgateway,
+          honor_labels: true,
+          basic_auth: { username: auth.clients.prometheus.username, password_file: `${auth.clients.prometheus.dir}/password` },
+          static_configs: [{ targets: [target(pushgateway.url)], labels: { namespace: FLEET_NAMESPACE } }],
+        });
+      }
       const prometheus = await startPrometheus({
         configYaml: stringify({
           // The external label is what tells the clusters apart in the global layer.
@@ -146,6 +156,7 @@ describe('two clusters and a central Prometheus with the generated global rules'
     await Promise.allSettled([central?.stop(), pushgateway?.stop()]);
     await Promise.allSettled(clusters.map((c) => c.api.close()));
     rmSync(workDir, { recursive: true, force: true });
+    if (auth !== undefined) rmSync(auth.root, { recursive: true, force: true });
   });
 
   const firing = async (): Promise<Alert[]> => {

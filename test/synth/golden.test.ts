@@ -26,7 +26,7 @@ describe('committed output', () => {
     const out = join(await scratch, dist.replaceAll('/', '-'));
     await synthesize({ inventoryFile: join(REPO, inventory), outDir: out });
     const fresh = await readTree(out);
-    const committed = await readTree(join(REPO, dist)).catch(() => ({}) as Record<string, string>);
+    const committed = await readTree(join(REPO, dist)).catch((): Record<string, string> => ({}));
     expect(Object.keys(committed).sort(), `${stale} (the file list differs)`).toEqual(Object.keys(fresh).sort());
     for (const [path, content] of Object.entries(fresh)) {
       expect(committed[path] === content, `${stale} (${dist}/${path} differs)`).toBe(true);

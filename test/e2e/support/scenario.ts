@@ -5,7 +5,7 @@
 import { expect } from 'vitest';
 import type { InventoryInput } from '../../../src/inventory/schema.ts';
 import { parse, stringify } from 'yaml';
-import { JOB_CONTAINERS, parseExporterReportArgs, type ExporterOptions } from '../../../src/shared/contract.ts';
+import { JOB_CONTAINERS, parseExporterReportArgs, PUSHGATEWAY_CREDENTIALS_DIR, type ExporterOptions } from '../../../src/shared/contract.ts';
 import type { RunOutcome } from '../../../src/shared/metrics.ts';
 import type { FakeKubeApi, KubeObject } from '../../support/fake-kube-api.ts';
 import { digestOf, FLEET_NAMESPACE } from '../../runtime/collector/fixtures.ts';
@@ -51,12 +51,15 @@ export function withShortDebounce(rulesYaml: string): string {
   return stringify(rules);
 }
 
-/** The exporter's options exactly as its generated CronJob passes them. */
-export function exporterOptionsOf(cronJob: KubeObject, pushgatewayUrl: string): ExporterOptions {
+/** The exporter's options exactly as its generated CronJob passes them (the URL and the credential's mount point moved to this machine). */
+export function exporterOptionsOf(cronJob: KubeObject, pushgatewayUrl: string, credentialsDir: string): ExporterOptions {
   const spec = cronJob as unknown as { spec: { jobTemplate: { spec: { template: { spec: { initContainers: { name: string; args: string[] }[] } } } } } };
   const exporter = spec.spec.jobTemplate.spec.template.spec.initContainers.find((c) => c.name === JOB_CONTAINERS.exporter);
   if (exporter === undefined) throw new Error('no exporter container');
-  return { ...parseExporterReportArgs(exporter.args.slice(1)), pushgatewayUrl };
+  const options = parseExporterReportArgs(exporter.args.slice(1));
+  // The generated Pushgateway authenticates by default: the CronJob points the exporter at its mounted credential.
+  expect(options.pushgatewayCredentialsDir).toBe(PUSHGATEWAY_CREDENTIALS_DIR);
+  return { ...options, pushgatewayUrl, pushgatewayCredentialsDir: credentialsDir };
 }
 
 export interface NightlyRun {
@@ -66,14 +69,14 @@ export interface NightlyRun {
 }
 
 /** Each run through the exporter bundle, its job pod in `api` while it runs (finished job pods are garbage-collected: they are not workloads). */
-export async function runNightly(api: FakeKubeApi, kubeconfig: string, pushgatewayUrl: string, runs: readonly NightlyRun[]): Promise<void> {
+export async function runNightly(api: FakeKubeApi, kubeconfig: string, pushgateway: { readonly url: string; readonly credentialsDir: string }, runs: readonly NightlyRun[]): Promise<void> {
   for (const run of runs) {
     const evidence = scenario(run.outcome);
     const podName = `${run.cronJob.metadata.name}-29400000-abcde`;
     const jobPod = evidence.pod(Date.now() - 10 * 60 * 1000) as unknown as KubeObject;
     api.create('pods', { ...jobPod, metadata: { ...jobPod.metadata, name: podName, namespace: FLEET_NAMESPACE } });
     const dir = await makeWorkDir(evidence.files);
-    const result = await runExporter({ options: exporterOptionsOf(run.cronJob, pushgatewayUrl), workDir: dir, kubeconfig, podName, podNamespace: FLEET_NAMESPACE });
+    const result = await runExporter({ options: exporterOptionsOf(run.cronJob, pushgateway.url, pushgateway.credentialsDir), workDir: dir, kubeconfig, podName, podNamespace: FLEET_NAMESPACE });
     await removeDir(dir);
     api.remove('pods', FLEET_NAMESPACE, podName);
     expect(result.code, `exporter for ${run.cronJob.metadata.name} (${run.outcome}):\n${result.stderr}`).toBe(0);
