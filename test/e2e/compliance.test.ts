@@ -18,7 +18,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import type { InventoryInput } from '../../src/inventory/schema.ts';
 import { CONFIGMAPS, DIGEST_RECORD_LABEL, digestRecordName, JOB_CONTAINERS, parseExporterReportArgs, PUSHGATEWAY_CREDENTIALS_DIR, type ExporterOptions } from '../../src/shared/contract.ts';
 import { ALERTS, JOBS, RECORDS } from '../../src/shared/metrics.ts';
@@ -31,6 +31,7 @@ import { digestOf, FLEET_NAMESPACE, pod, vulnerabilityReport } from '../runtime/
 import { startCollector, waitFor, type RunningCollector } from '../runtime/collector/harness.ts';
 import { PATCHED_DIGEST, SOURCE_DIGEST, scenario } from '../runtime/exporter/fixtures.ts';
 import { makeWorkDir, removeDir, runExporter } from '../runtime/exporter/harness.ts';
+import { withShortDebounce } from './support/scenario.ts';
 
 /** The exporter fixtures' evidence names this repository; the patched image must be it. */
 const APP = 'registry.example.com/team/app';
@@ -49,22 +50,6 @@ const INVENTORY: InventoryInput = {
     { ref: 'nginx:1.27', team: 'web', sla: { critical: 24 } },
   ],
 };
-
-const DEBOUNCE_MAX_SECONDS = HOUR;
-const UNIT_SECONDS: Readonly<Record<string, number>> = { s: 1, m: 60, h: HOUR, d: 24 * HOUR };
-
-/** Debounce `for:`s shortened (see the header); everything else exactly as generated. */
-function withShortDebounce(rulesYaml: string): string {
-  const rules = parse(rulesYaml) as { groups: { rules: { for?: string }[] }[] };
-  for (const group of rules.groups) {
-    for (const rule of group.rules) {
-      const match = /^(\d+)([smhd])$/.exec(rule.for ?? '');
-      if (match === null) continue;
-      if (Number(match[1]) * (UNIT_SECONDS[match[2] as string] ?? Infinity) <= DEBOUNCE_MAX_SECONDS) rule.for = '2s';
-    }
-  }
-  return stringify(rules);
-}
 
 interface FiringAlert {
   readonly labels: Record<string, string>;
