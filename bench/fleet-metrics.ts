@@ -235,7 +235,7 @@ export async function benchFleetMetrics(collectorBundle: string, options: FleetM
     for (const name of [CONFIGMAPS.inventory, CONFIGMAPS.patchedDigests, CONFIGMAPS.collectorState]) api.create('configmaps', generated('ConfigMap', name));
     // Each CronJob's own patched-digest record, as synth generates it (the exporter patches it; it must exist).
     const records = objects.filter(({ object }) => object.kind === 'ConfigMap' && object.metadata.labels?.[DIGEST_RECORD_LABEL.key] === DIGEST_RECORD_LABEL.value);
-    for (const record of records) api.create('configmaps', record.object as unknown as KubeObject);
+    for (const record of records) api.create('configmaps', record.object);
     // The generated CronJobs, each scheduled last night (failed runs: no last success).
     const lastNight = new Date(Date.now() - 6 * 3600_000).toISOString();
     api.load('cronjobs', fleet.images.map((image, i) => {

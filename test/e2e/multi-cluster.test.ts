@@ -65,7 +65,7 @@ describe('two clusters and a central Prometheus with the generated global rules'
   const generated = (from: readonly RenderedObject[], kind: string, name: string): KubeObject => {
     const found = from.find(({ object }) => object.kind === kind && object.metadata.name === name);
     if (found === undefined) throw new Error(`no ${kind} ${name}`);
-    return found.object as unknown as KubeObject;
+    return found.object;
   };
   const now = () => Math.floor(Date.now() / 1000);
   const target = (url: string) => url.replace(/^http:\/\//, '');
@@ -82,7 +82,7 @@ describe('two clusters and a central Prometheus with the generated global rules'
     const own = inCluster(name);
     api.create('configmaps', generated(own, 'ConfigMap', CONFIGMAPS.inventory));
     for (const record of own.filter(({ object }) => object.kind === 'ConfigMap' && object.metadata.labels?.[DIGEST_RECORD_LABEL.key] === DIGEST_RECORD_LABEL.value)) {
-      api.create('configmaps', record.object as unknown as KubeObject);
+      api.create('configmaps', record.object);
     }
     const state = generated(own, 'ConfigMap', CONFIGMAPS.collectorState);
     api.create('configmaps', { ...state, data: { [stateKey(NGINX)]: encodeImageClock(NGINX, new Map([[OLD_CVE, { firstSeen: now() - 48 * HOUR, goneSince: 0, breached: [] }]])) } });
