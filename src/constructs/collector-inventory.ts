@@ -24,12 +24,14 @@ export function collectorInventory(fleet: Fleet): CollectorInventory {
       patchedTag: image.patchedTag,
       scheduleIntervalSeconds: image.scheduleIntervalSeconds,
       slaHours,
+      slaScope: image.slaScope,
     };
   });
   return {
     namespace: fleet.namespace,
     severitiesInScope: SEVERITIES.filter((severity) => inScope.has(severity)),
     images: [...images].sort((a, b) => (a.cronjob < b.cronjob ? -1 : a.cronjob > b.cronjob ? 1 : 0)),
+    exceptions: fleet.exceptions,
   };
 }
 

@@ -7,6 +7,7 @@
  * Shared with the runtime programs: Node built-ins only.
  */
 import { parseArgs } from 'node:util';
+import type { FleetException } from './exceptions.ts';
 
 /** Container names of the Copa job pod, in start order. */
 export const JOB_CONTAINERS = {
@@ -99,6 +100,8 @@ export interface CollectorInventory {
   /** Severity label values whose CVEs the SLA clock tracks (those with SLA hours). */
   readonly severitiesInScope: readonly string[];
   readonly images: readonly CollectorInventoryImage[];
+  /** Reviewed exceptions; whether each is in force is the collector's decision at run time. */
+  readonly exceptions: readonly FleetException[];
 }
 export interface CollectorInventoryImage {
   readonly image: string;
@@ -109,6 +112,8 @@ export interface CollectorInventoryImage {
   readonly scheduleIntervalSeconds: number;
   /** Severity label value -> hours. */
   readonly slaHours: Readonly<Record<string, number>>;
+  /** `fixable`: only CVEs with a fixed version run the SLA clock; `all`: every CVE. */
+  readonly slaScope: 'fixable' | 'all';
 }
 
 // ---------------------------------------------------------------- exporter command line

@@ -254,11 +254,15 @@ export function cronJob(spec: { name: string; lastScheduleTime?: string; lastSuc
 }
 
 export function inventoryImage(image: string, cronjob: string, overrides: Partial<CollectorInventoryImage> = {}): CollectorInventoryImage {
-  return { image, cronjob, team: 'platform', tag: '1.0', patchedTag: '1.0-patched', scheduleIntervalSeconds: 86_400, slaHours: { Critical: 24, High: 168 }, ...overrides };
+  return { image, cronjob, team: 'platform', tag: '1.0', patchedTag: '1.0-patched', scheduleIntervalSeconds: 86_400, slaHours: { Critical: 24, High: 168 }, slaScope: 'all', ...overrides };
 }
 
-export function inventoryConfigMap(images: readonly CollectorInventoryImage[], severitiesInScope: readonly string[] = ['Critical', 'High']): KubeObject {
-  const inventory: CollectorInventory = { namespace: FLEET_NAMESPACE, severitiesInScope, images };
+export function inventoryConfigMap(
+  images: readonly CollectorInventoryImage[],
+  severitiesInScope: readonly string[] = ['Critical', 'High'],
+  exceptions: CollectorInventory['exceptions'] = [],
+): KubeObject {
+  const inventory: CollectorInventory = { namespace: FLEET_NAMESPACE, severitiesInScope, images, exceptions };
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
