@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { InventoryError, loadInventory } from '../../inventory/load.ts';
 import { buildFleet, type Fleet } from '../../model/fleet.ts';
 import { exceptionExpiresAt, type FleetException, isExceptionInForce } from '../../shared/exceptions.ts';
-import { DEFAULT_INVENTORY } from '../../synth/synth.ts';
+import { DEFAULT_INVENTORY } from './synth.ts';
 import { type Command, EXIT, UsageError } from '../command.ts';
 
 /** How far ahead `validate` warns about exceptions about to lapse. */
