@@ -16,6 +16,7 @@ import { projectConfigMapData, projectCronJob, projectJob, projectPod, projectRe
 import { CollectorServer } from './server.ts';
 import { SlaClock } from './sla-clock.ts';
 import { StateStore } from './state-store.ts';
+import { WallClock } from './wall-clock.ts';
 
 const STATS_INTERVAL_MS = 10 * 60_000;
 
@@ -26,6 +27,8 @@ export interface CollectorConfig {
   readonly log: Logger;
   /** Interface the HTTP server binds (default: all). */
   readonly host?: string;
+  /** "Now" for ages, breaches and exceptions (default: the system clock). */
+  readonly wallClock?: WallClock;
 }
 
 export class Collector {
@@ -44,9 +47,11 @@ export class Collector {
   private stopping = false;
   private initialReported = false;
   private readonly startedAt = Date.now();
+  private readonly wallClock: WallClock;
 
   constructor(private readonly config: CollectorConfig) {
     const { options, tuning, log } = config;
+    const wallClock = (this.wallClock = config.wallClock ?? new WallClock(undefined));
     const client = new KubeClient(config.kubeConfig);
     this.health = new CollectorHealth(this.registry);
     const stores = createStores();
@@ -71,8 +76,8 @@ export class Collector {
       log,
       clockChanged: (urgent) => this.state.schedule(urgent),
       requestFlush: () => this.requestFlush(),
-      now: () => Date.now(),
-      startedAt: Date.now(),
+      now: () => wallClock.now(),
+      startedAt: wallClock.now(),
     });
 
     const ns = encodeURIComponent(options.namespace);
@@ -148,7 +153,7 @@ export class Collector {
 
   /** The /metrics body in chunks: health metrics (prom-client), then every series store. */
   async *renderMetrics(): AsyncGenerator<string> {
-    const now = Date.now();
+    const now = this.wallClock.now();
     yield `${await this.registry.metrics()}\n`;
     for (const store of Object.values(this.stores)) yield* store.render(now);
   }
@@ -221,6 +226,7 @@ export class Collector {
   }
 
   private tick(): void {
+    this.wallClock.refresh();
     this.model.tick();
     this.markSyncedIfCurrent();
   }

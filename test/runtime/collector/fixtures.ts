@@ -125,6 +125,8 @@ export interface Vulnerability {
   /** Trivy's spelling: CRITICAL, HIGH, MEDIUM, LOW, UNKNOWN. */
   readonly severity: 'CRITICAL' | 'HIGH' | 'MEDIUM' | 'LOW' | 'UNKNOWN';
   readonly resource?: string;
+  /** The entry's fixedVersion ('' = no fix); by default every third entry has none. */
+  readonly fixedVersion?: string;
 }
 
 export interface ReportSpec {
@@ -172,7 +174,7 @@ export function vulnerabilityReport(spec: ReportSpec): KubeObject {
         vulnerabilityID: v.id,
         resource: v.resource ?? `libpkg${i % 40}`,
         installedVersion: `1.${i % 9}.${i % 7}-1`,
-        fixedVersion: i % 3 === 0 ? '' : `1.${i % 9}.${(i % 7) + 1}-1+deb12u1`,
+        fixedVersion: v.fixedVersion ?? (i % 3 === 0 ? '' : `1.${i % 9}.${(i % 7) + 1}-1+deb12u1`),
         publishedDate: '2024-03-12T15:15:46Z',
         lastModifiedDate: '2024-04-02T09:21:11Z',
         severity: v.severity,

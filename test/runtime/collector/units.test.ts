@@ -32,8 +32,8 @@ describe('projections', () => {
     );
     expect(view.running).toBe(true);
     expect(view.containers).toEqual([
-      { namespace: 'shop', pod: 'web-1', container: 'app', image: 'docker.io/library/nginx', digest: d },
-      { namespace: 'shop', pod: 'web-1', container: 'side', image: 'registry.example.com/side', digest: d },
+      { namespace: 'shop', pod: 'web-1', container: 'app', image: 'docker.io/library/nginx', digest: d, tag: '1.27' },
+      { namespace: 'shop', pod: 'web-1', container: 'side', image: 'registry.example.com/side', digest: d, tag: '1' },
     ]);
     expect(view.jobPod).toBeUndefined();
   });
@@ -57,11 +57,11 @@ describe('projections', () => {
         digest: d,
         updateTimestamp: '2024-05-01T10:00:00Z',
         vulnerabilities: [
-          { id: 'CVE-2', severity: 'CRITICAL' },
-          { id: 'CVE-1', severity: 'CRITICAL', resource: 'a' },
-          { id: 'CVE-1', severity: 'CRITICAL', resource: 'b' },
-          { id: 'CVE-3', severity: 'HIGH' },
-          { id: 'CVE-4', severity: 'LOW' },
+          { id: 'CVE-2', severity: 'CRITICAL', fixedVersion: '' },
+          { id: 'CVE-1', severity: 'CRITICAL', resource: 'a', fixedVersion: '' },
+          { id: 'CVE-1', severity: 'CRITICAL', resource: 'b', fixedVersion: '1.2' },
+          { id: 'CVE-3', severity: 'HIGH', fixedVersion: '' },
+          { id: 'CVE-4', severity: 'LOW', fixedVersion: '4.0' },
         ],
       }),
     );
@@ -71,6 +71,8 @@ describe('projections', () => {
       digest: d,
       updated: Date.parse('2024-05-01T10:00:00Z'),
       cves: { Critical: ['CVE-1', 'CVE-2'], High: ['CVE-3'], Low: ['CVE-4'] },
+      // CVE-1 has a fix in one of its packages: fixable.
+      unfixed: new Set(['CVE-2', 'CVE-3']),
     });
   });
 
