@@ -22,7 +22,14 @@ const UNPATCHED_DIGEST_FOR = '30m';
 
 const rawDrift = METRICS.containerDigestDrift.name;
 /** `max` deduplicates the collector's replicas or scrape targets (they count the same containers). */
-const running = `sum(max ${by(image)} (${METRICS.runningContainers.name}))`;
+export const runningContainersTotal = `sum(max ${by(image)} (${METRICS.runningContainers.name}))`;
+const running = runningContainersTotal;
+/** Red below 90 %, orange below 99 %: the compliance stats (strict, and with accepted risk: exceptions.ts). */
+export const COMPLIANCE_THRESHOLDS = [
+  { value: null, color: 'red' },
+  { value: 0.9, color: 'orange' },
+  { value: 0.99, color: 'green' },
+] as const;
 const nonCompliant = `max(${METRICS.noncompliantContainers.name})`;
 
 export function driftConcern(): Concern {
@@ -62,11 +69,7 @@ export function driftConcern(): Concern {
           width: 5,
           height: 4,
           unit: 'percentunit',
-          thresholds: [
-            { value: null, color: 'red' },
-            { value: 0.9, color: 'orange' },
-            { value: 0.99, color: 'green' },
-          ],
+          thresholds: COMPLIANCE_THRESHOLDS,
         }),
       },
       {

@@ -1,0 +1,153 @@
+/**
+ * Risk acceptance (issue 13): reviewed exceptions from the inventory, which the collector honours
+ * at run time. The collector decides which exceptions are in force with its own clock and counts
+ * accepted breaches apart (`image_cve_sla_breaches_accepted`), so CriticalCVESLABreach (sla.ts,
+ * reading `image_cve_sla_breaches`) stays quiet while a CVE is accepted and fires, with the CVE's
+ * original first-seen time, the moment the exception lapses. This concern watches the exceptions
+ * themselves: lapsed, lapsing, and covering nothing running; and shows the compliance ratio with
+ * accepted risk next to the strict one, and the CVEs no one can patch yet.
+ *
+ * Every series here is one per exception or per image and severity: bounded by the reviewed list.
+ */
+import { ALERTS, L, METRICS, RECORDS } from '../../shared/metrics.ts';
+import { barGaugePanel, statPanel, steps, tablePanel } from '../panels.ts';
+import { by, on, withImageTeam } from '../promql.ts';
+import type { Concern } from '../types.ts';
+import { COMPLIANCE_THRESHOLDS, runningContainersTotal } from './drift.ts';
+
+const { exception, vulnerability, images, reason, owner, ticket, expires, image, severity } = L;
+
+/** CVEExceptionExpiringSoon fires this many days before the expiry. */
+export const EXPIRING_SOON_DAYS = 7;
+/** CVEExceptionUnused fires after the exception covered nothing running for this long. */
+export const UNUSED_FOR = '7d';
+
+const DAY_SECONDS = 86_400;
+/** `max by (exception)`: deduplicates the collector's replicas or scrape targets. */
+const perException = (metric: string) => `max ${by(exception)} (${metric})`;
+const expiry = perException(METRICS.exceptionExpiryTimestamp.name);
+const inForce = perException(METRICS.exceptionInForce.name);
+const coveredImages = perException(METRICS.exceptionCoveredImages.name);
+const INFO_LABELS = [vulnerability, images, reason, owner, ticket, expires] as const;
+const info = `max ${by(exception, ...INFO_LABELS)} (${METRICS.exceptionInfo.name})`;
+
+/** Adds the reviewed fields (vulnerability, images, owner, ticket, ...) to a per-exception expression. */
+function withInfo(expr: string): string {
+  return `(${expr}) * ${on(exception)} group_left (${INFO_LABELS.join(', ')}) ${info}`;
+}
+
+const who = `owner {{ $labels.${owner} }}, ticket {{ $labels.${ticket} }}`;
+
+export function exceptionsConcern(): Concern {
+  return {
+    name: 'exceptions',
+    records: [
+      {
+        record: RECORDS.slaBreachesAccepted,
+        // Zero for every tracked severity without accepted breaches, as RECORDS.slaBreaches.
+        expr:
+          `sum ${by(severity)} (max ${by(image, severity)} (${METRICS.imageCveSlaBreachesAccepted.name}))` +
+          ` or 0 * count ${by(severity)} (${METRICS.inventorySlaHours.name})`,
+      },
+      {
+        record: RECORDS.patchComplianceRatioAccepted,
+        // As RECORDS.patchComplianceRatio (drift.ts): absent without the collector's count, never a false 100 %.
+        expr: `clamp_min(${runningContainersTotal} - max(${METRICS.noncompliantContainersAccepted.name}), 0) / (${runningContainersTotal} > 0)`,
+      },
+    ],
+    alerts: [
+      {
+        alert: ALERTS.exceptionExpired,
+        // Not in force and past its expiry (an exception approved for a later date is not "expired").
+        expr: withInfo(`(time() - ${expiry}) / ${DAY_SECONDS} > 0 and ${on(exception)} (${inForce} == 0)`),
+        severity: 'warning',
+        summary: `Exception for {{ $labels.${vulnerability} }} expired on {{ $labels.${expires} }}`,
+        description:
+          `The exception for {{ $labels.${vulnerability} }} on {{ $labels.${images} }} ({{ $labels.${reason} }}; ${who}) lapsed on {{ $labels.${expires} }}: ` +
+          `its CVE counts towards the SLA again, and CriticalCVESLABreach fires for it with the age it always had. Renew it in the inventory or remove it.`,
+      },
+      {
+        alert: ALERTS.exceptionExpiringSoon,
+        expr: withInfo(`(${expiry} - time()) / ${DAY_SECONDS} < ${EXPIRING_SOON_DAYS} and ${on(exception)} (${inForce} == 1)`),
+        severity: 'info',
+        summary: `Exception for {{ $labels.${vulnerability} }} expires on {{ $labels.${expires} }}`,
+        description:
+          `The exception for {{ $labels.${vulnerability} }} on {{ $labels.${images} }} ({{ $labels.${reason} }}; ${who}) expires in {{ $value | printf "%.1f" }} day(s), ` +
+          `on {{ $labels.${expires} }}. Patch, renew it after review, or let it lapse.`,
+      },
+      {
+        alert: ALERTS.exceptionUnused,
+        expr: withInfo(`${coveredImages} == 0 and ${on(exception)} (${inForce} == 1)`),
+        for: UNUSED_FOR,
+        severity: 'info',
+        summary: `Exception for {{ $labels.${vulnerability} }} covers nothing running`,
+        description:
+          `For ${UNUSED_FOR}, no running container of {{ $labels.${images} }} carried {{ $labels.${vulnerability} }} (${who}): ` +
+          `the fix shipped or the image is gone. Remove the exception from the inventory.`,
+      },
+    ],
+    panels: [
+      {
+        row: 'overview',
+        order: 35,
+        panel: statPanel({
+          title: 'Patch compliance with accepted risk',
+          description:
+            'As "Patch compliance", except that a container whose Critical CVEs are all covered by exceptions in force counts as compliant. The gap between the two is the accepted risk.',
+          queries: [{ expr: RECORDS.patchComplianceRatioAccepted }],
+          width: 5,
+          height: 4,
+          unit: 'percentunit',
+          thresholds: COMPLIANCE_THRESHOLDS,
+        }),
+      },
+      {
+        row: 'sla',
+        order: 60,
+        panel: tablePanel({
+          title: 'Accepted risk',
+          description:
+            'Every exception of the inventory: the vulnerability, the images it covers, owner, ticket, expiry, whether it is in force, and how many inventoried images run the vulnerability within its scope (0: in use by nothing).',
+          queries: [{ expr: withInfo(inForce) }, { expr: withInfo(coveredImages) }],
+          width: 24,
+          height: 8,
+          hide: [exception],
+          rename: { [vulnerability]: 'Vulnerability', [images]: 'Images', [owner]: 'Owner', [ticket]: 'Ticket', [expires]: 'Expires', [reason]: 'Reason', 'Value #A': 'In force', 'Value #B': 'Images running it' },
+          colorColumn: 'In force',
+          thresholds: [
+            { value: null, color: 'red' },
+            { value: 1, color: 'green' },
+          ],
+          noValue: 'No exceptions',
+        }),
+      },
+      {
+        row: 'sla',
+        order: 70,
+        panel: barGaugePanel({
+          title: 'Accepted SLA breaches',
+          description: 'CVEs past their SLA that an exception in force covers, by image and severity: counted apart from the SLA breaches, which page.',
+          queries: [{ expr: withImageTeam(`max ${by(image, severity)} (${METRICS.imageCveSlaBreachesAccepted.name})`), legend: `{{${image}}} ({{${severity}}})` }],
+          width: 12,
+          height: 8,
+          thresholds: steps([1, 'orange']),
+          noValue: 'none',
+        }),
+      },
+      {
+        row: 'sla',
+        order: 80,
+        panel: barGaugePanel({
+          title: 'CVEs without a fix',
+          description:
+            'CVEs of a tracked severity on running digests whose VulnerabilityReport names no fixed version, by image and severity. With slaScope fixable (the default) they do not run the SLA clock until a fix appears.',
+          queries: [{ expr: withImageTeam(`max ${by(image, severity)} (${METRICS.imageUnfixableCves.name})`), legend: `{{${image}}} ({{${severity}}})` }],
+          width: 12,
+          height: 8,
+          thresholds: steps([1, 'orange']),
+          noValue: 'none',
+        }),
+      },
+    ],
+  };
+}
