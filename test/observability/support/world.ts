@@ -146,10 +146,10 @@ class SeriesSet {
 }
 
 /** Renders a sampled series in promtool notation: `_` before it exists, `stale` once it ends. */
-function renderValues(value: ValueAt, end: number): string {
+function renderValues(value: ValueAt, end: number, step: number): string {
   const out: string[] = [];
   let defined = false;
-  for (let t = 0; t <= end; t += STEP) {
+  for (let t = 0; t <= end; t += step) {
     const v = value(t);
     if (v === undefined) {
       out.push(defined ? 'stale' : '_');
@@ -204,7 +204,8 @@ function acceptedAt(world: World, image: ImageState, cve: Cve, t: number): boole
   return (world.exceptions ?? []).some((e) => e.vulnerability === cve.id && inScope(e, image) && inForceAt(e, t));
 }
 
-export function renderWorld(world: World, end: number): InputSeries[] {
+/** `step`: seconds between samples (STEP unless a scenario spans days: see Scenario.step). */
+export function renderWorld(world: World, end: number, step: number = STEP): InputSeries[] {
   const set = new SeriesSet();
   const honor = world.collector?.honorLabels ?? true;
   const target = collectorTarget(world.namespace);
@@ -370,7 +371,7 @@ export function renderWorld(world: World, end: number): InputSeries[] {
   }
 
   return set.entries
-    .map((entry) => ({ series: selector(entry.metric, entry.labels), values: renderValues(entry.value, end) }))
+    .map((entry) => ({ series: selector(entry.metric, entry.labels), values: renderValues(entry.value, end, step) }))
     .filter((entry) => /[0-9]/.test(entry.values));
 }
 
