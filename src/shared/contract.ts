@@ -92,6 +92,13 @@ export interface PatchedDigestRecord {
   readonly digest: string;
   /** RFC 3339. */
   readonly patchedAt: string;
+  /**
+   * Evidence from Copa's OpenVEX document: the vulnerability ids it states `fixed` in this digest
+   * (sorted, at most MAX_RECORDED_FIXED of runtime/exporter/vex.ts; `fixedCount` counts them all).
+   * Absent in records written before it existed or when Copa wrote no document.
+   */
+  readonly fixed?: readonly string[];
+  readonly fixedCount?: number;
 }
 
 /** The `inventory.json` key of the inventory ConfigMap. */
