@@ -229,6 +229,9 @@ exceptionFiles:                        # OpenVEX documents: their not_affected s
   14 days.
 - **Scopes** are normalised like every reference: \`nginx\` is \`docker.io/library/nginx\` (every
   tag); \`nginx:1.27.3\` covers that inventory entry and its patched tag; \`"*"\` the whole fleet.
+  A tag scope matches the tag a pod's spec names (\`spec.containers[].image\`); a pod that names
+  its image by digest alone is covered only by a repository or \`"*"\` scope. A CVE counts as
+  accepted on an image only when every running container that carries it is covered.
   A scope that names no inventoried image, a vulnerability accepted twice for one image, a
   missing or too distant expiry, an unknown reason or an invalid id is an error naming the line.
 - **OpenVEX** (\`exceptionFiles\`): statements with status \`not_affected\` whose products name

@@ -39,7 +39,22 @@ export function resolveExceptions(
         source,
       };
     })
-    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.source < b.source ? -1 : 1));
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.source < b.source ? -1 : 1))
+    .map(uniqueKey());
+}
+
+/**
+ * Keys are the `exception` label and must be unique: an inline entry and an OpenVEX statement (or
+ * two statements of one document, OpenVEX keeps a statement history) can name the same
+ * vulnerability and scope. The first in sort order keeps the plain key, the others get their source.
+ */
+function uniqueKey(): (exception: FleetException) => FleetException {
+  const seen = new Set<string>();
+  return (exception) => {
+    const key = seen.has(exception.key) ? `${exception.key}#${exception.source}` : exception.key;
+    seen.add(key);
+    return key === exception.key ? exception : { ...exception, key };
+  };
 }
 
 function scopeOf(key: string, images: readonly FleetImage[]): ExceptionScope {

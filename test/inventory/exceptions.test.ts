@@ -12,6 +12,7 @@ import { buildFleet } from '../../src/model/fleet.ts';
 import { collectorInventory } from '../../src/constructs/collector-inventory.ts';
 import { isExceptionInForce, scopeCovers } from '../../src/shared/exceptions.ts';
 import { runCli } from '../cli/helpers.ts';
+import { parseInventory as parseCollectorInventory } from '../../runtime/collector/inventory.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'copa-fleet-exceptions-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -124,6 +125,19 @@ describe('exceptionFiles: OpenVEX import', () => {
         source: 'vendor.vex.json#statements[1]',
       }),
     ]);
+  });
+
+  it('keeps the exception keys unique when an inline entry and a statement accept the same vulnerability for the same image', () => {
+    write('same.vex.json', JSON.stringify({ statements: [vex.statements[0]] }));
+    const text = `${IMAGES}exceptions:\n${exception('CVE-2023-44487', '[nginx]')}${fileEntry('same.vex.json')}`;
+    const fleet = buildFleet(parseInventory(text, join(dir, 'inventory.yaml')));
+    expect(fleet.exceptions.map((e) => [e.key, e.source])).toEqual([
+      ['CVE-2023-44487@docker.io/library/nginx', 'inventory'],
+      ['CVE-2023-44487@docker.io/library/nginx#same.vex.json#statements[0]', 'same.vex.json#statements[0]'],
+    ]);
+    // The collector takes both (it refuses an inventory whose exception keys repeat).
+    const parsed = parseCollectorInventory(collectorInventory(fleet));
+    expect(parsed.ok && parsed.inventory.exceptions.size).toBe(2);
   });
 
   it.each([

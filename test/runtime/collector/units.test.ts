@@ -110,6 +110,30 @@ describe('inventory', () => {
     expect(result.inventory.cronjobs.get('nginx-b')?.image).toBe('docker.io/library/nginx');
   });
 
+  it('reads the SLA scope (all wins for a shared repository; absent means all) and the exceptions', () => {
+    const exception = { key: 'CVE-1@*', vulnerability: 'CVE-1', scopes: [{ kind: 'fleet' }], reason: 'not_affected', statement: 's', owner: 'o', ticket: 't', approved: '2026-01-01', expires: '2026-02-01', source: 'inventory' };
+    const parsed = parseInventory({
+      severitiesInScope: ['Critical'],
+      images: [image({ cronjob: 'a', slaScope: 'fixable' }), image({ cronjob: 'b', slaScope: 'all' }), image({ image: 'redis', cronjob: 'c', slaScope: 'fixable' }), image({ image: 'alpine', cronjob: 'd', slaScope: undefined })],
+      exceptions: [exception],
+    });
+    expect(parsed.ok).toBe(true);
+    if (!parsed.ok) return;
+    expect([...parsed.inventory.images.values()].map((i) => [i.image, i.slaScope])).toEqual([
+      ['docker.io/library/nginx', 'all'],
+      ['docker.io/library/redis', 'fixable'],
+      ['docker.io/library/alpine', 'all'],
+    ]);
+    expect(parsed.inventory.exceptions.inForceKeys(Date.parse('2026-01-15T00:00:00Z'))).toEqual(['CVE-1@*']);
+    expect(parsed.inventory.exceptions.inForceKeys(Date.parse('2026-02-01T00:00:00Z'))).toEqual([]);
+    const bad = (change: Record<string, unknown>) => parseInventory({ severitiesInScope: [], images: [], exceptions: [{ ...exception, ...change }] });
+    expect(bad({ reason: 'because' })).toEqual({ ok: false, reason: expect.stringContaining('exceptions[0].reason') });
+    expect(bad({ expires: 'soon' })).toEqual({ ok: false, reason: expect.stringContaining('exceptions[0].expires') });
+    expect(bad({ scopes: [{ kind: 'tag', image: 'nginx' }] })).toEqual({ ok: false, reason: expect.stringContaining('exceptions[0].scopes[0]') });
+    expect(parseInventory({ severitiesInScope: [], images: [], exceptions: [exception, exception] })).toEqual({ ok: false, reason: expect.stringContaining('appears twice') });
+    expect(parseInventory({ severitiesInScope: [], images: [image({ slaScope: 'some' })] })).toEqual({ ok: false, reason: expect.stringContaining('slaScope') });
+  });
+
   it('rejects malformed inventories with a reason naming the field', () => {
     expect(parseInventory({ severitiesInScope: ['CRITICAL'], images: [] })).toEqual({ ok: false, reason: expect.stringContaining('CRITICAL') });
     expect(parseInventory({ severitiesInScope: [], images: [image({ image: 'Bad Ref' })] })).toEqual({ ok: false, reason: expect.stringContaining('images[0].image') });
