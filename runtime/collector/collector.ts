@@ -4,7 +4,7 @@
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
-import { PIPELINE_LABEL, VULNERABILITY_REPORT_API, type CollectorOptions } from '../../src/shared/contract.ts';
+import { DIGEST_RECORD_LABEL, PIPELINE_LABEL, VULNERABILITY_REPORT_API, type CollectorOptions } from '../../src/shared/contract.ts';
 import { COLLECTOR_RESOURCES } from '../../src/shared/metrics.ts';
 import type { CollectorTuning } from './config.ts';
 import { CollectorHealth } from './health.ts';
@@ -12,7 +12,7 @@ import { KubeClient } from './kube/kube-client.ts';
 import { Reflector, type ReflectorHealth, type ReflectorSink, type ReflectorSpec } from './kube/reflector.ts';
 import type { Logger } from './log.ts';
 import { createStores, FleetModel } from './model.ts';
-import { projectConfigMapData, projectCronJob, projectJob, projectPod, projectReport, type ConfigMapData } from './projections.ts';
+import { projectConfigMapData, projectCronJob, projectDigestRecord, projectJob, projectPod, projectReport, type ConfigMapData } from './projections.ts';
 import { CollectorServer } from './server.ts';
 import { SlaClock } from './sla-clock.ts';
 import { StateStore } from './state-store.ts';
@@ -113,6 +113,19 @@ export class Collector {
       upsert: (_key, data) => model.setPatchedDigests(data),
       remove: () => model.setPatchedDigests(undefined),
     });
+    // Listed by label; trusted by name (digest-records.ts). Label selection cannot be narrowed by
+    // RBAC resourceNames, so the collector may list the fleet namespace's ConfigMaps (not Secrets).
+    this.add(
+      client,
+      {
+        resource: COLLECTOR_RESOURCES.digestRecords,
+        path: `/api/v1/namespaces/${ns}/configmaps`,
+        labelSelector: `${DIGEST_RECORD_LABEL.key}=${DIGEST_RECORD_LABEL.value}`,
+        pageSize: tuning.podsPageSize,
+        project: projectDigestRecord,
+      },
+      { upsert: (_key, record) => model.upsertDigestRecord(record.name, record.data), remove: (_key, prev) => model.removeDigestRecord(prev.name) },
+    );
 
     this.server = new CollectorServer({ contentType: this.registry.contentType, render: () => this.renderMetrics(), missing: () => this.missing() }, log);
   }

@@ -4,7 +4,7 @@
  * a patch, and an empty or absent one (with exit 0) is evidence of "nothing to do".
  *
  * The fixed vulnerability ids are kept as evidence (issue 13), not only counted: the exporter
- * logs them and writes them into the image's patched-digest record (`PatchedDigestRecord.fixed`),
+ * logs them and writes them into the CronJob's patched-digest record (`PatchedDigestRecord.fixed`),
  * next to the digest they were fixed in. OpenVEX v0.2 names a vulnerability by `name` (and an
  * `@id` IRI); Copa (go-vex) writes the CVE id in both. Older documents use a plain string.
  */
@@ -14,8 +14,9 @@ export type VexResult =
   | { readonly status: 'invalid'; readonly error: string };
 
 /**
- * At most this many ids go into the patched-digest record: the ConfigMap (1 MiB) holds every
- * image's record, so one run cannot crowd out the others (`fixed` counts them all).
+ * At most this many ids go into the patched-digest record (`fixedCount` counts them all): the
+ * record is read by the collector's watch on every change, and ids beyond a few hundred add size,
+ * not evidence (the exporter's `vex_fixed` log line lists every one).
  */
 export const MAX_RECORDED_FIXED = 200;
 

@@ -21,7 +21,7 @@ import type { PatchRunSpec } from '../model/patch-run.ts';
 import {
   BUILDKIT_ADDRESS,
   BUILDKIT_SOCKET_DIR,
-  CONFIGMAPS,
+  digestRecordName,
   EXPORTER_ENV,
   type ExporterOptions,
   exporterExecArgs,
@@ -106,7 +106,7 @@ export function exporterOptions(run: PatchRunSpec): ExporterOptions {
     copaVersion: run.copa.version,
     pushgatewayUrl: run.pushgatewayUrl ?? pushgatewayServiceUrl(run.namespace),
     namespace: run.namespace,
-    digestStore: CONFIGMAPS.patchedDigests,
+    digestStore: digestRecordName(image.name),
     graceSeconds: EXPORTER_GRACE_SECONDS,
     deadlineSeconds: run.job.activeDeadlineSeconds,
     ...(dependencyTrack !== undefined && {

@@ -33,16 +33,16 @@ export function collectorClusterRules(): Rule[] {
 }
 
 /**
- * In the fleet namespace only. The ConfigMap rules are scoped by name: RBAC applies resourceNames
- * to list/watch only when the request carries the field selector `metadata.name=<name>`, so the
- * collector lists/watches each ConfigMap with that selector (an informer per ConfigMap). The
- * alternative, list/watch of every ConfigMap in the namespace, would expose unrelated data.
- * The state ConfigMap is generated (runtime-state-config-map.ts), so no `create` is needed.
+ * In the fleet namespace only. ConfigMaps: `list`/`watch` of the namespace's ConfigMaps, because
+ * the per-CronJob digest records are found by label and RBAC cannot scope a label selector (it
+ * scopes list/watch by resourceNames only with a `metadata.name` field selector, one object each).
+ * The fleet namespace holds copa-fleet's own ConfigMaps; Secrets stay out of reach. Writes stay
+ * name-scoped: the state ConfigMap is generated (runtime-state-config-map.ts), so no `create`.
  */
 export function collectorNamespaceRules(): Rule[] {
   return [
     { apiGroups: ['batch'], resources: ['cronjobs', 'jobs'], verbs: ['list', 'watch'] },
-    { apiGroups: [''], resources: ['configmaps'], resourceNames: [CONFIGMAPS.inventory, CONFIGMAPS.patchedDigests], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: [''], resources: ['configmaps'], verbs: ['list', 'watch'] },
     { apiGroups: [''], resources: ['configmaps'], resourceNames: [CONFIGMAPS.collectorState], verbs: ['get', 'patch'] },
   ];
 }

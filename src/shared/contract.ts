@@ -60,7 +60,11 @@ export const RUNTIME_BIN = {
 
 /** Default ConfigMap names (namespaced in the fleet namespace). */
 export const CONFIGMAPS = {
-  /** Exporters merge-patch their own key; the collector reads. */
+  /**
+   * The shared patched-digest store of earlier releases (one key per CronJob, every exporter could
+   * patch every key). Read-only now: the collector reads it only for CronJobs without a record
+   * of their own (digestRecordName), until `defaults.legacyDigestStore: false`.
+   */
   patchedDigests: 'copa-fleet-patched-digests',
   /** Written by synth: what the collector needs from the inventory. */
   inventory: 'copa-fleet-inventory',
@@ -68,6 +72,17 @@ export const CONFIGMAPS = {
   collectorState: 'copa-fleet-collector-state',
 } as const;
 export const INVENTORY_CONFIGMAP_KEY = 'inventory.json';
+
+/**
+ * One patched-digest record per CronJob: a ConfigMap only that CronJob's exporter may patch (RBAC
+ * cannot restrict a patch to one key of a shared ConfigMap, but it can restrict it to one
+ * ConfigMap by name). Its one key is the CronJob name, its value a PatchedDigestRecord.
+ */
+export function digestRecordName(cronjob: string): string {
+  return `${cronjob}-digest`;
+}
+/** Label of every per-CronJob digest record: the collector lists and watches them by it. */
+export const DIGEST_RECORD_LABEL = { key: 'copa-fleet.dev/record', value: 'patched-digest' } as const;
 
 /** Label on every Copa Job/CronJob so the collector can watch exactly the pipeline's jobs. */
 export const PIPELINE_LABEL = { key: 'app.kubernetes.io/part-of', value: 'copa-fleet' } as const;

@@ -101,11 +101,17 @@ export const L = {
   scheduleInterval: 'schedule_interval',
   /** Alertmanager's alert-name label. */
   alertname: 'alertname',
+  /** Where the collector read a CronJob's latest patched digest (DIGEST_RECORD_SOURCES). */
+  recordSource: 'source',
 } as const;
 
 /** Values of the `stage` label on copa_image_vulnerabilities. */
 export const SCAN_STAGES = ['before', 'after'] as const;
 export type ScanStage = (typeof SCAN_STAGES)[number];
+
+/** Values of the `source` label of copa_fleet_collector_digest_records. */
+export const DIGEST_RECORD_SOURCES = ['own', 'legacy', 'rejected'] as const;
+export type DigestRecordSource = (typeof DIGEST_RECORD_SOURCES)[number];
 
 /** Prometheus `job` label values (Pushgateway grouping key job; the collector's scrape job). */
 export const JOBS = {
@@ -128,7 +134,10 @@ export const COLLECTOR_RESOURCES = {
   jobs: 'jobs',
   cronJobs: 'cronjobs',
   inventory: 'inventory-configmap',
+  /** The shared patched-digest store of earlier releases (read-only migration source). */
   patchedDigests: 'patched-digests-configmap',
+  /** The per-CronJob patched-digest records, listed by label. */
+  digestRecords: 'digest-record-configmaps',
   state: 'state-configmap',
 } as const;
 export type CollectorResource = (typeof COLLECTOR_RESOURCES)[keyof typeof COLLECTOR_RESOURCES];
@@ -207,6 +216,8 @@ export const METRICS = {
     '1 while the most recent Job of the CronJob failed in a way the in-pod exporter cannot report.'),
   cronjobLastScheduleTimestamp: def('copa_cronjob_last_schedule_timestamp_seconds', 'gauge', 'collector', [L.image, L.cronjob],
     'CronJob status.lastScheduleTime.'),
+  collectorDigestRecords: def('copa_fleet_collector_digest_records', 'gauge', 'collector', [L.recordSource],
+    'Inventoried CronJobs by where the collector read their latest patched digest: own (their own record), legacy (the shared store of earlier releases: at 0 it can be deleted), rejected (their own record names another image and was refused).'),
 
   // ---- Collector: risk acceptance and the SLA scope (issue 13; one series per exception, never per container) ----
   imageCveSlaBreachesAccepted: def('image_cve_sla_breaches_accepted', 'gauge', 'collector', [L.image, L.severity],

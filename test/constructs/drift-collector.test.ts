@@ -58,12 +58,12 @@ describe('drift collector', () => {
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: COLLECTOR_NAME, namespace: 'patching' }]);
   });
 
-  it('reads jobs and its ConfigMaps by name in the namespace, and writes only its state', () => {
+  it('reads jobs and the fleet namespace\'s ConfigMaps (the digest records are found by label), and writes only its state', () => {
     const role = find(objects, 'Role', COLLECTOR_NAME) as Json;
     expect(role.metadata.namespace).toBe('patching');
     expect(role.rules).toEqual([
       { apiGroups: ['batch'], resources: ['cronjobs', 'jobs'], verbs: ['list', 'watch'] },
-      { apiGroups: [''], resources: ['configmaps'], resourceNames: [CONFIGMAPS.inventory, CONFIGMAPS.patchedDigests], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: [''], resources: ['configmaps'], verbs: ['list', 'watch'] },
       { apiGroups: [''], resources: ['configmaps'], resourceNames: [CONFIGMAPS.collectorState], verbs: ['get', 'patch'] },
     ]);
     const writes = role.rules.filter((r: Json) => r.verbs.some((v: string) => ['create', 'update', 'patch', 'delete', 'deletecollection'].includes(v)));

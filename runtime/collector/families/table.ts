@@ -12,7 +12,7 @@
  *              change. `clock` families also on every tick (they read the SLA clock: sla.ts).
  * - cronjob:   an inventoried CronJob; when it, its Jobs or their pods change, and on every tick.
  * - namespace: any namespace; when its running pods or reports change.
- * - fleet:     one group; after any image was recomputed.
+ * - fleet:     one group; after any image was recomputed, or the patched-digest records changed.
  * - inventory: an inventoried image; when the inventory changes.
  * - exception: an exception of the inventory; when the inventory or an image changes, and on
  *              every tick (whether it is in force depends on the clock).
@@ -22,7 +22,7 @@ import { SeriesStore } from '../series.ts';
 import { slaAcceptedBreachingSeries, slaBreachingSeries, slaBreachSeries, unfixableSeries, type ImageClockInput } from '../sla.ts';
 import { cronLastScheduleSeries, jobFailureSeries, type CronJobInput } from './cronjob.ts';
 import { exceptionCoveredSeries, exceptionExpirySeries, exceptionInfoSeries, exceptionInForceSeries, type ExceptionInput } from './exceptions.ts';
-import { noncompliantAcceptedSeries, noncompliantSeries, type FleetInput } from './fleet.ts';
+import { digestRecordSeries, noncompliantAcceptedSeries, noncompliantSeries, type FleetInput } from './fleet.ts';
 import { criticalSeries, cveAgeSeries, driftSeries, runningSeries, scanAgeSeries, type ImageInput } from './image.ts';
 import { inventoryInfoSeries, inventoryIntervalSeries, inventorySlaSeries, type InventoryInput } from './inventory.ts';
 import { unscannedSeries, type NamespaceInput } from './namespace.ts';
@@ -65,6 +65,7 @@ export const FAMILIES = {
   exceptionExpiryTimestamp: { scope: 'exception', produce: exceptionExpirySeries },
   exceptionInForce: { scope: 'exception', produce: exceptionInForceSeries },
   exceptionCoveredImages: { scope: 'exception', produce: exceptionCoveredSeries },
+  collectorDigestRecords: { scope: 'fleet', produce: digestRecordSeries },
 } as const satisfies Partial<Record<CollectorMetricKey, FamilySpec>>;
 
 export type FamilyKey = keyof typeof FAMILIES;
