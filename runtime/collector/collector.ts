@@ -13,6 +13,7 @@ import { Reflector, type ReflectorHealth, type ReflectorSink, type ReflectorSpec
 import type { Logger } from './log.ts';
 import { createStores, FleetModel } from './model.ts';
 import { projectConfigMapData, projectCronJob, projectDigestRecord, projectJob, projectPod, projectReport, type ConfigMapData } from './projections.ts';
+import { pushgatewayCleanup, type PushgatewayCleanup } from './pushgateway-cleanup.ts';
 import { CollectorServer } from './server.ts';
 import { SlaClock } from './sla-clock.ts';
 import { StateStore } from './state-store.ts';
@@ -41,6 +42,7 @@ export class Collector {
   private readonly state: StateStore;
   private readonly reflectors: Reflector<unknown>[] = [];
   private readonly server: CollectorServer;
+  private readonly pushgatewayCleanup: PushgatewayCleanup | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
   private statsTimer: NodeJS.Timeout | undefined;
@@ -104,8 +106,12 @@ export class Collector {
       { resource: COLLECTOR_RESOURCES.cronJobs, path: `/apis/batch/v1/namespaces/${ns}/cronjobs`, labelSelector: pipeline, pageSize: tuning.podsPageSize, project: projectCronJob },
       { upsert: (_key, cron) => model.upsertCronJob(cron), remove: (_key, prev) => model.removeCronJob(prev) },
     );
+    const cleanup = (this.pushgatewayCleanup = pushgatewayCleanup(options, tuning, this.registry, log));
     this.add(client, this.configMapSpec(COLLECTOR_RESOURCES.inventory, options.inventoryConfigMap), {
-      upsert: (_key, data) => model.setInventory(data),
+      upsert: (_key, data) => {
+        model.setInventory(data);
+        cleanup?.setInventory(data);
+      },
       remove: () => model.setInventory(undefined),
       listed: () => model.setSynced('inventory'),
     });
@@ -138,6 +144,7 @@ export class Collector {
       if (!this.stopping) this.model.clockLoaded();
     });
     this.tickTimer = setInterval(() => this.tick(), this.config.tuning.tickMs);
+    this.pushgatewayCleanup?.start();
     this.statsTimer = setInterval(() => this.config.log.info('stats', this.stats()), STATS_INTERVAL_MS);
     this.statsTimer.unref();
     return port;
@@ -152,7 +159,7 @@ export class Collector {
     if (this.tickTimer !== undefined) clearInterval(this.tickTimer);
     if (this.statsTimer !== undefined) clearInterval(this.statsTimer);
     if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
-    await Promise.all(this.reflectors.map((r) => r.stop()));
+    await Promise.all([...this.reflectors.map((r) => r.stop()), this.pushgatewayCleanup?.stop()]);
     if (this.model.hasDirty) this.model.flush();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), tuning.shutdownTimeoutMs)));

@@ -261,6 +261,10 @@ export interface CollectorOptions {
   readonly digestStore: string;
   readonly stateConfigMap: string;
   readonly port: number;
+  /** The Pushgateway the exporters push to; with the grace below, the collector cleans up its stale groups. */
+  readonly pushgatewayUrl?: string;
+  /** Cleanup on: delete a CronJob's group once the CronJob is out of the inventory and its last push is this old. */
+  readonly pushgatewayCleanupGraceSeconds?: number;
 }
 
 const COLLECTOR_FLAGS = {
@@ -269,12 +273,14 @@ const COLLECTOR_FLAGS = {
   digestStore: 'digest-store',
   stateConfigMap: 'state-configmap',
   port: 'port',
+  pushgatewayUrl: 'pushgateway-url',
+  pushgatewayCleanupGraceSeconds: 'pushgateway-cleanup-grace-seconds',
 } as const satisfies Record<keyof CollectorOptions, string>;
 
 export const COLLECTOR_PORT = 9464;
 
 export function collectorArgs(options: CollectorOptions): string[] {
-  return (Object.keys(COLLECTOR_FLAGS) as (keyof CollectorOptions)[]).flatMap((key) => [`--${COLLECTOR_FLAGS[key]}`, String(options[key])]);
+  return (Object.keys(COLLECTOR_FLAGS) as (keyof CollectorOptions)[]).flatMap((key) => (options[key] === undefined ? [] : [`--${COLLECTOR_FLAGS[key]}`, String(options[key])]));
 }
 
 export function parseCollectorArgs(argv: readonly string[]): CollectorOptions {
@@ -285,11 +291,19 @@ export function parseCollectorArgs(argv: readonly string[]): CollectorOptions {
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error('--port must be a TCP port');
   const namespace = values[COLLECTOR_FLAGS.namespace] as string | undefined;
   if (namespace === undefined || namespace === '') throw new Error('missing --namespace');
+  const pushgatewayUrl = values[COLLECTOR_FLAGS.pushgatewayUrl] as string | undefined;
+  if (pushgatewayUrl !== undefined && URL.parse(pushgatewayUrl) === null) throw new Error('--pushgateway-url must be a URL');
+  const graceText = values[COLLECTOR_FLAGS.pushgatewayCleanupGraceSeconds] as string | undefined;
+  const grace = graceText === undefined ? undefined : Number(graceText);
+  if (grace !== undefined && (!Number.isInteger(grace) || grace < 0)) throw new Error('--pushgateway-cleanup-grace-seconds must be a whole number of seconds');
+  if (grace !== undefined && pushgatewayUrl === undefined) throw new Error('--pushgateway-cleanup-grace-seconds needs --pushgateway-url');
   return {
     namespace,
     inventoryConfigMap: get('inventoryConfigMap', CONFIGMAPS.inventory),
     digestStore: get('digestStore', CONFIGMAPS.patchedDigests),
     stateConfigMap: get('stateConfigMap', CONFIGMAPS.collectorState),
     port,
+    ...(pushgatewayUrl !== undefined && { pushgatewayUrl }),
+    ...(grace !== undefined && { pushgatewayCleanupGraceSeconds: grace }),
   };
 }

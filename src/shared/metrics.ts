@@ -45,6 +45,7 @@ export const RUN_OUTCOMES = {
   buildkit_unavailable: 'Copa could not reach BuildKit',
   image_pull_failed: 'a container image of the job (or the source image) could not be pulled',
   timeout: 'the run exceeded its deadline',
+  canceled: 'the run was stopped from outside before its deadline (pod deleted, node drained, eviction)',
   oom_killed: 'the patch step was OOM-killed',
   crashed: 'the patch step was killed by a signal or ended abnormally',
   pod_not_started: 'the job pod never started (scheduling, admission, quota)',
@@ -243,6 +244,12 @@ export const METRICS = {
     'Errors from the Kubernetes API (list, watch, state writes).'),
   collectorWatchRestartsTotal: def('copa_fleet_collector_watch_restarts_total', 'counter', 'collector', [L.resource],
     'Watches restarted (expiry, 410 Gone, connection loss).'),
+  pushgatewayStaleGroups: def('copa_fleet_pushgateway_stale_groups', 'gauge', 'collector', [],
+    'Pushgateway groups of CronJobs no longer in the inventory that are still within the cleanup grace (seen at the last cleanup pass).'),
+  pushgatewayGroupsDeletedTotal: def('copa_fleet_pushgateway_groups_deleted_total', 'counter', 'collector', [],
+    'Pushgateway groups the collector deleted: their CronJob left the inventory and their last push is older than the grace.'),
+  pushgatewayCleanupFailuresTotal: def('copa_fleet_pushgateway_cleanup_failures_total', 'counter', 'collector', [],
+    'Failed Pushgateway requests of the cleanup (listing the groups or deleting one); retried at the next pass.'),
 } as const;
 
 export type MetricKey = keyof typeof METRICS;

@@ -358,6 +358,32 @@ const pushgatewayStale: Scenario = {
   ],
 };
 
+// ------------------------------------------------------------------ Pushgateway restart
+
+const restartImage = imageOf(REFS.success);
+const pushgatewayRestart = (persistent: boolean): World =>
+  world([healthy(restartImage, END)], { pushgateway: { restart: { at: hours(2), downFor: minutes(10), persistent } } });
+const persistentRestart: Scenario = {
+  name: 'the Pushgateway restarts on its persistence file: its groups come back, no alert',
+  world: pushgatewayRestart(true),
+  checks: [
+    { at: hours(2) + minutes(5), alerts: [] },
+    { at: hours(3), alerts: [], records: [{ expr: RECORDS.patchSuccessIncrease7d, samples: [sample(RECORDS.patchSuccessIncrease7d, { image: restartImage.image }, 2)] }] },
+    { at: hours(24), alerts: [] },
+    { at: hours(26), alerts: [], records: [{ expr: RECORDS.patchSuccessIncrease7d, samples: [sample(RECORDS.patchSuccessIncrease7d, { image: restartImage.image }, 3)] }] },
+  ],
+};
+const inMemoryRestart: Scenario = {
+  name: 'control: an in-memory Pushgateway restarts and forgets the group',
+  world: pushgatewayRestart(false),
+  checks: [
+    { at: hours(2) + minutes(5), alerts: [] },
+    // The successes counted before the restart are gone: none until the next run, then 1 instead of 3.
+    { at: hours(3), alerts: [], records: [{ expr: RECORDS.patchSuccessIncrease7d, samples: [] }] },
+    { at: hours(26), alerts: [], records: [{ expr: RECORDS.patchSuccessIncrease7d, samples: [sample(RECORDS.patchSuccessIncrease7d, { image: restartImage.image }, 1)] }] },
+  ],
+};
+
 // ------------------------------------------------------------------ removed image
 
 const removedDigest = digestOf(`${removedImage.image}:old`);
@@ -523,6 +549,8 @@ export const SCENARIOS: readonly Scenario[] = [
   namespaceNotScanned,
   neverReported,
   pushgatewayStale,
+  persistentRestart,
+  inMemoryRestart,
   removed,
   collectorDown,
   dependencyTrack,
