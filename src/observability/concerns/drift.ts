@@ -66,7 +66,7 @@ export function driftConcern(): Concern {
           description:
             'Running containers of inventoried images that run the latest patched digest and carry no Critical CVE, over all running containers of inventoried images.',
           queries: [{ expr: RECORDS.patchComplianceRatio }],
-          width: 5,
+          width: 4,
           height: 4,
           unit: 'percentunit',
           thresholds: COMPLIANCE_THRESHOLDS,
@@ -79,7 +79,7 @@ export function driftConcern(): Concern {
           title: 'Containers on a pre-patch digest',
           description: 'Running containers whose digest differs from the latest patched digest of their image (digest drift).',
           queries: [{ expr: RECORDS.digestDriftContainers }],
-          width: 5,
+          width: 4,
           height: 4,
           thresholds: steps([1, 'orange']),
         }),

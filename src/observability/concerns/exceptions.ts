@@ -95,7 +95,7 @@ export function exceptionsConcern(): Concern {
           description:
             'As "Patch compliance", except that a container whose Critical CVEs are all covered by exceptions in force counts as compliant. The gap between the two is the accepted risk.',
           queries: [{ expr: RECORDS.patchComplianceRatioAccepted }],
-          width: 5,
+          width: 4,
           height: 4,
           unit: 'percentunit',
           thresholds: COMPLIANCE_THRESHOLDS,

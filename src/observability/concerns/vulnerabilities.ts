@@ -33,7 +33,7 @@ export function vulnerabilitiesConcern(): Concern {
           title: 'Running images with Critical CVEs',
           description: 'Inventoried images with at least one running container whose digest carries a Critical CVE.',
           queries: [{ expr: RECORDS.runningCriticalCveImages }],
-          width: 5,
+          width: 4,
           height: 4,
           thresholds: steps([1, 'red']),
         }),
