@@ -16,6 +16,7 @@ const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/;
 const TIME_OF_DAY = /^([01][0-9]|2[0-3]):[0-5][0-9]$/;
 const DURATION = /^[0-9]+(ms|s|m|h|d|w|y)$/;
+const PROM_LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 const DEFAULT_TEAM = 'platform';
 
@@ -45,6 +46,18 @@ const dnsLabel = () =>
 const labels = z
   .record(z.string().regex(LABEL_KEY, 'must be a Kubernetes label key'), z.string().max(63).regex(LABEL_VALUE, 'must be a Kubernetes label value'))
   .describe('Kubernetes labels (key: value).');
+
+/**
+ * Prometheus label matchers (name: value, equality). Names follow Prometheus' label name rule;
+ * `__`-prefixed names are Prometheus-internal and never present on stored series.
+ */
+const promSelector = z.record(
+  z
+    .string()
+    .regex(PROM_LABEL_NAME, 'must be a Prometheus label name: letters, digits and "_", not starting with a digit')
+    .refine((name) => !name.startsWith('__'), 'must not start with "__" (reserved for Prometheus-internal labels)'),
+  z.string().min(1, 'must not be empty: an empty value matches series without the label'),
+);
 
 const quantity = z.string().regex(QUANTITY, 'must be a Kubernetes quantity such as "250m", "512Mi" or "1"');
 
@@ -300,6 +313,26 @@ const prometheusSchema = z
     serviceMonitorLabels: labels.default({ release: 'kube-prometheus-stack' }).describe('Labels that your Prometheus serviceMonitorSelector matches.'),
     scanMaxAgeHours: z.number().positive().default(26).describe('A scan older than this raises TrivyScanStale.'),
     missingRunGraceHours: z.number().positive().default(2).describe('Grace added to the schedule interval before CopaPatchJobMissing.'),
+    selectors: z
+      .strictObject({
+        collector: promSelector
+          .optional()
+          .describe(
+            'Matchers every rule and panel puts on the drift collector\'s series (and its `up`). ' +
+              'Default: `{job: copa-fleet-collector, namespace: <fleet namespace>}`, the target labels the generated ServiceMonitor gives them.',
+          ),
+        exporter: promSelector
+          .optional()
+          .describe(
+            'Matchers every rule and panel puts on the exporters\' series and the Pushgateway\'s `push_time_seconds`. ' +
+              'Default: `{job: copa-fleet-exporter, namespace: <fleet namespace>}` with the generated Pushgateway (which runs in the fleet namespace), `{job: copa-fleet-exporter}` with an external one.',
+          ),
+      })
+      .prefault({})
+      .describe(
+        'Which series in Prometheus are this fleet\'s: set them when your scrape config relabels `job` or `namespace`, or to add e.g. a `cluster` matcher. ' +
+          'Each replaces its default entirely; `{}` turns the scoping off (only for a Prometheus that holds one fleet).',
+      ),
   })
   .prefault({})
   .describe('How the Prometheus Operator finds the generated rules and ServiceMonitors, and alert thresholds.');

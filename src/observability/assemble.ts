@@ -36,17 +36,17 @@ export interface Observability {
 
 export function concernsFor(settings: ObservabilitySettings): Concern[] {
   return [
-    vulnerabilitiesConcern(),
+    vulnerabilitiesConcern(settings),
     slaConcern(settings),
-    driftConcern(),
-    exceptionsConcern(),
+    driftConcern(settings),
+    exceptionsConcern(settings),
     coverageConcern(settings),
     pipelineConcern(settings),
     jobFailuresConcern(settings),
     missingRunsConcern(settings),
     firstRunsConcern(settings),
     pushgatewayConcern(settings),
-    collectorConcern(),
+    collectorConcern(settings),
     ...(settings.dependencyTrackEnabled ? [dependencyTrackConcern(settings)] : []),
   ];
 }

@@ -1,14 +1,17 @@
 /**
- * Everything the concerns need from the fleet, resolved once: thresholds in seconds, the SLA
- * severities in scope, and the distinct schedule intervals. One place turns inventory values into
+ * Everything the concerns need from the fleet, resolved once: the selectors of its series, thresholds
+ * in seconds, the SLA severities in scope, and the distinct schedule intervals. One place turns inventory values into
  * rule parameters, so no concern re-derives (or hard-codes) a threshold.
  */
 import type { Fleet } from '../model/fleet.ts';
 import { SEVERITIES, type Severity } from '../shared/metrics.ts';
+import { FleetQueries, fleetSelectors } from './queries.ts';
 
 export interface ObservabilitySettings {
   /** Fleet namespace: every generated object lives here, and every alert carries it as `namespace`. */
   readonly namespace: string;
+  /** This fleet's series: every rule and panel expression reads its inputs through it. */
+  readonly q: FleetQueries;
   readonly runbookBaseUrl: string;
   /** TrivyScanStale threshold. */
   readonly scanMaxAgeSeconds: number;
@@ -44,6 +47,7 @@ export function observabilitySettings(fleet: Fleet): ObservabilitySettings {
   const intervals = [...new Set(fleet.images.map((image) => image.scheduleIntervalSeconds))].sort((a, b) => a - b);
   return {
     namespace: fleet.namespace,
+    q: new FleetQueries(fleetSelectors(fleet)),
     runbookBaseUrl: inventory.alerting.runbookBaseUrl.replace(/\/+$/, ''),
     scanMaxAgeSeconds: Math.round(inventory.prometheus.scanMaxAgeHours * HOUR),
     missingRunGraceSeconds: Math.round(inventory.prometheus.missingRunGraceHours * HOUR),

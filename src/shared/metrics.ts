@@ -79,6 +79,8 @@ export const L = {
   tag: 'tag',
   resource: 'resource',
   job: 'job',
+  /** Prometheus' target label (`host:port`): identifies a scrape target, e.g. one collector pod. */
+  instance: 'instance',
   /** Risk acceptance (src/shared/exceptions.ts): the exception's key and its reviewed fields. */
   exception: 'exception',
   vulnerability: 'vulnerability',

@@ -57,6 +57,11 @@ const CORPUS: Readonly<Record<string, readonly Expected[]>> = {
     ['4:10', 'images[2].ref', 'duplicates images[0].ref: both normalise to "docker.io/library/nginx:1.25" (got "index.docker.io/library/nginx:1.25")'],
     ['6:10', 'images[4].ref', 'duplicates images[3].ref: both normalise to "registry.example.com/app:latest"'],
   ],
+  'prometheus-selectors.yaml': [
+    ['6:7', 'prometheus.selectors.collector["9job"]', 'key "9job" is invalid: it must be a Prometheus label name'],
+    ['7:7', 'prometheus.selectors.collector.__meta_x', 'must not start with "__" (reserved for Prometheus-internal labels)'],
+    ['9:12', 'prometheus.selectors.exporter.job', 'must not be empty: an empty value matches series without the label (got "")'],
+  ],
   'unknown-receiver.yaml': [
     ['4:20', 'alerting.defaultReceiver', '"slack" is not defined in alerting.receivers (defined: pagerduty-oncall)'],
     ['10:17', 'alerting.routes[0].receiver', '"pagerduty-oncal" is not defined in alerting.receivers (defined: pagerduty-oncall)'],

@@ -11,33 +11,38 @@
  */
 import { ALERTS, L, METRICS, RECORDS } from '../../shared/metrics.ts';
 import { statPanel, steps, tablePanel } from '../panels.ts';
-import { by, copyLabel, withImageTeam, workloadSeries } from '../promql.ts';
+import { by, copyLabel } from '../promql.ts';
+import type { FleetQueries } from '../queries.ts';
+import type { ObservabilitySettings } from '../settings.ts';
 import type { Concern } from '../types.ts';
 
 const { namespace, pod, container, image, digest, patchedDigest, exportedNamespace, team } = L;
-const drift = workloadSeries(METRICS.containerDigestDrift.name);
 
 /** Drift must last this long before the alert: time for a rollout after the patch. */
 const UNPATCHED_DIGEST_FOR = '30m';
 
-const rawDrift = METRICS.containerDigestDrift.name;
-/** `max` deduplicates the collector's replicas or scrape targets (they count the same containers). */
-export const runningContainersTotal = `sum(max ${by(image)} (${METRICS.runningContainers.name}))`;
-const running = runningContainersTotal;
+/** Running containers of inventoried images; `max` deduplicates the collector's replicas or scrape targets (they count the same containers). */
+export function runningContainersTotal(q: FleetQueries): string {
+  return `sum(max ${by(image)} (${q.series(METRICS.runningContainers)}))`;
+}
+
 /** Red below 90 %, orange below 99 %: the compliance stats (strict, and with accepted risk: exceptions.ts). */
 export const COMPLIANCE_THRESHOLDS = [
   { value: null, color: 'red' },
   { value: 0.9, color: 'orange' },
   { value: 0.99, color: 'green' },
 ] as const;
-const nonCompliant = `max(${METRICS.noncompliantContainers.name})`;
 
-export function driftConcern(): Concern {
+export function driftConcern(settings: ObservabilitySettings) {
+  const { q } = settings;
+  const drift = q.series(METRICS.containerDigestDrift);
+  const running = runningContainersTotal(q);
+  const nonCompliant = `max(${q.series(METRICS.noncompliantContainers)})`;
   return {
     name: 'drift',
     records: [
       // Containers on a pre-patch digest (the seed counted containers with Critical CVEs instead).
-      { record: RECORDS.digestDriftContainers, expr: `count(${rawDrift} == 1) or vector(0)` },
+      { record: RECORDS.digestDriftContainers, expr: `count(${drift} == 1) or vector(0)` },
       {
         record: RECORDS.patchComplianceRatio,
         // No `or vector(0)`: without the collector's count the ratio is absent, never a false 100 %.
@@ -48,7 +53,7 @@ export function driftConcern(): Concern {
       {
         alert: ALERTS.unpatchedDigest,
         // The workload namespace moves to exported_namespace: `namespace` is the fleet namespace on every alert.
-        expr: withImageTeam(copyLabel(`count ${by(namespace, image)} (${drift} == 1)`, exportedNamespace, namespace)),
+        expr: q.withImageTeam(copyLabel(`count ${by(namespace, image)} (${drift} == 1)`, exportedNamespace, namespace)),
         for: UNPATCHED_DIGEST_FOR,
         severity: 'warning',
         summary: `Pods in {{ $labels.${exportedNamespace} }} still run an unpatched digest of {{ $labels.${image} }}`,
@@ -57,47 +62,35 @@ export function driftConcern(): Concern {
           `other than the latest patched one for more than ${UNPATCHED_DIGEST_FOR}. Roll the workloads out (team {{ $labels.${team} }}).`,
       },
     ],
-    panels: [
-      {
-        row: 'overview',
-        order: 30,
-        panel: statPanel({
-          title: 'Patch compliance',
-          description:
-            'Running containers of inventoried images that run the latest patched digest and carry no Critical CVE, over all running containers of inventoried images.',
-          queries: [{ expr: RECORDS.patchComplianceRatio }],
-          width: 4,
-          height: 4,
-          unit: 'percentunit',
-          thresholds: COMPLIANCE_THRESHOLDS,
-        }),
-      },
-      {
-        row: 'overview',
-        order: 40,
-        panel: statPanel({
-          title: 'Containers on a pre-patch digest',
-          description: 'Running containers whose digest differs from the latest patched digest of their image (digest drift).',
-          queries: [{ expr: RECORDS.digestDriftContainers }],
-          width: 4,
-          height: 4,
-          thresholds: steps([1, 'orange']),
-        }),
-      },
-      {
-        row: 'overview',
-        order: 70,
-        panel: tablePanel({
-          title: 'Containers on a pre-patch digest',
-          description: `Each running container whose digest is not the latest patched digest of its image. PodsRunningUnpatchedDigest fires after ${UNPATCHED_DIGEST_FOR}.`,
-          queries: [{ expr: `max ${by(namespace, pod, container, image, digest, patchedDigest)} (${drift} == 1)` }],
-          width: 24,
-          height: 8,
-          hide: ['Value'],
-          rename: { [digest]: 'running digest' },
-          noValue: 'none',
-        }),
-      },
-    ],
-  };
+    panels: {
+      patchCompliance: statPanel({
+        title: 'Patch compliance',
+        description:
+          'Running containers of inventoried images that run the latest patched digest and carry no Critical CVE, over all running containers of inventoried images.',
+        queries: [{ expr: q.record(RECORDS.patchComplianceRatio) }],
+        width: 4,
+        height: 4,
+        unit: 'percentunit',
+        thresholds: COMPLIANCE_THRESHOLDS,
+      }),
+      driftedContainerCount: statPanel({
+        title: 'Containers on a pre-patch digest',
+        description: 'Running containers whose digest differs from the latest patched digest of their image (digest drift).',
+        queries: [{ expr: q.record(RECORDS.digestDriftContainers) }],
+        width: 4,
+        height: 4,
+        thresholds: steps([1, 'orange']),
+      }),
+      driftedContainers: tablePanel({
+        title: 'Containers on a pre-patch digest',
+        description: `Each running container whose digest is not the latest patched digest of its image. PodsRunningUnpatchedDigest fires after ${UNPATCHED_DIGEST_FOR}.`,
+        queries: [{ expr: `max ${by(namespace, pod, container, image, digest, patchedDigest)} (${drift} == 1)` }],
+        width: 24,
+        height: 8,
+        hide: ['Value'],
+        rename: { [digest]: 'running digest' },
+        noValue: 'none',
+      }),
+    },
+  } satisfies Concern;
 }

@@ -11,9 +11,11 @@
  */
 import { ALERTS, L, METRICS, RECORDS } from '../../shared/metrics.ts';
 import { barGaugePanel, statPanel, steps, tablePanel } from '../panels.ts';
-import { by, on, withImageTeam } from '../promql.ts';
-import type { Concern } from '../types.ts';
+import { by, on } from '../promql.ts';
+import type { FleetQueries } from '../queries.ts';
+import type { ObservabilitySettings } from '../settings.ts';
 import { COMPLIANCE_THRESHOLDS, runningContainersTotal } from './drift.ts';
+import type { Concern } from '../types.ts';
 
 const { exception, vulnerability, images, reason, owner, ticket, expires, image, severity } = L;
 
@@ -23,22 +25,27 @@ export const EXPIRING_SOON_DAYS = 7;
 export const UNUSED_FOR = '7d';
 
 const DAY_SECONDS = 86_400;
-/** `max by (exception)`: deduplicates the collector's replicas or scrape targets. */
-const perException = (metric: string) => `max ${by(exception)} (${metric})`;
-const expiry = perException(METRICS.exceptionExpiryTimestamp.name);
-const inForce = perException(METRICS.exceptionInForce.name);
-const coveredImages = perException(METRICS.exceptionCoveredImages.name);
 const INFO_LABELS = [vulnerability, images, reason, owner, ticket, expires] as const;
-const info = `max ${by(exception, ...INFO_LABELS)} (${METRICS.exceptionInfo.name})`;
 
-/** Adds the reviewed fields (vulnerability, images, owner, ticket, ...) to a per-exception expression. */
-function withInfo(expr: string): string {
-  return `(${expr}) * ${on(exception)} group_left (${INFO_LABELS.join(', ')}) ${info}`;
+/** The per-exception series of this fleet, deduplicated across the collector's replicas or scrape targets. */
+function exceptionQueries(q: FleetQueries) {
+  const perException = (metric: Parameters<FleetQueries['series']>[0]) => `max ${by(exception)} (${q.series(metric)})`;
+  const info = `max ${by(exception, ...INFO_LABELS)} (${q.series(METRICS.exceptionInfo)})`;
+  return {
+    expiry: perException(METRICS.exceptionExpiryTimestamp),
+    inForce: perException(METRICS.exceptionInForce),
+    coveredImages: perException(METRICS.exceptionCoveredImages),
+    /** Adds the reviewed fields (vulnerability, images, owner, ticket, ...) to a per-exception expression. */
+    withInfo: (expr: string) => `(${expr}) * ${on(exception)} group_left (${INFO_LABELS.join(', ')}) ${info}`,
+  };
 }
 
 const who = `owner {{ $labels.${owner} }}, ticket {{ $labels.${ticket} }}`;
 
-export function exceptionsConcern(): Concern {
+export function exceptionsConcern(settings: ObservabilitySettings) {
+  const { q } = settings;
+  const { expiry, inForce, coveredImages, withInfo } = exceptionQueries(q);
+  const running = runningContainersTotal(q);
   return {
     name: 'exceptions',
     records: [
@@ -46,13 +53,13 @@ export function exceptionsConcern(): Concern {
         record: RECORDS.slaBreachesAccepted,
         // Zero for every tracked severity without accepted breaches, as RECORDS.slaBreaches.
         expr:
-          `sum ${by(severity)} (max ${by(image, severity)} (${METRICS.imageCveSlaBreachesAccepted.name}))` +
-          ` or 0 * count ${by(severity)} (${METRICS.inventorySlaHours.name})`,
+          `sum ${by(severity)} (max ${by(image, severity)} (${q.series(METRICS.imageCveSlaBreachesAccepted)}))` +
+          ` or 0 * count ${by(severity)} (${q.series(METRICS.inventorySlaHours)})`,
       },
       {
         record: RECORDS.patchComplianceRatioAccepted,
         // As RECORDS.patchComplianceRatio (drift.ts): absent without the collector's count, never a false 100 %.
-        expr: `clamp_min(${runningContainersTotal} - max(${METRICS.noncompliantContainersAccepted.name}), 0) / (${runningContainersTotal} > 0)`,
+        expr: `clamp_min(${running} - max(${q.series(METRICS.noncompliantContainersAccepted)}), 0) / (${running} > 0)`,
       },
     ],
     alerts: [
@@ -86,68 +93,52 @@ export function exceptionsConcern(): Concern {
           `the fix shipped or the image is gone. Remove the exception from the inventory.`,
       },
     ],
-    panels: [
-      {
-        row: 'overview',
-        order: 35,
-        panel: statPanel({
-          title: 'Patch compliance with accepted risk',
-          description:
-            'As "Patch compliance", except that a container whose Critical CVEs are all covered by exceptions in force counts as compliant. The gap between the two is the accepted risk.',
-          queries: [{ expr: RECORDS.patchComplianceRatioAccepted }],
-          width: 4,
-          height: 4,
-          unit: 'percentunit',
-          thresholds: COMPLIANCE_THRESHOLDS,
-        }),
-      },
-      {
-        row: 'sla',
-        order: 60,
-        panel: tablePanel({
-          title: 'Accepted risk',
-          description:
-            'Every exception of the inventory: the vulnerability, the images it covers, owner, ticket, expiry, whether it is in force, and how many inventoried images run the vulnerability within its scope (0: in use by nothing).',
-          queries: [{ expr: withInfo(inForce) }, { expr: withInfo(coveredImages) }],
-          width: 24,
-          height: 8,
-          hide: [exception],
-          rename: { [vulnerability]: 'Vulnerability', [images]: 'Images', [owner]: 'Owner', [ticket]: 'Ticket', [expires]: 'Expires', [reason]: 'Reason', 'Value #A': 'In force', 'Value #B': 'Images running it' },
-          colorColumn: 'In force',
-          thresholds: [
-            { value: null, color: 'red' },
-            { value: 1, color: 'green' },
-          ],
-          noValue: 'No exceptions',
-        }),
-      },
-      {
-        row: 'sla',
-        order: 70,
-        panel: barGaugePanel({
-          title: 'Accepted SLA breaches',
-          description: 'CVEs past their SLA that an exception in force covers, by image and severity: counted apart from the SLA breaches, which page.',
-          queries: [{ expr: withImageTeam(`max ${by(image, severity)} (${METRICS.imageCveSlaBreachesAccepted.name})`), legend: `{{${image}}} ({{${severity}}})` }],
-          width: 12,
-          height: 8,
-          thresholds: steps([1, 'orange']),
-          noValue: 'none',
-        }),
-      },
-      {
-        row: 'sla',
-        order: 80,
-        panel: barGaugePanel({
-          title: 'CVEs without a fix',
-          description:
-            'CVEs of a tracked severity on running digests whose VulnerabilityReport names no fixed version, by image and severity. With slaScope fixable (the default) they do not run the SLA clock until a fix appears.',
-          queries: [{ expr: withImageTeam(`max ${by(image, severity)} (${METRICS.imageUnfixableCves.name})`), legend: `{{${image}}} ({{${severity}}})` }],
-          width: 12,
-          height: 8,
-          thresholds: steps([1, 'orange']),
-          noValue: 'none',
-        }),
-      },
-    ],
-  };
+    panels: {
+      complianceWithAcceptedRisk: statPanel({
+        title: 'Patch compliance with accepted risk',
+        description:
+          'As "Patch compliance", except that a container whose Critical CVEs are all covered by exceptions in force counts as compliant. The gap between the two is the accepted risk.',
+        queries: [{ expr: q.record(RECORDS.patchComplianceRatioAccepted) }],
+        width: 4,
+        height: 4,
+        unit: 'percentunit',
+        thresholds: COMPLIANCE_THRESHOLDS,
+      }),
+      acceptedRisk: tablePanel({
+        title: 'Accepted risk',
+        description:
+          'Every exception of the inventory: the vulnerability, the images it covers, owner, ticket, expiry, whether it is in force, and how many inventoried images run the vulnerability within its scope (0: in use by nothing).',
+        queries: [{ expr: withInfo(inForce) }, { expr: withInfo(coveredImages) }],
+        width: 24,
+        height: 8,
+        hide: [exception],
+        rename: { [vulnerability]: 'Vulnerability', [images]: 'Images', [owner]: 'Owner', [ticket]: 'Ticket', [expires]: 'Expires', [reason]: 'Reason', 'Value #A': 'In force', 'Value #B': 'Images running it' },
+        colorColumn: 'In force',
+        thresholds: [
+          { value: null, color: 'red' },
+          { value: 1, color: 'green' },
+        ],
+        noValue: 'No exceptions',
+      }),
+      acceptedBreaches: barGaugePanel({
+        title: 'Accepted SLA breaches',
+        description: 'CVEs past their SLA that an exception in force covers, by image and severity: counted apart from the SLA breaches, which page.',
+        queries: [{ expr: q.withImageTeam(`max ${by(image, severity)} (${q.series(METRICS.imageCveSlaBreachesAccepted)})`), legend: `{{${image}}} ({{${severity}}})` }],
+        width: 12,
+        height: 8,
+        thresholds: steps([1, 'orange']),
+        noValue: 'none',
+      }),
+      unfixableCves: barGaugePanel({
+        title: 'CVEs without a fix',
+        description:
+          'CVEs of a tracked severity on running digests whose VulnerabilityReport names no fixed version, by image and severity. With slaScope fixable (the default) they do not run the SLA clock until a fix appears.',
+        queries: [{ expr: q.withImageTeam(`max ${by(image, severity)} (${q.series(METRICS.imageUnfixableCves)})`), legend: `{{${image}}} ({{${severity}}})` }],
+        width: 12,
+        height: 8,
+        thresholds: steps([1, 'orange']),
+        noValue: 'none',
+      }),
+    },
+  } satisfies Concern;
 }

@@ -15,24 +15,28 @@
  */
 import { ALERTS, L, METRICS, type MissingReason } from '../../shared/metrics.ts';
 import { tablePanel } from '../panels.ts';
-import { by, duration, INVENTORY, on } from '../promql.ts';
+import { by, duration, on } from '../promql.ts';
+import type { FleetQueries } from '../queries.ts';
 import type { ObservabilitySettings } from '../settings.ts';
 import type { AlertDefinition, Concern } from '../types.ts';
-import { missingSummary, RUN_EVIDENCE, SUCCESS_EVIDENCE } from './run-evidence.ts';
+import { missingSummary, runEvidence, successEvidence } from './run-evidence.ts';
 
 const { image, cronjob, team, missingReason } = L;
 /** A collector gap shorter than this does not interrupt the never-reported countdown. */
 const COLLECTOR_GAP_TOLERANCE = '15m';
 
 /** Inventoried CronJobs with the given schedule interval, read across short collector gaps. */
-function inventoriedWithInterval(intervalSeconds: number): string {
-  const info = `group ${by(image, cronjob, team)} (last_over_time(${METRICS.inventoryImageInfo.name}[${COLLECTOR_GAP_TOLERANCE}]))`;
-  const interval = `max ${by(image)} (last_over_time(${METRICS.inventoryScheduleIntervalSeconds.name}[${COLLECTOR_GAP_TOLERANCE}]))`;
+function inventoriedWithInterval(q: FleetQueries, intervalSeconds: number): string {
+  const info = `group ${by(image, cronjob, team)} (last_over_time(${q.series(METRICS.inventoryImageInfo)}[${COLLECTOR_GAP_TOLERANCE}]))`;
+  const interval = `max ${by(image)} (last_over_time(${q.series(METRICS.inventoryScheduleIntervalSeconds)}[${COLLECTOR_GAP_TOLERANCE}]))`;
   return `(${info} and ${on(image)} (${interval} == ${intervalSeconds}))`;
 }
 
-export function firstRunsConcern(settings: ObservabilitySettings): Concern {
+export function firstRunsConcern(settings: ObservabilitySettings) {
   const graceHours = settings.missingRunGraceSeconds / 3600;
+  const { q } = settings;
+  const RUN_EVIDENCE = runEvidence(q);
+  const SUCCESS_EVIDENCE = successEvidence(q);
   const neverRule = (reason: MissingReason, interval: number, expr: string, what: string): AlertDefinition => ({
     alert: ALERTS.jobMissing,
     expr,
@@ -45,7 +49,7 @@ export function firstRunsConcern(settings: ObservabilitySettings): Concern {
       `schedule interval plus ${graceHours} h (${duration(interval + settings.missingRunGraceSeconds)}) and ${what}: the image has never been patched.`,
   });
   const alerts = settings.scheduleIntervals.flatMap((interval) => {
-    const inventoried = inventoriedWithInterval(interval);
+    const inventoried = inventoriedWithInterval(q, interval);
     return [
       neverRule('never_reported', interval, `${inventoried} unless ${on(image, cronjob)} ${RUN_EVIDENCE}`, 'no run ever reported'),
       neverRule(
@@ -60,20 +64,16 @@ export function firstRunsConcern(settings: ObservabilitySettings): Concern {
     name: 'first-runs',
     records: [],
     alerts,
-    panels: [
-      {
-        row: 'overview',
-        order: 90,
-        panel: tablePanel({
-          title: 'Inventoried images that never reported',
-          description: 'Inventory entries with no exporter heartbeat and no CronJob schedule on record: their CronJob never ran, or its runs never reached the Pushgateway.',
-          queries: [{ expr: `${INVENTORY.byCronjobTeam} unless ${on(image, cronjob)} ${RUN_EVIDENCE}` }],
-          width: 6,
-          height: 8,
-          hide: ['Value'],
-          noValue: 'none',
-        }),
-      },
-    ],
-  };
+    panels: {
+      neverReported: tablePanel({
+        title: 'Inventoried images that never reported',
+        description: 'Inventory entries with no exporter heartbeat and no CronJob schedule on record: their CronJob never ran, or its runs never reached the Pushgateway.',
+        queries: [{ expr: `${q.inventory.byCronjobTeam} unless ${on(image, cronjob)} ${RUN_EVIDENCE}` }],
+        width: 6,
+        height: 8,
+        hide: ['Value'],
+        noValue: 'none',
+      }),
+    },
+  } satisfies Concern;
 }

@@ -100,12 +100,13 @@ export function dataTestGroup(name: string, world: World, at: number, queries: r
 }
 
 /**
- * Writes a promtool test file next to `rules.yaml` in `dir` and runs `promtool test rules` on it.
- * `stepSeconds`: the rule evaluation interval (a scenario spanning days evaluates less often).
+ * Writes a promtool test file next to the rule files (default `rules.yaml`) in `dir` and runs
+ * `promtool test rules` on it. `stepSeconds`: the rule evaluation interval (a scenario spanning
+ * days evaluates less often).
  */
-export async function promtoolTest(dir: string, fileName: string, groups: readonly object[], stepSeconds?: number): Promise<ToolResult> {
+export async function promtoolTest(dir: string, fileName: string, groups: readonly object[], ruleFiles: readonly string[] = ['rules.yaml'], stepSeconds?: number): Promise<ToolResult> {
   const file = join(dir, fileName);
   const evaluationInterval = stepSeconds === undefined ? EVALUATION_INTERVAL : `${stepSeconds / 60}m`;
-  await writeFile(file, stringify({ rule_files: ['rules.yaml'], evaluation_interval: evaluationInterval, tests: groups }, { lineWidth: 0 }));
+  await writeFile(file, stringify({ rule_files: ruleFiles, evaluation_interval: evaluationInterval, tests: groups }, { lineWidth: 0 }));
   return runTool(PROMTOOL, ['test', 'rules', file], dir);
 }

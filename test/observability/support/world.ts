@@ -99,6 +99,8 @@ export interface World {
     readonly goneFrom?: number;
     /** false: the scrape does not honour the collector's labels (they become exported_*). */
     readonly honorLabels?: boolean;
+    /** The collector target's `instance` (pod IP and port); two fleets in one Prometheus have different ones. */
+    readonly instance?: string;
   };
   readonly pushgateway?: {
     /**
@@ -120,9 +122,9 @@ type ValueAt = (t: number) => number | undefined;
 
 const COPA_VERSION = 'v0.14.2';
 /** Labels a ServiceMonitor scrape of the collector adds (the collector runs in the fleet namespace). */
-const collectorTarget = (namespace: string): Labels => ({
+const collectorTarget = (namespace: string, instance = '10.1.2.3:9464'): Labels => ({
   [L.job]: JOBS.collector,
-  instance: '10.1.2.3:9464',
+  instance,
   namespace,
   pod: 'copa-fleet-collector-6b7c9-x2x4q',
   container: 'collector',
@@ -216,7 +218,7 @@ function acceptedAt(world: World, image: ImageState, cve: Cve, t: number): boole
 export function renderWorld(world: World, end: number, step: number = STEP): InputSeries[] {
   const set = new SeriesSet();
   const honor = world.collector?.honorLabels ?? true;
-  const target = collectorTarget(world.namespace);
+  const target = collectorTarget(world.namespace, world.collector?.instance);
   const { down, goneFrom } = world.collector ?? {};
   const gone = (t: number) => goneFrom !== undefined && t >= goneFrom;
   const collectorUp = (t: number) => !(down !== undefined && within(t, down.from, down.until)) && !gone(t);
