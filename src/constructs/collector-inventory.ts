@@ -5,6 +5,7 @@
 import type { Fleet } from '../model/fleet.ts';
 import type { CollectorInventory, CollectorInventoryImage } from '../shared/contract.ts';
 import { SEVERITIES, type Severity } from '../shared/metrics.ts';
+import { silenceWatchSettings } from '../observability/silence-catalogue.ts';
 
 export function collectorInventory(fleet: Fleet): CollectorInventory {
   const inScope = new Set<Severity>();
@@ -27,11 +28,13 @@ export function collectorInventory(fleet: Fleet): CollectorInventory {
       slaScope: image.slaScope,
     };
   });
+  const silenceWatch = silenceWatchSettings(fleet);
   return {
     namespace: fleet.namespace,
     severitiesInScope: SEVERITIES.filter((severity) => inScope.has(severity)),
     images: [...images].sort((a, b) => (a.cronjob < b.cronjob ? -1 : a.cronjob > b.cronjob ? 1 : 0)),
     exceptions: fleet.exceptions,
+    ...(silenceWatch !== undefined && { silenceWatch }),
   };
 }
 

@@ -291,6 +291,38 @@ const routeSchema = z
   })
   .describe('Routes are tried in order; the first match wins unless `continue` is set.');
 
+/** Default `ticketPattern`: a change or issue key such as `CHG-1234` or `JIRA-1234`. */
+export const DEFAULT_TICKET_PATTERN = '\\b[A-Z][A-Z0-9]+-[0-9]+\\b';
+
+const regexSource = z.string().min(1).superRefine((value, ctx) => {
+  try {
+    new RegExp(value);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: `must be a regular expression (JavaScript syntax): ${(error as Error).message}` });
+  }
+});
+
+const watchedAlertmanagerSchema = z
+  .strictObject({
+    url: credentialFreeUrl().describe(
+      'Base URL of the Alertmanager API; `<url>/api/v2/silences` is polled. For Grafana-managed alerting: `https://<grafana>/api/alertmanager/grafana`.',
+    ),
+    bearerToken: secretKeyRef.optional().describe('Secret key holding a bearer token sent as `Authorization: Bearer` (e.g. a Grafana service account token).'),
+    ca: secretKeyRef.optional().describe('Secret key holding the PEM CA bundle of the Alertmanager\'s TLS certificate (default: the system CAs).'),
+  })
+  .describe('One Alertmanager whose silences are watched.');
+
+const silenceWatchSchema = z
+  .strictObject({
+    alertmanagers: z.array(watchedAlertmanagerSchema).default([]).describe('Alertmanagers whose silences the drift collector polls (none: no silence watch).'),
+    intervalSeconds: z.number().int().min(1).max(3600).default(60).describe('Seconds between two polls of each Alertmanager.'),
+    maxHours: z.number().positive().max(24 * 365).default(48).describe('A silence of copa-fleet alerts that ends more than this many hours after it started (or after now) needs a ticket reference, or CopaAlertSilencedTooLong fires.'),
+    ticketPattern: regexSource.default(DEFAULT_TICKET_PATTERN).describe('Regular expression (JavaScript syntax) a silence comment must match to carry a ticket reference. Default: keys such as `CHG-1234` or `JIRA-1234`.'),
+    externalLabels: labels.default({}).describe('The external labels your Prometheus adds to every alert (e.g. `cluster: prod-eu`), so that a silence of another cluster is not taken for one of ours. Other labels the rules do not set may have any value.'),
+  })
+  .prefault({})
+  .describe('Silence governance: which silences would mute copa-fleet alerts, for how long, with or without a ticket.');
+
 const alertingSchema = z
   .strictObject({
     defaultReceiver: dnsLabel().optional().describe('Receiver of alerts that match no route. Default: the first receiver.'),
@@ -303,6 +335,7 @@ const alertingSchema = z
     runbookBaseUrl: credentialFreeUrl()
       .default('https://github.com/copa-fleet/copa-fleet/blob/main/docs/runbooks')
       .describe('Base of every alert\'s runbook_url (docs/runbooks in this repository by default).'),
+    silenceWatch: silenceWatchSchema,
   })
   .prefault({})
   .describe('Alert routing: receivers reference Secrets, never inline keys.');

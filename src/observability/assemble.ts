@@ -17,6 +17,7 @@ import { jobFailuresConcern } from './concerns/job-failures.ts';
 import { missingRunsConcern } from './concerns/missing-runs.ts';
 import { pipelineConcern } from './concerns/pipeline.ts';
 import { pushgatewayConcern } from './concerns/pushgateway.ts';
+import { silencesConcern } from './concerns/silences.ts';
 import { slaConcern } from './concerns/sla.ts';
 import { vulnerabilitiesConcern } from './concerns/vulnerabilities.ts';
 import { buildDashboard } from './dashboard.ts';
@@ -48,6 +49,7 @@ export function concernsFor(settings: ObservabilitySettings): Concern[] {
     pushgatewayConcern(settings),
     collectorConcern(settings),
     ...(settings.dependencyTrackEnabled ? [dependencyTrackConcern(settings)] : []),
+    ...(settings.silenceWatchEnabled ? [silencesConcern(settings)] : []),
   ];
 }
 

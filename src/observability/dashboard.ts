@@ -15,6 +15,7 @@ import type { firstRunsConcern } from './concerns/first-runs.ts';
 import type { jobFailuresConcern } from './concerns/job-failures.ts';
 import type { pipelineConcern } from './concerns/pipeline.ts';
 import type { pushgatewayConcern } from './concerns/pushgateway.ts';
+import type { silencesConcern } from './concerns/silences.ts';
 import type { slaConcern } from './concerns/sla.ts';
 import type { vulnerabilitiesConcern } from './concerns/vulnerabilities.ts';
 import { DATASOURCE_VARIABLE } from './panels.ts';
@@ -37,6 +38,7 @@ interface ConcernPanels {
   readonly pushgateway: PanelsOf<typeof pushgatewayConcern>;
   readonly collector: PanelsOf<typeof collectorConcern>;
   readonly 'dependency-track': PanelsOf<typeof dependencyTrackConcern>;
+  readonly silences: PanelsOf<typeof silencesConcern>;
 }
 
 /** One placed panel: `[concern name, panel name]`. */
@@ -70,6 +72,8 @@ export const LAYOUT: readonly LayoutRow[] = [
       ['coverage', 'unscannedNamespaces'],
       ['coverage', 'unscannedImages'],
       ['first-runs', 'neverReported'],
+      ['silences', 'muted'],
+      ['silences', 'unreadable'],
     ],
   },
   {

@@ -32,6 +32,12 @@ export interface ObservabilitySettings {
   /** Longest schedule interval of the fleet, seconds. */
   readonly longestScheduleInterval: number;
   readonly dependencyTrackEnabled: boolean;
+  /** At least one Alertmanager in `alerting.silenceWatch.alertmanagers`. */
+  readonly silenceWatchEnabled: boolean;
+  /** CopaAlertSilencedTooLong threshold (`alerting.silenceWatch.maxHours`). */
+  readonly silenceMaxSeconds: number;
+  /** Seconds between two polls of an Alertmanager. */
+  readonly silencePollSeconds: number;
 }
 
 const HOUR = 3600;
@@ -57,6 +63,9 @@ export function observabilitySettings(fleet: Fleet): ObservabilitySettings {
     scheduleIntervals: intervals,
     longestScheduleInterval: intervals.at(-1) ?? 24 * HOUR,
     dependencyTrackEnabled: inventory.dependencyTrack !== undefined,
+    silenceWatchEnabled: inventory.alerting.silenceWatch.alertmanagers.length > 0,
+    silenceMaxSeconds: Math.round(inventory.alerting.silenceWatch.maxHours * HOUR),
+    silencePollSeconds: inventory.alerting.silenceWatch.intervalSeconds,
   };
 }
 

@@ -21,6 +21,12 @@ export interface AlertDefinition {
   /** Prometheus duration; omitted where the expression already contains its own grace. */
   readonly for?: string;
   readonly severity: AlertSeverity;
+  /**
+   * Labels the expression's result carries (besides severity, namespace and `labels`). The silence
+   * watch matches silences against them; the rule scenarios check them against what Prometheus
+   * really outputs (test/observability/silence-catalogue.test.ts).
+   */
+  readonly outputLabels: readonly string[];
   /** Static labels besides severity and namespace (they also keep same-named rules distinct). */
   readonly labels?: Readonly<Record<string, string>>;
   /** Go templates over the expression's output labels (`$labels`) and value (`$value`). */

@@ -76,11 +76,13 @@ describe('the observability chart', () => {
 });
 
 describe('alerts', () => {
-  it('cover every alert name of the contract, Dependency-Track only when configured', () => {
+  it('cover every alert name of the contract, Dependency-Track and the silence watch only when configured', () => {
     expect(new Set(alertRules.map((rule) => rule.alert))).toEqual(new Set(Object.values(ALERTS)));
-    const withoutDt = assembleObservability(fleetOf({ ...inventoryInput, dependencyTrack: undefined }));
-    const names = withoutDt.groups.flatMap((g) => (g.rules ?? []).map((r) => r.alert));
+    const without = assembleObservability(fleetOf({ ...inventoryInput, dependencyTrack: undefined, alerting: { ...inventoryInput.alerting, silenceWatch: { alertmanagers: [] } } }));
+    const names = without.groups.flatMap((g) => (g.rules ?? []).map((r) => r.alert));
     expect(names).not.toContain(ALERTS.dependencyTrackUploadFailing);
+    expect(names).not.toContain(ALERTS.silencedTooLong);
+    expect(names).not.toContain(ALERTS.silenceWatchDown);
     expect(names).toContain(ALERTS.jobFailed);
   });
 

@@ -28,6 +28,7 @@ export function collectorConcern(settings: ObservabilitySettings) {
     alerts: [
       {
         alert: ALERTS.collectorDown,
+        outputLabels: [],
         expr: collectorDown,
         for: DOWN_FOR,
         severity: 'critical',

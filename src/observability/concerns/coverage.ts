@@ -28,6 +28,7 @@ export function coverageConcern(settings: ObservabilitySettings) {
     alerts: [
       {
         alert: ALERTS.scanStale,
+        outputLabels: [L.image, L.team],
         expr: q.withImageTeam(`max ${by(image)} (${scanAge}) > ${settings.scanMaxAgeSeconds}`),
         for: SCAN_STALE_FOR,
         severity: 'warning',
@@ -38,6 +39,7 @@ export function coverageConcern(settings: ObservabilitySettings) {
       },
       {
         alert: ALERTS.namespaceNotScanned,
+        outputLabels: [L.exportedNamespace],
         // The unscanned namespace moves to exported_namespace: `namespace` is the fleet namespace on every alert.
         expr: copyLabel(`max ${by(namespace)} (${unscanned}) > 0`, exportedNamespace, namespace),
         for: NAMESPACE_NOT_SCANNED_FOR,

@@ -29,6 +29,7 @@ export function dependencyTrackConcern(settings: ObservabilitySettings) {
     alerts: [
       {
         alert: ALERTS.dependencyTrackUploadFailing,
+        outputLabels: [L.image, L.cronjob, L.team],
         expr: q.withCronjobTeam(`${failedRecently} unless ${on(image, cronjob)} (${uploadedInLatestRun})`),
         severity: 'warning',
         summary: `Dependency-Track BOM upload failing for {{ $labels.${image} }}`,

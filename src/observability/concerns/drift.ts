@@ -52,6 +52,7 @@ export function driftConcern(settings: ObservabilitySettings) {
     alerts: [
       {
         alert: ALERTS.unpatchedDigest,
+        outputLabels: [L.image, L.exportedNamespace, L.team],
         // The workload namespace moves to exported_namespace: `namespace` is the fleet namespace on every alert.
         expr: q.withImageTeam(copyLabel(`count ${by(namespace, image)} (${drift} == 1)`, exportedNamespace, namespace)),
         for: UNPATCHED_DIGEST_FOR,

@@ -26,6 +26,8 @@ export const UNUSED_FOR = '7d';
 
 const DAY_SECONDS = 86_400;
 const INFO_LABELS = [vulnerability, images, reason, owner, ticket, expires] as const;
+/** What each alert of this concern outputs: the exception and its reviewed fields (withInfo). */
+const OUTPUT_LABELS = [exception, ...INFO_LABELS];
 
 /** The per-exception series of this fleet, deduplicated across the collector's replicas or scrape targets. */
 function exceptionQueries(q: FleetQueries) {
@@ -65,6 +67,7 @@ export function exceptionsConcern(settings: ObservabilitySettings) {
     alerts: [
       {
         alert: ALERTS.exceptionExpired,
+        outputLabels: OUTPUT_LABELS,
         // Not in force and past its expiry (an exception approved for a later date is not "expired").
         expr: withInfo(`(time() - ${expiry}) / ${DAY_SECONDS} > 0 and ${on(exception)} (${inForce} == 0)`),
         severity: 'warning',
@@ -75,6 +78,7 @@ export function exceptionsConcern(settings: ObservabilitySettings) {
       },
       {
         alert: ALERTS.exceptionExpiringSoon,
+        outputLabels: OUTPUT_LABELS,
         expr: withInfo(`(${expiry} - time()) / ${DAY_SECONDS} < ${EXPIRING_SOON_DAYS} and ${on(exception)} (${inForce} == 1)`),
         severity: 'info',
         summary: `Exception for {{ $labels.${vulnerability} }} expires on {{ $labels.${expires} }}`,
@@ -84,6 +88,7 @@ export function exceptionsConcern(settings: ObservabilitySettings) {
       },
       {
         alert: ALERTS.exceptionUnused,
+        outputLabels: OUTPUT_LABELS,
         expr: withInfo(`${coveredImages} == 0 and ${on(exception)} (${inForce} == 1)`),
         for: UNUSED_FOR,
         severity: 'info',

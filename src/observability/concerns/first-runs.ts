@@ -39,6 +39,7 @@ export function firstRunsConcern(settings: ObservabilitySettings) {
   const SUCCESS_EVIDENCE = successEvidence(q);
   const neverRule = (reason: MissingReason, interval: number, expr: string, what: string): AlertDefinition => ({
     alert: ALERTS.jobMissing,
+    outputLabels: [L.image, L.cronjob, L.team],
     expr,
     for: duration(interval + settings.missingRunGraceSeconds),
     severity: 'warning',

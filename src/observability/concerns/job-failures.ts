@@ -31,6 +31,7 @@ export function jobFailuresConcern(settings: ObservabilitySettings) {
     alerts: [
       {
         alert: ALERTS.jobFailed,
+        outputLabels: [L.image, L.cronjob, L.team, L.failureReason],
         expr: q.withCronjobTeam(lastRunFailures(q)),
         severity: 'warning',
         summary: `Copa run for {{ $labels.${image} }} failed: {{ $labels.${failureReason} }}`,

@@ -28,6 +28,7 @@ export function missingRunsConcern(settings: ObservabilitySettings) {
   const SUCCESS_EVIDENCE = successEvidence(q);
   const staleRule = (reason: MissingReason, expr: string, what: string): AlertDefinition => ({
     alert: ALERTS.jobMissing,
+    outputLabels: [L.image, L.cronjob, L.team],
     expr: q.withCronjobTeam(expr),
     severity: 'warning',
     labels: { [missingReason]: reason },

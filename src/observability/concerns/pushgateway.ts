@@ -26,6 +26,7 @@ export function pushgatewayConcern(settings: ObservabilitySettings) {
     alerts: [
       {
         alert: ALERTS.pushgatewayGroupStale,
+        outputLabels: [L.image, L.cronjob, L.team],
         expr: `(${pushAge}) > ${on(cronjob)} group_left (${image}, ${team}) (${threshold})`,
         severity: 'warning',
         summary: `Pushgateway group of {{ $labels.${image} }} is stale`,

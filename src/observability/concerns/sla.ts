@@ -48,6 +48,7 @@ function breachingCves(q: FleetQueries): string {
 function breachAlert(q: FleetQueries, cve: Severity): AlertDefinition {
   return {
     alert: ALERTS.slaBreach,
+    outputLabels: [L.image, L.cveSeverity, L.team],
     // The record is evaluated earlier in the same group, at the same timestamp.
     expr: q.withImageTeam(copyLabel(q.record(RECORDS.slaBreachesByImage, { [severity]: cve }), cveSeverity, severity)),
     severity: ALERT_SEVERITY_BY_CVE[cve],

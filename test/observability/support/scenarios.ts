@@ -579,6 +579,9 @@ export function dashboardWorld(): World {
       unscannedNamespaces: [{ namespace: 'legacy-apps', pods: 3, from: hours(2) }],
       // The SLA scenario's Critical CVE accepted (its High CVE still breaches), and an unused exception.
       exceptions: [{ ...acceptedException, key: `CVE-2024-1001@${slaImage.image}`, vulnerability: 'CVE-2024-1001' }, unusedException],
+      silences: [
+        { alertmanager: 'http://alertmanager.monitoring.svc:9093', id: 'a1b2', state: 'active', createdBy: 'alice', ticket: false, mutedAlerts: 'CriticalCVESLABreach', mutedSeverity: 'critical', startsAt: hours(1), endsAt: hours(100) },
+      ],
     },
   );
 }

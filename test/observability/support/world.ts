@@ -92,6 +92,8 @@ export interface World {
   readonly images: readonly ImageState[];
   readonly exceptions?: readonly WorldException[];
   readonly unscannedNamespaces?: ReadonlyArray<{ readonly namespace: string; readonly pods: number; readonly from?: number }>;
+  /** Alertmanager silences the collector's silence watch exports (times in seconds of the scenario). */
+  readonly silences?: readonly WorldSilence[];
   readonly collector?: {
     /** Scrapes fail in [from, until): up = 0, the collector's series go stale. */
     readonly down?: { readonly from: number; readonly until?: number };
@@ -110,6 +112,18 @@ export interface World {
      */
     readonly restart?: { readonly at: number; readonly downFor: number; readonly persistent: boolean };
   };
+}
+
+export interface WorldSilence {
+  readonly alertmanager: string;
+  readonly id: string;
+  readonly state: 'active' | 'pending';
+  readonly createdBy: string;
+  readonly ticket: boolean;
+  readonly mutedAlerts: string;
+  readonly mutedSeverity: string;
+  readonly startsAt: number;
+  readonly endsAt: number;
 }
 
 export interface InputSeries {
@@ -239,6 +253,16 @@ export function renderWorld(world: World, end: number, step: number = STEP): Inp
   fromCollector(METRICS.collectorLastSyncTimestamp.name, {}, (t) => t - 30);
   fromCollector(METRICS.collectorApiErrorsTotal.name, { [L.resource]: COLLECTOR_RESOURCES.pods }, (t) => Math.floor(t / 3600));
   fromCollector(METRICS.collectorWatchRestartsTotal.name, { [L.resource]: COLLECTOR_RESOURCES.vulnerabilityReports }, (t) => Math.floor(t / 1800));
+  for (const alertmanager of new Set((world.silences ?? []).map((x) => x.alertmanager))) {
+    fromCollector(METRICS.silenceWatchUp.name, { [L.alertmanager]: alertmanager }, () => 1);
+  }
+  for (const x of world.silences ?? []) {
+    const key = { [L.alertmanager]: x.alertmanager, [L.silenceId]: x.id };
+    const info = { [L.silenceState]: x.state, [L.createdBy]: x.createdBy, [L.ticket]: String(x.ticket), [L.mutedAlerts]: x.mutedAlerts, [L.mutedSeverity]: x.mutedSeverity };
+    fromCollector(METRICS.silenceInfo.name, { ...key, ...info }, () => 1);
+    fromCollector(METRICS.silenceStartsAt.name, key, () => x.startsAt);
+    fromCollector(METRICS.silenceEndsAt.name, key, () => x.endsAt);
+  }
   for (const gap of world.unscannedNamespaces ?? []) {
     fromCollector(METRICS.namespaceUnscanned.name, { [L.namespace]: gap.namespace }, (t) => (within(t, gap.from) ? gap.pods : undefined));
   }
