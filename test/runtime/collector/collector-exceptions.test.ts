@@ -12,10 +12,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONFIGMAPS, type CollectorInventoryImage } from '../../../src/shared/contract.ts';
+import { CONFIGMAPS, stateShardName, type CollectorInventoryImage } from '../../../src/shared/contract.ts';
 import type { FleetException } from '../../../src/shared/exceptions.ts';
 import { METRICS } from '../../../src/shared/metrics.ts';
-import { decodeImageClock, encodeImageClock, stateKey, type CveClock } from '../../../runtime/collector/state-format.ts';
+import { decodeImageClock, encodeImageClock, stateKey, stateShardOf, type CveClock } from '../../../runtime/collector/state-format.ts';
 import { CLOCK_OFFSET_FILE_ENV } from '../../../runtime/collector/wall-clock.ts';
 import { FakeKubeApi, type KubeObject } from '../../support/fake-kube-api.ts';
 import * as fx from './fixtures.ts';
@@ -70,7 +70,8 @@ function runningPod(name: string, image: string, tag: string, digest: string): K
 }
 
 function stateOf(image: string): Map<string, CveClock> {
-  const value = (api.get('configmaps', fx.FLEET_NAMESPACE, CONFIGMAPS.collectorState)?.data as Record<string, string> | undefined)?.[stateKey(image)];
+  // Written to the image's state shard (the single ConfigMap the test seeds is the migration source).
+  const value = (api.get('configmaps', fx.FLEET_NAMESPACE, stateShardName(CONFIGMAPS.collectorState, stateShardOf(image)))?.data as Record<string, string> | undefined)?.[stateKey(image)];
   return value === undefined ? new Map() : (decodeImageClock(value)?.cves ?? new Map());
 }
 
