@@ -108,7 +108,7 @@ export function parseInventory(json: unknown): InventoryParse {
       slaScope: scopeByImage.get(entry.image) ?? 'all',
     });
   }
-  const severitiesInScope = SEVERITIES.filter((s) => (scope as string[]).includes(s));
+  const severitiesInScope = SEVERITIES.filter((s) => scope.includes(s));
   const exceptions = parseExceptions(json.exceptions);
   if (!exceptions.ok) return exceptions;
   return { ok: true, inventory: { severitiesInScope, images, cronjobs, exceptions: new ExceptionIndex(exceptions.exceptions) } };

@@ -39,7 +39,7 @@ export async function runTool(command: string, args: readonly string[], cwd?: st
 
 /** Runs the tasks, at most `limit` at a time; results in task order. */
 export async function inParallel<T>(tasks: ReadonlyArray<() => Promise<T>>, limit: number): Promise<T[]> {
-  const results: T[] = new Array(tasks.length);
+  const results = new Array<T>(tasks.length);
   let next = 0;
   const worker = async () => {
     while (next < tasks.length) {
