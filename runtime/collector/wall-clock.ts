@@ -27,7 +27,7 @@ export class WallClock {
   /** Re-reads the offset file (absent or unreadable: no offset). */
   refresh(): void {
     if (this.offsetFile === undefined) return;
-    let seconds = 0;
+    let seconds: number;
     try {
       seconds = Number(readFileSync(this.offsetFile, 'utf8').trim());
     } catch {

@@ -72,7 +72,7 @@ function runningPod(name: string, image: string, tag: string, digest: string): K
 function stateOf(image: string): Map<string, CveClock> {
   // Written to the image's state shard (the single ConfigMap the test seeds is the migration source).
   const value = (api.get('configmaps', fx.FLEET_NAMESPACE, stateShardName(CONFIGMAPS.collectorState, stateShardOf(image)))?.data as Record<string, string> | undefined)?.[stateKey(image)];
-  return value === undefined ? new Map() : (decodeImageClock(value)?.cves ?? new Map());
+  return value === undefined ? new Map<string, CveClock>() : (decodeImageClock(value)?.cves ?? new Map<string, CveClock>());
 }
 
 const breaches = (s: Sample[], image: string) => valueOf(s, METRICS.imageCveSlaBreaches.name, { image, severity: 'Critical' });

@@ -111,6 +111,8 @@ describe('inventory', () => {
     expect(result.inventory.cronjobs.get('nginx-b')?.image).toBe('docker.io/library/nginx');
   });
 
+  const reasonOf = (parsed: ReturnType<typeof parseInventory>): string | undefined => (parsed.ok ? undefined : parsed.reason);
+
   it('reads the SLA scope (all wins for a shared repository; absent means all) and the exceptions', () => {
     const exception = { key: 'CVE-1@*', vulnerability: 'CVE-1', scopes: [{ kind: 'fleet' }], reason: 'not_affected', statement: 's', owner: 'o', ticket: 't', approved: '2026-01-01', expires: '2026-02-01', source: 'inventory' };
     const parsed = parseInventory({
@@ -128,11 +130,11 @@ describe('inventory', () => {
     expect(parsed.inventory.exceptions.inForceKeys(Date.parse('2026-01-15T00:00:00Z'))).toEqual(['CVE-1@*']);
     expect(parsed.inventory.exceptions.inForceKeys(Date.parse('2026-02-01T00:00:00Z'))).toEqual([]);
     const bad = (change: Record<string, unknown>) => parseInventory({ severitiesInScope: [], images: [], exceptions: [{ ...exception, ...change }] });
-    expect(bad({ reason: 'because' })).toEqual({ ok: false, reason: expect.stringContaining('exceptions[0].reason') });
-    expect(bad({ expires: 'soon' })).toEqual({ ok: false, reason: expect.stringContaining('exceptions[0].expires') });
-    expect(bad({ scopes: [{ kind: 'tag', image: 'nginx' }] })).toEqual({ ok: false, reason: expect.stringContaining('exceptions[0].scopes[0]') });
-    expect(parseInventory({ severitiesInScope: [], images: [], exceptions: [exception, exception] })).toEqual({ ok: false, reason: expect.stringContaining('appears twice') });
-    expect(parseInventory({ severitiesInScope: [], images: [image({ slaScope: 'some' })] })).toEqual({ ok: false, reason: expect.stringContaining('slaScope') });
+    expect(reasonOf(bad({ reason: 'because' }))).toContain('exceptions[0].reason');
+    expect(reasonOf(bad({ expires: 'soon' }))).toContain('exceptions[0].expires');
+    expect(reasonOf(bad({ scopes: [{ kind: 'tag', image: 'nginx' }] }))).toContain('exceptions[0].scopes[0]');
+    expect(reasonOf(parseInventory({ severitiesInScope: [], images: [], exceptions: [exception, exception] }))).toContain('appears twice');
+    expect(reasonOf(parseInventory({ severitiesInScope: [], images: [image({ slaScope: 'some' })] }))).toContain('slaScope');
   });
 
   it('rejects malformed inventories with a reason naming the field', () => {
