@@ -8,6 +8,7 @@ import { imageCronJobName } from '../model/naming.ts';
 import { DEFAULT_TAG, parseImageRef } from '../shared/image-ref.ts';
 import { ALERT_SEVERITIES } from '../shared/metrics.ts';
 import { cronProblem } from './cron.ts';
+import { checkExceptions, datesProblems, DEFAULT_MAX_EXCEPTION_DAYS, exceptionFileSchema, exceptionSchema, inventoryImageKeys } from './exceptions-schema.ts';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
@@ -76,6 +77,13 @@ function timeZoneProblem(value: string): string | undefined {
   return resolved !== value && resolved.toLowerCase() === value.toLowerCase() ? `must be spelled "${resolved}"` : undefined;
 }
 
+/**
+ * trivy-operator reports CVEs without a fixed version (`trivy.ignoreUnfixed: false`, its default and
+ * ours): Copa cannot patch them, so by default they are shown but do not run an SLA clock.
+ */
+export const SLA_SCOPES = ['fixable', 'all'] as const;
+const slaScope = () => z.enum(SLA_SCOPES);
+
 const slaHours = z.number().positive('SLA hours must be greater than 0').max(24 * 365, 'SLA hours must be at most 8760 (one year)');
 
 export const slaSchema = z
@@ -132,6 +140,7 @@ export const imageSchema = z
       .describe('Tag Copa pushes the patched image to. Default: `<tag>-patched` (Copa\'s own default).'),
     sla: slaSchema.optional().describe('SLA hours overriding `defaults.sla` for this image (per severity).'),
     team: dnsLabel().optional().describe('Owning team: used in labels and alert routing. Default: `defaults.team`.'),
+    slaScope: slaScope().optional().describe('Which CVEs count towards this image\'s SLA, overriding `defaults.slaScope`.'),
     enabled: z.boolean().default(true).describe('Set to false to keep the entry but generate nothing for it.'),
   })
   .describe('One image that copa-fleet patches and tracks.');
@@ -163,6 +172,18 @@ const defaultsSchema = z
     team: dnsLabel().default(DEFAULT_TEAM).describe('Team of images that name none.'),
     schedule: scheduleSchema.describe('When the Copa CronJobs run.'),
     sla: slaSchema.default({ critical: 24, high: 168 }).describe('Default SLA hours per severity.'),
+    slaScope: slaScope()
+      .default('fixable')
+      .describe(
+        'Which CVEs count towards the SLA: `fixable` (only CVEs whose VulnerabilityReport entry has a `fixedVersion`; the clock starts when a fix is first seen) or `all` (every CVE, from the moment it is first seen). Unfixable CVEs stay visible in their own series and panel either way.',
+      ),
+    maxExceptionDays: z
+      .number()
+      .int()
+      .positive()
+      .max(366)
+      .default(DEFAULT_MAX_EXCEPTION_DAYS)
+      .describe('Longest an exception may run: `expires` at most this many days after `approved`.'),
     copa: z
       .strictObject({
         version: z.string().regex(/^v?[0-9]+\.[0-9]+\.[0-9]+$/, 'must be a version such as "0.14.2"').default('0.14.2').describe('Copa version bundled in the runtime image (reported as `copa_version`).'),
@@ -430,6 +451,8 @@ export const inventorySchema = z
     trivyOperator: trivyOperatorSchema,
     dependencyTrack: dependencyTrackSchema.optional(),
     networkPolicies: networkPoliciesSchema,
+    exceptions: z.array(exceptionSchema).default([]).describe('Reviewed risk acceptances with an expiry (docs/inventory.md#risk-acceptance).'),
+    exceptionFiles: z.array(exceptionFileSchema).default([]).describe('OpenVEX documents imported as exceptions.'),
   })
   // Cross-field checks run even when other fields failed, so that every error comes out in one run.
   .superRefine(checkCrossReferences, { when: () => true });
@@ -449,6 +472,16 @@ function checkCrossReferences(value: unknown, ctx: Ctx): void {
   checkOneTeamPerRepository(asArray(inventory.images), typeof defaultTeam === 'string' ? defaultTeam : DEFAULT_TEAM, ctx);
   checkAlertingNames(asObject(inventory.alerting), ctx);
   const defaults = asObject(inventory.defaults);
+  const maxDays = typeof defaults?.maxExceptionDays === 'number' ? defaults.maxExceptionDays : DEFAULT_MAX_EXCEPTION_DAYS;
+  const imageKeys = inventoryImageKeys(asArray(inventory.images));
+  checkExceptions(asArray(inventory.exceptions), imageKeys, maxDays, ctx);
+  asArray(inventory.exceptionFiles).forEach((file, index) => {
+    const entry = asObject(file);
+    if (entry === undefined) return;
+    for (const problem of datesProblems(entry, maxDays)) {
+      ctx.addIssue({ code: 'custom', path: ['exceptionFiles', index, ...problem.path], message: problem.message });
+    }
+  });
   const pushgateway = asObject(defaults?.pushgateway);
   if (pushgateway?.deploy === false && pushgateway.url === undefined) {
     ctx.addIssue({ code: 'custom', path: ['defaults', 'pushgateway', 'url'], message: 'is required when defaults.pushgateway.deploy is false' });
@@ -537,3 +570,4 @@ export type Inventory = z.output<typeof inventorySchema>;
 export type ImageEntry = z.output<typeof imageSchema>;
 export type Sla = z.output<typeof slaSchema>;
 export type Resources = z.output<typeof resourcesSchema>;
+export type SlaScope = (typeof SLA_SCOPES)[number];

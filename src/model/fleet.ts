@@ -3,7 +3,10 @@
  * need (names, schedules, effective SLAs, refs), sorted so that output never depends on the order
  * of the inventory.
  */
-import type { Inventory, Sla } from '../inventory/schema.ts';
+import type { Inventory, Sla, SlaScope } from '../inventory/schema.ts';
+import type { ImportedException } from '../inventory/vex-import.ts';
+import type { FleetException } from '../shared/exceptions.ts';
+import { resolveExceptions } from './exceptions.ts';
 import { DEFAULT_TAG, formatImageRef, normalizeImageRef } from '../shared/image-ref.ts';
 import { SEVERITY_BY_KEY, SEVERITY_KEYS, type Severity } from '../shared/metrics.ts';
 import { imageCronJobName } from './naming.ts';
@@ -27,17 +30,22 @@ export interface FleetImage {
   readonly scheduleIntervalSeconds: number;
   /** Effective SLA hours by severity label value; severities absent here are not tracked. */
   readonly slaHours: Readonly<Partial<Record<Severity, number>>>;
+  /** Which CVEs run this image's SLA clock: only those with a fixed version, or all. */
+  readonly slaScope: SlaScope;
 }
 
 export interface Fleet {
   readonly namespace: string;
   /** Enabled images, sorted by `name`. */
   readonly images: readonly FleetImage[];
+  /** Reviewed exceptions, inline and imported from OpenVEX files, sorted by key. */
+  readonly exceptions: readonly FleetException[];
   /** The inventory with defaults applied, for settings the model does not reshape. */
   readonly inventory: Inventory;
 }
 
-export function buildFleet(inventory: Inventory): Fleet {
+/** `importedExceptions` come from `exceptionFiles` (read by loadInventory). */
+export function buildFleet(inventory: Inventory & { readonly importedExceptions?: readonly ImportedException[] }): Fleet {
   const { defaults } = inventory;
   const images = inventory.images
     .filter((entry) => entry.enabled)
@@ -59,6 +67,7 @@ export function buildFleet(inventory: Inventory): Fleet {
         scheduleSpread: entry.schedule === undefined,
         scheduleIntervalSeconds: longestIntervalSeconds(schedule),
         slaHours: effectiveSla(defaults.sla, entry.sla),
+        slaScope: entry.slaScope ?? defaults.slaScope,
       };
     })
     .sort((a, b) => compare(a.name, b.name));
@@ -68,7 +77,13 @@ export function buildFleet(inventory: Inventory): Fleet {
     .map((entry) => ({ entry, key: formatImageRef(normalizeImageRef(entry.ref)) }))
     .sort((a, b) => compare(a.key, b.key))
     .map(({ entry }) => entry);
-  return { namespace: defaults.namespace, images, inventory: { ...inventory, images: entries } };
+  const { importedExceptions = [], ...validated } = inventory;
+  return {
+    namespace: defaults.namespace,
+    images,
+    exceptions: resolveExceptions(inventory.exceptions, importedExceptions, images),
+    inventory: { ...validated, images: entries },
+  };
 }
 
 function effectiveSla(defaults: Sla, override: Sla | undefined): Partial<Record<Severity, number>> {

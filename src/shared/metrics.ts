@@ -81,6 +81,14 @@ export const L = {
   job: 'job',
   /** Prometheus' target label (`host:port`): identifies a scrape target, e.g. one collector pod. */
   instance: 'instance',
+  /** Risk acceptance (src/shared/exceptions.ts): the exception's key and its reviewed fields. */
+  exception: 'exception',
+  vulnerability: 'vulnerability',
+  images: 'images',
+  reason: 'reason',
+  owner: 'owner',
+  // `ticket` (below, shared with the silence watch): the exception's review ticket.
+  expires: 'expires',
   // ---- Labels only the alerting rules add (never emitted by the exporter or the collector) ----
   /** Alert label carrying the CVE severity (`severity` on an alert is the alert's own severity). */
   cveSeverity: 'cve_severity',
@@ -227,6 +235,23 @@ export const METRICS = {
     'CronJob status.lastScheduleTime.'),
   collectorDigestRecords: def('copa_fleet_collector_digest_records', 'gauge', 'collector', [L.recordSource],
     'Inventoried CronJobs by where the collector read their latest patched digest: own (their own record), legacy (the shared store of earlier releases: at 0 it can be deleted), rejected (their own record names another image and was refused).'),
+
+  // ---- Collector: risk acceptance and the SLA scope (issue 13; one series per exception, never per container) ----
+  imageCveSlaBreachesAccepted: def('image_cve_sla_breaches_accepted', 'gauge', 'collector', [L.image, L.severity],
+    'CVEs of this severity past their SLA on running digests of the image that an exception in force covers: counted apart from image_cve_sla_breaches; only non-zero counts are exported (absent = 0).'),
+  imageUnfixableCves: def('image_unfixable_cves', 'gauge', 'collector', [L.image, L.severity],
+    'Distinct CVEs of a tracked severity on running digests of the image whose VulnerabilityReport entries name no fixed version; only non-zero counts are exported (absent = 0).'),
+  noncompliantContainersAccepted: def('fleet_noncompliant_containers_with_accepted_risk', 'gauge', 'collector', [],
+    'fleet_noncompliant_containers, except that a digest whose Critical CVEs are all covered by exceptions in force counts as compliant.'),
+  exceptionInfo: def('fleet_exception_info', 'gauge', 'collector', [L.exception, L.vulnerability, L.images, L.reason, L.owner, L.ticket, L.expires],
+    'Always 1 per exception of the inventory (in force or not): its vulnerability, scope, reason, owner, ticket and expiry date.'),
+  exceptionExpiryTimestamp: def('fleet_exception_expiry_timestamp_seconds', 'gauge', 'collector', [L.exception],
+    'Unix time the exception lapses (00:00 UTC of its expiry date).'),
+  exceptionInForce: def('fleet_exception_in_force', 'gauge', 'collector', [L.exception],
+    '1 while the exception is in force (from its approval date until its expiry date, decided by the collector\'s clock), else 0.'),
+  exceptionCoveredImages: def('fleet_exception_covered_images', 'gauge', 'collector', [L.exception],
+    'Inventoried images with a running container, within the exception\'s scope, whose digest carries the exception\'s vulnerability (0: the exception covers nothing running).'),
+
   collectorLastSyncTimestamp: def('copa_fleet_collector_last_sync_timestamp_seconds', 'gauge', 'collector', [],
     'Unix time the collector last had every informer synced and recomputed its metrics.'),
   collectorInformerSynced: def('copa_fleet_collector_informer_synced', 'gauge', 'collector', [L.resource],
@@ -276,6 +301,10 @@ export const RECORDS = {
   patchSuccessIncrease7d: 'image:copa_patch_success:increase7d',
   /** Failed Copa runs in the last 7 days, by image and failure_reason (inventoried CronJobs only). */
   patchFailureIncrease7d: 'image:copa_patch_failure:increase7d',
+  /** Patch compliance where Critical CVEs covered by exceptions in force do not count against a container. */
+  patchComplianceRatioAccepted: 'fleet:patch_compliance_ratio_with_accepted_risk:gauge',
+  /** Accepted CVEs past their SLA, summed over the fleet by severity. */
+  slaBreachesAccepted: 'fleet:cve_sla_breaches_accepted:count',
 } as const;
 
 /**
@@ -311,6 +340,9 @@ export const ALERTS = {
   pushgatewayGroupStale: 'PushgatewayGroupStale',
   collectorDown: 'DriftCollectorDown',
   dependencyTrackUploadFailing: 'DependencyTrackUploadFailing',
+  exceptionExpired: 'CVEExceptionExpired',
+  exceptionExpiringSoon: 'CVEExceptionExpiringSoon',
+  exceptionUnused: 'CVEExceptionUnused',
   silencedTooLong: 'CopaAlertSilencedTooLong',
   silenceWatchDown: 'CopaSilenceWatchDown',
 } as const;

@@ -21,7 +21,7 @@ let scenarioResults: Promise<ToolResult[]>;
 beforeAll(async () => {
   dir = await ruleDir();
   scenarioResults = inParallel(
-    SCENARIOS.map((scenario, index) => () => promtoolTest(dir, `scenario-${index}.test.yaml`, [scenarioTestGroup(scenario, alertNames)])),
+    SCENARIOS.map((scenario, index) => () => promtoolTest(dir, `scenario-${index}.test.yaml`, [scenarioTestGroup(scenario, alertNames)], undefined, scenario.step)),
     availableParallelism(),
   );
 });

@@ -3,18 +3,19 @@
  * image changes (its pods, its reports, its patched digest, the inventory). `imageFacts` reads
  * the indexes once per recomputation; each family only formats its series from those facts.
  */
-import { findDrift, type DriftRow, type RunningContainer } from '../../../src/shared/drift.ts';
+import { findDrift, type DriftRow } from '../../../src/shared/drift.ts';
 import { METRICS, type Severity } from '../../../src/shared/metrics.ts';
+import type { ExceptionIndex } from '../exceptions.ts';
 import type { FleetIndexes } from '../indexes.ts';
-import { intern, type ReportView } from '../projections.ts';
+import { intern, type PodContainer, type ReportView } from '../projections.ts';
 import { formatLabelParts, formatLabels, type Series, type SeriesStore } from '../series.ts';
 import type { ImageClockInput } from '../sla.ts';
 
 /** What the indexes say about one inventoried image, read once per recomputation. */
 export interface ImageFacts {
   /** Running containers of the image per pod key. */
-  readonly pods: ReadonlyMap<string, readonly RunningContainer[]> | undefined;
-  readonly containers: readonly RunningContainer[];
+  readonly pods: ReadonlyMap<string, readonly PodContainer[]> | undefined;
+  readonly containers: readonly PodContainer[];
   /** The newest report of each running digest (undefined: none), in the order the digests were met. */
   readonly reportOf: ReadonlyMap<string, ReportView | undefined>;
   /** Containers not on the latest patched digest (none without a patched digest). */
@@ -32,7 +33,7 @@ export interface ImageInput extends ImageClockInput {
 export function imageFacts(image: string, indexes: FleetIndexes, patchedDigest: string | undefined): ImageFacts {
   const pods = indexes.containersByImage.get(image);
   const reportOf = new Map<string, ReportView | undefined>();
-  const containers: RunningContainer[] = [];
+  const containers: PodContainer[] = [];
   let withCritical = 0;
   for (const podContainers of pods?.values() ?? []) {
     for (const c of podContainers) {
@@ -45,6 +46,21 @@ export function imageFacts(image: string, indexes: FleetIndexes, patchedDigest: 
   let noncompliant = withCritical;
   for (const row of drift) if (!hasCritical(reportOf, row.runningDigest)) noncompliant += 1;
   return { pods, containers, reportOf, drift, noncompliant };
+}
+
+/**
+ * `ImageFacts.noncompliant` with accepted risk: a container whose digest's Critical CVEs are all
+ * covered, for the container's tag, by exceptions in force counts as compliant (drift still counts).
+ */
+export function noncompliantWithAcceptedRisk(image: string, facts: ImageFacts, exceptions: ExceptionIndex, now: number): number {
+  if (exceptions.size === 0) return facts.noncompliant;
+  const drifted = new Set(facts.drift.map((row) => `${row.namespace}/${row.pod}/${row.container}`));
+  let noncompliant = 0;
+  for (const c of facts.containers) {
+    if (drifted.has(`${c.namespace}/${c.pod}/${c.container}`)) noncompliant += 1;
+    else if ((facts.reportOf.get(c.digest)?.cves.Critical ?? []).some((cve) => !exceptions.accepts(cve, image, [c.tag], now))) noncompliant += 1;
+  }
+  return noncompliant;
 }
 
 function hasCritical(reportOf: ReadonlyMap<string, ReportView | undefined>, digest: string): boolean {

@@ -63,7 +63,7 @@ export function coverageConcern(settings: ObservabilitySettings) {
         title: 'Unscanned namespaces',
         description: 'Namespaces with running pods and no VulnerabilityReport at all.',
         queries: [{ expr: `count(max ${by(namespace)} (${unscanned}) > 0) or vector(0)` }],
-        width: 5,
+        width: 4,
         height: 4,
         thresholds: steps([1, 'orange']),
       }),

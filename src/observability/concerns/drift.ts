@@ -12,6 +12,7 @@
 import { ALERTS, L, METRICS, RECORDS } from '../../shared/metrics.ts';
 import { statPanel, steps, tablePanel } from '../panels.ts';
 import { by, copyLabel } from '../promql.ts';
+import type { FleetQueries } from '../queries.ts';
 import type { ObservabilitySettings } from '../settings.ts';
 import type { Concern } from '../types.ts';
 
@@ -20,11 +21,22 @@ const { namespace, pod, container, image, digest, patchedDigest, exportedNamespa
 /** Drift must last this long before the alert: time for a rollout after the patch. */
 const UNPATCHED_DIGEST_FOR = '30m';
 
+/** Running containers of inventoried images; `max` deduplicates the collector's replicas or scrape targets (they count the same containers). */
+export function runningContainersTotal(q: FleetQueries): string {
+  return `sum(max ${by(image)} (${q.series(METRICS.runningContainers)}))`;
+}
+
+/** Red below 90 %, orange below 99 %: the compliance stats (strict, and with accepted risk: exceptions.ts). */
+export const COMPLIANCE_THRESHOLDS = [
+  { value: null, color: 'red' },
+  { value: 0.9, color: 'orange' },
+  { value: 0.99, color: 'green' },
+] as const;
+
 export function driftConcern(settings: ObservabilitySettings) {
   const { q } = settings;
   const drift = q.series(METRICS.containerDigestDrift);
-  /** `max` deduplicates the collector's replicas or scrape targets (they count the same containers). */
-  const running = `sum(max ${by(image)} (${q.series(METRICS.runningContainers)}))`;
+  const running = runningContainersTotal(q);
   const nonCompliant = `max(${q.series(METRICS.noncompliantContainers)})`;
   return {
     name: 'drift',
@@ -57,20 +69,16 @@ export function driftConcern(settings: ObservabilitySettings) {
         description:
           'Running containers of inventoried images that run the latest patched digest and carry no Critical CVE, over all running containers of inventoried images.',
         queries: [{ expr: q.record(RECORDS.patchComplianceRatio) }],
-        width: 5,
+        width: 4,
         height: 4,
         unit: 'percentunit',
-        thresholds: [
-          { value: null, color: 'red' },
-          { value: 0.9, color: 'orange' },
-          { value: 0.99, color: 'green' },
-        ],
+        thresholds: COMPLIANCE_THRESHOLDS,
       }),
       driftedContainerCount: statPanel({
         title: 'Containers on a pre-patch digest',
         description: 'Running containers whose digest differs from the latest patched digest of their image (digest drift).',
         queries: [{ expr: q.record(RECORDS.digestDriftContainers) }],
-        width: 5,
+        width: 4,
         height: 4,
         thresholds: steps([1, 'orange']),
       }),

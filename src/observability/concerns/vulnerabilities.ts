@@ -30,7 +30,7 @@ export function vulnerabilitiesConcern(settings: ObservabilitySettings) {
         title: 'Running images with Critical CVEs',
         description: 'Inventoried images with at least one running container whose digest carries a Critical CVE.',
         queries: [{ expr: q.record(RECORDS.runningCriticalCveImages) }],
-        width: 5,
+        width: 4,
         height: 4,
         thresholds: steps([1, 'red']),
       }),

@@ -6,7 +6,7 @@ import type { FleetImage } from '../../../src/model/fleet.ts';
 import { ALERTS, type FailureReason, type MissingReason, type Severity } from '../../../src/shared/metrics.ts';
 import type { AlertName } from '../../../src/observability/types.ts';
 import { NAMESPACE, RUNBOOK_BASE } from './fixture.ts';
-import { humanizeDuration } from './world.ts';
+import { humanizeDuration, type WorldException } from './world.ts';
 
 export interface ExpectedAlert {
   readonly alertname: AlertName;
@@ -127,5 +127,51 @@ export function dependencyTrackFailing(image: FleetImage, failures: number): Exp
     { image: image.image, cronjob: image.name, team: image.team },
     `Dependency-Track BOM upload failing for ${image.image}`,
     `${failures} BOM upload(s) of ${image.image} (CronJob ${NAMESPACE}/${image.name}) to Dependency-Track failed after all retries within the last ${DEPENDENCY_TRACK_WINDOW}, and the latest run uploaded none (team ${image.team}).`,
+  );
+}
+
+function exceptionLabels(e: WorldException): Record<string, string> {
+  return {
+    exception: e.key,
+    vulnerability: e.vulnerability,
+    images: e.images.join(','),
+    reason: e.reason,
+    owner: e.owner,
+    ticket: e.ticket,
+    expires: new Date(e.expires * 1000).toISOString().slice(0, 10),
+  };
+}
+
+export function exceptionExpired(e: WorldException): ExpectedAlert {
+  const l = exceptionLabels(e);
+  return alert(
+    ALERTS.exceptionExpired,
+    'warning',
+    l,
+    `Exception for ${l.vulnerability} expired on ${l.expires}`,
+    `The exception for ${l.vulnerability} on ${l.images} (${l.reason}; owner ${l.owner}, ticket ${l.ticket}) lapsed on ${l.expires}: ` +
+      'its CVE counts towards the SLA again, and CriticalCVESLABreach fires for it with the age it always had. Renew it in the inventory or remove it.',
+  );
+}
+
+export function exceptionExpiringSoon(e: WorldException, daysLeft: string): ExpectedAlert {
+  const l = exceptionLabels(e);
+  return alert(
+    ALERTS.exceptionExpiringSoon,
+    'info',
+    l,
+    `Exception for ${l.vulnerability} expires on ${l.expires}`,
+    `The exception for ${l.vulnerability} on ${l.images} (${l.reason}; owner ${l.owner}, ticket ${l.ticket}) expires in ${daysLeft} day(s), on ${l.expires}. Patch, renew it after review, or let it lapse.`,
+  );
+}
+
+export function exceptionUnused(e: WorldException): ExpectedAlert {
+  const l = exceptionLabels(e);
+  return alert(
+    ALERTS.exceptionUnused,
+    'info',
+    l,
+    `Exception for ${l.vulnerability} covers nothing running`,
+    `For 7d, no running container of ${l.images} carried ${l.vulnerability} (owner ${l.owner}, ticket ${l.ticket}): the fix shipped or the image is gone. Remove the exception from the inventory.`,
   );
 }

@@ -65,11 +65,12 @@ function alertTests(check: Check, alertNames: readonly AlertName[]) {
 
 /** One promtool test group: the scenario's world as input, every alert name checked at every check time. */
 export function scenarioTestGroup(scenario: Scenario, alertNames: readonly AlertName[]) {
-  const end = Math.max(...scenario.checks.map((check) => check.at)) + STEP;
+  const step = scenario.step ?? STEP;
+  const end = Math.max(...scenario.checks.map((check) => check.at)) + step;
   return {
     name: scenario.name,
-    interval: `${STEP / 60}m`,
-    input_series: renderWorld(scenario.world, end),
+    interval: `${step / 60}m`,
+    input_series: renderWorld(scenario.world, end, step),
     alert_rule_test: scenario.checks.flatMap((check) => alertTests(check, alertNames)),
     promql_expr_test: scenario.checks.flatMap((check) =>
       (check.records ?? []).map((record) => ({
@@ -98,9 +99,14 @@ export function dataTestGroup(name: string, world: World, at: number, queries: r
   };
 }
 
-/** Writes a promtool test file next to the rule files (default `rules.yaml`) in `dir` and runs `promtool test rules` on it. */
-export async function promtoolTest(dir: string, fileName: string, groups: readonly object[], ruleFiles: readonly string[] = ['rules.yaml']): Promise<ToolResult> {
+/**
+ * Writes a promtool test file next to the rule files (default `rules.yaml`) in `dir` and runs
+ * `promtool test rules` on it. `stepSeconds`: the rule evaluation interval (a scenario spanning
+ * days evaluates less often).
+ */
+export async function promtoolTest(dir: string, fileName: string, groups: readonly object[], ruleFiles: readonly string[] = ['rules.yaml'], stepSeconds?: number): Promise<ToolResult> {
   const file = join(dir, fileName);
-  await writeFile(file, stringify({ rule_files: ruleFiles, evaluation_interval: EVALUATION_INTERVAL, tests: groups }, { lineWidth: 0 }));
+  const evaluationInterval = stepSeconds === undefined ? EVALUATION_INTERVAL : `${stepSeconds / 60}m`;
+  await writeFile(file, stringify({ rule_files: ruleFiles, evaluation_interval: evaluationInterval, tests: groups }, { lineWidth: 0 }));
   return runTool(PROMTOOL, ['test', 'rules', file], dir);
 }

@@ -9,7 +9,7 @@ import { RECORDS } from '../../../src/shared/metrics.ts';
 import * as expect from './expected-alerts.ts';
 import type { ExpectedAlert } from './expected-alerts.ts';
 import { imageOf, NAMESPACE, REFS, removedImage } from './fixture.ts';
-import { type Container, hours, type ImageState, minutes, type Run, type World } from './world.ts';
+import { type Container, hours, type ImageState, minutes, type Run, type World, type WorldException } from './world.ts';
 
 export interface ExpectedSample {
   /** promtool notation: `metric{label="value"}`. */
@@ -32,6 +32,8 @@ export interface Scenario {
   readonly name: string;
   readonly world: World;
   readonly checks: readonly Check[];
+  /** Seconds between samples and rule evaluations (default STEP, 5 min); longer for scenarios spanning days. */
+  readonly step?: number;
 }
 
 export function digestOf(label: string): string {
@@ -459,6 +461,83 @@ const dependencyTrack: Scenario = {
   ],
 };
 
+// ------------------------------------------------------------------ risk acceptance
+
+const days = (value: number): number => value * 86_400;
+const ACCEPTED_CVE = 'CVE-2024-2001';
+/** Covers the Critical CVE of the image, past its SLA from the start, until 00:00 UTC of day 3. */
+const acceptedException: WorldException = {
+  key: `${ACCEPTED_CVE}@${slaImage.image}`,
+  vulnerability: ACCEPTED_CVE,
+  images: [slaImage.image],
+  reason: 'no_fix_available',
+  owner: 'secops',
+  ticket: 'SEC-7',
+  approved: -hours(48),
+  expires: days(3),
+};
+/** Fleet-wide, for a vulnerability nothing runs: unused. */
+const unusedException: WorldException = {
+  key: 'GHSA-2222-3333-4444@*',
+  vulnerability: 'GHSA-2222-3333-4444',
+  images: ['*'],
+  reason: 'not_affected',
+  owner: 'platform',
+  ticket: 'SEC-8',
+  approved: -hours(24),
+  expires: days(30),
+};
+/** Expires at 00:00 of day 1 in the shorter scenario. */
+const lapsing: WorldException = { ...acceptedException, expires: days(1) };
+const exceptions: Scenario = {
+  name: 'an accepted Critical CVE past its SLA: quiet while accepted, breaching with its original age once the exception lapses',
+  world: world([healthy(slaImage, END, { cves: [{ id: ACCEPTED_CVE, severity: 'Critical', firstSeen: -hours(30), digest: slaDigest }] })], { exceptions: [lapsing] }),
+  checks: [
+    {
+      at: hours(2),
+      alerts: [expect.exceptionExpiringSoon(lapsing, '0.9')],
+      records: [
+        { expr: RECORDS.slaBreachesByImage, samples: [] },
+        {
+          expr: RECORDS.slaBreachesAccepted,
+          samples: [sample(RECORDS.slaBreachesAccepted, { severity: 'Critical' }, 1), sample(RECORDS.slaBreachesAccepted, { severity: 'High' }, 0)],
+        },
+        { expr: RECORDS.patchComplianceRatio, samples: [sample(RECORDS.patchComplianceRatio, {}, 0)] },
+        { expr: RECORDS.patchComplianceRatioAccepted, samples: [sample(RECORDS.patchComplianceRatioAccepted, {}, 1)] },
+      ],
+    },
+    { at: hours(23), alerts: [expect.exceptionExpiringSoon(lapsing, '0.0')] },
+    {
+      // The exception lapsed at 00:00 of day 1: the breach pages at once, with the CVE's first-seen time of t = -30 h.
+      at: hours(25),
+      alerts: [expect.exceptionExpired(lapsing), expect.slaBreach(slaImage, 'Critical', 1)],
+      records: [
+        { expr: RECORDS.slaBreachesByImage, samples: [sample(RECORDS.slaBreachesByImage, { image: slaImage.image, severity: 'Critical' }, 1)] },
+        { expr: RECORDS.slaBreachesAccepted, samples: [sample(RECORDS.slaBreachesAccepted, { severity: 'Critical' }, 0), sample(RECORDS.slaBreachesAccepted, { severity: 'High' }, 0)] },
+        { expr: RECORDS.patchComplianceRatioAccepted, samples: [sample(RECORDS.patchComplianceRatioAccepted, {}, 0)] },
+      ],
+    },
+  ],
+};
+
+const UNUSED_END = days(7) + hours(1);
+const unusedExceptions: Scenario = {
+  name: 'an exception covering nothing running for 7 days; another about to lapse',
+  // A week at 5-minute evaluations costs promtool about half a minute: hourly evaluations suffice here.
+  step: 3600,
+  world: world(
+    [healthy(slaImage, UNUSED_END, { cves: [{ id: ACCEPTED_CVE, severity: 'Critical', firstSeen: -hours(30), digest: slaDigest }] })],
+    { exceptions: [acceptedException, unusedException] },
+  ),
+  checks: [
+    { at: hours(2), alerts: [expect.exceptionExpiringSoon(acceptedException, '2.9')] },
+    { at: days(3) + hours(1), alerts: [expect.exceptionExpired(acceptedException), expect.slaBreach(slaImage, 'Critical', 1)] },
+    // Unused since t = 0: pending for 7 days, then firing.
+    { at: days(6) + hours(12), alerts: [expect.exceptionExpired(acceptedException), expect.slaBreach(slaImage, 'Critical', 1)] },
+    { at: days(7) + hours(1), alerts: [expect.exceptionExpired(acceptedException), expect.slaBreach(slaImage, 'Critical', 1), expect.exceptionUnused(unusedException)] },
+  ],
+};
+
 export const SCENARIOS: readonly Scenario[] = [
   sla,
   success,
@@ -474,6 +553,9 @@ export const SCENARIOS: readonly Scenario[] = [
   inMemoryRestart,
   removed,
   collectorDown,
+  // A pair for fleet-isolation.test.ts (it pairs 0-1, 2-3, ...): both run at the longer step.
+  exceptions,
+  unusedExceptions,
   dependencyTrack,
 ];
 
@@ -481,7 +563,8 @@ export const SCENARIOS: readonly Scenario[] = [
 export function dashboardWorld(): World {
   return world(
     [
-      ...sla.world.images,
+      // A CVE without a fix on the SLA image, for the unfixable panel.
+      ...sla.world.images.map((image) => ({ ...image, cves: [...(image.cves ?? []), { id: 'CVE-2024-1003', severity: 'High' as const, firstSeen: hours(3), digest: slaDigest, unfixable: true }] })),
       ...success.world.images,
       ...failure.world.images,
       ...jobFailure.world.images,
@@ -494,6 +577,8 @@ export function dashboardWorld(): World {
     ],
     {
       unscannedNamespaces: [{ namespace: 'legacy-apps', pods: 3, from: hours(2) }],
+      // The SLA scenario's Critical CVE accepted (its High CVE still breaches), and an unused exception.
+      exceptions: [{ ...acceptedException, key: `CVE-2024-1001@${slaImage.image}`, vulnerability: 'CVE-2024-1001' }, unusedException],
       silences: [
         { alertmanager: 'http://alertmanager.monitoring.svc:9093', id: 'a1b2', state: 'active', createdBy: 'alice', ticket: false, mutedAlerts: 'CriticalCVESLABreach', mutedSeverity: 'critical', startsAt: hours(1), endsAt: hours(100) },
       ],

@@ -38,6 +38,22 @@ export interface Cve {
   readonly firstSeen: number;
   /** The digest that carries it (running containers on this digest expose it). */
   readonly digest: string;
+  /** No fixed version (slaScope fixable): off the clock, counted in image_unfixable_cves only. */
+  readonly unfixable?: boolean;
+}
+
+/** A reviewed exception as the collector exports it (risk acceptance). */
+export interface WorldException {
+  readonly key: string;
+  readonly vulnerability: string;
+  /** Repositories it covers; `*` for the whole fleet. */
+  readonly images: readonly string[];
+  readonly reason: string;
+  readonly owner: string;
+  readonly ticket: string;
+  /** In force from `approved` until `expires` (seconds; `expires` at 00:00 UTC of a day). */
+  readonly approved: number;
+  readonly expires: number;
 }
 
 export interface Container {
@@ -74,6 +90,7 @@ export interface ImageState {
 export interface World {
   readonly namespace: string;
   readonly images: readonly ImageState[];
+  readonly exceptions?: readonly WorldException[];
   readonly unscannedNamespaces?: ReadonlyArray<{ readonly namespace: string; readonly pods: number; readonly from?: number }>;
   /** Alertmanager silences the collector's silence watch exports (times in seconds of the scenario). */
   readonly silences?: readonly WorldSilence[];
@@ -153,10 +170,10 @@ class SeriesSet {
 }
 
 /** Renders a sampled series in promtool notation: `_` before it exists, `stale` once it ends. */
-function renderValues(value: ValueAt, end: number): string {
+function renderValues(value: ValueAt, end: number, step: number): string {
   const out: string[] = [];
   let defined = false;
-  for (let t = 0; t <= end; t += STEP) {
+  for (let t = 0; t <= end; t += step) {
     const v = value(t);
     if (v === undefined) {
       out.push(defined ? 'stale' : '_');
@@ -196,18 +213,23 @@ function carriedAt(image: ImageState, cve: Cve, t: number): boolean {
   return t >= cve.firstSeen && runningAt(image, t).some((c) => c.digest === cve.digest);
 }
 
-/** The digest carries a Critical CVE at t. */
-function criticalAt(image: ImageState, digest: string, t: number): boolean {
-  return (image.cves ?? []).some((v) => v.digest === digest && v.severity === SEVERITY_BY_KEY.critical && v.firstSeen <= t);
-}
-
-/** Running containers at t on a pre-patch digest or a digest with a Critical CVE (each counted once). */
-function noncompliantAt(image: ImageState, t: number): number {
+/** Running containers at t on a pre-patch digest or a digest with a Critical CVE (each counted once); with `accepted`, accepted CVEs do not count. */
+function noncompliantAt(image: ImageState, t: number, accepted: (cve: Cve) => boolean = () => false): number {
   const patch = latest(image.patches, (p) => p.at, t);
-  return runningAt(image, t).filter((c) => criticalAt(image, c.digest, t) || (patch !== undefined && c.digest !== patch.digest)).length;
+  const critical = (digest: string) => (image.cves ?? []).some((v) => v.digest === digest && v.severity === SEVERITY_BY_KEY.critical && v.firstSeen <= t && !accepted(v));
+  return runningAt(image, t).filter((c) => critical(c.digest) || (patch !== undefined && c.digest !== patch.digest)).length;
 }
 
-export function renderWorld(world: World, end: number): InputSeries[] {
+const inForceAt = (e: WorldException, t: number) => t >= e.approved && t < e.expires;
+const inScope = (e: WorldException, image: ImageState) => e.images.includes('*') || e.images.includes(image.image);
+
+/** The CVE on the image is covered by an exception in force at t. */
+function acceptedAt(world: World, image: ImageState, cve: Cve, t: number): boolean {
+  return (world.exceptions ?? []).some((e) => e.vulnerability === cve.id && inScope(e, image) && inForceAt(e, t));
+}
+
+/** `step`: seconds between samples (STEP unless a scenario spans days: see Scenario.step). */
+export function renderWorld(world: World, end: number, step: number = STEP): InputSeries[] {
   const set = new SeriesSet();
   const honor = world.collector?.honorLabels ?? true;
   const target = collectorTarget(world.namespace, world.collector?.instance);
@@ -247,6 +269,19 @@ export function renderWorld(world: World, end: number): InputSeries[] {
 
   const inventoriedAt = (image: ImageState, t: number) => within(t, image.inventory?.from, image.inventory?.until);
   fromCollector(METRICS.noncompliantContainers.name, {}, (t) => world.images.reduce((sum, image) => sum + (inventoriedAt(image, t) ? noncompliantAt(image, t) : 0), 0));
+  fromCollector(METRICS.noncompliantContainersAccepted.name, {}, (t) =>
+    world.images.reduce((sum, image) => sum + (inventoriedAt(image, t) ? noncompliantAt(image, t, (cve) => acceptedAt(world, image, cve, t)) : 0), 0),
+  );
+  for (const e of world.exceptions ?? []) {
+    const exception = { [L.exception]: e.key };
+    const expires = new Date(e.expires * 1000).toISOString().slice(0, 10);
+    fromCollector(METRICS.exceptionInfo.name, { ...exception, [L.vulnerability]: e.vulnerability, [L.images]: e.images.join(','), [L.reason]: e.reason, [L.owner]: e.owner, [L.ticket]: e.ticket, [L.expires]: expires }, () => 1);
+    fromCollector(METRICS.exceptionExpiryTimestamp.name, exception, () => e.expires);
+    fromCollector(METRICS.exceptionInForce.name, exception, (t) => (inForceAt(e, t) ? 1 : 0));
+    fromCollector(METRICS.exceptionCoveredImages.name, exception, (t) =>
+      world.images.filter((image) => inventoriedAt(image, t) && inScope(e, image) && (image.cves ?? []).some((c) => c.id === e.vulnerability && carriedAt(image, c, t))).length,
+    );
+  }
 
   for (const image of world.images) {
     const inventoried = (t: number) => inventoriedAt(image, t);
@@ -266,7 +301,14 @@ export function renderWorld(world: World, end: number): InputSeries[] {
       const scan = latest(image.scans, (s) => s, t);
       return scan !== undefined && runningAt(image, t).length > 0 ? t - scan : undefined;
     });
+    for (const severity of Object.keys(image.slaHours)) {
+      collected(METRICS.imageUnfixableCves.name, { [L.severity]: severity }, (t) => {
+        const unfixable = new Set((image.cves ?? []).filter((c) => c.unfixable === true && c.severity === severity && carriedAt(image, c, t)).map((c) => c.id));
+        return unfixable.size > 0 ? unfixable.size : undefined;
+      });
+    }
     for (const cve of image.cves ?? []) {
+      if (cve.unfixable === true) continue;
       const labels = { [L.digest]: cve.digest, [L.cveId]: cve.id, [L.severity]: cve.severity };
       collected(METRICS.imageCveAgeHours.name, labels, (t) => (carriedAt(image, cve, t) ? (t - cve.firstSeen) / 3600 : undefined));
       const sla = image.slaHours[cve.severity];
@@ -277,11 +319,17 @@ export function renderWorld(world: World, end: number): InputSeries[] {
       }
     }
     for (const [severity, sla] of Object.entries(image.slaHours)) {
-      // Distinct CVE ids of the severity past the SLA; only non-zero counts are exported.
-      collected(METRICS.imageCveSlaBreaches.name, { [L.severity]: severity }, (t) => {
-        const past = new Set((image.cves ?? []).filter((c) => c.severity === severity && carriedAt(image, c, t) && t - c.firstSeen > hours(sla)).map((c) => c.id));
+      // Distinct CVE ids of the severity past the SLA, accepted ones apart; only non-zero counts are exported.
+      const pastSla = (t: number, accepted: boolean) => {
+        const past = new Set(
+          (image.cves ?? [])
+            .filter((c) => c.unfixable !== true && c.severity === severity && carriedAt(image, c, t) && t - c.firstSeen > hours(sla) && acceptedAt(world, image, c, t) === accepted)
+            .map((c) => c.id),
+        );
         return past.size > 0 ? past.size : undefined;
-      });
+      };
+      collected(METRICS.imageCveSlaBreaches.name, { [L.severity]: severity }, (t) => pastSla(t, false));
+      collected(METRICS.imageCveSlaBreachesAccepted.name, { [L.severity]: severity }, (t) => pastSla(t, true));
     }
     const criticalDigests = new Set((image.cves ?? []).filter((c) => c.severity === SEVERITY_BY_KEY.critical).map((c) => c.digest));
     const pods = new Map<string, Container>();
@@ -361,7 +409,7 @@ export function renderWorld(world: World, end: number): InputSeries[] {
   }
 
   return set.entries
-    .map((entry) => ({ series: selector(entry.metric, entry.labels), values: renderValues(entry.value, end) }))
+    .map((entry) => ({ series: selector(entry.metric, entry.labels), values: renderValues(entry.value, end, step) }))
     .filter((entry) => /[0-9]/.test(entry.values));
 }
 
