@@ -17,6 +17,7 @@ import { EMPTY_INVENTORY, parseInventoryConfigMap, parsePatchedDigests, type Inv
 import { classifyJobFailure, latestJob, missedSchedule, type CollectorFailureReason, type JobPodMemo } from './job-failures.ts';
 import type { Logger } from './log.ts';
 import { intern, type ConfigMapData, type CronJobView, type JobView, type PodView, type ReportView } from './projections.ts';
+import { scanCoverage } from './scan-coverage.ts';
 import { formatLabelParts, formatLabels, SeriesStore, type Series } from './series.ts';
 import type { SlaClock } from './sla-clock.ts';
 
@@ -31,12 +32,15 @@ export function createStores() {
     running: new SeriesStore(METRICS.runningContainers),
     noncompliant: new SeriesStore(METRICS.noncompliantContainers),
     scanAge: new SeriesStore(METRICS.imageScanAgeSeconds),
+    unscannedContainers: new SeriesStore(METRICS.unscannedContainers),
+    complianceUnknown: new SeriesStore(METRICS.complianceUnknownContainers),
     unscanned: new SeriesStore(METRICS.namespaceUnscanned),
     inventoryInfo: new SeriesStore(METRICS.inventoryImageInfo),
     inventoryInterval: new SeriesStore(METRICS.inventoryScheduleIntervalSeconds),
     inventorySla: new SeriesStore(METRICS.inventorySlaHours),
     jobFailure: new SeriesStore(METRICS.jobLastFailure),
     cronLastSchedule: new SeriesStore(METRICS.cronjobLastScheduleTimestamp),
+    cronCreated: new SeriesStore(METRICS.cronjobCreatedTimestamp),
   };
 }
 export type ModelStores = ReturnType<typeof createStores>;
@@ -63,8 +67,8 @@ export interface SyncState {
   inventory: boolean;
 }
 
-const IMAGE_STORES = ['cveAge', 'slaBreach', 'slaBreaching', 'critical', 'drift', 'running', 'scanAge'] as const;
-const CRONJOB_STORES = ['jobFailure', 'cronLastSchedule'] as const;
+const IMAGE_STORES = ['cveAge', 'slaBreach', 'slaBreaching', 'critical', 'drift', 'running', 'scanAge', 'unscannedContainers'] as const;
+const CRONJOB_STORES = ['jobFailure', 'cronLastSchedule', 'cronCreated'] as const;
 /** The one group of the fleet-wide series. */
 const FLEET_GROUP = 'fleet';
 
@@ -95,6 +99,8 @@ export class FleetModel {
   private readonly activeBySeverity = new Map<string, Map<Severity, Set<string>>>();
   /** Non-compliant running containers per inventoried image (summed into the fleet-wide series). */
   private readonly noncompliantByImage = new Map<string, number>();
+  /** Never-scanned, not otherwise non-compliant running containers per inventoried image (summed likewise). */
+  private readonly unknownByImage = new Map<string, number>();
 
   private readonly dirtyImages = new Set<string>();
   private readonly dirtyNamespaces = new Set<string>();
@@ -370,6 +376,7 @@ export class FleetModel {
       this.activeCves.delete(image);
       this.activeBySeverity.delete(image);
       this.noncompliantByImage.delete(image);
+      this.unknownByImage.delete(image);
       this.lastKnown.delete(image);
       return;
     }
@@ -420,6 +427,9 @@ export class FleetModel {
     }
     stores.drift.replaceGroup(image, drift);
     this.noncompliantByImage.set(image, noncompliant);
+    const coverage = scanCoverage(containers, (digest) => reportOf.get(digest) !== undefined, patched?.digest);
+    stores.unscannedContainers.setSingle(image, formatLabels(METRICS.unscannedContainers, { image }), coverage.unscanned, now);
+    this.unknownByImage.set(image, coverage.unknown);
 
     let newest = 0;
     for (const report of reportOf.values()) if (report !== undefined && report.updated > newest) newest = report.updated;
@@ -545,6 +555,9 @@ export class FleetModel {
     let noncompliant = 0;
     for (const count of this.noncompliantByImage.values()) noncompliant += count;
     this.options.stores.noncompliant.setSingle(FLEET_GROUP, formatLabels(METRICS.noncompliantContainers, {}), noncompliant, now);
+    let unknown = 0;
+    for (const count of this.unknownByImage.values()) unknown += count;
+    this.options.stores.complianceUnknown.setSingle(FLEET_GROUP, formatLabels(METRICS.complianceUnknownContainers, {}), unknown, now);
   }
 
   private computeNamespace(namespace: string, now: number): void {
@@ -564,6 +577,8 @@ export class FleetModel {
     const { image } = entry;
     const cron = this.cronjobs.get(cronjob);
     stores.cronLastSchedule.setSingle(cronjob, formatLabels(METRICS.cronjobLastScheduleTimestamp, { image, cronjob }), cron?.lastSchedule === undefined ? undefined : cron.lastSchedule / 1000, now);
+    // The start of the first-run wait (first-runs.ts): from the API, so a restart does not move it.
+    stores.cronCreated.setSingle(cronjob, formatLabels(METRICS.cronjobCreatedTimestamp, { image, cronjob }), cron === undefined || cron.created === 0 ? undefined : cron.created / 1000, now);
 
     const reasons = new Set<CollectorFailureReason>();
     const names = this.jobsByCronjob.get(cronjob);

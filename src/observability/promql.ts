@@ -74,6 +74,14 @@ export const INVENTORY = {
   byImage: `group ${by(image)} (${info})`,
 } as const;
 
+/**
+ * `0` while the collector reports (it exports the inventory once pods, reports and the inventory
+ * are listed), nothing while it is down: `count(...) or collectorZero` reads 0 only when the
+ * collector looked and found nothing, and is absent ("No data") when it cannot look. (`or
+ * vector(0)` would show a reassuring 0 with the collector down.)
+ */
+export const collectorZero = `0 * group(${info})`;
+
 /** Keeps series of inventoried CronJobs only (`and on (image, cronjob)`). */
 export function inInventory(expr: string): string {
   return `(${expr} and ${on(image, cronjob)} ${INVENTORY.byCronjob})`;

@@ -89,8 +89,6 @@ export const L = {
   exportedPod: 'exported_pod',
   /** Alert label of CopaPatchJobMissing: which evidence is missing (MISSING_REASONS). */
   missingReason: 'missing_reason',
-  /** Alert label of CopaPatchJobMissing for CronJobs that never reported: their schedule interval (e.g. `1d`). */
-  scheduleInterval: 'schedule_interval',
   /** Alertmanager's alert-name label. */
   alertname: 'alertname',
 } as const;
@@ -199,6 +197,12 @@ export const METRICS = {
     '1 while the most recent Job of the CronJob failed in a way the in-pod exporter cannot report.'),
   cronjobLastScheduleTimestamp: def('copa_cronjob_last_schedule_timestamp_seconds', 'gauge', 'collector', [L.image, L.cronjob],
     'CronJob status.lastScheduleTime.'),
+  cronjobCreatedTimestamp: def('copa_cronjob_created_timestamp_seconds', 'gauge', 'collector', [L.image, L.cronjob],
+    'CronJob metadata.creationTimestamp of an inventoried CronJob: when the image entered the cluster\'s inventory (the start of its first-run wait).'),
+  unscannedContainers: def('fleet_unscanned_containers', 'gauge', 'collector', [L.image],
+    'Running containers of an inventoried image whose running digest has no VulnerabilityReport: their CVEs are unknown (a coverage gap).'),
+  complianceUnknownContainers: def('fleet_compliance_unknown_containers', 'gauge', 'collector', [],
+    'Running containers of inventoried images not counted in fleet_noncompliant_containers whose running digest has no VulnerabilityReport: neither known compliant nor known non-compliant.'),
   collectorLastSyncTimestamp: def('copa_fleet_collector_last_sync_timestamp_seconds', 'gauge', 'collector', [],
     'Unix time the collector last had every informer synced and recomputed its metrics.'),
   collectorInformerSynced: def('copa_fleet_collector_informer_synced', 'gauge', 'collector', [L.resource],
@@ -228,6 +232,8 @@ export const RECORDS = {
   patchSuccessIncrease7d: 'image:copa_patch_success:increase7d',
   /** Failed Copa runs in the last 7 days, by image and failure_reason (inventoried CronJobs only). */
   patchFailureIncrease7d: 'image:copa_patch_failure:increase7d',
+  /** Running containers of inventoried images whose compliance is unknown (never scanned), over all of them. */
+  patchComplianceUnknownRatio: 'fleet:patch_compliance_unknown:ratio',
 } as const;
 
 /**
@@ -237,6 +243,8 @@ export const RECORDS = {
 export const UPSTREAM_METRICS = {
   up: 'up',
   pushTimeSeconds: 'push_time_seconds',
+  /** Every Prometheus client's process start time; read from the generated Pushgateway's own scrape job. */
+  processStartTimeSeconds: 'process_start_time_seconds',
 } as const;
 
 /** Values of the `severity` label on alerts (lower case, as Alertmanager routes expect). */
@@ -247,8 +255,9 @@ export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
 export const MISSING_REASONS = {
   no_recent_run: 'no run (exporter heartbeat or CronJob schedule) within the schedule interval plus grace',
   no_recent_success: 'runs happen, but none succeeded within the schedule interval plus grace',
-  never_reported: 'inventoried for longer than the schedule interval plus grace, and no run ever reported',
-  never_succeeded: 'inventoried for longer than the schedule interval plus grace, runs reported, none succeeded',
+  never_reported: 'its CronJob was created longer ago than the schedule interval plus grace, and no run ever reported',
+  never_succeeded: 'its CronJob was created (and the Pushgateway started) longer ago than the schedule interval plus grace, runs reported, none succeeded',
+  cronjob_missing: 'in the inventory, but its CronJob has not existed for an hour: the manifests were not applied, or the CronJob was deleted',
 } as const;
 export type MissingReason = keyof typeof MISSING_REASONS;
 
@@ -260,6 +269,7 @@ export const ALERTS = {
   unpatchedDigest: 'PodsRunningUnpatchedDigest',
   scanStale: 'TrivyScanStale',
   namespaceNotScanned: 'NamespaceNotScanned',
+  imageNotScanned: 'RunningImageNotScanned',
   pushgatewayGroupStale: 'PushgatewayGroupStale',
   collectorDown: 'DriftCollectorDown',
   dependencyTrackUploadFailing: 'DependencyTrackUploadFailing',

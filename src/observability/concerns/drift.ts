@@ -11,7 +11,7 @@
  */
 import { ALERTS, L, METRICS, RECORDS } from '../../shared/metrics.ts';
 import { statPanel, steps, tablePanel } from '../panels.ts';
-import { by, copyLabel, withImageTeam, workloadSeries } from '../promql.ts';
+import { by, collectorZero, copyLabel, withImageTeam, workloadSeries } from '../promql.ts';
 import type { Concern } from '../types.ts';
 
 const { namespace, pod, container, image, digest, patchedDigest, exportedNamespace, team } = L;
@@ -24,17 +24,26 @@ const rawDrift = METRICS.containerDigestDrift.name;
 /** `max` deduplicates the collector's replicas or scrape targets (they count the same containers). */
 const running = `sum(max ${by(image)} (${METRICS.runningContainers.name}))`;
 const nonCompliant = `max(${METRICS.noncompliantContainers.name})`;
+/** Never scanned and not known non-compliant: counted as not known to be compliant. */
+const unknown = `max(${METRICS.complianceUnknownContainers.name})`;
 
 export function driftConcern(): Concern {
   return {
     name: 'drift',
     records: [
       // Containers on a pre-patch digest (the seed counted containers with Critical CVEs instead).
-      { record: RECORDS.digestDriftContainers, expr: `count(${rawDrift} == 1) or vector(0)` },
+      // Absent, not 0, without the collector: the stat must not turn green while nobody looks.
+      { record: RECORDS.digestDriftContainers, expr: `count(${rawDrift} == 1) or ${collectorZero}` },
       {
         record: RECORDS.patchComplianceRatio,
-        // No `or vector(0)`: without the collector's count the ratio is absent, never a false 100 %.
-        expr: `clamp_min(${running} - ${nonCompliant}, 0) / (${running} > 0)`,
+        // Known compliant only: a never-scanned container is not counted compliant. No `or vector(0)`:
+        // without the collector's counts the ratio is absent, never a false 100 %.
+        expr: `clamp_min(${running} - ${nonCompliant} - ${unknown}, 0) / (${running} > 0)`,
+      },
+      {
+        record: RECORDS.patchComplianceUnknownRatio,
+        // The explicit "unknown" part of the same denominator, shown next to the ratio.
+        expr: `clamp_max(${unknown} / (${running} > 0), 1)`,
       },
     ],
     alerts: [
@@ -57,9 +66,10 @@ export function driftConcern(): Concern {
         panel: statPanel({
           title: 'Patch compliance',
           description:
-            'Running containers of inventoried images that run the latest patched digest and carry no Critical CVE, over all running containers of inventoried images.',
+            'Compliant: running containers of inventoried images that run the latest patched digest and whose scanned digest carries no Critical CVE, over all running containers of inventoried images. ' +
+            'Containers whose digest was never scanned are not counted compliant (see "Compliance unknown").',
           queries: [{ expr: RECORDS.patchComplianceRatio }],
-          width: 5,
+          width: 4,
           height: 4,
           unit: 'percentunit',
           thresholds: [
@@ -71,12 +81,27 @@ export function driftConcern(): Concern {
       },
       {
         row: 'overview',
+        order: 35,
+        panel: statPanel({
+          title: 'Compliance unknown',
+          description:
+            'Running containers of inventoried images whose digest has no VulnerabilityReport (and that are not on a pre-patch digest), over all of them: ' +
+            'neither known compliant nor known non-compliant (RunningImageNotScanned).',
+          queries: [{ expr: RECORDS.patchComplianceUnknownRatio }],
+          width: 4,
+          height: 4,
+          unit: 'percentunit',
+          thresholds: steps([0.000001, 'orange']),
+        }),
+      },
+      {
+        row: 'overview',
         order: 40,
         panel: statPanel({
           title: 'Containers on a pre-patch digest',
           description: 'Running containers whose digest differs from the latest patched digest of their image (digest drift).',
           queries: [{ expr: RECORDS.digestDriftContainers }],
-          width: 5,
+          width: 4,
           height: 4,
           thresholds: steps([1, 'orange']),
         }),

@@ -8,7 +8,7 @@
  */
 import { ALERTS, type AlertSeverity, L, METRICS, RECORDS, SEVERITY_BY_KEY, type Severity } from '../../shared/metrics.ts';
 import { barGaugePanel, statPanel, steps, tablePanel, timeseriesPanel } from '../panels.ts';
-import { by, copyLabel, on, sel, withImageTeam } from '../promql.ts';
+import { by, collectorZero, copyLabel, on, sel, withImageTeam } from '../promql.ts';
 import type { ObservabilitySettings } from '../settings.ts';
 import type { AlertDefinition, Concern } from '../types.ts';
 
@@ -76,7 +76,7 @@ export function slaConcern(settings: ObservabilitySettings): Concern {
         record: RECORDS.slaBreach24h,
         expr:
           `count(count ${by(image, cveId)} (${sel(cveAge, { [severity]: SEVERITY_BY_KEY.critical })} > ${LEGACY_BREACH_HOURS}))` +
-          ` or vector(0)`,
+          ` or ${collectorZero}`,
       },
     ],
     alerts: settings.slaSeverities.map(breachAlert),

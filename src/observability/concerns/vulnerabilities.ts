@@ -5,7 +5,7 @@
  */
 import { L, METRICS, RECORDS, SEVERITY_BY_KEY } from '../../shared/metrics.ts';
 import { barGaugePanel, statPanel, steps, tablePanel } from '../panels.ts';
-import { by, sel } from '../promql.ts';
+import { by, collectorZero, sel } from '../promql.ts';
 import type { Concern } from '../types.ts';
 
 const { image, cveId, severity } = L;
@@ -20,8 +20,8 @@ export function vulnerabilitiesConcern(): Concern {
     records: [
       {
         record: RECORDS.runningCriticalCveImages,
-        // trivy-operator spells severities `Critical`, not `CRITICAL` (the seed's defect).
-        expr: `count(count ${by(image)} (${sel(cveAge, { [severity]: SEVERITY_BY_KEY.critical })})) or vector(0)`,
+        // trivy-operator spells severities `Critical`, not `CRITICAL` (the seed's defect). Absent, not 0, without the collector.
+        expr: `count(count ${by(image)} (${sel(cveAge, { [severity]: SEVERITY_BY_KEY.critical })})) or ${collectorZero}`,
       },
     ],
     alerts: [],
@@ -33,7 +33,7 @@ export function vulnerabilitiesConcern(): Concern {
           title: 'Running images with Critical CVEs',
           description: 'Inventoried images with at least one running container whose digest carries a Critical CVE.',
           queries: [{ expr: RECORDS.runningCriticalCveImages }],
-          width: 5,
+          width: 4,
           height: 4,
           thresholds: steps([1, 'red']),
         }),

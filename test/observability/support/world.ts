@@ -67,8 +67,10 @@ export interface ImageState {
   readonly containers?: readonly Container[];
   /** Patched digests pushed (the latest at t is the one drift compares with). */
   readonly patches?: ReadonlyArray<{ readonly at: number; readonly digest: string }>;
-  /** Times the newest VulnerabilityReport was written. */
+  /** Times the newest VulnerabilityReport was written (none: its running digests were never scanned). */
   readonly scans?: readonly number[];
+  /** CronJob creationTimestamp as the collector sees it (default: 30 days before t=0); `none`: no CronJob object. */
+  readonly created?: number | 'none';
 }
 
 export interface World {
@@ -82,6 +84,11 @@ export interface World {
     readonly goneFrom?: number;
     /** false: the scrape does not honour the collector's labels (they become exported_*). */
     readonly honorLabels?: boolean;
+  };
+  /** The generated Pushgateway (in memory, no persistence): started before t=0 unless restarted later. */
+  readonly pushgateway?: {
+    /** Restarted at this time: every group pushed before is gone. */
+    readonly restartedAt?: number;
   };
 }
 
@@ -177,11 +184,24 @@ function criticalAt(image: ImageState, digest: string, t: number): boolean {
   return (image.cves ?? []).some((v) => v.digest === digest && v.severity === SEVERITY_BY_KEY.critical && v.firstSeen <= t);
 }
 
-/** Running containers at t on a pre-patch digest or a digest with a Critical CVE (each counted once). */
+/** Scans are per image here: a running digest counts as scanned once the image has a scan. */
+const scannedAt = (image: ImageState, t: number): boolean => latest(image.scans, (s) => s, t) !== undefined;
+
+/** Running containers at t on a pre-patch digest or a scanned digest with a Critical CVE (each counted once). */
 function noncompliantAt(image: ImageState, t: number): number {
   const patch = latest(image.patches, (p) => p.at, t);
-  return runningAt(image, t).filter((c) => criticalAt(image, c.digest, t) || (patch !== undefined && c.digest !== patch.digest)).length;
+  return runningAt(image, t).filter((c) => (scannedAt(image, t) && criticalAt(image, c.digest, t)) || (patch !== undefined && c.digest !== patch.digest)).length;
 }
+
+/** Running containers at t whose digest was never scanned and that are not non-compliant anyway (compliance unknown). */
+function unknownAt(image: ImageState, t: number): number {
+  return scannedAt(image, t) ? 0 : runningAt(image, t).length - noncompliantAt(image, t);
+}
+
+/** Default CronJob creation and Pushgateway start: long before any scenario. */
+const LONG_AGO = -30 * 86400;
+/** The generated Pushgateway's own scrape target labels (its own series carry no `job`: the target's applies). */
+const pushgatewaySelf = (namespace: string): Labels => ({ [L.job]: JOBS.pushgateway, instance: '10.1.2.4:9091', ...pushgatewayTarget(namespace) });
 
 export function renderWorld(world: World, end: number): InputSeries[] {
   const set = new SeriesSet();
@@ -209,6 +229,11 @@ export function renderWorld(world: World, end: number): InputSeries[] {
 
   const inventoriedAt = (image: ImageState, t: number) => within(t, image.inventory?.from, image.inventory?.until);
   fromCollector(METRICS.noncompliantContainers.name, {}, (t) => world.images.reduce((sum, image) => sum + (inventoriedAt(image, t) ? noncompliantAt(image, t) : 0), 0));
+  fromCollector(METRICS.complianceUnknownContainers.name, {}, (t) => world.images.reduce((sum, image) => sum + (inventoriedAt(image, t) ? unknownAt(image, t) : 0), 0));
+  const restartedAt = world.pushgateway?.restartedAt;
+  set.add(UPSTREAM_METRICS.processStartTimeSeconds, pushgatewaySelf(world.namespace), (t) => (restartedAt !== undefined && t >= restartedAt ? restartedAt : LONG_AGO));
+  /** What the Pushgateway holds at t from a push at `at`: nothing pushed before its restart. */
+  const held = (at: number, t: number) => at <= t && (restartedAt === undefined || t < restartedAt || at >= restartedAt);
 
   for (const image of world.images) {
     const inventoried = (t: number) => inventoriedAt(image, t);
@@ -224,6 +249,7 @@ export function renderWorld(world: World, end: number): InputSeries[] {
 
     // ---- running state
     collected(METRICS.runningContainers.name, {}, (t) => runningAt(image, t).length || undefined);
+    collected(METRICS.unscannedContainers.name, {}, (t) => (scannedAt(image, t) ? 0 : runningAt(image, t).length));
     collected(METRICS.imageScanAgeSeconds.name, {}, (t) => {
       const scan = latest(image.scans, (s) => s, t);
       return scan !== undefined && runningAt(image, t).length > 0 ? t - scan : undefined;
@@ -268,6 +294,8 @@ export function renderWorld(world: World, end: number): InputSeries[] {
 
     // ---- the CronJob as the collector sees it
     const cronjobLabels = { [L.cronjob]: image.cronjob };
+    const created = image.created ?? LONG_AGO;
+    if (created !== 'none') collected(METRICS.cronjobCreatedTimestamp.name, cronjobLabels, () => created);
     if (image.schedules !== undefined) {
       collected(METRICS.cronjobLastScheduleTimestamp.name, cronjobLabels, (t) => latest(image.schedules, (s) => s, t));
     }
@@ -282,7 +310,7 @@ export function renderWorld(world: World, end: number): InputSeries[] {
     if (runs.length === 0) continue;
     const group = { [L.job]: JOBS.exporter, [L.cronjob]: image.cronjob };
     const pushed = (metric: string, labels: Labels, value: ValueAt) => fromPushgateway(metric, { ...group, [L.image]: image.image, ...labels }, value);
-    const runsUntil = (t: number) => runs.filter((r) => r.at <= t);
+    const runsUntil = (t: number) => runs.filter((r) => held(r.at, t));
     const isSuccess = (r: Run) => (SUCCESS_OUTCOMES as readonly string[]).includes(r.outcome);
     const countOrUndefined = (n: number) => (n > 0 ? n : undefined);
 
