@@ -10,6 +10,7 @@
  * beyond that, or every such image of a perfectly healthy fleet raises TrivyScanStale.
  */
 import type { Inventory } from '../inventory/schema.ts';
+import { windowHours } from './schedule.ts';
 
 /** Time a rescan after the TTL may take (scan job queue and run) before the report counts as stale. */
 export const RESCAN_MARGIN_HOURS = 2;
@@ -20,17 +21,6 @@ export interface ScanFreshness {
   readonly reportTtlHours: number;
   /** TrivyScanStale threshold, hours: always at least `reportTtlHours + RESCAN_MARGIN_HOURS`. */
   readonly scanMaxAgeHours: number;
-}
-
-function minutesOf(time: string): number {
-  const [hours, minutes] = time.split(':').map(Number);
-  return (hours ?? 0) * 60 + (minutes ?? 0);
-}
-
-/** Hours of the daily patch window (`end` before `start` wraps past midnight; equal means all day). */
-export function windowHours(start: string, end: string): number {
-  const minutes = (minutesOf(end) - minutesOf(start) + HOURS_PER_DAY * 60) % (HOURS_PER_DAY * 60);
-  return Math.ceil((minutes === 0 ? HOURS_PER_DAY * 60 : minutes) / 60);
 }
 
 /**

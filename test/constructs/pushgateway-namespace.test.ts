@@ -2,7 +2,7 @@
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { PUSHGATEWAY_NAME, PUSHGATEWAY_PORT, pushgatewayServiceUrl } from '../../src/constructs/names.ts';
-import { windowHours } from '../../src/model/scan-freshness.ts';
+import { windowHours } from '../../src/model/schedule.ts';
 import { TRIVY_OPERATOR_VALUES_PATH } from '../../src/outputs/trivy-operator-values.ts';
 import { EXTERNAL_PUSHGATEWAY, FULL, find, MINIMAL, REMOTE_BUILDKIT, render } from '../support/fleet-fixtures.ts';
 
