@@ -8,7 +8,7 @@
  * needs the whole namespace to have none).
  */
 import { ALERTS, L, METRICS } from '../../shared/metrics.ts';
-import { barGaugePanel, statPanel, steps, tablePanel } from '../panels.ts';
+import { barGaugePanel, noneIfCollected, statPanel, steps, tablePanel } from '../panels.ts';
 import { by, collectorZero, copyLabel, INVENTORY, withImageTeam, workloadSeries } from '../promql.ts';
 import type { ObservabilitySettings } from '../settings.ts';
 import type { Concern } from '../types.ts';
@@ -116,7 +116,7 @@ export function coverageConcern(settings: ObservabilitySettings): Concern {
           width: 5,
           height: 8,
           rename: { Value: 'running pods' },
-          noValue: 'none',
+          noValue: noneIfCollected(),
         }),
       },
       {
@@ -129,7 +129,7 @@ export function coverageConcern(settings: ObservabilitySettings): Concern {
           width: 5,
           height: 8,
           rename: { Value: 'running containers' },
-          noValue: 'none',
+          noValue: noneIfCollected(),
         }),
       },
     ],

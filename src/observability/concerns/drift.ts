@@ -10,7 +10,7 @@
  * series per evaluation (rule cost, docs/benchmarks.md).
  */
 import { ALERTS, L, METRICS, RECORDS } from '../../shared/metrics.ts';
-import { statPanel, steps, tablePanel } from '../panels.ts';
+import { noneIfCollected, statPanel, steps, tablePanel } from '../panels.ts';
 import { by, collectorZero, copyLabel, withImageTeam, workloadSeries } from '../promql.ts';
 import type { Concern } from '../types.ts';
 
@@ -117,7 +117,7 @@ export function driftConcern(): Concern {
           height: 8,
           hide: ['Value'],
           rename: { [digest]: 'running digest' },
-          noValue: 'none',
+          noValue: noneIfCollected(),
         }),
       },
     ],

@@ -23,7 +23,7 @@
  * worth of first-run checks (Prometheus evaluates groups concurrently, rules within a group in turn).
  */
 import { ALERTS, JOBS, L, METRICS, type MissingReason, UPSTREAM_METRICS } from '../../shared/metrics.ts';
-import { tablePanel } from '../panels.ts';
+import { noneIfCollected, tablePanel } from '../panels.ts';
 import { by, INVENTORY, intervalPlus, on, sel, withCronjobTeam } from '../promql.ts';
 import type { ObservabilitySettings } from '../settings.ts';
 import type { AlertDefinition, Concern } from '../types.ts';
@@ -93,7 +93,7 @@ export function firstRunsConcern(settings: ObservabilitySettings): Concern {
           width: 6,
           height: 8,
           hide: ['Value'],
-          noValue: 'none',
+          noValue: noneIfCollected(),
         }),
       },
     ],

@@ -6,7 +6,7 @@
  * annotation on every evaluation (docs/benchmarks.md), which must not hold up the 7-day statistics.
  */
 import { ALERTS, FAILURE_REASONS, L, METRICS } from '../../shared/metrics.ts';
-import { tablePanel } from '../panels.ts';
+import { noneIfCollected, tablePanel } from '../panels.ts';
 import { by, copyLabel, sel, withCronjobTeam } from '../promql.ts';
 import type { ObservabilitySettings } from '../settings.ts';
 import type { Concern } from '../types.ts';
@@ -45,7 +45,7 @@ export function jobFailuresConcern(settings: ObservabilitySettings): Concern {
           width: 8,
           height: 10,
           hide: ['Value'],
-          noValue: 'none',
+          noValue: noneIfCollected(),
         }),
       },
     ],

@@ -7,7 +7,7 @@
  * The dashboard's CVE-level table joins the ages with `fleet_inventory_sla_hours` at query time.
  */
 import { ALERTS, type AlertSeverity, L, METRICS, RECORDS, SEVERITY_BY_KEY, type Severity } from '../../shared/metrics.ts';
-import { barGaugePanel, statPanel, steps, tablePanel, timeseriesPanel } from '../panels.ts';
+import { barGaugePanel, noneIfCollected, statPanel, steps, tablePanel, timeseriesPanel } from '../panels.ts';
 import { by, collectorZero, copyLabel, on, sel, withImageTeam } from '../promql.ts';
 import type { ObservabilitySettings } from '../settings.ts';
 import type { AlertDefinition, Concern } from '../types.ts';
@@ -96,7 +96,7 @@ export function slaConcern(settings: ObservabilitySettings): Concern {
           sortDesc: 'Age (h)',
           thresholds: steps([sla, 'orange'], [2 * sla, 'red']),
           unit: 'h',
-          noValue: 'No breaches',
+          noValue: noneIfCollected('No breaches'),
         }),
       },
       {
