@@ -8,6 +8,7 @@
  */
 import { CRONJOB_LABEL, JOB_CONTAINERS } from '../../src/shared/contract.ts';
 import { runningContainers, type PodLike, type RunningContainer } from '../../src/shared/drift.ts';
+import { isImagePullReason } from '../../src/shared/image-pull.ts';
 import { normalizeDigest, repositoryOf } from '../../src/shared/image-ref.ts';
 import { SEVERITIES, toSeverity, type Severity } from '../../src/shared/metrics.ts';
 import type { RawObject } from './kube/kube-client.ts';
@@ -49,8 +50,6 @@ export interface PodView {
   readonly jobPod?: JobPodView;
 }
 
-const PULL_ERRORS = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull']);
-
 interface ContainerStatusRaw {
   readonly name?: string;
   readonly state?: { readonly running?: unknown; readonly terminated?: unknown; readonly waiting?: { readonly reason?: string } };
@@ -91,7 +90,7 @@ export function projectPod(object: RawObject, fleetNamespace: string): PodView {
       job,
       // Without an exporter status (another pod layout), any started container stands for it.
       exporterStarted: exporter !== undefined ? started(exporter) : statuses.some(started),
-      pullFailed: statuses.some((s) => PULL_ERRORS.has(s.state?.waiting?.reason ?? '')),
+      pullFailed: statuses.some((s) => isImagePullReason(s.state?.waiting?.reason)),
     },
   };
 }

@@ -33,6 +33,7 @@
  * | fallback           | anything else (e.g. stopped early, before the deadline, with the run unfinished)           | unknown              |
  */
 import { JOB_CONTAINERS } from '../../src/shared/contract.ts';
+import { isImagePullReason } from '../../src/shared/image-pull.ts';
 import { RUN_OUTCOMES, type RunOutcome } from '../../src/shared/metrics.ts';
 import { readCopaLog } from './copa-log.ts';
 import type { ExitRecord } from './exit-code.ts';
@@ -40,7 +41,6 @@ import type { ContainerView, PodView } from './pod-view.ts';
 import { digestFor, type TrivyReportResult } from './trivy-report.ts';
 import type { VexResult } from './vex.ts';
 
-export const IMAGE_PULL_REASONS = ['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull'] as const;
 /** Exit codes of a process killed by SIGABRT, SIGKILL, SIGSEGV (128 + signal number). */
 export const SIGNAL_EXIT_CODES = [134, 137, 139] as const;
 /** Slack between the pod's age when stopped and the deadline, for the Job controller's reaction time. */
@@ -96,7 +96,7 @@ export function classify(e: RunEvidence): Classification {
     ...(patchedDigest !== undefined && { patchedDigest }),
   });
 
-  const pulling = containers.find((c) => c.state === 'waiting' && (IMAGE_PULL_REASONS as readonly string[]).includes(c.waitingReason ?? ''));
+  const pulling = containers.find((c) => c.state === 'waiting' && isImagePullReason(c.waitingReason));
   if (pulling !== undefined) {
     return decide('image_pull_failed', 'image-pull', [`container ${pulling.name} waiting: ${pulling.waitingReason}${pulling.waitingMessage ? ` (${pulling.waitingMessage})` : ''}`]);
   }

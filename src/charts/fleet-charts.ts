@@ -11,6 +11,7 @@ import { appLabels } from '../constructs/labels.ts';
 import { Pushgateway } from '../constructs/pushgateway.ts';
 import { runtimeStateConfigMap } from '../constructs/runtime-state-config-map.ts';
 import type { Fleet } from '../model/fleet.ts';
+import { patchRunSpec } from '../model/patch-run.ts';
 import { CONFIGMAPS } from '../shared/contract.ts';
 
 /** Chart ids, i.e. file names without `.k8s.yaml`. */
@@ -35,7 +36,7 @@ export function addFleetCharts(scope: Construct, fleet: Fleet): void {
     labels: appLabels('patched-digest-store'),
     description: 'Written by the Copa job exporters (one key per CronJob), read by the drift collector. Generated without data on purpose.',
   });
-  for (const image of fleet.images) new CopaPatchJob(jobs, image.name, { image, fleet });
+  for (const image of fleet.images) new CopaPatchJob(jobs, image.name, patchRunSpec(image, fleet));
 
   new DriftCollector(fleetChart(scope, CHARTS.driftCollector, fleet), 'DriftCollector', { fleet });
 

@@ -17,7 +17,7 @@
  * inventory are all part of the contract here.
  */
 import { k8s } from 'cdk8s-plus-33';
-import type { Fleet, FleetImage } from '../model/fleet.ts';
+import type { PatchRunSpec } from '../model/patch-run.ts';
 import {
   BUILDKIT_ADDRESS,
   BUILDKIT_SOCKET_DIR,
@@ -73,18 +73,10 @@ const TOKEN_EXPIRATION_SECONDS = 3600;
 /** Key of a kubernetes.io/dockerconfigjson Secret. */
 const DOCKER_CONFIG_JSON_KEY = '.dockerconfigjson';
 
-/** Everything about one image's run that the containers need. */
-interface RunContext {
-  readonly image: FleetImage;
-  readonly fleet: Fleet;
-  readonly remoteBuildkit: boolean;
-}
-
-export function copaJobPodSpec(image: FleetImage, fleet: Fleet): k8s.PodSpec {
-  const ctx: RunContext = { image, fleet, remoteBuildkit: fleet.inventory.defaults.buildkit.address !== undefined };
-  const withBom = fleet.inventory.dependencyTrack !== undefined;
+/** The pod of one run; every container reads the run's spec (src/model/patch-run.ts), nothing else. */
+export function copaJobPodSpec(run: PatchRunSpec): k8s.PodSpec {
   return {
-    serviceAccountName: image.name,
+    serviceAccountName: run.image.name,
     // Only the exporter talks to the API: it alone mounts a token (the kube-api-access volume).
     automountServiceAccountToken: false,
     enableServiceLinks: false,
@@ -92,71 +84,71 @@ export function copaJobPodSpec(image: FleetImage, fleet: Fleet): k8s.PodSpec {
     terminationGracePeriodSeconds: JOB_TERMINATION_GRACE_SECONDS,
     securityContext: restrictedPodSecurityContext(RUNTIME_UID),
     initContainers: [
-      exporterContainer(ctx),
-      ...(ctx.remoteBuildkit ? [] : [buildkitContainer(ctx)]),
-      scanContainer(ctx),
-      patchContainer(ctx),
-      ...(withBom ? [bomContainer(ctx)] : []),
+      exporterContainer(run),
+      ...(run.buildkit.mode === 'sidecar' ? [buildkitContainer(run.buildkit)] : []),
+      scanContainer(run),
+      patchContainer(run),
+      ...(run.dependencyTrack !== undefined ? [bomContainer(run)] : []),
     ],
-    containers: [verifyContainer(ctx)],
-    volumes: volumes(ctx),
+    containers: [verifyContainer(run)],
+    volumes: volumes(run),
   };
 }
 
 /** The exporter's `report` options: the one place the generator fills the exporter contract. */
-export function exporterOptions(image: FleetImage, fleet: Fleet): ExporterOptions {
-  const { defaults, dependencyTrack } = fleet.inventory;
+export function exporterOptions(run: PatchRunSpec): ExporterOptions {
+  const { image, dependencyTrack } = run;
   return {
     image: image.image,
     cronjob: image.name,
     sourceRef: image.sourceRef,
     patchedRef: image.patchedRef,
-    copaVersion: defaults.copa.version,
-    pushgatewayUrl: defaults.pushgateway.url ?? pushgatewayServiceUrl(fleet.namespace),
-    namespace: fleet.namespace,
+    copaVersion: run.copa.version,
+    pushgatewayUrl: run.pushgatewayUrl ?? pushgatewayServiceUrl(run.namespace),
+    namespace: run.namespace,
     digestStore: CONFIGMAPS.patchedDigests,
     graceSeconds: EXPORTER_GRACE_SECONDS,
-    deadlineSeconds: defaults.job.activeDeadlineSeconds,
+    deadlineSeconds: run.job.activeDeadlineSeconds,
     ...(dependencyTrack !== undefined && {
       dependencyTrackUrl: dependencyTrack.url,
-      dependencyTrackProjectVersion: dependencyTrack.projectVersion === 'tag' ? image.tag : image.patchedTag,
+      dependencyTrackProjectVersion: dependencyTrack.projectVersion,
     }),
   };
 }
 
 /** `copa patch` arguments (Copa v0.14 flags), run through `copa-fleet-exporter exec`. */
-export function copaPatchCommand(ctx: RunContext): string[] {
-  const { defaults } = ctx.fleet.inventory;
-  const address = defaults.buildkit.address ?? BUILDKIT_ADDRESS;
-  const tls = ctx.remoteBuildkit
+export function copaPatchCommand(run: PatchRunSpec): string[] {
+  const remote = run.buildkit.mode === 'remote';
+  const address = run.buildkit.mode === 'remote' ? run.buildkit.address : BUILDKIT_ADDRESS;
+  const tls = remote
     ? ['--cacert', `${JOB_PATHS.buildkitTls}/ca.pem`, '--cert', `${JOB_PATHS.buildkitTls}/cert.pem`, '--key', `${JOB_PATHS.buildkitTls}/key.pem`]
     : [];
   return [
     RUNTIME_BIN.copa,
     'patch',
-    '--image', ctx.image.sourceRef,
+    '--image', run.image.sourceRef,
     '--report', JOB_FILES.scanBefore,
-    '--tag', ctx.image.patchedTag,
+    '--tag', run.image.patchedTag,
     '--push',
     '--addr', address,
     ...tls,
-    '--timeout', defaults.copa.timeout,
+    '--timeout', run.copa.timeout,
     '--format', 'openvex',
     '--output', JOB_FILES.vex,
   ];
 }
 
-function exporterContainer(ctx: RunContext): k8s.Container {
-  const { defaults, dependencyTrack } = ctx.fleet.inventory;
+function exporterContainer(run: PatchRunSpec): k8s.Container {
+  const { dependencyTrack } = run;
   const fieldEnv = (name: string, fieldPath: string): k8s.EnvVar => ({ name, valueFrom: { fieldRef: { fieldPath } } });
   return {
     name: JOB_CONTAINERS.exporter,
-    image: defaults.runtimeImage,
+    image: run.runtimeImage,
     imagePullPolicy: 'IfNotPresent',
     // Native sidecar: running before the steps start and stopped only after they all ended.
     restartPolicy: 'Always',
     command: [RUNTIME_BIN.exporter],
-    args: exporterReportArgs(exporterOptions(ctx.image, ctx.fleet)),
+    args: exporterReportArgs(exporterOptions(run)),
     env: [
       fieldEnv(EXPORTER_ENV.podName, 'metadata.name'),
       fieldEnv(EXPORTER_ENV.podNamespace, 'metadata.namespace'),
@@ -164,7 +156,7 @@ function exporterContainer(ctx: RunContext): k8s.Container {
         ? []
         : [{ name: EXPORTER_ENV.dependencyTrackApiKey, valueFrom: { secretKeyRef: { name: dependencyTrack.apiKey.name, key: dependencyTrack.apiKey.key } } }]),
     ],
-    resources: containerResources(defaults.resources.exporter),
+    resources: containerResources(run.exporterResources),
     securityContext: restrictedSecurityContext(RUNTIME_UID),
     volumeMounts: [
       { name: VOLUMES.work, mountPath: WORK_DIR },
@@ -173,12 +165,11 @@ function exporterContainer(ctx: RunContext): k8s.Container {
   };
 }
 
-function buildkitContainer(ctx: RunContext): k8s.Container {
-  const { defaults } = ctx.fleet.inventory;
+function buildkitContainer(buildkit: Extract<PatchRunSpec['buildkit'], { mode: 'sidecar' }>): k8s.Container {
   const buildctl = ['buildctl', '--addr', BUILDKIT_ADDRESS, 'debug', 'workers'];
   return {
     name: JOB_CONTAINERS.buildkit,
-    image: defaults.buildkit.image,
+    image: buildkit.image,
     imagePullPolicy: 'IfNotPresent',
     restartPolicy: 'Always',
     // The image's entrypoint is `rootlesskit buildkitd`; the socket goes to the emptyDir Copa mounts too.
@@ -190,7 +181,7 @@ function buildkitContainer(ctx: RunContext): k8s.Container {
       timeoutSeconds: 5,
       failureThreshold: 60,
     },
-    resources: containerResources(defaults.resources.buildkit),
+    resources: containerResources(buildkit.resources),
     // THE PSS EXCEPTION (see security.ts and docs/deploying.md).
     securityContext: buildkitSecurityContext(),
     volumeMounts: [
@@ -216,8 +207,8 @@ function stepEnv(): k8s.EnvVar[] {
 }
 
 /** Flags shared by every Trivy step: same cache, same quiet output, same timeout. */
-function trivyCommon(ctx: RunContext): string[] {
-  return ['--cache-dir', JOB_PATHS.trivyCache, '--timeout', ctx.fleet.inventory.defaults.trivy.timeout, '--no-progress'];
+function trivyCommon(run: PatchRunSpec): string[] {
+  return ['--cache-dir', JOB_PATHS.trivyCache, '--timeout', run.trivy.timeout, '--no-progress'];
 }
 
 /** Fixable OS vulnerabilities only: what Copa can patch, counted the same way before and after. */
@@ -234,18 +225,17 @@ type TrivyStep = 'gate' | 'evidence';
 /** The Trivy image is Alpine-based, so `sh` is there to keep an evidence step's exit status 0. */
 const EVIDENCE_WRAPPER = ['sh', '-c', 'trivy "$@" || echo "copa-fleet: trivy exited $?; no report for the patched image" >&2', 'trivy'];
 
-function trivyContainer(ctx: RunContext, name: string, args: string[], step: TrivyStep): k8s.Container {
-  const { defaults } = ctx.fleet.inventory;
+function trivyContainer(run: PatchRunSpec, name: string, args: string[], step: TrivyStep): k8s.Container {
   return {
     name,
-    image: defaults.trivy.image,
+    image: run.trivy.image,
     imagePullPolicy: 'IfNotPresent',
     command: step === 'gate' ? ['trivy'] : EVIDENCE_WRAPPER,
     args,
     env: stepEnv(),
     // Trivy's error (e.g. "manifest unknown") becomes the termination message the exporter reads.
     terminationMessagePolicy: 'FallbackToLogsOnError',
-    resources: containerResources(defaults.resources.scan),
+    resources: containerResources(run.trivy.resources),
     securityContext: restrictedSecurityContext(RUNTIME_UID),
     volumeMounts: [
       { name: VOLUMES.work, mountPath: WORK_DIR },
@@ -256,53 +246,52 @@ function trivyContainer(ctx: RunContext, name: string, args: string[], step: Tri
   };
 }
 
-function scanContainer(ctx: RunContext): k8s.Container {
-  return trivyContainer(ctx, JOB_CONTAINERS.scan, [
+function scanContainer(run: PatchRunSpec): k8s.Container {
+  return trivyContainer(run, JOB_CONTAINERS.scan, [
     'image',
     '--format', 'json',
     '--output', JOB_FILES.scanBefore,
     ...TRIVY_FIXABLE_OS,
-    ...trivyCommon(ctx),
-    ctx.image.sourceRef,
+    ...trivyCommon(run),
+    run.image.sourceRef,
   ], 'gate');
 }
 
-function bomContainer(ctx: RunContext): k8s.Container {
-  return trivyContainer(ctx, JOB_CONTAINERS.bom, [
+function bomContainer(run: PatchRunSpec): k8s.Container {
+  return trivyContainer(run, JOB_CONTAINERS.bom, [
     'image',
     '--format', 'cyclonedx',
     '--output', JOB_FILES.bom,
     // The scan step downloaded the vulnerability DB into the shared cache moments ago.
     '--skip-db-update',
-    ...trivyCommon(ctx),
-    ctx.image.patchedRef,
+    ...trivyCommon(run),
+    run.image.patchedRef,
   ], 'evidence');
 }
 
-function verifyContainer(ctx: RunContext): k8s.Container {
-  return trivyContainer(ctx, JOB_CONTAINERS.verify, [
+function verifyContainer(run: PatchRunSpec): k8s.Container {
+  return trivyContainer(run, JOB_CONTAINERS.verify, [
     'image',
     '--format', 'json',
     '--output', JOB_FILES.scanAfter,
     ...TRIVY_FIXABLE_OS,
     // Same DB as the scan step: before and after counts are comparable.
     '--skip-db-update',
-    ...trivyCommon(ctx),
-    ctx.image.patchedRef,
+    ...trivyCommon(run),
+    run.image.patchedRef,
   ], 'evidence');
 }
 
-function patchContainer(ctx: RunContext): k8s.Container {
-  const { defaults } = ctx.fleet.inventory;
+function patchContainer(run: PatchRunSpec): k8s.Container {
   return {
     name: JOB_CONTAINERS.patch,
-    image: defaults.runtimeImage,
+    image: run.runtimeImage,
     imagePullPolicy: 'IfNotPresent',
     command: [RUNTIME_BIN.exporter],
-    args: exporterExecArgs(copaPatchCommand(ctx)),
+    args: exporterExecArgs(copaPatchCommand(run)),
     env: stepEnv(),
     terminationMessagePolicy: 'FallbackToLogsOnError',
-    resources: containerResources(defaults.resources.patch),
+    resources: containerResources(run.copa.resources),
     // Runs as the rootless daemon's UID: the BuildKit socket belongs to that user, so connecting
     // needs no assumption about the socket's group or mode.
     securityContext: restrictedSecurityContext(BUILDKIT_UID),
@@ -310,15 +299,14 @@ function patchContainer(ctx: RunContext): k8s.Container {
       { name: VOLUMES.work, mountPath: WORK_DIR },
       { name: VOLUMES.tmp, mountPath: JOB_PATHS.tmp },
       { name: VOLUMES.registryCredentials, mountPath: JOB_PATHS.dockerConfig, readOnly: true },
-      ctx.remoteBuildkit
+      run.buildkit.mode === 'remote'
         ? { name: VOLUMES.buildkitTls, mountPath: JOB_PATHS.buildkitTls, readOnly: true }
         : { name: VOLUMES.buildkitSocket, mountPath: BUILDKIT_SOCKET_DIR },
     ],
   };
 }
 
-function volumes(ctx: RunContext): k8s.Volume[] {
-  const { defaults } = ctx.fleet.inventory;
+function volumes(run: PatchRunSpec): k8s.Volume[] {
   const emptyDir = (name: string): k8s.Volume => ({ name, emptyDir: {} });
   const readable = 0o440; // owner and fsGroup: every step runs with the pod's fsGroup
   return [
@@ -328,7 +316,7 @@ function volumes(ctx: RunContext): k8s.Volume[] {
     {
       name: VOLUMES.registryCredentials,
       secret: {
-        secretName: defaults.registryCredentialsSecret,
+        secretName: run.registryCredentialsSecret,
         defaultMode: readable,
         items: [{ key: DOCKER_CONFIG_JSON_KEY, path: 'config.json' }],
       },
@@ -345,19 +333,13 @@ function volumes(ctx: RunContext): k8s.Volume[] {
         ],
       },
     },
-    ...(ctx.remoteBuildkit
+    ...(run.buildkit.mode === 'remote'
       ? [
           {
             name: VOLUMES.buildkitTls,
-            secret: { secretName: requiredTlsSecret(defaults.buildkit.tlsSecret), defaultMode: readable },
+            secret: { secretName: run.buildkit.tlsSecret, defaultMode: readable },
           },
         ]
       : [emptyDir(VOLUMES.buildkitSocket), emptyDir(VOLUMES.buildkitState), emptyDir(VOLUMES.buildkitRun), emptyDir(VOLUMES.buildkitTmp)]),
   ];
-}
-
-/** The schema requires `tlsSecret` with `address`; a model built around it is a programming error. */
-function requiredTlsSecret(name: string | undefined): string {
-  if (name === undefined) throw new Error('defaults.buildkit.tlsSecret is required with defaults.buildkit.address');
-  return name;
 }

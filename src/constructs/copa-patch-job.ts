@@ -5,7 +5,8 @@
  * an image from the inventory removes its identity and grants with it.
  */
 import { Construct } from 'constructs';
-import type { Fleet, FleetImage } from '../model/fleet.ts';
+import type { FleetImage } from '../model/fleet.ts';
+import type { PatchRunSpec } from '../model/patch-run.ts';
 import { CONFIGMAPS, CRONJOB_LABEL } from '../shared/contract.ts';
 import { copaJobPodSpec } from './copa-job-pod.ts';
 import { appLabels, TEAM_LABEL } from './labels.ts';
@@ -41,16 +42,13 @@ export function patchJobLabels(image: FleetImage): Record<string, string> {
   return { ...appLabels('patch-job', image.name), [CRONJOB_LABEL]: image.name, [TEAM_LABEL]: image.team };
 }
 
-export interface CopaPatchJobProps {
-  readonly image: FleetImage;
-  readonly fleet: Fleet;
-}
+/** One image's patch run (src/model/patch-run.ts: built by `patchRunSpec()`). */
+export type CopaPatchJobProps = PatchRunSpec;
 
 export class CopaPatchJob extends Construct {
   constructor(scope: Construct, id: string, props: CopaPatchJobProps) {
     super(scope, id);
-    const { image, fleet } = props;
-    const { defaults } = fleet.inventory;
+    const { image, job } = props;
     const labels = patchJobLabels(image);
 
     // An L1 object (not cdk8s-plus' ServiceAccount): same manifest, rendered fast (plain-api-object.ts).
@@ -59,7 +57,7 @@ export class CopaPatchJob extends Construct {
       // The pod mounts a token into the exporter container only (copa-job-pod.ts).
       automountServiceAccountToken: false,
     });
-    new NamespacedRole(this, 'Rbac', { name: image.name, labels, rules: exporterRules(), serviceAccount: serviceAccount.name, namespace: fleet.namespace });
+    new NamespacedRole(this, 'Rbac', { name: image.name, labels, rules: exporterRules(), serviceAccount: serviceAccount.name, namespace: props.namespace });
 
     new PlainKubeCronJob(this, 'CronJob', {
       metadata: {
@@ -69,19 +67,19 @@ export class CopaPatchJob extends Construct {
       },
       spec: {
         schedule: image.schedule,
-        timeZone: defaults.schedule.timeZone,
+        timeZone: job.timeZone,
         // Never two runs of one image at once: they would race on the same patched tag.
         concurrencyPolicy: 'Forbid',
-        startingDeadlineSeconds: defaults.job.startingDeadlineSeconds,
+        startingDeadlineSeconds: job.startingDeadlineSeconds,
         successfulJobsHistoryLimit: SUCCESSFUL_JOBS_HISTORY,
         failedJobsHistoryLimit: FAILED_JOBS_HISTORY,
         jobTemplate: {
           metadata: { labels },
           spec: {
-            activeDeadlineSeconds: defaults.job.activeDeadlineSeconds,
-            backoffLimit: defaults.job.backoffLimit,
-            ttlSecondsAfterFinished: defaults.job.ttlSecondsAfterFinished,
-            template: { metadata: { labels }, spec: copaJobPodSpec(image, fleet) },
+            activeDeadlineSeconds: job.activeDeadlineSeconds,
+            backoffLimit: job.backoffLimit,
+            ttlSecondsAfterFinished: job.ttlSecondsAfterFinished,
+            template: { metadata: { labels }, spec: copaJobPodSpec(props) },
           },
         },
       },

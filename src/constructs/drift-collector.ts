@@ -11,6 +11,7 @@ import type { Fleet } from '../model/fleet.ts';
 import { COLLECTOR_PORT, CONFIGMAPS, collectorArgs, INVENTORY_CONFIGMAP_KEY, RUNTIME_BIN } from '../shared/contract.ts';
 import { collectorInventoryJson } from './collector-inventory.ts';
 import { appLabels, selectorLabels } from './labels.ts';
+import { metricsNetworkPolicy } from './metrics-network-policy.ts';
 import { COLLECTOR_NAME, collectorClusterRoleName } from './names.ts';
 import { ClusterWideRole, NamespacedRole, type Rule } from './rbac.ts';
 import { containerResources } from './resources.ts';
@@ -114,5 +115,6 @@ export class DriftCollector extends Construct {
       portName: METRICS_PORT_NAME,
       port: COLLECTOR_PORT,
     });
+    metricsNetworkPolicy(this, 'NetworkPolicy', { name: COLLECTOR_NAME, labels, selector, port: COLLECTOR_PORT, fleet });
   }
 }

@@ -11,13 +11,14 @@ import { JsonPatch } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-33';
 import { Construct } from 'constructs';
 import type { Fleet } from '../model/fleet.ts';
+import { buildkitMode } from '../model/patch-run.ts';
 import { appLabels } from './labels.ts';
 
 /** Kubernetes version the PSA labels refer to: always the cluster's own. */
 const PSA_VERSION = 'latest';
 
 export function podSecurityLabels(fleet: Fleet): Record<string, string> {
-  const enforce = fleet.inventory.defaults.buildkit.address === undefined ? 'privileged' : 'restricted';
+  const enforce = buildkitMode(fleet).mode === 'sidecar' ? 'privileged' : 'restricted';
   return {
     'pod-security.kubernetes.io/enforce': enforce,
     'pod-security.kubernetes.io/enforce-version': PSA_VERSION,

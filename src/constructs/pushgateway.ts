@@ -14,6 +14,7 @@ import { containerResources } from './resources.ts';
 import { PUSHGATEWAY_UID } from './security.ts';
 import { singletonDeployment } from './singleton-deployment.ts';
 import { ScrapedService } from './scraped-service.ts';
+import { metricsNetworkPolicy } from './metrics-network-policy.ts';
 
 const COMPONENT = 'pushgateway';
 export const PUSHGATEWAY_PORT_NAME = 'http';
@@ -57,6 +58,17 @@ export class Pushgateway extends Construct {
       serviceMonitorLabels: prometheus.serviceMonitorLabels,
       portName: PUSHGATEWAY_PORT_NAME,
       port: PUSHGATEWAY_PORT,
+    });
+
+    // Pushes come only from the Copa job pods (their exporter sidecar); the drift collector deletes
+    // the groups of removed images. Anything else could push a fake success for a failing image.
+    metricsNetworkPolicy(this, 'NetworkPolicy', {
+      name: PUSHGATEWAY_NAME,
+      labels,
+      selector,
+      port: PUSHGATEWAY_PORT,
+      writers: [{ podLabels: selectorLabels('patch-job') }, { podLabels: selectorLabels('drift-collector') }],
+      fleet,
     });
   }
 }

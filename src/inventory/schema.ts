@@ -289,6 +289,29 @@ const trivyOperatorSchema = z
   .prefault({})
   .describe('Values for the trivy-operator Helm chart (dist/trivy-operator/values.yaml).');
 
+const networkPoliciesSchema = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Generate NetworkPolicies: the Pushgateway admits pushes only from the Copa job pods and scrapes only from Prometheus; the collector\'s metrics port admits only Prometheus. Set to false only where the CNI does not enforce NetworkPolicy (the objects would be inert), knowing that then any pod in the cluster can push fake run results to the Pushgateway.',
+      ),
+    prometheus: z
+      .strictObject({
+        namespaceSelector: labels
+          .default({ 'kubernetes.io/metadata.name': 'monitoring' })
+          .describe('Labels of the namespace Prometheus runs in (`kubernetes.io/metadata.name` is set by Kubernetes on every namespace).'),
+        podSelector: labels
+          .default({ 'app.kubernetes.io/name': 'prometheus' })
+          .describe('Labels of the Prometheus pods (kube-prometheus-stack labels them `app.kubernetes.io/name: prometheus`).'),
+      })
+      .prefault({})
+      .describe('The Prometheus that scrapes the fleet: the only client the metrics ports admit besides the writers.'),
+  })
+  .prefault({})
+  .describe('Ingress NetworkPolicies for the Pushgateway and the drift collector (docs/deploying.md#network-policies).');
+
 export const inventorySchema = z
   .strictObject({
     $schema: z.string().optional().describe('JSON Schema reference for editors.'),
@@ -299,6 +322,7 @@ export const inventorySchema = z
     grafana: grafanaSchema,
     trivyOperator: trivyOperatorSchema,
     dependencyTrack: dependencyTrackSchema.optional(),
+    networkPolicies: networkPoliciesSchema,
   })
   // Cross-field checks run even when other fields failed, so that every error comes out in one run.
   .superRefine(checkCrossReferences, { when: () => true });

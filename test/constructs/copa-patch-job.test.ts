@@ -5,6 +5,7 @@ import { exporterOptions, EXPORTER_GRACE_SECONDS } from '../../src/constructs/co
 import { exporterRules } from '../../src/constructs/copa-patch-job.ts';
 import { pushgatewayServiceUrl } from '../../src/constructs/names.ts';
 import { CRONJOB_NAME_MAX } from '../../src/model/naming.ts';
+import { patchRunSpec } from '../../src/model/patch-run.ts';
 import {
   BUILDKIT_ADDRESS,
   CONFIGMAPS,
@@ -117,7 +118,7 @@ describe('exporter sidecar', () => {
       expect(exporter.command).toEqual([RUNTIME_BIN.exporter]);
       const parsed = parseExporterReportArgs(exporter.args.slice(1));
       expect(exporter.args[0]).toBe('report');
-      expect(parsed).toEqual(exporterOptions(image, fleet));
+      expect(parsed).toEqual(exporterOptions(patchRunSpec(image, fleet)));
       expect(parsed).toMatchObject({
         image: image.image,
         cronjob: image.name,

@@ -1,7 +1,12 @@
-/** `copa-fleet synth`: inventory -> dist/, all or nothing. */
+/** `copa-fleet synth`: inventory -> dist/, all or nothing (also `npm run synth` and `cdk8s synth`, main.ts). */
 import { parseArgs } from 'node:util';
-import { DEFAULT_INVENTORY, DEFAULT_OUT_DIR, runSynth } from '../../synth/synth.ts';
-import { type Command, UsageError } from '../command.ts';
+import { formatIssue, InventoryError } from '../../inventory/load.ts';
+import { OutputDirError } from '../../outputs/write-dist.ts';
+import { synthesize, type SynthOptions } from '../../synth/synth.ts';
+import { type Command, EXIT, type ExitCode, type Io, UsageError } from '../command.ts';
+
+export const DEFAULT_INVENTORY = 'inventory.yaml';
+export const DEFAULT_OUT_DIR = 'dist';
 
 const USAGE = `Usage: copa-fleet synth [--inventory FILE] [--out DIR]
 
@@ -43,3 +48,30 @@ export const synthCommand: Command = {
     return runSynth({ inventoryFile, outDir }, io);
   },
 };
+
+/** Runs the pipeline and reports on stderr: `synth: 12 images -> dist/ (9 files)`, or every inventory problem. */
+export async function runSynth(options: SynthOptions, io: Io): Promise<ExitCode> {
+  try {
+    const result = await synthesize(options);
+    const shown = options.outDir.replace(/\/+$/, '') || '/';
+    const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+    io.stderr(`synth: ${plural(result.images, 'image')} -> ${shown}/ (${plural(result.paths.length, 'file')})\n`);
+    return EXIT.ok;
+  } catch (error) {
+    if (error instanceof InventoryError) {
+      const lines = error.issues.map(formatIssue);
+      io.stderr(`${lines.join('\n')}\nsynth: ${error.issues.length === 1 ? '1 problem' : `${error.issues.length} problems`} in ${options.inventoryFile}; nothing written\n`);
+      return EXIT.invalid;
+    }
+    if (error instanceof OutputDirError || isFileSystemError(error)) {
+      io.stderr(`synth: cannot write ${options.outDir}: ${(error as Error).message}; nothing changed\n`);
+      return EXIT.invalid;
+    }
+    throw error;
+  }
+}
+
+function isFileSystemError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^E[A-Z]+$/.test(code);
+}

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { InventoryError, loadInventory } from '../../inventory/load.ts';
 import { buildFleet, type Fleet } from '../../model/fleet.ts';
-import { DEFAULT_INVENTORY } from '../../synth/synth.ts';
+import { DEFAULT_INVENTORY } from './synth.ts';
 import { type Command, EXIT, UsageError } from '../command.ts';
 
 const USAGE = `Usage: copa-fleet validate [--inventory FILE]

@@ -1,0 +1,28 @@
+/** The fleet-scope family: one series for the whole fleet, recomputed after any image changed. */
+import { METRICS } from '../../../src/shared/metrics.ts';
+import { formatLabels, type SeriesStore } from '../series.ts';
+
+/** The one group of the fleet-wide series. */
+export const FLEET_GROUP = 'fleet';
+
+export interface FleetInput {
+  /** Non-compliant running containers per inventoried image (ImageFacts.noncompliant). */
+  readonly noncompliantByImage: ReadonlyMap<string, number>;
+  /** Running containers of unknown compliance per inventoried image (ImageFacts.scanCoverage.unknown). */
+  readonly unknownByImage: ReadonlyMap<string, number>;
+  readonly now: number;
+}
+
+/** `fleet_noncompliant_containers`: the sum of the per-image non-compliant counts. */
+export function noncompliantSeries(store: SeriesStore, { noncompliantByImage, now }: FleetInput): void {
+  let noncompliant = 0;
+  for (const count of noncompliantByImage.values()) noncompliant += count;
+  store.setSingle(FLEET_GROUP, formatLabels(METRICS.noncompliantContainers, {}), noncompliant, now);
+}
+
+/** `fleet_compliance_unknown_containers`: the sum of the per-image unknown counts. */
+export function complianceUnknownSeries(store: SeriesStore, { unknownByImage, now }: FleetInput): void {
+  let unknown = 0;
+  for (const count of unknownByImage.values()) unknown += count;
+  store.setSingle(FLEET_GROUP, formatLabels(METRICS.complianceUnknownContainers, {}), unknown, now);
+}

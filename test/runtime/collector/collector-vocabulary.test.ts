@@ -1,0 +1,100 @@
+/**
+ * Every series the collector can export is in the vocabulary (src/shared/metrics.ts) with the
+ * right type and labels, as the exporter's group-metrics test proves for the exporter: the
+ * family table and the health metrics together are exactly the collector's METRICS entries, and
+ * a collector subprocess, against a cluster where every family has series, exposes each one with
+ * its vocabulary type (counters, and only counters, named `_total`) and exactly its vocabulary
+ * labels, in order, each with a value.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONFIGMAPS } from '../../../src/shared/contract.ts';
+import { METRICS, type MetricDef, type MetricKey } from '../../../src/shared/metrics.ts';
+import { createStores, FAMILIES, FAMILY_KEYS } from '../../../runtime/collector/families/table.ts';
+import { HEALTH_METRIC_KEYS } from '../../../runtime/collector/health.ts';
+import { encodeImageClock, stateKey } from '../../../runtime/collector/state-format.ts';
+import { FakeKubeApi } from '../../support/fake-kube-api.ts';
+import * as fx from './fixtures.ts';
+import { parseExposition, startCollector, waitFor, type RunningCollector } from './harness.ts';
+
+const APP = 'registry.example.com/shop/app';
+const OLD = fx.digestOf('vocabulary-old');
+const PATCHED = fx.digestOf('vocabulary-patched');
+const CRONJOB = 'app-1-0';
+const CRITICAL = 'CVE-2024-7777';
+const HOUR = 3600_000;
+const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+
+const collectorKeys = (Object.keys(METRICS) as MetricKey[]).filter((key) => METRICS[key].source === 'collector');
+const byName = new Map<string, MetricDef>(collectorKeys.map((key) => [METRICS[key].name, METRICS[key]]));
+
+let api: FakeKubeApi;
+let collector: RunningCollector;
+
+beforeAll(async () => {
+  api = await FakeKubeApi.start();
+  api.create('configmaps', fx.inventoryConfigMap([fx.inventoryImage(APP, CRONJOB, { team: 'shop' })]));
+  // A patched digest other than the running one: drift and a non-compliant container.
+  api.create('configmaps', fx.patchedDigestsConfigMap({ [CRONJOB]: fx.patchedRecord(APP, PATCHED) }));
+  api.create('pods', fx.pod({ namespace: 'shop', name: 'app-1', containers: [{ name: 'app', image: `${APP}:1.0`, imageID: `${APP}@${OLD}` }] }));
+  api.create('vulnerabilityreports', fx.vulnerabilityReport({ namespace: 'shop', name: 'replicaset-app-1-app', registry: 'registry.example.com', repository: 'shop/app', digest: OLD, updateTimestamp: new Date(Date.now() - HOUR).toISOString(), vulnerabilities: [{ id: CRITICAL, severity: 'CRITICAL' }] }));
+  // A namespace with a running pod and no report at all.
+  api.create('pods', fx.pod({ namespace: 'other', name: 'tool-1', containers: [{ name: 'tool', image: 'busybox', imageID: `docker.io/library/busybox@${fx.digestOf('busybox')}` }] }));
+  // The Critical CVE was first seen 25 hours ago (past the 24 h SLA): a breach and a breaching CVE.
+  api.create('configmaps', {
+    metadata: { name: CONFIGMAPS.collectorState, namespace: fx.FLEET_NAMESPACE },
+    data: { [stateKey(APP)]: encodeImageClock(APP, new Map([[CRITICAL, { firstSeen: Math.floor(Date.now() / 1000) - 25 * 3600, goneSince: 0, breached: [] }]])) },
+  });
+  // A scheduled CronJob whose Job ran out of time before the collector started.
+  api.create('cronjobs', fx.cronJob({ name: CRONJOB, lastScheduleTime: iso(Date.now() - HOUR) }));
+  api.create('jobs', fx.job({ name: `${CRONJOB}-1`, cronjob: CRONJOB, failed: { reason: 'DeadlineExceeded' }, creationTimestamp: iso(Date.now() - 2 * HOUR) }));
+  collector = await startCollector(api);
+  await waitFor(async () => (await fetch(`${collector.url}/readyz`)).ok, { what: '/readyz' });
+});
+
+afterAll(async () => {
+  await collector?.stop();
+  await api?.close();
+});
+
+describe('collector metrics and the vocabulary', () => {
+  it('has one family per collector metric of the vocabulary besides the health metrics', () => {
+    expect([...FAMILY_KEYS, ...HEALTH_METRIC_KEYS].sort()).toEqual([...collectorKeys].sort());
+    expect(FAMILY_KEYS.filter((key) => (HEALTH_METRIC_KEYS as readonly string[]).includes(key))).toEqual([]);
+    const stores = createStores();
+    for (const key of FAMILY_KEYS) expect(stores[key].def, key).toBe(METRICS[key]);
+    expect(Object.keys(stores)).toEqual(FAMILY_KEYS);
+    expect(new Set(Object.values(FAMILIES).map((f) => f.scope))).toEqual(new Set(['image', 'cronjob', 'namespace', 'fleet', 'inventory']));
+  });
+
+  it('exports every collector metric, each with its vocabulary type and exactly its vocabulary labels', async () => {
+    // Wait until every metric of the collector has at least one series: the checks below then cover all of them.
+    let text = '';
+    await waitFor(
+      async () => {
+        text = await (await fetch(`${collector.url}/metrics`)).text();
+        const names = new Set(parseExposition(text).map((s) => s.name));
+        return [...byName.keys()].every((name) => names.has(name));
+      },
+      { timeoutMs: 20_000, what: 'a series of every collector metric' },
+    );
+    const types = new Map<string, string>();
+    for (const line of text.split('\n')) {
+      const match = /^# TYPE (\S+) (\S+)$/.exec(line);
+      if (match !== null) types.set(match[1]!, match[2]!);
+    }
+    expect([...types.keys()].sort()).toEqual([...byName.keys()].sort());
+    for (const [name, type] of types) {
+      expect(type, name).toBe(byName.get(name)!.type);
+      // Independent of the vocabulary: a counter and only a counter is named `_total`.
+      expect(type === 'counter', `${name} is a ${type}`).toBe(name.endsWith('_total'));
+    }
+    const samples = parseExposition(text);
+    for (const sample of samples) {
+      const def = byName.get(sample.name);
+      expect(def, `${sample.name} is not a collector metric of src/shared/metrics.ts`).toBeDefined();
+      expect(Object.keys(sample.labels), `labels of ${sample.name}`).toEqual([...def!.labels]);
+      // Every label carries a value (a label its producer does not fill renders empty).
+      expect(Object.entries(sample.labels).filter(([, value]) => value === ''), `empty labels of ${sample.name}`).toEqual([]);
+    }
+  });
+});
