@@ -41,31 +41,36 @@ const sinceCreated = `(time() - max ${by(image, cronjob)} (${METRICS.cronjobCrea
 export function firstRunsConcern(settings: ObservabilitySettings): Concern {
   const graceHours = settings.missingRunGraceSeconds / 3600;
   const limit = intervalPlus(settings.missingRunGraceSeconds);
-  const overdue = `${sinceCreated} > ${on(image)} group_left () ${limit}`;
-  const pushgatewayStart = `max(${sel(UPSTREAM_METRICS.processStartTimeSeconds, { [job]: JOBS.pushgateway })})`;
-  /** The evidence store has been up longer than the image's interval plus grace (only the generated Pushgateway is ours to read). */
-  const pushgatewayOldEnough = settings.pushgatewayDeployed
-    ? ` and ${on(image)} (${limit} < ${on()} group_left () (time() - ${pushgatewayStart}))`
-    : '';
-  const neverRule = (reason: MissingReason, expr: string, what: string): AlertDefinition => ({
+  const overdue = (age: string) => `${age} > ${on(image)} group_left () ${limit}`;
+  const pushgatewayUptime = `time() - max(${sel(UPSTREAM_METRICS.processStartTimeSeconds, { [job]: JOBS.pushgateway })})`;
+  /**
+   * How long success evidence could have accumulated: since the CronJob was created, and (only the
+   * generated Pushgateway is ours to read) since the Pushgateway started. `scalar()` of a missing
+   * start time is NaN, and `clamp_max` with NaN is NaN, which no threshold passes: silent while unknown.
+   */
+  const successWindow = settings.pushgatewayDeployed ? `clamp_max(${sinceCreated}, scalar(${pushgatewayUptime}))` : sinceCreated;
+  const neverRule = (reason: MissingReason, expr: string, description: string): AlertDefinition => ({
     alert: ALERTS.jobMissing,
     expr: withCronjobTeam(expr),
     severity: 'warning',
     labels: { [missingReason]: reason },
     summary: missingSummary(reason),
-    description:
-      `CronJob ${settings.namespace}/{{ $labels.${cronjob} }} ({{ $labels.${image} }}) was created {{ $value | humanizeDuration }} ago, ` +
-      `more than its schedule interval plus ${graceHours} h, and ${what}`,
+    description: `CronJob ${settings.namespace}/{{ $labels.${cronjob} }} ({{ $labels.${image} }})${description}`,
   });
   return {
     name: 'first-runs',
     records: [],
     alerts: [
-      neverRule('never_reported', `(${overdue}) unless ${on(image, cronjob)} ${RUN_EVIDENCE}`, 'no run ever reported: the image has never been patched.'),
+      neverRule(
+        'never_reported',
+        `(${overdue(sinceCreated)}) unless ${on(image, cronjob)} ${RUN_EVIDENCE}`,
+        ` was created {{ $value | humanizeDuration }} ago, more than its schedule interval plus ${graceHours} h, and no run ever reported: the image has never been patched.`,
+      ),
       neverRule(
         'never_succeeded',
-        `((${overdue})${pushgatewayOldEnough} and ${on(image, cronjob)} ${RUN_EVIDENCE}) unless ${on(image, cronjob)} ${SUCCESS_EVIDENCE}`,
-        'its runs reported, but no successful run is on record (the Pushgateway has been up that long too): the image is not being patched.',
+        `((${overdue(successWindow)}) and ${on(image, cronjob)} ${RUN_EVIDENCE}) unless ${on(image, cronjob)} ${SUCCESS_EVIDENCE}`,
+        `: its runs reported, but no successful run is on record in the {{ $value | humanizeDuration }} since it was created (or the Pushgateway started), ` +
+          `more than its schedule interval plus ${graceHours} h: the image is not being patched.`,
       ),
       {
         alert: ALERTS.jobMissing,

@@ -58,18 +58,18 @@ export function jobMissingStale(image: FleetImage, reason: Extract<MissingReason
   );
 }
 
-/** A first run that never came or never succeeded, `sinceCreated` seconds after the CronJob was created. */
-export function jobMissingNever(image: FleetImage, reason: Extract<MissingReason, 'never_reported' | 'never_succeeded'>, sinceCreated: number): ExpectedAlert {
-  const what =
+/** A first run that never came (`window`: since the CronJob was created) or never succeeded (since then, or since the Pushgateway started). */
+export function jobMissingNever(image: FleetImage, reason: Extract<MissingReason, 'never_reported' | 'never_succeeded'>, window: number): ExpectedAlert {
+  const description =
     reason === 'never_reported'
-      ? 'no run ever reported: the image has never been patched.'
-      : 'its runs reported, but no successful run is on record (the Pushgateway has been up that long too): the image is not being patched.';
+      ? ` was created ${humanizeDuration(window)} ago, more than its schedule interval plus 2 h, and no run ever reported: the image has never been patched.`
+      : `: its runs reported, but no successful run is on record in the ${humanizeDuration(window)} since it was created (or the Pushgateway started), more than its schedule interval plus 2 h: the image is not being patched.`;
   return alert(
     ALERTS.jobMissing,
     'warning',
     { image: image.image, cronjob: image.name, team: image.team, missing_reason: reason },
     `No recent successful Copa run for ${image.image} (${reason})`,
-    `CronJob ${NAMESPACE}/${image.name} (${image.image}) was created ${humanizeDuration(sinceCreated)} ago, more than its schedule interval plus 2 h, and ${what}`,
+    `CronJob ${NAMESPACE}/${image.name} (${image.image})${description}`,
   );
 }
 

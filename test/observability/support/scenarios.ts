@@ -385,14 +385,30 @@ const cronjobMissing: Scenario = {
   ],
 };
 
-/** An in-memory Pushgateway restarts: every success on record is gone until the next nightly run. */
+/**
+ * An in-memory Pushgateway restarts: every success on record is gone until the next nightly run.
+ * The healthy image raises nothing; the image whose runs always crash (onboarded 100 h ago) is
+ * reported before the restart, and again interval + grace after it.
+ */
 const pushgatewayRestart: Scenario = {
-  name: 'the Pushgateway restarts and forgets every group: no never_succeeded before a run had its chance',
-  world: world([healthy(successImage, END)], { pushgateway: { restartedAt: hours(3) } }),
+  name: 'the Pushgateway restarts and forgets every group: never_succeeded waits interval + grace from its start',
+  world: world(
+    [
+      healthy(successImage, END),
+      bare(flakyImage, {
+        created: hours(-100),
+        runs: dailyRuns(END).map((at): Run => ({ at, outcome: 'crashed' })),
+        schedules: dailyRuns(END).map((at) => at - minutes(10)),
+      }),
+    ],
+    { pushgateway: { restartedAt: hours(3) } },
+  ),
   checks: [
+    { at: hours(2), alerts: [expect.jobFailed(flakyImage, 'crashed'), expect.jobMissingNever(flakyImage, 'never_succeeded', hours(102))] },
     { at: hours(3) + minutes(5), alerts: [] },
     { at: hours(24.5), alerts: [] },
-    { at: hours(26), alerts: [] },
+    { at: hours(26), alerts: [expect.jobFailed(flakyImage, 'crashed')] },
+    { at: hours(29) + minutes(5), alerts: [expect.jobFailed(flakyImage, 'crashed'), expect.jobMissingNever(flakyImage, 'never_succeeded', hours(26) + minutes(5))] },
   ],
 };
 
