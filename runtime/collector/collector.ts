@@ -4,7 +4,7 @@
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
-import { PIPELINE_LABEL, VULNERABILITY_REPORT_API, type CollectorOptions } from '../../src/shared/contract.ts';
+import { DIGEST_RECORD_LABEL, PIPELINE_LABEL, VULNERABILITY_REPORT_API, type CollectorOptions } from '../../src/shared/contract.ts';
 import { COLLECTOR_RESOURCES } from '../../src/shared/metrics.ts';
 import type { CollectorTuning } from './config.ts';
 import { CollectorHealth } from './health.ts';
@@ -12,7 +12,8 @@ import { KubeClient } from './kube/kube-client.ts';
 import { Reflector, type ReflectorHealth, type ReflectorSink, type ReflectorSpec } from './kube/reflector.ts';
 import type { Logger } from './log.ts';
 import { createStores, FleetModel } from './model.ts';
-import { projectConfigMapData, projectCronJob, projectJob, projectPod, projectReport, type ConfigMapData } from './projections.ts';
+import { projectConfigMapData, projectCronJob, projectDigestRecord, projectJob, projectPod, projectReport, type ConfigMapData } from './projections.ts';
+import { pushgatewayCleanup, type PushgatewayCleanup } from './pushgateway-cleanup.ts';
 import { CollectorServer } from './server.ts';
 import { SlaClock } from './sla-clock.ts';
 import { StateStore } from './state-store.ts';
@@ -38,6 +39,7 @@ export class Collector {
   private readonly state: StateStore;
   private readonly reflectors: Reflector<unknown>[] = [];
   private readonly server: CollectorServer;
+  private readonly pushgatewayCleanup: PushgatewayCleanup | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
   private statsTimer: NodeJS.Timeout | undefined;
@@ -99,8 +101,12 @@ export class Collector {
       { resource: COLLECTOR_RESOURCES.cronJobs, path: `/apis/batch/v1/namespaces/${ns}/cronjobs`, labelSelector: pipeline, pageSize: tuning.podsPageSize, project: projectCronJob },
       { upsert: (_key, cron) => model.upsertCronJob(cron), remove: (_key, prev) => model.removeCronJob(prev) },
     );
+    const cleanup = (this.pushgatewayCleanup = pushgatewayCleanup(options, tuning, this.registry, log));
     this.add(client, this.configMapSpec(COLLECTOR_RESOURCES.inventory, options.inventoryConfigMap), {
-      upsert: (_key, data) => model.setInventory(data),
+      upsert: (_key, data) => {
+        model.setInventory(data);
+        cleanup?.setInventory(data);
+      },
       remove: () => model.setInventory(undefined),
       listed: () => model.setSynced('inventory'),
     });
@@ -108,6 +114,19 @@ export class Collector {
       upsert: (_key, data) => model.setPatchedDigests(data),
       remove: () => model.setPatchedDigests(undefined),
     });
+    // Listed by label; trusted by name (digest-records.ts). Label selection cannot be narrowed by
+    // RBAC resourceNames, so the collector may list the fleet namespace's ConfigMaps (not Secrets).
+    this.add(
+      client,
+      {
+        resource: COLLECTOR_RESOURCES.digestRecords,
+        path: `/api/v1/namespaces/${ns}/configmaps`,
+        labelSelector: `${DIGEST_RECORD_LABEL.key}=${DIGEST_RECORD_LABEL.value}`,
+        pageSize: tuning.podsPageSize,
+        project: projectDigestRecord,
+      },
+      { upsert: (_key, record) => model.upsertDigestRecord(record.name, record.data), remove: (_key, prev) => model.removeDigestRecord(prev.name) },
+    );
 
     this.server = new CollectorServer({ contentType: this.registry.contentType, render: () => this.renderMetrics(), missing: () => this.missing() }, log);
   }
@@ -120,6 +139,7 @@ export class Collector {
       if (!this.stopping) this.model.clockLoaded();
     });
     this.tickTimer = setInterval(() => this.tick(), this.config.tuning.tickMs);
+    this.pushgatewayCleanup?.start();
     this.statsTimer = setInterval(() => this.config.log.info('stats', this.stats()), STATS_INTERVAL_MS);
     this.statsTimer.unref();
     return port;
@@ -134,7 +154,7 @@ export class Collector {
     if (this.tickTimer !== undefined) clearInterval(this.tickTimer);
     if (this.statsTimer !== undefined) clearInterval(this.statsTimer);
     if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
-    await Promise.all(this.reflectors.map((r) => r.stop()));
+    await Promise.all([...this.reflectors.map((r) => r.stop()), this.pushgatewayCleanup?.stop()]);
     if (this.model.hasDirty) this.model.flush();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), tuning.shutdownTimeoutMs)));

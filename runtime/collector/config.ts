@@ -33,6 +33,8 @@ export const COLLECTOR_ENV = {
   initialSyncTimeoutMs: 'COPA_FLEET_COLLECTOR_INITIAL_SYNC_TIMEOUT_MS',
   /** Longest a graceful shutdown waits for the final state write. */
   shutdownTimeoutMs: 'COPA_FLEET_COLLECTOR_SHUTDOWN_TIMEOUT_MS',
+  /** Period of the Pushgateway cleanup passes (pushgateway-cleanup.ts); a failed pass is retried at the next. */
+  pushgatewayCleanupIntervalMs: 'COPA_FLEET_COLLECTOR_PUSHGATEWAY_CLEANUP_INTERVAL_MS',
 } as const;
 
 export interface CollectorTuning {
@@ -50,6 +52,7 @@ export interface CollectorTuning {
   readonly missedScheduleGraceSeconds: number;
   readonly initialSyncTimeoutMs: number;
   readonly shutdownTimeoutMs: number;
+  readonly pushgatewayCleanupIntervalMs: number;
 }
 
 export const DEFAULT_TUNING: CollectorTuning = {
@@ -70,6 +73,7 @@ export const DEFAULT_TUNING: CollectorTuning = {
   missedScheduleGraceSeconds: 300,
   initialSyncTimeoutMs: 30_000,
   shutdownTimeoutMs: 10_000,
+  pushgatewayCleanupIntervalMs: 10 * 60_000,
 };
 
 /** Reads overrides from `env`; throws an Error naming the variable on a malformed value. */

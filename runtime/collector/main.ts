@@ -4,6 +4,7 @@
  *
  *   copa-fleet-collector --namespace copa-fleet [--inventory-configmap NAME] [--digest-store NAME]
  *                        [--state-configmap NAME] [--port 9464]
+ *                        [--pushgateway-url URL --pushgateway-cleanup-grace-seconds N]
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import { parseCollectorArgs } from '../../src/shared/contract.ts';
@@ -11,7 +12,7 @@ import { Collector } from './collector.ts';
 import { tuningFromEnv } from './config.ts';
 import { describeError, jsonLogger } from './log.ts';
 
-const USAGE = 'usage: copa-fleet-collector --namespace NS [--inventory-configmap NAME] [--digest-store NAME] [--state-configmap NAME] [--port PORT]';
+const USAGE = 'usage: copa-fleet-collector --namespace NS [--inventory-configmap NAME] [--digest-store NAME] [--state-configmap NAME] [--port PORT] [--pushgateway-url URL --pushgateway-cleanup-grace-seconds N]';
 
 async function main(argv: readonly string[]): Promise<number> {
   let collector: Collector;

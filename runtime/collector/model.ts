@@ -11,11 +11,13 @@
  * Scope: the per-container and per-image series cover inventoried images only (the fleet);
  * `fleet_namespace_unscanned` covers every namespace.
  */
+import type { DigestRecordSource } from '../../src/shared/metrics.ts';
 import type { CollectorTuning } from './config.ts';
 import { CRONJOB_FAMILIES, FLEET_FAMILIES, IMAGE_CLOCK_FAMILIES, IMAGE_FAMILIES, INVENTORY_FAMILIES, NAMESPACE_FAMILIES, type FamilyKey, type ModelStores } from './families/table.ts';
 import { imageFacts } from './families/image.ts';
 import { FleetIndexes } from './indexes.ts';
-import { EMPTY_INVENTORY, parseInventoryConfigMap, parsePatchedDigests, type InventoryIndex, type PatchedDigest } from './inventory.ts';
+import { DigestRecords } from './digest-records.ts';
+import { EMPTY_INVENTORY, parseInventoryConfigMap, type InventoryIndex, type PatchedDigest } from './inventory.ts';
 import type { Logger } from './log.ts';
 import type { ConfigMapData, CronJobView, JobView, PodView, ReportView } from './projections.ts';
 import { SlaTracker, type ImageClockInput } from './sla.ts';
@@ -56,6 +58,10 @@ export class FleetModel {
   /** False while the inventory ConfigMap is absent: the clock is then kept, never pruned by image. */
   private inventoryPresent = false;
   private patched = new Map<string, PatchedDigest>();
+  private readonly digestRecords = new DigestRecords();
+  private digestRecordSources: Readonly<Record<DigestRecordSource, number>> = { own: 0, legacy: 0, rejected: 0 };
+  /** The fleet-scope series need recomputing although no image changed. */
+  private fleetDirty = false;
 
   private readonly dirtyImages = new Set<string>();
   private readonly dirtyNamespaces = new Set<string>();
@@ -174,25 +180,45 @@ export class FleetModel {
     for (const cronjob of this.inventory.cronjobs.keys()) this.dirtyCronjobs.add(cronjob);
     this.inventorySeriesDirty = true;
     if (this.clockWasEnabled) this.forgetImagesOutsideInventory();
+    this.resolvePatchedDigests();
     this.options.log.info('inventory loaded', { images: this.inventory.images.size, cronjobs: this.inventory.cronjobs.size, severitiesInScope: this.inventory.severitiesInScope });
     this.options.requestFlush();
   }
 
-  /** The patched-digest ConfigMap changed (undefined: deleted). */
+  /** The shared patched-digest ConfigMap of earlier releases changed (undefined: deleted). */
   setPatchedDigests(data: ConfigMapData | undefined): void {
-    const { byImage, invalid } = parsePatchedDigests(data);
-    if (invalid.length > 0) this.options.log.warn('patched digests skipped', { keys: invalid });
+    this.digestRecords.setLegacy(data);
+    this.resolvePatchedDigests();
+  }
+
+  /** A CronJob's own digest record (ConfigMap `<cronjob>-digest`) changed. */
+  upsertDigestRecord(configMapName: string, data: ConfigMapData): void {
+    this.digestRecords.upsertOwn(configMapName, data);
+    this.resolvePatchedDigests();
+  }
+
+  removeDigestRecord(configMapName: string): void {
+    this.digestRecords.removeOwn(configMapName);
+    this.resolvePatchedDigests();
+  }
+
+  /** Which records stand for which CronJob depends on the inventory too: re-run on either change. */
+  private resolvePatchedDigests(): void {
+    const { byImage, sources, rejected } = this.digestRecords.resolve(this.inventory);
+    for (const { cronjob, reason } of rejected) this.options.log.warn('patched-digest record refused', { cronjob, reason });
     for (const image of new Set([...this.patched.keys(), ...byImage.keys()])) {
       if (this.patched.get(image)?.digest !== byImage.get(image)?.digest) this.dirtyImages.add(image);
     }
     this.patched = byImage;
+    this.digestRecordSources = sources;
+    this.fleetDirty = true;
     this.options.requestFlush();
   }
 
   // ------------------------------------------------------------ recomputation
 
   get hasDirty(): boolean {
-    return this.dirtyImages.size > 0 || this.dirtyNamespaces.size > 0 || this.dirtyCronjobs.size > 0 || this.inventorySeriesDirty;
+    return this.dirtyImages.size > 0 || this.dirtyNamespaces.size > 0 || this.dirtyCronjobs.size > 0 || this.inventorySeriesDirty || this.fleetDirty;
   }
 
   /**
@@ -202,10 +228,11 @@ export class FleetModel {
   flush(): void {
     const now = this.options.now();
     if (!this.complete && now < this.options.startedAt + this.options.tuning.initialSyncTimeoutMs) return;
-    if (this.dirtyImages.size > 0) {
+    if (this.dirtyImages.size > 0 || this.fleetDirty) {
       for (const image of this.dirtyImages) this.computeImage(image, now);
       this.dirtyImages.clear();
       this.computeFleet(now);
+      this.fleetDirty = false;
     }
     for (const namespace of this.dirtyNamespaces) this.computeNamespace(namespace, now);
     this.dirtyNamespaces.clear();
@@ -272,7 +299,7 @@ export class FleetModel {
   }
 
   private computeFleet(now: number): void {
-    const input = { noncompliantByImage: this.noncompliantByImage, unknownByImage: this.unknownByImage, now };
+    const input = { noncompliantByImage: this.noncompliantByImage, unknownByImage: this.unknownByImage, digestRecordSources: this.digestRecordSources, now };
     for (const { key, produce } of FLEET_FAMILIES) produce(this.options.stores[key], input);
   }
 

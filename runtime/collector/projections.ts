@@ -225,3 +225,13 @@ export function projectConfigMapData(object: RawObject): ConfigMapData {
   for (const [key, value] of Object.entries(data)) if (typeof value === 'string') result[key] = value;
   return result;
 }
+
+/** A per-CronJob patched-digest record: its name (the trust anchor, digest-records.ts) and data. */
+export interface DigestRecordView {
+  readonly name: string;
+  readonly data: ConfigMapData;
+}
+
+export function projectDigestRecord(object: RawObject): DigestRecordView {
+  return { name: String((object as { metadata?: { name?: unknown } }).metadata?.name ?? ''), data: projectConfigMapData(object) };
+}

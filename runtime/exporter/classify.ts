@@ -17,14 +17,15 @@
  * | scan-pull          | scan step exited non-zero and its message says the source image could not be fetched      | image_pull_failed    |
  * | scan-exit          | scan step exited non-zero                                                                  | scan_failed          |
  * | scan-report        | scan step ended (or Copa ran) but scan-before.json is missing or not a Trivy v2 report     | report_invalid       |
- * | copa-nothing-to-do | Copa exit ≠ 0 and its log says there was nothing to patch (newer Copa errors out)          | up_to_date           |
- * | copa-buildkit      | Copa exit ≠ 0 and its log shows BuildKit unreachable, or the buildkitd sidecar restarted / crash-loops | buildkit_unavailable |
- * | copa-source-pull   | Copa exit ≠ 0 and its log shows the source image could not be resolved                    | image_pull_failed    |
- * | copa-push          | Copa exit ≠ 0 and its log shows the push failed                                            | push_failed          |
+ * | copa-canceled      | Copa exit ≠ 0 and its log says `Patch was canceled by user` (SIGTERM from outside): at the deadline (minus DEADLINE_TOLERANCE_SECONDS) | timeout |
+ * | copa-canceled      | the same, before the deadline (pod deleted, node drained, eviction)                        | canceled             |
  * | copa-timeout       | Copa exit ≠ 0 and its log shows Copa's own --timeout                                       | timeout              |
+ * | copa-buildkit      | Copa exit ≠ 0 and its log shows BuildKit unreachable, or the buildkitd sidecar restarted / crash-loops | buildkit_unavailable |
+ * | copa-push          | Copa exit ≠ 0 and its log shows the push failed                                            | push_failed          |
+ * | copa-source-pull   | Copa exit ≠ 0 and its log shows the source image could not be resolved                    | image_pull_failed    |
  * | copa-exit          | Copa exit ≠ 0 (any other error)                                                            | patch_failed         |
  * | patch-no-exit-file | patch step exited non-zero and left no exit-code file (Copa could not be started)          | patch_failed         |
- * | up-to-date         | Copa exit 0 and (log says nothing to patch, or scan-before lists no fixable vulnerability, or the VEX document fixes nothing) | up_to_date |
+ * | up-to-date         | Copa exit 0 and (log says nothing to patch or warned `No update packages were specified to apply`, or scan-before lists no fixable vulnerability, or the VEX document fixes nothing) | up_to_date |
  * | bom-exit           | Copa exit 0 and the BOM step (Trivy CycloneDX, with Dependency-Track) exited non-zero      | scan_failed          |
  * | verify-exit        | Copa exit 0 and the verify step exited non-zero                                            | scan_failed          |
  * | verify-unfinished  | Copa exit 0 and the verify step had not ended when the exporter was stopped                | unknown              |
@@ -138,15 +139,26 @@ export function classify(e: RunEvidence): Classification {
 
   if (e.copaExit.kind === 'code' && e.copaExit.code !== 0) {
     const exit = `copa exited ${e.copaExit.code}`;
-    if (copaLog.upToDate !== undefined) return decide('up_to_date', 'copa-nothing-to-do', [exit, `copa log: ${copaLog.upToDate}`]);
+    // Copa v0.14 exits 0 when nothing was fixable, so an error exit is never up_to_date: its
+    // `No update packages were specified to apply` warning is followed by the push, which can fail.
+    // Copa's own stop verdicts come first: after them, the BuildKit client logs the cancellation's fallout.
+    if (copaLog.canceled !== undefined) {
+      const ageSeconds = podStart !== undefined ? (e.endedAt - podStart) / 1000 : undefined;
+      if (ageSeconds !== undefined && ageSeconds >= e.deadlineSeconds - DEADLINE_TOLERANCE_SECONDS) {
+        return decide('timeout', 'copa-canceled', [exit, `copa log: ${copaLog.canceled}`, `stopped after ${Math.round(ageSeconds)}s (deadline ${e.deadlineSeconds}s)`]);
+      }
+      const when = ageSeconds !== undefined ? `stopped after ${Math.round(ageSeconds)}s, before the deadline (${e.deadlineSeconds}s)` : 'pod age unknown';
+      return decide('canceled', 'copa-canceled', [exit, `copa log: ${copaLog.canceled}`, when]);
+    }
+    if (copaLog.timeout !== undefined) return decide('timeout', 'copa-timeout', [exit, `copa log: ${copaLog.timeout}`]);
     if (copaLog.buildkitUnavailable !== undefined) return decide('buildkit_unavailable', 'copa-buildkit', [exit, `copa log: ${copaLog.buildkitUnavailable}`]);
     // Not "terminated": the kubelet stops buildkitd before the exporter whenever the pod ends.
     if (buildkit !== undefined && (buildkit.restartCount > 0 || buildkit.waitingReason === 'CrashLoopBackOff')) {
       return decide('buildkit_unavailable', 'copa-buildkit', [exit, `buildkitd sidecar: ${buildkit.state}${buildkit.waitingReason ? ` (${buildkit.waitingReason})` : ''}, ${buildkit.restartCount} restarts`]);
     }
-    if (copaLog.sourcePullFailed !== undefined) return decide('image_pull_failed', 'copa-source-pull', [exit, `copa log: ${copaLog.sourcePullFailed}`]);
+    // Push before source pull: a push error names the pushed reference and may end in `: not found`.
     if (copaLog.pushFailed !== undefined) return decide('push_failed', 'copa-push', [exit, `copa log: ${copaLog.pushFailed}`]);
-    if (copaLog.timeout !== undefined) return decide('timeout', 'copa-timeout', [exit, `copa log: ${copaLog.timeout}`]);
+    if (copaLog.sourcePullFailed !== undefined) return decide('image_pull_failed', 'copa-source-pull', [exit, `copa log: ${copaLog.sourcePullFailed}`]);
     return decide('patch_failed', 'copa-exit', [exit, ...lastLogLine(e.copaLog)]);
   }
   if (e.copaExit.kind === 'invalid') return decide('patch_failed', 'copa-exit', [`copa exit-code file unreadable: ${JSON.stringify(e.copaExit.text.slice(0, 50))}`]);
@@ -158,7 +170,7 @@ export function classify(e: RunEvidence): Classification {
   }
 
   // Copa exited 0.
-  const upToDate = upToDateEvidence(e, copaLog.upToDate);
+  const upToDate = upToDateEvidence(e, copaLog.upToDate ?? copaLog.noUpdatesWarning);
   if (upToDate !== undefined) return decide('up_to_date', 'up-to-date', ['copa exited 0', upToDate]);
   if (bom?.state === 'terminated' && bom.exitCode !== 0) {
     return decide('scan_failed', 'bom-exit', ['copa exited 0', `bom exited ${bom.exitCode}${bom.message ? `: ${firstLine(bom.message)}` : ''}`]);

@@ -2,10 +2,11 @@
 import { type Command, EXIT, type ExitCode, type Io, processIo, UsageError } from './command.ts';
 import { driftCommand } from './commands/drift.ts';
 import { normalizeCommand } from './commands/normalize.ts';
+import { reportCommand } from './commands/report.ts';
 import { synthCommand } from './commands/synth.ts';
 import { validateCommand } from './commands/validate.ts';
 
-const COMMANDS: readonly Command[] = [synthCommand, validateCommand, normalizeCommand, driftCommand];
+const COMMANDS: readonly Command[] = [synthCommand, validateCommand, normalizeCommand, driftCommand, reportCommand];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

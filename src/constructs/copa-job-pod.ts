@@ -21,7 +21,7 @@ import type { PatchRunSpec } from '../model/patch-run.ts';
 import {
   BUILDKIT_ADDRESS,
   BUILDKIT_SOCKET_DIR,
-  CONFIGMAPS,
+  digestRecordName,
   EXPORTER_ENV,
   type ExporterOptions,
   exporterExecArgs,
@@ -31,7 +31,7 @@ import {
   RUNTIME_BIN,
   WORK_DIR,
 } from '../shared/contract.ts';
-import { pushgatewayServiceUrl } from './names.ts';
+import { fleetPushgatewayUrl } from './names.ts';
 import { containerResources } from './resources.ts';
 import { BUILDKIT_UID, buildkitSecurityContext, RUNTIME_UID, restrictedPodSecurityContext, restrictedSecurityContext } from './security.ts';
 
@@ -104,9 +104,9 @@ export function exporterOptions(run: PatchRunSpec): ExporterOptions {
     sourceRef: image.sourceRef,
     patchedRef: image.patchedRef,
     copaVersion: run.copa.version,
-    pushgatewayUrl: run.pushgatewayUrl ?? pushgatewayServiceUrl(run.namespace),
+    pushgatewayUrl: fleetPushgatewayUrl({ url: run.pushgatewayUrl }, run.namespace),
     namespace: run.namespace,
-    digestStore: CONFIGMAPS.patchedDigests,
+    digestStore: digestRecordName(image.name),
     graceSeconds: EXPORTER_GRACE_SECONDS,
     deadlineSeconds: run.job.activeDeadlineSeconds,
     ...(dependencyTrack !== undefined && {

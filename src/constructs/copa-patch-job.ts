@@ -7,10 +7,11 @@
 import { Construct } from 'constructs';
 import type { FleetImage } from '../model/fleet.ts';
 import type { PatchRunSpec } from '../model/patch-run.ts';
-import { CONFIGMAPS, CRONJOB_LABEL } from '../shared/contract.ts';
+import { CRONJOB_LABEL, DIGEST_RECORD_LABEL, digestRecordName } from '../shared/contract.ts';
 import { copaJobPodSpec } from './copa-job-pod.ts';
 import { appLabels, TEAM_LABEL } from './labels.ts';
-import { PlainKubeCronJob, PlainKubeServiceAccount } from './plain-api-object.ts';
+import { PlainKubeConfigMap, PlainKubeCronJob, PlainKubeServiceAccount } from './plain-api-object.ts';
+import { DESCRIPTION_ANNOTATION } from './runtime-state-config-map.ts';
 import { NamespacedRole, type Rule } from './rbac.ts';
 
 /** Finished Jobs kept for `kubectl describe` (the TTL removes them after ttlSecondsAfterFinished). */
@@ -28,12 +29,13 @@ export const ANNOTATIONS = {
  * - `get` pods: it reads its own pod's container states. Job pod names are random (`<job>-<hash>`),
  *   so RBAC cannot name the pod in advance: `get` on pods of this namespace is the minimum
  *   (no list, no watch, no other namespace).
- * - `get`/`patch` the patched-digest ConfigMap, by name: it merge-patches its own key.
+ * - `get`/`patch` its own digest record, by name, and no other: one compromised job cannot
+ *   rewrite another image's latest patched digest (and so hide that image's drift).
  */
-export function exporterRules(): Rule[] {
+export function exporterRules(image: FleetImage): Rule[] {
   return [
     { apiGroups: [''], resources: ['pods'], verbs: ['get'] },
-    { apiGroups: [''], resources: ['configmaps'], resourceNames: [CONFIGMAPS.patchedDigests], verbs: ['get', 'patch'] },
+    { apiGroups: [''], resources: ['configmaps'], resourceNames: [digestRecordName(image.name)], verbs: ['get', 'patch'] },
   ];
 }
 
@@ -57,7 +59,16 @@ export class CopaPatchJob extends Construct {
       // The pod mounts a token into the exporter container only (copa-job-pod.ts).
       automountServiceAccountToken: false,
     });
-    new NamespacedRole(this, 'Rbac', { name: image.name, labels, rules: exporterRules(), serviceAccount: serviceAccount.name, namespace: props.namespace });
+    new NamespacedRole(this, 'Rbac', { name: image.name, labels, rules: exporterRules(image), serviceAccount: serviceAccount.name, namespace: props.namespace });
+
+    // Generated without data (runtime-state-config-map.ts explains why): the exporter owns its key.
+    new PlainKubeConfigMap(this, 'DigestRecord', {
+      metadata: {
+        name: digestRecordName(image.name),
+        labels: { ...appLabels('patched-digest-store', image.name), [CRONJOB_LABEL]: image.name, [DIGEST_RECORD_LABEL.key]: DIGEST_RECORD_LABEL.value },
+        annotations: { [DESCRIPTION_ANNOTATION]: `Written by the exporter of CronJob ${image.name} only: the latest patched digest of ${image.patchedRef}. Generated without data on purpose.` },
+      },
+    });
 
     new PlainKubeCronJob(this, 'CronJob', {
       metadata: {

@@ -8,11 +8,12 @@ import * as kplus from 'cdk8s-plus-33';
 import { k8s } from 'cdk8s-plus-33';
 import { Construct } from 'constructs';
 import type { Fleet } from '../model/fleet.ts';
-import { COLLECTOR_PORT, CONFIGMAPS, collectorArgs, INVENTORY_CONFIGMAP_KEY, RUNTIME_BIN } from '../shared/contract.ts';
+import { COLLECTOR_PORT, CONFIGMAPS, collectorArgs, INVENTORY_CONFIGMAP_KEY, RUNTIME_BIN, type CollectorOptions } from '../shared/contract.ts';
 import { collectorInventoryJson } from './collector-inventory.ts';
 import { appLabels, selectorLabels } from './labels.ts';
 import { metricsNetworkPolicy } from './metrics-network-policy.ts';
-import { COLLECTOR_NAME, collectorClusterRoleName } from './names.ts';
+import { COLLECTOR_NAME, collectorClusterRoleName, fleetPushgatewayUrl } from './names.ts';
+import { durationSeconds } from '../inventory/schema.ts';
 import { ClusterWideRole, NamespacedRole, type Rule } from './rbac.ts';
 import { containerResources } from './resources.ts';
 import { RUNTIME_UID } from './security.ts';
@@ -33,18 +34,28 @@ export function collectorClusterRules(): Rule[] {
 }
 
 /**
- * In the fleet namespace only. The ConfigMap rules are scoped by name: RBAC applies resourceNames
- * to list/watch only when the request carries the field selector `metadata.name=<name>`, so the
- * collector lists/watches each ConfigMap with that selector (an informer per ConfigMap). The
- * alternative, list/watch of every ConfigMap in the namespace, would expose unrelated data.
- * The state ConfigMap is generated (runtime-state-config-map.ts), so no `create` is needed.
+ * In the fleet namespace only. ConfigMaps: `list`/`watch` of the namespace's ConfigMaps, because
+ * the per-CronJob digest records are found by label and RBAC cannot scope a label selector (it
+ * scopes list/watch by resourceNames only with a `metadata.name` field selector, one object each).
+ * The fleet namespace holds copa-fleet's own ConfigMaps; Secrets stay out of reach. Writes stay
+ * name-scoped: the state ConfigMap is generated (runtime-state-config-map.ts), so no `create`.
  */
 export function collectorNamespaceRules(): Rule[] {
   return [
     { apiGroups: ['batch'], resources: ['cronjobs', 'jobs'], verbs: ['list', 'watch'] },
-    { apiGroups: [''], resources: ['configmaps'], resourceNames: [CONFIGMAPS.inventory, CONFIGMAPS.patchedDigests], verbs: ['get', 'list', 'watch'] },
-    { apiGroups: [''], resources: ['configmaps'], resourceNames: [CONFIGMAPS.collectorState], verbs: ['get', 'patch', 'update'] },
+    { apiGroups: [''], resources: ['configmaps'], verbs: ['list', 'watch'] },
+    { apiGroups: [''], resources: ['configmaps'], resourceNames: [CONFIGMAPS.collectorState], verbs: ['get', 'patch'] },
   ];
+}
+
+/**
+ * The collector's Pushgateway cleanup: on by default for the generated Pushgateway (ours alone),
+ * off by default for one the user runs (it may hold other groups, and its owner decides).
+ */
+export function pushgatewayCleanupOptions(fleet: Fleet): Pick<CollectorOptions, 'pushgatewayUrl' | 'pushgatewayCleanupGraceSeconds'> {
+  const { pushgateway } = fleet.inventory.defaults;
+  if (!(pushgateway.cleanup.enabled ?? pushgateway.deploy)) return {};
+  return { pushgatewayUrl: fleetPushgatewayUrl(pushgateway, fleet.namespace), pushgatewayCleanupGraceSeconds: durationSeconds(pushgateway.cleanup.grace) };
 }
 
 export interface DriftCollectorProps {
@@ -97,6 +108,7 @@ export class DriftCollector extends Construct {
           digestStore: CONFIGMAPS.patchedDigests,
           stateConfigMap: CONFIGMAPS.collectorState,
           port: COLLECTOR_PORT,
+          ...pushgatewayCleanupOptions(fleet),
         }),
         ports: [{ name: METRICS_PORT_NAME, containerPort: COLLECTOR_PORT, protocol: 'TCP' }],
         livenessProbe: { httpGet: { path: HEALTH_PATHS.liveness, port: metricsPort }, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 3 },

@@ -23,3 +23,8 @@ export function collectorClusterRoleName(namespace: string): string {
 export function pushgatewayServiceUrl(namespace: string): string {
   return `http://${PUSHGATEWAY_NAME}.${namespace}.svc:${PUSHGATEWAY_PORT}`;
 }
+
+/** The Pushgateway the exporters push to and the collector cleans up: the inventory's URL, else the generated one. */
+export function fleetPushgatewayUrl(pushgateway: { readonly url?: string | undefined }, namespace: string): string {
+  return pushgateway.url ?? pushgatewayServiceUrl(namespace);
+}

@@ -82,3 +82,9 @@ export class PlainKubeRoleBinding extends k8s.KubeRoleBinding {
     return render(this, k8s.KubeRoleBinding.GVK, k8s.toJson_KubeRoleBindingProps, () => super.toJson() as Record<string, unknown>);
   }
 }
+
+export class PlainKubeConfigMap extends k8s.KubeConfigMap {
+  override toJson(): Record<string, unknown> {
+    return render(this, k8s.KubeConfigMap.GVK, k8s.toJson_KubeConfigMapProps, () => super.toJson() as Record<string, unknown>);
+  }
+}

@@ -1,8 +1,10 @@
 /**
  * The Pushgateway the exporters push each run's metrics to (when `defaults.pushgateway.deploy`).
  * One replica and Recreate: the Pushgateway is a cache, two replicas would each hold half the
- * groups. Persistence is off: every run pushes its group again and the exporter re-reads its own
- * counters, so a restart costs at most the metrics of runs that have not reported since.
+ * groups, and the ReadWriteOnce claim below can only be mounted by one pod at a time.
+ * Persistent: the Pushgateway keeps its groups only in memory unless `--persistence.file` is set
+ * (written every `--persistence.interval` and on a graceful shutdown, read at start), so the file
+ * lives on a PersistentVolumeClaim and a restart keeps every counter, last-success time and heartbeat.
  * The ServiceMonitor sets honorLabels so the pushed `job`/`cronjob`/`image` labels survive the scrape.
  */
 import { k8s } from 'cdk8s-plus-33';
@@ -18,6 +20,10 @@ import { metricsNetworkPolicy } from './metrics-network-policy.ts';
 
 const COMPONENT = 'pushgateway';
 export const PUSHGATEWAY_PORT_NAME = 'http';
+/** Where the claim is mounted; the Pushgateway writes a temporary file next to the store and renames it. */
+export const PUSHGATEWAY_DATA_DIR = '/data';
+export const PUSHGATEWAY_PERSISTENCE_FILE = `${PUSHGATEWAY_DATA_DIR}/pushgateway.store`;
+const DATA_VOLUME = 'data';
 
 export interface PushgatewayProps {
   readonly fleet: Fleet;
@@ -32,6 +38,16 @@ export class Pushgateway extends Construct {
     const selector = selectorLabels(COMPONENT);
     const port = k8s.IntOrString.fromString(PUSHGATEWAY_PORT_NAME);
 
+    const { persistence } = defaults.pushgateway;
+    const claim = new k8s.KubePersistentVolumeClaim(this, 'Data', {
+      metadata: { name: PUSHGATEWAY_NAME, labels: { ...labels } },
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        ...(persistence.storageClassName !== undefined && { storageClassName: persistence.storageClassName }),
+        resources: { requests: { storage: k8s.Quantity.fromString(persistence.size) } },
+      },
+    });
+
     // The Pushgateway never calls the Kubernetes API: no ServiceAccount token at all.
     singletonDeployment(this, 'Deployment', {
       name: PUSHGATEWAY_NAME,
@@ -42,12 +58,14 @@ export class Pushgateway extends Construct {
         name: 'pushgateway',
         image: defaults.pushgateway.image,
         imagePullPolicy: 'IfNotPresent',
-        args: [`--web.listen-address=:${PUSHGATEWAY_PORT}`],
+        args: [`--web.listen-address=:${PUSHGATEWAY_PORT}`, `--persistence.file=${PUSHGATEWAY_PERSISTENCE_FILE}`, `--persistence.interval=${persistence.interval}`],
+        volumeMounts: [{ name: DATA_VOLUME, mountPath: PUSHGATEWAY_DATA_DIR }],
         ports: [{ name: PUSHGATEWAY_PORT_NAME, containerPort: PUSHGATEWAY_PORT, protocol: 'TCP' }],
         livenessProbe: { httpGet: { path: '/-/healthy', port }, periodSeconds: 20, timeoutSeconds: 5 },
         readinessProbe: { httpGet: { path: '/-/ready', port }, periodSeconds: 10, timeoutSeconds: 5 },
         resources: containerResources(defaults.resources.pushgateway),
       },
+      volumes: [{ name: DATA_VOLUME, persistentVolumeClaim: { claimName: claim.name } }],
     });
 
     new ScrapedService(this, 'Metrics', {

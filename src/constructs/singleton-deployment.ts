@@ -18,10 +18,12 @@ export interface SingletonDeploymentProps {
   readonly serviceAccountName?: string;
   /** The one container, without its security context (always the restricted one). */
   readonly container: Omit<k8s.Container, 'securityContext'>;
+  /** Pod volumes (the fsGroup makes them writable for the uid). */
+  readonly volumes?: readonly k8s.Volume[];
 }
 
 export function singletonDeployment(scope: Construct, id: string, props: SingletonDeploymentProps): k8s.KubeDeployment {
-  const { name, labels, selector, uid, serviceAccountName, container } = props;
+  const { name, labels, selector, uid, serviceAccountName, container, volumes } = props;
   return new k8s.KubeDeployment(scope, id, {
     metadata: { name, labels: { ...labels } },
     spec: {
@@ -37,6 +39,7 @@ export function singletonDeployment(scope: Construct, id: string, props: Singlet
           enableServiceLinks: false,
           securityContext: restrictedPodSecurityContext(uid),
           containers: [{ ...container, securityContext: restrictedSecurityContext(uid) }],
+          ...(volumes !== undefined && { volumes: [...volumes] }),
         },
       },
     },

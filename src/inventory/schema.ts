@@ -21,6 +21,17 @@ const DEFAULT_TEAM = 'platform';
 
 const duration = () => z.string().regex(DURATION, 'must be a duration such as "30s", "20m" or "4h"');
 
+const DURATION_UNIT_SECONDS = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86_400, w: 604_800, y: 31_536_000 } as const;
+/** Seconds of a validated duration (Prometheus units: `y` is 365 days). */
+export function durationSeconds(value: string): number {
+  const match = /^([0-9]+)(ms|s|m|h|d|w|y)$/.exec(value);
+  if (match === null) throw new Error(`not a duration: ${value}`);
+  return Number(match[1]) * DURATION_UNIT_SECONDS[match[2] as keyof typeof DURATION_UNIT_SECONDS];
+}
+
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const dnsSubdomain = () => z.string().max(253).regex(DNS_SUBDOMAIN, 'must be a DNS subdomain: lower-case letters, digits, "-" and "."');
+
 /** URLs end up in dist/ (committed to Git): credentials in them would be secrets in plain text. */
 const credentialFreeUrl = () =>
   z.url().refine((value) => {
@@ -142,7 +153,7 @@ const defaultsSchema = z
     sla: slaSchema.default({ critical: 24, high: 168 }).describe('Default SLA hours per severity.'),
     copa: z
       .strictObject({
-        version: z.string().regex(/^v?[0-9]+\.[0-9]+\.[0-9]+$/, 'must be a version such as "0.14.0"').default('0.14.0').describe('Copa version bundled in the runtime image (reported as `copa_version`).'),
+        version: z.string().regex(/^v?[0-9]+\.[0-9]+\.[0-9]+$/, 'must be a version such as "0.14.2"').default('0.14.2').describe('Copa version bundled in the runtime image (reported as `copa_version`).'),
         timeout: duration().default('20m').describe('Copa `--timeout` for the patch step.'),
       })
       .prefault({})
@@ -177,6 +188,26 @@ const defaultsSchema = z
         url: credentialFreeUrl().optional().describe('Pushgateway URL. Default: the generated Pushgateway when `deploy` is true, otherwise required.'),
         deploy: z.boolean().default(true).describe('Generate a Pushgateway (Deployment, Service, ServiceMonitor with honorLabels).'),
         image: imageRef.default('docker.io/prom/pushgateway:v1.11.1').describe('Pushgateway image when deployed.'),
+        persistence: z
+          .strictObject({
+            size: quantity.default('1Gi').describe('Size of the PersistentVolumeClaim holding the persistence file.'),
+            storageClassName: dnsSubdomain().optional().describe("StorageClass of the claim. Default: the cluster's default StorageClass."),
+            interval: duration()
+              .default('1m')
+              .describe('`--persistence.interval`: how often the Pushgateway writes its groups to the file (it also writes on a graceful shutdown); a crash loses at most this much.'),
+          })
+          .prefault({})
+          .describe('The generated Pushgateway keeps its groups in `--persistence.file` on a PersistentVolumeClaim, so a restart loses no counter, last-success time or heartbeat.'),
+        cleanup: z
+          .strictObject({
+            enabled: z
+              .boolean()
+              .optional()
+              .describe('The drift collector deletes the Pushgateway groups of CronJobs no longer in the inventory. Default: true when `deploy` is true, false otherwise (a Pushgateway you run yourself may be shared).'),
+            grace: duration().default('7d').describe('A group is deleted once its CronJob is out of the inventory and its last push is at least this old.'),
+          })
+          .prefault({})
+          .describe('Cleanup of decommissioned images\' groups (the Pushgateway never forgets a group by itself).'),
       })
       .prefault({})
       .describe('Where the exporter pushes each run\'s metrics.'),

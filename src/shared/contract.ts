@@ -59,7 +59,11 @@ export const RUNTIME_BIN = {
 
 /** Default ConfigMap names (namespaced in the fleet namespace). */
 export const CONFIGMAPS = {
-  /** Exporters merge-patch their own key; the collector reads. */
+  /**
+   * The shared patched-digest store of earlier releases (one key per CronJob, every exporter could
+   * patch every key). Read-only now: the collector reads it only for CronJobs without a record
+   * of their own (digestRecordName), until `defaults.legacyDigestStore: false`.
+   */
   patchedDigests: 'copa-fleet-patched-digests',
   /** Written by synth: what the collector needs from the inventory. */
   inventory: 'copa-fleet-inventory',
@@ -67,6 +71,17 @@ export const CONFIGMAPS = {
   collectorState: 'copa-fleet-collector-state',
 } as const;
 export const INVENTORY_CONFIGMAP_KEY = 'inventory.json';
+
+/**
+ * One patched-digest record per CronJob: a ConfigMap only that CronJob's exporter may patch (RBAC
+ * cannot restrict a patch to one key of a shared ConfigMap, but it can restrict it to one
+ * ConfigMap by name). Its one key is the CronJob name, its value a PatchedDigestRecord.
+ */
+export function digestRecordName(cronjob: string): string {
+  return `${cronjob}-digest`;
+}
+/** Label of every per-CronJob digest record: the collector lists and watches them by it. */
+export const DIGEST_RECORD_LABEL = { key: 'copa-fleet.dev/record', value: 'patched-digest' } as const;
 
 /** Label on every Copa Job/CronJob so the collector can watch exactly the pipeline's jobs. */
 export const PIPELINE_LABEL = { key: 'app.kubernetes.io/part-of', value: 'copa-fleet' } as const;
@@ -234,6 +249,10 @@ export interface CollectorOptions {
   readonly digestStore: string;
   readonly stateConfigMap: string;
   readonly port: number;
+  /** The Pushgateway the exporters push to; with the grace below, the collector cleans up its stale groups. */
+  readonly pushgatewayUrl?: string;
+  /** Cleanup on: delete a CronJob's group once the CronJob is out of the inventory and its last push is this old. */
+  readonly pushgatewayCleanupGraceSeconds?: number;
 }
 
 const COLLECTOR_FLAGS = {
@@ -242,12 +261,14 @@ const COLLECTOR_FLAGS = {
   digestStore: 'digest-store',
   stateConfigMap: 'state-configmap',
   port: 'port',
+  pushgatewayUrl: 'pushgateway-url',
+  pushgatewayCleanupGraceSeconds: 'pushgateway-cleanup-grace-seconds',
 } as const satisfies Record<keyof CollectorOptions, string>;
 
 export const COLLECTOR_PORT = 9464;
 
 export function collectorArgs(options: CollectorOptions): string[] {
-  return (Object.keys(COLLECTOR_FLAGS) as (keyof CollectorOptions)[]).flatMap((key) => [`--${COLLECTOR_FLAGS[key]}`, String(options[key])]);
+  return (Object.keys(COLLECTOR_FLAGS) as (keyof CollectorOptions)[]).flatMap((key) => (options[key] === undefined ? [] : [`--${COLLECTOR_FLAGS[key]}`, String(options[key])]));
 }
 
 export function parseCollectorArgs(argv: readonly string[]): CollectorOptions {
@@ -258,11 +279,19 @@ export function parseCollectorArgs(argv: readonly string[]): CollectorOptions {
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error('--port must be a TCP port');
   const namespace = values[COLLECTOR_FLAGS.namespace] as string | undefined;
   if (namespace === undefined || namespace === '') throw new Error('missing --namespace');
+  const pushgatewayUrl = values[COLLECTOR_FLAGS.pushgatewayUrl] as string | undefined;
+  if (pushgatewayUrl !== undefined && URL.parse(pushgatewayUrl) === null) throw new Error('--pushgateway-url must be a URL');
+  const graceText = values[COLLECTOR_FLAGS.pushgatewayCleanupGraceSeconds] as string | undefined;
+  const grace = graceText === undefined ? undefined : Number(graceText);
+  if (grace !== undefined && (!Number.isInteger(grace) || grace < 0)) throw new Error('--pushgateway-cleanup-grace-seconds must be a whole number of seconds');
+  if (grace !== undefined && pushgatewayUrl === undefined) throw new Error('--pushgateway-cleanup-grace-seconds needs --pushgateway-url');
   return {
     namespace,
     inventoryConfigMap: get('inventoryConfigMap', CONFIGMAPS.inventory),
     digestStore: get('digestStore', CONFIGMAPS.patchedDigests),
     stateConfigMap: get('stateConfigMap', CONFIGMAPS.collectorState),
     port,
+    ...(pushgatewayUrl !== undefined && { pushgatewayUrl }),
+    ...(grace !== undefined && { pushgatewayCleanupGraceSeconds: grace }),
   };
 }

@@ -45,6 +45,7 @@ export const RUN_OUTCOMES = {
   buildkit_unavailable: 'Copa could not reach BuildKit',
   image_pull_failed: 'a container image of the job (or the source image) could not be pulled',
   timeout: 'the run exceeded its deadline',
+  canceled: 'the run was stopped from outside before its deadline (pod deleted, node drained, eviction)',
   oom_killed: 'the patch step was OOM-killed',
   crashed: 'the patch step was killed by a signal or ended abnormally',
   pod_not_started: 'the job pod never started (scheduling, admission, quota)',
@@ -91,11 +92,17 @@ export const L = {
   missingReason: 'missing_reason',
   /** Alertmanager's alert-name label. */
   alertname: 'alertname',
+  /** Where the collector read a CronJob's latest patched digest (DIGEST_RECORD_SOURCES). */
+  recordSource: 'source',
 } as const;
 
 /** Values of the `stage` label on copa_image_vulnerabilities. */
 export const SCAN_STAGES = ['before', 'after'] as const;
 export type ScanStage = (typeof SCAN_STAGES)[number];
+
+/** Values of the `source` label of copa_fleet_collector_digest_records. */
+export const DIGEST_RECORD_SOURCES = ['own', 'legacy', 'rejected'] as const;
+export type DigestRecordSource = (typeof DIGEST_RECORD_SOURCES)[number];
 
 /** Prometheus `job` label values (Pushgateway grouping key job; the collector's scrape job). */
 export const JOBS = {
@@ -118,7 +125,10 @@ export const COLLECTOR_RESOURCES = {
   jobs: 'jobs',
   cronJobs: 'cronjobs',
   inventory: 'inventory-configmap',
+  /** The shared patched-digest store of earlier releases (read-only migration source). */
   patchedDigests: 'patched-digests-configmap',
+  /** The per-CronJob patched-digest records, listed by label. */
+  digestRecords: 'digest-record-configmaps',
   state: 'state-configmap',
 } as const;
 export type CollectorResource = (typeof COLLECTOR_RESOURCES)[keyof typeof COLLECTOR_RESOURCES];
@@ -203,6 +213,8 @@ export const METRICS = {
     'Running containers of an inventoried image whose running digest has no VulnerabilityReport: their CVEs are unknown (a coverage gap).'),
   complianceUnknownContainers: def('fleet_compliance_unknown_containers', 'gauge', 'collector', [],
     'Running containers of inventoried images not counted in fleet_noncompliant_containers whose running digest has no VulnerabilityReport: neither known compliant nor known non-compliant.'),
+  collectorDigestRecords: def('copa_fleet_collector_digest_records', 'gauge', 'collector', [L.recordSource],
+    'Inventoried CronJobs by where the collector read their latest patched digest: own (their own record), legacy (the shared store of earlier releases: at 0 it can be deleted), rejected (their own record names another image and was refused).'),
   collectorLastSyncTimestamp: def('copa_fleet_collector_last_sync_timestamp_seconds', 'gauge', 'collector', [],
     'Unix time the collector last had every informer synced and recomputed its metrics.'),
   collectorInformerSynced: def('copa_fleet_collector_informer_synced', 'gauge', 'collector', [L.resource],
@@ -211,6 +223,12 @@ export const METRICS = {
     'Errors from the Kubernetes API (list, watch, state writes).'),
   collectorWatchRestartsTotal: def('copa_fleet_collector_watch_restarts_total', 'counter', 'collector', [L.resource],
     'Watches restarted (expiry, 410 Gone, connection loss).'),
+  pushgatewayStaleGroups: def('copa_fleet_pushgateway_stale_groups', 'gauge', 'collector', [],
+    'Pushgateway groups of CronJobs no longer in the inventory that are still within the cleanup grace (seen at the last cleanup pass).'),
+  pushgatewayGroupsDeletedTotal: def('copa_fleet_pushgateway_groups_deleted_total', 'counter', 'collector', [],
+    'Pushgateway groups the collector deleted: their CronJob left the inventory and their last push is older than the grace.'),
+  pushgatewayCleanupFailuresTotal: def('copa_fleet_pushgateway_cleanup_failures_total', 'counter', 'collector', [],
+    'Failed Pushgateway requests of the cleanup (listing the groups or deleting one); retried at the next pass.'),
 } as const;
 
 export type MetricKey = keyof typeof METRICS;

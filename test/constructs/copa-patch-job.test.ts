@@ -10,6 +10,8 @@ import {
   BUILDKIT_ADDRESS,
   CONFIGMAPS,
   CRONJOB_LABEL,
+  DIGEST_RECORD_LABEL,
+  digestRecordName,
   EXPORTER_ENV,
   JOB_CONTAINERS,
   JOB_FILES,
@@ -20,6 +22,7 @@ import {
   WORK_DIR,
 } from '../../src/shared/contract.ts';
 import { EXTERNAL_PUSHGATEWAY, FULL, find, MINIMAL, PLANTED, REMOTE_BUILDKIT, render } from '../support/fleet-fixtures.ts';
+import { serviceAccountCan } from '../support/rbac.ts';
 
 type Json = Record<string, any>;
 
@@ -125,7 +128,7 @@ describe('exporter sidecar', () => {
         sourceRef: image.sourceRef,
         patchedRef: image.patchedRef,
         namespace: 'patching',
-        digestStore: CONFIGMAPS.patchedDigests,
+        digestStore: digestRecordName(image.name),
         pushgatewayUrl: pushgatewayServiceUrl('patching'),
         deadlineSeconds: 5400,
         dependencyTrackUrl: 'https://dtrack.example.com',
@@ -264,13 +267,34 @@ describe('exporter RBAC', () => {
   const [image] = fleet.images;
   if (image === undefined) throw new Error('fixture image missing');
 
-  it('is a Role with exactly get on pods and get/patch on the patched-digest ConfigMap by name', () => {
+  it('is a Role with exactly get on pods and get/patch on its own digest record by name', () => {
     const role = find(objects, 'Role', image.name) as Json;
     expect(role.rules).toEqual([
       { apiGroups: [''], resources: ['pods'], verbs: ['get'] },
-      { apiGroups: [''], resources: ['configmaps'], resourceNames: [CONFIGMAPS.patchedDigests], verbs: ['get', 'patch'] },
+      { apiGroups: [''], resources: ['configmaps'], resourceNames: [digestRecordName(image.name)], verbs: ['get', 'patch'] },
     ]);
-    expect(role.rules).toEqual(exporterRules());
+    expect(role.rules).toEqual(exporterRules(image));
+  });
+
+  it('lets no exporter write another job\'s digest record, the old shared store, or the collector\'s ConfigMaps', () => {
+    const full = render(FULL);
+    const all = full.objects.map(({ object }) => object);
+    const namespace = full.fleet.namespace;
+    const names = full.fleet.images.map((i) => i.name);
+    expect(names.length).toBeGreaterThan(2);
+    const configMaps = all.filter((o) => o.kind === 'ConfigMap').map((o) => o.metadata.name);
+    expect(configMaps).toEqual(expect.arrayContaining(names.map(digestRecordName)));
+    for (const account of names) {
+      for (const configMap of configMaps) {
+        for (const verb of ['patch', 'update', 'delete']) {
+          const allowed = serviceAccountCan(all, { namespace, name: account }, { verb, group: '', resource: 'configmaps', namespace, name: configMap });
+          expect(allowed, `${account} ${verb} ${configMap}`).toBe(verb === 'patch' && configMap === digestRecordName(account));
+        }
+      }
+      for (const verb of ['create', 'list', 'watch', 'deletecollection']) {
+        expect(serviceAccountCan(all, { namespace, name: account }, { verb, group: '', resource: 'configmaps', namespace })).toBe(false);
+      }
+    }
   });
 
   it('binds only the image\'s own ServiceAccount, which the pod uses', () => {
@@ -284,7 +308,19 @@ describe('exporter RBAC', () => {
 });
 
 describe('patched-digest store', () => {
-  it('is generated without data so that GitOps never owns the exporters\' keys', () => {
+  it('is one record per CronJob, labelled for the collector and generated without data so that GitOps never owns the exporter\'s key', () => {
+    const { objects, fleet } = render(MINIMAL);
+    const [image] = fleet.images;
+    const record = find(objects, 'ConfigMap', digestRecordName(image!.name)) as Json;
+    expect(record.metadata.labels).toMatchObject({ [DIGEST_RECORD_LABEL.key]: DIGEST_RECORD_LABEL.value, [CRONJOB_LABEL]: image!.name });
+    expect(record.data).toBeUndefined();
+    expect(record.binaryData).toBeUndefined();
+    const pod = podOf(find(objects, 'CronJob', image!.name) as Json);
+    const exporter = pod.initContainers.find((c: Json) => c.name === 'exporter') ?? pod.containers.find((c: Json) => c.name === 'exporter');
+    expect(JSON.stringify(exporter.args)).toContain(digestRecordName(image!.name));
+  });
+
+  it('keeps the shared store of earlier releases, unwritten, while the collector may still read it', () => {
     const { objects } = render(MINIMAL);
     const store = find(objects, 'ConfigMap', CONFIGMAPS.patchedDigests) as Json;
     expect(store.data).toBeUndefined();

@@ -4,7 +4,7 @@ import { collectorInventory } from '../../src/constructs/collector-inventory.ts'
 import { COLLECTOR_NAME, collectorClusterRoleName } from '../../src/constructs/names.ts';
 import { COLLECTOR_PORT, CONFIGMAPS, type CollectorInventory, INVENTORY_CONFIGMAP_KEY, parseCollectorArgs, RUNTIME_BIN } from '../../src/shared/contract.ts';
 import { JOBS } from '../../src/shared/metrics.ts';
-import { FULL, find, MINIMAL, render } from '../support/fleet-fixtures.ts';
+import { EXTERNAL_PUSHGATEWAY, FULL, find, MINIMAL, render } from '../support/fleet-fixtures.ts';
 
 type Json = Record<string, any>;
 
@@ -36,6 +36,9 @@ describe('drift collector', () => {
       digestStore: CONFIGMAPS.patchedDigests,
       stateConfigMap: CONFIGMAPS.collectorState,
       port: COLLECTOR_PORT,
+      // The generated Pushgateway is ours alone: its stale groups are cleaned up after 7 days by default.
+      pushgatewayUrl: 'http://copa-fleet-pushgateway.patching.svc:9091',
+      pushgatewayCleanupGraceSeconds: 7 * 86_400,
     });
     expect(collector.ports).toEqual([{ name: 'metrics', containerPort: COLLECTOR_PORT, protocol: 'TCP' }]);
     expect(collector.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
@@ -58,13 +61,13 @@ describe('drift collector', () => {
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: COLLECTOR_NAME, namespace: 'patching' }]);
   });
 
-  it('reads jobs and its ConfigMaps by name in the namespace, and writes only its state', () => {
+  it('reads jobs and the fleet namespace\'s ConfigMaps (the digest records are found by label), and writes only its state', () => {
     const role = find(objects, 'Role', COLLECTOR_NAME) as Json;
     expect(role.metadata.namespace).toBe('patching');
     expect(role.rules).toEqual([
       { apiGroups: ['batch'], resources: ['cronjobs', 'jobs'], verbs: ['list', 'watch'] },
-      { apiGroups: [''], resources: ['configmaps'], resourceNames: [CONFIGMAPS.inventory, CONFIGMAPS.patchedDigests], verbs: ['get', 'list', 'watch'] },
-      { apiGroups: [''], resources: ['configmaps'], resourceNames: [CONFIGMAPS.collectorState], verbs: ['get', 'patch', 'update'] },
+      { apiGroups: [''], resources: ['configmaps'], verbs: ['list', 'watch'] },
+      { apiGroups: [''], resources: ['configmaps'], resourceNames: [CONFIGMAPS.collectorState], verbs: ['get', 'patch'] },
     ]);
     const writes = role.rules.filter((r: Json) => r.verbs.some((v: string) => ['create', 'update', 'patch', 'delete', 'deletecollection'].includes(v)));
     expect(writes.flatMap((r: Json) => r.resourceNames)).toEqual([CONFIGMAPS.collectorState]);
@@ -120,5 +123,27 @@ describe('collector inventory', () => {
         },
       ],
     });
+  });
+});
+
+describe('drift collector: Pushgateway cleanup', () => {
+  const argsOf = (input: Parameters<typeof render>[0]) => {
+    const deployment = find(render(input).objects, 'Deployment', COLLECTOR_NAME) as Json;
+    return parseCollectorArgs(deployment.spec.template.spec.containers[0].args);
+  };
+
+  it('is off by default for a Pushgateway the user runs', () => {
+    const options = argsOf(EXTERNAL_PUSHGATEWAY);
+    expect(options.pushgatewayUrl).toBeUndefined();
+    expect(options.pushgatewayCleanupGraceSeconds).toBeUndefined();
+  });
+
+  it('can be turned on for it, with its URL and the inventory\'s grace', () => {
+    const input = { ...EXTERNAL_PUSHGATEWAY, defaults: { pushgateway: { deploy: false, url: 'http://pushgateway.monitoring.svc:9091', cleanup: { enabled: true, grace: '36h' } } } };
+    expect(argsOf(input)).toMatchObject({ pushgatewayUrl: 'http://pushgateway.monitoring.svc:9091', pushgatewayCleanupGraceSeconds: 36 * 3600 });
+  });
+
+  it('can be turned off for the generated one', () => {
+    expect(argsOf({ ...MINIMAL, defaults: { pushgateway: { cleanup: { enabled: false } } } }).pushgatewayUrl).toBeUndefined();
   });
 });

@@ -22,6 +22,29 @@ describe('Pushgateway', () => {
     expect(monitor.metadata.labels.release).toBe('kube-prometheus-stack');
   });
 
+  it('persists its groups to a file on a PersistentVolumeClaim, replaced (never doubled) on rollout', () => {
+    const deployment = find(objects, 'Deployment', PUSHGATEWAY_NAME) as Json;
+    expect(deployment.spec.strategy).toEqual({ type: 'Recreate' });
+    const pod = deployment.spec.template.spec;
+    const [container] = pod.containers;
+    expect(container.args).toEqual(['--web.listen-address=:9091', '--persistence.file=/data/pushgateway.store', '--persistence.interval=1m']);
+    expect(container.volumeMounts).toEqual([{ name: 'data', mountPath: '/data' }]);
+    expect(container.securityContext.readOnlyRootFilesystem).toBe(true);
+    expect(pod.volumes).toEqual([{ name: 'data', persistentVolumeClaim: { claimName: PUSHGATEWAY_NAME } }]);
+    // The claim is writable by the non-root uid through the pod's fsGroup.
+    expect(pod.securityContext.fsGroup).toBe(pod.securityContext.runAsUser);
+    const claim = find(objects, 'PersistentVolumeClaim', PUSHGATEWAY_NAME) as Json;
+    expect(claim.spec).toEqual({ accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } });
+  });
+
+  it('takes the claim size, storage class and persistence interval from the inventory', () => {
+    const { objects: custom } = render({ ...MINIMAL, defaults: { pushgateway: { persistence: { size: '256Mi', storageClassName: 'fast-ssd', interval: '30s' } } } });
+    const claim = find(custom, 'PersistentVolumeClaim', PUSHGATEWAY_NAME) as Json;
+    expect(claim.spec).toEqual({ accessModes: ['ReadWriteOnce'], storageClassName: 'fast-ssd', resources: { requests: { storage: '256Mi' } } });
+    const [container] = (find(custom, 'Deployment', PUSHGATEWAY_NAME) as Json).spec.template.spec.containers;
+    expect(container.args).toContain('--persistence.interval=30s');
+  });
+
   it('is what the exporters push to, by its Service name', () => {
     const service = find(objects, 'Service', PUSHGATEWAY_NAME) as Json;
     expect(service.spec.ports[0].port).toBe(PUSHGATEWAY_PORT);

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import type { InventoryInput } from '../../src/inventory/schema.ts';
-import { CONFIGMAPS, JOB_CONTAINERS, parseExporterReportArgs, type ExporterOptions } from '../../src/shared/contract.ts';
+import { CONFIGMAPS, DIGEST_RECORD_LABEL, digestRecordName, JOB_CONTAINERS, parseExporterReportArgs, type ExporterOptions } from '../../src/shared/contract.ts';
 import { ALERTS, JOBS, RECORDS } from '../../src/shared/metrics.ts';
 import { encodeImageClock, stateKey } from '../../runtime/collector/state-format.ts';
 import { FakeKubeApi, type KubeObject } from '../support/fake-kube-api.ts';
@@ -102,6 +102,9 @@ describe('end to end: exporter, collector, Pushgateway and Prometheus with the g
     api.create('configmaps', generated('ConfigMap', CONFIGMAPS.patchedDigests));
     // The CronJobs as synth generates them (the collector reads their creation and schedule times).
     for (const image of [APP, WORKER, NGINX]) api.create('cronjobs', generated('CronJob', cronjobOf(image)));
+    for (const record of objects.filter(({ object }) => object.kind === 'ConfigMap' && object.metadata.labels?.[DIGEST_RECORD_LABEL.key] === DIGEST_RECORD_LABEL.value)) {
+      api.create('configmaps', record.object as unknown as KubeObject);
+    }
     const state = generated('ConfigMap', CONFIGMAPS.collectorState);
     api.create('configmaps', {
       ...state,
@@ -170,11 +173,13 @@ describe('end to end: exporter, collector, Pushgateway and Prometheus with the g
     return body.data.result;
   };
 
-  it('records the patched digest in the store the collector reads', () => {
-    const store = api.get('configmaps', FLEET_NAMESPACE, CONFIGMAPS.patchedDigests) as { data?: Record<string, string> };
-    const record = JSON.parse(store.data?.[cronjobOf(APP)] ?? '{}') as { image?: string; digest?: string };
+  it('records the patched digest in the job\'s own record, which the collector reads, and nowhere else', () => {
+    const own = api.get('configmaps', FLEET_NAMESPACE, digestRecordName(cronjobOf(APP))) as { data?: Record<string, string> };
+    const record = JSON.parse(own.data?.[cronjobOf(APP)] ?? '{}') as { image?: string; digest?: string };
     expect(record).toMatchObject({ image: APP, digest: PATCHED_DIGEST });
-    expect(Object.keys(store.data ?? {})).toEqual([cronjobOf(APP)]);
+    expect(Object.keys(own.data ?? {})).toEqual([cronjobOf(APP)]);
+    const shared = api.get('configmaps', FLEET_NAMESPACE, CONFIGMAPS.patchedDigests) as { data?: Record<string, string> };
+    expect(shared.data).toBeUndefined();
   });
 
   it('makes exactly the expected alerts fire, each routable to the fleet namespace and its team', async () => {

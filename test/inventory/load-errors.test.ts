@@ -88,7 +88,7 @@ const CORPUS: Readonly<Record<string, readonly Expected[]>> = {
     ['4:21', 'defaults.schedule.window.start', 'must be HH:MM (24 h) (got "1:00")'],
     ['4:34', 'defaults.schedule.window.end', 'must be HH:MM (24 h) (got "25:00")'],
     ['5:15', 'defaults.schedule.timeZone', 'must be spelled "Europe/Berlin"'],
-    ['7:14', 'defaults.copa.version', 'must be a version such as "0.14.0" (got "latest")'],
+    ['7:14', 'defaults.copa.version', 'must be a version such as "0.14.2" (got "latest")'],
     ['8:14', 'defaults.copa.timeout', 'must be a duration such as "30s", "20m" or "4h" (got "20 minutes")'],
     ['10:5', 'defaults.pushgateway.url', 'is required when defaults.pushgateway.deploy is false'],
     ['12:5', 'defaults.buildkit.tlsSecret', 'is required with defaults.buildkit.address'],

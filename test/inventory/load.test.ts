@@ -26,7 +26,7 @@ describe('parseInventory: valid input', () => {
       team: 'platform',
       schedule: { window: { start: '01:00', end: '05:00' }, timeZone: 'Etc/UTC' },
       sla: { critical: 24, high: 168 },
-      copa: { version: '0.14.0', timeout: '20m' },
+      copa: { version: '0.14.2', timeout: '20m' },
       registryCredentialsSecret: 'copa-registry-credentials',
       pushgateway: { deploy: true },
       job: { activeDeadlineSeconds: 3600, startingDeadlineSeconds: 1800, backoffLimit: 0, ttlSecondsAfterFinished: 172800 },

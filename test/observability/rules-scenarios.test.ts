@@ -52,7 +52,8 @@ describe('promtool test rules: the scenarios of issue 3', () => {
     const result = await scenarioResults[index]!;
     expect(result.output).toContain('SUCCESS');
     expect(result.code, result.output).toBe(0);
-  });
+    // The first test waits for every scenario's promtool run (they run together): longer than one test's default.
+  }, 180_000);
 
   it('fails when a scenario expects an alert that does not fire (the suite can fail)', async () => {
     const scenario = SCENARIOS[0]!;

@@ -7,11 +7,17 @@
  * - list: `GET` collection, cluster-wide (`/api/v1/pods`) or per namespace, with `labelSelector`
  *   (`k=v`, `k==v`, `k!=v`, `k`, `!k`, `k in (a,b)`, `k notin (a,b)`, comma = AND), `fieldSelector`
  *   (`metadata.name`, `metadata.namespace`, `=`/`==`/`!=`), `limit` + `continue` pagination over a
- *   consistent snapshot, and the list's `metadata.resourceVersion`.
+ *   consistent snapshot, and the list's `metadata.resourceVersion`. `resourceVersion=0` is served
+ *   from the "watch cache": the whole collection in one body, `limit` ignored (as kube-apiserver
+ *   v1.32 does), unless the fake runs without one (`watchCache: false`, like `--watch-cache=false`).
  * - watch: `GET ...?watch=true` (the deprecated `/watch/` path prefix is not served) streaming newline-delimited
  *   `ADDED` / `MODIFIED` / `DELETED` / `BOOKMARK` / `ERROR` events from `resourceVersion`
  *   (unset or `0`: synthetic `ADDED` events for the current state first), honouring the selectors,
- *   `timeoutSeconds` and `allowWatchBookmarks`. A `resourceVersion` older than the compaction point
+ *   `timeoutSeconds` and `allowWatchBookmarks`. Watch-list (KEP-3157): `sendInitialEvents=true` with
+ *   `resourceVersionMatch=NotOlderThan` and `allowWatchBookmarks=true` streams the collection as
+ *   ADDED events, then a BOOKMARK annotated `k8s.io/initial-events-end: "true"` at the list's
+ *   resourceVersion, then the changes; `watchList: false` (or `watchCache: false`) rejects it with
+ *   422 Invalid, as a server with the WatchList feature gate off. A `resourceVersion` older than the compaction point
  *   yields `410 Gone`, by default as an `ERROR` event carrying a `Status` with code 410 (what the
  *   watch cache does), or as an HTTP 410 response (`expiredWatchMode: 'http'`).
  * - get / create (`POST`) / update (`PUT`, optimistic concurrency on `metadata.resourceVersion`:
@@ -19,6 +25,10 @@
  *   treated as a merge patch, `application/json-patch+json`; a `metadata.resourceVersion` in a merge
  *   patch is a precondition: 409 on mismatch) / delete. `/status` subresources behave like the object.
  * - errors are `Status` objects (`kind: Status`, `code`, `reason`, `message`) like the real server.
+ *
+ * Server cost, for benchmarks (`cost`): consistent list pages (read from etcd) are answered after
+ * a delay proportional to their size; answers from the watch cache (rv=0 lists, watch-list
+ * initial events) are sent in 1 MB chunks, each after a (smaller) delay proportional to its size.
  *
  * Fault injection, for resilience tests: `expireWatches` (compaction + 410 to open watches),
  * `injectFault` (HTTP status or a dropped connection for matching requests, a number of times or
@@ -101,6 +111,9 @@ export interface FaultSpec {
   readonly verbs?: readonly Verb[];
   /** Respond with this HTTP status and a Status body (default 500)... */
   readonly status?: number;
+  /** ...with this reason and message (default: ServiceUnavailable/InternalError, "injected fault (<status>)"). */
+  readonly reason?: string;
+  readonly message?: string;
   /** ...or destroy the connection without a response. */
   readonly drop?: boolean;
   /** How many matching requests fail; unlimited (until `clear()`) when omitted. */
@@ -131,7 +144,22 @@ export interface FakeKubeApiOptions {
   readonly maxRequestLog?: number;
   /** Watch history kept per resource (default 100,000 events); older resourceVersions get 410, as after an etcd compaction. */
   readonly maxHistory?: number;
+  /** Serve watch-list (default true); false: 422 Invalid, as with the WatchList feature gate off (before v1.32's beta). */
+  readonly watchList?: boolean;
+  /** Answer `resourceVersion=0` lists and watch-list from a watch cache (default true); false: as `--watch-cache=false`. */
+  readonly watchCache?: boolean;
+  /** Simulated server cost (default none). */
+  readonly cost?: ServerCost;
 }
+
+/** Milliseconds per MB served: pages of consistent lists (etcd), and answers from the watch cache. */
+export interface ServerCost {
+  readonly etcdMsPerMb: number;
+  readonly cacheMsPerMb: number;
+}
+
+/** The bookmark annotation that ends the initial events of a watch-list. */
+export const INITIAL_EVENTS_END = 'k8s.io/initial-events-end';
 
 // ---------------------------------------------------------------- internals
 
@@ -178,6 +206,8 @@ interface OpenWatch {
   lastRv: number;
   closed: boolean;
   timer?: NodeJS.Timeout;
+  /** While a watch-list sends its initial events: the changes that follow them. */
+  pending?: Buffer[];
 }
 interface Snapshot {
   readonly plural: string;
@@ -206,6 +236,7 @@ const SNAPSHOT_TTL_MS = 5 * 60_000;
 const COMMA = Buffer.from(',');
 const LIST_END = Buffer.from(']}');
 const EVENT_END = Buffer.from('}\n');
+const MB = 1 << 20;
 
 // ---------------------------------------------------------------- the fake
 
@@ -224,12 +255,18 @@ export class FakeKubeApi {
   private expiredWatchMode: 'event' | 'http';
   private readonly maxRequestLog: number;
   private readonly maxHistory: number;
+  private readonly watchList: boolean;
+  private readonly watchCache: boolean;
+  private readonly cost: ServerCost;
   private portNumber = 0;
 
   private constructor(options: FakeKubeApiOptions) {
     this.expiredWatchMode = options.expiredWatchMode ?? 'event';
     this.maxRequestLog = options.maxRequestLog ?? 10_000;
     this.maxHistory = options.maxHistory ?? 100_000;
+    this.watchCache = options.watchCache ?? true;
+    this.watchList = (options.watchList ?? true) && this.watchCache;
+    this.cost = options.cost ?? { etcdMsPerMb: 0, cacheMsPerMb: 0 };
     for (const type of Object.values(RESOURCE_TYPES)) this.registerType(type);
     this.server = this.makeServer();
     if (options.bookmarkIntervalMs !== undefined && options.bookmarkIntervalMs > 0) {
@@ -456,7 +493,7 @@ export class FakeKubeApi {
   /** Sends a BOOKMARK with the current resourceVersion to every watch that asked for bookmarks. */
   bookmark(plural?: string): void {
     for (const w of this.watches) {
-      if (!w.bookmarks || (plural !== undefined && w.typeState.type.plural !== plural)) continue;
+      if (!w.bookmarks || w.pending !== undefined || (plural !== undefined && w.typeState.type.plural !== plural)) continue;
       const { type } = w.typeState;
       w.lastRv = this.rv;
       this.sendEvent(w, 'BOOKMARK', JSON.stringify({ kind: type.kind, apiVersion: apiVersionOf(type), metadata: { resourceVersion: String(this.rv) } }));
@@ -537,7 +574,7 @@ export class FakeKubeApi {
         }
         const code = spec.status ?? 500;
         record.status = code;
-        sendStatus(res, code, code === 503 ? 'ServiceUnavailable' : 'InternalError', `injected fault (${code})`);
+        sendStatus(res, code, spec.reason ?? (code === 503 ? 'ServiceUnavailable' : 'InternalError'), spec.message ?? `injected fault (${code})`);
         return;
       }
     }
@@ -558,10 +595,10 @@ export class FakeKubeApi {
       switch (verb) {
         case 'list':
           record.status = 200;
-          this.serveList(res, state, namespace, query);
+          await this.serveList(res, state, namespace, query);
           return;
         case 'watch':
-          this.serveWatch(req, res, state, namespace, query, record);
+          await this.serveWatch(req, res, state, namespace, query, record);
           return;
         case 'get': {
           const stored = state.objects.get(objectKey(state.type, namespace, name!));
@@ -618,10 +655,17 @@ export class FakeKubeApi {
     if (this.requests.length > this.maxRequestLog) this.requests.splice(0, this.requests.length - this.maxRequestLog);
   }
 
-  private serveList(res: ServerResponse, state: TypeState, namespace: string | undefined, query: Record<string, string>): void {
+  private async serveList(res: ServerResponse, state: TypeState, namespace: string | undefined, query: Record<string, string>): Promise<void> {
     const selector = parseSelector(query.labelSelector, query.fieldSelector);
-    const limit = query.limit !== undefined && query.limit !== '' ? Number(query.limit) : 0;
-    if (!Number.isInteger(limit) || limit < 0) throw new HttpError(400, 'BadRequest', `invalid limit "${query.limit}"`);
+    const requested = query.limit !== undefined && query.limit !== '' ? Number(query.limit) : 0;
+    if (!Number.isInteger(requested) || requested < 0) throw new HttpError(400, 'BadRequest', `invalid limit "${query.limit}"`);
+    const hasContinue = query.continue !== undefined && query.continue !== '';
+    if (hasContinue && query.resourceVersion !== undefined && query.resourceVersion !== '') {
+      throw new HttpError(400, 'BadRequest', 'specifying resource version is not allowed when using continue');
+    }
+    // resourceVersion=0 from the watch cache: the whole collection, limit ignored.
+    const fromCache = this.watchCache && query.resourceVersion === '0';
+    const limit = fromCache ? 0 : requested;
     let snapshot: Snapshot;
     let offset = 0;
     let token: string;
@@ -661,14 +705,24 @@ export class FakeKubeApi {
       parts.push(s.json);
     });
     parts.push(LIST_END);
-    sendBytes(res, 200, Buffer.concat(parts));
+    const body = Buffer.concat(parts);
+    if (fromCache) await sendPaced(res, body, this.cost.cacheMsPerMb);
+    else {
+      await sleep((this.cost.etcdMsPerMb * body.length) / MB);
+      sendBytes(res, 200, body);
+    }
   }
 
-  private serveWatch(req: IncomingMessage, res: ServerResponse, state: TypeState, namespace: string | undefined, query: Record<string, string>, record: RequestRecord): void {
+  private async serveWatch(req: IncomingMessage, res: ServerResponse, state: TypeState, namespace: string | undefined, query: Record<string, string>, record: RequestRecord): Promise<void> {
     const selector = parseSelector(query.labelSelector, query.fieldSelector);
     const from = query.resourceVersion ?? '';
     const fromRv = from === '' || from === '0' ? undefined : Number(from);
     if (fromRv !== undefined && !Number.isFinite(fromRv)) throw new HttpError(400, 'BadRequest', `invalid resourceVersion "${from}"`);
+    const initialEvents = query.sendInitialEvents === 'true';
+    if (initialEvents) validateWatchList(query, this.watchList);
+    else if (query.resourceVersionMatch !== undefined && query.resourceVersionMatch !== '') {
+      throw new HttpError(422, 'Invalid', 'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided');
+    }
     const expired = fromRv !== undefined && fromRv < state.compactedRv;
     if (expired && this.expiredWatchMode === 'http') {
       record.status = 410;
@@ -696,9 +750,18 @@ export class FakeKubeApi {
     };
     res.on('close', cleanup);
     req.on('close', cleanup);
+    const timeout = query.timeoutSeconds !== undefined ? Number(query.timeoutSeconds) : 0;
+    if (Number.isFinite(timeout) && timeout > 0) {
+      watch.timer = setTimeout(() => this.endWatch(watch), timeout * 1000);
+      watch.timer.unref();
+    }
     if (expired) {
       this.sendEvent(watch, 'ERROR', JSON.stringify(statusBody(410, 'Expired', `too old resource version: ${fromRv} (${this.rv})`)));
       this.endWatch(watch);
+      return;
+    }
+    if (initialEvents) {
+      await this.sendInitialEvents(watch);
       return;
     }
     if (fromRv === undefined) {
@@ -713,16 +776,46 @@ export class FakeKubeApi {
         }
       }
     }
-    const timeout = query.timeoutSeconds !== undefined ? Number(query.timeoutSeconds) : 0;
-    if (Number.isFinite(timeout) && timeout > 0) {
-      watch.timer = setTimeout(() => this.endWatch(watch), timeout * 1000);
-      watch.timer.unref();
+  }
+
+  /**
+   * Watch-list: the collection at this resourceVersion as ADDED events (from the "watch cache",
+   * paced by its cost), the initial-events-end bookmark, then the changes that came meanwhile.
+   */
+  private async sendInitialEvents(watch: OpenWatch): Promise<void> {
+    const { type, objects } = watch.typeState;
+    const rv = this.rv;
+    const items = [...objects.values()].filter((s) => matches(s.meta, watch.namespace, watch.selector));
+    watch.pending = [];
+    let batch: Buffer[] = [];
+    let size = 0;
+    const flush = async () => {
+      await sleep((this.cost.cacheMsPerMb * size) / MB);
+      if (!watch.closed) watch.res.write(Buffer.concat(batch));
+      batch = [];
+      size = 0;
+    };
+    for (const s of items) {
+      const event = eventBytes('ADDED', s.json);
+      batch.push(event);
+      size += event.length;
+      if (size >= MB) await flush();
+      if (watch.closed) return;
     }
+    const bookmark = { kind: type.kind, apiVersion: apiVersionOf(type), metadata: { resourceVersion: String(rv), annotations: { [INITIAL_EVENTS_END]: 'true' } } };
+    batch.push(eventBytes('BOOKMARK', JSON.stringify(bookmark)));
+    await flush();
+    const pending = watch.pending;
+    watch.pending = undefined;
+    watch.lastRv = Math.max(watch.lastRv, rv);
+    for (const event of pending) if (!watch.closed) watch.res.write(event);
   }
 
   private sendEvent(watch: OpenWatch, type: WatchEventType, objectJson: Buffer | string): void {
     if (watch.closed) return;
-    watch.res.write(Buffer.concat([Buffer.from(`{"type":"${type}","object":`), typeof objectJson === 'string' ? Buffer.from(objectJson) : objectJson, EVENT_END]));
+    const event = eventBytes(type, objectJson);
+    if (watch.pending !== undefined && type !== 'ERROR') watch.pending.push(event);
+    else watch.res.write(event);
   }
 
   private endWatch(watch: OpenWatch): void {
@@ -1121,6 +1214,35 @@ function sendRaw(res: ServerResponse, code: number, body: string): void {
 function sendBytes(res: ServerResponse, code: number, body: Buffer): void {
   res.writeHead(code, { 'Content-Type': JSON_TYPE, 'Content-Length': body.length });
   res.end(body);
+}
+
+function eventBytes(type: WatchEventType, objectJson: Buffer | string): Buffer {
+  return Buffer.concat([Buffer.from(`{"type":"${type}","object":`), typeof objectJson === 'string' ? Buffer.from(objectJson) : objectJson, EVENT_END]);
+}
+
+/** The checks kube-apiserver makes of a watch-list request (ValidateListOptions). */
+function validateWatchList(query: Readonly<Record<string, string>>, supported: boolean): void {
+  const invalid = (field: string, detail: string) => new HttpError(422, 'Invalid', `ListOptions.meta.k8s.io "" is invalid: ${field}: Forbidden: ${detail}`);
+  if (!supported) throw invalid('sendInitialEvents', 'sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled');
+  if (query.resourceVersionMatch !== 'NotOlderThan') throw invalid('resourceVersionMatch', "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan");
+  if (query.allowWatchBookmarks !== 'true') throw invalid('allowWatchBookmarks', 'allowWatchBookmarks must be set to true when sendInitialEvents is provided');
+}
+
+const sleep = (ms: number) => (ms > 0 ? new Promise<void>((resolve) => setTimeout(resolve, ms)) : Promise.resolve());
+
+/** A body in 1 MB chunks, each after `msPerMb` of its size (the watch cache encoding as it sends). */
+async function sendPaced(res: ServerResponse, body: Buffer, msPerMb: number): Promise<void> {
+  if (msPerMb <= 0) {
+    sendBytes(res, 200, body);
+    return;
+  }
+  res.writeHead(200, { 'Content-Type': JSON_TYPE, 'Content-Length': body.length });
+  for (let offset = 0; offset < body.length && !res.destroyed; offset += MB) {
+    const chunk = body.subarray(offset, offset + MB);
+    await sleep((msPerMb * chunk.length) / MB);
+    res.write(chunk);
+  }
+  res.end();
 }
 
 function parseStored(stored: Stored): KubeObject {

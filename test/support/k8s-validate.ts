@@ -22,6 +22,7 @@ import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
 import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Namespace } from 'kubernetes-models/v1/Namespace';
+import { PersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
 import { Service } from 'kubernetes-models/v1/Service';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 
@@ -40,6 +41,7 @@ interface KindEntry {
 export const KINDS: Readonly<Record<string, KindEntry>> = {
   'v1/ConfigMap': { model: ConfigMap, typed: 'V1ConfigMap' },
   'v1/Namespace': { model: Namespace, typed: 'V1Namespace' },
+  'v1/PersistentVolumeClaim': { model: PersistentVolumeClaim, typed: 'V1PersistentVolumeClaim' },
   'v1/Service': { model: Service, typed: 'V1Service' },
   'v1/ServiceAccount': { model: ServiceAccount, typed: 'V1ServiceAccount' },
   'apps/v1/Deployment': { model: Deployment, typed: 'V1Deployment' },

@@ -147,15 +147,24 @@ export async function startProcess(spec: ProcessSpec): Promise<RunningProcess> {
 
 export interface PushgatewayOptions {
   readonly port?: number;
+  /** `--persistence.file` (outside the process's temp dir, so that it outlives stop()); default: in memory only. */
+  readonly persistenceFile?: string;
+  /** `--persistence.interval`, e.g. `1s`. */
+  readonly persistenceInterval?: string;
 }
 
-/** The Debian prometheus-pushgateway, in-memory only (no persistence file). */
+/** The Debian prometheus-pushgateway, in-memory only unless a persistence file is given. */
 export function startPushgateway(options: PushgatewayOptions = {}): Promise<RunningProcess> {
   return startProcess({
     name: 'pushgateway',
     command: BINARIES.pushgateway,
     ...(options.port !== undefined && { port: options.port }),
-    args: ({ port }) => [`--web.listen-address=127.0.0.1:${port}`, '--persistence.file=', '--log.level=warn'],
+    args: ({ port }) => [
+      `--web.listen-address=127.0.0.1:${port}`,
+      `--persistence.file=${options.persistenceFile ?? ''}`,
+      ...(options.persistenceInterval !== undefined ? [`--persistence.interval=${options.persistenceInterval}`] : []),
+      '--log.level=warn',
+    ],
     readyPath: '/-/ready',
   });
 }

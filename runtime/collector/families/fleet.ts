@@ -1,5 +1,5 @@
 /** The fleet-scope family: one series for the whole fleet, recomputed after any image changed. */
-import { METRICS } from '../../../src/shared/metrics.ts';
+import { DIGEST_RECORD_SOURCES, type DigestRecordSource, METRICS } from '../../../src/shared/metrics.ts';
 import { formatLabels, type SeriesStore } from '../series.ts';
 
 /** The one group of the fleet-wide series. */
@@ -10,6 +10,8 @@ export interface FleetInput {
   readonly noncompliantByImage: ReadonlyMap<string, number>;
   /** Running containers of unknown compliance per inventoried image (ImageFacts.scanCoverage.unknown). */
   readonly unknownByImage: ReadonlyMap<string, number>;
+  /** Inventoried CronJobs per source of their patched digest (digest-records.ts). */
+  readonly digestRecordSources: Readonly<Record<DigestRecordSource, number>>;
   readonly now: number;
 }
 
@@ -25,4 +27,12 @@ export function complianceUnknownSeries(store: SeriesStore, { unknownByImage, no
   let unknown = 0;
   for (const count of unknownByImage.values()) unknown += count;
   store.setSingle(FLEET_GROUP, formatLabels(METRICS.complianceUnknownContainers, {}), unknown, now);
+}
+
+/** `copa_fleet_collector_digest_records{source}`: every source, 0 included (the migration is done at legacy 0). */
+export function digestRecordSeries(store: SeriesStore, { digestRecordSources, now }: FleetInput): void {
+  store.replaceGroup(
+    FLEET_GROUP,
+    DIGEST_RECORD_SOURCES.map((source) => ({ labels: formatLabels(METRICS.collectorDigestRecords, { source }), value: digestRecordSources[source], since: now })),
+  );
 }

@@ -12,14 +12,14 @@
  *              change. `clock` families also on every tick (they read the SLA clock: sla.ts).
  * - cronjob:   an inventoried CronJob; when it, its Jobs or their pods change, and on every tick.
  * - namespace: any namespace; when its running pods or reports change.
- * - fleet:     one group; after any image was recomputed.
+ * - fleet:     one group; after any image was recomputed, or the patched-digest records changed.
  * - inventory: an inventoried image; when the inventory changes.
  */
 import { METRICS, type MetricKey } from '../../../src/shared/metrics.ts';
 import { SeriesStore } from '../series.ts';
 import { slaBreachingSeries, slaBreachSeries, type ImageClockInput } from '../sla.ts';
 import { cronCreatedSeries, cronLastScheduleSeries, jobFailureSeries, type CronJobInput } from './cronjob.ts';
-import { complianceUnknownSeries, noncompliantSeries, type FleetInput } from './fleet.ts';
+import { complianceUnknownSeries, digestRecordSeries, noncompliantSeries, type FleetInput } from './fleet.ts';
 import { criticalSeries, cveAgeSeries, driftSeries, runningSeries, scanAgeSeries, unscannedContainersSeries, type ImageInput } from './image.ts';
 import { inventoryInfoSeries, inventoryIntervalSeries, inventorySlaSeries, type InventoryInput } from './inventory.ts';
 import { unscannedSeries, type NamespaceInput } from './namespace.ts';
@@ -57,6 +57,7 @@ export const FAMILIES = {
   jobLastFailure: { scope: 'cronjob', produce: jobFailureSeries },
   cronjobLastScheduleTimestamp: { scope: 'cronjob', produce: cronLastScheduleSeries },
   cronjobCreatedTimestamp: { scope: 'cronjob', produce: cronCreatedSeries },
+  collectorDigestRecords: { scope: 'fleet', produce: digestRecordSeries },
 } as const satisfies Partial<Record<CollectorMetricKey, FamilySpec>>;
 
 export type FamilyKey = keyof typeof FAMILIES;

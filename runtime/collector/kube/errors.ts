@@ -34,7 +34,7 @@ interface StatusLike {
   readonly message?: unknown;
 }
 
-/** Normalises errors from client-node's generated API, its Watch, node-fetch and node:http. */
+/** Normalises errors from client-node's generated API, node-fetch and node:http. */
 export function toKubeApiError(error: unknown, what: string): KubeApiError {
   if (error instanceof KubeApiError) return error;
   if (error instanceof ApiException) {
@@ -57,12 +57,6 @@ export function statusError(status: unknown, what: string): KubeApiError {
   const code = typeof s.code === 'number' ? s.code : undefined;
   const message = typeof s.message === 'string' ? s.message : 'unknown error';
   return new KubeApiError(`${what}: ${message}`, code, typeof s.reason === 'string' ? s.reason : undefined);
-}
-
-export function isAbortError(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null) return false;
-  const e = error as { name?: unknown; type?: unknown };
-  return e.name === 'AbortError' || e.type === 'aborted';
 }
 
 function parseBody(body: unknown): StatusLike | undefined {

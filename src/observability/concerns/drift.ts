@@ -24,8 +24,12 @@ const rawDrift = METRICS.containerDigestDrift.name;
 /** `max` deduplicates the collector's replicas or scrape targets (they count the same containers). */
 const running = `sum(max ${by(image)} (${METRICS.runningContainers.name}))`;
 const nonCompliant = `max(${METRICS.noncompliantContainers.name})`;
-/** Never scanned and not known non-compliant: counted as not known to be compliant. */
-const unknown = `max(${METRICS.complianceUnknownContainers.name})`;
+/**
+ * Never scanned and not known non-compliant: counted as not known to be compliant. 0 where the
+ * collector exports its non-compliant count but not this one (history recorded before this series
+ * existed, e.g. in a 30-day report), never from nothing.
+ */
+const unknown = `(max(${METRICS.complianceUnknownContainers.name}) or 0 * ${nonCompliant})`;
 
 export function driftConcern(): Concern {
   return {

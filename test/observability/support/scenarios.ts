@@ -387,11 +387,12 @@ const cronjobMissing: Scenario = {
 
 /**
  * An in-memory Pushgateway restarts: every success on record is gone until the next nightly run.
- * The healthy image raises nothing; the image whose runs always crash (onboarded 100 h ago) is
- * reported before the restart, and again interval + grace after it.
+ * The healthy image raises nothing (no never_succeeded for the whole fleet); the image whose runs
+ * always crash (onboarded 100 h ago) is reported before the restart, and again interval + grace
+ * after it.
  */
-const pushgatewayRestart: Scenario = {
-  name: 'the Pushgateway restarts and forgets every group: never_succeeded waits interval + grace from its start',
+const inMemoryRestartNeverSucceeded: Scenario = {
+  name: 'an in-memory Pushgateway restarts and forgets every group: never_succeeded waits interval + grace from its start',
   world: world(
     [
       healthy(successImage, END),
@@ -401,7 +402,7 @@ const pushgatewayRestart: Scenario = {
         schedules: dailyRuns(END).map((at) => at - minutes(10)),
       }),
     ],
-    { pushgateway: { restartedAt: hours(3) } },
+    { pushgateway: { restart: { at: hours(3), downFor: minutes(5), persistent: false } } },
   ),
   checks: [
     { at: hours(2), alerts: [expect.jobFailed(flakyImage, 'crashed'), expect.jobMissingNever(flakyImage, 'never_succeeded', hours(102))] },
@@ -430,6 +431,32 @@ const pushgatewayStale: Scenario = {
       at: hours(3.5),
       alerts: [expect.pushgatewayStale(redisImage, hours(26.5)), expect.jobMissingStale(redisImage, 'no_recent_success', hours(26.5))],
     },
+  ],
+};
+
+// ------------------------------------------------------------------ Pushgateway restart
+
+const restartImage = imageOf(REFS.success);
+const pushgatewayRestart = (persistent: boolean): World =>
+  world([healthy(restartImage, END)], { pushgateway: { restart: { at: hours(2), downFor: minutes(10), persistent } } });
+const persistentRestart: Scenario = {
+  name: 'the Pushgateway restarts on its persistence file: its groups come back, no alert',
+  world: pushgatewayRestart(true),
+  checks: [
+    { at: hours(2) + minutes(5), alerts: [] },
+    { at: hours(3), alerts: [], records: [{ expr: RECORDS.patchSuccessIncrease7d, samples: [sample(RECORDS.patchSuccessIncrease7d, { image: restartImage.image }, 2)] }] },
+    { at: hours(24), alerts: [] },
+    { at: hours(26), alerts: [], records: [{ expr: RECORDS.patchSuccessIncrease7d, samples: [sample(RECORDS.patchSuccessIncrease7d, { image: restartImage.image }, 3)] }] },
+  ],
+};
+const inMemoryRestart: Scenario = {
+  name: 'control: an in-memory Pushgateway restarts and forgets the group',
+  world: pushgatewayRestart(false),
+  checks: [
+    { at: hours(2) + minutes(5), alerts: [] },
+    // The successes counted before the restart are gone: none until the next run, then 1 instead of 3.
+    { at: hours(3), alerts: [], records: [{ expr: RECORDS.patchSuccessIncrease7d, samples: [] }] },
+    { at: hours(26), alerts: [], records: [{ expr: RECORDS.patchSuccessIncrease7d, samples: [sample(RECORDS.patchSuccessIncrease7d, { image: restartImage.image }, 1)] }] },
   ],
 };
 
@@ -558,7 +585,9 @@ export const SCENARIOS: readonly Scenario[] = [
   lateFirstSchedule,
   cronjobMissing,
   pushgatewayStale,
-  pushgatewayRestart,
+  persistentRestart,
+  inMemoryRestart,
+  inMemoryRestartNeverSucceeded,
   removed,
   collectorDown,
   dependencyTrack,

@@ -85,10 +85,13 @@ export interface World {
     /** false: the scrape does not honour the collector's labels (they become exported_*). */
     readonly honorLabels?: boolean;
   };
-  /** The generated Pushgateway (in memory, no persistence): started before t=0 unless restarted later. */
   readonly pushgateway?: {
-    /** Restarted at this time: every group pushed before is gone. */
-    readonly restartedAt?: number;
+    /**
+     * The Pushgateway restarts at `at` and answers no scrape for `downFor` seconds. `persistent`:
+     * it reads its persistence file at start and every group comes back as it was; otherwise the
+     * groups of runs pushed before the restart are gone (the next push starts from nothing).
+     */
+    readonly restart?: { readonly at: number; readonly downFor: number; readonly persistent: boolean };
   };
 }
 
@@ -100,7 +103,7 @@ export interface InputSeries {
 type Labels = Readonly<Record<string, string>>;
 type ValueAt = (t: number) => number | undefined;
 
-const COPA_VERSION = 'v0.14.0';
+const COPA_VERSION = 'v0.14.2';
 /** Labels a ServiceMonitor scrape of the collector adds (the collector runs in the fleet namespace). */
 const collectorTarget = (namespace: string): Labels => ({
   [L.job]: JOBS.collector,
@@ -212,8 +215,12 @@ export function renderWorld(world: World, end: number): InputSeries[] {
   const collectorUp = (t: number) => !(down !== undefined && within(t, down.from, down.until)) && !gone(t);
   const fromCollector = (metric: string, labels: Labels, value: ValueAt) =>
     set.add(metric, scraped(labels, target, honor), (t) => (collectorUp(t) ? value(t) : undefined));
+  const restart = world.pushgateway?.restart;
+  const pushgatewayUp = (t: number) => restart === undefined || !within(t, restart.at, restart.at + restart.downFor);
   const fromPushgateway = (metric: string, labels: Labels, value: ValueAt) =>
-    set.add(metric, { ...pushgatewayTarget(world.namespace), ...labels }, value);
+    set.add(metric, { ...pushgatewayTarget(world.namespace), ...labels }, (t) => (pushgatewayUp(t) ? value(t) : undefined));
+  /** A push made at `pushedAt` is still held at t (an in-memory Pushgateway forgets it at its restart). */
+  const held = (pushedAt: number, t: number) => restart === undefined || restart.persistent || t < restart.at || pushedAt >= restart.at;
 
   // ---- collector health and `up`
   set.add(UPSTREAM_METRICS.up, target, (t) => (gone(t) ? undefined : collectorUp(t) ? 1 : 0));
@@ -230,10 +237,10 @@ export function renderWorld(world: World, end: number): InputSeries[] {
   const inventoriedAt = (image: ImageState, t: number) => within(t, image.inventory?.from, image.inventory?.until);
   fromCollector(METRICS.noncompliantContainers.name, {}, (t) => world.images.reduce((sum, image) => sum + (inventoriedAt(image, t) ? noncompliantAt(image, t) : 0), 0));
   fromCollector(METRICS.complianceUnknownContainers.name, {}, (t) => world.images.reduce((sum, image) => sum + (inventoriedAt(image, t) ? unknownAt(image, t) : 0), 0));
-  const restartedAt = world.pushgateway?.restartedAt;
-  set.add(UPSTREAM_METRICS.processStartTimeSeconds, pushgatewaySelf(world.namespace), (t) => (restartedAt !== undefined && t >= restartedAt ? restartedAt : LONG_AGO));
-  /** What the Pushgateway holds at t from a push at `at`: nothing pushed before its restart. */
-  const held = (at: number, t: number) => at <= t && (restartedAt === undefined || t < restartedAt || at >= restartedAt);
+  // The generated Pushgateway's own start time (a restart restarts the process, persistent or not).
+  set.add(UPSTREAM_METRICS.processStartTimeSeconds, pushgatewaySelf(world.namespace), (t) =>
+    !pushgatewayUp(t) ? undefined : restart !== undefined && t >= restart.at ? restart.at : LONG_AGO,
+  );
 
   for (const image of world.images) {
     const inventoried = (t: number) => inventoriedAt(image, t);
@@ -310,7 +317,7 @@ export function renderWorld(world: World, end: number): InputSeries[] {
     if (runs.length === 0) continue;
     const group = { [L.job]: JOBS.exporter, [L.cronjob]: image.cronjob };
     const pushed = (metric: string, labels: Labels, value: ValueAt) => fromPushgateway(metric, { ...group, [L.image]: image.image, ...labels }, value);
-    const runsUntil = (t: number) => runs.filter((r) => held(r.at, t));
+    const runsUntil = (t: number) => runs.filter((r) => r.at <= t && held(r.at, t));
     const isSuccess = (r: Run) => (SUCCESS_OUTCOMES as readonly string[]).includes(r.outcome);
     const countOrUndefined = (n: number) => (n > 0 ? n : undefined);
 
@@ -339,7 +346,7 @@ export function renderWorld(world: World, end: number): InputSeries[] {
     }
     for (const patch of image.patches ?? []) {
       pushed(METRICS.patchedImageInfo.name, { [L.tag]: 'patched', [L.digest]: patch.digest }, (t) =>
-        latest(image.patches, (p) => p.at, t) === patch ? 1 : undefined,
+        latest(image.patches, (p) => p.at, t) === patch && held(patch.at, t) ? 1 : undefined,
       );
     }
     if (runs.some((r) => r.bom !== undefined)) {

@@ -40,8 +40,8 @@ beforeAll(async () => {
   for (const name of ['app-1', 'app-2', 'app-3']) api.create('pods', appPod(name, OLD));
   api.create('vulnerabilityreports', report('replicaset-app-old', OLD, [{ id: CRITICAL, severity: 'CRITICAL' }]));
   api.create('vulnerabilityreports', report('replicaset-app-patched', PATCHED, []));
-  // The reports cannot be listed yet: the collector must not be ready.
-  const fault = api.injectFault({ resource: 'vulnerabilityreports', verbs: ['list'], status: 500 });
+  // The reports cannot be listed yet (neither by watch-list nor by list): the collector must not be ready.
+  const fault = api.injectFault({ resource: 'vulnerabilityreports', verbs: ['list', 'watch'], status: 500 });
   collector = await startCollector(api);
   await waitFor(() => fault.hits() >= 2, { what: 'failed report lists' });
 });

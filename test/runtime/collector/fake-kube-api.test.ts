@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, Watch, type V1ConfigMap } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FakeKubeApi, type KubeObject } from '../../support/fake-kube-api.ts';
+import { FakeKubeApi, INITIAL_EVENTS_END, type KubeObject } from '../../support/fake-kube-api.ts';
 import * as fx from './fixtures.ts';
 import { waitFor } from './harness.ts';
 
@@ -36,6 +36,7 @@ interface Event {
   name: string | undefined;
   rv: string | undefined;
   code?: number;
+  initialEventsEnd?: string;
 }
 
 function startWatch(path: string, query: Record<string, string>): { events: Event[]; done: Promise<unknown>; controller: Promise<AbortController> } {
@@ -45,7 +46,10 @@ function startWatch(path: string, query: Record<string, string>): { events: Even
   const controller = new Watch(kc).watch(
     path,
     query,
-    (type, obj: { metadata?: { name?: string; resourceVersion?: string }; code?: number }) => events.push({ type, name: obj.metadata?.name, rv: obj.metadata?.resourceVersion, ...(obj.code !== undefined && { code: obj.code }) }),
+    (type, obj: { metadata?: { name?: string; resourceVersion?: string; annotations?: Record<string, string> }; code?: number }) => {
+      const end = obj.metadata?.annotations?.[INITIAL_EVENTS_END];
+      events.push({ type, name: obj.metadata?.name, rv: obj.metadata?.resourceVersion, ...(obj.code !== undefined && { code: obj.code }), ...(end !== undefined && { initialEventsEnd: end }) });
+    },
     (err) => resolveDone(err),
   );
   return { events, done, controller };
@@ -122,6 +126,60 @@ describe('FakeKubeApi with @kubernetes/client-node', () => {
     expect(watch.events.map((e) => `${e.type}:${e.name ?? ''}`)).toEqual(['ADDED:w-1', 'MODIFIED:w-1', 'DELETED:w-1', 'BOOKMARK:']);
     expect(watch.events.at(-1)?.rv).toBe(api.resourceVersion);
     (await watch.controller).abort();
+  });
+
+  it('serves watch-list: the collection as ADDED events, the initial-events-end bookmark at its resourceVersion, then the changes', async () => {
+    api.create('configmaps', cm('wl-1', {}, 'wl'));
+    api.create('configmaps', cm('wl-2', {}, 'wl'));
+    const listRv = api.resourceVersion;
+    const watch = startWatch('/api/v1/namespaces/wl/configmaps', { sendInitialEvents: 'true', resourceVersionMatch: 'NotOlderThan', allowWatchBookmarks: 'true' });
+    await waitFor(() => watch.events.length >= 3, { what: 'initial events and bookmark' });
+    api.remove('configmaps', 'wl', 'wl-1');
+    await waitFor(() => watch.events.length >= 4, { what: 'the change after the bookmark' });
+    expect(watch.events.map((e) => `${e.type}:${e.name ?? ''}`)).toEqual(['ADDED:wl-1', 'ADDED:wl-2', 'BOOKMARK:', 'DELETED:wl-1']);
+    expect(watch.events[2]).toMatchObject({ rv: listRv, initialEventsEnd: 'true' });
+    (await watch.controller).abort();
+  });
+
+  it('rejects watch-list requests without NotOlderThan, or on a server without watch-list (422 Invalid)', async () => {
+    const get = async (server: FakeKubeApi, query: string) => {
+      const res = await fetch(`${server.url}/api/v1/pods?watch=true&${query}`);
+      return { status: res.status, body: (await res.json()) as { reason?: string; message?: string } };
+    };
+    const noNotOlderThan = await get(api, 'sendInitialEvents=true&allowWatchBookmarks=true');
+    expect(noNotOlderThan).toMatchObject({ status: 422, body: { reason: 'Invalid' } });
+    expect(noNotOlderThan.body.message).toContain('resourceVersionMatch');
+    for (const options of [{ watchList: false }, { watchCache: false }]) {
+      const old = await FakeKubeApi.start(options);
+      try {
+        const rejected = await get(old, 'sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true');
+        expect(rejected).toMatchObject({ status: 422, body: { reason: 'Invalid' } });
+        expect(rejected.body.message).toContain('WatchList feature gate');
+      } finally {
+        await old.close();
+      }
+    }
+  });
+
+  it('answers resourceVersion=0 lists from its watch cache, ignoring limit; without a watch cache, in pages', async () => {
+    for (let i = 0; i < 5; i++) api.create('configmaps', cm(`rv0-${i}`, {}, 'rv0'));
+    const list = async (server: FakeKubeApi, query: string) =>
+      (await (await fetch(`${server.url}/api/v1/namespaces/rv0/configmaps?${query}`)).json()) as { items: unknown[]; metadata: { continue?: string } };
+    const cached = await list(api, 'resourceVersion=0&limit=2');
+    expect(cached.items).toHaveLength(5);
+    expect(cached.metadata.continue).toBeUndefined();
+    expect((await list(api, 'limit=2')).items).toHaveLength(2);
+    const noCache = await FakeKubeApi.start({ watchCache: false });
+    try {
+      for (let i = 0; i < 5; i++) noCache.create('configmaps', cm(`rv0-${i}`, {}, 'rv0'));
+      const paged = await list(noCache, 'resourceVersion=0&limit=2');
+      expect(paged.items).toHaveLength(2);
+      expect(paged.metadata.continue).toBeDefined();
+      const rejected = await fetch(`${noCache.url}/api/v1/namespaces/rv0/configmaps?resourceVersion=0&limit=2&continue=${paged.metadata.continue!}`);
+      expect(rejected.status).toBe(400);
+    } finally {
+      await noCache.close();
+    }
   });
 
   it('answers a watch from a compacted resourceVersion with an ERROR 410 event, or HTTP 410 when configured', async () => {

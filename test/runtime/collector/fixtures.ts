@@ -7,6 +7,8 @@ import { createHash } from 'node:crypto';
 import {
   CONFIGMAPS,
   CRONJOB_LABEL,
+  DIGEST_RECORD_LABEL,
+  digestRecordName,
   INVENTORY_CONFIGMAP_KEY,
   JOB_CONTAINERS,
   PIPELINE_LABEL,
@@ -273,6 +275,16 @@ export function patchedDigestsConfigMap(records: Record<string, PatchedDigestRec
     kind: 'ConfigMap',
     metadata: { name: CONFIGMAPS.patchedDigests, namespace: FLEET_NAMESPACE },
     data: Object.fromEntries(Object.entries(records).map(([key, record]) => [key, JSON.stringify(record)])),
+  };
+}
+
+/** A CronJob's own patched-digest record (ConfigMap `<cronjob>-digest`), as its exporter writes it. */
+export function digestRecordConfigMap(cronjob: string, data: Record<string, PatchedDigestRecord | string>, name = digestRecordName(cronjob)): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name, namespace: FLEET_NAMESPACE, labels: { [DIGEST_RECORD_LABEL.key]: DIGEST_RECORD_LABEL.value, [CRONJOB_LABEL]: cronjob } },
+    data: Object.fromEntries(Object.entries(data).map(([key, record]) => [key, typeof record === 'string' ? record : JSON.stringify(record)])),
   };
 }
 

@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { collectorArgs, CONFIGMAPS } from '../../../src/shared/contract.ts';
+import { collectorArgs, CONFIGMAPS, type CollectorOptions } from '../../../src/shared/contract.ts';
 import { COLLECTOR_ENV } from '../../../runtime/collector/config.ts';
 import type { FakeKubeApi } from '../../support/fake-kube-api.ts';
 import { FLEET_NAMESPACE } from './fixtures.ts';
@@ -34,6 +34,7 @@ export const TEST_TUNING: Readonly<Record<keyof typeof COLLECTOR_ENV, string>> =
   missedScheduleGraceSeconds: '60',
   initialSyncTimeoutMs: '30000',
   shutdownTimeoutMs: '5000',
+  pushgatewayCleanupIntervalMs: '300',
 };
 
 function newestMtime(path: string): number {
@@ -79,6 +80,8 @@ export interface StartOptions {
   readonly nodeArgs?: readonly string[];
   /** Run this bundle instead of `collectorCommand()`'s choice. */
   readonly bundle?: string;
+  /** Optional command-line options (e.g. the Pushgateway cleanup). */
+  readonly options?: Pick<CollectorOptions, 'pushgatewayUrl' | 'pushgatewayCleanupGraceSeconds'>;
 }
 
 /** Starts a collector against `api` and waits until its HTTP server answers. */
@@ -101,6 +104,7 @@ export async function startCollector(api: FakeKubeApi, options: StartOptions = {
         digestStore: CONFIGMAPS.patchedDigests,
         stateConfigMap: CONFIGMAPS.collectorState,
         port,
+        ...options.options,
       }),
     ],
     { env, stdio: ['ignore', 'pipe', 'pipe'] },

@@ -1,8 +1,10 @@
 /**
- * The collector's list+watch reflector (in-process, real client-node against the API fake):
- * pagination, watch events, re-list on 410 Gone as a diff (a delete missed during the gap is
- * applied once, unchanged objects are not replayed), restart from the last resourceVersion after
- * a dropped connection (no re-list), and backoff on API errors.
+ * The collector's list+watch reflector (in-process, real client-node KubeConfig against the API
+ * fake), against each kind of server: one with watch-list (the initial sync is one watch), one
+ * without (a `resourceVersion=0` list from the watch cache, streamed), one without a watch cache
+ * (the list in pages). On each: watch events, re-list on 410 Gone as a diff (a delete missed
+ * during the gap is applied once, unchanged objects are not replayed), restart from the last
+ * resourceVersion after a dropped connection (no re-list), and backoff on API errors.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,10 +14,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { COLLECTOR_RESOURCES, type CollectorResource } from '../../../src/shared/metrics.ts';
 import { KubeClient } from '../../../runtime/collector/kube/kube-client.ts';
 import type { KubeApiError } from '../../../runtime/collector/kube/errors.ts';
-import { Reflector, type ReflectorHealth, type WatchEndReason } from '../../../runtime/collector/kube/reflector.ts';
+import { Reflector, type ListPath, type ReflectorHealth, type WatchEndReason } from '../../../runtime/collector/kube/reflector.ts';
 import { jsonLogger } from '../../../runtime/collector/log.ts';
 import { projectPod, type PodView } from '../../../runtime/collector/projections.ts';
-import { FakeKubeApi } from '../../support/fake-kube-api.ts';
+import { FakeKubeApi, type FakeKubeApiOptions } from '../../support/fake-kube-api.ts';
 import * as fx from './fixtures.ts';
 import { waitFor } from './harness.ts';
 
@@ -56,17 +58,33 @@ const short = (seed: string) => fx.digestOf(seed).slice(7, 11);
 let api: FakeKubeApi;
 let dir: string;
 let reflector: Reflector<PodView> | undefined;
+/** The reflector's log lines (parsed). */
+let logs: Record<string, unknown>[] = [];
 
-beforeEach(async () => {
-  api = await FakeKubeApi.start();
-  dir = mkdtempSync(join(tmpdir(), 'reflector-'));
-});
 afterEach(async () => {
   await reflector?.stop();
   reflector = undefined;
   await api.close();
   rmSync(dir, { recursive: true, force: true });
 });
+
+interface ServerKind {
+  readonly name: string;
+  readonly options: FakeKubeApiOptions;
+  readonly path: ListPath;
+  /** Requests that read the whole collection, for 5 pods in pages of 2. */
+  readonly syncRequests: number;
+}
+
+const SERVERS: readonly ServerKind[] = [
+  { name: 'a server with watch-list', options: {}, path: 'watch-list', syncRequests: 1 },
+  { name: 'a server without watch-list', options: { watchList: false }, path: 'cache-list', syncRequests: 1 },
+  { name: 'a server without a watch cache', options: { watchCache: false }, path: 'paginated', syncRequests: 3 },
+];
+
+/** Requests that read the whole collection: watch-list watches, and lists. */
+const syncRequests = () => api.requests.filter((q) => q.resource === 'pods' && q.status === 200 && (q.verb === 'list' || q.query.sendInitialEvents === 'true')).length;
+const syncedPaths = () => logs.filter((l) => l.msg === 'synced' || l.msg === 'relisted').map((l) => l.path);
 
 function start(recorder: Recorder): Reflector<PodView> {
   const kc = new KubeConfig();
@@ -77,19 +95,26 @@ function start(recorder: Recorder): Reflector<PodView> {
     recorder.sink,
     recorder,
     { watchTimeoutSeconds: 300, backoffInitialMs: 20, backoffMaxMs: 100 },
-    jsonLogger({ write: () => {} }),
+    jsonLogger({ write: (line) => logs.push(JSON.parse(line) as Record<string, unknown>) }),
   );
   reflector.start();
   return reflector;
 }
 
-describe('Reflector', () => {
-  it('lists in pages, then applies watch events in order', async () => {
+describe.each(SERVERS)('Reflector against $name', (server) => {
+  beforeEach(async () => {
+    api = await FakeKubeApi.start(server.options);
+    dir = mkdtempSync(join(tmpdir(), 'reflector-'));
+    logs = [];
+  });
+
+  it(`syncs by ${server.path}, then applies watch events in order`, async () => {
     for (const name of ['a', 'b', 'c', 'd', 'e']) api.create('pods', pod(name, name));
     const r = new Recorder();
     const reflector = start(r);
     await waitFor(() => reflector.isCurrent, { what: 'watch established' });
-    expect(api.countRequests('list', 'pods')).toBe(3);
+    expect(syncRequests()).toBe(server.syncRequests);
+    expect(syncedPaths()).toEqual([server.path]);
     expect(r.lists).toBe(1);
     expect(r.log).toEqual(['a', 'b', 'c', 'd', 'e'].map((n) => `upsert shop/${n} ${short(n)}`));
     r.log.length = 0;
@@ -115,6 +140,8 @@ describe('Reflector', () => {
     r.log.length = 0;
     blocked.clear();
     await waitFor(() => r.lists === 2 && reflector.isCurrent, { what: 're-list' });
+    // (Without a watch cache, the 2 pods left fit one page: no longer `paginated`.)
+    expect(syncedPaths()).toEqual(server.path === 'paginated' ? ['paginated', 'cache-list'] : [server.path, server.path]);
     expect(r.log).toEqual([`upsert shop/c ${short('c2')}`, 'remove shop/b']);
     expect([...r.items.keys()].sort()).toEqual(['shop/a', 'shop/c']);
     expect(r.restarts).toContain('expired');
@@ -145,7 +172,7 @@ describe('Reflector', () => {
     api.dropWatches('pods', 'end');
     api.update('pods', pod('a', 'a2'));
     await waitFor(() => r.log.includes(`upsert shop/a ${short('a2')}`), { what: 'the change after the drop' });
-    expect(api.countRequests('list', 'pods')).toBe(1);
+    expect(syncRequests()).toBe(1);
     expect(api.countRequests('watch', 'pods')).toBeGreaterThanOrEqual(2);
     expect(r.restarts).toContain('closed');
   });
@@ -179,6 +206,61 @@ describe('Reflector', () => {
       w.res.write(`${JSON.stringify({ type: 'ERROR', object: { kind: 'Status', code: 500, reason: 'InternalError', message: 'etcdserver: request timed out' } })}\n`),
     );
     await waitFor(() => r.errors.some((e) => e.statusCode === 500) && api.countRequests('watch', 'pods') > watchesBefore, { what: 'watch restarted after the error' });
-    expect(api.countRequests('list', 'pods')).toBe(1);
+    expect(syncRequests()).toBe(1);
+    expect(r.errors.find((e) => e.statusCode === 500)?.message).toContain('etcdserver: request timed out');
+  });
+});
+
+describe('Reflector initial sync by watch-list', () => {
+  // Slow enough that the test acts while the initial events are on their way (1 MB chunks).
+  const slowCache = { etcdMsPerMb: 0, cacheMsPerMb: 400 };
+  // About 3 MB of Pods: three chunks.
+  const PODS = 4000;
+  const manyPods = () => api.load('pods', Array.from({ length: PODS }, (_, i) => pod(`p-${i}`, 'old')));
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'reflector-'));
+    logs = [];
+  });
+
+  it('applies a change made during the initial events after them, once, and lists nothing', async () => {
+    api = await FakeKubeApi.start({ cost: slowCache });
+    manyPods();
+    const r = new Recorder();
+    const reflector = start(r);
+    await waitFor(() => api.openWatches('pods') === 1, { what: 'watch-list open' });
+    api.update('pods', pod('p-7', 'new'));
+    await waitFor(() => reflector.isCurrent && r.items.get('shop/p-7')?.containers[0]?.digest === fx.digestOf('new'), { what: 'the change applied' });
+    expect(r.log.filter((l) => l.startsWith('upsert shop/p-7 '))).toEqual([`upsert shop/p-7 ${short('old')}`, `upsert shop/p-7 ${short('new')}`]);
+    expect(r.items.size).toBe(PODS);
+    expect(r.lists).toBe(1);
+    expect(api.countRequests('list', 'pods')).toBe(0);
+    expect(syncedPaths()).toEqual(['watch-list']);
+  });
+
+  it('does not count a stream cut before the initial-events-end bookmark as synced: it retries from scratch', async () => {
+    api = await FakeKubeApi.start({ cost: slowCache });
+    manyPods();
+    const r = new Recorder();
+    const reflector = start(r);
+    await waitFor(() => r.items.size > 0, { what: 'first initial events' });
+    api.dropWatches('pods');
+    expect(reflector.hasSynced).toBe(false);
+    await waitFor(() => reflector.isCurrent, { what: 'synced on the second attempt' });
+    expect(r.errors.length).toBeGreaterThanOrEqual(1);
+    expect(r.lists).toBe(1);
+    expect(r.items.size).toBe(PODS);
+    expect(api.requests.filter((q) => q.query.sendInitialEvents === 'true')).toHaveLength(2);
+  });
+
+  it("logs a refused watch with the API's Status message and reason", async () => {
+    api = await FakeKubeApi.start();
+    const message = 'pods is forbidden: User "system:serviceaccount:copa-fleet:collector" cannot watch resource "pods" in API group "" at the cluster scope';
+    api.injectFault({ resource: 'pods', verbs: ['watch'], status: 403, reason: 'Forbidden', message });
+    const r = new Recorder();
+    start(r);
+    await waitFor(() => logs.some((l) => l.msg === 'api error'), { what: 'the error logged' });
+    expect(logs.find((l) => l.msg === 'api error')).toMatchObject({ error: `watch /api/v1/pods: ${message}`, status: 403, reason: 'Forbidden' });
+    expect(r.errors[0]?.reason).toBe('Forbidden');
   });
 });

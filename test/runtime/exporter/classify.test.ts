@@ -115,7 +115,7 @@ describe('classify: patched', () => {
 });
 
 describe('classify: up_to_date', () => {
-  it('from the log line of an older Copa that still exits 0', () => {
+  it('from the nothing-to-apply warning when Copa exits 0', () => {
     const decision = classify(evidence({ pod: pod(), files: { ...patchedFiles, copaLog: COPA_LOGS.nothingToApply, vex: undefined } }));
     expect(decision).toMatchObject({ outcome: 'up_to_date', rule: 'up-to-date' });
     expect(decision.evidence.join(' ')).toContain('No update packages were specified to apply');
@@ -132,24 +132,65 @@ describe('classify: up_to_date', () => {
     expect(outcomeOf({ pod: pod(), files: { ...patchedFiles, copaLog: COPA_LOGS.patched, vex: emptyVex } })).toBe('up_to_date');
   });
 
-  it('from a newer Copa that exits 1 with "no patchable vulnerabilities found"', () => {
-    expect(classify(evidence({ pod: failedPatch, files: { scanBefore: BEFORE_REPORT, copaLog: COPA_LOGS.noPatchableError, copaExit: '1\n' } }))).toMatchObject({
-      outcome: 'up_to_date',
-      rule: 'copa-nothing-to-do',
+  it('from Copa v0.14\'s own verdict, which exits 0 (`Image is already up-to-date. No patch was applied.`)', () => {
+    const decision = classify(evidence({ pod: pod(), files: { ...patchedFiles, copaLog: COPA_LOGS.alreadyUpToDate, vex: undefined } }));
+    expect(decision).toMatchObject({ outcome: 'up_to_date', rule: 'up-to-date' });
+    expect(decision.evidence.join(' ')).toContain('No upgradable packages found for this image.');
+  });
+
+  it('never from an error exit: the nothing-to-apply warning before a failed push is a push failure', () => {
+    expect(classify(evidence({ pod: failedPatch, files: { scanBefore: BEFORE_REPORT, copaLog: COPA_LOGS.nothingToApplyThenPushFailed, copaExit: '1\n' } }))).toMatchObject({
+      outcome: 'push_failed',
+      rule: 'copa-push',
     });
+  });
+
+  it('never from an error exit, whatever the log says: Copa v0.14 exits 0 when nothing was fixable', () => {
+    const log = `${COPA_LOGS.alreadyUpToDate}\nError: something else went wrong`;
+    expect(outcomeOf({ pod: failedPatch, files: { scanBefore: BEFORE_REPORT, copaLog: log, copaExit: '1\n' } })).toBe('patch_failed');
   });
 });
 
 describe('classify: Copa failures read from its log', () => {
   const copaFailed = (copaLog: string) => ({ pod: failedPatch, files: { scanBefore: BEFORE_REPORT, copaLog, copaExit: '1\n' } });
   it.each([
-    ['push_failed', COPA_LOGS.pushFailed],
-    ['buildkit_unavailable', COPA_LOGS.buildkitDown],
-    ['image_pull_failed', COPA_LOGS.sourceMissing],
-    ['timeout', COPA_LOGS.copaTimeout],
-    ['patch_failed', COPA_LOGS.installFailed],
-  ] as const)('%s', (outcome, copaLog) => {
-    expect(outcomeOf(copaFailed(copaLog))).toBe(outcome);
+    ['push_failed', 'pushFailed'],
+    ['push_failed', 'pushDenied'],
+    ['push_failed', 'nothingToApplyThenPushFailed'],
+    ['buildkit_unavailable', 'buildkitDown'],
+    ['buildkit_unavailable', 'buildkitEof'],
+    ['image_pull_failed', 'sourceMissing'],
+    ['image_pull_failed', 'sourcePullDenied'],
+    ['timeout', 'copaTimeout'],
+    ['canceled', 'canceled'],
+    ['patch_failed', 'installFailed'],
+  ] as const)('%s from the %s log', (outcome, log) => {
+    expect(outcomeOf(copaFailed(COPA_LOGS[log]))).toBe(outcome);
+  });
+
+  it.each([
+    // Texts the old patterns matched that Copa v0.14 and its BuildKit client never print.
+    'Error: no patchable vulnerabilities found in provided report for selected pkg-types (os)',
+    'Error: could not use buildkitd driver',
+    'Error: failed to export image: pushing layers',
+    'Error: failed to resolve source metadata for registry.example.com/team/app:1.25',
+  ])('an error exit logging %j is a plain patch failure', (line) => {
+    expect(classify(evidence(copaFailed(line)))).toMatchObject({ outcome: 'patch_failed', rule: 'copa-exit' });
+  });
+
+  it('Copa canceled by SIGTERM at the deadline is a timeout, not patch_failed', () => {
+    // Neither SIGTERM for the exporter nor a deletion in its pod view: native sidecars are stopped
+    // after the steps, so the exporter can see Copa's exit before anything else of the stop.
+    const stopped = pod({ phase: 'Failed', steps: { patch: { state: 'terminated', exitCode: 1 }, verify: { state: 'waiting', reason: 'PodInitializing' } } });
+    const atDeadline = classify(evidence({ pod: stopped, files: copaFailed(COPA_LOGS.canceled).files, ageSeconds: DEADLINE_SECONDS - DEADLINE_TOLERANCE_SECONDS + 1 }));
+    expect(atDeadline).toMatchObject({ outcome: 'timeout', rule: 'copa-canceled' });
+    const early = classify(evidence({ pod: stopped, files: copaFailed(COPA_LOGS.canceled).files, ageSeconds: 900 }));
+    expect(early).toMatchObject({ outcome: 'canceled', rule: 'copa-canceled' });
+    expect(early.evidence.join(' ')).toContain('Patch was canceled by user');
+  });
+
+  it('Copa canceled with the pod age unknown is canceled', () => {
+    expect(outcomeOf({ pod: undefined, files: copaFailed(COPA_LOGS.canceled).files })).toBe('canceled');
   });
 
   it('buildkit_unavailable from a crash-looping buildkitd sidecar when the log says nothing specific', () => {

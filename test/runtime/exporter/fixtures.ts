@@ -13,7 +13,7 @@ export const PATCHED_TAG = '1.25-patched';
 export const PATCHED_REF = `${IMAGE}:${PATCHED_TAG}`;
 export const PATCHED_DIGEST = `sha256:${'ab12'.repeat(16)}`;
 export const SOURCE_DIGEST = `sha256:${'cd34'.repeat(16)}`;
-export const COPA_VERSION = '0.14.0';
+export const COPA_VERSION = '0.14.2';
 export const DEADLINE_SECONDS = 3600;
 /** Pod creation time of every fixture pod. */
 export const T0 = Date.parse('2026-03-01T02:00:00Z');
@@ -237,7 +237,27 @@ const PREAMBLE = [log('info', `Patched image name: ${PATCHED_REF}`), log('warnin
 export const COPA_LOGS = {
   patched: [...PREAMBLE, '#12 exporting to image', '#12 pushing layers 2.1s done', log('info', `Patched image (linux/amd64): ${PATCHED_REF}`)].join('\n'),
   nothingToApply: [...PREAMBLE, log('warning', 'No update packages were specified to apply'), log('info', `Patched image (linux/amd64): ${PATCHED_REF}`)].join('\n'),
-  noPatchableError: [...PREAMBLE, 'Error: no patchable vulnerabilities found in provided report for selected pkg-types (os)'].join('\n'),
+  /** Copa v0.14 when the package manager finds nothing to upgrade: it logs this and exits 0. */
+  alreadyUpToDate: [...PREAMBLE, log('info', 'No upgradable packages found for this image.'), log('info', 'Image is already up-to-date. No patch was applied.')].join('\n'),
+  /** The warning, then the push of the unchanged image fails: a push failure, not up_to_date. */
+  nothingToApplyThenPushFailed: [
+    ...PREAMBLE,
+    log('warning', 'No update packages were specified to apply'),
+    '#12 exporting to image',
+    `#12 ERROR: failed to push ${PATCHED_REF}: unexpected status from PUT request to https://registry.example.com/v2/team/app/manifests/${PATCHED_TAG}: 403 Forbidden`,
+    `Error: failed to solve: failed to push ${PATCHED_REF}: unexpected status from PUT request to https://registry.example.com/v2/team/app/manifests/${PATCHED_TAG}: 403 Forbidden`,
+  ].join('\n'),
+  /** Copa's SIGTERM handling (pkg/patch/patch.go): a TUI error box, then exit 1. */
+  canceled: [...PREAMBLE, '#8 [internal] load metadata for docker.io/library/debian:bookworm-slim', '', '  Operation Canceled', '', '  Patch was canceled by user', ''].join('\n'),
+  /** buildkitd died mid-run: grpc-go's status text, no "buildkit" on the line. */
+  buildkitEof: [...PREAMBLE, '#9 [2/3] RUN apt-get update', 'Error: failed to solve: rpc error: code = Unavailable desc = error reading from server: EOF'].join('\n'),
+  /** containerd's resolver when the source image needs credentials Copa does not have. */
+  sourcePullDenied: [...PREAMBLE, `Error: ${SOURCE_REF}: pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed`].join('\n'),
+  /** The registry refused the push: containerd's pusher text inside BuildKit's `failed to push`. */
+  pushDenied: [
+    ...PREAMBLE,
+    `Error: failed to solve: failed to push ${PATCHED_REF}: push access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed`,
+  ].join('\n'),
   installFailed: [...PREAMBLE, '#9 ERROR: process "sh -c apt-get install --no-install-recommends -y libssl3=3.0.14-1~deb12u2" did not complete successfully: exit code: 100', 'Error: process "sh -c apt-get install" did not complete successfully: exit code: 100'].join('\n'),
   pushFailed: [
     ...PREAMBLE,
@@ -249,7 +269,8 @@ export const COPA_LOGS = {
     ...PREAMBLE,
     'Error: listing workers for Build: failed to list workers: Unavailable: connection error: desc = "transport: Error while dialing: dial unix /run/buildkit/buildkitd.sock: connect: no such file or directory"',
   ].join('\n'),
-  sourceMissing: [...PREAMBLE, `Error: failed to resolve source metadata for ${SOURCE_REF}: ${SOURCE_REF}: not found`].join('\n'),
+  /** containerd's resolver (errdefs.ErrNotFound) for a source tag that does not exist. */
+  sourceMissing: [...PREAMBLE, `Error: ${SOURCE_REF}: not found`].join('\n'),
   copaTimeout: [...PREAMBLE, log('error', 'patch exceeded timeout 30m0s'), 'Error: patch exceeded timeout 30m0s'].join('\n'),
 } as const;
 
@@ -335,6 +356,13 @@ export const SCENARIOS: readonly Scenario[] = [
     pod: (createdAt) => jobPod({ createdAt, deleting: true, steps: { patch: { state: 'running' }, verify: initializing } }),
     files: { scanBefore: BEFORE_REPORT, copaLog: PREAMBLE.join('\n') },
     sigtermAtAgeSeconds: DEADLINE_SECONDS + 2,
+  },
+  {
+    description: 'the pod was deleted mid-patch, long before the deadline: Copa logged "Patch was canceled by user" and exited 1',
+    outcome: 'canceled',
+    pod: (createdAt) => jobPod({ createdAt, deleting: true, phase: 'Failed', steps: { patch: failed(1), verify: initializing } }),
+    files: copaFailed(COPA_LOGS.canceled),
+    sigtermAtAgeSeconds: 600,
   },
   {
     description: 'the patch step was OOM-killed',

@@ -4,7 +4,9 @@ import { formatExitRecord, parseExitRecord } from '../../../runtime/exporter/exi
 import { digestFor, parseTrivyReport } from '../../../runtime/exporter/trivy-report.ts';
 import { parseVex } from '../../../runtime/exporter/vex.ts';
 import { podView, runHasEnded } from '../../../runtime/exporter/pod-view.ts';
-import { COPA_LOGS, BEFORE_REPORT, IMAGE, SOURCE_DIGEST, VEX_FIXED, jobPod, trivyReport } from './fixtures.ts';
+import { COPA_LOGS, BEFORE_REPORT, IMAGE, SOURCE_DIGEST, SOURCE_REF, VEX_FIXED, jobPod, trivyReport } from './fixtures.ts';
+
+const log = (level: string, msg: string) => `time="2026-03-01T02:02:00Z" level=${level} msg="${msg}"`;
 
 describe('Trivy report', () => {
   it('counts findings per severity in our spelling, one per CVE x package x version', () => {
@@ -62,14 +64,32 @@ describe('VEX document', () => {
 
 describe('Copa log signs', () => {
   it.each([
-    ['upToDate', COPA_LOGS.nothingToApply],
-    ['upToDate', COPA_LOGS.noPatchableError],
-    ['pushFailed', COPA_LOGS.pushFailed],
-    ['buildkitUnavailable', COPA_LOGS.buildkitDown],
-    ['sourcePullFailed', COPA_LOGS.sourceMissing],
-    ['timeout', COPA_LOGS.copaTimeout],
-  ] as const)('%s in its log excerpt', (sign, log) => {
-    expect(readCopaLog(log)[sign]).toBeDefined();
+    ['noUpdatesWarning', COPA_LOGS.nothingToApply, 'No update packages were specified to apply'],
+    ['upToDate', COPA_LOGS.alreadyUpToDate, 'No upgradable packages found for this image.'],
+    ['pushFailed', COPA_LOGS.pushFailed, 'failed to push'],
+    ['pushFailed', COPA_LOGS.pushDenied, 'push access denied'],
+    ['buildkitUnavailable', COPA_LOGS.buildkitDown, 'failed to list workers'],
+    ['buildkitUnavailable', COPA_LOGS.buildkitEof, 'code = Unavailable desc = error reading from server: EOF'],
+    ['sourcePullFailed', COPA_LOGS.sourceMissing, `${SOURCE_REF}: not found`],
+    ['sourcePullFailed', COPA_LOGS.sourcePullDenied, 'pull access denied, repository does not exist or may require authorization: server message: insufficient_scope'],
+    ['timeout', COPA_LOGS.copaTimeout, 'patch exceeded timeout'],
+    ['canceled', COPA_LOGS.canceled, 'Patch was canceled by user'],
+  ] as const)('%s in its log excerpt', (sign, log, text) => {
+    expect(readCopaLog(log)[sign]).toContain(text);
+  });
+
+  it('the image Copa v0.14 logs `Image is already up-to-date. No patch was applied.` for is up to date', () => {
+    expect(readCopaLog(log('info', 'Image is already up-to-date. No patch was applied.')).upToDate).toBeDefined();
+  });
+
+  it('a source pull denied is not a push failure, a push denied is not a source pull failure', () => {
+    expect(readCopaLog(COPA_LOGS.sourcePullDenied).pushFailed).toBeUndefined();
+    expect(readCopaLog(COPA_LOGS.pushDenied).sourcePullFailed).toBeUndefined();
+  });
+
+  it('a tag that is not found, not the word "not found" anywhere, is the source-missing sign', () => {
+    expect(readCopaLog('Error: process "sh -c apt-get install foo" did not complete successfully: E: package not found').sourcePullFailed).toBeUndefined();
+    expect(readCopaLog(`Error: ${IMAGE}@${SOURCE_DIGEST}: not found`).sourcePullFailed).toBeDefined();
   });
 
   it('finds no sign in a clean patch log or a plain install failure', () => {
