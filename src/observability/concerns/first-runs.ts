@@ -13,11 +13,13 @@
  * same instant, and a collector restart (the timestamp comes back from the API unchanged) resets
  * nothing.
  *
- * Success evidence lives in the Pushgateway, which keeps it in memory (pushgateway.ts): after a
- * restart no success is on record until each image's next run. `never_succeeded` therefore also
- * waits the interval plus grace from the generated Pushgateway's own `process_start_time_seconds`
- * (and stays silent while that is unknown). An external Pushgateway is not scraped by us: run it
- * with `--persistence.file` (docs/observability.md).
+ * Success evidence lives in the Pushgateway. The generated one keeps its groups on a persistence
+ * file (pushgateway.ts), but a restart that loses them (a new volume, an unreadable file) leaves no
+ * success on record until each image's next run: `never_succeeded` therefore also waits the
+ * interval plus grace from the Pushgateway's own `process_start_time_seconds` (and stays silent
+ * while that is unknown), at the price of reporting a never-succeeding image up to that much later
+ * after any restart (CopaPatchJobFailed reports its failed runs meanwhile). An external Pushgateway
+ * is not scraped by us: run it with `--persistence.file` (docs/observability.md).
  *
  * Kept apart from missing-runs' freshness checks so that those are never evaluated behind a fleet's
  * worth of first-run checks (Prometheus evaluates groups concurrently, rules within a group in turn).
