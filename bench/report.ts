@@ -24,8 +24,9 @@ const H = 3600;
 const D = 86_400;
 const START = Date.UTC(2026, 8, 1) / 1000;
 const END = START + REPORT_BENCH.days * D;
-const COLLECTOR = { job: JOBS.collector, instance: '10.0.0.5:9090' };
-const PUSHGATEWAY = { job: JOBS.exporter, instance: '10.0.0.6:9091' };
+// The target labels of a fleet in namespace copa-fleet (the default selectors, as the report's test scenario).
+const COLLECTOR = { job: JOBS.collector, instance: '10.0.0.5:9090', namespace: 'copa-fleet' };
+const PUSHGATEWAY = { job: JOBS.exporter, instance: '10.0.0.6:9091', namespace: 'copa-fleet' };
 
 /** Deterministic PRNG (mulberry32): the same fleet on every run. */
 function prng(seed: number): () => number {
@@ -49,7 +50,7 @@ export function reportFleet(): ReportFleet {
   const series: ScriptedSeries[] = [];
   const collector = (f: (t: number) => number) => f;
   series.push({ name: UPSTREAM_METRICS.up, labels: COLLECTOR, value: () => 1 });
-  series.push({ name: UPSTREAM_METRICS.up, labels: { job: JOBS.pushgateway, instance: PUSHGATEWAY.instance }, value: () => 1 });
+  series.push({ name: UPSTREAM_METRICS.up, labels: { job: JOBS.pushgateway, instance: PUSHGATEWAY.instance, namespace: PUSHGATEWAY.namespace }, value: () => 1 });
   series.push({ name: METRICS.noncompliantContainers.name, labels: COLLECTOR, value: () => 80 });
   let cveSeries = 0;
   let cveNumber = 10_000;
@@ -163,9 +164,10 @@ export async function benchReport(): Promise<ReportBenchFigures> {
 async function queryTimes(url: string): Promise<Array<readonly [string, number]>> {
   const { reportQueries } = await import('../src/report/queries.ts');
   const { PrometheusClient } = await import('../src/report/prometheus-client.ts');
+  const { defaultInventory, reportSettings } = await import('../src/report/fleet-settings.ts');
   const client = new PrometheusClient({ url, timeoutMs: 120_000 });
   const result: Array<readonly [string, number]> = [];
-  for (const spec of reportQueries({ at: END, periodSeconds: 30 * D, stepSeconds: 3600 })) {
+  for (const spec of reportQueries({ at: END, periodSeconds: 30 * D, stepSeconds: 3600 }, reportSettings(defaultInventory()))) {
     const started = performance.now();
     if (spec.kind === 'instant') await client.instant(spec.promql, spec.time);
     else if (spec.kind === 'range') await client.range(spec.promql, spec.start, spec.end, spec.step);

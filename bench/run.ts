@@ -5,6 +5,7 @@
  *   1. synth: cold `copa-fleet synth` processes for 200, 1,000 and 5,000 images
  *   2. collector: 10,000 Pods x 2 containers and 2,000 reports, beside the naive full re-list
  *   3. cardinality and 4. rule cost: a realistic 200-image fleet with every real part
+ *   6. state: the SLA state at 5,000 images x 60 CVEs (size, write and reload cost)
  *
  * The npm script builds the runtime bundles and the CLI bundle first (the CLI runs from its bundle).
  */
@@ -18,6 +19,7 @@ import { benchCollector, buildCluster, COLLECTOR_CLUSTER, REAL_SERVER_COST, SYNC
 import { benchFleetMetrics, SCRAPE_SECONDS, type FleetMetricsFigures } from './fleet-metrics.ts';
 import { benchNaiveRelist, type NaiveFigures } from './naive-relist.ts';
 import { benchReport, REPORT_BENCH, type ReportBenchFigures } from './report.ts';
+import { benchStateStore, stateSection } from './state-store.ts';
 import { benchSynth, marginalCosts, RUNS as SYNTH_RUNS, type SynthResult } from './synth.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -161,10 +163,10 @@ function reportSection(r: ReportBenchFigures): string[] {
   ];
 }
 
-const PARTS = ['synth', 'collector', 'fleet', 'report'] as const;
+const PARTS = ['synth', 'collector', 'fleet', 'report', 'state'] as const;
 type Part = (typeof PARTS)[number];
 
-/** `npm run bench -- fleet` runs only the named parts (synth, collector, fleet, report); no argument runs all. */
+/** `npm run bench -- fleet` runs only the named parts (synth, collector, fleet, report, state); no argument runs all. */
 function selectedParts(args: readonly string[]): ReadonlySet<Part> {
   const unknown = args.filter((a) => !(PARTS as readonly string[]).includes(a));
   if (unknown.length > 0) throw new Error(`unknown benchmark part(s) ${unknown.join(', ')}; expected any of ${PARTS.join(', ')}`);
@@ -218,10 +220,13 @@ async function main(): Promise<void> {
     process.stderr.write('bench: 3-4/4 cardinality and rule cost\n');
     sections.push(...fleetSection(await benchFleetMetrics(COLLECTOR_BUNDLE)));
   }
-
   if (parts.has('report')) {
-    process.stderr.write('bench: 5/5 report over 30 days\n');
+    process.stderr.write('bench: 5/6 report over 30 days\n');
     sections.push(...reportSection(await benchReport()));
+  }
+  if (parts.has('state')) {
+    process.stderr.write('bench: 6/6 SLA state at 5,000 images x 60 CVEs\n');
+    sections.push(...stateSection(await benchStateStore()));
   }
 
   const seconds = (performance.now() - started) / 1000;

@@ -15,6 +15,7 @@ import { createStores, FleetModel } from './model.ts';
 import { projectConfigMapData, projectCronJob, projectDigestRecord, projectJob, projectPod, projectReport, type ConfigMapData } from './projections.ts';
 import { pushgatewayCleanup, type PushgatewayCleanup } from './pushgateway-cleanup.ts';
 import { CollectorServer } from './server.ts';
+import { SilenceWatch } from './silences/silence-watch.ts';
 import { SlaClock } from './sla-clock.ts';
 import { StateStore } from './state-store.ts';
 
@@ -37,6 +38,7 @@ export class Collector {
   private readonly model: FleetModel;
   private readonly clock: SlaClock;
   private readonly state: StateStore;
+  private readonly silences: SilenceWatch;
   private readonly reflectors: Reflector<unknown>[] = [];
   private readonly server: CollectorServer;
   private readonly pushgatewayCleanup: PushgatewayCleanup | undefined;
@@ -77,6 +79,8 @@ export class Collector {
       startedAt: Date.now(),
     });
 
+    this.silences = new SilenceWatch({ log, ...(tuning.silencePollMs > 0 && { intervalMsOverride: tuning.silencePollMs }) });
+
     const ns = encodeURIComponent(options.namespace);
     const pipeline = `${PIPELINE_LABEL.key}=${PIPELINE_LABEL.value}`;
     const model = this.model;
@@ -106,8 +110,12 @@ export class Collector {
       upsert: (_key, data) => {
         model.setInventory(data);
         cleanup?.setInventory(data);
+        this.silences.configure(data);
       },
-      remove: () => model.setInventory(undefined),
+      remove: () => {
+        model.setInventory(undefined);
+        this.silences.configure(undefined);
+      },
       listed: () => model.setSynced('inventory'),
     });
     this.add(client, this.configMapSpec(COLLECTOR_RESOURCES.patchedDigests, options.digestStore), {
@@ -154,6 +162,7 @@ export class Collector {
     if (this.tickTimer !== undefined) clearInterval(this.tickTimer);
     if (this.statsTimer !== undefined) clearInterval(this.statsTimer);
     if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
+    this.silences.stop();
     await Promise.all([...this.reflectors.map((r) => r.stop()), this.pushgatewayCleanup?.stop()]);
     if (this.model.hasDirty) this.model.flush();
     let timer: NodeJS.Timeout | undefined;
@@ -171,6 +180,7 @@ export class Collector {
     const now = Date.now();
     yield `${await this.registry.metrics()}\n`;
     for (const store of Object.values(this.stores)) yield* store.render(now);
+    yield* this.silences.render(now);
   }
 
   /** What readiness still waits for: every list, the state, then the first computation of the series. */

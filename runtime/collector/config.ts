@@ -35,6 +35,8 @@ export const COLLECTOR_ENV = {
   shutdownTimeoutMs: 'COPA_FLEET_COLLECTOR_SHUTDOWN_TIMEOUT_MS',
   /** Period of the Pushgateway cleanup passes (pushgateway-cleanup.ts); a failed pass is retried at the next. */
   pushgatewayCleanupIntervalMs: 'COPA_FLEET_COLLECTOR_PUSHGATEWAY_CLEANUP_INTERVAL_MS',
+  /** Overrides the inventory's `silenceWatch.intervalSeconds` when above 0 (tests). */
+  silencePollMs: 'COPA_FLEET_COLLECTOR_SILENCE_POLL_MS',
 } as const;
 
 export interface CollectorTuning {
@@ -53,6 +55,7 @@ export interface CollectorTuning {
   readonly initialSyncTimeoutMs: number;
   readonly shutdownTimeoutMs: number;
   readonly pushgatewayCleanupIntervalMs: number;
+  readonly silencePollMs: number;
 }
 
 export const DEFAULT_TUNING: CollectorTuning = {
@@ -74,6 +77,7 @@ export const DEFAULT_TUNING: CollectorTuning = {
   initialSyncTimeoutMs: 30_000,
   shutdownTimeoutMs: 10_000,
   pushgatewayCleanupIntervalMs: 10 * 60_000,
+  silencePollMs: 0,
 };
 
 /** Reads overrides from `env`; throws an Error naming the variable on a malformed value. */

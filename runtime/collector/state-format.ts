@@ -11,9 +11,11 @@
  * where each CVE maps to `[firstSeen, goneSince, ...breachedThresholdHours]`: first-seen and
  * gone-since in Unix seconds (goneSince 0 while a running container carries the CVE), then the
  * SLA thresholds (hours) whose breach was already counted. Compact on purpose: a ConfigMap holds
- * at most 1 MiB, about 25,000 (image, CVE) entries in this format.
+ * at most 1 MiB, about 25,000 (image, CVE) entries in this format, which is why the state is
+ * sharded over STATE_SHARDS ConfigMaps by `stateShardOf(image)` (state-store.ts).
  */
 import { createHash } from 'node:crypto';
+import { STATE_SHARDS } from '../../src/shared/contract.ts';
 
 export const STATE_FORMAT_VERSION = 1;
 
@@ -35,6 +37,11 @@ const MAX_READABLE = 200;
 export function stateKey(image: string): string {
   const hash = createHash('sha256').update(image).digest('hex').slice(0, 12);
   return `${image.replace(KEY_INVALID, '_').slice(0, MAX_READABLE)}.${hash}`;
+}
+
+/** The shard an image's key lives in: the first 32 bits of its SHA-256, modulo STATE_SHARDS (stable across versions). */
+export function stateShardOf(image: string): number {
+  return createHash('sha256').update(image).digest().readUInt32BE(0) % STATE_SHARDS;
 }
 
 export function encodeImageClock(image: string, cves: ReadonlyMap<string, CveClock>): string {

@@ -8,10 +8,11 @@ import { CopaPatchJob } from '../constructs/copa-patch-job.ts';
 import { DriftCollector } from '../constructs/drift-collector.ts';
 import { FleetNamespace } from '../constructs/fleet-namespace.ts';
 import { appLabels } from '../constructs/labels.ts';
+import { PodSecurityPolicy } from '../constructs/pod-security-policy.ts';
 import { Pushgateway } from '../constructs/pushgateway.ts';
 import { runtimeStateConfigMap } from '../constructs/runtime-state-config-map.ts';
 import type { Fleet } from '../model/fleet.ts';
-import { patchRunSpec } from '../model/patch-run.ts';
+import { buildkitMode, patchRunSpec } from '../model/patch-run.ts';
 import { CONFIGMAPS } from '../shared/contract.ts';
 
 /** Chart ids, i.e. file names without `.k8s.yaml`. */
@@ -20,6 +21,7 @@ export const CHARTS = {
   copaJobs: 'copa-jobs',
   driftCollector: 'drift-collector',
   pushgateway: 'pushgateway',
+  podSecurityPolicy: 'pod-security-policy',
 } as const;
 
 function fleetChart(scope: Construct, id: string, fleet: Fleet): Chart {
@@ -29,6 +31,13 @@ function fleetChart(scope: Construct, id: string, fleet: Fleet): Chart {
 
 export function addFleetCharts(scope: Construct, fleet: Fleet): void {
   new FleetNamespace(fleetChart(scope, CHARTS.namespace, fleet), 'Namespace', { fleet });
+  // Only the BuildKit sidecar needs the privileged namespace; the policy narrows it back to that
+  // one container. With a remote BuildKit the namespace enforces restricted and needs no policy.
+  const buildkit = buildkitMode(fleet);
+  if (buildkit.mode === 'sidecar') {
+    const chart = new Chart(scope, CHARTS.podSecurityPolicy, { disableResourceNameHashes: true });
+    new PodSecurityPolicy(chart, 'PodSecurityPolicy', { namespace: fleet.namespace, buildkitImage: buildkit.image });
+  }
 
   const jobs = fleetChart(scope, CHARTS.copaJobs, fleet);
   runtimeStateConfigMap(jobs, 'PatchedDigests', {

@@ -5,6 +5,7 @@
 import type { Fleet } from '../model/fleet.ts';
 import type { CollectorInventory, CollectorInventoryImage } from '../shared/contract.ts';
 import { SEVERITIES, type Severity } from '../shared/metrics.ts';
+import { silenceWatchSettings } from '../observability/silence-catalogue.ts';
 
 export function collectorInventory(fleet: Fleet): CollectorInventory {
   const inScope = new Set<Severity>();
@@ -26,10 +27,12 @@ export function collectorInventory(fleet: Fleet): CollectorInventory {
       slaHours,
     };
   });
+  const silenceWatch = silenceWatchSettings(fleet);
   return {
     namespace: fleet.namespace,
     severitiesInScope: SEVERITIES.filter((severity) => inScope.has(severity)),
     images: [...images].sort((a, b) => (a.cronjob < b.cronjob ? -1 : a.cronjob > b.cronjob ? 1 : 0)),
+    ...(silenceWatch !== undefined && { silenceWatch }),
   };
 }
 

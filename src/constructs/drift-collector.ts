@@ -8,7 +8,8 @@ import * as kplus from 'cdk8s-plus-33';
 import { k8s } from 'cdk8s-plus-33';
 import { Construct } from 'constructs';
 import type { Fleet } from '../model/fleet.ts';
-import { COLLECTOR_PORT, CONFIGMAPS, collectorArgs, INVENTORY_CONFIGMAP_KEY, RUNTIME_BIN, type CollectorOptions } from '../shared/contract.ts';
+import { basename } from 'node:path';
+import { COLLECTOR_PORT, CONFIGMAPS, collectorArgs, INVENTORY_CONFIGMAP_KEY, RUNTIME_BIN, silenceWatchMount, stateShardNames, type CollectorOptions } from '../shared/contract.ts';
 import { collectorInventoryJson } from './collector-inventory.ts';
 import { appLabels, selectorLabels } from './labels.ts';
 import { metricsNetworkPolicy } from './metrics-network-policy.ts';
@@ -37,14 +38,21 @@ export function collectorClusterRules(): Rule[] {
  * In the fleet namespace only. ConfigMaps: `list`/`watch` of the namespace's ConfigMaps, because
  * the per-CronJob digest records are found by label and RBAC cannot scope a label selector (it
  * scopes list/watch by resourceNames only with a `metadata.name` field selector, one object each).
- * The fleet namespace holds copa-fleet's own ConfigMaps; Secrets stay out of reach. Writes stay
- * name-scoped: the state ConfigMap is generated (runtime-state-config-map.ts), so no `create`.
+ * The fleet namespace holds copa-fleet's own ConfigMaps; Secrets stay out of reach.
+ *
+ * Writes stay name-scoped. The SLA state lives in STATE_SHARDS shard ConfigMaps with fixed names,
+ * read and merge-patched by name (resourceNames), plus the unsharded ConfigMap of earlier versions
+ * (read, then emptied by the migration). The shards are created by the collector when they get
+ * their first entry: `create` is the one verb Kubernetes cannot scope by name (the authorizer sees
+ * no name on a create), so it is granted on ConfigMaps of this namespace, and it cannot read or
+ * change an existing object.
  */
 export function collectorNamespaceRules(): Rule[] {
   return [
     { apiGroups: ['batch'], resources: ['cronjobs', 'jobs'], verbs: ['list', 'watch'] },
     { apiGroups: [''], resources: ['configmaps'], verbs: ['list', 'watch'] },
-    { apiGroups: [''], resources: ['configmaps'], resourceNames: [CONFIGMAPS.collectorState], verbs: ['get', 'patch'] },
+    { apiGroups: [''], resources: ['configmaps'], resourceNames: [CONFIGMAPS.collectorState, ...stateShardNames(CONFIGMAPS.collectorState)], verbs: ['get', 'patch'] },
+    { apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
   ];
 }
 
@@ -56,6 +64,28 @@ export function pushgatewayCleanupOptions(fleet: Fleet): Pick<CollectorOptions, 
   const { pushgateway } = fleet.inventory.defaults;
   if (!(pushgateway.cleanup.enabled ?? pushgateway.deploy)) return {};
   return { pushgatewayUrl: fleetPushgatewayUrl(pushgateway, fleet.namespace), pushgatewayCleanupGraceSeconds: durationSeconds(pushgateway.cleanup.grace) };
+}
+
+/**
+ * The silence watch's bearer tokens and CA bundles: one projected volume per Alertmanager that
+ * needs either, at silenceWatchMount(index) (the paths the inventory JSON names). Readable by the
+ * pod's fsGroup only; the token is re-read before every poll, so a rotated Secret takes effect
+ * without a restart (the kubelet refreshes projected Secrets).
+ */
+function silenceWatchSecrets(fleet: Fleet): { volumes: k8s.Volume[]; mounts: k8s.VolumeMount[] } {
+  const volumes: k8s.Volume[] = [];
+  const mounts: k8s.VolumeMount[] = [];
+  fleet.inventory.alerting.silenceWatch.alertmanagers.forEach((am, index) => {
+    const mount = silenceWatchMount(index);
+    const sources: k8s.VolumeProjection[] = [];
+    if (am.bearerToken !== undefined) sources.push({ secret: { name: am.bearerToken.name, items: [{ key: am.bearerToken.key, path: basename(mount.tokenFile) }] } });
+    if (am.ca !== undefined) sources.push({ secret: { name: am.ca.name, items: [{ key: am.ca.key, path: basename(mount.caFile) }] } });
+    if (sources.length === 0) return;
+    const name = `alertmanager-${index}`;
+    volumes.push({ name, projected: { defaultMode: 0o440, sources } });
+    mounts.push({ name, mountPath: mount.dir, readOnly: true });
+  });
+  return { volumes, mounts };
 }
 
 export interface DriftCollectorProps {
@@ -81,7 +111,9 @@ export class DriftCollector extends Construct {
     runtimeStateConfigMap(this, 'State', {
       name: CONFIGMAPS.collectorState,
       labels,
-      description: 'Written by the drift collector: first-seen times of CVEs (the SLA clock). Generated without data on purpose.',
+      description:
+        'The unsharded SLA clock of copa-fleet before 0.2: read once and emptied by the drift collector, which keeps first-seen times in ' +
+        `the ${CONFIGMAPS.collectorState}-NN shards it creates. Generated (without data) so that a GitOps prune never deletes it before the migration.`,
     });
 
     const serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', { metadata: { name: COLLECTOR_NAME, labels }, automountToken: false });
@@ -89,6 +121,7 @@ export class DriftCollector extends Construct {
     new ClusterWideRole(this, 'ClusterRbac', { ...binding, name: collectorClusterRoleName(fleet.namespace), rules: collectorClusterRules() });
     new NamespacedRole(this, 'Rbac', { ...binding, name: COLLECTOR_NAME, rules: collectorNamespaceRules() });
 
+    const secrets = silenceWatchSecrets(fleet);
     const metricsPort = k8s.IntOrString.fromString(METRICS_PORT_NAME);
     // The collector is an API client: its token is mounted into its (only) container.
     singletonDeployment(this, 'Deployment', {
@@ -115,7 +148,9 @@ export class DriftCollector extends Construct {
         // Ready once every informer has synced: Prometheus should not scrape half a picture.
         readinessProbe: { httpGet: { path: HEALTH_PATHS.readiness, port: metricsPort }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
         resources: containerResources(defaults.resources.collector),
+        ...(secrets.mounts.length > 0 && { volumeMounts: secrets.mounts }),
       },
+      volumes: secrets.volumes,
     });
 
     new ScrapedService(this, 'Metrics', {

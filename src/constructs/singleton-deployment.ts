@@ -18,7 +18,7 @@ export interface SingletonDeploymentProps {
   readonly serviceAccountName?: string;
   /** The one container, without its security context (always the restricted one). */
   readonly container: Omit<k8s.Container, 'securityContext'>;
-  /** Pod volumes (the fsGroup makes them writable for the uid). */
+  /** Pod volumes, mounted by the container (the fsGroup makes them writable for the uid). */
   readonly volumes?: readonly k8s.Volume[];
 }
 
@@ -39,7 +39,7 @@ export function singletonDeployment(scope: Construct, id: string, props: Singlet
           enableServiceLinks: false,
           securityContext: restrictedPodSecurityContext(uid),
           containers: [{ ...container, securityContext: restrictedSecurityContext(uid) }],
-          ...(volumes !== undefined && { volumes: [...volumes] }),
+          ...(volumes !== undefined && volumes.length > 0 && { volumes: [...volumes] }),
         },
       },
     },

@@ -16,6 +16,7 @@ const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/;
 const TIME_OF_DAY = /^([01][0-9]|2[0-3]):[0-5][0-9]$/;
 const DURATION = /^[0-9]+(ms|s|m|h|d|w|y)$/;
+const PROM_LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 const DEFAULT_TEAM = 'platform';
 
@@ -45,6 +46,18 @@ const dnsLabel = () =>
 const labels = z
   .record(z.string().regex(LABEL_KEY, 'must be a Kubernetes label key'), z.string().max(63).regex(LABEL_VALUE, 'must be a Kubernetes label value'))
   .describe('Kubernetes labels (key: value).');
+
+/**
+ * Prometheus label matchers (name: value, equality). Names follow Prometheus' label name rule;
+ * `__`-prefixed names are Prometheus-internal and never present on stored series.
+ */
+const promSelector = z.record(
+  z
+    .string()
+    .regex(PROM_LABEL_NAME, 'must be a Prometheus label name: letters, digits and "_", not starting with a digit')
+    .refine((name) => !name.startsWith('__'), 'must not start with "__" (reserved for Prometheus-internal labels)'),
+  z.string().min(1, 'must not be empty: an empty value matches series without the label'),
+);
 
 const quantity = z.string().regex(QUANTITY, 'must be a Kubernetes quantity such as "250m", "512Mi" or "1"');
 
@@ -258,6 +271,38 @@ const routeSchema = z
   })
   .describe('Routes are tried in order; the first match wins unless `continue` is set.');
 
+/** Default `ticketPattern`: a change or issue key such as `CHG-1234` or `JIRA-1234`. */
+export const DEFAULT_TICKET_PATTERN = '\\b[A-Z][A-Z0-9]+-[0-9]+\\b';
+
+const regexSource = z.string().min(1).superRefine((value, ctx) => {
+  try {
+    new RegExp(value);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: `must be a regular expression (JavaScript syntax): ${(error as Error).message}` });
+  }
+});
+
+const watchedAlertmanagerSchema = z
+  .strictObject({
+    url: credentialFreeUrl().describe(
+      'Base URL of the Alertmanager API; `<url>/api/v2/silences` is polled. For Grafana-managed alerting: `https://<grafana>/api/alertmanager/grafana`.',
+    ),
+    bearerToken: secretKeyRef.optional().describe('Secret key holding a bearer token sent as `Authorization: Bearer` (e.g. a Grafana service account token).'),
+    ca: secretKeyRef.optional().describe('Secret key holding the PEM CA bundle of the Alertmanager\'s TLS certificate (default: the system CAs).'),
+  })
+  .describe('One Alertmanager whose silences are watched.');
+
+const silenceWatchSchema = z
+  .strictObject({
+    alertmanagers: z.array(watchedAlertmanagerSchema).default([]).describe('Alertmanagers whose silences the drift collector polls (none: no silence watch).'),
+    intervalSeconds: z.number().int().min(1).max(3600).default(60).describe('Seconds between two polls of each Alertmanager.'),
+    maxHours: z.number().positive().max(24 * 365).default(48).describe('A silence of copa-fleet alerts that ends more than this many hours after it started (or after now) needs a ticket reference, or CopaAlertSilencedTooLong fires.'),
+    ticketPattern: regexSource.default(DEFAULT_TICKET_PATTERN).describe('Regular expression (JavaScript syntax) a silence comment must match to carry a ticket reference. Default: keys such as `CHG-1234` or `JIRA-1234`.'),
+    externalLabels: labels.default({}).describe('The external labels your Prometheus adds to every alert (e.g. `cluster: prod-eu`), so that a silence of another cluster is not taken for one of ours. Other labels the rules do not set may have any value.'),
+  })
+  .prefault({})
+  .describe('Silence governance: which silences would mute copa-fleet alerts, for how long, with or without a ticket.');
+
 const alertingSchema = z
   .strictObject({
     defaultReceiver: dnsLabel().optional().describe('Receiver of alerts that match no route. Default: the first receiver.'),
@@ -270,6 +315,7 @@ const alertingSchema = z
     runbookBaseUrl: credentialFreeUrl()
       .default('https://github.com/copa-fleet/copa-fleet/blob/main/docs/runbooks')
       .describe('Base of every alert\'s runbook_url (docs/runbooks in this repository by default).'),
+    silenceWatch: silenceWatchSchema,
   })
   .prefault({})
   .describe('Alert routing: receivers reference Secrets, never inline keys.');
@@ -286,6 +332,26 @@ const prometheusSchema = z
         'A scan older than this raises TrivyScanStale. Default: `trivyOperator.reportTtlHours` plus 2 h (trivy-operator renews a report only when its TTL expires, and the rescan takes a while). Must be at least that when both are set.',
       ),
     missingRunGraceHours: z.number().positive().default(2).describe('Grace added to the schedule interval before CopaPatchJobMissing.'),
+    selectors: z
+      .strictObject({
+        collector: promSelector
+          .optional()
+          .describe(
+            'Matchers every rule and panel puts on the drift collector\'s series (and its `up`). ' +
+              'Default: `{job: copa-fleet-collector, namespace: <fleet namespace>}`, the target labels the generated ServiceMonitor gives them.',
+          ),
+        exporter: promSelector
+          .optional()
+          .describe(
+            'Matchers every rule and panel puts on the exporters\' series and the Pushgateway\'s `push_time_seconds`. ' +
+              'Default: `{job: copa-fleet-exporter, namespace: <fleet namespace>}` with the generated Pushgateway (which runs in the fleet namespace), `{job: copa-fleet-exporter}` with an external one.',
+          ),
+      })
+      .prefault({})
+      .describe(
+        'Which series in Prometheus are this fleet\'s: set them when your scrape config relabels `job` or `namespace`, or to add e.g. a `cluster` matcher. ' +
+          'Each replaces its default entirely; `{}` turns the scoping off (only for a Prometheus that holds one fleet).',
+      ),
   })
   .prefault({})
   .describe('How the Prometheus Operator finds the generated rules and ServiceMonitors, and alert thresholds.');

@@ -16,6 +16,7 @@ import { jobFailuresConcern } from './concerns/job-failures.ts';
 import { missingRunsConcern } from './concerns/missing-runs.ts';
 import { pipelineConcern } from './concerns/pipeline.ts';
 import { pushgatewayConcern } from './concerns/pushgateway.ts';
+import { silencesConcern } from './concerns/silences.ts';
 import { slaConcern } from './concerns/sla.ts';
 import { vulnerabilitiesConcern } from './concerns/vulnerabilities.ts';
 import { buildDashboard } from './dashboard.ts';
@@ -35,17 +36,18 @@ export interface Observability {
 
 export function concernsFor(settings: ObservabilitySettings): Concern[] {
   return [
-    vulnerabilitiesConcern(),
+    vulnerabilitiesConcern(settings),
     slaConcern(settings),
-    driftConcern(),
+    driftConcern(settings),
     coverageConcern(settings),
     pipelineConcern(settings),
     jobFailuresConcern(settings),
     missingRunsConcern(settings),
     firstRunsConcern(settings),
     pushgatewayConcern(settings),
-    collectorConcern(),
+    collectorConcern(settings),
     ...(settings.dependencyTrackEnabled ? [dependencyTrackConcern(settings)] : []),
+    ...(settings.silenceWatchEnabled ? [silencesConcern(settings)] : []),
   ];
 }
 

@@ -1,6 +1,8 @@
 /**
  * Concerns -> Prometheus rule groups: one group per concern, its recording rules first (later rules
- * of a group see earlier results at the same evaluation time), then its alerts. Every alert gets
+ * of a group see earlier results at the same evaluation time), then its alerts. Every record gets
+ * the fleet's record selector as labels (`namespace` = the fleet namespace). Expressions are laid
+ * out for reading (promql-format.ts). Every alert gets
  * its severity, `namespace` = the fleet namespace (so the AlertmanagerConfig's injected namespace
  * matcher routes it) and a `runbook_url`. The same groups feed the PrometheusRule and the plain
  * rule file.
@@ -8,6 +10,7 @@
 import type { IRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/Rule';
 import type { IRuleGroup } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/RuleGroup';
 import { L } from '../shared/metrics.ts';
+import { formatPromql } from './promql-format.ts';
 import type { ObservabilitySettings } from './settings.ts';
 import type { AlertDefinition, AlertName, Concern } from './types.ts';
 
@@ -33,7 +36,7 @@ export function runbookUrl(settings: ObservabilitySettings, alert: AlertName): s
 function alertRule(settings: ObservabilitySettings, definition: AlertDefinition): IRule {
   return {
     alert: definition.alert,
-    expr: definition.expr,
+    expr: formatPromql(definition.expr),
     ...(definition.for !== undefined && { for: definition.for }),
     labels: { [L.severity]: definition.severity, ...definition.labels, [L.namespace]: settings.namespace },
     annotations: {
@@ -50,7 +53,8 @@ export function ruleGroups(settings: ObservabilitySettings, concerns: readonly C
     .map((concern) => ({
       name: `${GROUP_PREFIX}.${concern.name}`,
       rules: [
-        ...concern.records.map((rule): IRule => ({ record: rule.record, expr: rule.expr })),
+        // The fleet's selector for records (queries.ts): two fleets' rules in one Prometheus write distinct series.
+        ...concern.records.map((rule): IRule => ({ record: rule.record, expr: formatPromql(rule.expr), labels: { ...settings.q.selectors.records } })),
         ...concern.alerts.map((alert) => alertRule(settings, alert)),
       ],
     }));

@@ -1,15 +1,18 @@
 /**
- * Everything the concerns need from the fleet, resolved once: thresholds in seconds, the SLA
- * severities in scope, and the distinct schedule intervals. One place turns inventory values into
+ * Everything the concerns need from the fleet, resolved once: the selectors of its series, thresholds
+ * in seconds, the SLA severities in scope, and the distinct schedule intervals. One place turns inventory values into
  * rule parameters, so no concern re-derives (or hard-codes) a threshold.
  */
 import type { Fleet } from '../model/fleet.ts';
 import { scanFreshness } from '../model/scan-freshness.ts';
 import { SEVERITIES, type Severity } from '../shared/metrics.ts';
+import { FleetQueries, fleetSelectors } from './queries.ts';
 
 export interface ObservabilitySettings {
   /** Fleet namespace: every generated object lives here, and every alert carries it as `namespace`. */
   readonly namespace: string;
+  /** This fleet's series: every rule and panel expression reads its inputs through it. */
+  readonly q: FleetQueries;
   readonly runbookBaseUrl: string;
   /** TrivyScanStale threshold (model/scan-freshness.ts: beyond trivy-operator's report TTL). */
   readonly scanMaxAgeSeconds: number;
@@ -30,6 +33,12 @@ export interface ObservabilitySettings {
   readonly dependencyTrackEnabled: boolean;
   /** The generated Pushgateway is deployed (and scraped as job copa-fleet-pushgateway). */
   readonly pushgatewayDeployed: boolean;
+  /** At least one Alertmanager in `alerting.silenceWatch.alertmanagers`. */
+  readonly silenceWatchEnabled: boolean;
+  /** CopaAlertSilencedTooLong threshold (`alerting.silenceWatch.maxHours`). */
+  readonly silenceMaxSeconds: number;
+  /** Seconds between two polls of an Alertmanager. */
+  readonly silencePollSeconds: number;
 }
 
 const HOUR = 3600;
@@ -45,6 +54,7 @@ export function observabilitySettings(fleet: Fleet): ObservabilitySettings {
   const intervals = [...new Set(fleet.images.map((image) => image.scheduleIntervalSeconds))].sort((a, b) => a - b);
   return {
     namespace: fleet.namespace,
+    q: new FleetQueries(fleetSelectors(fleet)),
     runbookBaseUrl: inventory.alerting.runbookBaseUrl.replace(/\/+$/, ''),
     scanMaxAgeSeconds: Math.round(scanFreshness(inventory).scanMaxAgeHours * HOUR),
     missingRunGraceSeconds: Math.round(inventory.prometheus.missingRunGraceHours * HOUR),
@@ -54,6 +64,9 @@ export function observabilitySettings(fleet: Fleet): ObservabilitySettings {
     longestScheduleInterval: intervals.at(-1) ?? 24 * HOUR,
     dependencyTrackEnabled: inventory.dependencyTrack !== undefined,
     pushgatewayDeployed: inventory.defaults.pushgateway.deploy,
+    silenceWatchEnabled: inventory.alerting.silenceWatch.alertmanagers.length > 0,
+    silenceMaxSeconds: Math.round(inventory.alerting.silenceWatch.maxHours * HOUR),
+    silencePollSeconds: inventory.alerting.silenceWatch.intervalSeconds,
   };
 }
 

@@ -1,6 +1,7 @@
 /**
  * The shapes a concern (the monitoring-mixin unit) is made of: its recording rules, its alerts and
- * its dashboard panels, together. assemble.ts turns a list of concerns into the outputs.
+ * its named dashboard panels, together. assemble.ts turns a list of concerns into the outputs;
+ * dashboard.ts holds the dashboard's layout.
  */
 import type * as cog from '@grafana/grafana-foundation-sdk/cog';
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
@@ -20,6 +21,12 @@ export interface AlertDefinition {
   /** Prometheus duration; omitted where the expression already contains its own grace. */
   readonly for?: string;
   readonly severity: AlertSeverity;
+  /**
+   * Labels the expression's result carries (besides severity, namespace and `labels`). The silence
+   * watch matches silences against them; the rule scenarios check them against what Prometheus
+   * really outputs (test/observability/silence-catalogue.test.ts).
+   */
+  readonly outputLabels: readonly string[];
   /** Static labels besides severity and namespace (they also keep same-named rules distinct). */
   readonly labels?: Readonly<Record<string, string>>;
   /** Go templates over the expression's output labels (`$labels`) and value (`$value`). */
@@ -27,25 +34,14 @@ export interface AlertDefinition {
   readonly description: string;
 }
 
-/** The three rows of the dashboard, in order. */
-export const ROWS = {
-  overview: 'Fleet overview',
-  sla: 'SLA tracking',
-  pipeline: 'Copa pipeline health',
-} as const;
-export type RowId = keyof typeof ROWS;
-
-export interface PanelDefinition {
-  readonly row: RowId;
-  /** Position inside its row: panels are laid out by ascending order. */
-  readonly order: number;
-  readonly panel: cog.Builder<dashboard.Panel>;
-}
+/** A dashboard panel, built by a concern; dashboard.ts decides where it goes. */
+export type PanelBuilder = cog.Builder<dashboard.Panel>;
 
 export interface Concern {
-  /** Short name: the rule group is `copa-fleet.<name>`. */
+  /** Short name: the rule group is `copa-fleet.<name>`, the file `concerns/<name>.ts`. */
   readonly name: string;
   readonly records: readonly RecordingRule[];
   readonly alerts: readonly AlertDefinition[];
-  readonly panels: readonly PanelDefinition[];
+  /** The concern's panels by name; dashboard.ts's LAYOUT places each exactly once. */
+  readonly panels: Readonly<Record<string, PanelBuilder>>;
 }

@@ -11,10 +11,10 @@
  *   the drift collector exports the CVE-level series the SLA needs.
  * - `serviceMonitor`: on, honorLabels, labelled for the Prometheus serviceMonitorSelector.
  */
-import { stringify } from 'yaml';
 import type { Fleet } from '../model/fleet.ts';
 import { scanFreshness } from '../model/scan-freshness.ts';
 import type { OutputFile } from './output-file.ts';
+import { toYaml } from './yaml.ts';
 
 export const TRIVY_OPERATOR_VALUES_PATH = 'trivy-operator/values.yaml';
 export function reportTtlHours(fleet: Fleet): number {
@@ -46,5 +46,5 @@ export function trivyOperatorValuesFile(fleet: Fleet): OutputFile {
     `#     -f ${TRIVY_OPERATOR_VALUES_PATH}`,
     '',
   ].join('\n');
-  return { path: TRIVY_OPERATOR_VALUES_PATH, content: `${header}${stringify(trivyOperatorValues(fleet), { lineWidth: 0 })}` };
+  return { path: TRIVY_OPERATOR_VALUES_PATH, content: `${header}${toYaml(trivyOperatorValues(fleet))}` };
 }

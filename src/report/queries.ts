@@ -1,8 +1,10 @@
 /**
  * Every PromQL query the report runs, named. Metric and label names come from the vocabulary
- * (src/shared/metrics.ts), the joins from src/observability/promql.ts and the recording rules'
- * expressions from their concerns (recorded.ts), so the report reads what the rules and the
- * dashboard read.
+ * (src/shared/metrics.ts); every series is read through the fleet's `FleetQueries`
+ * (src/observability/queries.ts), the selectors the rules and the dashboard use, so a Prometheus
+ * that holds two fleets (or another exporter's same-named metric) gives each fleet's report its own
+ * series only; the joins and the recording rules' and alerts' expressions come from their concerns
+ * (recorded.ts), so the report reads what the rules and the dashboard read.
  *
  * Point-in-time facts are instant queries at `--at` (5 min lookback). Per-CVE period facts use
  * `max_over_time` / instant queries at the period's ends, which read every sample (exact to the
@@ -10,13 +12,14 @@
  * period is the CVE's age when it was last seen, i.e. its time to remediate. Time-based facts
  * (drift hours, coverage, charts) are range queries at the report's resolution.
  */
-import { by, duration, inInventory, INVENTORY, on, sel, workloadSeries } from '../observability/promql.ts';
-import { SUCCESS_EVIDENCE } from '../observability/concerns/run-evidence.ts';
-import { ALERTS, JOBS, L, METRICS, RECORDS, SEVERITY_BY_KEY, UPSTREAM_METRICS } from '../shared/metrics.ts';
-import { alertExpr, recordExpr } from './recorded.ts';
+import { successEvidence } from '../observability/concerns/run-evidence.ts';
+import { by, duration, on } from '../observability/promql.ts';
+import { UPSTREAM, type FleetQueries, type SourcedMetric } from '../observability/queries.ts';
+import type { ObservabilitySettings } from '../observability/settings.ts';
+import { ALERTS, L, METRICS, RECORDS, SEVERITY_BY_KEY, UPSTREAM_METRICS } from '../shared/metrics.ts';
+import { RecordedExpressions } from './recorded.ts';
 
-const { image, cveId, severity, digest, cronjob, team, namespace, pod, container, patchedDigest, failureReason, thresholdHours, job } = L;
-const age = METRICS.imageCveAgeHours.name;
+const { image, cveId, severity, digest, cronjob, team, namespace, pod, container, patchedDigest, failureReason, thresholdHours } = L;
 
 export interface ReportWindow {
   /** Unix seconds. */
@@ -68,58 +71,66 @@ export const OPTIONAL_SERIES_MATCHER = `{__name__=~"(copa_fleet|fleet|copa|image
 const DAY = 86_400;
 
 /** Runs counted by a Pushgateway counter during the period (as pipeline.ts counts its 7 days). */
-function runsInPeriod(counter: string, labels: readonly string[], period: string): string {
-  const now = `sum ${by(...labels)} (${inInventory(counter)})`;
-  const before = `sum ${by(...labels)} (${inInventory(`${counter} offset ${period}`)})`;
+function runsInPeriod(q: FleetQueries, metric: SourcedMetric, labels: readonly string[], period: string): string {
+  const counter = q.series(metric);
+  const now = `sum ${by(...labels)} (${q.inInventory(counter)})`;
+  const before = `sum ${by(...labels)} (${q.inInventory(`${counter} offset ${period}`)})`;
   return `(${now} - ${before}) >= 0 or ${now}`;
 }
 
 /** The CVE key: one CVE of one image repository, whatever digest carries it. */
 const perCve = (expr: string) => `max ${by(image, cveId, severity)} (${expr})`;
 
-export function reportQueries(window: ReportWindow): QuerySpec[] {
+/** The Pushgateway's own scrape health (FleetQueries.pushgatewaySelf). */
+const pushgatewayUp = (q: FleetQueries): string => q.pushgatewaySelf(UPSTREAM_METRICS.up);
+
+export function reportQueries(window: ReportWindow, settings: ObservabilitySettings): QuerySpec[] {
+  const { q } = settings;
+  const recorded = new RecordedExpressions(settings);
+  const SUCCESS_EVIDENCE = successEvidence(q);
+  const age = q.series(METRICS.imageCveAgeHours);
   const { at, periodSeconds, stepSeconds } = window;
   const start = at - periodSeconds;
   const P = duration(periodSeconds);
   const instant = (id: QueryId, title: string, promql: string, time = at): QuerySpec => ({ id, title, promql, kind: 'instant', time });
   const range = (id: QueryId, title: string, promql: string, step = stepSeconds, from = start): QuerySpec => ({ id, title, promql, kind: 'range', start: from, end: at, step });
-  const drift = `max ${by(namespace, pod, container, image, digest, patchedDigest)} (${workloadSeries(METRICS.containerDigestDrift.name)} == 1)`;
+  const drift = `max ${by(namespace, pod, container, image, digest, patchedDigest)} (${q.series(METRICS.containerDigestDrift)} == 1)`;
   const breachKey = by(image, cveId, thresholdHours);
-  const breaches = METRICS.slaBreachTotal.name;
+  const breaches = q.series(METRICS.slaBreachTotal);
   // A bucket per day ending at each step; shorter periods get one bucket.
   const bucket = Math.min(DAY, periodSeconds);
   const B = duration(bucket);
 
   return [
-    instant('inventory', 'Inventory entries during the period', `max ${by(image, cronjob, team)} (last_over_time(${METRICS.inventoryImageInfo.name}[${P}]))`),
-    instant('inventoryAtEnd', 'Inventory entries at the report time', INVENTORY.byCronjobTeam),
-    instant('slaHours', 'SLA hours per image and severity (last known in the period)', `max ${by(image, severity)} (last_over_time(${METRICS.inventorySlaHours.name}[${P}]))`),
-    instant('scheduleInterval', 'Schedule interval per image, seconds (last known in the period)', `max ${by(image)} (last_over_time(${METRICS.inventoryScheduleIntervalSeconds.name}[${P}]))`),
+    instant('inventory', 'Inventory entries during the period', `max ${by(image, cronjob, team)} (last_over_time(${q.series(METRICS.inventoryImageInfo)}[${P}]))`),
+    instant('inventoryAtEnd', 'Inventory entries at the report time', q.inventory.byCronjobTeam),
+    instant('slaHours', 'SLA hours per image and severity (last known in the period)', `max ${by(image, severity)} (last_over_time(${q.series(METRICS.inventorySlaHours)}[${P}]))`),
+    instant('scheduleInterval', 'Schedule interval per image, seconds (last known in the period)', `max ${by(image)} (last_over_time(${q.series(METRICS.inventoryScheduleIntervalSeconds)}[${P}]))`),
 
-    instant('criticalNow', 'Critical CVEs on running digests: age in hours (SLA clock)', `max ${by(image, digest, cveId)} (${sel(age, { [severity]: SEVERITY_BY_KEY.critical })})`),
+    instant('criticalNow', 'Critical CVEs on running digests: age in hours (SLA clock)', `max ${by(image, digest, cveId)} (${q.series(METRICS.imageCveAgeHours, { [severity]: SEVERITY_BY_KEY.critical })})`),
     instant(
       'pastSlaNow',
       'CVEs older than their image\'s SLA hours for the severity: age in hours',
-      `${perCve(age)} > ${on(image, severity)} group_left () max ${by(image, severity)} (${METRICS.inventorySlaHours.name})`,
+      `${perCve(age)} > ${on(image, severity)} group_left () max ${by(image, severity)} (${q.series(METRICS.inventorySlaHours)})`,
     ),
-    instant('failedRunsNow', `Last run failed (the ${ALERTS.jobFailed} expression)`, alertExpr(ALERTS.jobFailed)),
+    instant('failedRunsNow', `Last run failed (the ${ALERTS.jobFailed} expression)`, recorded.alert(ALERTS.jobFailed)),
     instant('lastSuccessNow', 'Last successful Copa run per CronJob (Unix time)', SUCCESS_EVIDENCE),
     instant(
       'overdueNow',
       'Inventoried CronJobs without a successful run within their schedule interval: seconds since the last success (or 0 when none ever)',
-      `((time() - ${SUCCESS_EVIDENCE}) > ${on(image)} group_left () max ${by(image)} (${METRICS.inventoryScheduleIntervalSeconds.name}) and ${on(image, cronjob)} ${INVENTORY.byCronjob})` +
-        ` or ${on(image, cronjob)} (0 * (${INVENTORY.byCronjob} unless ${on(image, cronjob)} ${SUCCESS_EVIDENCE}))`,
+      `((time() - ${SUCCESS_EVIDENCE}) > ${on(image)} group_left () max ${by(image)} (${q.series(METRICS.inventoryScheduleIntervalSeconds)}) and ${on(image, cronjob)} ${q.inventory.byCronjob})` +
+        ` or ${on(image, cronjob)} (0 * (${q.inventory.byCronjob} unless ${on(image, cronjob)} ${SUCCESS_EVIDENCE}))`,
     ),
     instant('driftNow', 'Running containers on a digest other than the latest patched one', drift),
 
     instant('cveLastAge', 'Per CVE seen in the period: age at its last sample, hours', perCve(`max_over_time(${age}[${P}])`)),
     instant('cveAtStart', 'Per CVE open at the period start: age, hours', perCve(age), start),
     instant('cveAtEnd', 'Per CVE open at the report time: age, hours', perCve(age)),
-    instant('runsSucceeded', 'Successful Copa runs (patched or up to date) in the period, per image', runsInPeriod(METRICS.patchSuccessTotal.name, [image], P)),
-    instant('runsFailed', 'Failed Copa runs in the period, per image and failure_reason', runsInPeriod(METRICS.patchFailureTotal.name, [image, failureReason], P)),
+    instant('runsSucceeded', 'Successful Copa runs (patched or up to date) in the period, per image', runsInPeriod(q, METRICS.patchSuccessTotal, [image], P)),
+    instant('runsFailed', 'Failed Copa runs in the period, per image and failure_reason', runsInPeriod(q, METRICS.patchFailureTotal, [image, failureReason], P)),
 
     range('driftRange', 'Containers on a pre-patch digest over the period', drift),
-    range('complianceRange', `Patch compliance ratio over the period (${RECORDS.patchComplianceRatio})`, recordExpr(RECORDS.patchComplianceRatio)),
+    range('complianceRange', `Patch compliance ratio over the period (${RECORDS.patchComplianceRatio})`, recorded.record(RECORDS.patchComplianceRatio)),
     range(
       'breachesPerDay',
       `SLA breaches counted per ${B} (image_patch_sla_breach_total steps; a counter reset counts nothing)`,
@@ -127,10 +138,10 @@ export function reportQueries(window: ReportWindow): QuerySpec[] {
       bucket,
       start + bucket,
     ),
-    range('collectorUp', 'Drift collector scrape health', `max(${sel(UPSTREAM_METRICS.up, { [job]: JOBS.collector })})`),
-    range('pushgatewayUp', 'Pushgateway scrape health', `max(${sel(UPSTREAM_METRICS.up, { [job]: JOBS.pushgateway })})`),
-    range('unscannedRange', 'Namespaces with running pods and no VulnerabilityReport: running pods', `max ${by(namespace)} (${workloadSeries(METRICS.namespaceUnscanned.name)}) > 0`),
-    instant('scanAgeMax', 'Oldest scan per running image during the period, seconds', `max ${by(image)} (max_over_time(${METRICS.imageScanAgeSeconds.name}[${P}]))`),
+    range('collectorUp', 'Drift collector scrape health', `max(${q.series(UPSTREAM.up)})`),
+    range('pushgatewayUp', 'Pushgateway scrape health', `max(${pushgatewayUp(q)})`),
+    range('unscannedRange', 'Namespaces with running pods and no VulnerabilityReport: running pods', `max ${by(namespace)} (${q.series(METRICS.namespaceUnscanned)}) > 0`),
+    instant('scanAgeMax', 'Oldest scan per running image during the period, seconds', `max ${by(image)} (max_over_time(${q.series(METRICS.imageScanAgeSeconds)}[${P}]))`),
     { id: 'exceptions', title: 'Accepted-risk exception and silence series during the period', promql: OPTIONAL_SERIES_MATCHER, kind: 'series', start, end: at },
   ];
 }

@@ -1,6 +1,7 @@
 /**
- * The expressions behind the recording rules, taken from the concerns that own them (one source of
- * truth: when a rule's expression changes, the report follows).
+ * The expressions behind the recording rules and alerts the report reuses, taken from the concerns
+ * that own them with the fleet's own settings (one source of truth: when a rule's expression or the
+ * fleet's selectors change, the report follows).
  *
  * Why the report evaluates the expressions on raw series instead of reading the recorded series:
  * a recorded series exists only from the moment the rule was deployed, carries whatever
@@ -10,56 +11,89 @@
  * exporter and the collector write are the evidence; evaluated at any past time they give the
  * number the rule would have recorded.
  */
+import type { SyntaxNode } from '@lezer/common';
+import { parser } from '@prometheus-io/lezer-promql';
 import { concernsFor } from '../observability/assemble.ts';
 import type { ObservabilitySettings } from '../observability/settings.ts';
 import type { AlertName, RecordName } from '../observability/types.ts';
-import { RECORDS, SEVERITIES } from '../shared/metrics.ts';
 
-/**
- * Recording rules do not depend on the fleet's thresholds (only alerts and panels do), so any
- * settings give the same record expressions; these are neutral values.
- */
-const NEUTRAL_SETTINGS: ObservabilitySettings = {
-  namespace: 'copa-fleet',
-  runbookBaseUrl: 'https://example.invalid',
-  scanMaxAgeSeconds: 86_400,
-  missingRunGraceSeconds: 7_200,
-  pushLatenessSeconds: 3_600,
-  slaSeverities: SEVERITIES,
-  defaultCriticalSlaHours: 24,
-  longestScheduleInterval: 86_400,
-  dependencyTrackEnabled: false,
-  pushgatewayDeployed: true,
-};
+/** The rules of one fleet, with every reference to one of its records replaced by that record's expression. */
+export class RecordedExpressions {
+  private readonly records: ReadonlyMap<string, string>;
+  private readonly alerts: ReadonlyMap<string, readonly string[]>;
 
-let records: ReadonlyMap<RecordName, string> | undefined;
-
-const RECORD_NAMES = Object.values(RECORDS) as RecordName[];
-
-/**
- * The expression a recording rule evaluates, with every recorded series it reads replaced by that
- * rule's own expression (so it runs on raw series alone).
- */
-export function recordExpr(record: RecordName): string {
-  records ??= new Map(concernsFor(NEUTRAL_SETTINGS).flatMap((concern) => concern.records.map((rule) => [rule.record, rule.expr] as const)));
-  const expr = records.get(record);
-  if (expr === undefined) throw new Error(`no concern records ${record}`);
-  return inlineRecords(expr);
-}
-
-function inlineRecords(expr: string): string {
-  let result = expr;
-  for (const name of RECORD_NAMES) {
-    // A metric name ends where a character that cannot be part of one follows.
-    const pattern = new RegExp(`(?<![A-Za-z0-9_:])${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![A-Za-z0-9_:])`, 'g');
-    if (pattern.test(result)) result = result.replace(pattern, () => `(${recordExpr(name)})`);
+  constructor(private readonly settings: ObservabilitySettings) {
+    const concerns = concernsFor(settings);
+    this.records = new Map(concerns.flatMap((concern) => concern.records.map((rule) => [rule.record, rule.expr] as const)));
+    const alerts = new Map<string, string[]>();
+    for (const rule of concerns.flatMap((concern) => concern.alerts)) alerts.set(rule.alert, [...(alerts.get(rule.alert) ?? []), rule.expr]);
+    this.alerts = alerts;
   }
-  return result;
-}
 
-/** The expression of the (single) alerting rule `alert`. */
-export function alertExpr(alert: AlertName): string {
-  const rules = concernsFor(NEUTRAL_SETTINGS).flatMap((concern) => concern.alerts.filter((a) => a.alert === alert));
-  if (rules.length !== 1) throw new Error(`expected one rule for ${alert}, found ${rules.length}`);
-  return inlineRecords(rules[0]!.expr);
+  /** The expression a recording rule evaluates, on raw series alone. */
+  record(record: RecordName): string {
+    const expr = this.records.get(record);
+    if (expr === undefined) throw new Error(`no concern records ${record}`);
+    return this.inline(expr);
+  }
+
+  /** The expression of the (single) alerting rule `alert`, on raw series alone. */
+  alert(alert: AlertName): string {
+    const exprs = this.alerts.get(alert) ?? [];
+    if (exprs.length !== 1) throw new Error(`expected one rule for ${alert}, found ${exprs.length}`);
+    return this.inline(exprs[0]!);
+  }
+
+  /**
+   * Replaces each selector of a record (found in the parse tree, so a name inside a string or a
+   * longer name is never touched) by `(its expression)` with the record's rule labels set, as
+   * Prometheus sets them on the recorded series (rules.ts: the fleet's record selector). Only the
+   * form `q.record(name)` writes, this fleet's record at the evaluation time, can be inlined: a
+   * selector with other matchers, a range or a modifier would need more than a substitution, so
+   * it is refused rather than inlined wrongly.
+   */
+  inline(expr: string): string {
+    const references: Array<{ from: number; to: number; name: string }> = [];
+    parser.parse(expr).iterate({
+      enter: (node) => {
+        if (node.type.isError) throw new Error(`not valid PromQL at ${node.from}: ${expr}`);
+        if (node.name !== 'VectorSelector') return;
+        const name = node.node.getChild('Identifier');
+        const metric = name === null ? '' : expr.slice(name.from, name.to);
+        if (!this.records.has(metric)) return false;
+        this.checkReference(expr, node.node);
+        references.push({ from: node.from, to: node.to, name: metric });
+        return false;
+      },
+    });
+    let result = expr;
+    for (const { from, to, name } of references.reverse()) result = `${result.slice(0, from)}${this.withRuleLabels(this.record(name as RecordName))}${result.slice(to)}`;
+    return result;
+  }
+
+  private checkReference(expr: string, selector: SyntaxNode): void {
+    const text = expr.slice(selector.from, selector.to);
+    const matchers = new Map<string, string>();
+    for (let matcher = selector.getChild('LabelMatchers')?.firstChild ?? null; matcher !== null; matcher = matcher.nextSibling) {
+      const label = matcher.getChild('LabelName');
+      const op = matcher.getChild('MatchOp');
+      const value = matcher.getChild('StringLiteral');
+      const quoted = value === null ? '' : expr.slice(value.from, value.to);
+      if (label === null || op === null || !quoted.startsWith('"') || expr.slice(op.from, op.to) !== '=') throw new Error(`cannot inline ${text}: only equality matchers with double-quoted values`);
+      matchers.set(expr.slice(label.from, label.to), JSON.parse(quoted) as string);
+    }
+    const expected = Object.entries(this.settings.q.selectors.records);
+    if (matchers.size !== expected.length || expected.some(([label, value]) => matchers.get(label) !== value)) {
+      throw new Error(`cannot inline ${text}: expected exactly this fleet's record selector ${JSON.stringify(this.settings.q.selectors.records)}`);
+    }
+    // lezer attaches `[range]`, `offset` and `@` to the enclosing expression: look at what follows.
+    if (/^\s*(\[|offset\b|@)/.test(expr.slice(selector.to))) throw new Error(`cannot inline ${text}: a range or modifier follows it`);
+  }
+
+  /** `(expr)` with the record's rule labels, which replace labels of the same name, as on the recorded series. */
+  private withRuleLabels(expr: string): string {
+    let result = `(${expr})`;
+    for (const [label, value] of Object.entries(this.settings.q.selectors.records)) result = `label_replace(${result}, ${JSON.stringify(label)}, ${JSON.stringify(value)}, "", "")`;
+    return result;
+  }
 }

@@ -67,9 +67,35 @@ export const CONFIGMAPS = {
   patchedDigests: 'copa-fleet-patched-digests',
   /** Written by synth: what the collector needs from the inventory. */
   inventory: 'copa-fleet-inventory',
-  /** The collector's persisted SLA clock (first-seen times). */
+  /**
+   * The collector's persisted SLA clock (first-seen times): the base name of its shards
+   * (`stateShardName`). The ConfigMap of this exact name is the unsharded state of earlier
+   * versions, read once and emptied by the collector (migration), still generated so that a GitOps
+   * prune never deletes it before its first-seen times were moved.
+   */
   collectorState: 'copa-fleet-collector-state',
 } as const;
+
+/**
+ * The SLA clock is sharded over this many ConfigMaps by a hash of the image (state-format.ts
+ * `stateShardOf`). A fixed number, not a knob: the collector's RBAC names every shard
+ * (resourceNames), and a changed count would strand entries in shards it can no longer write.
+ * 32 shards keep 5,000 images x 60 CVEs at about a third of a ConfigMap's 1 MiB each (docs/benchmarks.md).
+ */
+export const STATE_SHARDS = 32;
+
+/** Label on every state shard (value: the shard index): the collector lists its shards by it. */
+export const STATE_SHARD_LABEL = 'copa-fleet.dev/state-shard';
+
+/** Name of shard `index` of the state ConfigMap `base`: `<base>-07`. */
+export function stateShardName(base: string, index: number): string {
+  return `${base}-${String(index).padStart(2, '0')}`;
+}
+
+/** Every shard name, in index order. */
+export function stateShardNames(base: string): string[] {
+  return Array.from({ length: STATE_SHARDS }, (_, index) => stateShardName(base, index));
+}
 export const INVENTORY_CONFIGMAP_KEY = 'inventory.json';
 
 /**
@@ -114,7 +140,61 @@ export interface CollectorInventory {
   /** Severity label values whose CVEs the SLA clock tracks (those with SLA hours). */
   readonly severitiesInScope: readonly string[];
   readonly images: readonly CollectorInventoryImage[];
+  readonly silenceWatch?: SilenceWatchSettings;
 }
+/**
+ * The `silenceWatch` key of the inventory JSON (absent: no Alertmanager is watched). Written by
+ * synth from `alerting.silenceWatch` and from the generated alert rules: the collector decides
+ * from `alerts` whether a silence's matchers would mute a copa-fleet alert.
+ */
+export interface SilenceWatchSettings {
+  readonly alertmanagers: readonly WatchedAlertmanager[];
+  readonly intervalSeconds: number;
+  /** A JavaScript regular expression; a comment it matches carries a ticket reference. */
+  readonly ticketPattern: string;
+  readonly alerts: readonly WatchedAlert[];
+  /**
+   * Every label name copa-fleet alerts use: a matcher on one of them that an alert does not carry
+   * sees the empty value (Alertmanager's rule for a missing label). A matcher on any other label
+   * (an external label Prometheus adds) may see any value, unless `externalLabels` fixes it.
+   */
+  readonly knownLabels: readonly string[];
+  /** Labels Prometheus adds to every alert (its external labels), when the inventory names them. */
+  readonly externalLabels: Readonly<Record<string, string>>;
+}
+
+export interface WatchedAlertmanager {
+  /** Base URL of the Alertmanager API: `<url>/api/v2/silences` is polled. */
+  readonly url: string;
+  /** File holding a bearer token (a mounted Secret key), read before every poll. */
+  readonly bearerTokenFile?: string;
+  /** File holding the PEM CA bundle that signs the Alertmanager's certificate. */
+  readonly caFile?: string;
+}
+
+/**
+ * Where a dynamic label's values come from: the inventory's images, teams or CronJob names, a
+ * fixed list, or `any` (unknown values, e.g. a workload namespace).
+ */
+export type WatchedLabelValues = 'image' | 'team' | 'cronjob' | 'any' | readonly string[];
+
+/** One alerting rule, as a silence sees it. */
+export interface WatchedAlert {
+  readonly alertname: string;
+  /** The rule's `severity` label. */
+  readonly severity: string;
+  /** Every label with a fixed value (severity, namespace, static labels). */
+  readonly labels: Readonly<Record<string, string>>;
+  /** Labels the rule's expression sets, with where their values come from. */
+  readonly dynamic: Readonly<Record<string, WatchedLabelValues>>;
+}
+
+/** Mount paths of the silence watch's Secrets in the collector pod (one directory per Alertmanager, by index). */
+export function silenceWatchMount(index: number): { readonly dir: string; readonly tokenFile: string; readonly caFile: string } {
+  const dir = `/etc/copa-fleet/alertmanagers/${index}`;
+  return { dir, tokenFile: `${dir}/token`, caFile: `${dir}/ca.crt` };
+}
+
 export interface CollectorInventoryImage {
   readonly image: string;
   readonly cronjob: string;

@@ -79,6 +79,8 @@ export const L = {
   tag: 'tag',
   resource: 'resource',
   job: 'job',
+  /** Prometheus' target label (`host:port`): identifies a scrape target, e.g. one collector pod. */
+  instance: 'instance',
   // ---- Labels only the alerting rules add (never emitted by the exporter or the collector) ----
   /** Alert label carrying the CVE severity (`severity` on an alert is the alert's own severity). */
   cveSeverity: 'cve_severity',
@@ -94,6 +96,20 @@ export const L = {
   alertname: 'alertname',
   /** Where the collector read a CronJob's latest patched digest (DIGEST_RECORD_SOURCES). */
   recordSource: 'source',
+  // ---- The silence watch (collector) ----
+  /** An Alertmanager of `alerting.silenceWatch.alertmanagers`: its URL as the inventory writes it. */
+  alertmanager: 'alertmanager',
+  silenceId: 'silence_id',
+  /** Alertmanager's `createdBy` of a silence. */
+  createdBy: 'created_by',
+  /** `active` or `pending` (Alertmanager's status.state; expired silences are not exported). */
+  silenceState: 'state',
+  /** `true` when the silence's comment carries a ticket reference (`alerting.silenceWatch.ticketPattern`). */
+  ticket: 'ticket',
+  /** The copa-fleet alert names the silence would mute, sorted, comma-separated. */
+  mutedAlerts: 'muted_alerts',
+  /** The highest alert severity among the muted copa-fleet alerts (ALERT_SEVERITIES). */
+  mutedSeverity: 'muted_severity',
 } as const;
 
 /** Values of the `stage` label on copa_image_vulnerabilities. */
@@ -229,6 +245,20 @@ export const METRICS = {
     'Pushgateway groups the collector deleted: their CronJob left the inventory and their last push is older than the grace.'),
   pushgatewayCleanupFailuresTotal: def('copa_fleet_pushgateway_cleanup_failures_total', 'counter', 'collector', [],
     'Failed Pushgateway requests of the cleanup (listing the groups or deleting one); retried at the next pass.'),
+
+  // ---- Collector: the silence watch (one series set per active or pending silence that would mute a copa-fleet alert) ----
+  silenceInfo: def('copa_fleet_silence_info', 'gauge', 'collector', [L.alertmanager, L.silenceId, L.silenceState, L.createdBy, L.ticket, L.mutedAlerts, L.mutedSeverity],
+    'Always 1 per active or pending Alertmanager silence whose matchers would mute at least one copa-fleet alert.'),
+  silenceStartsAt: def('copa_fleet_silence_starts_at_timestamp_seconds', 'gauge', 'collector', [L.alertmanager, L.silenceId],
+    'Unix time the silence starts (startsAt).'),
+  silenceEndsAt: def('copa_fleet_silence_ends_at_timestamp_seconds', 'gauge', 'collector', [L.alertmanager, L.silenceId],
+    'Unix time the silence ends (endsAt).'),
+  silenceWatchUp: def('copa_fleet_silence_watch_up', 'gauge', 'collector', [L.alertmanager],
+    '1 when the last poll of the Alertmanager\'s silences succeeded, 0 when it failed (its silence series then keep their last known values).'),
+  silenceWatchLastSuccess: def('copa_fleet_silence_watch_last_success_timestamp_seconds', 'gauge', 'collector', [L.alertmanager],
+    'Unix time the Alertmanager\'s silences were last read (absent until the first success).'),
+  silenceWatchErrorsTotal: def('copa_fleet_silence_watch_errors_total', 'counter', 'collector', [L.alertmanager],
+    'Failed polls of the Alertmanager\'s silences (connection, TLS, HTTP status, malformed answer).'),
 } as const;
 
 export type MetricKey = keyof typeof METRICS;
@@ -291,4 +321,6 @@ export const ALERTS = {
   pushgatewayGroupStale: 'PushgatewayGroupStale',
   collectorDown: 'DriftCollectorDown',
   dependencyTrackUploadFailing: 'DependencyTrackUploadFailing',
+  silencedTooLong: 'CopaAlertSilencedTooLong',
+  silenceWatchDown: 'CopaSilenceWatchDown',
 } as const;

@@ -1,21 +1,21 @@
 /**
  * A fast block-style YAML writer for JSON-shaped Kubernetes objects that produces exactly the bytes
- * of `yaml`'s `stringify(object, { lineWidth: 0, aliasDuplicateObjects: false })`.
+ * of `toYaml` (src/outputs/yaml.ts: `yaml`'s stringify with strings that YAML 1.1 would misread quoted).
  *
  * Why: `yaml` builds a node tree per document and tests every scalar against every tag; for 5,000
  * CronJobs that was most of synth's time and memory. Here the structure (maps, sequences, indents)
  * is written directly, and every scalar whose rendering is not trivially plain is rendered once by
- * `yaml` itself (memoised), so quoting rules stay the library's. A document with anything outside
- * this subset (multi-line strings, non-JSON values) is handed to `yaml` whole.
+ * `toYaml` itself (memoised), so quoting rules stay in one place. A document with anything outside
+ * this subset (multi-line strings, non-JSON values) is handed to `toYaml` whole.
  */
-import { stringify } from 'yaml';
+import { ALWAYS_QUOTED, toYaml } from '../outputs/yaml.ts';
 
-const OPTIONS = { lineWidth: 0, aliasDuplicateObjects: false } as const;
-
-/** Strings that `yaml` writes plain in any block context: a letter or `/` first, then a safe set. */
+/**
+ * Strings that are plain in any block context and in YAML 1.1 and 1.2 alike: a letter or `/`
+ * first, then a safe set (1.1 reads numbers, timestamps and sexagesimals only after a digit, sign
+ * or dot), unless they are one of the words readers resolve to booleans or null.
+ */
 const PLAIN = /^[A-Za-z/][A-Za-z0-9._/-]*$/;
-/** ...unless the core schema would read them as something else. */
-const CORE_WORD = /^(?:true|false|null|y|n|yes|no|on|off)$/i;
 
 class Unsupported extends Error {}
 
@@ -26,7 +26,7 @@ const keyCache = new Map<string, string>();
 const MAX_FAST_LENGTH = 512;
 
 function isPlain(value: string): boolean {
-  return value.length <= MAX_FAST_LENGTH && PLAIN.test(value) && !CORE_WORD.test(value);
+  return value.length <= MAX_FAST_LENGTH && PLAIN.test(value) && !ALWAYS_QUOTED.test(value);
 }
 
 function scalarString(value: string): string {
@@ -34,7 +34,7 @@ function scalarString(value: string): string {
   let rendered = valueCache.get(value);
   if (rendered === undefined) {
     if (value.includes('\n')) throw new Unsupported();
-    rendered = stringify(value, OPTIONS).slice(0, -1);
+    rendered = toYaml(value).slice(0, -1);
     if (rendered.includes('\n')) throw new Unsupported();
     valueCache.set(value, rendered);
   }
@@ -46,7 +46,7 @@ function keyString(key: string): string {
   let rendered = keyCache.get(key);
   if (rendered === undefined) {
     if (key.includes('\n')) throw new Unsupported();
-    const line = stringify({ [key]: 1 }, OPTIONS);
+    const line = toYaml({ [key]: 1 });
     if (!line.endsWith(': 1\n') || line.indexOf('\n') !== line.length - 1) throw new Unsupported();
     rendered = line.slice(0, -': 1\n'.length);
     keyCache.set(key, rendered);
@@ -60,7 +60,7 @@ function inline(value: unknown): string | undefined {
     case 'string':
       return scalarString(value);
     case 'number':
-      return Number.isSafeInteger(value) && !Object.is(value, -0) ? String(value) : stringify(value, OPTIONS).slice(0, -1);
+      return Number.isSafeInteger(value) && !Object.is(value, -0) ? String(value) : toYaml(value).slice(0, -1);
     case 'boolean':
       return value ? 'true' : 'false';
     case 'object':
@@ -110,16 +110,16 @@ function writeSeq(out: string[], seq: readonly unknown[], indent: string): void 
   }
 }
 
-/** One YAML document (no `---`), byte for byte what `yaml` writes with { lineWidth: 0, aliasDuplicateObjects: false }. */
+/** One YAML document (no `---`), byte for byte what `toYaml` writes. */
 export function blockYaml(document: unknown): string {
   try {
     const scalar = inline(document);
-    if (scalar !== undefined || Array.isArray(document)) return stringify(document, OPTIONS);
+    if (scalar !== undefined || Array.isArray(document)) return toYaml(document);
     const out: string[] = [];
     writeMap(out, document as Record<string, unknown>, '', false);
     return out.join('');
   } catch (error) {
-    if (error instanceof Unsupported) return stringify(document, OPTIONS);
+    if (error instanceof Unsupported) return toYaml(document);
     throw error;
   }
 }

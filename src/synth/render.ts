@@ -19,14 +19,25 @@ import { MANIFEST_EXTENSION, manifestChunks } from './manifests.ts';
 
 /** Every output file, sorted by path; chart manifests render when their chunks are iterated. Throws cdk8s validation errors here, before anything is written. */
 export function fleetFiles(fleet: Fleet): FileToWrite[] {
-  const app = new App();
-  addFleetCharts(app, fleet);
-  const plainFiles = addObservability(app, fleet);
-  prepareApp(app);
+  const { app, plainFiles } = fleetApp(fleet);
   const manifests = app.charts.map((chart): StreamedFile => ({ path: `${chart.node.id}${MANIFEST_EXTENSION}`, chunks: chartChunks(chart) }));
   const files: FileToWrite[] = [...manifests, trivyOperatorValuesFile(fleet), ...plainFiles];
   checkPaths(files);
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** The construct tree of every chart, validated, and the plain files beside it. */
+function fleetApp(fleet: Fleet): { app: App; plainFiles: FileToWrite[] } {
+  const app = new App();
+  addFleetCharts(app, fleet);
+  const plainFiles = addObservability(app, fleet);
+  prepareApp(app);
+  return { app, plainFiles };
+}
+
+/** What each chart manifest is meant to contain: its path and its objects' JSON, in file order (tests read YAML back against it). */
+export function manifestObjects(fleet: Fleet): { readonly path: string; readonly objects: unknown[] }[] {
+  return fleetApp(fleet).app.charts.map((chart) => ({ path: `${chart.node.id}${MANIFEST_EXTENSION}`, objects: [...renderEach(chart)] }));
 }
 
 /** Every output file with its content, in memory. */

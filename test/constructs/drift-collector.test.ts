@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { collectorInventory } from '../../src/constructs/collector-inventory.ts';
 import { COLLECTOR_NAME, collectorClusterRoleName } from '../../src/constructs/names.ts';
-import { COLLECTOR_PORT, CONFIGMAPS, type CollectorInventory, INVENTORY_CONFIGMAP_KEY, parseCollectorArgs, RUNTIME_BIN } from '../../src/shared/contract.ts';
+import { COLLECTOR_PORT, CONFIGMAPS, type CollectorInventory, INVENTORY_CONFIGMAP_KEY, parseCollectorArgs, RUNTIME_BIN, STATE_SHARDS } from '../../src/shared/contract.ts';
 import { JOBS } from '../../src/shared/metrics.ts';
 import { EXTERNAL_PUSHGATEWAY, FULL, find, MINIMAL, render } from '../support/fleet-fixtures.ts';
 
@@ -61,16 +61,21 @@ describe('drift collector', () => {
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: COLLECTOR_NAME, namespace: 'patching' }]);
   });
 
-  it('reads jobs and the fleet namespace\'s ConfigMaps (the digest records are found by label), and writes only its state', () => {
+  it('reads jobs and the fleet namespace\'s ConfigMaps (the digest records are found by label), and writes only its state shards', () => {
     const role = find(objects, 'Role', COLLECTOR_NAME) as Json;
     expect(role.metadata.namespace).toBe('patching');
+    const state = [CONFIGMAPS.collectorState, ...Array.from({ length: STATE_SHARDS }, (_, i) => `${CONFIGMAPS.collectorState}-${String(i).padStart(2, '0')}`)];
     expect(role.rules).toEqual([
       { apiGroups: ['batch'], resources: ['cronjobs', 'jobs'], verbs: ['list', 'watch'] },
       { apiGroups: [''], resources: ['configmaps'], verbs: ['list', 'watch'] },
-      { apiGroups: [''], resources: ['configmaps'], resourceNames: [CONFIGMAPS.collectorState], verbs: ['get', 'patch'] },
+      { apiGroups: [''], resources: ['configmaps'], resourceNames: state, verbs: ['get', 'patch'] },
+      // Kubernetes cannot scope a create by name: it cannot read or change an existing object.
+      { apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
     ]);
-    const writes = role.rules.filter((r: Json) => r.verbs.some((v: string) => ['create', 'update', 'patch', 'delete', 'deletecollection'].includes(v)));
-    expect(writes.flatMap((r: Json) => r.resourceNames)).toEqual([CONFIGMAPS.collectorState]);
+    const updates = role.rules.filter((r: Json) => r.verbs.some((v: string) => ['update', 'patch', 'delete', 'deletecollection'].includes(v)));
+    expect(updates.flatMap((r: Json) => r.resourceNames)).toEqual(state);
+    const unscoped = role.rules.filter((r: Json) => r.resources.includes('configmaps') && r.resourceNames === undefined);
+    expect(unscoped.flatMap((r: Json) => r.verbs)).toEqual(['list', 'watch', 'create']);
   });
 
   it('gets the inventory it needs as deterministic JSON', () => {
@@ -82,6 +87,48 @@ describe('drift collector', () => {
     const api = parsed.images.find((i) => i.image === 'registry.example.com/shop/api');
     expect(api).toMatchObject({ tag: 'v2.3.0', patchedTag: 'v2.3.0-p', slaHours: { Critical: 8, High: 168 } });
     expect(Object.keys(api?.slaHours ?? {})).toEqual(['Critical', 'High']);
+  });
+
+  it('mounts no Secret without a silence watch, and each Alertmanager\'s bearer token and CA bundle where the inventory names them', () => {
+    expect(pod.volumes).toBeUndefined();
+    expect(collector.volumeMounts).toBeUndefined();
+    const watched = render({
+      ...MINIMAL,
+      alerting: {
+        silenceWatch: {
+          alertmanagers: [
+            { url: 'http://alertmanager-operated.monitoring.svc:9093' },
+            { url: 'https://grafana.example.com/api/alertmanager/grafana', bearerToken: { name: 'grafana-sa', key: 'token' }, ca: { name: 'grafana-ca', key: 'ca.pem' } },
+            { url: 'https://am.example.com', ca: { name: 'am-ca', key: 'ca.crt' } },
+          ],
+        },
+      },
+    });
+    const spec = (find(watched.objects, 'Deployment', COLLECTOR_NAME) as Json).spec.template.spec;
+    expect(spec.volumes).toEqual([
+      {
+        name: 'alertmanager-1',
+        projected: {
+          defaultMode: 0o440,
+          sources: [
+            { secret: { name: 'grafana-sa', items: [{ key: 'token', path: 'token' }] } },
+            { secret: { name: 'grafana-ca', items: [{ key: 'ca.pem', path: 'ca.crt' }] } },
+          ],
+        },
+      },
+      { name: 'alertmanager-2', projected: { defaultMode: 0o440, sources: [{ secret: { name: 'am-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }] } }] } },
+    ]);
+    expect(spec.containers[0].volumeMounts).toEqual([
+      { name: 'alertmanager-1', mountPath: '/etc/copa-fleet/alertmanagers/1', readOnly: true },
+      { name: 'alertmanager-2', mountPath: '/etc/copa-fleet/alertmanagers/2', readOnly: true },
+    ]);
+    // The collector reads the files at the paths the inventory JSON names.
+    const inventory = JSON.parse((find(watched.objects, 'ConfigMap', CONFIGMAPS.inventory) as Json).data[INVENTORY_CONFIGMAP_KEY]) as CollectorInventory;
+    expect(inventory.silenceWatch?.alertmanagers).toEqual([
+      { url: 'http://alertmanager-operated.monitoring.svc:9093' },
+      { url: 'https://grafana.example.com/api/alertmanager/grafana', bearerTokenFile: '/etc/copa-fleet/alertmanagers/1/token', caFile: '/etc/copa-fleet/alertmanagers/1/ca.crt' },
+      { url: 'https://am.example.com', caFile: '/etc/copa-fleet/alertmanagers/2/ca.crt' },
+    ]);
   });
 
   it('has a state ConfigMap without data (its SLA clock survives every apply)', () => {

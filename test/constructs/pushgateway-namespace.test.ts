@@ -72,7 +72,7 @@ describe('fleet namespace', () => {
 
   it('is the namespace of every namespaced object', () => {
     const { objects } = render(FULL);
-    const clusterScoped = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding']);
+    const clusterScoped = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
     for (const { object } of objects) {
       if (clusterScoped.has(object.kind)) expect(object.metadata.namespace).toBeUndefined();
       else expect(object.metadata.namespace, `${object.kind}/${object.metadata.name}`).toBe('patching');

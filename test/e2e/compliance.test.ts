@@ -132,8 +132,9 @@ describe('end to end: exporter, collector, Pushgateway and Prometheus with the g
       configYaml: stringify({
         global: { scrape_interval: '1s', evaluation_interval: '1s' },
         scrape_configs: [
-          { job_name: JOBS.collector, honor_labels: true, static_configs: [{ targets: [target(collector.url)] }] },
-          { job_name: JOBS.pushgateway, honor_labels: true, static_configs: [{ targets: [target(pushgateway.url)] }] },
+          // `namespace`: the target label a ServiceMonitor in the fleet namespace gives its targets (the rules' selectors match it).
+          { job_name: JOBS.collector, honor_labels: true, static_configs: [{ targets: [target(collector.url)], labels: { namespace: FLEET_NAMESPACE } }] },
+          { job_name: JOBS.pushgateway, honor_labels: true, static_configs: [{ targets: [target(pushgateway.url)], labels: { namespace: FLEET_NAMESPACE } }] },
         ],
       }),
       rulesFiles: { 'copa-fleet.rules.yaml': withShortDebounce(rules.content) },

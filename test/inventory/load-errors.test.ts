@@ -23,6 +23,14 @@ const CORPUS: Readonly<Record<string, readonly Expected[]>> = {
     ['6:7', 'images[0].sla', 'expected a map (key: value), got a list'],
   ],
   'map-for-list.yaml': [['2:3', 'images', 'expected a list, got a map']],
+  'silence-watch.yaml': [
+    ['6:14', 'alerting.silenceWatch.alertmanagers[0].url', 'must not contain a user name or password'],
+    ['7:14', 'alerting.silenceWatch.alertmanagers[1].url', 'must be a URL such as'],
+    ['8:22', 'alerting.silenceWatch.alertmanagers[1].bearerToken.key', 'is required (expected a string)'],
+    ['9:22', 'alerting.silenceWatch.intervalSeconds', 'must be at least 1 (got 0)'],
+    ['10:15', 'alerting.silenceWatch.maxHours', 'greater than 0'],
+    ['11:20', 'alerting.silenceWatch.ticketPattern', 'must be a regular expression (JavaScript syntax)'],
+  ],
   'empty-images.yaml': [['1:9', 'images', 'list at least one image']],
   'unknown-keys.yaml': [
     ['3:5', 'images[0].scheudle', 'unknown key; did you mean "schedule"?'],
@@ -56,6 +64,11 @@ const CORPUS: Readonly<Record<string, readonly Expected[]>> = {
     ['3:10', 'images[1].ref', 'duplicates images[0].ref: both normalise to "docker.io/library/nginx:1.25"'],
     ['4:10', 'images[2].ref', 'duplicates images[0].ref: both normalise to "docker.io/library/nginx:1.25" (got "index.docker.io/library/nginx:1.25")'],
     ['6:10', 'images[4].ref', 'duplicates images[3].ref: both normalise to "registry.example.com/app:latest"'],
+  ],
+  'prometheus-selectors.yaml': [
+    ['6:7', 'prometheus.selectors.collector["9job"]', 'key "9job" is invalid: it must be a Prometheus label name'],
+    ['7:7', 'prometheus.selectors.collector.__meta_x', 'must not start with "__" (reserved for Prometheus-internal labels)'],
+    ['9:12', 'prometheus.selectors.exporter.job', 'must not be empty: an empty value matches series without the label (got "")'],
   ],
   'unknown-receiver.yaml': [
     ['4:20', 'alerting.defaultReceiver', '"slack" is not defined in alerting.receivers (defined: pagerduty-oncall)'],

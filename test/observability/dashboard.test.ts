@@ -7,7 +7,7 @@
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assembleObservability } from '../../src/observability/assemble.ts';
-import { dashboardJson, dashboardUid } from '../../src/observability/dashboard.ts';
+import { dashboardJson, dashboardUid, LAYOUT, type LayoutRow, layoutPanels } from '../../src/observability/dashboard.ts';
 import { observabilityFiles, OUTPUT_PATHS } from '../../src/observability/files.ts';
 import { fleet, fleetOf, inventoryInput, observability, ruleDir } from './support/fixture.ts';
 import { dataTestGroup, promtoolTest } from './support/promtool.ts';
@@ -25,6 +25,36 @@ function panel(title: string) {
   if (found === undefined) throw new Error(`no panel "${title}" (have: ${titles.join(' | ')})`);
   return found;
 }
+
+describe('dashboard layout (LAYOUT in dashboard.ts)', () => {
+  const withoutDependencyTrack = assembleObservability(fleetOf({ ...inventoryInput, dependencyTrack: undefined }));
+
+  it.each([
+    ['with Dependency-Track', observability],
+    ['without Dependency-Track', withoutDependencyTrack],
+  ] as const)('places every panel a concern defines exactly once (%s)', (_name, outputs) => {
+    const defined = outputs.concerns.flatMap((concern) => Object.keys(concern.panels).map((name) => `${concern.name}.${name}`));
+    const enabled = new Set(outputs.concerns.map((concern) => concern.name));
+    const placed = LAYOUT.flatMap((row) => row.panels.filter(([concern]) => enabled.has(concern)).map(([concern, name]) => `${concern}.${name}`));
+    expect([...placed].sort()).toEqual([...defined].sort());
+    expect(new Set(placed).size).toBe(placed.length);
+    // ...and the dashboard holds exactly those panels, in LAYOUT order.
+    const builtTitles = panelsOf(outputs.dashboard).map((p) => p.title);
+    const byName = new Map<string, string | undefined>(outputs.concerns.flatMap((concern) => Object.entries(concern.panels).map(([name, builder]) => [`${concern.name}.${name}`, builder.build().title] as const)));
+    expect(builtTitles).toEqual(placed.map((key) => byName.get(key)));
+    expect(outputs.concerns.some((concern) => concern.name === 'dependency-track')).toBe(outputs === observability);
+  });
+
+  it('refuses a layout that leaves a panel out, places one twice, or names one that does not exist', () => {
+    const [first, ...rest] = LAYOUT;
+    const dropped: LayoutRow[] = [{ ...first!, panels: first!.panels.slice(1) }, ...rest];
+    expect(() => layoutPanels(observability.concerns, dropped)).toThrow(/not placed: coverage\.inventoriedImages/);
+    const twice: LayoutRow[] = [{ ...first!, panels: [...first!.panels, first!.panels[0]!] }, ...rest];
+    expect(() => layoutPanels(observability.concerns, twice)).toThrow(/coverage\.inventoriedImages is placed twice/);
+    const unknown = [{ title: 'x', panels: [['coverage', 'nope']] }, ...LAYOUT] as unknown as LayoutRow[];
+    expect(() => layoutPanels(observability.concerns, unknown)).toThrow(/concern "coverage" has no panel "nope"/);
+  });
+});
 
 describe('dashboard model', () => {
   it('has a stable uid derived from the fleet namespace, and a $datasource variable', () => {

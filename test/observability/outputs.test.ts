@@ -13,6 +13,7 @@ import { addObservability } from '../../src/observability/index.ts';
 import { assembleObservability } from '../../src/observability/assemble.ts';
 import { dashboardJson } from '../../src/observability/dashboard.ts';
 import { OUTPUT_PATHS } from '../../src/observability/files.ts';
+import { formatPromql } from '../../src/observability/promql-format.ts';
 import { runbookFile } from '../../src/observability/rules.ts';
 import { ALERT_SEVERITIES, ALERTS, FAILURE_REASONS, MISSING_REASONS } from '../../src/shared/metrics.ts';
 import { fleetOf, inventoryInput, NAMESPACE, observability, RUNBOOK_BASE } from './support/fixture.ts';
@@ -75,11 +76,13 @@ describe('the observability chart', () => {
 });
 
 describe('alerts', () => {
-  it('cover every alert name of the contract, Dependency-Track only when configured', () => {
+  it('cover every alert name of the contract, Dependency-Track and the silence watch only when configured', () => {
     expect(new Set(alertRules.map((rule) => rule.alert))).toEqual(new Set(Object.values(ALERTS)));
-    const withoutDt = assembleObservability(fleetOf({ ...inventoryInput, dependencyTrack: undefined }));
-    const names = withoutDt.groups.flatMap((g) => (g.rules ?? []).map((r) => r.alert));
+    const without = assembleObservability(fleetOf({ ...inventoryInput, dependencyTrack: undefined, alerting: { ...inventoryInput.alerting, silenceWatch: { alertmanagers: [] } } }));
+    const names = without.groups.flatMap((g) => (g.rules ?? []).map((r) => r.alert));
     expect(names).not.toContain(ALERTS.dependencyTrackUploadFailing);
+    expect(names).not.toContain(ALERTS.silencedTooLong);
+    expect(names).not.toContain(ALERTS.silenceWatchDown);
     expect(names).toContain(ALERTS.jobFailed);
   });
 
@@ -115,11 +118,32 @@ describe('alerts', () => {
     const breach = alertRules.filter((rule) => rule.alert === ALERTS.slaBreach);
     expect(breach.map((rule) => rule.labels?.severity)).toEqual(['critical', 'warning']);
     const record = observability.groups.flatMap((g) => g.rules ?? []).find((r) => r.record === 'image:cve_sla_breaches:count');
-    expect(String(record?.expr)).toBe('max by (image, severity) (image_cve_sla_breaches)');
+    expect(String(record?.expr)).toBe(formatPromql(`max by (image, severity) (image_cve_sla_breaches{job="copa-fleet-collector", namespace="${NAMESPACE}"})`));
     // An inventory tracking Medium CVEs gets an info-level breach alert for them.
     const withMedium = assembleObservability(fleetOf({ ...inventoryInput, defaults: { ...inventoryInput.defaults, sla: { critical: 24, medium: 720 } } }));
     const severities = withMedium.groups.flatMap((g) => g.rules ?? []).filter((r) => r.alert === ALERTS.slaBreach).map((r) => r.labels?.severity);
     expect(severities).toEqual(['critical', 'warning', 'info']);
+  });
+});
+
+describe('docs/observability.md', () => {
+  const docs = readFileSync(join(import.meta.dirname, '../../docs/observability.md'), 'utf8');
+  /** Alert name -> its row's owner cell (the last column of the alerts table). */
+  const owners = new Map(
+    [...docs.matchAll(/^\| `([A-Za-z]+)` \|.*\| ([^|]+) \|$/gm)].filter(([, alert]) => (Object.values(ALERTS) as string[]).includes(alert!)).map(([, alert, owner]) => [alert!, owner!]),
+  );
+
+  it('names, for each alert, every concern file that defines it, and only those', () => {
+    const defining = new Map<string, Set<string>>();
+    for (const concern of observability.concerns) {
+      for (const alert of concern.alerts) defining.set(alert.alert, (defining.get(alert.alert) ?? new Set()).add(`${concern.name}.ts`));
+    }
+    expect([...owners.keys()].sort()).toEqual([...defining.keys()].sort());
+    for (const [alert, files] of defining) {
+      const named = [...owners.get(alert)!.matchAll(/([a-z-]+\.ts)/g)].map(([file]) => file);
+      expect(named.sort(), alert).toEqual([...files].sort());
+      for (const file of named) expect(existsSync(join(import.meta.dirname, '../../src/observability/concerns', file!)), file).toBe(true);
+    }
   });
 });
 

@@ -24,7 +24,7 @@ import { freePort } from '../support/processes.ts';
 import { startBackfilledPrometheus } from './support/backfilled-prometheus.ts';
 import { chromium, pdfText } from './support/chromium.ts';
 import { writeOpenMetrics } from './support/openmetrics.ts';
-import { COLLECTOR_OUTAGE, CVES, DRIFT, END, IMAGES, sep, STALE_SCAN, TIMELINE, UNSCANNED, complianceAt } from './support/scenario.ts';
+import { COLLECTOR_OUTAGE, CVES, DRIFT, END, FLEET_NAMESPACE, IMAGES, sep, STAGING, STALE_SCAN, TIMELINE, UNSCANNED, complianceAt } from './support/scenario.ts';
 
 const H = 3600;
 /** Ages are sampled every scrape: the last sample is at most one scrape interval before the fix. */
@@ -32,6 +32,13 @@ const SCRAPE_HOURS = TIMELINE.scrapeSeconds / H;
 
 let dir: string;
 let prometheus: RunningProcess;
+/** `--inventory` of the scenario's fleet (and of the second fleet in the same Prometheus). */
+let fleet: string[];
+let staging: string[];
+
+/** A fleet's inventory: the namespace (hence the selectors) matters to the report, the images are the scenario's. */
+const inventoryYaml = (namespace: string, extra = ''): string =>
+  `defaults:\n  namespace: ${namespace}\n${extra}images:\n${IMAGES.map((img) => `  - ref: ${img.image}:1.0\n    team: ${img.team}\n`).join('')}`;
 
 interface CliRun {
   readonly code: number;
@@ -46,7 +53,7 @@ async function cli(...args: string[]): Promise<CliRun> {
   return { code, stdout, stderr };
 }
 async function jsonReport(...args: string[]): Promise<Report> {
-  const run = await cli('--prometheus', prometheus.url, '--format', 'json', ...args);
+  const run = await cli('--prometheus', prometheus.url, '--format', 'json', ...fleet, ...args);
   expect(run.code, run.stderr).toBe(0);
   return JSON.parse(run.stdout) as Report;
 }
@@ -56,6 +63,10 @@ let atBreach: Report;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'copa-fleet-report-'));
+  fleet = ['--inventory', join(dir, 'fleet.yaml')];
+  staging = ['--inventory', join(dir, 'staging.yaml')];
+  await writeFile(fleet[1]!, inventoryYaml(FLEET_NAMESPACE));
+  await writeFile(staging[1]!, inventoryYaml(STAGING.namespace));
   const file = join(dir, 'scenario.om');
   writeOpenMetrics(file, TIMELINE, (await import('./support/scenario.ts')).scenarioSeries());
   prometheus = await startBackfilledPrometheus(file);
@@ -193,6 +204,51 @@ describe('as of September 6, 12:00, over 5 days (the breach in progress)', () =>
   });
 });
 
+describe("one Prometheus, two fleets: each report reads its fleet's series only", () => {
+  it("the second fleet's report (its inventory's namespace) shows that fleet alone", async () => {
+    const report = await jsonReport(...staging, '--at', new Date(END * 1000).toISOString());
+    expect(report.asOf.criticalCves.rows.map((r) => [r.image, r.cveId])).toEqual([[STAGING.image, STAGING.cveId]]);
+    expect(report.asOf.drift.rows.map((r) => [r.namespace, r.pod])).toEqual([[STAGING.drift.namespace, STAGING.drift.pod]]);
+    expect(report.asOf.failedRuns.rows.map((r) => [r.image, r.cronjob, r.failureReason, r.team])).toEqual([[STAGING.image, STAGING.cronjob, STAGING.failureReason, STAGING.team]]);
+    expect(report.coverage.inventory.map((r) => [r.image, r.team, r.scheduleIntervalHours, r.slaHours])).toEqual([[STAGING.image, STAGING.team, 48, { Critical: STAGING.slaHours }]]);
+    expect(report.coverage.unscannedNamespaces.map((r) => r.namespace)).toEqual([STAGING.unscanned.namespace]);
+    const [collector, pushgateway] = report.coverage.sources;
+    expect([collector!.upShare.value, pushgateway!.upShare.value]).toEqual([1, 0]);
+    expect(report.queries.find((q) => q.id === 'cveAtEnd')!.promql).toContain(`namespace="${STAGING.namespace}"`);
+  });
+
+  it('with the selectors off, the second fleet leaks into the first one\'s report (the isolation checks can fail)', async () => {
+    await writeFile(join(dir, 'unscoped.yaml'), inventoryYaml(FLEET_NAMESPACE, 'prometheus:\n  selectors: {collector: {}, exporter: {}}\n'));
+    const run = await cli('--prometheus', prometheus.url, '--format', 'json', '--inventory', join(dir, 'unscoped.yaml'), '--at', new Date(END * 1000).toISOString(), '--period', '1d');
+    // Both fleets' inventory entries for payments/api (teams payments and staging) meet in one join: Prometheus refuses it.
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/many-to-many matching not allowed/);
+    expect(run.stderr).toContain(`team="${STAGING.team}"`);
+  });
+
+  it('without --inventory and no inventory.yaml: the default selectors, said on stderr', async () => {
+    const cwd = process.cwd();
+    process.chdir(dir);
+    let run: CliRun;
+    try {
+      run = await cli('--prometheus', prometheus.url, '--format', 'json', '--at', new Date(END * 1000).toISOString(), '--period', '1d');
+    } finally {
+      process.chdir(cwd);
+    }
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toContain('no --inventory and no inventory.yaml here: reading the series with the selectors of an inventory of defaults (namespace copa-fleet');
+    expect((JSON.parse(run.stdout) as Report).asOf.criticalCves.rows).toEqual(atEnd.asOf.criticalCves.rows);
+  });
+
+  it('exits 1 on an invalid inventory, with its located problems', async () => {
+    await writeFile(join(dir, 'bad.yaml'), 'defaults:\n  namespace: Not_A_Label\nimages: []\n');
+    const run = await cli('--prometheus', prometheus.url, '--inventory', join(dir, 'bad.yaml'));
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/bad\.yaml:2:\d+: defaults\.namespace/);
+    expect(run.stderr).toContain('copa-fleet report: 2 problems in');
+  });
+});
+
 describe('the json schema (report.schema.json)', () => {
   const ajv = new Ajv2020({ allErrors: true, strict: true });
   ajv.addFormat('date-time', /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
@@ -217,17 +273,17 @@ describe('md and html', () => {
   let htmlFile: string;
   beforeAll(async () => {
     htmlFile = join(dir, 'report.html');
-    const run = await cli('--prometheus', prometheus.url, '--at', new Date(END * 1000).toISOString(), '--out', htmlFile);
+    const run = await cli('--prometheus', prometheus.url, ...fleet, '--at', new Date(END * 1000).toISOString(), '--out', htmlFile);
     expect(run.code, run.stderr).toBe(0);
     html = await readFile(htmlFile, 'utf8');
   });
 
   it('md carries every section, the severity table and the PromQL appendix', async () => {
-    const run = await cli('--prometheus', prometheus.url, '--at', new Date(END * 1000).toISOString(), '--format', 'md');
+    const run = await cli('--prometheus', prometheus.url, ...fleet, '--at', new Date(END * 1000).toISOString(), '--format', 'md');
     expect(run.code).toBe(0);
     for (const title of Object.values(SECTION_TITLES)) expect(run.stdout).toContain(`## ${title}`);
     expect(run.stdout).toContain('| Critical | 3 | 3 | 2 | 66.7 % | 10.0 h | 40.4 h | 1 | 0 |');
-    expect(run.stdout).toContain('```promql\nmax by (image, cve_id, severity) (max_over_time(image_cve_age_hours[30d]))\n```');
+    expect(run.stdout).toContain('```promql\nmax by (image, cve_id, severity) (max_over_time(image_cve_age_hours{job="copa-fleet-collector", namespace="copa-fleet"}[30d]))\n```');
   });
 
   it('html is self-contained: no scripts, no external resources, inline SVG charts', () => {
@@ -277,7 +333,7 @@ describe('connection options and exit codes', () => {
     try {
       const token = join(dir, 'token');
       await writeFile(token, 's3cret-token\n');
-      const run = await cli('--prometheus', `http://127.0.0.1:${port}`, '--at', '2026-09-10T00:00:00Z', '--period', '2d', '--format', 'json', '--bearer-token-file', token, '--header', 'X-Scope-OrgID: tenant-1');
+      const run = await cli('--prometheus', `http://127.0.0.1:${port}`, '--at', '2026-09-10T00:00:00Z', '--period', '2d', '--format', 'json', ...fleet, '--bearer-token-file', token, '--header', 'X-Scope-OrgID: tenant-1');
       expect(run.code, run.stderr).toBe(0);
       expect(seen.length).toBeGreaterThan(20);
       for (const headers of seen) expect([headers.authorization, headers['x-scope-orgid']]).toEqual(['Bearer s3cret-token', 'tenant-1']);
@@ -302,7 +358,7 @@ describe('connection options and exit codes', () => {
     const port = await freePort();
     await new Promise<void>((resolve) => tls.listen(port, '127.0.0.1', resolve));
     try {
-      const args = ['--prometheus', `https://127.0.0.1:${port}`, '--at', '2026-09-10T00:00:00Z', '--period', '1d', '--format', 'json'];
+      const args = ['--prometheus', `https://127.0.0.1:${port}`, '--at', '2026-09-10T00:00:00Z', '--period', '1d', '--format', 'json', ...fleet];
       const trusted = await cli(...args, '--ca-file', cert);
       expect(trusted.code, trusted.stderr).toBe(0);
       expect((JSON.parse(trusted.stdout) as Report).coverage.inventory).toHaveLength(IMAGES.length);
@@ -321,13 +377,13 @@ describe('connection options and exit codes', () => {
   });
 
   it('exits 1 when Prometheus holds none of our series for the period', async () => {
-    const run = await cli('--prometheus', prometheus.url, '--at', '2026-06-01T00:00:00Z');
+    const run = await cli('--prometheus', prometheus.url, ...fleet, '--at', '2026-06-01T00:00:00Z');
     expect(run.code).toBe(1);
     expect(run.stderr).toContain("holds none of copa-fleet's series");
   });
 
   it('exits 1 on an unreadable token file', async () => {
-    const run = await cli('--prometheus', prometheus.url, '--bearer-token-file', join(dir, 'missing'));
+    const run = await cli('--prometheus', prometheus.url, ...fleet, '--bearer-token-file', join(dir, 'missing'));
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('cannot read --bearer-token-file');
   });

@@ -25,6 +25,7 @@
  *   treated as a merge patch, `application/json-patch+json`; a `metadata.resourceVersion` in a merge
  *   patch is a precondition: 409 on mismatch) / delete. `/status` subresources behave like the object.
  * - errors are `Status` objects (`kind: Status`, `code`, `reason`, `message`) like the real server.
+ * - ConfigMaps larger than 1 MiB (keys plus values) are refused with 422 Invalid, like the real server.
  *
  * Server cost, for benchmarks (`cost`): consistent list pages (read from etcd) are answered after
  * a delay proportional to their size; answers from the watch cache (rv=0 lists, watch-list
@@ -879,6 +880,7 @@ export class FakeKubeApi {
   }
 
   private commit(state: TypeState, key: string, obj: KubeObject, type: 'ADDED' | 'MODIFIED', copy = true): KubeObject {
+    if (state.type.plural === 'configmaps') checkConfigMapSize(obj);
     const rv = ++this.rv;
     obj.metadata.resourceVersion = String(rv);
     obj.apiVersion = apiVersionOf(state.type);
@@ -1189,6 +1191,18 @@ function preserveIdentity(obj: KubeObject, current: KubeMetadata): void {
   if (current.namespace !== undefined) obj.metadata.namespace = current.namespace;
   obj.metadata.uid = current.uid;
   obj.metadata.creationTimestamp = current.creationTimestamp;
+}
+
+/** The API server's ConfigMap validation (core.MaxSecretSize): keys plus values of data and binaryData at most 1 MiB, else 422. */
+export const CONFIGMAP_MAX_BYTES = 1024 * 1024;
+function checkConfigMapSize(obj: KubeObject): void {
+  let bytes = 0;
+  for (const field of ['data', 'binaryData'] as const) {
+    const entries = obj[field];
+    if (!isObject(entries)) continue;
+    for (const [k, v] of Object.entries(entries)) bytes += Buffer.byteLength(k) + (typeof v === 'string' ? Buffer.byteLength(v) : 0);
+  }
+  if (bytes > CONFIGMAP_MAX_BYTES) throw new HttpError(422, 'Invalid', `ConfigMap "${obj.metadata.name}" is invalid: []: Too long: must have at most ${CONFIGMAP_MAX_BYTES} bytes`);
 }
 
 function conflict(plural: string, name: string): HttpError {

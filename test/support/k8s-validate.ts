@@ -12,6 +12,8 @@ import { AlertmanagerConfig as AlertmanagerConfigV1beta1 } from '@kubernetes-mod
 import { PodMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor';
 import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
+import { ValidatingAdmissionPolicy } from 'kubernetes-models/admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy';
+import { ValidatingAdmissionPolicyBinding } from 'kubernetes-models/admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { CronJob } from 'kubernetes-models/batch/v1/CronJob';
 import { Job } from 'kubernetes-models/batch/v1/Job';
@@ -47,6 +49,8 @@ export const KINDS: Readonly<Record<string, KindEntry>> = {
   'apps/v1/Deployment': { model: Deployment, typed: 'V1Deployment' },
   'batch/v1/CronJob': { model: CronJob, typed: 'V1CronJob' },
   'batch/v1/Job': { model: Job, typed: 'V1Job' },
+  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy': { model: ValidatingAdmissionPolicy, typed: 'V1ValidatingAdmissionPolicy' },
+  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding': { model: ValidatingAdmissionPolicyBinding, typed: 'V1ValidatingAdmissionPolicyBinding' },
   'networking.k8s.io/v1/NetworkPolicy': { model: NetworkPolicy, typed: 'V1NetworkPolicy' },
   'rbac.authorization.k8s.io/v1/Role': { model: Role, typed: 'V1Role' },
   'rbac.authorization.k8s.io/v1/RoleBinding': { model: RoleBinding, typed: 'V1RoleBinding' },

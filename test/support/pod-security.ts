@@ -72,6 +72,7 @@ export function restrictedViolations(pod: Json): Violation[] {
     if (((container.ports as Json[] | undefined) ?? []).some((port) => port.hostPort !== undefined && port.hostPort !== 0)) add(name, 'hostPort');
     if ((sc.appArmorProfile as Json | undefined)?.type === 'Unconfined') add(name, 'AppArmor Unconfined');
     if (!SELINUX_TYPES.has(String((sc.seLinuxOptions as Json | undefined)?.type ?? ''))) add(name, 'SELinux type');
+    if ((sc.seLinuxOptions as Json | undefined)?.user !== undefined || (sc.seLinuxOptions as Json | undefined)?.role !== undefined) add(name, 'SELinux user or role');
     if (sc.procMount !== undefined && sc.procMount !== 'Default') add(name, 'procMount');
     // restricted
     if (sc.allowPrivilegeEscalation !== false) add(name, 'allowPrivilegeEscalation not false');

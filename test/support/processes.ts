@@ -206,6 +206,8 @@ export interface AlertmanagerOptions {
   readonly configYaml: string;
   readonly port?: number;
   readonly extraArgs?: readonly string[];
+  /** `--web.route-prefix` (every path, the API's included, is served under it; e.g. Grafana's `/api/alertmanager/grafana`). */
+  readonly routePrefix?: string;
 }
 
 export function startAlertmanager(options: AlertmanagerOptions): Promise<RunningProcess> {
@@ -221,8 +223,9 @@ export function startAlertmanager(options: AlertmanagerOptions): Promise<Running
       // No gossip cluster: a test instance stands alone (and must not bind a second port).
       '--cluster.listen-address=',
       '--log.level=warn',
+      ...(options.routePrefix !== undefined ? [`--web.route-prefix=${options.routePrefix}`] : []),
       ...(options.extraArgs ?? []),
     ],
-    readyPath: '/-/ready',
+    readyPath: `${options.routePrefix ?? ''}/-/ready`,
   });
 }

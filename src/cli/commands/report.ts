@@ -2,30 +2,28 @@
  * `copa-fleet report`: the auditor's report, point-in-time evidence and SLA attainment over a
  * period, from Prometheus (or Thanos Query, or Mimir: the same HTTP API). See src/report/.
  */
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { inventorySchema } from '../../inventory/schema.ts';
+import { formatIssue, InventoryError, loadInventory } from '../../inventory/load.ts';
+import type { Inventory } from '../../inventory/schema.ts';
 import { scanFreshness } from '../../model/scan-freshness.ts';
+import { defaultInventory, reportSettings } from '../../report/fleet-settings.ts';
 import { generateReport, ReportError } from '../../report/generate.ts';
 import { PrometheusClient, PrometheusError } from '../../report/prometheus-client.ts';
 import { renderHtml } from '../../report/render-html.ts';
 import { renderMarkdown } from '../../report/render-md.ts';
 import { fileErrorReason } from '../../support/file-errors.ts';
-import { type Command, EXIT, UsageError } from '../command.ts';
+import { type Command, EXIT, type Io, UsageError } from '../command.ts';
+import { DEFAULT_INVENTORY } from './synth.ts';
 
 export const REPORT_FORMATS = ['html', 'md', 'json'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
-/** The inventory default, derived with the report TTL (model/scan-freshness.ts). */
-const DEFAULT_SCAN_MAX_AGE_HOURS = scanFreshness({
-  defaults: inventorySchema.shape.defaults.parse(undefined),
-  prometheus: inventorySchema.shape.prometheus.parse(undefined),
-  trivyOperator: inventorySchema.shape.trivyOperator.parse(undefined),
-}).scanMaxAgeHours;
 /** Range queries get about this many steps over the period (Prometheus refuses more than 11,000). */
 const TARGET_STEPS = 720;
 
-const USAGE = `Usage: copa-fleet report --prometheus URL [--at TIME] [--period DURATION] [--format html|md|json] [--out FILE]
+const USAGE = `Usage: copa-fleet report --prometheus URL [--inventory FILE] [--at TIME] [--period DURATION] [--format html|md|json] [--out FILE]
 
 The auditor's report from Prometheus: as of --at, the four compliance questions (Critical CVEs on
 running digests, CVEs past their SLA, failed or overdue Copa runs, containers on a pre-patch digest);
@@ -33,9 +31,13 @@ over the period before it, CVEs appeared and remediated per severity, the share 
 the time to remediate (median, p90), runs by outcome, time with drift, the compliance ratio and
 breaches per day; coverage of the evidence (scrape gaps, unscanned namespaces, stale scans,
 retention) and the inventory as it was. Every figure names the PromQL it came from.
+It reads the fleet's series only, through the selectors its rules use (derived from its inventory:
+the namespace and prometheus.selectors), so one Prometheus can hold several fleets.
 
 Options:
   --prometheus URL         Prometheus, Thanos Query or Mimir base URL (Mimir: include /prometheus)
+  -i, --inventory FILE     The fleet's inventory (default: ${DEFAULT_INVENTORY} when present; without one,
+                           the selectors of an inventory of defaults: namespace copa-fleet, said on stderr)
   --at TIME                Report time: ISO 8601 (2026-09-30T00:00:00Z) or Unix seconds (default: now)
   --period DURATION        The period before --at, e.g. 30d, 90d, 12h, 1w (default: 30d)
   --format FORMAT          html (default: one self-contained file), md or json
@@ -45,12 +47,13 @@ Options:
   --header "NAME: VALUE"   Extra request header, repeatable (e.g. "X-Scope-OrgID: tenant-1")
   --timeout DURATION       Per-request timeout (default: 60s)
   --resolution DURATION    Step of the time-based figures and charts (default: period / ${TARGET_STEPS}, at least 1m)
-  --scan-max-age HOURS     A scan older than this is stale (default: ${DEFAULT_SCAN_MAX_AGE_HOURS}, the inventory default)
+  --scan-max-age HOURS     A scan older than this is stale (default: the fleet's TrivyScanStale threshold,
+                           prometheus.scanMaxAgeHours or derived from the report TTL)
   -h, --help               Show this help
 
 A progress line goes to stderr while it queries.
 Exit status: 0 report written, 1 Prometheus unreachable, failing, or holding none of copa-fleet's
-series for the period (or an unreadable file), 2 usage error.
+series for the period (or an unreadable file, or an invalid inventory), 2 usage error.
 `;
 
 const UNITS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86_400, w: 7 * 86_400, y: 365 * 86_400 };
@@ -99,6 +102,7 @@ export const reportCommand: Command = {
       args: [...argv],
       options: {
         prometheus: { type: 'string' },
+        inventory: { type: 'string', short: 'i' },
         at: { type: 'string' },
         period: { type: 'string', default: '30d' },
         format: { type: 'string', default: 'html' },
@@ -130,16 +134,22 @@ export const reportCommand: Command = {
       values.resolution === undefined ? Math.max(60, Math.ceil(periodSeconds / TARGET_STEPS / 60) * 60) : Math.max(1, Math.round(parseDuration(values.resolution, '--resolution')));
     if (periodSeconds / stepSeconds > 11_000) throw new UsageError(`--resolution ${values.resolution} gives more than 11,000 steps over --period ${values.period} (Prometheus' limit)`);
     const timeoutMs = parseDuration(values.timeout, '--timeout') * 1000;
-    const scanMaxAgeHours = values['scan-max-age'] === undefined ? DEFAULT_SCAN_MAX_AGE_HOURS : Number(values['scan-max-age']);
-    if (!(scanMaxAgeHours > 0)) throw new UsageError(`--scan-max-age must be a positive number of hours (got "${values['scan-max-age']}")`);
+    if (values.inventory === '') throw new UsageError('--inventory needs a file name');
+    const scanMaxAgeOption = values['scan-max-age'] === undefined ? undefined : Number(values['scan-max-age']);
+    if (scanMaxAgeOption !== undefined && !(scanMaxAgeOption > 0)) throw new UsageError(`--scan-max-age must be a positive number of hours (got "${values['scan-max-age']}")`);
     const headers = Object.fromEntries(values.header.map(parseHeader));
 
     const progress = (line: string) => io.stderr(`copa-fleet report: ${line}\n`);
+    const inventory = await fleetInventory(values.inventory, io);
+    if (inventory === undefined) return EXIT.invalid;
+    const settings = reportSettings(inventory);
+    progress(`selectors: collector ${JSON.stringify(settings.q.selectors.collector)}, exporter ${JSON.stringify(settings.q.selectors.exporter)}, records ${JSON.stringify(settings.q.selectors.records)}`);
+    const scanMaxAgeHours = scanMaxAgeOption ?? scanFreshness(inventory).scanMaxAgeHours;
     try {
       const bearerToken = values['bearer-token-file'] === undefined ? undefined : (await readOption(values['bearer-token-file'], '--bearer-token-file')).trim();
       const ca = values['ca-file'] === undefined ? undefined : await readOption(values['ca-file'], '--ca-file');
       const client = new PrometheusClient({ url: values.prometheus, timeoutMs, headers, ...(bearerToken !== undefined && { bearerToken }), ...(ca !== undefined && { ca }) });
-      const report = await generateReport(client, { window: { at, periodSeconds, stepSeconds }, scanMaxAgeHours, progress });
+      const report = await generateReport(client, { window: { at, periodSeconds, stepSeconds }, scanMaxAgeHours, settings, progress });
       const text = format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : format === 'md' ? renderMarkdown(report) : renderHtml(report);
       if (values.out === undefined) io.stdout(text);
       else {
@@ -160,3 +170,26 @@ export const reportCommand: Command = {
     }
   },
 };
+
+/**
+ * The inventory whose selectors the report uses: --inventory, else ./inventory.yaml when present,
+ * else one of defaults (said on stderr). Undefined after printing every problem of an invalid one.
+ */
+async function fleetInventory(file: string | undefined, io: Io): Promise<Inventory | undefined> {
+  const chosen = file ?? (existsSync(DEFAULT_INVENTORY) ? DEFAULT_INVENTORY : undefined);
+  if (chosen === undefined) {
+    const inventory = defaultInventory();
+    io.stderr(
+      `copa-fleet report: no --inventory and no ${DEFAULT_INVENTORY} here: reading the series with the selectors of an inventory of defaults ` +
+        `(namespace ${inventory.defaults.namespace}, the generated Pushgateway, no prometheus.selectors); pass --inventory for another fleet\n`,
+    );
+    return inventory;
+  }
+  try {
+    return await loadInventory(chosen);
+  } catch (error) {
+    if (!(error instanceof InventoryError)) throw error;
+    io.stderr(`${error.issues.map(formatIssue).join('\n')}\ncopa-fleet report: ${error.issues.length === 1 ? '1 problem' : `${error.issues.length} problems`} in ${chosen}\n`);
+    return undefined;
+  }
+}

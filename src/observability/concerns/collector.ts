@@ -3,29 +3,32 @@
  * SLA hours, intervals), so a collector that is down, not synced or exporting no inventory makes
  * them all silent: this alert is therefore critical.
  */
-import { ALERTS, JOBS, L, METRICS, UPSTREAM_METRICS } from '../../shared/metrics.ts';
+import { ALERTS, JOBS, L, METRICS } from '../../shared/metrics.ts';
 import { statPanel, tablePanel, timeseriesPanel } from '../panels.ts';
-import { by, sel } from '../promql.ts';
+import { by } from '../promql.ts';
+import { UPSTREAM } from '../queries.ts';
+import type { ObservabilitySettings } from '../settings.ts';
 import type { Concern } from '../types.ts';
 
-const { job, resource } = L;
-const up = sel(UPSTREAM_METRICS.up, { [job]: JOBS.collector });
+const { resource } = L;
 const DOWN_FOR = '10m';
 
-/** No label survives any branch, so the branches merge into one alert. */
-const collectorDown = [
-  `(vector(1) unless on () (${up} == 1))`,
-  `(vector(1) unless on () ${METRICS.inventoryImageInfo.name})`,
-  `(vector(1) and on () (min(${METRICS.collectorInformerSynced.name}) == 0))`,
-].join(' or ');
-
-export function collectorConcern(): Concern {
+export function collectorConcern(settings: ObservabilitySettings) {
+  const { q } = settings;
+  const up = q.series(UPSTREAM.up);
+  /** No label survives any branch, so the branches merge into one alert. */
+  const collectorDown = [
+    `(vector(1) unless on () (${up} == 1))`,
+    `(vector(1) unless on () ${q.series(METRICS.inventoryImageInfo)})`,
+    `(vector(1) and on () (min(${q.series(METRICS.collectorInformerSynced)}) == 0))`,
+  ].join(' or ');
   return {
     name: 'collector',
     records: [],
     alerts: [
       {
         alert: ALERTS.collectorDown,
+        outputLabels: [],
         expr: collectorDown,
         for: DOWN_FOR,
         severity: 'critical',
@@ -35,71 +38,55 @@ export function collectorConcern(): Concern {
           'Drift, CVE age, coverage and inventory series are missing, and every copa-fleet alert that joins on them is silent.',
       },
     ],
-    panels: [
-      {
-        row: 'pipeline',
-        order: 100,
-        panel: statPanel({
-          title: 'Drift collector',
-          description: `Scrape health of job "${JOBS.collector}" (1 = up).`,
-          queries: [{ expr: `max(${up})` }],
-          width: 4,
-          height: 6,
-          thresholds: [
-            { value: null, color: 'red' },
-            { value: 1, color: 'green' },
-          ],
-          noValue: 'no target',
-        }),
-      },
-      {
-        row: 'pipeline',
-        order: 110,
-        panel: statPanel({
-          title: 'Collector: time since last full sync',
-          description: 'Since the collector last had every informer synced and recomputed its metrics.',
-          queries: [{ expr: `time() - max(${METRICS.collectorLastSyncTimestamp.name})` }],
-          width: 4,
-          height: 6,
-          unit: 's',
-          thresholds: [
-            { value: null, color: 'green' },
-            { value: 600, color: 'orange' },
-          ],
-        }),
-      },
-      {
-        row: 'pipeline',
-        order: 120,
-        panel: tablePanel({
-          title: 'Collector informers',
-          description: '1 while the informer of the resource holds a complete, current list.',
-          queries: [{ expr: `min ${by(resource)} (${METRICS.collectorInformerSynced.name})` }],
-          width: 4,
-          height: 6,
-          rename: { Value: 'synced' },
-          colorColumn: 'synced',
-          thresholds: [
-            { value: null, color: 'red' },
-            { value: 1, color: 'green' },
-          ],
-        }),
-      },
-      {
-        row: 'pipeline',
-        order: 130,
-        panel: timeseriesPanel({
-          title: 'Collector API errors and watch restarts',
-          description: 'Per second, by resource: Kubernetes API errors and restarted watches (expiry, 410 Gone, connection loss).',
-          queries: [
-            { expr: `sum ${by(resource)} (rate(${METRICS.collectorApiErrorsTotal.name}[$__rate_interval]))`, legend: `errors {{${resource}}}` },
-            { expr: `sum ${by(resource)} (rate(${METRICS.collectorWatchRestartsTotal.name}[$__rate_interval]))`, legend: `watch restarts {{${resource}}}` },
-          ],
-          width: 12,
-          height: 6,
-          unit: 'reqps',
-        }),
-      },
-    ],
-  };
+    panels: {
+      up: statPanel({
+        title: 'Drift collector',
+        description: `Scrape health of job "${JOBS.collector}" (1 = up).`,
+        queries: [{ expr: `max(${up})` }],
+        width: 4,
+        height: 6,
+        thresholds: [
+          { value: null, color: 'red' },
+          { value: 1, color: 'green' },
+        ],
+        noValue: 'no target',
+      }),
+      lastSync: statPanel({
+        title: 'Collector: time since last full sync',
+        description: 'Since the collector last had every informer synced and recomputed its metrics.',
+        queries: [{ expr: `time() - max(${q.series(METRICS.collectorLastSyncTimestamp)})` }],
+        width: 4,
+        height: 6,
+        unit: 's',
+        thresholds: [
+          { value: null, color: 'green' },
+          { value: 600, color: 'orange' },
+        ],
+      }),
+      informers: tablePanel({
+        title: 'Collector informers',
+        description: '1 while the informer of the resource holds a complete, current list.',
+        queries: [{ expr: `min ${by(resource)} (${q.series(METRICS.collectorInformerSynced)})` }],
+        width: 4,
+        height: 6,
+        rename: { Value: 'synced' },
+        colorColumn: 'synced',
+        thresholds: [
+          { value: null, color: 'red' },
+          { value: 1, color: 'green' },
+        ],
+      }),
+      apiErrors: timeseriesPanel({
+        title: 'Collector API errors and watch restarts',
+        description: 'Per second, by resource: Kubernetes API errors and restarted watches (expiry, 410 Gone, connection loss).',
+        queries: [
+          { expr: `sum ${by(resource)} (rate(${q.series(METRICS.collectorApiErrorsTotal)}[$__rate_interval]))`, legend: `errors {{${resource}}}` },
+          { expr: `sum ${by(resource)} (rate(${q.series(METRICS.collectorWatchRestartsTotal)}[$__rate_interval]))`, legend: `watch restarts {{${resource}}}` },
+        ],
+        width: 12,
+        height: 6,
+        unit: 'reqps',
+      }),
+    },
+  } satisfies Concern;
 }

@@ -9,15 +9,11 @@
  */
 import { ALERTS, L, METRICS } from '../../shared/metrics.ts';
 import { barGaugePanel, noneIfCollected, statPanel, steps, tablePanel } from '../panels.ts';
-import { by, collectorZero, copyLabel, INVENTORY, withImageTeam, workloadSeries } from '../promql.ts';
+import { by, copyLabel } from '../promql.ts';
 import type { ObservabilitySettings } from '../settings.ts';
 import type { Concern } from '../types.ts';
 
 const { image, namespace, exportedNamespace, team } = L;
-const scanAge = METRICS.imageScanAgeSeconds.name;
-const unscanned = workloadSeries(METRICS.namespaceUnscanned.name);
-/** `max` deduplicates the collector's replicas or scrape targets (they count the same containers). */
-const unscannedContainers = `max ${by(image)} (${METRICS.unscannedContainers.name})`;
 
 /** The trivy-operator needs a while to scan a new namespace's workloads. */
 const NAMESPACE_NOT_SCANNED_FOR = '1h';
@@ -29,15 +25,21 @@ const IMAGE_NOT_SCANNED_FOR = '1h';
 /** Scan age only grows between scans: the threshold is the grace, `for` just absorbs a rescan in flight. */
 const SCAN_STALE_FOR = '15m';
 
-export function coverageConcern(settings: ObservabilitySettings): Concern {
+export function coverageConcern(settings: ObservabilitySettings) {
   const maxAgeHours = settings.scanMaxAgeSeconds / 3600;
+  const { q } = settings;
+  const scanAge = q.series(METRICS.imageScanAgeSeconds);
+  const unscanned = q.series(METRICS.namespaceUnscanned);
+  /** `max` deduplicates the collector's replicas or scrape targets (they count the same containers). */
+  const unscannedContainers = `max ${by(image)} (${q.series(METRICS.unscannedContainers)})`;
   return {
     name: 'coverage',
     records: [],
     alerts: [
       {
         alert: ALERTS.scanStale,
-        expr: withImageTeam(`max ${by(image)} (${scanAge}) > ${settings.scanMaxAgeSeconds}`),
+        outputLabels: [L.image, L.team],
+        expr: q.withImageTeam(`max ${by(image)} (${scanAge}) > ${settings.scanMaxAgeSeconds}`),
         for: SCAN_STALE_FOR,
         severity: 'warning',
         summary: `Trivy scan of {{ $labels.${image} }} is stale`,
@@ -47,7 +49,8 @@ export function coverageConcern(settings: ObservabilitySettings): Concern {
       },
       {
         alert: ALERTS.imageNotScanned,
-        expr: withImageTeam(`${unscannedContainers} > 0`),
+        outputLabels: [L.image, L.team],
+        expr: q.withImageTeam(`${unscannedContainers} > 0`),
         for: IMAGE_NOT_SCANNED_FOR,
         severity: 'warning',
         summary: `Running image {{ $labels.${image} }} was never scanned`,
@@ -57,6 +60,7 @@ export function coverageConcern(settings: ObservabilitySettings): Concern {
       },
       {
         alert: ALERTS.namespaceNotScanned,
+        outputLabels: [L.exportedNamespace],
         // The unscanned namespace moves to exported_namespace: `namespace` is the fleet namespace on every alert.
         expr: copyLabel(`max ${by(namespace)} (${unscanned}) > 0`, exportedNamespace, namespace),
         for: NAMESPACE_NOT_SCANNED_FOR,
@@ -67,71 +71,51 @@ export function coverageConcern(settings: ObservabilitySettings): Concern {
           `${NAMESPACE_NOT_SCANNED_FOR}: the trivy-operator does not watch it, so its CVEs are invisible to the SLA.`,
       },
     ],
-    panels: [
-      {
-        row: 'overview',
-        order: 10,
-        panel: statPanel({
-          title: 'Inventoried images',
-          description: 'Enabled inventory entries (CronJobs), as the drift collector exports them.',
-          queries: [{ expr: `count(${INVENTORY.byCronjob})` }],
-          width: 4,
-          height: 4,
-          thresholds: [{ value: null, color: 'blue' }],
-        }),
-      },
-      {
-        row: 'overview',
-        order: 45,
-        panel: statPanel({
-          title: 'Unscanned namespaces',
-          description: 'Namespaces with running pods and no VulnerabilityReport at all.',
-          // 0 only while the collector reports; absent ("No data") when it is down.
-          queries: [{ expr: `count(max ${by(namespace)} (${unscanned}) > 0) or ${collectorZero}` }],
-          width: 4,
-          height: 4,
-          thresholds: steps([1, 'orange']),
-        }),
-      },
-      {
-        row: 'overview',
-        order: 80,
-        panel: barGaugePanel({
-          title: 'Scan age per running image',
-          description: `Hours since the newest VulnerabilityReport of each running inventoried image. Red beyond ${maxAgeHours} h (TrivyScanStale).`,
-          queries: [{ expr: `max ${by(image)} (${scanAge}) / 3600`, legend: `{{${image}}}` }],
-          width: 8,
-          height: 8,
-          unit: 'h',
-          thresholds: steps([maxAgeHours, 'red']),
-        }),
-      },
-      {
-        row: 'overview',
-        order: 85,
-        panel: tablePanel({
-          title: 'Namespaces with running pods and no Trivy report',
-          description: 'Coverage gaps: the trivy-operator does not scan these namespaces (NamespaceNotScanned).',
-          queries: [{ expr: `max ${by(namespace)} (${unscanned}) > 0` }],
-          width: 5,
-          height: 8,
-          rename: { Value: 'running pods' },
-          noValue: noneIfCollected(),
-        }),
-      },
-      {
-        row: 'overview',
-        order: 88,
-        panel: tablePanel({
-          title: 'Running inventoried images with unscanned digests',
-          description: `Running containers whose digest has no VulnerabilityReport, per image: their CVEs are unknown, their compliance too (RunningImageNotScanned after ${IMAGE_NOT_SCANNED_FOR}).`,
-          queries: [{ expr: `${unscannedContainers} > 0` }],
-          width: 5,
-          height: 8,
-          rename: { Value: 'running containers' },
-          noValue: noneIfCollected(),
-        }),
-      },
-    ],
-  };
+    panels: {
+      inventoriedImages: statPanel({
+        title: 'Inventoried images',
+        description: 'Enabled inventory entries (CronJobs), as the drift collector exports them.',
+        queries: [{ expr: `count(${q.inventory.byCronjob})` }],
+        width: 4,
+        height: 4,
+        thresholds: [{ value: null, color: 'blue' }],
+      }),
+      unscannedNamespaceCount: statPanel({
+        title: 'Unscanned namespaces',
+        description: 'Namespaces with running pods and no VulnerabilityReport at all.',
+        // 0 only while the collector reports; absent ("No data") when it is down.
+        queries: [{ expr: `count(max ${by(namespace)} (${unscanned}) > 0) or ${q.collectorZero}` }],
+        width: 4,
+        height: 4,
+        thresholds: steps([1, 'orange']),
+      }),
+      scanAge: barGaugePanel({
+        title: 'Scan age per running image',
+        description: `Hours since the newest VulnerabilityReport of each running inventoried image. Red beyond ${maxAgeHours} h (TrivyScanStale).`,
+        queries: [{ expr: `max ${by(image)} (${scanAge}) / 3600`, legend: `{{${image}}}` }],
+        width: 8,
+        height: 8,
+        unit: 'h',
+        thresholds: steps([maxAgeHours, 'red']),
+      }),
+      unscannedNamespaces: tablePanel({
+        title: 'Namespaces with running pods and no Trivy report',
+        description: 'Coverage gaps: the trivy-operator does not scan these namespaces (NamespaceNotScanned).',
+        queries: [{ expr: `max ${by(namespace)} (${unscanned}) > 0` }],
+        width: 5,
+        height: 8,
+        rename: { Value: 'running pods' },
+        noValue: noneIfCollected(),
+      }),
+      unscannedImages: tablePanel({
+        title: 'Running inventoried images with unscanned digests',
+        description: `Running containers whose digest has no VulnerabilityReport, per image: their CVEs are unknown, their compliance too (RunningImageNotScanned after ${IMAGE_NOT_SCANNED_FOR}).`,
+        queries: [{ expr: `${unscannedContainers} > 0` }],
+        width: 5,
+        height: 8,
+        rename: { Value: 'running containers' },
+        noValue: noneIfCollected(),
+      }),
+    },
+  } satisfies Concern;
 }

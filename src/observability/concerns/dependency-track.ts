@@ -6,29 +6,31 @@
  */
 import { ALERTS, L, METRICS } from '../../shared/metrics.ts';
 import { barGaugePanel, steps } from '../panels.ts';
-import { by, duration, inInventory, on, withCronjobTeam } from '../promql.ts';
+import { by, duration, on } from '../promql.ts';
 import type { ObservabilitySettings } from '../settings.ts';
 import type { Concern } from '../types.ts';
 
 const { image, cronjob, team } = L;
 const perCronjob = (expr: string) => `max ${by(image, cronjob)} (${expr})`;
 
-export function dependencyTrackConcern(settings: ObservabilitySettings): Concern {
+export function dependencyTrackConcern(settings: ObservabilitySettings) {
   const window = duration(settings.longestScheduleInterval + settings.missingRunGraceSeconds);
-  const failures = METRICS.dependencyTrackUploadFailureTotal.name;
+  const { q } = settings;
+  const failures = q.series(METRICS.dependencyTrackUploadFailureTotal);
   const now = perCronjob(failures);
   const before = perCronjob(`${failures} offset ${window}`);
   // Grew within the window, or appeared within it (a pushed counter starts at 1).
   const failedRecently = `(${now} - ${before} > 0 or (${now} > 0 unless ${on(image, cronjob)} ${before}))`;
-  const latestRunStart = `(${perCronjob(METRICS.runLastTimestamp.name)} - ${perCronjob(METRICS.runDurationSeconds.name)})`;
-  const uploadedInLatestRun = `${perCronjob(METRICS.dependencyTrackUploadLastSuccessTimestamp.name)} >= ${on(image, cronjob)} ${latestRunStart}`;
+  const latestRunStart = `(${perCronjob(q.series(METRICS.runLastTimestamp))} - ${perCronjob(q.series(METRICS.runDurationSeconds))})`;
+  const uploadedInLatestRun = `${perCronjob(q.series(METRICS.dependencyTrackUploadLastSuccessTimestamp))} >= ${on(image, cronjob)} ${latestRunStart}`;
   return {
     name: 'dependency-track',
     records: [],
     alerts: [
       {
         alert: ALERTS.dependencyTrackUploadFailing,
-        expr: withCronjobTeam(`${failedRecently} unless ${on(image, cronjob)} (${uploadedInLatestRun})`),
+        outputLabels: [L.image, L.cronjob, L.team],
+        expr: q.withCronjobTeam(`${failedRecently} unless ${on(image, cronjob)} (${uploadedInLatestRun})`),
         severity: 'warning',
         summary: `Dependency-Track BOM upload failing for {{ $labels.${image} }}`,
         description:
@@ -36,19 +38,15 @@ export function dependencyTrackConcern(settings: ObservabilitySettings): Concern
           `failed after all retries within the last ${window}, and the latest run uploaded none (team {{ $labels.${team} }}).`,
       },
     ],
-    panels: [
-      {
-        row: 'pipeline',
-        order: 140,
-        panel: barGaugePanel({
-          title: 'Dependency-Track upload failures',
-          description: 'BOM uploads that failed after all retries, accumulated across runs, per inventoried image.',
-          queries: [{ expr: `sum ${by(image)} (${inInventory(failures)})`, legend: `{{${image}}}` }],
-          width: 12,
-          height: 6,
-          thresholds: steps([1, 'orange']),
-        }),
-      },
-    ],
-  };
+    panels: {
+      uploadFailures: barGaugePanel({
+        title: 'Dependency-Track upload failures',
+        description: 'BOM uploads that failed after all retries, accumulated across runs, per inventoried image.',
+        queries: [{ expr: `sum ${by(image)} (${q.inInventory(failures)})`, legend: `{{${image}}}` }],
+        width: 12,
+        height: 6,
+        thresholds: steps([1, 'orange']),
+      }),
+    },
+  } satisfies Concern;
 }

@@ -11,33 +11,33 @@
  */
 import { ALERTS, L, METRICS, RECORDS } from '../../shared/metrics.ts';
 import { noneIfCollected, statPanel, steps, tablePanel } from '../panels.ts';
-import { by, collectorZero, copyLabel, withImageTeam, workloadSeries } from '../promql.ts';
+import { by, copyLabel } from '../promql.ts';
+import type { ObservabilitySettings } from '../settings.ts';
 import type { Concern } from '../types.ts';
 
 const { namespace, pod, container, image, digest, patchedDigest, exportedNamespace, team } = L;
-const drift = workloadSeries(METRICS.containerDigestDrift.name);
 
 /** Drift must last this long before the alert: time for a rollout after the patch. */
 const UNPATCHED_DIGEST_FOR = '30m';
 
-const rawDrift = METRICS.containerDigestDrift.name;
-/** `max` deduplicates the collector's replicas or scrape targets (they count the same containers). */
-const running = `sum(max ${by(image)} (${METRICS.runningContainers.name}))`;
-const nonCompliant = `max(${METRICS.noncompliantContainers.name})`;
-/**
- * Never scanned and not known non-compliant: counted as not known to be compliant. 0 where the
- * collector exports its non-compliant count but not this one (history recorded before this series
- * existed, e.g. in a 30-day report), never from nothing.
- */
-const unknown = `(max(${METRICS.complianceUnknownContainers.name}) or 0 * ${nonCompliant})`;
-
-export function driftConcern(): Concern {
+export function driftConcern(settings: ObservabilitySettings) {
+  const { q } = settings;
+  const drift = q.series(METRICS.containerDigestDrift);
+  /** `max` deduplicates the collector's replicas or scrape targets (they count the same containers). */
+  const running = `sum(max ${by(image)} (${q.series(METRICS.runningContainers)}))`;
+  const nonCompliant = `max(${q.series(METRICS.noncompliantContainers)})`;
+  /**
+   * Never scanned and not known non-compliant: counted as not known to be compliant. 0 where the
+   * collector exports its non-compliant count but not this one (history recorded before this series
+   * existed, e.g. in a 30-day report), never from nothing.
+   */
+  const unknown = `(max(${q.series(METRICS.complianceUnknownContainers)}) or 0 * ${nonCompliant})`;
   return {
     name: 'drift',
     records: [
       // Containers on a pre-patch digest (the seed counted containers with Critical CVEs instead).
       // Absent, not 0, without the collector: the stat must not turn green while nobody looks.
-      { record: RECORDS.digestDriftContainers, expr: `count(${rawDrift} == 1) or ${collectorZero}` },
+      { record: RECORDS.digestDriftContainers, expr: `count(${drift} == 1) or ${q.collectorZero}` },
       {
         record: RECORDS.patchComplianceRatio,
         // Known compliant only: a never-scanned container is not counted compliant. No `or vector(0)`:
@@ -53,8 +53,9 @@ export function driftConcern(): Concern {
     alerts: [
       {
         alert: ALERTS.unpatchedDigest,
+        outputLabels: [L.image, L.exportedNamespace, L.team],
         // The workload namespace moves to exported_namespace: `namespace` is the fleet namespace on every alert.
-        expr: withImageTeam(copyLabel(`count ${by(namespace, image)} (${drift} == 1)`, exportedNamespace, namespace)),
+        expr: q.withImageTeam(copyLabel(`count ${by(namespace, image)} (${drift} == 1)`, exportedNamespace, namespace)),
         for: UNPATCHED_DIGEST_FOR,
         severity: 'warning',
         summary: `Pods in {{ $labels.${exportedNamespace} }} still run an unpatched digest of {{ $labels.${image} }}`,
@@ -63,67 +64,51 @@ export function driftConcern(): Concern {
           `other than the latest patched one for more than ${UNPATCHED_DIGEST_FOR}. Roll the workloads out (team {{ $labels.${team} }}).`,
       },
     ],
-    panels: [
-      {
-        row: 'overview',
-        order: 30,
-        panel: statPanel({
-          title: 'Patch compliance',
-          description:
-            'Compliant: running containers of inventoried images that run the latest patched digest and whose scanned digest carries no Critical CVE, over all running containers of inventoried images. ' +
-            'Containers whose digest was never scanned are not counted compliant (see "Compliance unknown").',
-          queries: [{ expr: RECORDS.patchComplianceRatio }],
-          width: 4,
-          height: 4,
-          unit: 'percentunit',
-          thresholds: [
-            { value: null, color: 'red' },
-            { value: 0.9, color: 'orange' },
-            { value: 0.99, color: 'green' },
-          ],
-        }),
-      },
-      {
-        row: 'overview',
-        order: 35,
-        panel: statPanel({
-          title: 'Compliance unknown',
-          description:
-            'Running containers of inventoried images whose digest has no VulnerabilityReport (and that are not on a pre-patch digest), over all of them: ' +
-            'neither known compliant nor known non-compliant (RunningImageNotScanned).',
-          queries: [{ expr: RECORDS.patchComplianceUnknownRatio }],
-          width: 4,
-          height: 4,
-          unit: 'percentunit',
-          thresholds: steps([0.000001, 'orange']),
-        }),
-      },
-      {
-        row: 'overview',
-        order: 40,
-        panel: statPanel({
-          title: 'Containers on a pre-patch digest',
-          description: 'Running containers whose digest differs from the latest patched digest of their image (digest drift).',
-          queries: [{ expr: RECORDS.digestDriftContainers }],
-          width: 4,
-          height: 4,
-          thresholds: steps([1, 'orange']),
-        }),
-      },
-      {
-        row: 'overview',
-        order: 70,
-        panel: tablePanel({
-          title: 'Containers on a pre-patch digest',
-          description: `Each running container whose digest is not the latest patched digest of its image. PodsRunningUnpatchedDigest fires after ${UNPATCHED_DIGEST_FOR}.`,
-          queries: [{ expr: `max ${by(namespace, pod, container, image, digest, patchedDigest)} (${drift} == 1)` }],
-          width: 24,
-          height: 8,
-          hide: ['Value'],
-          rename: { [digest]: 'running digest' },
-          noValue: noneIfCollected(),
-        }),
-      },
-    ],
-  };
+    panels: {
+      patchCompliance: statPanel({
+        title: 'Patch compliance',
+        description:
+          'Compliant: running containers of inventoried images that run the latest patched digest and whose scanned digest carries no Critical CVE, over all running containers of inventoried images. ' +
+          'Containers whose digest was never scanned are not counted compliant (see "Compliance unknown").',
+        queries: [{ expr: q.record(RECORDS.patchComplianceRatio) }],
+        width: 4,
+        height: 4,
+        unit: 'percentunit',
+        thresholds: [
+          { value: null, color: 'red' },
+          { value: 0.9, color: 'orange' },
+          { value: 0.99, color: 'green' },
+        ],
+      }),
+      complianceUnknown: statPanel({
+        title: 'Compliance unknown',
+        description:
+          'Running containers of inventoried images whose digest has no VulnerabilityReport (and that are not on a pre-patch digest), over all of them: ' +
+          'neither known compliant nor known non-compliant (RunningImageNotScanned).',
+        queries: [{ expr: q.record(RECORDS.patchComplianceUnknownRatio) }],
+        width: 4,
+        height: 4,
+        unit: 'percentunit',
+        thresholds: steps([0.000001, 'orange']),
+      }),
+      driftedContainerCount: statPanel({
+        title: 'Containers on a pre-patch digest',
+        description: 'Running containers whose digest differs from the latest patched digest of their image (digest drift).',
+        queries: [{ expr: q.record(RECORDS.digestDriftContainers) }],
+        width: 4,
+        height: 4,
+        thresholds: steps([1, 'orange']),
+      }),
+      driftedContainers: tablePanel({
+        title: 'Containers on a pre-patch digest',
+        description: `Each running container whose digest is not the latest patched digest of its image. PodsRunningUnpatchedDigest fires after ${UNPATCHED_DIGEST_FOR}.`,
+        queries: [{ expr: `max ${by(namespace, pod, container, image, digest, patchedDigest)} (${drift} == 1)` }],
+        width: 24,
+        height: 8,
+        hide: ['Value'],
+        rename: { [digest]: 'running digest' },
+        noValue: noneIfCollected(),
+      }),
+    },
+  } satisfies Concern;
 }

@@ -24,27 +24,29 @@
  * Kept apart from missing-runs' freshness checks so that those are never evaluated behind a fleet's
  * worth of first-run checks (Prometheus evaluates groups concurrently, rules within a group in turn).
  */
-import { ALERTS, JOBS, L, METRICS, type MissingReason, UPSTREAM_METRICS } from '../../shared/metrics.ts';
+import { ALERTS, L, METRICS, type MissingReason, UPSTREAM_METRICS } from '../../shared/metrics.ts';
 import { noneIfCollected, tablePanel } from '../panels.ts';
-import { by, INVENTORY, intervalPlus, on, sel, withCronjobTeam } from '../promql.ts';
+import { by, on } from '../promql.ts';
 import type { ObservabilitySettings } from '../settings.ts';
 import type { AlertDefinition, Concern } from '../types.ts';
-import { missingSummary, RUN_EVIDENCE, SUCCESS_EVIDENCE } from './run-evidence.ts';
+import { missingSummary, runEvidence, successEvidence } from './run-evidence.ts';
 
-const { image, cronjob, job, missingReason } = L;
+const { image, cronjob, team, missingReason } = L;
 /** A collector gap shorter than this does not interrupt the missing-CronJob countdown. */
 const COLLECTOR_GAP_TOLERANCE = '15m';
 /** GitOps applies the inventory ConfigMap and the CronJobs together: an hour apart is a failed or partial apply. */
 const CRONJOB_MISSING_FOR = '1h';
 
-/** Seconds since each inventoried CronJob was created. */
-const sinceCreated = `(time() - max ${by(image, cronjob)} (${METRICS.cronjobCreatedTimestamp.name}))`;
-
-export function firstRunsConcern(settings: ObservabilitySettings): Concern {
+export function firstRunsConcern(settings: ObservabilitySettings) {
   const graceHours = settings.missingRunGraceSeconds / 3600;
-  const limit = intervalPlus(settings.missingRunGraceSeconds);
+  const { q } = settings;
+  const RUN_EVIDENCE = runEvidence(q);
+  const SUCCESS_EVIDENCE = successEvidence(q);
+  /** Seconds since each inventoried CronJob was created. */
+  const sinceCreated = `(time() - max ${by(image, cronjob)} (${q.series(METRICS.cronjobCreatedTimestamp)}))`;
+  const limit = q.intervalPlus(settings.missingRunGraceSeconds);
   const overdue = (age: string) => `${age} > ${on(image)} group_left () ${limit}`;
-  const pushgatewayUptime = `time() - max(${sel(UPSTREAM_METRICS.processStartTimeSeconds, { [job]: JOBS.pushgateway })})`;
+  const pushgatewayUptime = `time() - max(${q.pushgatewaySelf(UPSTREAM_METRICS.processStartTimeSeconds)})`;
   /**
    * How long success evidence could have accumulated: since the CronJob was created, and (only the
    * generated Pushgateway is ours to read) since the Pushgateway started. `scalar()` of a missing
@@ -53,7 +55,8 @@ export function firstRunsConcern(settings: ObservabilitySettings): Concern {
   const successWindow = settings.pushgatewayDeployed ? `clamp_max(${sinceCreated}, scalar(${pushgatewayUptime}))` : sinceCreated;
   const neverRule = (reason: MissingReason, expr: string, description: string): AlertDefinition => ({
     alert: ALERTS.jobMissing,
-    expr: withCronjobTeam(expr),
+    outputLabels: [L.image, L.cronjob, L.team],
+    expr: q.withCronjobTeam(expr),
     severity: 'warning',
     labels: { [missingReason]: reason },
     summary: missingSummary(reason),
@@ -76,10 +79,11 @@ export function firstRunsConcern(settings: ObservabilitySettings): Concern {
       ),
       {
         alert: ALERTS.jobMissing,
+        outputLabels: [L.image, L.cronjob, L.team],
         // Read across short collector gaps, so that a restart does not restart the hour.
         expr:
-          `group ${by(image, cronjob, L.team)} (last_over_time(${METRICS.inventoryImageInfo.name}[${COLLECTOR_GAP_TOLERANCE}]))` +
-          ` unless ${on(image, cronjob)} last_over_time(${METRICS.cronjobCreatedTimestamp.name}[${COLLECTOR_GAP_TOLERANCE}])`,
+          `group ${by(image, cronjob, team)} (last_over_time(${q.series(METRICS.inventoryImageInfo)}[${COLLECTOR_GAP_TOLERANCE}]))` +
+          ` unless ${on(image, cronjob)} last_over_time(${q.series(METRICS.cronjobCreatedTimestamp)}[${COLLECTOR_GAP_TOLERANCE}])`,
         for: CRONJOB_MISSING_FOR,
         severity: 'warning',
         labels: { [missingReason]: 'cronjob_missing' },
@@ -89,20 +93,16 @@ export function firstRunsConcern(settings: ObservabilitySettings): Concern {
           'the generated manifests were not applied, or the CronJob was deleted. The image gets no patches.',
       },
     ],
-    panels: [
-      {
-        row: 'overview',
-        order: 90,
-        panel: tablePanel({
-          title: 'Inventoried images that never reported',
-          description: 'Inventory entries with no exporter heartbeat and no CronJob schedule on record: their CronJob never ran, or its runs never reached the Pushgateway.',
-          queries: [{ expr: `${INVENTORY.byCronjobTeam} unless ${on(image, cronjob)} ${RUN_EVIDENCE}` }],
-          width: 6,
-          height: 8,
-          hide: ['Value'],
-          noValue: noneIfCollected(),
-        }),
-      },
-    ],
-  };
+    panels: {
+      neverReported: tablePanel({
+        title: 'Inventoried images that never reported',
+        description: 'Inventory entries with no exporter heartbeat and no CronJob schedule on record: their CronJob never ran, or its runs never reached the Pushgateway.',
+        queries: [{ expr: `${q.inventory.byCronjobTeam} unless ${on(image, cronjob)} ${RUN_EVIDENCE}` }],
+        width: 6,
+        height: 8,
+        hide: ['Value'],
+        noValue: noneIfCollected(),
+      }),
+    },
+  } satisfies Concern;
 }

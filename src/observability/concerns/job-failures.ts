@@ -7,26 +7,32 @@
  */
 import { ALERTS, FAILURE_REASONS, L, METRICS } from '../../shared/metrics.ts';
 import { noneIfCollected, tablePanel } from '../panels.ts';
-import { by, copyLabel, sel, withCronjobTeam } from '../promql.ts';
+import { by, copyLabel } from '../promql.ts';
+import type { FleetQueries } from '../queries.ts';
 import type { ObservabilitySettings } from '../settings.ts';
 import type { Concern } from '../types.ts';
 
 const { image, cronjob, failureReason, outcome } = L;
 
 /** The failure reasons of the last run: the exporter's outcome, or what the collector saw of the Job. */
-const lastRunFailures =
-  `max ${by(image, cronjob, failureReason)} (` +
-  copyLabel(`${sel(METRICS.runLastOutcome.name, {}, { [outcome]: FAILURE_REASONS.join('|') })} == 1`, failureReason, outcome) +
-  `) or max ${by(image, cronjob, failureReason)} (${METRICS.jobLastFailure.name} == 1)`;
+function lastRunFailures(q: FleetQueries): string {
+  return (
+    `max ${by(image, cronjob, failureReason)} (` +
+    copyLabel(`${q.series(METRICS.runLastOutcome, {}, { [outcome]: FAILURE_REASONS.join('|') })} == 1`, failureReason, outcome) +
+    `) or max ${by(image, cronjob, failureReason)} (${q.series(METRICS.jobLastFailure)} == 1)`
+  );
+}
 
-export function jobFailuresConcern(settings: ObservabilitySettings): Concern {
+export function jobFailuresConcern(settings: ObservabilitySettings) {
+  const { q } = settings;
   return {
     name: 'job-failures',
     records: [],
     alerts: [
       {
         alert: ALERTS.jobFailed,
-        expr: withCronjobTeam(lastRunFailures),
+        outputLabels: [L.image, L.cronjob, L.team, L.failureReason],
+        expr: q.withCronjobTeam(lastRunFailures(q)),
         severity: 'warning',
         summary: `Copa run for {{ $labels.${image} }} failed: {{ $labels.${failureReason} }}`,
         description:
@@ -34,20 +40,16 @@ export function jobFailuresConcern(settings: ObservabilitySettings): Concern {
           `failure_reason={{ $labels.${failureReason} }}. The image gets no patches until a run succeeds.`,
       },
     ],
-    panels: [
-      {
-        row: 'pipeline',
-        order: 50,
-        panel: tablePanel({
-          title: 'Images whose last run failed',
-          description: 'The failure reason of the last run, from the exporter or, for failures it cannot see (pod never started, image pull, deadline), the collector.',
-          queries: [{ expr: withCronjobTeam(lastRunFailures) }],
-          width: 8,
-          height: 10,
-          hide: ['Value'],
-          noValue: noneIfCollected(),
-        }),
-      },
-    ],
-  };
+    panels: {
+      lastRunFailed: tablePanel({
+        title: 'Images whose last run failed',
+        description: 'The failure reason of the last run, from the exporter or, for failures it cannot see (pod never started, image pull, deadline), the collector.',
+        queries: [{ expr: q.withCronjobTeam(lastRunFailures(q)) }],
+        width: 8,
+        height: 10,
+        hide: ['Value'],
+        noValue: noneIfCollected(),
+      }),
+    },
+  } satisfies Concern;
 }

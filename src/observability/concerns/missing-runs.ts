@@ -9,23 +9,27 @@
  * grace is in the threshold).
  */
 import { ALERTS, L, type MissingReason } from '../../shared/metrics.ts';
-import { intervalPlus, on, withCronjobTeam } from '../promql.ts';
+import { on } from '../promql.ts';
 import type { ObservabilitySettings } from '../settings.ts';
 import type { AlertDefinition, Concern } from '../types.ts';
-import { missingSummary, RUN_EVIDENCE, SUCCESS_EVIDENCE } from './run-evidence.ts';
+import { missingSummary, runEvidence, successEvidence } from './run-evidence.ts';
 
 const { image, cronjob, missingReason } = L;
 
 /** Seconds since the evidence, where that exceeds the image's interval plus grace. */
 function overdue(evidence: string, settings: ObservabilitySettings): string {
-  return `(time() - ${evidence}) > ${on(image)} group_left () ${intervalPlus(settings.missingRunGraceSeconds)}`;
+  return `(time() - ${evidence}) > ${on(image)} group_left () ${settings.q.intervalPlus(settings.missingRunGraceSeconds)}`;
 }
 
-export function missingRunsConcern(settings: ObservabilitySettings): Concern {
+export function missingRunsConcern(settings: ObservabilitySettings) {
   const graceHours = settings.missingRunGraceSeconds / 3600;
+  const { q } = settings;
+  const RUN_EVIDENCE = runEvidence(q);
+  const SUCCESS_EVIDENCE = successEvidence(q);
   const staleRule = (reason: MissingReason, expr: string, what: string): AlertDefinition => ({
     alert: ALERTS.jobMissing,
-    expr: withCronjobTeam(expr),
+    outputLabels: [L.image, L.cronjob, L.team],
+    expr: q.withCronjobTeam(expr),
     severity: 'warning',
     labels: { [missingReason]: reason },
     summary: missingSummary(reason),
@@ -45,6 +49,6 @@ export function missingRunsConcern(settings: ObservabilitySettings): Concern {
         'runs happen, but the last successful one was',
       ),
     ],
-    panels: [],
-  };
+    panels: {},
+  } satisfies Concern;
 }

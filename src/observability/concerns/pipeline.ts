@@ -11,7 +11,8 @@
  */
 import { L, METRICS, RECORDS } from '../../shared/metrics.ts';
 import { barGaugePanel, statPanel, steps, timeseriesPanel } from '../panels.ts';
-import { by, inInventory, sel } from '../promql.ts';
+import { by } from '../promql.ts';
+import type { FleetQueries, SourcedMetric } from '../queries.ts';
 import type { ObservabilitySettings } from '../settings.ts';
 import type { Concern } from '../types.ts';
 
@@ -19,25 +20,27 @@ const { image, cronjob, failureReason } = L;
 const WINDOW = '7d';
 
 /** Runs counted by `counter` in the last WINDOW, by `labels`, inventoried CronJobs only. */
-function runsInWindow(counter: string, labels: readonly string[]): string {
-  const now = `sum ${by(...labels)} (${inInventory(counter)})`;
-  const before = `sum ${by(...labels)} (${inInventory(`${counter} offset ${WINDOW}`)})`;
+function runsInWindow(q: FleetQueries, counter: SourcedMetric, labels: readonly string[]): string {
+  const now = `sum ${by(...labels)} (${q.inInventory(q.series(counter))})`;
+  const before = `sum ${by(...labels)} (${q.inInventory(`${q.series(counter)} offset ${WINDOW}`)})`;
   return `(${now} - ${before}) >= 0 or ${now}`;
 }
 
-const succeeded = RECORDS.patchSuccessIncrease7d;
-const failedByImage = `sum ${by(image)} (${RECORDS.patchFailureIncrease7d})`;
-/** Missing on one side means zero runs of that kind. */
-const succeededOrZero = `(${succeeded} or 0 * ${failedByImage})`;
-const failedOrZero = `(${failedByImage} or 0 * ${succeeded})`;
-
-export function pipelineConcern(settings: ObservabilitySettings): Concern {
+export function pipelineConcern(settings: ObservabilitySettings) {
+  const { q } = settings;
+  const succeeded = q.record(RECORDS.patchSuccessIncrease7d);
+  const failed = q.record(RECORDS.patchFailureIncrease7d);
+  const succeededByImage = `sum ${by(image)} (${succeeded})`;
+  const failedByImage = `sum ${by(image)} (${failed})`;
+  /** Missing on one side means zero runs of that kind; both sides `by (image)` so their label sets match. */
+  const succeededOrZero = `(${succeededByImage} or 0 * ${failedByImage})`;
+  const failedOrZero = `(${failedByImage} or 0 * ${succeededByImage})`;
   const overdueHours = (settings.longestScheduleInterval + settings.missingRunGraceSeconds) / 3600;
   return {
     name: 'pipeline',
     records: [
-      { record: RECORDS.patchSuccessIncrease7d, expr: runsInWindow(METRICS.patchSuccessTotal.name, [image]) },
-      { record: RECORDS.patchFailureIncrease7d, expr: runsInWindow(METRICS.patchFailureTotal.name, [image, failureReason]) },
+      { record: RECORDS.patchSuccessIncrease7d, expr: runsInWindow(q, METRICS.patchSuccessTotal, [image]) },
+      { record: RECORDS.patchFailureIncrease7d, expr: runsInWindow(q, METRICS.patchFailureTotal, [image, failureReason]) },
       {
         record: RECORDS.patchSuccessRate7d,
         // Success and failure counters carry different labels: both sides are aggregated by image
@@ -46,115 +49,87 @@ export function pipelineConcern(settings: ObservabilitySettings): Concern {
       },
     ],
     alerts: [],
-    panels: [
-      {
-        row: 'pipeline',
-        order: 10,
-        panel: statPanel({
-          title: 'Copa success rate (7 d)',
-          description: 'Successful runs (patched or up to date) over all runs of inventoried images in the last 7 days.',
-          queries: [{ expr: `sum(${succeeded}) / (sum(${succeeded}) + (sum(${RECORDS.patchFailureIncrease7d}) or vector(0)))` }],
-          width: 6,
-          height: 8,
-          unit: 'percentunit',
-          thresholds: [
-            { value: null, color: 'red' },
-            { value: 0.9, color: 'orange' },
-            { value: 0.99, color: 'green' },
-          ],
-        }),
-      },
-      {
-        row: 'pipeline',
-        order: 20,
-        panel: timeseriesPanel({
-          title: 'Copa runs: succeeded and failed (trailing 7 d)',
-          description: 'Runs of inventoried images in the 7 days before each point.',
-          queries: [
-            { expr: `sum(${succeeded})`, legend: 'succeeded' },
-            { expr: `sum(${RECORDS.patchFailureIncrease7d})`, legend: 'failed' },
-          ],
-          width: 9,
-          height: 8,
-        }),
-      },
-      {
-        row: 'pipeline',
-        order: 30,
-        panel: timeseriesPanel({
-          title: 'Copa failures by reason (trailing 7 d)',
-          description: 'Failed runs of inventoried images in the 7 days before each point, by failure_reason.',
-          queries: [{ expr: `sum ${by(failureReason)} (${RECORDS.patchFailureIncrease7d})`, legend: `{{${failureReason}}}` }],
-          width: 9,
-          height: 8,
-          stacked: true,
-        }),
-      },
-      {
-        row: 'pipeline',
-        order: 40,
-        panel: barGaugePanel({
-          title: 'Success rate by image (7 d)',
-          description: `${RECORDS.patchSuccessRate7d}: successful over all runs of each image in the last 7 days.`,
-          queries: [{ expr: RECORDS.patchSuccessRate7d, legend: `{{${image}}}` }],
-          width: 8,
-          height: 10,
-          unit: 'percentunit',
-          min: 0,
-          max: 1,
-          thresholds: [
-            { value: null, color: 'red' },
-            { value: 0.8, color: 'orange' },
-            { value: 1, color: 'green' },
-          ],
-        }),
-      },
-      {
-        row: 'pipeline',
-        order: 60,
-        panel: barGaugePanel({
-          title: 'Hours since the last successful run',
-          description: `Per inventoried CronJob. Red beyond ${overdueHours} h (the longest schedule interval plus the grace).`,
-          queries: [
-            {
-              expr: `(time() - max ${by(image, cronjob)} (${inInventory(METRICS.runLastSuccessTimestamp.name)})) / 3600`,
-              legend: `{{${image}}} ({{${cronjob}}})`,
-            },
-          ],
-          width: 8,
-          height: 10,
-          unit: 'h',
-          thresholds: steps([overdueHours, 'red']),
-        }),
-      },
-      {
-        row: 'pipeline',
-        order: 70,
-        panel: timeseriesPanel({
-          title: 'Copa run duration',
-          description: 'Wall time of the last run per image, scan to push.',
-          queries: [{ expr: `max ${by(image)} (${inInventory(METRICS.runDurationSeconds.name)})`, legend: `{{${image}}}` }],
-          width: 12,
-          height: 8,
-          unit: 's',
-        }),
-      },
-      {
-        row: 'pipeline',
-        order: 80,
-        panel: barGaugePanel({
-          title: 'Fixable vulnerabilities in the registry image, before and after the patch',
-          description: 'From the exporter\'s scans of the last run: the source image (before) and the pushed patched image (after).',
-          queries: [
-            {
-              expr: `sum ${by(L.stage, L.severity)} (${inInventory(sel(METRICS.imageVulnerabilities.name))})`,
-              legend: `{{${L.stage}}} {{${L.severity}}}`,
-            },
-          ],
-          width: 12,
-          height: 8,
-        }),
-      },
-    ],
-  };
+    panels: {
+      successRate: statPanel({
+        title: 'Copa success rate (7 d)',
+        description: 'Successful runs (patched or up to date) over all runs of inventoried images in the last 7 days.',
+        queries: [{ expr: `sum(${succeeded}) / (sum(${succeeded}) + (sum(${failed}) or vector(0)))` }],
+        width: 6,
+        height: 8,
+        unit: 'percentunit',
+        thresholds: [
+          { value: null, color: 'red' },
+          { value: 0.9, color: 'orange' },
+          { value: 0.99, color: 'green' },
+        ],
+      }),
+      runs: timeseriesPanel({
+        title: 'Copa runs: succeeded and failed (trailing 7 d)',
+        description: 'Runs of inventoried images in the 7 days before each point.',
+        queries: [
+          { expr: `sum(${succeeded})`, legend: 'succeeded' },
+          { expr: `sum(${failed})`, legend: 'failed' },
+        ],
+        width: 9,
+        height: 8,
+      }),
+      failuresByReason: timeseriesPanel({
+        title: 'Copa failures by reason (trailing 7 d)',
+        description: 'Failed runs of inventoried images in the 7 days before each point, by failure_reason.',
+        queries: [{ expr: `sum ${by(failureReason)} (${failed})`, legend: `{{${failureReason}}}` }],
+        width: 9,
+        height: 8,
+        stacked: true,
+      }),
+      successRateByImage: barGaugePanel({
+        title: 'Success rate by image (7 d)',
+        description: `${RECORDS.patchSuccessRate7d}: successful over all runs of each image in the last 7 days.`,
+        queries: [{ expr: q.record(RECORDS.patchSuccessRate7d), legend: `{{${image}}}` }],
+        width: 8,
+        height: 10,
+        unit: 'percentunit',
+        min: 0,
+        max: 1,
+        thresholds: [
+          { value: null, color: 'red' },
+          { value: 0.8, color: 'orange' },
+          { value: 1, color: 'green' },
+        ],
+      }),
+      hoursSinceSuccess: barGaugePanel({
+        title: 'Hours since the last successful run',
+        description: `Per inventoried CronJob. Red beyond ${overdueHours} h (the longest schedule interval plus the grace).`,
+        queries: [
+          {
+            expr: `(time() - max ${by(image, cronjob)} (${q.inInventory(q.series(METRICS.runLastSuccessTimestamp))})) / 3600`,
+            legend: `{{${image}}} ({{${cronjob}}})`,
+          },
+        ],
+        width: 8,
+        height: 10,
+        unit: 'h',
+        thresholds: steps([overdueHours, 'red']),
+      }),
+      runDuration: timeseriesPanel({
+        title: 'Copa run duration',
+        description: 'Wall time of the last run per image, scan to push.',
+        queries: [{ expr: `max ${by(image)} (${q.inInventory(q.series(METRICS.runDurationSeconds))})`, legend: `{{${image}}}` }],
+        width: 12,
+        height: 8,
+        unit: 's',
+      }),
+      fixableVulnerabilities: barGaugePanel({
+        title: 'Fixable vulnerabilities in the registry image, before and after the patch',
+        description: 'From the exporter\'s scans of the last run: the source image (before) and the pushed patched image (after).',
+        queries: [
+          {
+            expr: `sum ${by(L.stage, L.severity)} (${q.inInventory(q.series(METRICS.imageVulnerabilities))})`,
+            legend: `{{${L.stage}}} {{${L.severity}}}`,
+          },
+        ],
+        width: 12,
+        height: 8,
+      }),
+    },
+  } satisfies Concern;
 }

@@ -5,18 +5,20 @@
  * interval, at the end of a run, which may start `startingDeadlineSeconds` late and last
  * `activeDeadlineSeconds`. Groups of CronJobs no longer in the inventory are ignored.
  */
-import { ALERTS, JOBS, L, UPSTREAM_METRICS } from '../../shared/metrics.ts';
+import { ALERTS, JOBS, L } from '../../shared/metrics.ts';
 import { barGaugePanel, steps } from '../panels.ts';
-import { by, INVENTORY, intervalPlus, on, sel } from '../promql.ts';
+import { by, on } from '../promql.ts';
+import { UPSTREAM } from '../queries.ts';
 import type { ObservabilitySettings } from '../settings.ts';
 import type { Concern } from '../types.ts';
 
-const { image, cronjob, team, job } = L;
-const pushAge = `time() - max ${by(cronjob)} (${sel(UPSTREAM_METRICS.pushTimeSeconds, { [job]: JOBS.exporter })})`;
+const { image, cronjob, team } = L;
 
-export function pushgatewayConcern(settings: ObservabilitySettings): Concern {
+export function pushgatewayConcern(settings: ObservabilitySettings) {
+  const { q } = settings;
+  const pushAge = `time() - max ${by(cronjob)} (${q.series(UPSTREAM.pushTimeSeconds)})`;
   // Per inventoried CronJob: the age after which its group is stale, with its image and team.
-  const threshold = `${INVENTORY.byCronjobTeam} * ${on(image)} group_left () ${intervalPlus(settings.pushLatenessSeconds)}`;
+  const threshold = `${q.inventory.byCronjobTeam} * ${on(image)} group_left () ${q.intervalPlus(settings.pushLatenessSeconds)}`;
   const lateHours = (settings.longestScheduleInterval + settings.pushLatenessSeconds) / 3600;
   return {
     name: 'pushgateway',
@@ -24,6 +26,7 @@ export function pushgatewayConcern(settings: ObservabilitySettings): Concern {
     alerts: [
       {
         alert: ALERTS.pushgatewayGroupStale,
+        outputLabels: [L.image, L.cronjob, L.team],
         expr: `(${pushAge}) > ${on(cronjob)} group_left (${image}, ${team}) (${threshold})`,
         severity: 'warning',
         summary: `Pushgateway group of {{ $labels.${image} }} is stale`,
@@ -33,20 +36,16 @@ export function pushgatewayConcern(settings: ObservabilitySettings): Concern {
           `its run metrics are stale (team {{ $labels.${team} }}).`,
       },
     ],
-    panels: [
-      {
-        row: 'pipeline',
-        order: 90,
-        panel: barGaugePanel({
-          title: 'Pushgateway group age',
-          description: `Hours since each inventoried CronJob's group was last pushed. Red beyond ${lateHours} h (PushgatewayGroupStale for the longest interval).`,
-          queries: [{ expr: `(${pushAge}) / 3600 and ${on(cronjob)} ${INVENTORY.byCronjob}`, legend: `{{${cronjob}}}` }],
-          width: 12,
-          height: 6,
-          unit: 'h',
-          thresholds: steps([lateHours, 'red']),
-        }),
-      },
-    ],
-  };
+    panels: {
+      groupAge: barGaugePanel({
+        title: 'Pushgateway group age',
+        description: `Hours since each inventoried CronJob's group was last pushed. Red beyond ${lateHours} h (PushgatewayGroupStale for the longest interval).`,
+        queries: [{ expr: `(${pushAge}) / 3600 and ${on(cronjob)} ${q.inventory.byCronjob}`, legend: `{{${cronjob}}}` }],
+        width: 12,
+        height: 6,
+        unit: 'h',
+        thresholds: steps([lateHours, 'red']),
+      }),
+    },
+  } satisfies Concern;
 }

@@ -5,14 +5,23 @@
  */
 import { L, METRICS, type MissingReason } from '../../shared/metrics.ts';
 import { by } from '../promql.ts';
+import type { FleetQueries } from '../queries.ts';
 
 const { image, cronjob } = L;
 
-/** The exporter's heartbeat or the CronJob's last schedule time (seen by the collector). */
-export const RUN_EVIDENCE = `max ${by(image, cronjob)} ({__name__=~"${METRICS.runLastTimestamp.name}|${METRICS.cronjobLastScheduleTimestamp.name}"})`;
+/**
+ * The exporter's heartbeat or the CronJob's last schedule time (seen by the collector). Two
+ * selectors (different sources), so a union rather than one `__name__` regex; the label sets of the
+ * two families never match, so `or` keeps both.
+ */
+export function runEvidence(q: FleetQueries): string {
+  return `max ${by(image, cronjob)} (${q.series(METRICS.runLastTimestamp)} or ${q.series(METRICS.cronjobLastScheduleTimestamp)})`;
+}
 
 /** Only the exporter's last success: a Job can succeed while Copa's run failed. */
-export const SUCCESS_EVIDENCE = `max ${by(image, cronjob)} (${METRICS.runLastSuccessTimestamp.name})`;
+export function successEvidence(q: FleetQueries): string {
+  return `max ${by(image, cronjob)} (${q.series(METRICS.runLastSuccessTimestamp)})`;
+}
 
 /** `missing_reason` is a static rule label, which templates cannot read: the text names it. */
 export const missingSummary = (reason: MissingReason): string => `No recent successful Copa run for {{ $labels.${image} }} (${reason})`;

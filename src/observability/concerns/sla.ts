@@ -8,14 +8,12 @@
  */
 import { ALERTS, type AlertSeverity, L, METRICS, RECORDS, SEVERITY_BY_KEY, type Severity } from '../../shared/metrics.ts';
 import { barGaugePanel, noneIfCollected, statPanel, steps, tablePanel, timeseriesPanel } from '../panels.ts';
-import { by, collectorZero, copyLabel, on, sel, withImageTeam } from '../promql.ts';
+import { by, copyLabel, on } from '../promql.ts';
+import type { FleetQueries } from '../queries.ts';
 import type { ObservabilitySettings } from '../settings.ts';
 import type { AlertDefinition, Concern } from '../types.ts';
 
 const { image, cveId, severity, cveSeverity, team, thresholdHours } = L;
-const cveAge = METRICS.imageCveAgeHours.name;
-const slaHours = METRICS.inventorySlaHours.name;
-const breachCounts = METRICS.imageCveSlaBreaches.name;
 
 /**
  * The fixed 24 h view of the seed's `fleet:sla_breach_24h:count`, kept for its users: Critical
@@ -38,20 +36,21 @@ const ALERT_SEVERITY_BY_CVE: Record<Severity, AlertSeverity> = {
  * counts. The threshold comparison comes before the max over digests (same result: the oldest
  * digest passes whenever any does), so the many-group aggregation only sees breaching series.
  */
-function breachingCves(matchers: Record<string, string> = {}): string {
+function breachingCves(q: FleetQueries): string {
   return (
     `max ${by(image, cveId, severity)} (` +
-    `${sel(cveAge, matchers)}` +
+    `${q.series(METRICS.imageCveAgeHours)}` +
     ` > ${on(image, severity)} group_left () ` +
-    `max ${by(image, severity)} (${sel(slaHours, matchers)}))`
+    `max ${by(image, severity)} (${q.series(METRICS.inventorySlaHours)}))`
   );
 }
 
-function breachAlert(cve: Severity): AlertDefinition {
+function breachAlert(q: FleetQueries, cve: Severity): AlertDefinition {
   return {
     alert: ALERTS.slaBreach,
+    outputLabels: [L.image, L.cveSeverity, L.team],
     // The record is evaluated earlier in the same group, at the same timestamp.
-    expr: withImageTeam(copyLabel(sel(RECORDS.slaBreachesByImage, { [severity]: cve }), cveSeverity, severity)),
+    expr: q.withImageTeam(copyLabel(q.record(RECORDS.slaBreachesByImage, { [severity]: cve }), cveSeverity, severity)),
     severity: ALERT_SEVERITY_BY_CVE[cve],
     summary: `{{ $labels.${cveSeverity} }} CVEs past their SLA on {{ $labels.${image} }}`,
     description:
@@ -60,93 +59,75 @@ function breachAlert(cve: Severity): AlertDefinition {
   };
 }
 
-export function slaConcern(settings: ObservabilitySettings): Concern {
+export function slaConcern(settings: ObservabilitySettings) {
   const sla = settings.defaultCriticalSlaHours;
+  const { q } = settings;
+  const cveAge = q.series(METRICS.imageCveAgeHours);
   return {
     name: 'sla',
     records: [
       // `max` deduplicates the collector's replicas or scrape targets (they count the same CVEs).
-      { record: RECORDS.slaBreachesByImage, expr: `max ${by(image, severity)} (${breachCounts})` },
+      { record: RECORDS.slaBreachesByImage, expr: `max ${by(image, severity)} (${q.series(METRICS.imageCveSlaBreaches)})` },
       {
         record: RECORDS.slaBreaches,
         // Zero for every tracked severity without breaches, so the panel shows 0 rather than nothing.
-        expr: `sum ${by(severity)} (${RECORDS.slaBreachesByImage}) or 0 * count ${by(severity)} (${slaHours})`,
+        expr: `sum ${by(severity)} (${q.record(RECORDS.slaBreachesByImage)}) or 0 * count ${by(severity)} (${q.series(METRICS.inventorySlaHours)})`,
       },
       {
         record: RECORDS.slaBreach24h,
         expr:
-          `count(count ${by(image, cveId)} (${sel(cveAge, { [severity]: SEVERITY_BY_KEY.critical })} > ${LEGACY_BREACH_HOURS}))` +
-          ` or ${collectorZero}`,
+          `count(count ${by(image, cveId)} (${q.series(METRICS.imageCveAgeHours, { [severity]: SEVERITY_BY_KEY.critical })} > ${LEGACY_BREACH_HOURS}))` +
+          ` or ${q.collectorZero}`,
       },
     ],
-    alerts: settings.slaSeverities.map(breachAlert),
-    panels: [
-      {
-        row: 'sla',
-        order: 10,
-        panel: tablePanel({
-          title: 'SLA breaches',
-          description:
-            `CVEs on running images older than the image's SLA for their severity. Age colours: orange from ${sla} h, red beyond ${2 * sla} h (the default Critical SLA and twice it).`,
-          queries: [{ expr: withImageTeam(breachingCves()) }],
-          width: 16,
-          height: 10,
-          rename: { Value: 'Age (h)', [cveId]: 'CVE' },
-          colorColumn: 'Age (h)',
-          sortDesc: 'Age (h)',
-          thresholds: steps([sla, 'orange'], [2 * sla, 'red']),
-          unit: 'h',
-          noValue: noneIfCollected('No breaches'),
-        }),
-      },
-      {
-        row: 'sla',
-        order: 20,
-        panel: statPanel({
-          title: `Critical CVEs older than ${LEGACY_BREACH_HOURS} h`,
-          description: `Distinct Critical CVEs (image x CVE) on running images for more than ${LEGACY_BREACH_HOURS} h, whatever the SLA.`,
-          queries: [{ expr: RECORDS.slaBreach24h }],
-          width: 8,
-          height: 10,
-          thresholds: steps([1, 'red']),
-        }),
-      },
-      {
-        row: 'sla',
-        order: 30,
-        panel: barGaugePanel({
-          title: 'SLA breaches counted by the collector',
-          description: `image_patch_sla_breach_total by image and SLA hours: one count per CVE that passed its SLA (since the collector started).`,
-          queries: [{ expr: `sum ${by(image, thresholdHours)} (${METRICS.slaBreachTotal.name})`, legend: `{{${image}}} ({{${thresholdHours}}} h)` }],
-          width: 8,
-          height: 8,
-          thresholds: steps([1, 'orange']),
-        }),
-      },
-      {
-        row: 'sla',
-        order: 40,
-        panel: timeseriesPanel({
-          title: 'SLA breaches by severity',
-          description: 'CVEs past their SLA over time, by CVE severity.',
-          queries: [{ expr: RECORDS.slaBreaches, legend: `{{${severity}}}` }],
-          width: 8,
-          height: 8,
-        }),
-      },
-      {
-        row: 'sla',
-        order: 50,
-        panel: barGaugePanel({
-          title: 'Oldest tracked CVE per running image',
-          description: `Age in hours of the oldest tracked CVE on each image's running digests. Orange from ${sla} h, red beyond ${2 * sla} h.`,
-          queries: [{ expr: `max ${by(image)} (${cveAge})`, legend: `{{${image}}}` }],
-          width: 8,
-          height: 8,
-          unit: 'h',
-          thresholds: steps([sla, 'orange'], [2 * sla, 'red']),
-        }),
-      },
-    ],
-  };
+    alerts: settings.slaSeverities.map((cve) => breachAlert(q, cve)),
+    panels: {
+      breaches: tablePanel({
+        title: 'SLA breaches',
+        description:
+          `CVEs on running images older than the image's SLA for their severity. Age colours: orange from ${sla} h, red beyond ${2 * sla} h (the default Critical SLA and twice it).`,
+        queries: [{ expr: q.withImageTeam(breachingCves(q)) }],
+        width: 16,
+        height: 10,
+        rename: { Value: 'Age (h)', [cveId]: 'CVE' },
+        colorColumn: 'Age (h)',
+        sortDesc: 'Age (h)',
+        thresholds: steps([sla, 'orange'], [2 * sla, 'red']),
+        unit: 'h',
+        noValue: noneIfCollected('No breaches'),
+      }),
+      criticalOlderThan24h: statPanel({
+        title: `Critical CVEs older than ${LEGACY_BREACH_HOURS} h`,
+        description: `Distinct Critical CVEs (image x CVE) on running images for more than ${LEGACY_BREACH_HOURS} h, whatever the SLA.`,
+        queries: [{ expr: q.record(RECORDS.slaBreach24h) }],
+        width: 8,
+        height: 10,
+        thresholds: steps([1, 'red']),
+      }),
+      breachesCounted: barGaugePanel({
+        title: 'SLA breaches counted by the collector',
+        description: `image_patch_sla_breach_total by image and SLA hours: one count per CVE that passed its SLA (since the collector started).`,
+        queries: [{ expr: `sum ${by(image, thresholdHours)} (${q.series(METRICS.slaBreachTotal)})`, legend: `{{${image}}} ({{${thresholdHours}}} h)` }],
+        width: 8,
+        height: 8,
+        thresholds: steps([1, 'orange']),
+      }),
+      breachesBySeverity: timeseriesPanel({
+        title: 'SLA breaches by severity',
+        description: 'CVEs past their SLA over time, by CVE severity.',
+        queries: [{ expr: q.record(RECORDS.slaBreaches), legend: `{{${severity}}}` }],
+        width: 8,
+        height: 8,
+      }),
+      oldestCve: barGaugePanel({
+        title: 'Oldest tracked CVE per running image',
+        description: `Age in hours of the oldest tracked CVE on each image's running digests. Orange from ${sla} h, red beyond ${2 * sla} h.`,
+        queries: [{ expr: `max ${by(image)} (${cveAge})`, legend: `{{${image}}}` }],
+        width: 8,
+        height: 8,
+        unit: 'h',
+        thresholds: steps([sla, 'orange'], [2 * sla, 'red']),
+      }),
+    },
+  } satisfies Concern;
 }

@@ -5,66 +5,54 @@
  */
 import { L, METRICS, RECORDS, SEVERITY_BY_KEY } from '../../shared/metrics.ts';
 import { barGaugePanel, statPanel, steps, tablePanel } from '../panels.ts';
-import { by, collectorZero, sel } from '../promql.ts';
+import { by } from '../promql.ts';
+import type { ObservabilitySettings } from '../settings.ts';
 import type { Concern } from '../types.ts';
 
 const { image, cveId, severity } = L;
-const cveAge = METRICS.imageCveAgeHours.name;
 
-/** Distinct CVEs per image and severity (a CVE on several running digests counts once). */
-const distinctCves = `max ${by(image, cveId, severity)} (${cveAge})`;
-
-export function vulnerabilitiesConcern(): Concern {
+export function vulnerabilitiesConcern(settings: ObservabilitySettings) {
+  const { q } = settings;
+  /** Distinct CVEs per image and severity (a CVE on several running digests counts once). */
+  const distinctCves = `max ${by(image, cveId, severity)} (${q.series(METRICS.imageCveAgeHours)})`;
   return {
     name: 'vulnerabilities',
     records: [
       {
         record: RECORDS.runningCriticalCveImages,
         // trivy-operator spells severities `Critical`, not `CRITICAL` (the seed's defect). Absent, not 0, without the collector.
-        expr: `count(count ${by(image)} (${sel(cveAge, { [severity]: SEVERITY_BY_KEY.critical })})) or ${collectorZero}`,
+        expr: `count(count ${by(image)} (${q.series(METRICS.imageCveAgeHours, { [severity]: SEVERITY_BY_KEY.critical })})) or ${q.collectorZero}`,
       },
     ],
     alerts: [],
-    panels: [
-      {
-        row: 'overview',
-        order: 20,
-        panel: statPanel({
-          title: 'Running images with Critical CVEs',
-          description: 'Inventoried images with at least one running container whose digest carries a Critical CVE.',
-          queries: [{ expr: RECORDS.runningCriticalCveImages }],
-          width: 4,
-          height: 4,
-          thresholds: steps([1, 'red']),
-        }),
-      },
-      {
-        row: 'overview',
-        order: 50,
-        panel: tablePanel({
-          title: 'CVEs on running images: image x severity',
-          description:
-            'Heatmap of distinct CVEs per image (rows) and severity (columns), counted on the digests that running containers execute. Only severities with an SLA are tracked.',
-          queries: [{ expr: `count ${by(image, severity)} (${distinctCves})` }],
-          width: 12,
-          height: 10,
-          transformations: [{ id: 'groupingToMatrix', options: { columnField: severity, rowField: image, valueField: 'Value', emptyValue: 'zero' } }],
-          colorAllCells: true,
-          thresholds: steps([1, 'orange'], [10, 'red']),
-        }),
-      },
-      {
-        row: 'overview',
-        order: 60,
-        panel: barGaugePanel({
-          title: 'Top 10 most vulnerable running images',
-          description: 'Distinct tracked CVEs on the running digests of each image; the ten highest.',
-          queries: [{ expr: `topk(10, count ${by(image)} (${distinctCves}))`, legend: `{{${image}}}` }],
-          width: 12,
-          height: 10,
-          thresholds: steps([1, 'orange'], [10, 'red']),
-        }),
-      },
-    ],
-  };
+    panels: {
+      runningCriticalCveImages: statPanel({
+        title: 'Running images with Critical CVEs',
+        description: 'Inventoried images with at least one running container whose digest carries a Critical CVE.',
+        queries: [{ expr: q.record(RECORDS.runningCriticalCveImages) }],
+        width: 4,
+        height: 4,
+        thresholds: steps([1, 'red']),
+      }),
+      severityMatrix: tablePanel({
+        title: 'CVEs on running images: image x severity',
+        description:
+          'Heatmap of distinct CVEs per image (rows) and severity (columns), counted on the digests that running containers execute. Only severities with an SLA are tracked.',
+        queries: [{ expr: `count ${by(image, severity)} (${distinctCves})` }],
+        width: 12,
+        height: 10,
+        transformations: [{ id: 'groupingToMatrix', options: { columnField: severity, rowField: image, valueField: 'Value', emptyValue: 'zero' } }],
+        colorAllCells: true,
+        thresholds: steps([1, 'orange'], [10, 'red']),
+      }),
+      mostVulnerableImages: barGaugePanel({
+        title: 'Top 10 most vulnerable running images',
+        description: 'Distinct tracked CVEs on the running digests of each image; the ten highest.',
+        queries: [{ expr: `topk(10, count ${by(image)} (${distinctCves}))`, legend: `{{${image}}}` }],
+        width: 12,
+        height: 10,
+        thresholds: steps([1, 'orange'], [10, 'red']),
+      }),
+    },
+  } satisfies Concern;
 }

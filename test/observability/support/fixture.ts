@@ -67,6 +67,7 @@ export const inventoryInput: InventoryInput = {
     ],
     defaultReceiver: RECEIVERS.platform,
     runbookBaseUrl: RUNBOOK_BASE,
+    silenceWatch: { alertmanagers: [{ url: 'http://alertmanager.monitoring.svc:9093' }] },
   },
   prometheus: { ruleLabels: { release: 'monitoring', prometheus: 'main' } },
   grafana: { dashboardLabels: { grafana_dashboard: '1' }, folder: 'Security' },

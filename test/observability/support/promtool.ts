@@ -110,9 +110,9 @@ export function dataTestGroup(name: string, world: World, at: number, queries: r
   };
 }
 
-/** Writes a promtool test file next to `rules.yaml` in `dir` and runs `promtool test rules` on it. */
-export async function promtoolTest(dir: string, fileName: string, groups: readonly object[]): Promise<ToolResult> {
+/** Writes a promtool test file next to the rule files (default `rules.yaml`) in `dir` and runs `promtool test rules` on it. */
+export async function promtoolTest(dir: string, fileName: string, groups: readonly object[], ruleFiles: readonly string[] = ['rules.yaml']): Promise<ToolResult> {
   const file = join(dir, fileName);
-  await writeFile(file, stringify({ rule_files: ['rules.yaml'], evaluation_interval: EVALUATION_INTERVAL, tests: groups }, { lineWidth: 0 }));
+  await writeFile(file, stringify({ rule_files: ruleFiles, evaluation_interval: EVALUATION_INTERVAL, tests: groups }, { lineWidth: 0 }));
   return runTool(PROMTOOL, ['test', 'rules', file], dir);
 }

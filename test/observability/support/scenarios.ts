@@ -67,8 +67,9 @@ function healthy(image: FleetImage, end: number, overrides: Partial<ImageState> 
 }
 
 const world = (images: ImageState[], extra: Partial<World> = {}): World => ({ namespace: NAMESPACE, images, ...extra });
+/** A record's sample: every record carries the fleet namespace (its rule label). */
 const sample = (metric: string, labels: Record<string, string>, value: number): ExpectedSample => ({
-  labels: `${metric}{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(', ')}}`,
+  labels: `${metric}{${Object.entries({ ...labels, namespace: NAMESPACE }).map(([k, v]) => `${k}="${v}"`).join(', ')}}`,
   value,
 });
 const END = hours(32);
@@ -609,7 +610,12 @@ export function dashboardWorld(): World {
       removedState(END),
       ...dependencyTrack.world.images,
     ],
-    { unscannedNamespaces: [{ namespace: 'legacy-apps', pods: 3, from: hours(2) }] },
+    {
+      unscannedNamespaces: [{ namespace: 'legacy-apps', pods: 3, from: hours(2) }],
+      silences: [
+        { alertmanager: 'http://alertmanager.monitoring.svc:9093', id: 'a1b2', state: 'active', createdBy: 'alice', ticket: false, mutedAlerts: 'CriticalCVESLABreach', mutedSeverity: 'critical', startsAt: hours(1), endsAt: hours(100) },
+      ],
+    },
   );
 }
 export const DASHBOARD_EVAL_TIME = hours(26);

@@ -77,6 +77,8 @@ export interface World {
   readonly namespace: string;
   readonly images: readonly ImageState[];
   readonly unscannedNamespaces?: ReadonlyArray<{ readonly namespace: string; readonly pods: number; readonly from?: number }>;
+  /** Alertmanager silences the collector's silence watch exports (times in seconds of the scenario). */
+  readonly silences?: readonly WorldSilence[];
   readonly collector?: {
     /** Scrapes fail in [from, until): up = 0, the collector's series go stale. */
     readonly down?: { readonly from: number; readonly until?: number };
@@ -84,6 +86,8 @@ export interface World {
     readonly goneFrom?: number;
     /** false: the scrape does not honour the collector's labels (they become exported_*). */
     readonly honorLabels?: boolean;
+    /** The collector target's `instance` (pod IP and port); two fleets in one Prometheus have different ones. */
+    readonly instance?: string;
   };
   readonly pushgateway?: {
     /**
@@ -93,6 +97,18 @@ export interface World {
      */
     readonly restart?: { readonly at: number; readonly downFor: number; readonly persistent: boolean };
   };
+}
+
+export interface WorldSilence {
+  readonly alertmanager: string;
+  readonly id: string;
+  readonly state: 'active' | 'pending';
+  readonly createdBy: string;
+  readonly ticket: boolean;
+  readonly mutedAlerts: string;
+  readonly mutedSeverity: string;
+  readonly startsAt: number;
+  readonly endsAt: number;
 }
 
 export interface InputSeries {
@@ -105,9 +121,9 @@ type ValueAt = (t: number) => number | undefined;
 
 const COPA_VERSION = 'v0.14.2';
 /** Labels a ServiceMonitor scrape of the collector adds (the collector runs in the fleet namespace). */
-const collectorTarget = (namespace: string): Labels => ({
+const collectorTarget = (namespace: string, instance = '10.1.2.3:9464'): Labels => ({
   [L.job]: JOBS.collector,
-  instance: '10.1.2.3:9464',
+  instance,
   namespace,
   pod: 'copa-fleet-collector-6b7c9-x2x4q',
   container: 'collector',
@@ -209,7 +225,7 @@ const pushgatewaySelf = (namespace: string): Labels => ({ [L.job]: JOBS.pushgate
 export function renderWorld(world: World, end: number): InputSeries[] {
   const set = new SeriesSet();
   const honor = world.collector?.honorLabels ?? true;
-  const target = collectorTarget(world.namespace);
+  const target = collectorTarget(world.namespace, world.collector?.instance);
   const { down, goneFrom } = world.collector ?? {};
   const gone = (t: number) => goneFrom !== undefined && t >= goneFrom;
   const collectorUp = (t: number) => !(down !== undefined && within(t, down.from, down.until)) && !gone(t);
@@ -230,6 +246,16 @@ export function renderWorld(world: World, end: number): InputSeries[] {
   fromCollector(METRICS.collectorLastSyncTimestamp.name, {}, (t) => t - 30);
   fromCollector(METRICS.collectorApiErrorsTotal.name, { [L.resource]: COLLECTOR_RESOURCES.pods }, (t) => Math.floor(t / 3600));
   fromCollector(METRICS.collectorWatchRestartsTotal.name, { [L.resource]: COLLECTOR_RESOURCES.vulnerabilityReports }, (t) => Math.floor(t / 1800));
+  for (const alertmanager of new Set((world.silences ?? []).map((x) => x.alertmanager))) {
+    fromCollector(METRICS.silenceWatchUp.name, { [L.alertmanager]: alertmanager }, () => 1);
+  }
+  for (const x of world.silences ?? []) {
+    const key = { [L.alertmanager]: x.alertmanager, [L.silenceId]: x.id };
+    const info = { [L.silenceState]: x.state, [L.createdBy]: x.createdBy, [L.ticket]: String(x.ticket), [L.mutedAlerts]: x.mutedAlerts, [L.mutedSeverity]: x.mutedSeverity };
+    fromCollector(METRICS.silenceInfo.name, { ...key, ...info }, () => 1);
+    fromCollector(METRICS.silenceStartsAt.name, key, () => x.startsAt);
+    fromCollector(METRICS.silenceEndsAt.name, key, () => x.endsAt);
+  }
   for (const gap of world.unscannedNamespaces ?? []) {
     fromCollector(METRICS.namespaceUnscanned.name, { [L.namespace]: gap.namespace }, (t) => (within(t, gap.from) ? gap.pods : undefined));
   }

@@ -15,6 +15,13 @@
  * - The collector is down Sep 16 00:00-06:00 (no collector series, up = 0).
  * - Namespace batch runs 2 pods without any VulnerabilityReport Sep 20 00:00 - Sep 22 00:00.
  * - Every image runs daily at 02:00; 2 containers of api and frontend, 1 of etl.
+ *
+ * The fleet lives in namespace copa-fleet: its collector's and Pushgateway's targets carry the
+ * target labels prometheus-operator gives them (`job` = the Service, `namespace`), which the
+ * default selectors match; the workload series carry the workload's `namespace` (honorLabels).
+ * The same Prometheus also holds a second fleet, STAGING (namespace copa-fleet-staging, same job
+ * names, the same image and CronJob name), whose every figure differs: any of its series read
+ * into the copa-fleet report changes an asserted figure, and its own report shows only it.
  */
 import { JOBS, L, METRICS, UPSTREAM_METRICS } from '../../../src/shared/metrics.ts';
 import type { ScriptedSeries, Timeline } from './openmetrics.ts';
@@ -27,8 +34,9 @@ export const sep = (day: number, hour = 0): number => SEPT_1 + (day - 1) * D + h
 export const END = sep(31);
 export const TIMELINE: Timeline = { start: SEPT_1, end: END, scrapeSeconds: 120 };
 
-const COLLECTOR = { job: JOBS.collector, instance: '10.0.0.5:9090' };
-const PUSHGATEWAY = { job: JOBS.exporter, instance: '10.0.0.6:9091' };
+export const FLEET_NAMESPACE = 'copa-fleet';
+const COLLECTOR = { job: JOBS.collector, instance: '10.0.0.5:9090', namespace: FLEET_NAMESPACE };
+const PUSHGATEWAY = { job: JOBS.exporter, instance: '10.0.0.6:9091', namespace: FLEET_NAMESPACE };
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
 
 export interface ScenarioImage {
@@ -140,7 +148,7 @@ function runsBefore(img: ScenarioImage, t: number): Array<readonly [number, stri
 export function scenarioSeries(): ScriptedSeries[] {
   const series: ScriptedSeries[] = [];
   series.push({ name: UPSTREAM_METRICS.up, labels: COLLECTOR, value: (t) => (collectorUp(t) ? 1 : 0) });
-  series.push({ name: UPSTREAM_METRICS.up, labels: { job: JOBS.pushgateway, instance: PUSHGATEWAY.instance }, value: () => 1 });
+  series.push({ name: UPSTREAM_METRICS.up, labels: { job: JOBS.pushgateway, instance: PUSHGATEWAY.instance, namespace: FLEET_NAMESPACE }, value: () => 1 });
   series.push({ name: METRICS.collectorLastSyncTimestamp.name, labels: COLLECTOR, value: fromCollector((t) => t - 10) });
   series.push({
     name: METRICS.noncompliantContainers.name,
@@ -250,7 +258,56 @@ export function scenarioSeries(): ScriptedSeries[] {
     to: UNSCANNED.to - 1,
     value: fromCollector(() => UNSCANNED.pods),
   });
-  return series;
+  return [...series, ...stagingSeries()];
+}
+
+/**
+ * The second fleet: payments/api again (CronJob copa-payments-api, team staging, Critical SLA 48 h,
+ * a 2-day schedule), with CVE-2026-9001 Critical open all month, a drifted pod in staging-apps,
+ * every run failing (image_pull_failed), an unscanned namespace staging-batch, its collector always
+ * up and its Pushgateway always down.
+ */
+export const STAGING = {
+  namespace: 'copa-fleet-staging',
+  image: IMAGES[0]!.image,
+  cronjob: IMAGES[0]!.cronjob,
+  team: 'staging',
+  slaHours: 48,
+  scheduleIntervalSeconds: 2 * D,
+  cveId: 'CVE-2026-9001',
+  digest: digest('f'),
+  drift: { namespace: 'staging-apps', pod: 'api-staging-0', container: 'api', patched: digest('9') },
+  failureReason: 'image_pull_failed',
+  unscanned: { namespace: 'staging-batch', pods: 3 },
+} as const;
+
+function stagingSeries(): ScriptedSeries[] {
+  const { namespace, image, cronjob, team } = STAGING;
+  const collector = { job: JOBS.collector, instance: '10.1.0.5:9090', namespace };
+  const group = { job: JOBS.exporter, instance: '10.1.0.6:9091', namespace, cronjob, image };
+  const runs = (t: number) => Math.max(0, Math.floor((t - sep(1, 2)) / STAGING.scheduleIntervalSeconds) + 1);
+  return [
+    { name: UPSTREAM_METRICS.up, labels: collector, value: () => 1 },
+    { name: UPSTREAM_METRICS.up, labels: { job: JOBS.pushgateway, instance: group.instance, namespace }, value: () => 0 },
+    { name: METRICS.inventoryImageInfo.name, labels: { ...collector, image, cronjob, team }, value: () => 1 },
+    { name: METRICS.inventoryScheduleIntervalSeconds.name, labels: { ...collector, image }, value: () => STAGING.scheduleIntervalSeconds },
+    { name: METRICS.inventorySlaHours.name, labels: { ...collector, image, severity: 'Critical' }, value: () => STAGING.slaHours },
+    { name: METRICS.runningContainers.name, labels: { ...collector, image }, value: () => 1 },
+    { name: METRICS.noncompliantContainers.name, labels: collector, value: () => 1 },
+    { name: METRICS.imageScanAgeSeconds.name, labels: { ...collector, image }, value: (t) => t - SEPT_1 + 10 * D },
+    { name: METRICS.imageCveAgeHours.name, labels: { ...collector, image, digest: STAGING.digest, cve_id: STAGING.cveId, severity: 'Critical' }, value: (t) => (t - SEPT_1) / H + 1 },
+    {
+      name: METRICS.containerDigestDrift.name,
+      labels: { ...collector, ...STAGING.drift, image, digest: STAGING.digest, patched_digest: STAGING.drift.patched },
+      value: () => 1,
+    },
+    { name: METRICS.namespaceUnscanned.name, labels: { ...collector, namespace: STAGING.unscanned.namespace }, value: () => STAGING.unscanned.pods },
+    { name: METRICS.patchFailureTotal.name, labels: { ...group, [L.failureReason]: STAGING.failureReason, copa_version: '0.14.2' }, value: (t) => 100 + runs(t) },
+    { name: METRICS.patchSuccessTotal.name, labels: { ...group, copa_version: '0.14.2' }, value: () => 500 },
+    { name: METRICS.runLastTimestamp.name, labels: group, value: (t) => (runs(t) === 0 ? undefined : sep(1, 2) + (runs(t) - 1) * STAGING.scheduleIntervalSeconds + 60) },
+    { name: METRICS.runLastSuccessTimestamp.name, labels: group, value: () => sep(1) - 20 * D },
+    { name: METRICS.runLastOutcome.name, labels: { ...group, outcome: STAGING.failureReason }, value: () => 1 },
+  ];
 }
 
 /** A running container is noncompliant on a pre-patch digest or a digest with a Critical CVE. */

@@ -5,10 +5,10 @@
  * flushed on SIGTERM.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONFIGMAPS } from '../../../src/shared/contract.ts';
+import { CONFIGMAPS, stateShardName } from '../../../src/shared/contract.ts';
 import { METRICS } from '../../../src/shared/metrics.ts';
 import { COLLECTOR_ENV } from '../../../runtime/collector/config.ts';
-import { decodeImageClock, encodeImageClock, stateKey, type CveClock } from '../../../runtime/collector/state-format.ts';
+import { decodeImageClock, encodeImageClock, stateKey, stateShardOf, type CveClock } from '../../../runtime/collector/state-format.ts';
 import { FakeKubeApi, type KubeObject } from '../../support/fake-kube-api.ts';
 import * as fx from './fixtures.ts';
 import { eventually, select, startCollector, valueOf, waitFor, type RunningCollector, type Sample } from './harness.ts';
@@ -29,7 +29,7 @@ function report(name: string, vulnerabilities: fx.Vulnerability[]): KubeObject {
 }
 
 function stateEntries(): Map<string, CveClock> {
-  const cm = api.get('configmaps', fx.FLEET_NAMESPACE, CONFIGMAPS.collectorState);
+  const cm = api.get('configmaps', fx.FLEET_NAMESPACE, stateShardName(CONFIGMAPS.collectorState, stateShardOf(APP)));
   const value = (cm?.data as Record<string, string> | undefined)?.[stateKey(APP)];
   return value === undefined ? new Map() : (decodeImageClock(value)?.cves ?? new Map());
 }

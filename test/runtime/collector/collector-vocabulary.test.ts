@@ -1,20 +1,22 @@
 /**
  * Every series the collector can export is in the vocabulary (src/shared/metrics.ts) with the
  * right type and labels, as the exporter's group-metrics test proves for the exporter: the
- * family table and the health metrics together are exactly the collector's METRICS entries, and
- * a collector subprocess, against a cluster where every family has series, exposes each one with
+ * family table, the health metrics and the silence watch's metrics together are exactly the
+ * collector's METRICS entries, and a collector subprocess, against a cluster where every family has
+ * series (and a real Alertmanager with a silence of a copa-fleet alert), exposes each one with
  * its vocabulary type (counters, and only counters, named `_total`) and exactly its vocabulary
  * labels, in order, each with a value.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONFIGMAPS } from '../../../src/shared/contract.ts';
 import { METRICS, type MetricDef, type MetricKey } from '../../../src/shared/metrics.ts';
 import { createStores, FAMILIES, FAMILY_KEYS } from '../../../runtime/collector/families/table.ts';
 import { HEALTH_METRIC_KEYS } from '../../../runtime/collector/health.ts';
 import { PUSHGATEWAY_CLEANUP_METRIC_KEYS } from '../../../runtime/collector/pushgateway-cleanup.ts';
+import { SILENCE_METRIC_KEYS } from '../../../runtime/collector/silences/silence-watch.ts';
+import { CONFIGMAPS, INVENTORY_CONFIGMAP_KEY, type SilenceWatchSettings } from '../../../src/shared/contract.ts';
 import { encodeImageClock, stateKey } from '../../../runtime/collector/state-format.ts';
 import { FakeKubeApi } from '../../support/fake-kube-api.ts';
-import { startPushgateway, type RunningProcess } from '../../support/processes.ts';
+import { startAlertmanager, startPushgateway, type RunningProcess } from '../../support/processes.ts';
 import * as fx from './fixtures.ts';
 import { parseExposition, startCollector, waitFor, type RunningCollector } from './harness.ts';
 
@@ -32,10 +34,36 @@ const byName = new Map<string, MetricDef>(collectorKeys.map((key) => [METRICS[ke
 let api: FakeKubeApi;
 let collector: RunningCollector;
 let pushgateway: RunningProcess;
+let alertmanager: RunningProcess;
 
 beforeAll(async () => {
   api = await FakeKubeApi.start();
-  api.create('configmaps', fx.inventoryConfigMap([fx.inventoryImage(APP, CRONJOB, { team: 'shop' })]));
+  // A real Alertmanager with one silence of a copa-fleet alert: the silence watch's series.
+  alertmanager = await startAlertmanager({ configYaml: 'route:\n  receiver: "null"\nreceivers:\n  - name: "null"\n' });
+  const silence = await fetch(`${alertmanager.url}/api/v2/silences`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({
+      matchers: [{ name: 'alertname', value: 'CriticalCVESLABreach', isRegex: false, isEqual: true }],
+      startsAt: new Date().toISOString(),
+      endsAt: new Date(Date.now() + 3 * HOUR).toISOString(),
+      createdBy: 'vocabulary',
+      comment: 'CHG-1',
+    }),
+  });
+  expect(silence.ok).toBe(true);
+  const silenceWatch: SilenceWatchSettings = {
+    alertmanagers: [{ url: alertmanager.url }],
+    intervalSeconds: 60,
+    ticketPattern: '[A-Z]+-[0-9]+',
+    alerts: [{ alertname: 'CriticalCVESLABreach', severity: 'critical', labels: { alertname: 'CriticalCVESLABreach', severity: 'critical', namespace: fx.FLEET_NAMESPACE }, dynamic: { image: 'image' } }],
+    knownLabels: ['alertname', 'severity', 'namespace', 'image'],
+    externalLabels: {},
+  };
+  const inventory = fx.inventoryConfigMap([fx.inventoryImage(APP, CRONJOB, { team: 'shop' })]);
+  const data = inventory.data as Record<string, string>;
+  data[INVENTORY_CONFIGMAP_KEY] = JSON.stringify({ ...(JSON.parse(data[INVENTORY_CONFIGMAP_KEY]!) as object), silenceWatch });
+  api.create('configmaps', inventory);
   // A patched digest other than the running one: drift and a non-compliant container.
   api.create('configmaps', fx.patchedDigestsConfigMap({ [CRONJOB]: fx.patchedRecord(APP, PATCHED) }));
   api.create('pods', fx.pod({ namespace: 'shop', name: 'app-1', containers: [{ name: 'app', image: `${APP}:1.0`, imageID: `${APP}@${OLD}` }] }));
@@ -58,14 +86,14 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await collector?.stop();
-  await Promise.all([api?.close(), pushgateway?.stop()]);
+  await Promise.all([api?.close(), pushgateway?.stop(), alertmanager?.stop()]);
 });
 
 describe('collector metrics and the vocabulary', () => {
   it('has one family per collector metric of the vocabulary besides the health metrics', () => {
-    expect([...FAMILY_KEYS, ...HEALTH_METRIC_KEYS, ...PUSHGATEWAY_CLEANUP_METRIC_KEYS].sort()).toEqual([...collectorKeys].sort());
-    expect(FAMILY_KEYS.filter((key) => (HEALTH_METRIC_KEYS as readonly string[]).includes(key))).toEqual([]);
-    expect(FAMILY_KEYS.filter((key) => (PUSHGATEWAY_CLEANUP_METRIC_KEYS as readonly string[]).includes(key))).toEqual([]);
+    expect([...FAMILY_KEYS, ...HEALTH_METRIC_KEYS, ...PUSHGATEWAY_CLEANUP_METRIC_KEYS, ...SILENCE_METRIC_KEYS].sort()).toEqual([...collectorKeys].sort());
+    const producedElsewhere: readonly string[] = [...HEALTH_METRIC_KEYS, ...PUSHGATEWAY_CLEANUP_METRIC_KEYS, ...SILENCE_METRIC_KEYS];
+    expect(FAMILY_KEYS.filter((key) => producedElsewhere.includes(key))).toEqual([]);
     const stores = createStores();
     for (const key of FAMILY_KEYS) expect(stores[key].def, key).toBe(METRICS[key]);
     expect(Object.keys(stores)).toEqual(FAMILY_KEYS);

@@ -35,6 +35,7 @@ export const TEST_TUNING: Readonly<Record<keyof typeof COLLECTOR_ENV, string>> =
   initialSyncTimeoutMs: '30000',
   shutdownTimeoutMs: '5000',
   pushgatewayCleanupIntervalMs: '300',
+  silencePollMs: '200',
 };
 
 function newestMtime(path: string): number {

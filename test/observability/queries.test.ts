@@ -1,0 +1,89 @@
+/**
+ * The fleet's selectors (queries.ts): derived from the fleet, replaced by `prometheus.selectors`,
+ * and put on every series a rule or panel reads (the promtool proof is fleet-isolation.test.ts).
+ */
+import { parser } from '@prometheus-io/lezer-promql';
+import { describe, expect, it } from 'vitest';
+import { FleetQueries, fleetSelectors, UPSTREAM } from '../../src/observability/queries.ts';
+import { JOBS, METRICS, RECORDS } from '../../src/shared/metrics.ts';
+import { fleetOf, inventoryInput, NAMESPACE, observability } from './support/fixture.ts';
+import { panelExprs, ruleExprs } from './support/queries.ts';
+
+const withPrometheus = (prometheus: object) => fleetOf({ ...inventoryInput, prometheus: { ...inventoryInput.prometheus, ...prometheus } });
+
+describe('fleet selectors', () => {
+  it('default to the target labels of the generated ServiceMonitors: job and the fleet namespace', () => {
+    expect(fleetSelectors(fleetOf(inventoryInput))).toEqual({
+      collector: { job: JOBS.collector, namespace: NAMESPACE },
+      exporter: { job: JOBS.exporter, namespace: NAMESPACE },
+      records: { namespace: NAMESPACE },
+    });
+  });
+
+  it('leave the namespace out of the exporter selector with an external Pushgateway (its namespace is unknown)', () => {
+    const external = fleetOf({ ...inventoryInput, defaults: { ...inventoryInput.defaults, pushgateway: { deploy: false, url: 'http://pushgateway.monitoring.svc:9091' } } });
+    expect(fleetSelectors(external).exporter).toEqual({ job: JOBS.exporter });
+  });
+
+  it('are replaced, not merged, by prometheus.selectors', () => {
+    const selectors = fleetSelectors(withPrometheus({ selectors: { collector: { job: 'copa', cluster: 'eu-1' } } }));
+    expect(selectors.collector).toEqual({ job: 'copa', cluster: 'eu-1' });
+    expect(selectors.exporter).toEqual({ job: JOBS.exporter, namespace: NAMESPACE });
+  });
+
+  it('quote values as PromQL strings', () => {
+    const q = new FleetQueries({ collector: { cluster: 'a"b\\c' }, exporter: {}, records: {} });
+    const expr = q.series(METRICS.runningContainers);
+    expect(expr).toBe('fleet_running_containers{cluster="a\\"b\\\\c"}');
+    expect(parser.parse(expr).toString()).not.toContain('⚠');
+  });
+});
+
+describe('FleetQueries', () => {
+  const q = new FleetQueries(fleetSelectors(fleetOf(inventoryInput)));
+
+  it('scope each series by the selector of its source', () => {
+    expect(q.series(METRICS.imageCveAgeHours, { severity: 'Critical' })).toBe(`image_cve_age_hours{job="${JOBS.collector}", namespace="${NAMESPACE}", severity="Critical"}`);
+    expect(q.series(METRICS.runLastTimestamp)).toBe(`copa_run_last_timestamp_seconds{job="${JOBS.exporter}", namespace="${NAMESPACE}"}`);
+    expect(q.series(UPSTREAM.up)).toBe(`up{job="${JOBS.collector}", namespace="${NAMESPACE}"}`);
+    expect(q.series(UPSTREAM.pushTimeSeconds)).toBe(`push_time_seconds{job="${JOBS.exporter}", namespace="${NAMESPACE}"}`);
+    expect(q.record(RECORDS.slaBreaches)).toBe(`fleet:cve_sla_breaches:count{namespace="${NAMESPACE}"}`);
+  });
+
+  it('scope workload series (whose namespace is the workload\'s) through their collector target', () => {
+    const drift = q.series(METRICS.containerDigestDrift);
+    expect(drift).toContain(`running_container_digest_drift{job="${JOBS.collector}"} and on (instance) group by (instance) (up{job="${JOBS.collector}", namespace="${NAMESPACE}"})`);
+    expect(drift).not.toContain(`running_container_digest_drift{job="${JOBS.collector}", namespace=`);
+  });
+});
+
+describe('every selector of the outputs', () => {
+  const vocabulary = new Map<string, string>(Object.values(METRICS).map((metric) => [metric.name, metric.source]));
+  vocabulary.set(UPSTREAM.up.name, 'collector').set(UPSTREAM.pushTimeSeconds.name, 'exporter');
+  const records = new Set<string>(Object.values(RECORDS));
+
+  it.each([
+    ['rule', ruleExprs(observability)],
+    ['panel', panelExprs(observability.dashboard)],
+  ] as const)('%s expressions put the fleet selector on every series they read', (_kind, exprs) => {
+    let checked = 0;
+    for (const { source, expr } of exprs) {
+      parser.parse(expr).iterate({
+        enter: (node) => {
+          if (node.name !== 'VectorSelector') return;
+          const text = expr.slice(node.from, node.to);
+          const name = text.replace(/\{.*$/s, '');
+          checked += 1;
+          if (records.has(name)) return void expect(text, source).toContain(`namespace="${NAMESPACE}"`);
+          const kind = vocabulary.get(name);
+          expect(kind, `${source}: ${text}`).toBeDefined();
+          expect(text, source).toContain(`job="${kind === 'collector' ? JOBS.collector : JOBS.exporter}"`);
+          // Workload series carry the workload's namespace: they are scoped through `up` instead.
+          const workload = (Object.values(METRICS) as readonly { name: string; labels: readonly string[] }[]).some((m) => m.name === name && m.labels.includes('namespace'));
+          if (!workload) expect(text, source).toContain(`namespace="${NAMESPACE}"`);
+        },
+      });
+    }
+    expect(checked).toBeGreaterThan(20);
+  });
+});
