@@ -580,8 +580,9 @@ export const SCENARIOS: readonly Scenario[] = [
   drift,
   driftWithoutHonorLabels,
   scanStale,
-  neverScanned,
+  // Before neverScanned: fleet-isolation.test.ts mixes the scan-stale and unscanned-namespace worlds (pair 3).
   namespaceNotScanned,
+  neverScanned,
   neverReported,
   lateFirstSchedule,
   cronjobMissing,
