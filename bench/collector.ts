@@ -145,7 +145,7 @@ export async function benchCollector(api: FakeKubeApi, shape: ClusterShape, bund
     const initial = collector.logs.find((l) => l.msg === 'initial sync complete');
     const synced = (resource: string) => {
       const line = collector.logs.find((l) => l.msg === 'synced' && l.resource === resource);
-      return `${String(line?.path ?? '?')} in ${typeof line?.ms === 'number' ? (line.ms / 1000).toFixed(1) : '?'} s`;
+      return `${typeof line?.path === 'string' ? line.path : '?'} in ${typeof line?.ms === 'number' ? (line.ms / 1000).toFixed(1) : '?'} s`;
     };
     const paths = `pods ${synced('pods')}, reports ${synced('vulnerabilityreports')}`;
     progress(`initial sync ${syncMs} ms (${paths}), rss ${afterSync.rssMb} MB, peak ${afterSync.hwmMb} MB`);

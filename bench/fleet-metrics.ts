@@ -75,8 +75,8 @@ function evidenceFor(image: FleetImage, outcome: RunOutcome): WorkFilesSpec {
       .replaceAll(FIXTURE_IMAGE, image.image)
       .replaceAll(PATCHED_DIGEST, patchedDigestOf(image))
       .replaceAll(SOURCE_DIGEST, sourceDigestOf(image));
-  const files = scenario(outcome).files;
-  return Object.fromEntries(Object.entries(files).map(([key, text]) => [key, rewrite(text)])) as WorkFilesSpec;
+  const files = scenario(outcome).files as Readonly<Record<string, string | undefined>>;
+  return Object.fromEntries(Object.entries(files).map(([key, text]) => [key, rewrite(text)]));
 }
 
 function workloads(images: readonly FleetImage[]): { pods: KubeObject[]; reports: KubeObject[] } {

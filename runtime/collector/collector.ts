@@ -207,7 +207,7 @@ export class Collector {
       },
     };
     const reflector = new Reflector(client, spec, { ...sink, listed }, health, this.config.tuning, this.config.log);
-    this.reflectors.push(reflector as Reflector<unknown>);
+    this.reflectors.push(reflector);
   }
 
   private configMapSpec(resource: ReflectorSpec<ConfigMapData>['resource'], name: string): ReflectorSpec<ConfigMapData> {

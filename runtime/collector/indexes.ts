@@ -59,7 +59,7 @@ export class FleetIndexes {
     }
     for (const [image, containers] of byImage) {
       let pods = this.containersByImage.get(image);
-      if (pods === undefined) this.containersByImage.set(image, (pods = new Map()));
+      if (pods === undefined) this.containersByImage.set(image, (pods = new Map<string, readonly RunningContainer[]>()));
       pods.set(key, containers);
       this.dirty.image(image);
     }
@@ -114,7 +114,7 @@ export class FleetIndexes {
       if (keys?.size === 0) {
         this.reportsByRef.delete(ref);
         let known = this.lastKnown.get(report.image);
-        if (known === undefined) this.lastKnown.set(report.image, (known = new Map()));
+        if (known === undefined) this.lastKnown.set(report.image, (known = new Map<string, ReportView>()));
         known.set(report.digest, report);
       }
     }

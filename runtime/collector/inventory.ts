@@ -95,7 +95,7 @@ export function parseInventory(json: unknown): InventoryParse {
       scheduleIntervalSeconds: Math.max(existing?.scheduleIntervalSeconds ?? 0, entry.scheduleIntervalSeconds),
     });
   }
-  const severitiesInScope = SEVERITIES.filter((s) => (scope as string[]).includes(s));
+  const severitiesInScope = SEVERITIES.filter((s) => scope.includes(s));
   return { ok: true, inventory: { severitiesInScope, images, cronjobs } };
 }
 

@@ -233,5 +233,6 @@ export interface DigestRecordView {
 }
 
 export function projectDigestRecord(object: RawObject): DigestRecordView {
-  return { name: String((object as { metadata?: { name?: unknown } }).metadata?.name ?? ''), data: projectConfigMapData(object) };
+  const name = (object as { metadata?: { name?: unknown } }).metadata?.name;
+  return { name: typeof name === 'string' ? name : '', data: projectConfigMapData(object) };
 }

@@ -15,6 +15,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { CollectorOptions } from '../../src/shared/contract.ts';
 import type { CollectorTuning } from './config.ts';
 import { JOBS, METRICS, PUSH_GROUPING_LABEL, type MetricKey } from '../../src/shared/metrics.ts';
+import { basicAuthHeaders } from '../exporter/basic-auth.ts';
 import { checkedFetch } from '../exporter/http.ts';
 import { groupPath } from '../exporter/pushgateway.ts';
 import { parseInventoryConfigMap } from './inventory.ts';
@@ -28,6 +29,8 @@ export interface PushgatewayCleanupOptions {
   readonly intervalMs: number;
   /** Per-request timeout. */
   readonly requestTimeoutMs?: number;
+  /** The collector's credential (a mounted basic-auth Secret, basic-auth.ts); absent: unauthenticated. */
+  readonly credentialsDir?: string;
   readonly registry: Registry;
   readonly log: Logger;
   /** Epoch ms; injected by tests. */
@@ -39,10 +42,10 @@ export const PUSHGATEWAY_CLEANUP_METRIC_KEYS = ['pushgatewayStaleGroups', 'pushg
 
 /** The collector's cleanup, when its command line turns it on (a Pushgateway URL and a grace). */
 export function pushgatewayCleanup(options: CollectorOptions, tuning: CollectorTuning, registry: Registry, log: Logger): PushgatewayCleanup | undefined {
-  const { pushgatewayUrl: url, pushgatewayCleanupGraceSeconds: graceSeconds } = options;
+  const { pushgatewayUrl: url, pushgatewayCleanupGraceSeconds: graceSeconds, pushgatewayCredentialsDir: credentialsDir } = options;
   if (url === undefined || graceSeconds === undefined) return undefined;
-  log.info('pushgateway cleanup on', { url, graceSeconds, intervalMs: tuning.pushgatewayCleanupIntervalMs });
-  return new PushgatewayCleanup({ url, graceSeconds, intervalMs: tuning.pushgatewayCleanupIntervalMs, registry, log });
+  log.info('pushgateway cleanup on', { url, graceSeconds, intervalMs: tuning.pushgatewayCleanupIntervalMs, authenticated: credentialsDir !== undefined });
+  return new PushgatewayCleanup({ url, graceSeconds, intervalMs: tuning.pushgatewayCleanupIntervalMs, registry, log, ...(credentialsDir !== undefined && { credentialsDir }) });
 }
 
 export interface CleanupPass {
@@ -145,7 +148,7 @@ export class PushgatewayCleanup {
   /** The exporter job's groups, from `GET /api/v1/metrics` (each group's labels and `push_time_seconds`). */
   private async listGroups(): Promise<Group[]> {
     const response = await this.request('/api/v1/metrics', 'GET');
-    const json = (await response.json()) as unknown;
+    const json = await response.json();
     const data = isObject(json) && Array.isArray(json.data) ? json.data : undefined;
     if (data === undefined) throw new Error('unexpected answer from the Pushgateway /api/v1/metrics (no data array)');
     const groups: Group[] = [];
@@ -158,8 +161,10 @@ export class PushgatewayCleanup {
     return groups;
   }
 
-  private request(path: string, method: 'GET' | 'DELETE'): Promise<Response> {
-    return checkedFetch(`${this.base}${path}`, { method, signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 10_000), headers: { accept: 'application/json' } });
+  private async request(path: string, method: 'GET' | 'DELETE'): Promise<Response> {
+    // Read per request: a rotated Secret is picked up without a restart.
+    const auth = await basicAuthHeaders(this.options.credentialsDir);
+    return checkedFetch(`${this.base}${path}`, { method, signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 10_000), headers: { accept: 'application/json', ...auth } });
   }
 }
 

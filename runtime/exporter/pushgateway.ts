@@ -18,10 +18,10 @@ function base(pushgatewayUrl: string): string {
 }
 
 /** The group's current series (empty when the group does not exist yet). */
-export async function readGroup(pushgatewayUrl: string, cronjob: string, signal: AbortSignal): Promise<PreviousGroup> {
+export async function readGroup(pushgatewayUrl: string, cronjob: string, signal: AbortSignal, auth: Readonly<Record<string, string>> = {}): Promise<PreviousGroup> {
   const url = `${base(pushgatewayUrl)}/api/v1/metrics`;
-  const response = await checkedFetch(url, { signal, headers: { accept: 'application/json' } });
-  const json = (await response.json()) as unknown;
+  const response = await checkedFetch(url, { signal, headers: { accept: 'application/json', ...auth } });
+  const json: unknown = await response.json();
   return parseGroup(json, cronjob);
 }
 
@@ -50,9 +50,16 @@ export function parseGroup(json: unknown, cronjob: string): PreviousGroup {
   return result;
 }
 
-/** Replaces the whole group. */
-export async function putGroup(pushgatewayUrl: string, cronjob: string, body: string, contentType: string, signal: AbortSignal): Promise<void> {
-  await checkedFetch(`${base(pushgatewayUrl)}${groupPath(cronjob)}`, { method: 'PUT', body, headers: { 'content-type': contentType }, signal });
+/** Replaces the whole group. `auth`: the basic-auth header (basic-auth.ts), when the Pushgateway checks one. */
+export async function putGroup(
+  pushgatewayUrl: string,
+  cronjob: string,
+  body: string,
+  contentType: string,
+  signal: AbortSignal,
+  auth: Readonly<Record<string, string>> = {},
+): Promise<void> {
+  await checkedFetch(`${base(pushgatewayUrl)}${groupPath(cronjob)}`, { method: 'PUT', body, headers: { 'content-type': contentType, ...auth }, signal });
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

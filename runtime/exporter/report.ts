@@ -16,6 +16,7 @@ import { isPermanentHttpError } from './http.ts';
 import { isPermanentKubeError, type KubeClient } from './kube.ts';
 import { errorMessage, log } from './log.ts';
 import { podView, runHasEnded, type PodView } from './pod-view.ts';
+import { basicAuthHeaders } from './basic-auth.ts';
 import { putGroup, readGroup } from './pushgateway.ts';
 import { requestTimeout, retryUntil } from './retry.ts';
 import { fileExists, readWorkFiles } from './work-files.ts';
@@ -106,12 +107,14 @@ export async function runReport(ctx: ReportContext): Promise<number> {
 }
 
 async function push(ctx: ReportContext, run: RunReport, deadline: number): Promise<boolean> {
-  const { pushgatewayUrl, cronjob } = ctx.options;
+  const { pushgatewayUrl, cronjob, pushgatewayCredentialsDir } = ctx.options;
   try {
+    // Outside the retries: a missing credential file does not appear by waiting.
+    const auth = await basicAuthHeaders(pushgatewayCredentialsDir);
     await retryUntil({ deadline, target: 'pushgateway', isPermanent: isPermanentHttpError }, async (remaining) => {
-      const previous = await readGroup(pushgatewayUrl, cronjob, requestTimeout(remaining));
+      const previous = await readGroup(pushgatewayUrl, cronjob, requestTimeout(remaining), auth);
       const { body, contentType } = await renderGroup(nextGroup(previous, run));
-      await putGroup(pushgatewayUrl, cronjob, body, contentType, requestTimeout(deadline - Date.now()));
+      await putGroup(pushgatewayUrl, cronjob, body, contentType, requestTimeout(deadline - Date.now()), auth);
     });
     log('info', { event: 'pushed', pushgateway: pushgatewayUrl, cronjob, outcome: run.outcome });
     return true;
@@ -121,7 +124,7 @@ async function push(ctx: ReportContext, run: RunReport, deadline: number): Promi
       pushgateway: pushgatewayUrl,
       cronjob,
       error: errorMessage(error),
-      message: `the run's outcome (${run.outcome}) was NOT recorded: the Pushgateway could not be reached within --grace-seconds=${ctx.options.graceSeconds}`,
+      message: `the run's outcome (${run.outcome}) was NOT recorded: the Pushgateway refused the push (a 401 is a wrong or missing credential) or could not be reached within --grace-seconds=${ctx.options.graceSeconds}`,
     });
     return false;
   }

@@ -28,9 +28,11 @@ import {
   exporterReportArgs,
   JOB_CONTAINERS,
   JOB_FILES,
+  PUSHGATEWAY_CREDENTIALS_DIR,
   RUNTIME_BIN,
   WORK_DIR,
 } from '../shared/contract.ts';
+import { basicAuthVolume } from './basic-auth-volume.ts';
 import { fleetPushgatewayUrl } from './names.ts';
 import { containerResources } from './resources.ts';
 import { BUILDKIT_UID, buildkitSecurityContext, RUNTIME_UID, restrictedPodSecurityContext, restrictedSecurityContext } from './security.ts';
@@ -51,6 +53,7 @@ const VOLUMES = {
   buildkitRun: 'buildkit-run',
   buildkitTmp: 'buildkit-tmp',
   buildkitTls: 'buildkit-tls',
+  pushgatewayCredentials: 'pushgateway-credentials',
 } as const;
 
 /** Mount paths inside the containers. */
@@ -105,6 +108,7 @@ export function exporterOptions(run: PatchRunSpec): ExporterOptions {
     patchedRef: image.patchedRef,
     copaVersion: run.copa.version,
     pushgatewayUrl: fleetPushgatewayUrl({ url: run.pushgatewayUrl }, run.namespace),
+    ...(run.pushgatewayCredentialsSecret !== undefined && { pushgatewayCredentialsDir: PUSHGATEWAY_CREDENTIALS_DIR }),
     namespace: run.namespace,
     digestStore: digestRecordName(image.name),
     graceSeconds: EXPORTER_GRACE_SECONDS,
@@ -161,6 +165,10 @@ function exporterContainer(run: PatchRunSpec): k8s.Container {
     volumeMounts: [
       { name: VOLUMES.work, mountPath: WORK_DIR },
       { name: VOLUMES.kubeApiAccess, mountPath: JOB_PATHS.serviceAccount, readOnly: true },
+      // The push credential: in this container only, so no Copa or Trivy step can push a result.
+      ...(run.pushgatewayCredentialsSecret !== undefined
+        ? [{ name: VOLUMES.pushgatewayCredentials, mountPath: PUSHGATEWAY_CREDENTIALS_DIR, readOnly: true }]
+        : []),
     ],
   };
 }
@@ -333,6 +341,7 @@ function volumes(run: PatchRunSpec): k8s.Volume[] {
         ],
       },
     },
+    ...(run.pushgatewayCredentialsSecret !== undefined ? [basicAuthVolume(VOLUMES.pushgatewayCredentials, run.pushgatewayCredentialsSecret)] : []),
     ...(run.buildkit.mode === 'remote'
       ? [
           {

@@ -9,7 +9,9 @@ import { k8s } from 'cdk8s-plus-33';
 import { Construct } from 'constructs';
 import type { Fleet } from '../model/fleet.ts';
 import { basename } from 'node:path';
-import { COLLECTOR_PORT, CONFIGMAPS, collectorArgs, INVENTORY_CONFIGMAP_KEY, RUNTIME_BIN, silenceWatchMount, stateShardNames, type CollectorOptions } from '../shared/contract.ts';
+import { COLLECTOR_PORT, CONFIGMAPS, collectorArgs, INVENTORY_CONFIGMAP_KEY, PUSHGATEWAY_CREDENTIALS_DIR, RUNTIME_BIN, silenceWatchMount, stateShardNames, type CollectorOptions } from '../shared/contract.ts';
+import { pushgatewayAuth } from '../model/pushgateway-auth.ts';
+import { basicAuthVolume } from './basic-auth-volume.ts';
 import { collectorInventoryJson } from './collector-inventory.ts';
 import { appLabels, selectorLabels } from './labels.ts';
 import { metricsNetworkPolicy } from './metrics-network-policy.ts';
@@ -24,6 +26,7 @@ import { DESCRIPTION_ANNOTATION, runtimeStateConfigMap } from './runtime-state-c
 
 const COMPONENT = 'drift-collector';
 export const METRICS_PORT_NAME = 'metrics';
+const CREDENTIALS_VOLUME = 'pushgateway-credentials';
 export const HEALTH_PATHS = { liveness: '/healthz', readiness: '/readyz' } as const;
 
 /** Read-only, cluster-wide: exactly the two kinds the collector watches in every namespace. */
@@ -60,10 +63,24 @@ export function collectorNamespaceRules(): Rule[] {
  * The collector's Pushgateway cleanup: on by default for the generated Pushgateway (ours alone),
  * off by default for one the user runs (it may hold other groups, and its owner decides).
  */
-export function pushgatewayCleanupOptions(fleet: Fleet): Pick<CollectorOptions, 'pushgatewayUrl' | 'pushgatewayCleanupGraceSeconds'> {
+export function pushgatewayCleanupOptions(fleet: Fleet): Pick<CollectorOptions, 'pushgatewayUrl' | 'pushgatewayCleanupGraceSeconds' | 'pushgatewayCredentialsDir'> {
   const { pushgateway } = fleet.inventory.defaults;
-  if (!(pushgateway.cleanup.enabled ?? pushgateway.deploy)) return {};
-  return { pushgatewayUrl: fleetPushgatewayUrl(pushgateway, fleet.namespace), pushgatewayCleanupGraceSeconds: durationSeconds(pushgateway.cleanup.grace) };
+  if (!cleanupEnabled(fleet)) return {};
+  return {
+    pushgatewayUrl: fleetPushgatewayUrl(pushgateway, fleet.namespace),
+    pushgatewayCleanupGraceSeconds: durationSeconds(pushgateway.cleanup.grace),
+    ...(cleanupCredentialsSecret(fleet) !== undefined && { pushgatewayCredentialsDir: PUSHGATEWAY_CREDENTIALS_DIR }),
+  };
+}
+
+/** The collector's Pushgateway credential: only when the cleanup runs and authentication is on. */
+function cleanupCredentialsSecret(fleet: Fleet): string | undefined {
+  return cleanupEnabled(fleet) ? pushgatewayAuth(fleet.inventory.defaults.pushgateway)?.collectorSecret : undefined;
+}
+
+function cleanupEnabled(fleet: Fleet): boolean {
+  const { pushgateway } = fleet.inventory.defaults;
+  return pushgateway.cleanup.enabled ?? pushgateway.deploy;
 }
 
 /**
@@ -123,6 +140,13 @@ export class DriftCollector extends Construct {
 
     const secrets = silenceWatchSecrets(fleet);
     const metricsPort = k8s.IntOrString.fromString(METRICS_PORT_NAME);
+    const credentialsSecret = cleanupCredentialsSecret(fleet);
+    const mounts: k8s.VolumeMount[] = [...secrets.mounts];
+    const volumes: k8s.Volume[] = [...secrets.volumes];
+    if (credentialsSecret !== undefined) {
+      mounts.push({ name: CREDENTIALS_VOLUME, mountPath: PUSHGATEWAY_CREDENTIALS_DIR, readOnly: true });
+      volumes.push(basicAuthVolume(CREDENTIALS_VOLUME, credentialsSecret));
+    }
     // The collector is an API client: its token is mounted into its (only) container.
     singletonDeployment(this, 'Deployment', {
       name: COLLECTOR_NAME,
@@ -148,9 +172,9 @@ export class DriftCollector extends Construct {
         // Ready once every informer has synced: Prometheus should not scrape half a picture.
         readinessProbe: { httpGet: { path: HEALTH_PATHS.readiness, port: metricsPort }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
         resources: containerResources(defaults.resources.collector),
-        ...(secrets.mounts.length > 0 && { volumeMounts: secrets.mounts }),
+        ...(mounts.length > 0 && { volumeMounts: mounts }),
       },
-      volumes: secrets.volumes,
+      volumes,
     });
 
     new ScrapedService(this, 'Metrics', {

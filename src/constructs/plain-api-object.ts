@@ -41,7 +41,7 @@ function renderPlain(object: ApiObject): Record<string, unknown> | undefined {
   const internals = object as unknown as ApiObjectInternals;
   if (internals.patches.length > 0) return undefined;
   try {
-    const json = plainJson({ ...internals.props, metadata: object.metadata.toJson() }) as Record<string, unknown>;
+    const json = plainJson({ ...internals.props, metadata: object.metadata.toJson() as unknown }) as Record<string, unknown>;
     const { apiVersion, kind, metadata, ...rest } = json;
     return { apiVersion, kind, metadata, ...rest };
   } catch (error) {

@@ -6,6 +6,7 @@
  */
 import { Construct } from 'constructs';
 import * as kplus from 'cdk8s-plus-33';
+import { BASIC_AUTH_KEYS } from '../shared/contract.ts';
 import { ServiceMonitor } from './service-monitor.ts';
 
 export interface ScrapedServiceProps {
@@ -19,6 +20,11 @@ export interface ScrapedServiceProps {
   readonly serviceMonitorLabels: Readonly<Record<string, string>>;
   readonly portName: string;
   readonly port: number;
+  /**
+   * kubernetes.io/basic-auth Secret (in the fleet namespace) Prometheus scrapes with.
+   * @default - no authentication
+   */
+  readonly basicAuthSecret?: string;
 }
 
 export class ScrapedService extends Construct {
@@ -36,7 +42,20 @@ export class ScrapedService extends Construct {
       spec: {
         selector: { matchLabels: { ...props.selector } },
         namespaceSelector: { matchNames: [props.namespace] },
-        endpoints: [{ port: props.portName, path: '/metrics', honorLabels: true }],
+        endpoints: [
+          {
+            port: props.portName,
+            path: '/metrics',
+            honorLabels: true,
+            // ServiceMonitor CRD: basicAuth.{username,password} are SecretKeySelectors, read by the operator.
+            ...(props.basicAuthSecret !== undefined && {
+              basicAuth: {
+                username: { name: props.basicAuthSecret, key: BASIC_AUTH_KEYS.username },
+                password: { name: props.basicAuthSecret, key: BASIC_AUTH_KEYS.password },
+              },
+            }),
+          },
+        ],
       },
     });
   }

@@ -221,6 +221,29 @@ const defaultsSchema = z
           })
           .prefault({})
           .describe('Cleanup of decommissioned images\' groups (the Pushgateway never forgets a group by itself).'),
+        auth: z
+          .strictObject({
+            enabled: z
+              .boolean()
+              .optional()
+              .describe(
+                'Basic authentication on every Pushgateway request: the exporters push, the collector deletes and Prometheus scrapes each with its own credential. Default: true when `deploy` is true (the Secrets below must exist before the first deploy, docs/deploying.md#pushgateway-authentication), false otherwise (set it to true when your own Pushgateway checks these credentials).',
+              ),
+            webConfigSecret: dnsLabel()
+              .default('copa-fleet-pushgateway-web-config')
+              .describe('Secret holding the generated Pushgateway\'s `--web.config.file` (exporter-toolkit format, bcrypt hashes) under the key `web-config.yml`; any other keys (e.g. TLS files) are mounted next to it.'),
+            exporterSecret: dnsLabel()
+              .default('copa-fleet-pushgateway-exporter')
+              .describe('kubernetes.io/basic-auth Secret (`username`, `password`) the exporters push with; mounted into the exporter container only.'),
+            collectorSecret: dnsLabel()
+              .default('copa-fleet-pushgateway-collector')
+              .describe('kubernetes.io/basic-auth Secret (`username`, `password`) the drift collector lists and deletes groups with.'),
+            prometheusSecret: dnsLabel()
+              .default('copa-fleet-pushgateway-prometheus')
+              .describe('kubernetes.io/basic-auth Secret (`username`, `password`) the Pushgateway ServiceMonitor\'s `basicAuth` reads; the Prometheus Operator needs it in the fleet namespace.'),
+          })
+          .prefault({})
+          .describe('Who may push, delete and scrape: Secret references only, never a password or hash in dist/.'),
       })
       .prefault({})
       .describe('Where the exporter pushes each run\'s metrics.'),

@@ -5,6 +5,7 @@
  */
 import type { Resources } from '../inventory/schema.ts';
 import type { Fleet, FleetImage } from './fleet.ts';
+import { pushgatewayAuth } from './pushgateway-auth.ts';
 
 /**
  * How Copa reaches BuildKit: the rootless sidecar in every job pod (the one Pod Security
@@ -87,6 +88,11 @@ export interface PatchRunSpec {
    */
   readonly pushgatewayUrl?: string;
   /**
+   * kubernetes.io/basic-auth Secret the exporter pushes with (mounted into the exporter only).
+   * @default - unauthenticated pushes (src/model/pushgateway-auth.ts decides)
+   */
+  readonly pushgatewayCredentialsSecret?: string;
+  /**
    * Upload the post-patch BOM to Dependency-Track.
    * @default - no BOM step and no upload
    */
@@ -103,6 +109,7 @@ export function buildkitMode(fleet: Fleet): BuildkitMode {
 
 export function patchRunSpec(image: FleetImage, fleet: Fleet): PatchRunSpec {
   const { defaults, dependencyTrack } = fleet.inventory;
+  const auth = pushgatewayAuth(defaults.pushgateway);
   return {
     image,
     namespace: fleet.namespace,
@@ -120,6 +127,7 @@ export function patchRunSpec(image: FleetImage, fleet: Fleet): PatchRunSpec {
       ttlSecondsAfterFinished: defaults.job.ttlSecondsAfterFinished,
     },
     ...(defaults.pushgateway.url !== undefined && { pushgatewayUrl: defaults.pushgateway.url }),
+    ...(auth !== undefined && { pushgatewayCredentialsSecret: auth.exporterSecret }),
     ...(dependencyTrack !== undefined && {
       dependencyTrack: {
         url: dependencyTrack.url,

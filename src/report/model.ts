@@ -4,7 +4,6 @@
  * (by id, in `queries`) it was computed from, so an auditor can re-run them.
  */
 import type { DriftRow as OfflineDriftRow } from '../shared/drift.ts';
-import type { Severity } from '../shared/metrics.ts';
 
 export const REPORT_FORMAT_VERSION = 1;
 
@@ -81,7 +80,8 @@ export interface DriftRow extends OfflineDriftRow {
 }
 
 export interface SeverityPeriodRow {
-  readonly severity: Severity | string;
+  /** A trivy severity (shared/metrics.ts SEVERITIES), or any other label value as Prometheus returned it. */
+  readonly severity: string;
   readonly appeared: Figure;
   readonly remediated: Figure;
   readonly remediatedWithinSla: Figure;

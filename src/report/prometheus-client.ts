@@ -68,7 +68,7 @@ export class PrometheusClient {
   /** Label sets of the series matching `match` with samples in [start, end] (the series API). */
   async series(match: string, start: number, end: number): Promise<Array<Record<string, string>>> {
     const data = await this.postRaw('/api/v1/series', { 'match[]': match, start: String(start), end: String(end) });
-    return data as unknown as Array<Record<string, string>>;
+    return data as Array<Record<string, string>>;
   }
 
   /** GET a JSON API path; undefined when the server does not serve it (Thanos, Mimir: no runtimeinfo). */

@@ -28,6 +28,15 @@ export const JOB_CONTAINERS = {
   verify: 'verify',
 } as const;
 
+/**
+ * A Pushgateway credential as the exporter and the collector read it: the files `username` and
+ * `password` in one directory, i.e. a kubernetes.io/basic-auth Secret mounted as a volume. Files,
+ * not environment variables: the kubelet updates a mounted Secret in place, and the value never
+ * appears in the pod spec or `kubectl describe`.
+ */
+export const PUSHGATEWAY_CREDENTIALS_DIR = '/var/run/secrets/copa-fleet/pushgateway';
+export const BASIC_AUTH_KEYS = { username: 'username', password: 'password' } as const;
+
 /** Paths in the pod's shared `emptyDir`. */
 export const WORK_DIR = '/work';
 /** The files of the shared work directory, rooted at `workDir` (the exporter's tests use a temp dir). */
@@ -217,6 +226,8 @@ export interface ExporterOptions {
   readonly patchedRef: string;
   readonly copaVersion: string;
   readonly pushgatewayUrl: string;
+  /** Directory of the push credential (PUSHGATEWAY_CREDENTIALS_DIR); absent: unauthenticated pushes. */
+  readonly pushgatewayCredentialsDir?: string;
   /** Namespace and name of the patched-digest ConfigMap. */
   readonly namespace: string;
   readonly digestStore: string;
@@ -244,6 +255,7 @@ const EXPORTER_FLAGS = {
   patchedRef: 'patched-ref',
   copaVersion: 'copa-version',
   pushgatewayUrl: 'pushgateway-url',
+  pushgatewayCredentialsDir: 'pushgateway-credentials-dir',
   namespace: 'namespace',
   digestStore: 'digest-store',
   graceSeconds: 'grace-seconds',
@@ -291,7 +303,7 @@ export function parseExporterExecArgs(argv: readonly string[]): ExporterExecOpti
 export function parseExporterReportArgs(argv: readonly string[]): ExporterOptions {
   const options = Object.fromEntries(Object.values(EXPORTER_FLAGS).map((flag) => [flag, { type: 'string' as const }]));
   const { values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false });
-  const get = (key: keyof ExporterOptions): string | undefined => values[EXPORTER_FLAGS[key]] as string | undefined;
+  const get = (key: keyof ExporterOptions): string | undefined => values[EXPORTER_FLAGS[key]];
   const required = (key: keyof ExporterOptions): string => {
     const value = get(key);
     if (value === undefined || value === '') throw new Error(`missing --${EXPORTER_FLAGS[key]}`);
@@ -302,6 +314,7 @@ export function parseExporterReportArgs(argv: readonly string[]): ExporterOption
     if (!Number.isFinite(value) || value <= 0) throw new Error(`--${EXPORTER_FLAGS[key]} must be a positive number of seconds`);
     return value;
   };
+  const credentialsDir = get('pushgatewayCredentialsDir');
   const dtUrl = get('dependencyTrackUrl');
   const dtVersion = get('dependencyTrackProjectVersion');
   return {
@@ -311,6 +324,7 @@ export function parseExporterReportArgs(argv: readonly string[]): ExporterOption
     patchedRef: required('patchedRef'),
     copaVersion: required('copaVersion'),
     pushgatewayUrl: required('pushgatewayUrl'),
+    ...(credentialsDir !== undefined && credentialsDir !== '' && { pushgatewayCredentialsDir: credentialsDir }),
     namespace: required('namespace'),
     digestStore: required('digestStore'),
     graceSeconds: seconds('graceSeconds'),
@@ -333,6 +347,8 @@ export interface CollectorOptions {
   readonly pushgatewayUrl?: string;
   /** Cleanup on: delete a CronJob's group once the CronJob is out of the inventory and its last push is this old. */
   readonly pushgatewayCleanupGraceSeconds?: number;
+  /** Directory of the cleanup's credential (PUSHGATEWAY_CREDENTIALS_DIR); absent: unauthenticated requests. */
+  readonly pushgatewayCredentialsDir?: string;
 }
 
 const COLLECTOR_FLAGS = {
@@ -343,6 +359,7 @@ const COLLECTOR_FLAGS = {
   port: 'port',
   pushgatewayUrl: 'pushgateway-url',
   pushgatewayCleanupGraceSeconds: 'pushgateway-cleanup-grace-seconds',
+  pushgatewayCredentialsDir: 'pushgateway-credentials-dir',
 } as const satisfies Record<keyof CollectorOptions, string>;
 
 export const COLLECTOR_PORT = 9464;
@@ -354,17 +371,19 @@ export function collectorArgs(options: CollectorOptions): string[] {
 export function parseCollectorArgs(argv: readonly string[]): CollectorOptions {
   const options = Object.fromEntries(Object.values(COLLECTOR_FLAGS).map((flag) => [flag, { type: 'string' as const }]));
   const { values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false });
-  const get = (key: keyof CollectorOptions, fallback: string): string => (values[COLLECTOR_FLAGS[key]] as string | undefined) ?? fallback;
+  const get = (key: keyof CollectorOptions, fallback: string): string => values[COLLECTOR_FLAGS[key]] ?? fallback;
   const port = Number(get('port', String(COLLECTOR_PORT)));
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error('--port must be a TCP port');
-  const namespace = values[COLLECTOR_FLAGS.namespace] as string | undefined;
+  const namespace = values[COLLECTOR_FLAGS.namespace];
   if (namespace === undefined || namespace === '') throw new Error('missing --namespace');
-  const pushgatewayUrl = values[COLLECTOR_FLAGS.pushgatewayUrl] as string | undefined;
+  const pushgatewayUrl = values[COLLECTOR_FLAGS.pushgatewayUrl];
   if (pushgatewayUrl !== undefined && URL.parse(pushgatewayUrl) === null) throw new Error('--pushgateway-url must be a URL');
-  const graceText = values[COLLECTOR_FLAGS.pushgatewayCleanupGraceSeconds] as string | undefined;
+  const graceText = values[COLLECTOR_FLAGS.pushgatewayCleanupGraceSeconds];
   const grace = graceText === undefined ? undefined : Number(graceText);
   if (grace !== undefined && (!Number.isInteger(grace) || grace < 0)) throw new Error('--pushgateway-cleanup-grace-seconds must be a whole number of seconds');
   if (grace !== undefined && pushgatewayUrl === undefined) throw new Error('--pushgateway-cleanup-grace-seconds needs --pushgateway-url');
+  const credentialsDir = values[COLLECTOR_FLAGS.pushgatewayCredentialsDir] as string | undefined;
+  if (credentialsDir !== undefined && pushgatewayUrl === undefined) throw new Error('--pushgateway-credentials-dir needs --pushgateway-url');
   return {
     namespace,
     inventoryConfigMap: get('inventoryConfigMap', CONFIGMAPS.inventory),
@@ -373,5 +392,6 @@ export function parseCollectorArgs(argv: readonly string[]): CollectorOptions {
     port,
     ...(pushgatewayUrl !== undefined && { pushgatewayUrl }),
     ...(grace !== undefined && { pushgatewayCleanupGraceSeconds: grace }),
+    ...(credentialsDir !== undefined && credentialsDir !== '' && { pushgatewayCredentialsDir: credentialsDir }),
   };
 }

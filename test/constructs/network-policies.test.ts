@@ -7,11 +7,9 @@
 import { describe, expect, it } from 'vitest';
 import { COLLECTOR_NAME, PUSHGATEWAY_NAME, PUSHGATEWAY_PORT } from '../../src/constructs/names.ts';
 import { COLLECTOR_PORT } from '../../src/shared/contract.ts';
-import { FULL, find, MINIMAL, render } from '../support/fleet-fixtures.ts';
-import type { K8sObject } from '../support/k8s-validate.ts';
+import { FULL, MINIMAL, render } from '../support/fleet-fixtures.ts';
 import { type Endpoint, ingressAllowed } from '../support/network-policy.ts';
-
-type Json = Record<string, any>;
+import { allOfKind, findKind, podLabelsOf } from '../support/rendered-kinds.ts';
 const inNamespace = (namespace: string) => (podLabels: Record<string, string>): Endpoint => ({ namespace, namespaceLabels: { 'kubernetes.io/metadata.name': namespace }, podLabels });
 
 /** kube-prometheus-stack's Prometheus pod in the `monitoring` namespace. */
@@ -25,15 +23,10 @@ describe('NetworkPolicies', () => {
   const { objects: rendered, fleet } = render(FULL);
   const inFleet = inNamespace(fleet.namespace);
   const objects = rendered.map(({ object }) => object);
-  const podOf = (kind: string, name: string): Endpoint => {
-    const object = find(rendered, kind, name) as Json;
-    const template = kind === 'CronJob' ? object.spec.jobTemplate.spec.template : object.spec.template;
-    return inFleet(template.metadata.labels);
-  };
+  const podOf = (kind: 'CronJob' | 'Deployment', name: string): Endpoint => inFleet(podLabelsOf(findKind(rendered, kind, name)));
   const pushgateway = podOf('Deployment', PUSHGATEWAY_NAME);
   const collector = podOf('Deployment', COLLECTOR_NAME);
-  const cronJobs = rendered.filter(({ object }) => object.kind === 'CronJob').map(({ object }) => object as K8sObject);
-  const jobPods = cronJobs.map((cronJob) => podOf('CronJob', cronJob.metadata.name));
+  const jobPods = allOfKind(rendered, 'CronJob').map((cronJob) => inFleet(podLabelsOf(cronJob)));
 
   it('let every Copa job pod push to the Pushgateway, and the collector delete removed groups', () => {
     expect(jobPods.length).toBeGreaterThan(1);
@@ -64,7 +57,7 @@ describe('NetworkPolicies', () => {
       networkPolicies: { prometheus: { namespaceSelector: { 'kubernetes.io/metadata.name': 'observability' }, podSelector: { 'app.kubernetes.io/name': 'vmagent' } } },
     }).objects.map(({ object }) => object);
     const vmagent: Endpoint = { namespace: 'observability', namespaceLabels: { 'kubernetes.io/metadata.name': 'observability' }, podLabels: { 'app.kubernetes.io/name': 'vmagent' } };
-    const target = inNamespace(render(MINIMAL).fleet.namespace)((find(render(MINIMAL).objects, 'Deployment', COLLECTOR_NAME) as Json).spec.template.metadata.labels);
+    const target = inNamespace(render(MINIMAL).fleet.namespace)(podLabelsOf(findKind(render(MINIMAL).objects, 'Deployment', COLLECTOR_NAME)));
     expect(ingressAllowed(custom, vmagent, target, COLLECTOR_PORT)).toBe(true);
     expect(ingressAllowed(custom, PROMETHEUS, target, COLLECTOR_PORT)).toBe(false);
   });

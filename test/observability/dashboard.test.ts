@@ -14,6 +14,7 @@ import { dataTestGroup, promtoolTest } from './support/promtool.ts';
 import { panelExprs, panelsOf } from './support/queries.ts';
 import { DASHBOARD_EVAL_TIME, dashboardWorld } from './support/scenarios.ts';
 import { renderWorld, STEP } from './support/world.ts';
+import { stringMatching } from '../support/matchers.ts';
 
 const model = observability.dashboard;
 const panels = panelsOf(model);
@@ -97,7 +98,7 @@ describe('dashboard model', () => {
 
   it('has the seed panels and the coverage panels', () => {
     expect(panel('CVEs on running images: image x severity').transformations).toContainEqual(expect.objectContaining({ id: 'groupingToMatrix' }));
-    expect(panel('Top 10 most vulnerable running images').targets?.[0]).toMatchObject({ expr: expect.stringMatching(/^topk\(10, /) });
+    expect(panel('Top 10 most vulnerable running images').targets?.[0]).toMatchObject({ expr: stringMatching(/^topk\(10, /) });
     expect(panel('Containers on a pre-patch digest').type).toBe('stat');
     expect(panel('Copa runs: succeeded and failed (trailing 7 d)').targets?.map((t) => (t as { legendFormat?: string }).legendFormat)).toEqual(['succeeded', 'failed']);
     for (const title of ['Scan age per running image', 'Namespaces with running pods and no Trivy report', 'Inventoried images that never reported']) {

@@ -142,7 +142,7 @@ describe('docs/observability.md', () => {
     for (const [alert, files] of defining) {
       const named = [...owners.get(alert)!.matchAll(/([a-z-]+\.ts)/g)].map(([file]) => file);
       expect(named.sort(), alert).toEqual([...files].sort());
-      for (const file of named) expect(existsSync(join(import.meta.dirname, '../../src/observability/concerns', file!)), file).toBe(true);
+      for (const file of named) expect(existsSync(join(import.meta.dirname, '../../src/observability/concerns', file)), file).toBe(true);
     }
   });
 });

@@ -69,7 +69,7 @@ const programs = new Map<string, Program>();
 function programOf(expression: string): Program {
   let program = programs.get(expression);
   if (program === undefined) {
-    program = plan(env, parse(expression)) as Program;
+    program = plan(env, parse(expression));
     programs.set(expression, program);
   }
   return program;
@@ -80,7 +80,7 @@ function evaluate(expression: string, bindings: Record<string, CelInput>): unkno
   try {
     result = programOf(expression)(bindings);
   } catch (error) {
-    throw new Error(`CEL error in ${expression}: ${(error as Error).message}`);
+    throw new Error(`CEL error in ${expression}: ${(error as Error).message}`, { cause: error });
   }
   if (isCelError(result)) throw new Error(`CEL error in ${expression}: ${result.message}`);
   return result;

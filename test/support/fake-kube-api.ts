@@ -386,7 +386,7 @@ export class FakeKubeApi {
     const existing = this.get(plural, object.metadata.namespace, object.metadata.name);
     if (existing === undefined) return this.create(plural, object);
     const { resourceVersion: _ignored, ...metadata } = object.metadata;
-    return this.update(plural, { ...object, metadata: metadata as KubeMetadata });
+    return this.update(plural, { ...object, metadata });
   }
 
   /** Applies an RFC 7386 merge patch to an object. */
@@ -928,7 +928,8 @@ export class FakeKubeApi {
       case 'application/strategic-merge-patch+json': {
         if (!isObject(patch)) throw new HttpError(400, 'BadRequest', 'a merge patch must be a JSON object');
         const wanted = isObject(patch.metadata) ? patch.metadata.resourceVersion : undefined;
-        if (wanted !== undefined && wanted !== null && String(wanted) !== String(current.rv)) throw conflict(plural, name);
+        const wantedText = typeof wanted === 'string' || typeof wanted === 'number' ? String(wanted) : JSON.stringify(wanted);
+        if (wanted !== undefined && wanted !== null && wantedText !== String(current.rv)) throw conflict(plural, name);
         next = mergePatch(parseStored(current), patch);
         break;
       }

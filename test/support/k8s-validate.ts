@@ -77,7 +77,7 @@ export function kindKey(object: { apiVersion?: unknown; kind?: unknown }): strin
 /** Every problem with `object`, empty when it is valid. */
 export function k8sProblems(object: unknown): string[] {
   if (object === null || typeof object !== 'object') return ['not an object'];
-  const key = kindKey(object as K8sObject);
+  const key = kindKey(object);
   const entry = KINDS[key];
   if (entry === undefined) return [`no schema known for ${key}: add it to test/support/k8s-validate.ts KINDS`];
   const problems: string[] = [];

@@ -39,6 +39,12 @@ const RESTRICTED_VOLUME_TYPES = new Set(['configMap', 'csi', 'downwardAPI', 'emp
 const SAFE_SYSCTLS = new Set(['kernel.shm_rmid_forced', 'net.ipv4.ip_local_port_range', 'net.ipv4.ip_unprivileged_port_start', 'net.ipv4.tcp_syncookies', 'net.ipv4.ping_group_range', 'net.ipv4.ip_local_reserved_ports', 'net.ipv4.tcp_keepalive_time', 'net.ipv4.tcp_fin_timeout', 'net.ipv4.tcp_keepalive_intvl', 'net.ipv4.tcp_keepalive_probes']);
 const SELINUX_TYPES = new Set(['', 'container_t', 'container_init_t', 'container_kvm_t', 'container_engine_t']);
 
+/** seLinuxOptions.type as text ('' when unset); a non-string type never matches an allowed one. */
+function seLinuxType(securityContext: Json): string {
+  const type = (securityContext.seLinuxOptions as Json | undefined)?.type ?? '';
+  return typeof type === 'string' ? type : JSON.stringify(type);
+}
+
 export function restrictedViolations(pod: Json): Violation[] {
   const out: Violation[] = [];
   const add = (container: string, control: string): void => {
@@ -54,7 +60,7 @@ export function restrictedViolations(pod: Json): Violation[] {
   }
   for (const sysctl of (podSc.sysctls as Json[] | undefined) ?? []) if (!SAFE_SYSCTLS.has(String(sysctl.name))) add(POD, `unsafe sysctl ${String(sysctl.name)}`);
   if ((podSc.appArmorProfile as Json | undefined)?.type === 'Unconfined') add(POD, 'AppArmor Unconfined');
-  if (!SELINUX_TYPES.has(String((podSc.seLinuxOptions as Json | undefined)?.type ?? ''))) add(POD, 'SELinux type');
+  if (!SELINUX_TYPES.has(seLinuxType(podSc))) add(POD, 'SELinux type');
   if (podSc.runAsUser === 0) add(POD, 'runAsUser 0');
   const podSeccomp = (podSc.seccompProfile as Json | undefined)?.type;
   if (podSeccomp === 'Unconfined') add(POD, 'seccomp Unconfined');
@@ -71,7 +77,7 @@ export function restrictedViolations(pod: Json): Violation[] {
     if (added.some((cap) => !BASELINE_CAPABILITIES.has(cap))) add(name, 'capabilities beyond baseline');
     if (((container.ports as Json[] | undefined) ?? []).some((port) => port.hostPort !== undefined && port.hostPort !== 0)) add(name, 'hostPort');
     if ((sc.appArmorProfile as Json | undefined)?.type === 'Unconfined') add(name, 'AppArmor Unconfined');
-    if (!SELINUX_TYPES.has(String((sc.seLinuxOptions as Json | undefined)?.type ?? ''))) add(name, 'SELinux type');
+    if (!SELINUX_TYPES.has(seLinuxType(sc))) add(name, 'SELinux type');
     if ((sc.seLinuxOptions as Json | undefined)?.user !== undefined || (sc.seLinuxOptions as Json | undefined)?.role !== undefined) add(name, 'SELinux user or role');
     if (sc.procMount !== undefined && sc.procMount !== 'Default') add(name, 'procMount');
     // restricted

@@ -47,6 +47,8 @@ export interface ProcessSpec {
   readonly port?: number;
   /** HTTP path that answers 200 when the process is ready. */
   readonly readyPath: string;
+  /** Headers of the readiness request (a credential, when the process checks one). */
+  readonly readyHeaders?: Readonly<Record<string, string>>;
   readonly readyTimeoutMs?: number;
   readonly env?: Readonly<Record<string, string>>;
 }
@@ -131,7 +133,7 @@ export async function startProcess(spec: ProcessSpec): Promise<RunningProcess> {
       throw new Error(`${spec.name} (${spec.command}) ${how} before it was ready:\n${output}`);
     }
     try {
-      const response = await fetch(`${url}${spec.readyPath}`, { signal: AbortSignal.timeout(1_000) });
+      const response = await fetch(`${url}${spec.readyPath}`, { signal: AbortSignal.timeout(1_000), headers: { ...spec.readyHeaders } });
       if (response.ok) break;
     } catch {
       // not listening yet
@@ -151,6 +153,10 @@ export interface PushgatewayOptions {
   readonly persistenceFile?: string;
   /** `--persistence.interval`, e.g. `1s`. */
   readonly persistenceInterval?: string;
+  /** `--web.config.file` (exporter-toolkit: basic_auth_users, TLS). */
+  readonly webConfigFile?: string;
+  /** Then every path needs a credential, `/-/ready` too: the readiness check's `authorization` header. */
+  readonly readyAuthorization?: string;
 }
 
 /** The Debian prometheus-pushgateway, in-memory only unless a persistence file is given. */
@@ -163,9 +169,11 @@ export function startPushgateway(options: PushgatewayOptions = {}): Promise<Runn
       `--web.listen-address=127.0.0.1:${port}`,
       `--persistence.file=${options.persistenceFile ?? ''}`,
       ...(options.persistenceInterval !== undefined ? [`--persistence.interval=${options.persistenceInterval}`] : []),
+      ...(options.webConfigFile !== undefined ? [`--web.config.file=${options.webConfigFile}`] : []),
       '--log.level=warn',
     ],
     readyPath: '/-/ready',
+    ...(options.readyAuthorization !== undefined && { readyHeaders: { authorization: options.readyAuthorization } }),
   });
 }
 

@@ -36,7 +36,10 @@ function appWithDependencies(): App {
   return app;
 }
 
-const names = (objects: readonly { metadata: { name?: string } }[]) => objects.map((o) => o.metadata.name);
+interface ObjectJson {
+  readonly metadata: { readonly name?: string };
+}
+const names = (objects: readonly ObjectJson[]) => objects.map((o) => o.metadata.name);
 
 describe('chartObjects', () => {
   it('gives every chart of a fleet exactly what chart.toJson() gives, in the same order', () => {
@@ -47,7 +50,7 @@ describe('chartObjects', () => {
       addObservability(app, fleet);
       prepareApp(app);
       for (const chart of app.charts) {
-        expect(chartObjects(chart).map((o) => o.toJson()), `${name}: ${chart.node.id}`).toEqual(chart.toJson());
+        expect(chartObjects(chart).map((o): unknown => o.toJson()), `${name}: ${chart.node.id}`).toEqual(chart.toJson());
       }
     }
   });
@@ -57,9 +60,9 @@ describe('chartObjects', () => {
     prepareApp(app);
     const charts = app.charts;
     expect(charts.map((c) => c.node.id)).not.toEqual(['base', 'nested', 'late', 'early']); // the order is not just the tree's
-    for (const chart of charts) expect(names(chartObjects(chart).map((o) => o.toJson())), chart.node.id).toEqual(names(chart.toJson()));
+    for (const chart of charts) expect(names(chartObjects(chart).map((o) => o.toJson() as ObjectJson)), chart.node.id).toEqual(names(chart.toJson()));
     const base = charts.find((c) => c.node.id === 'base') as Chart;
-    expect(names(chartObjects(base).map((o) => o.toJson()))).toEqual(['c', 'a', 'd', 'b']);
+    expect(names(chartObjects(base).map((o) => o.toJson() as ObjectJson))).toEqual(['c', 'a', 'd', 'b']);
   });
 
   it('reports failed validations exactly as chart.toJson() does', () => {
@@ -68,7 +71,7 @@ describe('chartObjects', () => {
     object(chart, 'Ok');
     object(chart, 'Bad').node.addValidation({ validate: () => ['needs a fix'] });
     const expected = 'Validation failed with the following errors:\n  [chart/Bad] needs a fix';
-    expect(() => chart.toJson()).toThrow(expected);
+    expect((): unknown => chart.toJson()).toThrow(expected);
     expect(() => prepareApp(app)).toThrow(expected);
   });
 });

@@ -20,7 +20,7 @@ describe('committed dist/', () => {
     const out = join(await scratch, 'dist');
     await synthesize({ inventoryFile: join(REPO, 'inventory.yaml'), outDir: out });
     const fresh = await readTree(out);
-    const committed = await readTree(join(REPO, 'dist')).catch(() => ({}) as Record<string, string>);
+    const committed = await readTree(join(REPO, 'dist')).catch((): Record<string, string> => ({}));
     expect(Object.keys(committed).sort(), `${STALE} (the file list differs)`).toEqual(Object.keys(fresh).sort());
     for (const [path, content] of Object.entries(fresh)) {
       expect(committed[path] === content, `${STALE} (dist/${path} differs)`).toBe(true);

@@ -11,6 +11,7 @@ import { synthesize } from '../../src/synth/synth.ts';
 import { InventoryError } from '../../src/inventory/load.ts';
 import { FULL, fleetOf } from '../support/fleet-fixtures.ts';
 import { readTree } from '../support/file-tree.ts';
+import { setImmediate as tick } from 'node:timers/promises';
 
 let root: string;
 let out: string;
@@ -97,8 +98,12 @@ describe('writeOutputDir with streamed files', () => {
     await writeOutputDir(out, files);
     const expected = { 'big.k8s.yaml': 'one\ntwo\nthree\n', 'small/x.yaml': 'x\n' };
     expect(await readTree(out)).toEqual(expected);
+    // Each file arrives on a later macrotask, as from a real async source.
     async function* asyncFiles(): AsyncGenerator<FileToWrite> {
-      yield* files;
+      for (const file of files) {
+        await tick();
+        yield file;
+      }
     }
     await writeOutputDir(out, asyncFiles());
     expect(await readTree(out)).toEqual(expected);

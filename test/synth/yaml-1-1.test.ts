@@ -23,7 +23,8 @@ const ROOT = join(import.meta.dirname, '..', '..');
 function documents(content: string, version: '1.1' | '1.2'): unknown[] {
   return parseAllDocuments(content, { version }).map((document) => {
     if (document.errors.length > 0) throw new Error(document.errors.map((e) => e.message).join('; '));
-    return document.toJS();
+    const value: unknown = document.toJS();
+    return value;
   });
 }
 

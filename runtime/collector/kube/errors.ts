@@ -44,9 +44,9 @@ export function toKubeApiError(error: unknown, what: string): KubeApiError {
   }
   if (typeof error === 'object' && error !== null) {
     const e = error as { statusCode?: unknown; code?: unknown; message?: unknown };
-    if (typeof e.statusCode === 'number') return new KubeApiError(`${what}: HTTP ${e.statusCode} ${String(e.message ?? '')}`.trim(), e.statusCode);
+    if (typeof e.statusCode === 'number') return new KubeApiError(`${what}: HTTP ${e.statusCode} ${typeof e.message === 'string' ? e.message : ''}`.trim(), e.statusCode);
     const code = typeof e.code === 'string' ? ` (${e.code})` : '';
-    return new KubeApiError(`${what}: ${String(e.message ?? error)}${code}`, undefined);
+    return new KubeApiError(`${what}: ${typeof e.message === 'string' ? e.message : JSON.stringify(error)}${code}`, undefined);
   }
   return new KubeApiError(`${what}: ${String(error)}`, undefined);
 }
@@ -60,11 +60,11 @@ export function statusError(status: unknown, what: string): KubeApiError {
 }
 
 function parseBody(body: unknown): StatusLike | undefined {
-  if (typeof body === 'object' && body !== null) return body as StatusLike;
+  if (typeof body === 'object' && body !== null) return body;
   if (typeof body === 'string') {
     try {
       const parsed: unknown = JSON.parse(body);
-      return typeof parsed === 'object' && parsed !== null ? (parsed as StatusLike) : undefined;
+      return typeof parsed === 'object' && parsed !== null ? (parsed) : undefined;
     } catch {
       return undefined;
     }

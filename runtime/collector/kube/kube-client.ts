@@ -101,7 +101,7 @@ export class KubeClient {
     const parser = new JSONParser({ paths: ['$.metadata', '$.items.*'], keepStack: false });
     let metadata: ListMetadata | undefined;
     let items = 0;
-    let failure: unknown;
+    let failure: Error | undefined;
     parser.onValue = ({ value, key }) => {
       if (key === 'metadata') metadata = value as ListMetadata;
       else {
@@ -117,7 +117,7 @@ export class KubeClient {
     if (failure === undefined && !parser.isEnded) failure = new Error('the response ended before the list did');
     if (failure !== undefined) {
       res.destroy();
-      throw new KubeApiError(`${what}: ${failure instanceof Error ? failure.message : String(failure)}`, undefined);
+      throw new KubeApiError(`${what}: ${failure.message}`, undefined);
     }
     return { ...listEnd(metadata), items };
   }

@@ -29,7 +29,8 @@ export const normalizeCommand: Command = {
   name: 'normalize',
   summary: 'print image references normalised, one per line',
   usage: USAGE,
-  async run(argv, io) {
+  // Synchronous work: the Command interface's promise is resolved here (main.ts awaits it in its try).
+  run(argv, io) {
     const { positionals } = parseArgs({ args: [...argv], options: {}, allowPositionals: true, strict: true });
     if (positionals.length === 0) throw new UsageError('give at least one image reference');
     let exit: ExitCode = EXIT.ok;
@@ -42,6 +43,6 @@ export const normalizeCommand: Command = {
         exit = EXIT.invalid;
       }
     }
-    return exit;
+    return Promise.resolve(exit);
   },
 };

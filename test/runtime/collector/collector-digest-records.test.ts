@@ -22,7 +22,7 @@ let api: FakeKubeApi;
 let collector: RunningCollector;
 
 const drifted = (samples: Sample[]) =>
-  Object.fromEntries(select(samples, METRICS.containerDigestDrift.name).map((s) => [s.labels.image, s.labels.patched_digest]));
+  Object.fromEntries(select(samples, METRICS.containerDigestDrift.name).map((s): [string, string | undefined] => [s.labels.image ?? '', s.labels.patched_digest]));
 const sources = (samples: Sample[]) =>
   Object.fromEntries(['own', 'legacy', 'rejected'].map((source) => [source, valueOf(samples, METRICS.collectorDigestRecords.name, { source })]));
 

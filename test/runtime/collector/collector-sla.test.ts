@@ -31,7 +31,7 @@ function report(name: string, vulnerabilities: fx.Vulnerability[]): KubeObject {
 function stateEntries(): Map<string, CveClock> {
   const cm = api.get('configmaps', fx.FLEET_NAMESPACE, stateShardName(CONFIGMAPS.collectorState, stateShardOf(APP)));
   const value = (cm?.data as Record<string, string> | undefined)?.[stateKey(APP)];
-  return value === undefined ? new Map() : (decodeImageClock(value)?.cves ?? new Map());
+  return value === undefined ? new Map<string, CveClock>() : (decodeImageClock(value)?.cves ?? new Map<string, CveClock>());
 }
 
 async function start(env: Record<string, string> = {}): Promise<RunningCollector> {

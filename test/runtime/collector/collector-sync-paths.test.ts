@@ -54,7 +54,7 @@ describe.each(SERVERS)('collector initial sync against a server $name', (server)
     }
     collector = await startCollector(api);
     await waitFor(async () => (await fetch(`${collector!.url}/readyz`)).ok, { what: '/readyz' });
-    const paths = Object.fromEntries(collector.logs.filter((l) => l.msg === 'synced').map((l) => [l.resource, l.path]));
+    const paths = Object.fromEntries(collector.logs.filter((l) => l.msg === 'synced').map((l): [string, unknown] => [l.resource as string, l.path]));
     expect(paths).toMatchObject({ pods: server.path, vulnerabilityreports: server.path });
     const samples = await scrape(collector.url);
     expect(select(samples, METRICS.containerDigestDrift.name)).toHaveLength(15);

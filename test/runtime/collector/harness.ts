@@ -82,7 +82,7 @@ export interface StartOptions {
   /** Run this bundle instead of `collectorCommand()`'s choice. */
   readonly bundle?: string;
   /** Optional command-line options (e.g. the Pushgateway cleanup). */
-  readonly options?: Pick<CollectorOptions, 'pushgatewayUrl' | 'pushgatewayCleanupGraceSeconds'>;
+  readonly options?: Pick<CollectorOptions, 'pushgatewayUrl' | 'pushgatewayCleanupGraceSeconds' | 'pushgatewayCredentialsDir'>;
 }
 
 /** Starts a collector against `api` and waits until its HTTP server answers. */
@@ -113,7 +113,7 @@ export async function startCollector(api: FakeKubeApi, options: StartOptions = {
   const logs: Record<string, unknown>[] = [];
   let buffer = '';
   let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
     buffer += chunk;
     let newline: number;
     while ((newline = buffer.indexOf('\n')) !== -1) {
@@ -126,7 +126,7 @@ export async function startCollector(api: FakeKubeApi, options: StartOptions = {
       }
     }
   });
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const exit = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
   void exit.then(() => rmSync(dir, { recursive: true, force: true }));
   const url = `http://127.0.0.1:${port}`;
@@ -162,7 +162,7 @@ export async function waitFor<T>(condition: () => T | Promise<T>, options: { tim
   for (;;) {
     try {
       const value = await condition();
-      if (value !== undefined && value !== null && value !== false) return value as NonNullable<T>;
+      if (value !== undefined && value !== null && value !== false) return value;
       last = value;
     } catch (error) {
       last = error;

@@ -14,6 +14,7 @@ import { SlaClock } from '../../../runtime/collector/sla-clock.ts';
 import { decodeImageClock, encodeImageClock, stateKey, type ImageClock } from '../../../runtime/collector/state-format.ts';
 import * as fx from './fixtures.ts';
 import { parseExposition } from './harness.ts';
+import { stringContaining } from '../../support/matchers.ts';
 
 describe('projections', () => {
   it('keeps running containers with the normalised repository and digest of imageID', () => {
@@ -109,9 +110,9 @@ describe('inventory', () => {
   });
 
   it('rejects malformed inventories with a reason naming the field', () => {
-    expect(parseInventory({ severitiesInScope: ['CRITICAL'], images: [] })).toEqual({ ok: false, reason: expect.stringContaining('CRITICAL') });
-    expect(parseInventory({ severitiesInScope: [], images: [image({ image: 'Bad Ref' })] })).toEqual({ ok: false, reason: expect.stringContaining('images[0].image') });
-    expect(parseInventory({ severitiesInScope: [], images: [image({ slaHours: { Critical: -1 } })] })).toEqual({ ok: false, reason: expect.stringContaining('slaHours.Critical') });
+    expect(parseInventory({ severitiesInScope: ['CRITICAL'], images: [] })).toEqual({ ok: false, reason: stringContaining('CRITICAL') });
+    expect(parseInventory({ severitiesInScope: [], images: [image({ image: 'Bad Ref' })] })).toEqual({ ok: false, reason: stringContaining('images[0].image') });
+    expect(parseInventory({ severitiesInScope: [], images: [image({ slaHours: { Critical: -1 } })] })).toEqual({ ok: false, reason: stringContaining('slaHours.Critical') });
     expect(parseInventoryConfigMap({ [INVENTORY_CONFIGMAP_KEY]: '{nope' })).toMatchObject({ ok: false });
     expect(parseInventoryConfigMap(undefined)).toMatchObject({ ok: true, inventory: { images: new Map() } });
   });

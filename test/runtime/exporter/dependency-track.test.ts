@@ -57,7 +57,7 @@ beforeEach(() => {
 async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
-  const header = (name: string) => (typeof req.headers[name] === 'string' ? (req.headers[name] as string) : undefined);
+  const header = (name: string) => (typeof req.headers[name] === 'string' ? req.headers[name] : undefined);
   requests.push({
     method: req.method ?? '',
     path: req.url ?? '',

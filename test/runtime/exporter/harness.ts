@@ -44,10 +44,10 @@ export class MiniKubeApi {
   ) {}
 
   static async start(): Promise<MiniKubeApi> {
-    let api: MiniKubeApi | undefined;
-    const server = createServer((req, res) => void api?.handle(req, res));
+    // Requests arrive only once start() has returned, after `api` below is initialised.
+    const server = createServer((req, res) => void api.handle(req, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    api = new MiniKubeApi(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    const api = new MiniKubeApi(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
     return api;
   }
 
@@ -220,8 +220,9 @@ export interface PushedSeries {
 }
 
 /** Every series of a CronJob's group, grouping labels (job, cronjob, instance) removed. */
-export async function pushedGroup(pushgatewayUrl: string, cronjob: string): Promise<PushedSeries[]> {
-  const answer = (await (await fetch(`${pushgatewayUrl}/api/v1/metrics`)).json()) as {
+export async function pushedGroup(pushgatewayUrl: string, cronjob: string, authorization?: string): Promise<PushedSeries[]> {
+  const headers: Record<string, string> = authorization === undefined ? {} : { authorization };
+  const answer = (await (await fetch(`${pushgatewayUrl}/api/v1/metrics`, { headers })).json()) as {
     data: { labels: Record<string, string>; [name: string]: unknown }[];
   };
   const group = answer.data.find((g) => g.labels.job === JOBS.exporter && g.labels[PUSH_GROUPING_LABEL] === cronjob);
