@@ -18,7 +18,7 @@ export async function basicAuthHeaders(dir: string | undefined): Promise<Record<
     try {
       text = await readFile(file, 'utf8');
     } catch (error) {
-      throw new Error(`cannot read the Pushgateway credential ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+      throw new Error(`cannot read the Pushgateway credential ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { cause: error });
     }
     // `kubectl create secret --from-file` keeps an editor's trailing newline; htpasswd hashed the password without it.
     const value = text.replace(/\r?\n$/, '');

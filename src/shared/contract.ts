@@ -382,7 +382,7 @@ export function parseCollectorArgs(argv: readonly string[]): CollectorOptions {
   const grace = graceText === undefined ? undefined : Number(graceText);
   if (grace !== undefined && (!Number.isInteger(grace) || grace < 0)) throw new Error('--pushgateway-cleanup-grace-seconds must be a whole number of seconds');
   if (grace !== undefined && pushgatewayUrl === undefined) throw new Error('--pushgateway-cleanup-grace-seconds needs --pushgateway-url');
-  const credentialsDir = values[COLLECTOR_FLAGS.pushgatewayCredentialsDir] as string | undefined;
+  const credentialsDir = values[COLLECTOR_FLAGS.pushgatewayCredentialsDir];
   if (credentialsDir !== undefined && pushgatewayUrl === undefined) throw new Error('--pushgateway-credentials-dir needs --pushgateway-url');
   return {
     namespace,

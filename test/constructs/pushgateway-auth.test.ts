@@ -11,9 +11,9 @@ import { COLLECTOR_NAME, PUSHGATEWAY_NAME } from '../../src/constructs/names.ts'
 import { PUSHGATEWAY_WEB_CONFIG_DIR, PUSHGATEWAY_WEB_CONFIG_KEY } from '../../src/constructs/pushgateway.ts';
 import type { InventoryInput } from '../../src/inventory/schema.ts';
 import { JOB_CONTAINERS, parseCollectorArgs, parseExporterReportArgs, PUSHGATEWAY_CREDENTIALS_DIR } from '../../src/shared/contract.ts';
-import { EXTERNAL_PUSHGATEWAY, find, MINIMAL, render, type RenderedObject } from '../support/fleet-fixtures.ts';
-
-type Json = Record<string, any>;
+import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
+import { EXTERNAL_PUSHGATEWAY, MINIMAL, render, type RenderedObject } from '../support/fleet-fixtures.ts';
+import { allContainers, allOfKind, containerOf, findKind, podSpecOf } from '../support/rendered-kinds.ts';
 const SECRETS = {
   webConfig: 'copa-fleet-pushgateway-web-config',
   exporter: 'copa-fleet-pushgateway-exporter',
@@ -21,17 +21,18 @@ const SECRETS = {
   prometheus: 'copa-fleet-pushgateway-prometheus',
 } as const;
 
-const jobPodSpec = (objects: readonly RenderedObject[]): Json => {
-  const cronJob = objects.find(({ object }) => object.kind === 'CronJob')?.object as Json;
-  return cronJob.spec.jobTemplate.spec.template.spec;
+const jobPodSpec = (objects: readonly RenderedObject[]): IPodSpec => {
+  const [cronJob] = allOfKind(objects, 'CronJob');
+  if (cronJob === undefined) throw new Error('no CronJob rendered');
+  return podSpecOf(cronJob);
 };
-const podSpec = (objects: readonly RenderedObject[], name: string): Json => (find(objects, 'Deployment', name) as Json).spec.template.spec;
+const podSpec = (objects: readonly RenderedObject[], name: string): IPodSpec => podSpecOf(findKind(objects, 'Deployment', name));
 /** Names of the Secrets a pod spec mounts, by the container that mounts them. */
-function secretMounts(spec: Json): Record<string, string[]> {
-  const secretOf = new Map<string, string>((spec.volumes ?? []).filter((v: Json) => v.secret !== undefined).map((v: Json) => [v.name, v.secret.secretName]));
+function secretMounts(spec: IPodSpec): Record<string, string[]> {
+  const secretOf = new Map<string, string>((spec.volumes ?? []).flatMap((v) => (v.secret?.secretName === undefined ? [] : [[v.name, v.secret.secretName] as const])));
   const result: Record<string, string[]> = {};
-  for (const container of [...(spec.initContainers ?? []), ...spec.containers]) {
-    const secrets = (container.volumeMounts ?? []).map((m: Json) => secretOf.get(m.name)).filter((s: string | undefined) => s !== undefined);
+  for (const container of allContainers(spec)) {
+    const secrets = (container.volumeMounts ?? []).flatMap((m) => secretOf.get(m.name) ?? []);
     if (secrets.length > 0) result[container.name] = secrets.sort();
   }
   return result;
@@ -40,7 +41,7 @@ function secretMounts(spec: Json): Record<string, string[]> {
 describe('the generated Pushgateway with authentication (the default)', () => {
   const { objects } = render(MINIMAL);
   const pushgateway = podSpec(objects, PUSHGATEWAY_NAME);
-  const container = pushgateway.containers[0];
+  const container = containerOf(pushgateway, 'pushgateway');
 
   it('reads its web config from the user\'s Secret', () => {
     expect(container.args).toContain(`--web.config.file=${PUSHGATEWAY_WEB_CONFIG_DIR}/${PUSHGATEWAY_WEB_CONFIG_KEY}`);
@@ -50,19 +51,21 @@ describe('the generated Pushgateway with authentication (the default)', () => {
 
   it('is probed on its TCP port: exporter-toolkit would answer 401 to an httpGet probe', () => {
     for (const probe of [container.livenessProbe, container.readinessProbe]) {
-      expect(probe.tcpSocket).toEqual({ port: 'http' });
-      expect(probe.httpGet).toBeUndefined();
+      expect(probe?.tcpSocket).toEqual({ port: 'http' });
+      expect(probe?.httpGet).toBeUndefined();
     }
   });
 
   it('is scraped with the Prometheus credential (ServiceMonitor basicAuth, Secret key selectors)', () => {
-    const monitor = find(objects, 'ServiceMonitor', PUSHGATEWAY_NAME) as Json;
-    expect(monitor.spec.endpoints[0].basicAuth).toEqual({
+    const monitor = findKind(objects, 'ServiceMonitor', PUSHGATEWAY_NAME);
+    expect(monitor.spec.endpoints?.[0]?.basicAuth).toEqual({
       username: { name: SECRETS.prometheus, key: 'username' },
       password: { name: SECRETS.prometheus, key: 'password' },
     });
     // The collector's own metrics endpoint is not behind the Pushgateway's web config.
-    expect((find(objects, 'ServiceMonitor', COLLECTOR_NAME) as Json).spec.endpoints[0].basicAuth).toBeUndefined();
+    const collectorEndpoints = findKind(objects, 'ServiceMonitor', COLLECTOR_NAME).spec.endpoints;
+    expect(collectorEndpoints?.length).toBe(1);
+    expect(collectorEndpoints?.[0]?.basicAuth).toBeUndefined();
   });
 
   it('mounts the push credential into the exporter container only, and points the exporter at it', () => {
@@ -70,16 +73,16 @@ describe('the generated Pushgateway with authentication (the default)', () => {
     const mounts = secretMounts(spec);
     expect(mounts[JOB_CONTAINERS.exporter]).toEqual([SECRETS.exporter]);
     for (const [name, secrets] of Object.entries(mounts)) if (name !== JOB_CONTAINERS.exporter) expect(secrets).not.toContain(SECRETS.exporter);
-    const exporter = spec.initContainers.find((c: Json) => c.name === JOB_CONTAINERS.exporter);
-    expect(parseExporterReportArgs(exporter.args.slice(1)).pushgatewayCredentialsDir).toBe(PUSHGATEWAY_CREDENTIALS_DIR);
-    const volume = spec.volumes.find((v: Json) => v.secret?.secretName === SECRETS.exporter);
-    expect(volume.secret.items).toEqual([{ key: 'username', path: 'username' }, { key: 'password', path: 'password' }]);
+    const exporter = containerOf(spec, JOB_CONTAINERS.exporter);
+    expect(parseExporterReportArgs((exporter.args ?? []).slice(1)).pushgatewayCredentialsDir).toBe(PUSHGATEWAY_CREDENTIALS_DIR);
+    const volume = spec.volumes?.find((v) => v.secret?.secretName === SECRETS.exporter);
+    expect(volume?.secret?.items).toEqual([{ key: 'username', path: 'username' }, { key: 'password', path: 'password' }]);
   });
 
   it('gives the collector its own credential for the cleanup', () => {
     const collector = podSpec(objects, COLLECTOR_NAME);
     expect(secretMounts(collector)).toEqual({ collector: [SECRETS.collector] });
-    expect(parseCollectorArgs(collector.containers[0].args).pushgatewayCredentialsDir).toBe(PUSHGATEWAY_CREDENTIALS_DIR);
+    expect(parseCollectorArgs(containerOf(collector, 'collector').args ?? []).pushgatewayCredentialsDir).toBe(PUSHGATEWAY_CREDENTIALS_DIR);
   });
 
   it('writes Secret names only: no bcrypt hash, no basic_auth_users, no inline credential in any file', () => {
@@ -124,10 +127,13 @@ describe('authentication defaults and knobs', () => {
 
   it('can be turned off for the generated Pushgateway: HTTP probes again, no basicAuth, no credentials', () => {
     const { objects } = render({ ...MINIMAL, defaults: { pushgateway: { auth: { enabled: false } } } });
-    const container = podSpec(objects, PUSHGATEWAY_NAME).containers[0];
-    expect(container.args.some((a: string) => a.startsWith('--web.config.file'))).toBe(false);
-    expect(container.readinessProbe.httpGet).toEqual({ path: '/-/ready', port: 'http' });
-    expect((find(objects, 'ServiceMonitor', PUSHGATEWAY_NAME) as Json).spec.endpoints[0].basicAuth).toBeUndefined();
+    const container = containerOf(podSpec(objects, PUSHGATEWAY_NAME), 'pushgateway');
+    expect(container.args?.length).toBeGreaterThan(0);
+    expect(container.args?.some((a) => a.startsWith('--web.config.file'))).toBe(false);
+    expect(container.readinessProbe?.httpGet).toEqual({ path: '/-/ready', port: 'http' });
+    const endpoints = findKind(objects, 'ServiceMonitor', PUSHGATEWAY_NAME).spec.endpoints;
+    expect(endpoints?.length).toBe(1);
+    expect(endpoints?.[0]?.basicAuth).toBeUndefined();
     expect(secretMounts(jobPodSpec(objects))[JOB_CONTAINERS.exporter]).toBeUndefined();
     expect(secretMounts(podSpec(objects, COLLECTOR_NAME))).toEqual({});
   });
