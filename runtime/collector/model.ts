@@ -82,6 +82,8 @@ export class FleetModel {
   private readonly noncompliantAcceptedByImage = new Map<string, number>();
   /** Keys of the exceptions in force at the last tick: a change re-evaluates acceptance on every image. */
   private inForce = '';
+  /** Never-scanned, not otherwise non-compliant running containers per inventoried image (summed likewise). */
+  private readonly unknownByImage = new Map<string, number>();
 
   private readonly synced: SyncState = { pods: false, reports: false, inventory: false };
   private clockWasEnabled = false;
@@ -281,6 +283,7 @@ export class FleetModel {
       this.sla.forget(image);
       this.noncompliantByImage.delete(image);
       this.noncompliantAcceptedByImage.delete(image);
+      this.unknownByImage.delete(image);
       this.indexes.forgetImage(image);
       return;
     }
@@ -289,6 +292,7 @@ export class FleetModel {
     this.noncompliantByImage.set(image, facts.noncompliant);
     const { exceptions } = this.inventory;
     this.noncompliantAcceptedByImage.set(image, noncompliantWithAcceptedRisk(image, facts, exceptions, now));
+    this.unknownByImage.set(image, facts.scanCoverage.unknown);
     // The clock first: the age and breach families read what it observed.
     const scope = this.inventory.severitiesInScope;
     this.sla.observe({ image, entry, containers: facts.containers, reportOf: facts.reportOf, scope, exceptions, clock, clockEnabled: this.clockEnabled, now });
@@ -312,7 +316,13 @@ export class FleetModel {
   }
 
   private computeFleet(now: number): void {
-    const input = { noncompliantByImage: this.noncompliantByImage, noncompliantAcceptedByImage: this.noncompliantAcceptedByImage, digestRecordSources: this.digestRecordSources, now };
+    const input = {
+      noncompliantByImage: this.noncompliantByImage,
+      noncompliantAcceptedByImage: this.noncompliantAcceptedByImage,
+      unknownByImage: this.unknownByImage,
+      digestRecordSources: this.digestRecordSources,
+      now,
+    };
     for (const { key, produce } of FLEET_FAMILIES) produce(this.options.stores[key], input);
   }
 

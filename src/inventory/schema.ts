@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { imageCronJobName } from '../model/naming.ts';
+import { RESCAN_MARGIN_HOURS } from '../model/scan-freshness.ts';
 import { DEFAULT_TAG, parseImageRef } from '../shared/image-ref.ts';
 import { ALERT_SEVERITIES } from '../shared/metrics.ts';
 import { cronProblem } from './cron.ts';
@@ -367,7 +368,13 @@ const prometheusSchema = z
   .strictObject({
     ruleLabels: labels.default({ release: 'kube-prometheus-stack' }).describe('Labels that your Prometheus ruleSelector matches on the PrometheusRule.'),
     serviceMonitorLabels: labels.default({ release: 'kube-prometheus-stack' }).describe('Labels that your Prometheus serviceMonitorSelector matches.'),
-    scanMaxAgeHours: z.number().positive().default(26).describe('A scan older than this raises TrivyScanStale.'),
+    scanMaxAgeHours: z
+      .number()
+      .positive()
+      .optional()
+      .describe(
+        'A scan older than this raises TrivyScanStale. Default: `trivyOperator.reportTtlHours` plus 2 h (trivy-operator renews a report only when its TTL expires, and the rescan takes a while). Must be at least that when both are set.',
+      ),
     missingRunGraceHours: z.number().positive().default(2).describe('Grace added to the schedule interval before CopaPatchJobMissing.'),
     selectors: z
       .strictObject({
@@ -411,7 +418,13 @@ const dependencyTrackSchema = z
 
 const trivyOperatorSchema = z
   .strictObject({
-    reportTtlHours: z.number().positive().optional().describe('VulnerabilityReport TTL. Default: 24 h plus the schedule window, so reports never expire before the next nightly patch.'),
+    reportTtlHours: z
+      .number()
+      .positive()
+      .optional()
+      .describe(
+        'VulnerabilityReport TTL (`operator.scannerReportTTL`). Default: `prometheus.scanMaxAgeHours` minus 2 h when that is set, otherwise 24 h plus the schedule window, so reports never expire before the next nightly patch.',
+      ),
     serviceMonitorLabels: labels.optional().describe('Labels of the trivy-operator ServiceMonitor. Default: `prometheus.serviceMonitorLabels`.'),
   })
   .prefault({})
@@ -486,9 +499,36 @@ function checkCrossReferences(value: unknown, ctx: Ctx): void {
   if (pushgateway?.deploy === false && pushgateway.url === undefined) {
     ctx.addIssue({ code: 'custom', path: ['defaults', 'pushgateway', 'url'], message: 'is required when defaults.pushgateway.deploy is false' });
   }
+  checkScanFreshness(asObject(inventory.prometheus)?.scanMaxAgeHours, asObject(inventory.trivyOperator)?.reportTtlHours, ctx);
   const buildkit = asObject(defaults?.buildkit);
   if (buildkit?.address !== undefined && buildkit.tlsSecret === undefined) {
     ctx.addIssue({ code: 'custom', path: ['defaults', 'buildkit', 'tlsSecret'], message: 'is required with defaults.buildkit.address (remote BuildKit uses mTLS)' });
+  }
+}
+
+/**
+ * TrivyScanStale must not fire before trivy-operator renews a report (model/scan-freshness.ts): the
+ * threshold has to exceed the report TTL by the rescan margin. Only values of the right type are
+ * compared; the field schemas report the others.
+ */
+function checkScanFreshness(maxAge: unknown, ttl: unknown, ctx: Ctx): void {
+  if (typeof maxAge !== 'number' || !(maxAge > 0)) return;
+  if (typeof ttl === 'number' && ttl > 0) {
+    if (maxAge < ttl + RESCAN_MARGIN_HOURS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['prometheus', 'scanMaxAgeHours'],
+        message:
+          `must be at least trivyOperator.reportTtlHours + ${RESCAN_MARGIN_HOURS} (${ttl + RESCAN_MARGIN_HOURS}): trivy-operator renews a report only when its ${ttl} h TTL expires, ` +
+          'so a lower limit raises TrivyScanStale for every image whose nightly run is up to date',
+      });
+    }
+  } else if (maxAge <= RESCAN_MARGIN_HOURS) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['prometheus', 'scanMaxAgeHours'],
+      message: `must be more than ${RESCAN_MARGIN_HOURS} (the rescan margin): the report TTL is derived as scanMaxAgeHours - ${RESCAN_MARGIN_HOURS}`,
+    });
   }
 }
 

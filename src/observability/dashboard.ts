@@ -63,6 +63,7 @@ export const LAYOUT: readonly LayoutRow[] = [
       ['vulnerabilities', 'runningCriticalCveImages'],
       ['drift', 'patchCompliance'],
       ['exceptions', 'complianceWithAcceptedRisk'],
+      ['drift', 'complianceUnknown'],
       ['drift', 'driftedContainerCount'],
       ['coverage', 'unscannedNamespaceCount'],
       ['vulnerabilities', 'severityMatrix'],

@@ -100,8 +100,6 @@ export const L = {
   exportedPod: 'exported_pod',
   /** Alert label of CopaPatchJobMissing: which evidence is missing (MISSING_REASONS). */
   missingReason: 'missing_reason',
-  /** Alert label of CopaPatchJobMissing for CronJobs that never reported: their schedule interval (e.g. `1d`). */
-  scheduleInterval: 'schedule_interval',
   /** Alertmanager's alert-name label. */
   alertname: 'alertname',
   /** Where the collector read a CronJob's latest patched digest (DIGEST_RECORD_SOURCES). */
@@ -233,6 +231,12 @@ export const METRICS = {
     '1 while the most recent Job of the CronJob failed in a way the in-pod exporter cannot report.'),
   cronjobLastScheduleTimestamp: def('copa_cronjob_last_schedule_timestamp_seconds', 'gauge', 'collector', [L.image, L.cronjob],
     'CronJob status.lastScheduleTime.'),
+  cronjobCreatedTimestamp: def('copa_cronjob_created_timestamp_seconds', 'gauge', 'collector', [L.image, L.cronjob],
+    'CronJob metadata.creationTimestamp of an inventoried CronJob: when the image entered the cluster\'s inventory (the start of its first-run wait).'),
+  unscannedContainers: def('fleet_unscanned_containers', 'gauge', 'collector', [L.image],
+    'Running containers of an inventoried image whose running digest has no VulnerabilityReport: their CVEs are unknown (a coverage gap).'),
+  complianceUnknownContainers: def('fleet_compliance_unknown_containers', 'gauge', 'collector', [],
+    'Running containers of inventoried images not counted in fleet_noncompliant_containers whose running digest has no VulnerabilityReport: neither known compliant nor known non-compliant.'),
   collectorDigestRecords: def('copa_fleet_collector_digest_records', 'gauge', 'collector', [L.recordSource],
     'Inventoried CronJobs by where the collector read their latest patched digest: own (their own record), legacy (the shared store of earlier releases: at 0 it can be deleted), rejected (their own record names another image and was refused).'),
 
@@ -305,6 +309,8 @@ export const RECORDS = {
   patchComplianceRatioAccepted: 'fleet:patch_compliance_ratio_with_accepted_risk:gauge',
   /** Accepted CVEs past their SLA, summed over the fleet by severity. */
   slaBreachesAccepted: 'fleet:cve_sla_breaches_accepted:count',
+  /** Running containers of inventoried images whose compliance is unknown (never scanned), over all of them. */
+  patchComplianceUnknownRatio: 'fleet:patch_compliance_unknown:ratio',
 } as const;
 
 /**
@@ -314,6 +320,8 @@ export const RECORDS = {
 export const UPSTREAM_METRICS = {
   up: 'up',
   pushTimeSeconds: 'push_time_seconds',
+  /** Every Prometheus client's process start time; read from the generated Pushgateway's own scrape job. */
+  processStartTimeSeconds: 'process_start_time_seconds',
 } as const;
 
 /** Values of the `severity` label on alerts (lower case, as Alertmanager routes expect). */
@@ -324,8 +332,9 @@ export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
 export const MISSING_REASONS = {
   no_recent_run: 'no run (exporter heartbeat or CronJob schedule) within the schedule interval plus grace',
   no_recent_success: 'runs happen, but none succeeded within the schedule interval plus grace',
-  never_reported: 'inventoried for longer than the schedule interval plus grace, and no run ever reported',
-  never_succeeded: 'inventoried for longer than the schedule interval plus grace, runs reported, none succeeded',
+  never_reported: 'its CronJob was created longer ago than the schedule interval plus grace, and no run ever reported',
+  never_succeeded: 'its CronJob was created (and the Pushgateway started) longer ago than the schedule interval plus grace, runs reported, none succeeded',
+  cronjob_missing: 'in the inventory, but its CronJob has not existed for an hour: the manifests were not applied, or the CronJob was deleted',
 } as const;
 export type MissingReason = keyof typeof MISSING_REASONS;
 
@@ -337,6 +346,7 @@ export const ALERTS = {
   unpatchedDigest: 'PodsRunningUnpatchedDigest',
   scanStale: 'TrivyScanStale',
   namespaceNotScanned: 'NamespaceNotScanned',
+  imageNotScanned: 'RunningImageNotScanned',
   pushgatewayGroupStale: 'PushgatewayGroupStale',
   collectorDown: 'DriftCollectorDown',
   dependencyTrackUploadFailing: 'DependencyTrackUploadFailing',

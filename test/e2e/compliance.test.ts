@@ -113,6 +113,8 @@ describe('end to end: exporter, collector, Pushgateway and Prometheus with the g
     // The ConfigMaps exactly as synth generates them; the SLA clock of the nginx CVE started 48 h ago.
     api.create('configmaps', generated('ConfigMap', CONFIGMAPS.inventory));
     api.create('configmaps', generated('ConfigMap', CONFIGMAPS.patchedDigests));
+    // The CronJobs as synth generates them (the collector reads their creation and schedule times).
+    for (const image of [APP, WORKER, NGINX]) api.create('cronjobs', generated('CronJob', cronjobOf(image)));
     for (const record of objects.filter(({ object }) => object.kind === 'ConfigMap' && object.metadata.labels?.[DIGEST_RECORD_LABEL.key] === DIGEST_RECORD_LABEL.value)) {
       api.create('configmaps', record.object);
     }

@@ -118,6 +118,11 @@ const CORPUS: Readonly<Record<string, readonly Expected[]>> = {
     ['6:5', 'images[2].team', 'is team "platform", but images[0] of the same repository docker.io/library/nginx is team "web"'],
   ],
   'url-credentials.yaml': [['5:10', 'defaults.pushgateway.url', 'must not contain a user name or password']],
+  // TrivyScanStale must not fire before trivy-operator renews a report (model/scan-freshness.ts).
+  'scan-freshness.yaml': [
+    ['4:20', 'prometheus.scanMaxAgeHours', 'must be at least trivyOperator.reportTtlHours + 2 (30): trivy-operator renews a report only when its 28 h TTL expires'],
+  ],
+  'scan-max-age-margin.yaml': [['4:20', 'prometheus.scanMaxAgeHours', 'must be more than 2 (the rescan margin)']],
   'cronjob-name-collision.yaml': [['4:10', 'images[1].ref', 'gets the same CronJob name "copa-app-1-000030" as images[0].ref (a hash collision)']],
   'exceptions.yaml': [
     ['5:5', 'exceptions[0].expires', 'is required (expected a string)'],

@@ -10,6 +10,8 @@ export interface FleetInput {
   readonly noncompliantByImage: ReadonlyMap<string, number>;
   /** The same where accepted Critical CVEs do not count (ImageFacts.noncompliantAccepted). */
   readonly noncompliantAcceptedByImage: ReadonlyMap<string, number>;
+  /** Running containers of unknown compliance per inventoried image (ImageFacts.scanCoverage.unknown). */
+  readonly unknownByImage: ReadonlyMap<string, number>;
   /** Inventoried CronJobs per source of their patched digest (digest-records.ts). */
   readonly digestRecordSources: Readonly<Record<DigestRecordSource, number>>;
   readonly now: number;
@@ -29,6 +31,13 @@ function sum(counts: ReadonlyMap<string, number>): number {
   let total = 0;
   for (const count of counts.values()) total += count;
   return total;
+}
+
+/** `fleet_compliance_unknown_containers`: the sum of the per-image unknown counts. */
+export function complianceUnknownSeries(store: SeriesStore, { unknownByImage, now }: FleetInput): void {
+  let unknown = 0;
+  for (const count of unknownByImage.values()) unknown += count;
+  store.setSingle(FLEET_GROUP, formatLabels(METRICS.complianceUnknownContainers, {}), unknown, now);
 }
 
 /** `copa_fleet_collector_digest_records{source}`: every source, 0 included (the migration is done at legacy 0). */

@@ -9,6 +9,7 @@ import type { ExceptionIndex } from '../exceptions.ts';
 import type { FleetIndexes } from '../indexes.ts';
 import { intern, type PodContainer, type ReportView } from '../projections.ts';
 import { formatLabelParts, formatLabels, type Series, type SeriesStore } from '../series.ts';
+import { scanCoverage, type ScanCoverage } from '../scan-coverage.ts';
 import type { ImageClockInput } from '../sla.ts';
 
 /** What the indexes say about one inventoried image, read once per recomputation. */
@@ -22,6 +23,8 @@ export interface ImageFacts {
   readonly drift: readonly DriftRow[];
   /** Running containers with a Critical CVE on their digest, or on a pre-patch digest (counted once). */
   readonly noncompliant: number;
+  /** Running containers on digests without any report, and those of them of unknown compliance. */
+  readonly scanCoverage: ScanCoverage;
 }
 
 /** What the image-scope families read: the facts, and the SLA clock's view (sla.ts). */
@@ -45,7 +48,8 @@ export function imageFacts(image: string, indexes: FleetIndexes, patchedDigest: 
   const drift = patchedDigest === undefined ? [] : findDrift(containers, new Map([[image, patchedDigest]]));
   let noncompliant = withCritical;
   for (const row of drift) if (!hasCritical(reportOf, row.runningDigest)) noncompliant += 1;
-  return { pods, containers, reportOf, drift, noncompliant };
+  const coverage = scanCoverage(containers, (digest) => reportOf.get(digest) !== undefined, patchedDigest);
+  return { pods, containers, reportOf, drift, noncompliant, scanCoverage: coverage };
 }
 
 /**
@@ -101,6 +105,11 @@ export function driftSeries(store: SeriesStore, { image, facts, now }: ImageInpu
     return { labels: formatLabelParts(METRICS.containerDigestDrift, values, 3, intern), value: 1, since: now };
   });
   store.replaceGroup(image, drift);
+}
+
+/** `fleet_unscanned_containers`: 0 included (the collector looked and found every digest scanned). */
+export function unscannedContainersSeries(store: SeriesStore, { image, facts, now }: ImageInput): void {
+  store.setSingle(image, formatLabels(METRICS.unscannedContainers, { image }), facts.scanCoverage.unscanned, now);
 }
 
 /** `image_scan_age_seconds`: from the newest report of the running digests. */

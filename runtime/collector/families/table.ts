@@ -20,10 +20,10 @@
 import { METRICS, type MetricKey } from '../../../src/shared/metrics.ts';
 import { SeriesStore } from '../series.ts';
 import { slaAcceptedBreachingSeries, slaBreachingSeries, slaBreachSeries, unfixableSeries, type ImageClockInput } from '../sla.ts';
-import { cronLastScheduleSeries, jobFailureSeries, type CronJobInput } from './cronjob.ts';
+import { cronCreatedSeries, cronLastScheduleSeries, jobFailureSeries, type CronJobInput } from './cronjob.ts';
 import { exceptionCoveredSeries, exceptionExpirySeries, exceptionInfoSeries, exceptionInForceSeries, type ExceptionInput } from './exceptions.ts';
-import { digestRecordSeries, noncompliantAcceptedSeries, noncompliantSeries, type FleetInput } from './fleet.ts';
-import { criticalSeries, cveAgeSeries, driftSeries, runningSeries, scanAgeSeries, type ImageInput } from './image.ts';
+import { complianceUnknownSeries, digestRecordSeries, noncompliantAcceptedSeries, noncompliantSeries, type FleetInput } from './fleet.ts';
+import { criticalSeries, cveAgeSeries, driftSeries, runningSeries, scanAgeSeries, unscannedContainersSeries, type ImageInput } from './image.ts';
 import { inventoryInfoSeries, inventoryIntervalSeries, inventorySlaSeries, type InventoryInput } from './inventory.ts';
 import { unscannedSeries, type NamespaceInput } from './namespace.ts';
 
@@ -55,6 +55,8 @@ export const FAMILIES = {
   noncompliantContainers: { scope: 'fleet', produce: noncompliantSeries },
   noncompliantContainersAccepted: { scope: 'fleet', produce: noncompliantAcceptedSeries },
   imageScanAgeSeconds: { scope: 'image', produce: scanAgeSeries },
+  unscannedContainers: { scope: 'image', produce: unscannedContainersSeries },
+  complianceUnknownContainers: { scope: 'fleet', produce: complianceUnknownSeries },
   namespaceUnscanned: { scope: 'namespace', produce: unscannedSeries },
   inventoryImageInfo: { scope: 'inventory', produce: inventoryInfoSeries },
   inventoryScheduleIntervalSeconds: { scope: 'inventory', produce: inventoryIntervalSeries },
@@ -65,6 +67,7 @@ export const FAMILIES = {
   exceptionExpiryTimestamp: { scope: 'exception', produce: exceptionExpirySeries },
   exceptionInForce: { scope: 'exception', produce: exceptionInForceSeries },
   exceptionCoveredImages: { scope: 'exception', produce: exceptionCoveredSeries },
+  cronjobCreatedTimestamp: { scope: 'cronjob', produce: cronCreatedSeries },
   collectorDigestRecords: { scope: 'fleet', produce: digestRecordSeries },
 } as const satisfies Partial<Record<CollectorMetricKey, FamilySpec>>;
 

@@ -10,7 +10,7 @@
  * series per evaluation (rule cost, docs/benchmarks.md).
  */
 import { ALERTS, L, METRICS, RECORDS } from '../../shared/metrics.ts';
-import { statPanel, steps, tablePanel } from '../panels.ts';
+import { noneIfCollected, statPanel, steps, tablePanel } from '../panels.ts';
 import { by, copyLabel } from '../promql.ts';
 import type { FleetQueries } from '../queries.ts';
 import type { ObservabilitySettings } from '../settings.ts';
@@ -33,20 +33,38 @@ export const COMPLIANCE_THRESHOLDS = [
   { value: 0.99, color: 'green' },
 ] as const;
 
+/**
+ * Running containers never scanned and not known non-compliant: not known to be compliant, in
+ * every compliance ratio (strict and with accepted risk). 0 where the collector exports its
+ * non-compliant count but not this one (history recorded before this series existed, e.g. in a
+ * 30-day report), never from nothing.
+ */
+export function complianceUnknownContainers(q: FleetQueries): string {
+  return `(max(${q.series(METRICS.complianceUnknownContainers)}) or 0 * max(${q.series(METRICS.noncompliantContainers)}))`;
+}
+
 export function driftConcern(settings: ObservabilitySettings) {
   const { q } = settings;
   const drift = q.series(METRICS.containerDigestDrift);
   const running = runningContainersTotal(q);
   const nonCompliant = `max(${q.series(METRICS.noncompliantContainers)})`;
+  const unknown = complianceUnknownContainers(q);
   return {
     name: 'drift',
     records: [
       // Containers on a pre-patch digest (the seed counted containers with Critical CVEs instead).
-      { record: RECORDS.digestDriftContainers, expr: `count(${drift} == 1) or vector(0)` },
+      // Absent, not 0, without the collector: the stat must not turn green while nobody looks.
+      { record: RECORDS.digestDriftContainers, expr: `count(${drift} == 1) or ${q.collectorZero}` },
       {
         record: RECORDS.patchComplianceRatio,
-        // No `or vector(0)`: without the collector's count the ratio is absent, never a false 100 %.
-        expr: `clamp_min(${running} - ${nonCompliant}, 0) / (${running} > 0)`,
+        // Known compliant only: a never-scanned container is not counted compliant. No `or vector(0)`:
+        // without the collector's counts the ratio is absent, never a false 100 %.
+        expr: `clamp_min(${running} - ${nonCompliant} - ${unknown}, 0) / (${running} > 0)`,
+      },
+      {
+        record: RECORDS.patchComplianceUnknownRatio,
+        // The explicit "unknown" part of the same denominator, shown next to the ratio.
+        expr: `clamp_max(${unknown} / (${running} > 0), 1)`,
       },
     ],
     alerts: [
@@ -67,12 +85,24 @@ export function driftConcern(settings: ObservabilitySettings) {
       patchCompliance: statPanel({
         title: 'Patch compliance',
         description:
-          'Running containers of inventoried images that run the latest patched digest and carry no Critical CVE, over all running containers of inventoried images.',
+          'Compliant: running containers of inventoried images that run the latest patched digest and whose scanned digest carries no Critical CVE, over all running containers of inventoried images. ' +
+          'Containers whose digest was never scanned are not counted compliant (see "Compliance unknown").',
         queries: [{ expr: q.record(RECORDS.patchComplianceRatio) }],
         width: 4,
         height: 4,
         unit: 'percentunit',
         thresholds: COMPLIANCE_THRESHOLDS,
+      }),
+      complianceUnknown: statPanel({
+        title: 'Compliance unknown',
+        description:
+          'Running containers of inventoried images whose digest has no VulnerabilityReport (and that are not on a pre-patch digest), over all of them: ' +
+          'neither known compliant nor known non-compliant (RunningImageNotScanned).',
+        queries: [{ expr: q.record(RECORDS.patchComplianceUnknownRatio) }],
+        width: 4,
+        height: 4,
+        unit: 'percentunit',
+        thresholds: steps([0.000001, 'orange']),
       }),
       driftedContainerCount: statPanel({
         title: 'Containers on a pre-patch digest',
@@ -90,7 +120,7 @@ export function driftConcern(settings: ObservabilitySettings) {
         height: 8,
         hide: ['Value'],
         rename: { [digest]: 'running digest' },
-        noValue: 'none',
+        noValue: noneIfCollected(),
       }),
     },
   } satisfies Concern;

@@ -14,7 +14,7 @@ import { barGaugePanel, statPanel, steps, tablePanel } from '../panels.ts';
 import { by, on } from '../promql.ts';
 import type { FleetQueries } from '../queries.ts';
 import type { ObservabilitySettings } from '../settings.ts';
-import { COMPLIANCE_THRESHOLDS, runningContainersTotal } from './drift.ts';
+import { COMPLIANCE_THRESHOLDS, complianceUnknownContainers, runningContainersTotal } from './drift.ts';
 import type { Concern } from '../types.ts';
 
 const { exception, vulnerability, images, reason, owner, ticket, expires, image, severity } = L;
@@ -60,8 +60,9 @@ export function exceptionsConcern(settings: ObservabilitySettings) {
       },
       {
         record: RECORDS.patchComplianceRatioAccepted,
-        // As RECORDS.patchComplianceRatio (drift.ts): absent without the collector's count, never a false 100 %.
-        expr: `clamp_min(${running} - max(${q.series(METRICS.noncompliantContainersAccepted)}), 0) / (${running} > 0)`,
+        // As RECORDS.patchComplianceRatio (drift.ts): absent without the collector's count, never a
+        // false 100 %, and a never-scanned container is not known compliant, accepted risk or not.
+        expr: `clamp_min(${running} - max(${q.series(METRICS.noncompliantContainersAccepted)}) - ${complianceUnknownContainers(q)}, 0) / (${running} > 0)`,
       },
     ],
     alerts: [

@@ -20,8 +20,8 @@ export function vulnerabilitiesConcern(settings: ObservabilitySettings) {
     records: [
       {
         record: RECORDS.runningCriticalCveImages,
-        // trivy-operator spells severities `Critical`, not `CRITICAL` (the seed's defect).
-        expr: `count(count ${by(image)} (${q.series(METRICS.imageCveAgeHours, { [severity]: SEVERITY_BY_KEY.critical })})) or vector(0)`,
+        // trivy-operator spells severities `Critical`, not `CRITICAL` (the seed's defect). Absent, not 0, without the collector.
+        expr: `count(count ${by(image)} (${q.series(METRICS.imageCveAgeHours, { [severity]: SEVERITY_BY_KEY.critical })})) or ${q.collectorZero}`,
       },
     ],
     alerts: [],

@@ -58,14 +58,38 @@ export function jobMissingStale(image: FleetImage, reason: Extract<MissingReason
   );
 }
 
-export function jobMissingNever(image: FleetImage, reason: Extract<MissingReason, 'never_reported' | 'never_succeeded'>): ExpectedAlert {
-  const what = reason === 'never_reported' ? 'no run ever reported' : 'its runs reported, but none succeeded';
+/** A first run that never came (`window`: since the CronJob was created) or never succeeded (since then, or since the Pushgateway started). */
+export function jobMissingNever(image: FleetImage, reason: Extract<MissingReason, 'never_reported' | 'never_succeeded'>, window: number): ExpectedAlert {
+  const description =
+    reason === 'never_reported'
+      ? ` was created ${humanizeDuration(window)} ago, more than its schedule interval plus 2 h, and no run ever reported: the image has never been patched.`
+      : `: its runs reported, but no successful run is on record in the ${humanizeDuration(window)} since it was created (or the Pushgateway started), more than its schedule interval plus 2 h: the image is not being patched.`;
   return alert(
     ALERTS.jobMissing,
     'warning',
-    { image: image.image, cronjob: image.name, team: image.team, missing_reason: reason, schedule_interval: '1d' },
+    { image: image.image, cronjob: image.name, team: image.team, missing_reason: reason },
     `No recent successful Copa run for ${image.image} (${reason})`,
-    `CronJob ${NAMESPACE}/${image.name} (${image.image}) has been in the inventory for more than its schedule interval plus 2 h (26h) and ${what}: the image has never been patched.`,
+    `CronJob ${NAMESPACE}/${image.name} (${image.image})${description}`,
+  );
+}
+
+export function jobMissingCronJob(image: FleetImage): ExpectedAlert {
+  return alert(
+    ALERTS.jobMissing,
+    'warning',
+    { image: image.image, cronjob: image.name, team: image.team, missing_reason: 'cronjob_missing' },
+    `No recent successful Copa run for ${image.image} (cronjob_missing)`,
+    `${image.image} is in the inventory, but its CronJob ${NAMESPACE}/${image.name} has not existed for 1h: the generated manifests were not applied, or the CronJob was deleted. The image gets no patches.`,
+  );
+}
+
+export function imageNotScanned(image: FleetImage, containers: number): ExpectedAlert {
+  return alert(
+    ALERTS.imageNotScanned,
+    'warning',
+    { image: image.image, team: image.team },
+    `Running image ${image.image} was never scanned`,
+    `${containers} running container(s) of ${image.image} have run a digest without any VulnerabilityReport for 1h: its CVEs are unknown, and those containers count as not known to be compliant (team ${image.team}).`,
   );
 }
 
@@ -85,7 +109,7 @@ export function scanStale(image: FleetImage, ageSeconds: number): ExpectedAlert 
     'warning',
     { image: image.image, team: image.team },
     `Trivy scan of ${image.image} is stale`,
-    `The newest VulnerabilityReport of the running image ${image.image} is ${humanizeDuration(ageSeconds)} old (limit 26 h): its CVE list and SLA clock are not current (team ${image.team}).`,
+    `The newest VulnerabilityReport of the running image ${image.image} is ${humanizeDuration(ageSeconds)} old (limit 30 h): its CVE list and SLA clock are not current (team ${image.team}).`,
   );
 }
 

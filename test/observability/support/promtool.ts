@@ -37,18 +37,30 @@ export async function runTool(command: string, args: readonly string[], cwd?: st
   }
 }
 
-/** Runs the tasks, at most `limit` at a time; results in task order. */
-export async function inParallel<T>(tasks: ReadonlyArray<() => Promise<T>>, limit: number): Promise<T[]> {
-  const results = new Array<T>(tasks.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < tasks.length) {
-      const index = next++;
-      results[index] = await tasks[index]!();
-    }
+/** Runs the tasks, at most `limit` at a time, in order; one promise per task (its own result). */
+export function inParallelEach<T>(tasks: ReadonlyArray<() => Promise<T>>, limit: number): Promise<T>[] {
+  let running = 0;
+  const queue: Array<() => void> = [];
+  const release = () => {
+    running -= 1;
+    queue.shift()?.();
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, tasks.length)) }, worker));
-  return results;
+  return tasks.map(
+    (task) =>
+      new Promise<T>((resolve, reject) => {
+        const start = () => {
+          running += 1;
+          task().then(resolve, reject).finally(release);
+        };
+        if (running < Math.max(1, limit)) start();
+        else queue.push(start);
+      }),
+  );
+}
+
+/** Runs the tasks, at most `limit` at a time; results in task order. */
+export function inParallel<T>(tasks: ReadonlyArray<() => Promise<T>>, limit: number): Promise<T[]> {
+  return Promise.all(inParallelEach(tasks, limit));
 }
 
 const evalTime = (seconds: number) => `${seconds / 60}m`;

@@ -83,8 +83,10 @@ export interface ImageState {
   readonly containers?: readonly Container[];
   /** Patched digests pushed (the latest at t is the one drift compares with). */
   readonly patches?: ReadonlyArray<{ readonly at: number; readonly digest: string }>;
-  /** Times the newest VulnerabilityReport was written. */
+  /** Times the newest VulnerabilityReport was written (none: its running digests were never scanned). */
   readonly scans?: readonly number[];
+  /** CronJob creationTimestamp as the collector sees it (default: 30 days before t=0); `none`: no CronJob object. */
+  readonly created?: number | 'none';
 }
 
 export interface World {
@@ -213,11 +215,23 @@ function carriedAt(image: ImageState, cve: Cve, t: number): boolean {
   return t >= cve.firstSeen && runningAt(image, t).some((c) => c.digest === cve.digest);
 }
 
-/** Running containers at t on a pre-patch digest or a digest with a Critical CVE (each counted once); with `accepted`, accepted CVEs do not count. */
+/** The digest carries a Critical CVE at t (with `accepted`, accepted CVEs do not count). */
+function criticalAt(image: ImageState, digest: string, t: number, accepted: (cve: Cve) => boolean = () => false): boolean {
+  return (image.cves ?? []).some((v) => v.digest === digest && v.severity === SEVERITY_BY_KEY.critical && v.firstSeen <= t && !accepted(v));
+}
+
+/** Scans are per image here: a running digest counts as scanned once the image has a scan. */
+const scannedAt = (image: ImageState, t: number): boolean => latest(image.scans, (s) => s, t) !== undefined;
+
+/** Running containers at t on a pre-patch digest or a scanned digest with a Critical CVE (each counted once); with `accepted`, accepted CVEs do not count. */
 function noncompliantAt(image: ImageState, t: number, accepted: (cve: Cve) => boolean = () => false): number {
   const patch = latest(image.patches, (p) => p.at, t);
-  const critical = (digest: string) => (image.cves ?? []).some((v) => v.digest === digest && v.severity === SEVERITY_BY_KEY.critical && v.firstSeen <= t && !accepted(v));
-  return runningAt(image, t).filter((c) => critical(c.digest) || (patch !== undefined && c.digest !== patch.digest)).length;
+  return runningAt(image, t).filter((c) => (scannedAt(image, t) && criticalAt(image, c.digest, t, accepted)) || (patch !== undefined && c.digest !== patch.digest)).length;
+}
+
+/** Running containers at t whose digest was never scanned and that are not non-compliant anyway (compliance unknown). */
+function unknownAt(image: ImageState, t: number): number {
+  return scannedAt(image, t) ? 0 : runningAt(image, t).length - noncompliantAt(image, t);
 }
 
 const inForceAt = (e: WorldException, t: number) => t >= e.approved && t < e.expires;
@@ -227,6 +241,11 @@ const inScope = (e: WorldException, image: ImageState) => e.images.includes('*')
 function acceptedAt(world: World, image: ImageState, cve: Cve, t: number): boolean {
   return (world.exceptions ?? []).some((e) => e.vulnerability === cve.id && inScope(e, image) && inForceAt(e, t));
 }
+
+/** Default CronJob creation and Pushgateway start: long before any scenario. */
+const LONG_AGO = -30 * 86400;
+/** The generated Pushgateway's own scrape target labels (its own series carry no `job`: the target's applies). */
+const pushgatewaySelf = (namespace: string): Labels => ({ [L.job]: JOBS.pushgateway, instance: '10.1.2.4:9091', ...pushgatewayTarget(namespace) });
 
 /** `step`: seconds between samples (STEP unless a scenario spans days: see Scenario.step). */
 export function renderWorld(world: World, end: number, step: number = STEP): InputSeries[] {
@@ -282,6 +301,11 @@ export function renderWorld(world: World, end: number, step: number = STEP): Inp
       world.images.filter((image) => inventoriedAt(image, t) && inScope(e, image) && (image.cves ?? []).some((c) => c.id === e.vulnerability && carriedAt(image, c, t))).length,
     );
   }
+  fromCollector(METRICS.complianceUnknownContainers.name, {}, (t) => world.images.reduce((sum, image) => sum + (inventoriedAt(image, t) ? unknownAt(image, t) : 0), 0));
+  // The generated Pushgateway's own start time (a restart restarts the process, persistent or not).
+  set.add(UPSTREAM_METRICS.processStartTimeSeconds, pushgatewaySelf(world.namespace), (t) =>
+    !pushgatewayUp(t) ? undefined : restart !== undefined && t >= restart.at ? restart.at : LONG_AGO,
+  );
 
   for (const image of world.images) {
     const inventoried = (t: number) => inventoriedAt(image, t);
@@ -297,6 +321,7 @@ export function renderWorld(world: World, end: number, step: number = STEP): Inp
 
     // ---- running state
     collected(METRICS.runningContainers.name, {}, (t) => runningAt(image, t).length || undefined);
+    collected(METRICS.unscannedContainers.name, {}, (t) => (scannedAt(image, t) ? 0 : runningAt(image, t).length));
     collected(METRICS.imageScanAgeSeconds.name, {}, (t) => {
       const scan = latest(image.scans, (s) => s, t);
       return scan !== undefined && runningAt(image, t).length > 0 ? t - scan : undefined;
@@ -354,6 +379,8 @@ export function renderWorld(world: World, end: number, step: number = STEP): Inp
 
     // ---- the CronJob as the collector sees it
     const cronjobLabels = { [L.cronjob]: image.cronjob };
+    const created = image.created ?? LONG_AGO;
+    if (created !== 'none') collected(METRICS.cronjobCreatedTimestamp.name, cronjobLabels, () => created);
     if (image.schedules !== undefined) {
       collected(METRICS.cronjobLastScheduleTimestamp.name, cronjobLabels, (t) => latest(image.schedules, (s) => s, t));
     }
