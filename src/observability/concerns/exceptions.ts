@@ -10,7 +10,7 @@
  * Every series here is one per exception or per image and severity: bounded by the reviewed list.
  */
 import { ALERTS, L, METRICS, RECORDS } from '../../shared/metrics.ts';
-import { barGaugePanel, statPanel, steps, tablePanel } from '../panels.ts';
+import { barGaugePanel, noneIfCollected, statPanel, steps, tablePanel } from '../panels.ts';
 import { by, on } from '../promql.ts';
 import type { FleetQueries } from '../queries.ts';
 import type { ObservabilitySettings } from '../settings.ts';
@@ -124,7 +124,7 @@ export function exceptionsConcern(settings: ObservabilitySettings) {
           { value: null, color: 'red' },
           { value: 1, color: 'green' },
         ],
-        noValue: 'No exceptions',
+        noValue: noneIfCollected('No exceptions'),
       }),
       acceptedBreaches: barGaugePanel({
         title: 'Accepted SLA breaches',
@@ -133,7 +133,7 @@ export function exceptionsConcern(settings: ObservabilitySettings) {
         width: 12,
         height: 8,
         thresholds: steps([1, 'orange']),
-        noValue: 'none',
+        noValue: noneIfCollected(),
       }),
       unfixableCves: barGaugePanel({
         title: 'CVEs without a fix',
@@ -143,7 +143,7 @@ export function exceptionsConcern(settings: ObservabilitySettings) {
         width: 12,
         height: 8,
         thresholds: steps([1, 'orange']),
-        noValue: 'none',
+        noValue: noneIfCollected(),
       }),
     },
   } satisfies Concern;
