@@ -18,6 +18,7 @@ import { CollectorServer } from './server.ts';
 import { SilenceWatch } from './silences/silence-watch.ts';
 import { SlaClock } from './sla-clock.ts';
 import { StateStore } from './state-store.ts';
+import { WallClock } from './wall-clock.ts';
 
 const STATS_INTERVAL_MS = 10 * 60_000;
 
@@ -28,6 +29,8 @@ export interface CollectorConfig {
   readonly log: Logger;
   /** Interface the HTTP server binds (default: all). */
   readonly host?: string;
+  /** "Now" for ages, breaches and exceptions (default: the system clock). */
+  readonly wallClock?: WallClock;
 }
 
 export class Collector {
@@ -48,9 +51,11 @@ export class Collector {
   private stopping = false;
   private initialReported = false;
   private readonly startedAt = Date.now();
+  private readonly wallClock: WallClock;
 
   constructor(private readonly config: CollectorConfig) {
     const { options, tuning, log } = config;
+    const wallClock = (this.wallClock = config.wallClock ?? new WallClock(undefined));
     const client = new KubeClient(config.kubeConfig);
     this.health = new CollectorHealth(this.registry);
     const stores = createStores();
@@ -75,8 +80,8 @@ export class Collector {
       log,
       clockChanged: (urgent) => this.state.schedule(urgent),
       requestFlush: () => this.requestFlush(),
-      now: () => Date.now(),
-      startedAt: Date.now(),
+      now: () => wallClock.now(),
+      startedAt: wallClock.now(),
     });
 
     this.silences = new SilenceWatch({ log, ...(tuning.silencePollMs > 0 && { intervalMsOverride: tuning.silencePollMs }) });
@@ -177,7 +182,7 @@ export class Collector {
 
   /** The /metrics body in chunks: health metrics (prom-client), then every series store. */
   async *renderMetrics(): AsyncGenerator<string> {
-    const now = Date.now();
+    const now = this.wallClock.now();
     yield `${await this.registry.metrics()}\n`;
     for (const store of Object.values(this.stores)) yield* store.render(now);
     yield* this.silences.render(now);
@@ -251,6 +256,7 @@ export class Collector {
   }
 
   private tick(): void {
+    this.wallClock.refresh();
     this.model.tick();
     this.markSyncedIfCurrent();
   }

@@ -4,9 +4,8 @@
  * CronJob) it affects. Nothing here computes a series: model.ts recomputes the dirty groups and
  * the families (families.ts) read these indexes.
  */
-import type { RunningContainer } from '../../src/shared/drift.ts';
 import type { JobPodMemo } from './job-failures.ts';
-import type { CronJobView, JobView, PodView, ReportView } from './projections.ts';
+import type { CronJobView, JobView, PodContainer, PodView, ReportView } from './projections.ts';
 
 /** Where an index update reports what it affects. */
 export interface Dirty {
@@ -16,7 +15,7 @@ export interface Dirty {
 }
 
 export class FleetIndexes {
-  readonly containersByImage = new Map<string, Map<string, readonly RunningContainer[]>>();
+  readonly containersByImage = new Map<string, Map<string, readonly PodContainer[]>>();
   readonly runningPodsByNamespace = new Map<string, number>();
   private readonly reports = new Map<string, ReportView>();
   private readonly reportsByRef = new Map<string, Set<string>>();
@@ -51,7 +50,7 @@ export class FleetIndexes {
   }
 
   private indexPod(key: string, pod: PodView): void {
-    const byImage = new Map<string, RunningContainer[]>();
+    const byImage = new Map<string, PodContainer[]>();
     for (const c of pod.containers) {
       const list = byImage.get(c.image);
       if (list === undefined) byImage.set(c.image, [c]);
@@ -59,7 +58,7 @@ export class FleetIndexes {
     }
     for (const [image, containers] of byImage) {
       let pods = this.containersByImage.get(image);
-      if (pods === undefined) this.containersByImage.set(image, (pods = new Map<string, readonly RunningContainer[]>()));
+      if (pods === undefined) this.containersByImage.set(image, (pods = new Map<string, readonly PodContainer[]>()));
       pods.set(key, containers);
       this.dirty.image(image);
     }
@@ -203,7 +202,7 @@ function samePod(a: PodView, b: PodView): boolean {
   for (let i = 0; i < a.containers.length; i++) {
     const x = a.containers[i]!;
     const y = b.containers[i]!;
-    if (x.container !== y.container || x.image !== y.image || x.digest !== y.digest) return false;
+    if (x.container !== y.container || x.image !== y.image || x.digest !== y.digest || x.tag !== y.tag) return false;
   }
   const j = a.jobPod;
   const k = b.jobPod;

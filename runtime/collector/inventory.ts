@@ -4,12 +4,18 @@
  *
  * One repository can appear under several CronJobs (two tags of one image). Per-image series then
  * take the strictest SLA (the smallest hours per severity), the longest schedule interval (no
- * false "missing run" for the slower CronJob) and the most recently patched digest.
+ * false "missing run" for the slower CronJob), the most recently patched digest, and the wider SLA
+ * scope (`all` if any entry says `all`: a CVE one tag's policy clocks is clocked for the image).
  */
 import { INVENTORY_CONFIGMAP_KEY, type PatchedDigestRecord } from '../../src/shared/contract.ts';
 import { normalizeDigest, repositoryOf } from '../../src/shared/image-ref.ts';
 import { SEVERITIES, type Severity } from '../../src/shared/metrics.ts';
+import { EMPTY_EXCEPTIONS, ExceptionIndex, parseExceptions } from './exceptions.ts';
 import type { ConfigMapData } from './projections.ts';
+
+/** `fixable`: only CVEs with a fixed version run the SLA clock (from when a fix is first seen); `all`: every CVE. */
+export type SlaScope = 'fixable' | 'all';
+const SLA_SCOPES: readonly SlaScope[] = ['fixable', 'all'];
 
 export interface InventoryCronJob {
   readonly cronjob: string;
@@ -26,6 +32,7 @@ export interface InventoryImage {
   readonly slaHours: Readonly<Partial<Record<Severity, number>>>;
   /** Longest schedule interval over the image's CronJobs. */
   readonly scheduleIntervalSeconds: number;
+  readonly slaScope: SlaScope;
 }
 
 export interface InventoryIndex {
@@ -33,9 +40,10 @@ export interface InventoryIndex {
   readonly severitiesInScope: readonly Severity[];
   readonly images: ReadonlyMap<string, InventoryImage>;
   readonly cronjobs: ReadonlyMap<string, InventoryCronJob>;
+  readonly exceptions: ExceptionIndex;
 }
 
-export const EMPTY_INVENTORY: InventoryIndex = { severitiesInScope: [], images: new Map(), cronjobs: new Map() };
+export const EMPTY_INVENTORY: InventoryIndex = { severitiesInScope: [], images: new Map(), cronjobs: new Map(), exceptions: EMPTY_EXCEPTIONS };
 
 export type InventoryParse = { readonly ok: true; readonly inventory: InventoryIndex } | { readonly ok: false; readonly reason: string };
 
@@ -62,10 +70,11 @@ export function parseInventory(json: unknown): InventoryParse {
 
   const cronjobs = new Map<string, InventoryCronJob>();
   const slaByImage = new Map<string, Partial<Record<Severity, number>>>();
+  const scopeByImage = new Map<string, SlaScope>();
   for (const [index, entry] of json.images.entries()) {
     const where = `images[${index}]`;
     if (!isRecord(entry)) return { ok: false, reason: `${where} must be an object` };
-    const { image: rawImage, cronjob, team, scheduleIntervalSeconds, slaHours } = entry;
+    const { image: rawImage, cronjob, team, scheduleIntervalSeconds, slaHours, slaScope = 'all' } = entry;
     if (typeof rawImage !== 'string') return { ok: false, reason: `${where}.image must be a string` };
     const image = repositoryOf(rawImage);
     if (image === undefined) return { ok: false, reason: `${where}.image "${rawImage}" is not a valid image reference` };
@@ -74,6 +83,9 @@ export function parseInventory(json: unknown): InventoryParse {
     if (typeof team !== 'string') return { ok: false, reason: `${where}.team must be a string` };
     if (typeof scheduleIntervalSeconds !== 'number' || !(scheduleIntervalSeconds > 0)) return { ok: false, reason: `${where}.scheduleIntervalSeconds must be a positive number` };
     if (!isRecord(slaHours)) return { ok: false, reason: `${where}.slaHours must be an object` };
+    // Absent (an inventory from before slaScope existed): every CVE, as it was then.
+    if (!(SLA_SCOPES as readonly unknown[]).includes(slaScope)) return { ok: false, reason: `${where}.slaScope must be one of ${SLA_SCOPES.join(', ')}` };
+    if (scopeByImage.get(image) !== 'all') scopeByImage.set(image, slaScope as SlaScope);
     const sla = slaByImage.get(image) ?? {};
     for (const [severity, hours] of Object.entries(slaHours)) {
       if (!(SEVERITIES as readonly string[]).includes(severity)) return { ok: false, reason: `${where}.slaHours has an unknown severity "${severity}"` };
@@ -93,10 +105,13 @@ export function parseInventory(json: unknown): InventoryParse {
       cronjobs: [...(existing?.cronjobs ?? []), entry],
       slaHours: slaByImage.get(entry.image) ?? {},
       scheduleIntervalSeconds: Math.max(existing?.scheduleIntervalSeconds ?? 0, entry.scheduleIntervalSeconds),
+      slaScope: scopeByImage.get(entry.image) ?? 'all',
     });
   }
   const severitiesInScope = SEVERITIES.filter((s) => scope.includes(s));
-  return { ok: true, inventory: { severitiesInScope, images, cronjobs } };
+  const exceptions = parseExceptions(json.exceptions);
+  if (!exceptions.ok) return exceptions;
+  return { ok: true, inventory: { severitiesInScope, images, cronjobs, exceptions: new ExceptionIndex(exceptions.exceptions) } };
 }
 
 export interface PatchedDigest {

@@ -11,6 +11,7 @@ import { parseCollectorArgs } from '../../src/shared/contract.ts';
 import { Collector } from './collector.ts';
 import { tuningFromEnv } from './config.ts';
 import { describeError, jsonLogger } from './log.ts';
+import { WallClock } from './wall-clock.ts';
 
 const USAGE = 'usage: copa-fleet-collector --namespace NS [--inventory-configmap NAME] [--digest-store NAME] [--state-configmap NAME] [--port PORT] [--pushgateway-url URL --pushgateway-cleanup-grace-seconds N]';
 
@@ -23,7 +24,7 @@ async function main(argv: readonly string[]): Promise<number> {
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromDefault();
     if (kubeConfig.getCurrentCluster() === null) throw new Error('no Kubernetes cluster configured (in-cluster service account, KUBECONFIG or ~/.kube/config)');
-    collector = new Collector({ kubeConfig, options, tuning, log });
+    collector = new Collector({ kubeConfig, options, tuning, log, wallClock: WallClock.fromEnv(process.env) });
     const port = await collector.start();
     log.info('started', { port, namespace: options.namespace, inventoryConfigMap: options.inventoryConfigMap, digestStore: options.digestStore, stateConfigMap: options.stateConfigMap });
   } catch (error) {

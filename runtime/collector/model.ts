@@ -13,8 +13,8 @@
  */
 import type { DigestRecordSource } from '../../src/shared/metrics.ts';
 import type { CollectorTuning } from './config.ts';
-import { CRONJOB_FAMILIES, FLEET_FAMILIES, IMAGE_CLOCK_FAMILIES, IMAGE_FAMILIES, INVENTORY_FAMILIES, NAMESPACE_FAMILIES, type FamilyKey, type ModelStores } from './families/table.ts';
-import { imageFacts } from './families/image.ts';
+import { CRONJOB_FAMILIES, EXCEPTION_FAMILIES, FLEET_FAMILIES, IMAGE_CLOCK_FAMILIES, IMAGE_FAMILIES, INVENTORY_FAMILIES, NAMESPACE_FAMILIES, type FamilyKey, type ModelStores } from './families/table.ts';
+import { imageFacts, noncompliantWithAcceptedRisk } from './families/image.ts';
 import { FleetIndexes } from './indexes.ts';
 import { DigestRecords } from './digest-records.ts';
 import { EMPTY_INVENTORY, parseInventoryConfigMap, type InventoryIndex, type PatchedDigest } from './inventory.ts';
@@ -52,6 +52,7 @@ const IMAGE_STORES = keysOf(IMAGE_FAMILIES);
 const CRONJOB_STORES = keysOf(CRONJOB_FAMILIES);
 const INVENTORY_STORES = keysOf(INVENTORY_FAMILIES);
 const NAMESPACE_STORES = keysOf(NAMESPACE_FAMILIES);
+const EXCEPTION_STORES = keysOf(EXCEPTION_FAMILIES);
 
 export class FleetModel {
   private inventory: InventoryIndex = EMPTY_INVENTORY;
@@ -77,6 +78,12 @@ export class FleetModel {
   private readonly sla = new SlaTracker();
   /** Non-compliant running containers per inventoried image (summed into the fleet-wide series). */
   private readonly noncompliantByImage = new Map<string, number>();
+  /** The same with accepted risk (exceptions in force). */
+  private readonly noncompliantAcceptedByImage = new Map<string, number>();
+  /** Keys of the exceptions in force at the last tick: a change re-evaluates acceptance on every image. */
+  private inForce = '';
+  /** Never-scanned, not otherwise non-compliant running containers per inventoried image (summed likewise). */
+  private readonly unknownByImage = new Map<string, number>();
 
   private readonly synced: SyncState = { pods: false, reports: false, inventory: false };
   private clockWasEnabled = false;
@@ -226,11 +233,12 @@ export class FleetModel {
   flush(): void {
     const now = this.options.now();
     if (!this.complete && now < this.options.startedAt + this.options.tuning.initialSyncTimeoutMs) return;
-    if (this.dirtyImages.size > 0 || this.fleetDirty) {
+    if (this.dirtyImages.size > 0 || this.fleetDirty || this.inventorySeriesDirty) {
       for (const image of this.dirtyImages) this.computeImage(image, now);
       this.dirtyImages.clear();
       this.computeFleet(now);
       this.fleetDirty = false;
+      this.computeExceptions(now);
     }
     for (const namespace of this.dirtyNamespaces) this.computeNamespace(namespace, now);
     this.dirtyNamespaces.clear();
@@ -243,13 +251,21 @@ export class FleetModel {
 
   /** The time-driven checks: SLA breaches coming due, missed schedules, clock pruning. */
   tick(): void {
-    if (this.hasDirty) this.flush();
     const now = this.options.now();
+    // An exception comes into force or lapses with the clock alone, no event: re-evaluate acceptance.
+    const inForce = this.inventory.exceptions.inForceKeys(now).join('\n');
+    if (inForce !== this.inForce) {
+      this.inForce = inForce;
+      this.markAllImages();
+      this.inventorySeriesDirty = true;
+    }
+    if (this.hasDirty) this.flush();
     for (const image of this.sla.images()) {
       const input = this.clockInput(image, now);
       for (const { key, produce } of IMAGE_CLOCK_FAMILIES) produce(this.options.stores[key], input);
     }
     for (const cronjob of this.inventory.cronjobs.keys()) this.computeCronjob(cronjob, now);
+    this.computeExceptions(now);
     if (this.clockEnabled) this.options.clock.prune(Math.floor(now / 1000));
     this.afterChange();
   }
@@ -266,15 +282,20 @@ export class FleetModel {
       for (const key of IMAGE_STORES) stores[key].deleteGroup(image);
       this.sla.forget(image);
       this.noncompliantByImage.delete(image);
+      this.noncompliantAcceptedByImage.delete(image);
+      this.unknownByImage.delete(image);
       this.indexes.forgetImage(image);
       return;
     }
     const facts = imageFacts(image, this.indexes, this.patched.get(image)?.digest);
     this.indexes.pruneLastKnown(image, facts.reportOf);
     this.noncompliantByImage.set(image, facts.noncompliant);
+    const { exceptions } = this.inventory;
+    this.noncompliantAcceptedByImage.set(image, noncompliantWithAcceptedRisk(image, facts, exceptions, now));
+    this.unknownByImage.set(image, facts.scanCoverage.unknown);
     // The clock first: the age and breach families read what it observed.
     const scope = this.inventory.severitiesInScope;
-    this.sla.observe(image, entry, facts.reportOf, scope, clock, this.clockEnabled, now);
+    this.sla.observe({ image, entry, containers: facts.containers, reportOf: facts.reportOf, scope, exceptions, clock, clockEnabled: this.clockEnabled, now });
     const input = { ...this.clockInput(image, now), facts, severitiesInScope: scope };
     for (const { key, produce } of IMAGE_FAMILIES) produce(stores[key], input);
   }
@@ -295,7 +316,13 @@ export class FleetModel {
   }
 
   private computeFleet(now: number): void {
-    const input = { noncompliantByImage: this.noncompliantByImage, digestRecordSources: this.digestRecordSources, now };
+    const input = {
+      noncompliantByImage: this.noncompliantByImage,
+      noncompliantAcceptedByImage: this.noncompliantAcceptedByImage,
+      unknownByImage: this.unknownByImage,
+      digestRecordSources: this.digestRecordSources,
+      now,
+    };
     for (const { key, produce } of FLEET_FAMILIES) produce(this.options.stores[key], input);
   }
 
@@ -338,6 +365,24 @@ export class FleetModel {
     for (const [image, entry] of this.inventory.images) {
       const input = { image, entry, now };
       for (const { key, produce } of INVENTORY_FAMILIES) produce(stores[key], input);
+    }
+  }
+
+  /** One group per exception: its reviewed fields, whether it is in force now, and the images it matches. */
+  private computeExceptions(now: number): void {
+    const { stores } = this.options;
+    const { exceptions } = this.inventory;
+    const keys = new Set(exceptions.all.map((e) => e.key));
+    for (const key of EXCEPTION_STORES) for (const group of stores[key].groupNames()) if (!keys.has(group)) stores[key].deleteGroup(group);
+    if (keys.size === 0) return;
+    const covered = new Map<string, number>();
+    for (const image of this.sla.images()) {
+      for (const key of this.sla.get(image)!.matchedExceptions) covered.set(key, (covered.get(key) ?? 0) + 1);
+    }
+    const inForce = new Set(exceptions.inForceKeys(now));
+    for (const exception of exceptions.all) {
+      const input = { exception, coveredImages: covered.get(exception.key) ?? 0, inForce: inForce.has(exception.key), now };
+      for (const { key, produce } of EXCEPTION_FAMILIES) produce(stores[key], input);
     }
   }
 

@@ -9,7 +9,7 @@
 import { CRONJOB_LABEL, JOB_CONTAINERS } from '../../src/shared/contract.ts';
 import { runningContainers, type PodLike, type RunningContainer } from '../../src/shared/drift.ts';
 import { isImagePullReason } from '../../src/shared/image-pull.ts';
-import { normalizeDigest, repositoryOf } from '../../src/shared/image-ref.ts';
+import { DEFAULT_TAG, normalizeDigest, parseImageRef, repositoryOf } from '../../src/shared/image-ref.ts';
 import { SEVERITIES, toSeverity, type Severity } from '../../src/shared/metrics.ts';
 import type { RawObject } from './kube/kube-client.ts';
 
@@ -39,11 +39,21 @@ export interface JobPodView {
   readonly pullFailed: boolean;
 }
 
+/**
+ * A running container and the tag its pod spec names (what an exception's tag scope matches):
+ * `imageID` carries only the digest, and `status.image` may show another tag of the same image
+ * (kubernetes/kubernetes#51017), so the tag comes from `spec.containers[].image`. Undefined for a
+ * spec pinned by digest alone (no tag scope covers it; a repository scope does).
+ */
+export interface PodContainer extends RunningContainer {
+  readonly tag: string | undefined;
+}
+
 export interface PodView {
   readonly namespace: string;
   readonly name: string;
   /** Containers in `state.running` with a resolvable digest (src/shared/drift.ts). */
-  readonly containers: readonly RunningContainer[];
+  readonly containers: readonly PodContainer[];
   /** At least one container is running (with or without a resolvable digest). */
   readonly running: boolean;
   /** Set for pods of the pipeline's Jobs (in the fleet namespace, with the CronJob label). */
@@ -56,6 +66,10 @@ interface ContainerStatusRaw {
   readonly lastState?: { readonly terminated?: unknown; readonly running?: unknown };
 }
 interface PodRaw extends RawObject {
+  readonly spec?: {
+    readonly containers?: readonly { readonly name?: string; readonly image?: string }[];
+    readonly initContainers?: readonly { readonly name?: string; readonly image?: string }[];
+  };
   readonly status?: {
     readonly containerStatuses?: readonly ContainerStatusRaw[];
     readonly initContainerStatuses?: readonly ContainerStatusRaw[];
@@ -68,13 +82,16 @@ export function projectPod(object: RawObject, fleetNamespace: string): PodView {
   const name = pod.metadata?.name ?? '';
   const statuses = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])];
   const running = statuses.some((s) => s.state?.running !== undefined && s.state.running !== null);
+  const specImages = new Map<string, string>();
+  for (const c of [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])]) if (c.name !== undefined && c.image !== undefined) specImages.set(c.name, c.image);
   const containers = running
-    ? runningContainers(pod as PodLike).map((c) => ({
+    ? runningContainers(pod as PodLike).map((c): PodContainer => ({
         namespace,
         pod: name,
         container: intern(c.container),
         image: intern(c.image),
         digest: intern(c.digest),
+        tag: specTag(specImages.get(c.container)),
       }))
     : [];
   const view: PodView = { namespace, name, containers, running };
@@ -95,6 +112,15 @@ export function projectPod(object: RawObject, fleetNamespace: string): PodView {
   };
 }
 
+/** The tag of a spec image (`latest` when it names none and no digest), undefined when pinned by digest or invalid. */
+function specTag(image: string | undefined): string | undefined {
+  if (image === undefined) return undefined;
+  const parsed = parseImageRef(image);
+  if (!parsed.ok) return undefined;
+  const tag = parsed.ref.tag ?? (parsed.ref.digest === undefined ? DEFAULT_TAG : undefined);
+  return tag === undefined ? undefined : intern(tag);
+}
+
 function isSet(value: unknown): boolean {
   return value !== undefined && value !== null;
 }
@@ -113,14 +139,22 @@ export interface ReportView {
   /** report.updateTimestamp in ms since the epoch (0 when missing or malformed). */
   readonly updated: number;
   readonly cves: CvesBySeverity;
+  /**
+   * CVE ids none of whose entries in the report has a `fixedVersion` (no fix upstream, or a
+   * language package Copa does not patch: trivy-operator's default `ignoreUnfixed: false` lists
+   * them). A CVE fixed in one of its packages counts as fixable.
+   */
+  readonly unfixed: ReadonlySet<string>;
 }
+
+const NONE: ReadonlySet<string> = new Set();
 
 interface ReportRaw extends RawObject {
   readonly report?: {
     readonly updateTimestamp?: string;
     readonly registry?: { readonly server?: string };
     readonly artifact?: { readonly repository?: string; readonly digest?: string; readonly tag?: string };
-    readonly vulnerabilities?: readonly { readonly vulnerabilityID?: string; readonly severity?: string }[];
+    readonly vulnerabilities?: readonly { readonly vulnerabilityID?: string; readonly severity?: string; readonly fixedVersion?: string }[];
   };
 }
 
@@ -134,8 +168,12 @@ export function projectReport(object: RawObject): ReportView {
   const digest = rawDigest === undefined || rawDigest === '' ? undefined : normalizeDigest(rawDigest);
   const updated = Date.parse(report?.updateTimestamp ?? '');
   const sets = new Map<Severity, Set<string>>();
+  const fixed = new Set<string>();
+  const unfixed = new Set<string>();
   for (const v of report?.vulnerabilities ?? []) {
     if (typeof v.vulnerabilityID !== 'string' || v.vulnerabilityID === '') continue;
+    if (typeof v.fixedVersion === 'string' && v.fixedVersion.trim() !== '') fixed.add(v.vulnerabilityID);
+    else unfixed.add(v.vulnerabilityID);
     const severity = toSeverity(v.severity ?? '');
     let set = sets.get(severity);
     if (set === undefined) sets.set(severity, (set = new Set()));
@@ -152,7 +190,13 @@ export function projectReport(object: RawObject): ReportView {
     digest: digest === undefined ? undefined : intern(digest),
     updated: Number.isFinite(updated) ? updated : 0,
     cves,
+    unfixed: unfixedOnly(unfixed, fixed),
   };
+}
+
+function unfixedOnly(unfixed: Set<string>, fixed: ReadonlySet<string>): ReadonlySet<string> {
+  for (const id of fixed) unfixed.delete(id);
+  return unfixed.size === 0 ? NONE : new Set([...unfixed].map(intern));
 }
 
 // ---------------------------------------------------------------- jobs and cronjobs

@@ -19,6 +19,7 @@ import { podView, runHasEnded, type PodView } from './pod-view.ts';
 import { basicAuthHeaders } from './basic-auth.ts';
 import { putGroup, readGroup } from './pushgateway.ts';
 import { requestTimeout, retryUntil } from './retry.ts';
+import { MAX_RECORDED_FIXED, type VexResult } from './vex.ts';
 import { fileExists, readWorkFiles } from './work-files.ts';
 
 /** How often the exporter reads its own pod while the run is going on. */
@@ -99,7 +100,7 @@ export async function runReport(ctx: ReportContext): Promise<number> {
     ...(dependencyTrack !== undefined && { dependencyTrack }),
   };
 
-  const [pushed, recorded] = await Promise.all([push(ctx, run, deadline), recordDigest(ctx, decision, patchedTag, deadline)]);
+  const [pushed, recorded] = await Promise.all([push(ctx, run, deadline), recordDigest(ctx, decision, patchedTag, work.vex, deadline)]);
   if (pushed) await writeFile(files.reportedMarker, `${JSON.stringify({ outcome: decision.outcome, reportedAt: new Date(endedAt).toISOString() })}\n`).catch((error: unknown) => {
     log('warn', { event: 'marker_not_written', error: errorMessage(error) });
   });
@@ -130,16 +131,20 @@ async function push(ctx: ReportContext, run: RunReport, deadline: number): Promi
   }
 }
 
-async function recordDigest(ctx: ReportContext, decision: Classification, patchedTag: string, deadline: number): Promise<boolean> {
+async function recordDigest(ctx: ReportContext, decision: Classification, patchedTag: string, vex: VexResult, deadline: number): Promise<boolean> {
   if (decision.outcome !== 'patched' || decision.patchedDigest === undefined) return true;
   const { namespace, digestStore, cronjob, image, sourceRef } = ctx.options;
+  const fixed = vex.status === 'ok' ? vex.fixedVulnerabilities : [];
   const record: PatchedDigestRecord = {
     image,
     tag: tagOf(sourceRef) ?? 'latest',
     patchedTag,
     digest: decision.patchedDigest,
     patchedAt: new Date().toISOString(),
+    // Copa's OpenVEX `fixed` statements: what this digest fixed, kept as evidence with the digest.
+    ...(fixed.length > 0 && { fixed: fixed.slice(0, MAX_RECORDED_FIXED), fixedCount: fixed.length }),
   };
+  if (fixed.length > 0) log('info', { event: 'vex_fixed', image, digest: record.digest, fixed: fixed.length, vulnerabilities: fixed });
   try {
     await retryUntil({ deadline, target: 'digest-store', isPermanent: isPermanentKubeError }, (remaining) =>
       ctx.kube.mergePatchConfigMapKey(namespace, digestStore, cronjob, JSON.stringify(record), Math.min(remaining, POD_READ_TIMEOUT_MS)),

@@ -25,6 +25,7 @@ export function collectorInventory(fleet: Fleet): CollectorInventory {
       patchedTag: image.patchedTag,
       scheduleIntervalSeconds: image.scheduleIntervalSeconds,
       slaHours,
+      slaScope: image.slaScope,
     };
   });
   const silenceWatch = silenceWatchSettings(fleet);
@@ -32,6 +33,7 @@ export function collectorInventory(fleet: Fleet): CollectorInventory {
     namespace: fleet.namespace,
     severitiesInScope: SEVERITIES.filter((severity) => inScope.has(severity)),
     images: [...images].sort((a, b) => (a.cronjob < b.cronjob ? -1 : a.cronjob > b.cronjob ? 1 : 0)),
+    exceptions: fleet.exceptions,
     ...(silenceWatch !== undefined && { silenceWatch }),
   };
 }

@@ -7,7 +7,9 @@ import { readFile } from 'node:fs/promises';
 import { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, visit, type YAMLError } from 'yaml';
 import type { z } from 'zod';
 import { describeValue, foundSuffix, inventoryErrorMap, knownKeysAt, quote, unknownKeyMessage } from './issue-messages.ts';
+import { inventoryImageKeys } from './exceptions-schema.ts';
 import { type Inventory, inventorySchema } from './schema.ts';
+import { type ImportedException, importExceptionFiles } from './vex-import.ts';
 import { type PathSegment, type Target, YamlLocator } from './yaml-locate.ts';
 import { fileErrorReason } from '../support/file-errors.ts';
 
@@ -48,8 +50,16 @@ export function formatPath(path: readonly PathSegment[]): string {
 
 const EMPTY_MESSAGE = 'the inventory is empty: expected a map with at least an "images" list (see docs/inventory.md)';
 
-/** Parses and validates inventory YAML; throws InventoryError listing every problem. */
-export function parseInventory(text: string, file: string): Inventory {
+/** The validated inventory and the exceptions imported from its `exceptionFiles`. */
+export interface LoadedInventory extends Inventory {
+  readonly importedExceptions: readonly ImportedException[];
+}
+
+/**
+ * Parses and validates inventory YAML; throws InventoryError listing every problem. OpenVEX files
+ * named in `exceptionFiles` are read relative to `file`'s directory.
+ */
+export function parseInventory(text: string, file: string): LoadedInventory {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const locator = new YamlLocator(doc, lineCounter);
@@ -82,7 +92,14 @@ export function parseInventory(text: string, file: string): Inventory {
   }
 
   const result = inventorySchema.safeParse(data, { error: inventoryErrorMap });
-  if (result.success) return result.data;
+  if (result.success) {
+    const imported = importExceptionFiles(result.data.exceptionFiles, file, inventoryImageKeys(result.data.images));
+    if (imported.problems.length === 0) return { ...result.data, importedExceptions: imported.exceptions };
+    const path = (index: number) => ['exceptionFiles', index, 'path'];
+    throw new InventoryError(
+      sortIssues(imported.problems.map(({ index, message }) => ({ file, ...locator.position(path(index)), path: formatPath(path(index)), message }))),
+    );
+  }
 
   const issues = result.error.issues.flatMap((issue) =>
     describeIssue(issue, data, (path) => locator.scalarSource(path, text)).map((found) => ({
@@ -96,7 +113,7 @@ export function parseInventory(text: string, file: string): Inventory {
 }
 
 /** Reads and validates the inventory at `file`; an unreadable file is an InventoryError too. */
-export async function loadInventory(file: string): Promise<Inventory> {
+export async function loadInventory(file: string): Promise<LoadedInventory> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');

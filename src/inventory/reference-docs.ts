@@ -193,4 +193,58 @@ const ONBOARDING = `## Onboard an image
    drift metric (and \`copa-fleet drift\`) lists them.
 
 To stop patching an image without losing its entry, set \`enabled: false\`.
+
+## Risk acceptance
+
+Some CVEs cannot be fixed in time: no fix upstream, a vendor image, a false positive. Accept them
+in \`exceptions:\`, reviewed in Git like every other change, instead of silencing the alert (a
+silence hides the whole image and never expires by policy) or ignoring the CVE in Trivy (it
+vanishes from the evidence):
+
+\`\`\`yaml
+exceptions:
+  - id: CVE-2024-45337                 # a CVE or GHSA id, as trivy-operator reports it
+    images: [registry.example.com/payments/api]   # a repository, repo:tag, or "*" (whole fleet)
+    reason: not_affected               # not_affected | false_positive | no_fix_available | accepted_risk
+    statement: The service never uses golang.org/x/crypto/ssh server code.
+    owner: payments-security
+    ticket: SEC-1234
+    approved: "2026-11-20"
+    expires: "2027-02-18"              # required; at most defaults.maxExceptionDays (90) after approved
+exceptionFiles:                        # OpenVEX documents: their not_affected statements are imported
+  - path: vex/vendor-gateway.openvex.json
+    owner: platform-security
+    ticket: SEC-1300
+    approved: "2026-11-20"
+    expires: "2027-01-31"              # OpenVEX has no expiry: this one applies to every statement
+\`\`\`
+
+- **The evidence stays.** An accepted CVE keeps its age (first-seen time) and its SLA breach is
+  still recorded, counted apart as *accepted*: it does not fire \`CriticalCVESLABreach\`, and
+  the dashboard shows the compliance ratio twice, strict and with accepted risk.
+- **Every exception expires.** It is in force from 00:00 UTC of \`approved\` until 00:00 UTC of
+  \`expires\`. The day it lapses the breach counts again, with the first-seen time it always had.
+  Synth output never depends on today's date: the collector decides at run time, and
+  \`copa-fleet validate\` warns (not an error) about exceptions that have expired or expire within
+  14 days.
+- **Scopes** are normalised like every reference: \`nginx\` is \`docker.io/library/nginx\` (every
+  tag); \`nginx:1.27.3\` covers that inventory entry and its patched tag; \`"*"\` the whole fleet.
+  A tag scope matches the tag a pod's spec names (\`spec.containers[].image\`); a pod that names
+  its image by digest alone is covered only by a repository or \`"*"\` scope. A CVE counts as
+  accepted on an image only when every running container that carries it is covered.
+  A scope that names no inventoried image, a vulnerability accepted twice for one image, a
+  missing or too distant expiry, an unknown reason or an invalid id is an error naming the line.
+- **OpenVEX** (\`exceptionFiles\`): statements with status \`not_affected\` whose products name
+  inventoried images (\`pkg:oci/…?repository_url=…\` package URLs or plain references) become
+  exceptions with reason \`not_affected\`; other statuses and other products are skipped. A file
+  that imports nothing is an error.
+
+## Which CVEs run the SLA clock
+
+trivy-operator reports CVEs without a fixed version, and language-library CVEs that Copa cannot
+patch (its \`trivy.ignoreUnfixed: false\` default). With \`defaults.slaScope: fixable\` (the default;
+per image \`slaScope\`), only CVEs whose VulnerabilityReport entry has a \`fixedVersion\` count
+towards the SLA, and **the clock of a CVE starts when a fix is first seen**, not when the CVE was
+first seen: an SLA measures how long a *possible* patch took. Unfixable CVEs stay visible in their
+own series and dashboard panel. \`slaScope: all\` counts every CVE from the moment it is first seen.
 `;

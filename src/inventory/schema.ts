@@ -5,9 +5,11 @@
  */
 import { z } from 'zod';
 import { imageCronJobName } from '../model/naming.ts';
+import { RESCAN_MARGIN_HOURS } from '../model/scan-freshness.ts';
 import { DEFAULT_TAG, parseImageRef } from '../shared/image-ref.ts';
 import { ALERT_SEVERITIES } from '../shared/metrics.ts';
 import { cronProblem } from './cron.ts';
+import { checkExceptions, datesProblems, DEFAULT_MAX_EXCEPTION_DAYS, exceptionFileSchema, exceptionSchema, inventoryImageKeys } from './exceptions-schema.ts';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
@@ -76,6 +78,13 @@ function timeZoneProblem(value: string): string | undefined {
   return resolved !== value && resolved.toLowerCase() === value.toLowerCase() ? `must be spelled "${resolved}"` : undefined;
 }
 
+/**
+ * trivy-operator reports CVEs without a fixed version (`trivy.ignoreUnfixed: false`, its default and
+ * ours): Copa cannot patch them, so by default they are shown but do not run an SLA clock.
+ */
+export const SLA_SCOPES = ['fixable', 'all'] as const;
+const slaScope = () => z.enum(SLA_SCOPES);
+
 const slaHours = z.number().positive('SLA hours must be greater than 0').max(24 * 365, 'SLA hours must be at most 8760 (one year)');
 
 export const slaSchema = z
@@ -132,6 +141,7 @@ export const imageSchema = z
       .describe('Tag Copa pushes the patched image to. Default: `<tag>-patched` (Copa\'s own default).'),
     sla: slaSchema.optional().describe('SLA hours overriding `defaults.sla` for this image (per severity).'),
     team: dnsLabel().optional().describe('Owning team: used in labels and alert routing. Default: `defaults.team`.'),
+    slaScope: slaScope().optional().describe('Which CVEs count towards this image\'s SLA, overriding `defaults.slaScope`.'),
     enabled: z.boolean().default(true).describe('Set to false to keep the entry but generate nothing for it.'),
   })
   .describe('One image that copa-fleet patches and tracks.');
@@ -163,6 +173,18 @@ const defaultsSchema = z
     team: dnsLabel().default(DEFAULT_TEAM).describe('Team of images that name none.'),
     schedule: scheduleSchema.describe('When the Copa CronJobs run.'),
     sla: slaSchema.default({ critical: 24, high: 168 }).describe('Default SLA hours per severity.'),
+    slaScope: slaScope()
+      .default('fixable')
+      .describe(
+        'Which CVEs count towards the SLA: `fixable` (only CVEs whose VulnerabilityReport entry has a `fixedVersion`; the clock starts when a fix is first seen) or `all` (every CVE, from the moment it is first seen). Unfixable CVEs stay visible in their own series and panel either way.',
+      ),
+    maxExceptionDays: z
+      .number()
+      .int()
+      .positive()
+      .max(366)
+      .default(DEFAULT_MAX_EXCEPTION_DAYS)
+      .describe('Longest an exception may run: `expires` at most this many days after `approved`.'),
     copa: z
       .strictObject({
         version: z.string().regex(/^v?[0-9]+\.[0-9]+\.[0-9]+$/, 'must be a version such as "0.14.2"').default('0.14.2').describe('Copa version bundled in the runtime image (reported as `copa_version`).'),
@@ -354,7 +376,13 @@ const prometheusSchema = z
       .describe(
         'With `clusters`: the external label that tells the clusters\' series apart in the global query layer (each cluster\'s Prometheus sets it to the cluster name); every global rule and panel aggregates and joins by it (kubernetes-mixin\'s `clusterLabel`). Unused without `clusters`.',
       ),
-    scanMaxAgeHours: z.number().positive().default(26).describe('A scan older than this raises TrivyScanStale.'),
+    scanMaxAgeHours: z
+      .number()
+      .positive()
+      .optional()
+      .describe(
+        'A scan older than this raises TrivyScanStale. Default: `trivyOperator.reportTtlHours` plus 2 h (trivy-operator renews a report only when its TTL expires, and the rescan takes a while). Must be at least that when both are set.',
+      ),
     missingRunGraceHours: z.number().positive().default(2).describe('Grace added to the schedule interval before CopaPatchJobMissing.'),
     selectors: z
       .strictObject({
@@ -398,7 +426,13 @@ const dependencyTrackSchema = z
 
 const trivyOperatorSchema = z
   .strictObject({
-    reportTtlHours: z.number().positive().optional().describe('VulnerabilityReport TTL. Default: 24 h plus the schedule window, so reports never expire before the next nightly patch.'),
+    reportTtlHours: z
+      .number()
+      .positive()
+      .optional()
+      .describe(
+        'VulnerabilityReport TTL (`operator.scannerReportTTL`). Default: `prometheus.scanMaxAgeHours` minus 2 h when that is set, otherwise 24 h plus the schedule window, so reports never expire before the next nightly patch.',
+      ),
     serviceMonitorLabels: labels.optional().describe('Labels of the trivy-operator ServiceMonitor. Default: `prometheus.serviceMonitorLabels`.'),
   })
   .prefault({})
@@ -468,6 +502,8 @@ export const inventorySchema = z
       .describe(
         'Multi-cluster fleets (optional): one directory per cluster under dist/ plus `global/` with the rules and dashboard for the global query layer (Thanos Query, Mimir, a central Prometheus receiving remote write). Without it, one cluster and the single-cluster layout of dist/.',
       ),
+    exceptions: z.array(exceptionSchema).default([]).describe('Reviewed risk acceptances with an expiry (docs/inventory.md#risk-acceptance).'),
+    exceptionFiles: z.array(exceptionFileSchema).default([]).describe('OpenVEX documents imported as exceptions.'),
   })
   // Cross-field checks run even when other fields failed, so that every error comes out in one run.
   .superRefine(checkCrossReferences, { when: () => true });
@@ -488,13 +524,50 @@ function checkCrossReferences(value: unknown, ctx: Ctx): void {
   checkAlertingNames(asObject(inventory.alerting), ctx);
   if (inventory.clusters !== undefined) checkClusters(asArray(inventory.clusters), ctx);
   const defaults = asObject(inventory.defaults);
+  const maxDays = typeof defaults?.maxExceptionDays === 'number' ? defaults.maxExceptionDays : DEFAULT_MAX_EXCEPTION_DAYS;
+  const imageKeys = inventoryImageKeys(asArray(inventory.images));
+  checkExceptions(asArray(inventory.exceptions), imageKeys, maxDays, ctx);
+  asArray(inventory.exceptionFiles).forEach((file, index) => {
+    const entry = asObject(file);
+    if (entry === undefined) return;
+    for (const problem of datesProblems(entry, maxDays)) {
+      ctx.addIssue({ code: 'custom', path: ['exceptionFiles', index, ...problem.path], message: problem.message });
+    }
+  });
   const pushgateway = asObject(defaults?.pushgateway);
   if (pushgateway?.deploy === false && pushgateway.url === undefined) {
     ctx.addIssue({ code: 'custom', path: ['defaults', 'pushgateway', 'url'], message: 'is required when defaults.pushgateway.deploy is false' });
   }
+  checkScanFreshness(asObject(inventory.prometheus)?.scanMaxAgeHours, asObject(inventory.trivyOperator)?.reportTtlHours, ctx);
   const buildkit = asObject(defaults?.buildkit);
   if (buildkit?.address !== undefined && buildkit.tlsSecret === undefined) {
     ctx.addIssue({ code: 'custom', path: ['defaults', 'buildkit', 'tlsSecret'], message: 'is required with defaults.buildkit.address (remote BuildKit uses mTLS)' });
+  }
+}
+
+/**
+ * TrivyScanStale must not fire before trivy-operator renews a report (model/scan-freshness.ts): the
+ * threshold has to exceed the report TTL by the rescan margin. Only values of the right type are
+ * compared; the field schemas report the others.
+ */
+function checkScanFreshness(maxAge: unknown, ttl: unknown, ctx: Ctx): void {
+  if (typeof maxAge !== 'number' || !(maxAge > 0)) return;
+  if (typeof ttl === 'number' && ttl > 0) {
+    if (maxAge < ttl + RESCAN_MARGIN_HOURS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['prometheus', 'scanMaxAgeHours'],
+        message:
+          `must be at least trivyOperator.reportTtlHours + ${RESCAN_MARGIN_HOURS} (${ttl + RESCAN_MARGIN_HOURS}): trivy-operator renews a report only when its ${ttl} h TTL expires, ` +
+          'so a lower limit raises TrivyScanStale for every image whose nightly run is up to date',
+      });
+    }
+  } else if (maxAge <= RESCAN_MARGIN_HOURS) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['prometheus', 'scanMaxAgeHours'],
+      message: `must be more than ${RESCAN_MARGIN_HOURS} (the rescan margin): the report TTL is derived as scanMaxAgeHours - ${RESCAN_MARGIN_HOURS}`,
+    });
   }
 }
 
@@ -605,3 +678,4 @@ export type ImageEntry = z.output<typeof imageSchema>;
 export type Sla = z.output<typeof slaSchema>;
 export type ClusterEntry = z.output<typeof clusterSchema>;
 export type Resources = z.output<typeof resourcesSchema>;
+export type SlaScope = (typeof SLA_SCOPES)[number];

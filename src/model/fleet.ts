@@ -3,7 +3,10 @@
  * need (names, schedules, effective SLAs, refs), sorted so that output never depends on the order
  * of the inventory.
  */
-import type { Inventory, Sla } from '../inventory/schema.ts';
+import type { Inventory, Sla, SlaScope } from '../inventory/schema.ts';
+import type { ImportedException } from '../inventory/vex-import.ts';
+import type { FleetException } from '../shared/exceptions.ts';
+import { resolveExceptions } from './exceptions.ts';
 import { DEFAULT_TAG, formatImageRef, normalizeImageRef } from '../shared/image-ref.ts';
 import { SEVERITY_BY_KEY, SEVERITY_KEYS, type Severity } from '../shared/metrics.ts';
 import { resolveClusters, type FleetClusters } from './clusters.ts';
@@ -28,19 +31,24 @@ export interface FleetImage {
   readonly scheduleIntervalSeconds: number;
   /** Effective SLA hours by severity label value; severities absent here are not tracked. */
   readonly slaHours: Readonly<Partial<Record<Severity, number>>>;
+  /** Which CVEs run this image's SLA clock: only those with a fixed version, or all. */
+  readonly slaScope: SlaScope;
 }
 
 export interface Fleet {
   readonly namespace: string;
   /** Enabled images, sorted by `name`. */
   readonly images: readonly FleetImage[];
+  /** Reviewed exceptions, inline and imported from OpenVEX files, sorted by key. */
+  readonly exceptions: readonly FleetException[];
   /** The inventory with defaults applied, for settings the model does not reshape. */
   readonly inventory: Inventory;
   /** Multi-cluster fleets only (inventory `clusters`); undefined: one cluster, the single-cluster layout. */
   readonly clusters?: FleetClusters | undefined;
 }
 
-export function buildFleet(inventory: Inventory): Fleet {
+/** `importedExceptions` come from `exceptionFiles` (read by loadInventory). */
+export function buildFleet(inventory: Inventory & { readonly importedExceptions?: readonly ImportedException[] }): Fleet {
   const { defaults } = inventory;
   const images = inventory.images
     .filter((entry) => entry.enabled)
@@ -62,6 +70,7 @@ export function buildFleet(inventory: Inventory): Fleet {
         scheduleSpread: entry.schedule === undefined,
         scheduleIntervalSeconds: longestIntervalSeconds(schedule),
         slaHours: effectiveSla(defaults.sla, entry.sla),
+        slaScope: entry.slaScope ?? defaults.slaScope,
       };
     })
     .sort((a, b) => compare(a.name, b.name));
@@ -72,8 +81,15 @@ export function buildFleet(inventory: Inventory): Fleet {
     .sort((a, b) => compare(a.key, b.key))
     .map(({ entry }) => entry);
   const clusters = resolveClusters(inventory);
-  const sortedInventory = { ...inventory, images: entries, ...(inventory.clusters !== undefined && { clusters: [...inventory.clusters].sort((a, b) => compare(a.name, b.name)) }) };
-  return { namespace: defaults.namespace, images, inventory: sortedInventory, ...(clusters !== undefined && { clusters }) };
+  const { importedExceptions = [], ...validated } = inventory;
+  const sortedClusters = validated.clusters !== undefined && { clusters: [...validated.clusters].sort((a, b) => compare(a.name, b.name)) };
+  return {
+    namespace: defaults.namespace,
+    images,
+    exceptions: resolveExceptions(inventory.exceptions, importedExceptions, images),
+    inventory: { ...validated, images: entries, ...sortedClusters },
+    ...(clusters !== undefined && { clusters }),
+  };
 }
 
 function effectiveSla(defaults: Sla, override: Sla | undefined): Partial<Record<Severity, number>> {

@@ -20,11 +20,21 @@ function minutesOf(time: string): number {
   return (hours ?? 0) * 60 + (minutes ?? 0);
 }
 
+/** Minutes of the daily window (`end` before `start` wraps past midnight; equal means all day). */
+function windowMinutes(window: DailyWindow): number {
+  const length = (minutesOf(window.end) - minutesOf(window.start) + MINUTES_PER_DAY) % MINUTES_PER_DAY;
+  return length === 0 ? MINUTES_PER_DAY : length;
+}
+
+/** Whole hours the daily window spans, rounded up. */
+export function windowHours(start: string, end: string): number {
+  return Math.ceil(windowMinutes({ start, end }) / 60);
+}
+
 /** A daily `M H * * *` schedule inside `window`, chosen by a hash of `key`. */
 export function spreadSchedule(key: string, window: DailyWindow): string {
   const start = minutesOf(window.start);
-  let length = (minutesOf(window.end) - start + MINUTES_PER_DAY) % MINUTES_PER_DAY;
-  if (length === 0) length = MINUTES_PER_DAY;
+  const length = windowMinutes(window);
   const offset = Number.parseInt(stableHash(key).slice(0, 8), 16) % length;
   const minuteOfDay = (start + offset) % MINUTES_PER_DAY;
   return `${minuteOfDay % 60} ${Math.floor(minuteOfDay / 60)} * * *`;

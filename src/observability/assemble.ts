@@ -11,6 +11,7 @@ import { collectorConcern } from './concerns/collector.ts';
 import { coverageConcern } from './concerns/coverage.ts';
 import { dependencyTrackConcern } from './concerns/dependency-track.ts';
 import { driftConcern } from './concerns/drift.ts';
+import { exceptionsConcern } from './concerns/exceptions.ts';
 import { firstRunsConcern } from './concerns/first-runs.ts';
 import { jobFailuresConcern } from './concerns/job-failures.ts';
 import { missingRunsConcern } from './concerns/missing-runs.ts';
@@ -39,6 +40,7 @@ export function concernsFor(settings: ObservabilitySettings): Concern[] {
     vulnerabilitiesConcern(settings),
     slaConcern(settings),
     driftConcern(settings),
+    exceptionsConcern(settings),
     coverageConcern(settings),
     pipelineConcern(settings),
     jobFailuresConcern(settings),

@@ -10,6 +10,7 @@ import type { collectorConcern } from './concerns/collector.ts';
 import type { coverageConcern } from './concerns/coverage.ts';
 import type { dependencyTrackConcern } from './concerns/dependency-track.ts';
 import type { driftConcern } from './concerns/drift.ts';
+import type { exceptionsConcern } from './concerns/exceptions.ts';
 import type { firstRunsConcern } from './concerns/first-runs.ts';
 import type { jobFailuresConcern } from './concerns/job-failures.ts';
 import type { pipelineConcern } from './concerns/pipeline.ts';
@@ -30,6 +31,7 @@ interface ConcernPanels {
   readonly vulnerabilities: PanelsOf<typeof vulnerabilitiesConcern>;
   readonly sla: PanelsOf<typeof slaConcern>;
   readonly drift: PanelsOf<typeof driftConcern>;
+  readonly exceptions: PanelsOf<typeof exceptionsConcern>;
   readonly coverage: PanelsOf<typeof coverageConcern>;
   readonly pipeline: PanelsOf<typeof pipelineConcern>;
   readonly 'job-failures': PanelsOf<typeof jobFailuresConcern>;
@@ -61,6 +63,8 @@ export const LAYOUT: readonly LayoutRow[] = [
       ['coverage', 'inventoriedImages'],
       ['vulnerabilities', 'runningCriticalCveImages'],
       ['drift', 'patchCompliance'],
+      ['exceptions', 'complianceWithAcceptedRisk'],
+      ['drift', 'complianceUnknown'],
       ['drift', 'driftedContainerCount'],
       ['coverage', 'unscannedNamespaceCount'],
       ['vulnerabilities', 'severityMatrix'],
@@ -82,6 +86,9 @@ export const LAYOUT: readonly LayoutRow[] = [
       ['sla', 'breachesCounted'],
       ['sla', 'breachesBySeverity'],
       ['sla', 'oldestCve'],
+      ['exceptions', 'acceptedRisk'],
+      ['exceptions', 'acceptedBreaches'],
+      ['exceptions', 'unfixableCves'],
     ],
   },
   {

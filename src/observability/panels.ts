@@ -40,6 +40,15 @@ interface PanelCommon {
   readonly noValue?: string;
 }
 
+/**
+ * `noValue` of a list fed by the drift collector (every copa-fleet list joins its inventory): an
+ * empty result means "none" only while the collector reports, so the text says so rather than
+ * showing a bare "none" with the collector down.
+ */
+export function noneIfCollected(none = 'none'): string {
+  return `${none} (if the drift collector is up)`;
+}
+
 /** Green below the first step: the usual "good until" scale. */
 export function steps(...points: ReadonlyArray<readonly [number, string]>): ThresholdStep[] {
   return [{ value: null, color: 'green' }, ...points.map(([value, color]) => ({ value, color }))];

@@ -210,6 +210,23 @@ export class FleetQueries {
     } as const;
   }
 
+  /**
+   * `0` while the collector reports (it exports the inventory once pods, reports and the inventory
+   * are listed), nothing while it is down: `count(...) or q.collectorZero` reads 0 only when this
+   * fleet's collector looked and found nothing, and is absent ("No data") when it cannot look.
+   * (`or vector(0)` would show a reassuring 0 with the collector down.)
+   */
+  get collectorZero(): string {
+    return `0 * ${this.agg('group', this.series(METRICS.inventoryImageInfo))}`;
+  }
+
+  /**
+   * A series of the generated Pushgateway's own scrape (its `up`, its `process_start_time_seconds`):
+   * its target carries the exporter selector's labels (it runs in the fleet namespace) but its own
+   * scrape job, the Service name.
+   */
+  readonly pushgatewaySelf = (name: string): string => sel(name, { ...this.selectors.exporter, [L.job]: JOBS.pushgateway });
+
   /** Keeps series of inventoried CronJobs only (`and on (image, cronjob)`). */
   readonly inInventory = (expr: string): string => `(${expr} and ${this.on(L.image, L.cronjob)} ${this.inventory.byCronjob})`;
 

@@ -4,6 +4,7 @@
  * rule parameters, so no concern re-derives (or hard-codes) a threshold.
  */
 import type { Fleet } from '../model/fleet.ts';
+import { scanFreshness } from '../model/scan-freshness.ts';
 import { SEVERITIES, type Severity } from '../shared/metrics.ts';
 import { clusterScope, FleetQueries, fleetSelectors } from './queries.ts';
 
@@ -13,7 +14,7 @@ export interface ObservabilitySettings {
   /** This fleet's series: every rule and panel expression reads its inputs through it. */
   readonly q: FleetQueries;
   readonly runbookBaseUrl: string;
-  /** TrivyScanStale threshold. */
+  /** TrivyScanStale threshold (model/scan-freshness.ts: beyond trivy-operator's report TTL). */
   readonly scanMaxAgeSeconds: number;
   /** Added to an image's schedule interval before CopaPatchJobMissing. */
   readonly missingRunGraceSeconds: number;
@@ -27,11 +28,11 @@ export interface ObservabilitySettings {
   readonly slaSeverities: readonly Severity[];
   /** Critical SLA hours of the fleet defaults: the SLA table colours ages at 1x (orange) and 2x (red). */
   readonly defaultCriticalSlaHours: number;
-  /** Distinct schedule intervals (seconds) of the enabled images, ascending. */
-  readonly scheduleIntervals: readonly number[];
   /** Longest schedule interval of the fleet, seconds. */
   readonly longestScheduleInterval: number;
   readonly dependencyTrackEnabled: boolean;
+  /** The generated Pushgateway is deployed (and scraped as job copa-fleet-pushgateway). */
+  readonly pushgatewayDeployed: boolean;
   /** At least one Alertmanager in `alerting.silenceWatch.alertmanagers`. */
   readonly silenceWatchEnabled: boolean;
   /** CopaAlertSilencedTooLong threshold (`alerting.silenceWatch.maxHours`). */
@@ -55,14 +56,14 @@ export function observabilitySettings(fleet: Fleet): ObservabilitySettings {
     namespace: fleet.namespace,
     q: new FleetQueries(fleetSelectors(fleet), clusterScope(fleet)),
     runbookBaseUrl: inventory.alerting.runbookBaseUrl.replace(/\/+$/, ''),
-    scanMaxAgeSeconds: Math.round(inventory.prometheus.scanMaxAgeHours * HOUR),
+    scanMaxAgeSeconds: Math.round(scanFreshness(inventory).scanMaxAgeHours * HOUR),
     missingRunGraceSeconds: Math.round(inventory.prometheus.missingRunGraceHours * HOUR),
     pushLatenessSeconds: inventory.defaults.job.startingDeadlineSeconds + inventory.defaults.job.activeDeadlineSeconds,
     slaSeverities: SEVERITIES.filter((severity) => severities.has(severity)),
     defaultCriticalSlaHours: inventory.defaults.sla.critical ?? FALLBACK_CRITICAL_SLA_HOURS,
-    scheduleIntervals: intervals,
     longestScheduleInterval: intervals.at(-1) ?? 24 * HOUR,
     dependencyTrackEnabled: inventory.dependencyTrack !== undefined,
+    pushgatewayDeployed: inventory.defaults.pushgateway.deploy,
     silenceWatchEnabled: inventory.alerting.silenceWatch.alertmanagers.length > 0,
     silenceMaxSeconds: Math.round(inventory.alerting.silenceWatch.maxHours * HOUR),
     silencePollSeconds: inventory.alerting.silenceWatch.intervalSeconds,

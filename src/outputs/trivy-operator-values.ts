@@ -4,33 +4,21 @@
  * - `targetNamespaces: ""` watches every namespace: a namespace the operator skips would show up
  *   as "never scanned" (NamespaceNotScanned), not as green.
  * - `operator.scannerReportTTL`: VulnerabilityReports expire and are rescanned after this, so a
- *   running image's report reflects the latest vulnerability DB. Default: 24 h plus the patch
- *   window, so a report never expires before the next nightly patch run has had its chance.
+ *   running image's report reflects the latest vulnerability DB. Derived with the TrivyScanStale
+ *   threshold in one place (model/scan-freshness.ts), so a report is always renewed before it
+ *   counts as stale.
  * - `operator.metricsVulnIdEnabled: false`: no per-CVE series from the operator (cardinality);
  *   the drift collector exports the CVE-level series the SLA needs.
  * - `serviceMonitor`: on, honorLabels, labelled for the Prometheus serviceMonitorSelector.
  */
 import type { Fleet } from '../model/fleet.ts';
+import { scanFreshness } from '../model/scan-freshness.ts';
 import type { OutputFile } from './output-file.ts';
 import { toYaml } from './yaml.ts';
 
 export const TRIVY_OPERATOR_VALUES_PATH = 'trivy-operator/values.yaml';
-const HOURS_PER_DAY = 24;
-
-function minutesOf(time: string): number {
-  const [hours, minutes] = time.split(':').map(Number);
-  return (hours ?? 0) * 60 + (minutes ?? 0);
-}
-
-/** Hours of the daily patch window (`end` before `start` wraps past midnight; equal means all day). */
-export function windowHours(start: string, end: string): number {
-  const minutes = (minutesOf(end) - minutesOf(start) + HOURS_PER_DAY * 60) % (HOURS_PER_DAY * 60);
-  return Math.ceil((minutes === 0 ? HOURS_PER_DAY * 60 : minutes) / 60);
-}
-
 export function reportTtlHours(fleet: Fleet): number {
-  const { trivyOperator, defaults } = fleet.inventory;
-  return trivyOperator.reportTtlHours ?? HOURS_PER_DAY + windowHours(defaults.schedule.window.start, defaults.schedule.window.end);
+  return scanFreshness(fleet.inventory).reportTtlHours;
 }
 
 export function trivyOperatorValues(fleet: Fleet): Record<string, unknown> {

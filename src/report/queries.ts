@@ -13,13 +13,13 @@
  * (drift hours, coverage, charts) are range queries at the report's resolution.
  */
 import { successEvidence } from '../observability/concerns/run-evidence.ts';
-import { by, duration, on, sel } from '../observability/promql.ts';
+import { by, duration, on } from '../observability/promql.ts';
 import { UPSTREAM, type FleetQueries, type SourcedMetric } from '../observability/queries.ts';
 import type { ObservabilitySettings } from '../observability/settings.ts';
-import { ALERTS, JOBS, L, METRICS, RECORDS, SEVERITY_BY_KEY, UPSTREAM_METRICS } from '../shared/metrics.ts';
+import { ALERTS, L, METRICS, RECORDS, SEVERITY_BY_KEY, UPSTREAM_METRICS } from '../shared/metrics.ts';
 import { RecordedExpressions } from './recorded.ts';
 
-const { image, cveId, severity, digest, cronjob, team, namespace, pod, container, patchedDigest, failureReason, thresholdHours, job } = L;
+const { image, cveId, severity, digest, cronjob, team, namespace, pod, container, patchedDigest, failureReason, thresholdHours } = L;
 
 export interface ReportWindow {
   /** Unix seconds. */
@@ -81,11 +81,8 @@ function runsInPeriod(q: FleetQueries, metric: SourcedMetric, labels: readonly s
 /** The CVE key: one CVE of one image repository, whatever digest carries it. */
 const perCve = (expr: string) => `max ${by(image, cveId, severity)} (${expr})`;
 
-/**
- * The Pushgateway's own scrape health: its target carries the exporter selector's labels (the
- * generated one runs in the fleet namespace) but its own scrape job, the Service name.
- */
-const pushgatewayUp = (q: FleetQueries): string => sel(UPSTREAM_METRICS.up, { ...q.selectors.exporter, [job]: JOBS.pushgateway });
+/** The Pushgateway's own scrape health (FleetQueries.pushgatewaySelf). */
+const pushgatewayUp = (q: FleetQueries): string => q.pushgatewaySelf(UPSTREAM_METRICS.up);
 
 export function reportQueries(window: ReportWindow, settings: ObservabilitySettings): QuerySpec[] {
   const { q } = settings;

@@ -7,6 +7,7 @@
  * Shared with the runtime programs: Node built-ins only.
  */
 import { parseArgs } from 'node:util';
+import type { FleetException } from './exceptions.ts';
 
 /** Container names of the Copa job pod, in start order. */
 export const JOB_CONTAINERS = {
@@ -141,6 +142,13 @@ export interface PatchedDigestRecord {
   readonly digest: string;
   /** RFC 3339. */
   readonly patchedAt: string;
+  /**
+   * Evidence from Copa's OpenVEX document: the vulnerability ids it states `fixed` in this digest
+   * (sorted, at most MAX_RECORDED_FIXED of runtime/exporter/vex.ts; `fixedCount` counts them all).
+   * Absent in records written before it existed or when Copa wrote no document.
+   */
+  readonly fixed?: readonly string[];
+  readonly fixedCount?: number;
 }
 
 /** The `inventory.json` key of the inventory ConfigMap. */
@@ -149,6 +157,8 @@ export interface CollectorInventory {
   /** Severity label values whose CVEs the SLA clock tracks (those with SLA hours). */
   readonly severitiesInScope: readonly string[];
   readonly images: readonly CollectorInventoryImage[];
+  /** Reviewed exceptions; whether each is in force is the collector's decision at run time. */
+  readonly exceptions: readonly FleetException[];
   readonly silenceWatch?: SilenceWatchSettings;
 }
 /**
@@ -213,6 +223,8 @@ export interface CollectorInventoryImage {
   readonly scheduleIntervalSeconds: number;
   /** Severity label value -> hours. */
   readonly slaHours: Readonly<Record<string, number>>;
+  /** `fixable`: only CVEs with a fixed version run the SLA clock; `all`: every CVE. */
+  readonly slaScope: 'fixable' | 'all';
 }
 
 // ---------------------------------------------------------------- exporter command line

@@ -81,6 +81,14 @@ export const L = {
   job: 'job',
   /** Prometheus' target label (`host:port`): identifies a scrape target, e.g. one collector pod. */
   instance: 'instance',
+  /** Risk acceptance (src/shared/exceptions.ts): the exception's key and its reviewed fields. */
+  exception: 'exception',
+  vulnerability: 'vulnerability',
+  images: 'images',
+  reason: 'reason',
+  owner: 'owner',
+  // `ticket` (below, shared with the silence watch): the exception's review ticket.
+  expires: 'expires',
   // ---- Labels only the alerting rules add (never emitted by the exporter or the collector) ----
   /** Alert label carrying the CVE severity (`severity` on an alert is the alert's own severity). */
   cveSeverity: 'cve_severity',
@@ -92,8 +100,6 @@ export const L = {
   exportedPod: 'exported_pod',
   /** Alert label of CopaPatchJobMissing: which evidence is missing (MISSING_REASONS). */
   missingReason: 'missing_reason',
-  /** Alert label of CopaPatchJobMissing for CronJobs that never reported: their schedule interval (e.g. `1d`). */
-  scheduleInterval: 'schedule_interval',
   /** Alertmanager's alert-name label. */
   alertname: 'alertname',
   /** Where the collector read a CronJob's latest patched digest (DIGEST_RECORD_SOURCES). */
@@ -227,8 +233,31 @@ export const METRICS = {
     '1 while the most recent Job of the CronJob failed in a way the in-pod exporter cannot report.'),
   cronjobLastScheduleTimestamp: def('copa_cronjob_last_schedule_timestamp_seconds', 'gauge', 'collector', [L.image, L.cronjob],
     'CronJob status.lastScheduleTime.'),
+  cronjobCreatedTimestamp: def('copa_cronjob_created_timestamp_seconds', 'gauge', 'collector', [L.image, L.cronjob],
+    'CronJob metadata.creationTimestamp of an inventoried CronJob: when the image entered the cluster\'s inventory (the start of its first-run wait).'),
+  unscannedContainers: def('fleet_unscanned_containers', 'gauge', 'collector', [L.image],
+    'Running containers of an inventoried image whose running digest has no VulnerabilityReport: their CVEs are unknown (a coverage gap).'),
+  complianceUnknownContainers: def('fleet_compliance_unknown_containers', 'gauge', 'collector', [],
+    'Running containers of inventoried images not counted in fleet_noncompliant_containers whose running digest has no VulnerabilityReport: neither known compliant nor known non-compliant.'),
   collectorDigestRecords: def('copa_fleet_collector_digest_records', 'gauge', 'collector', [L.recordSource],
     'Inventoried CronJobs by where the collector read their latest patched digest: own (their own record), legacy (the shared store of earlier releases: at 0 it can be deleted), rejected (their own record names another image and was refused).'),
+
+  // ---- Collector: risk acceptance and the SLA scope (issue 13; one series per exception, never per container) ----
+  imageCveSlaBreachesAccepted: def('image_cve_sla_breaches_accepted', 'gauge', 'collector', [L.image, L.severity],
+    'CVEs of this severity past their SLA on running digests of the image that an exception in force covers: counted apart from image_cve_sla_breaches; only non-zero counts are exported (absent = 0).'),
+  imageUnfixableCves: def('image_unfixable_cves', 'gauge', 'collector', [L.image, L.severity],
+    'Distinct CVEs of a tracked severity on running digests of the image whose VulnerabilityReport entries name no fixed version; only non-zero counts are exported (absent = 0).'),
+  noncompliantContainersAccepted: def('fleet_noncompliant_containers_with_accepted_risk', 'gauge', 'collector', [],
+    'fleet_noncompliant_containers, except that a digest whose Critical CVEs are all covered by exceptions in force counts as compliant.'),
+  exceptionInfo: def('fleet_exception_info', 'gauge', 'collector', [L.exception, L.vulnerability, L.images, L.reason, L.owner, L.ticket, L.expires],
+    'Always 1 per exception of the inventory (in force or not): its vulnerability, scope, reason, owner, ticket and expiry date.'),
+  exceptionExpiryTimestamp: def('fleet_exception_expiry_timestamp_seconds', 'gauge', 'collector', [L.exception],
+    'Unix time the exception lapses (00:00 UTC of its expiry date).'),
+  exceptionInForce: def('fleet_exception_in_force', 'gauge', 'collector', [L.exception],
+    '1 while the exception is in force (from its approval date until its expiry date, decided by the collector\'s clock), else 0.'),
+  exceptionCoveredImages: def('fleet_exception_covered_images', 'gauge', 'collector', [L.exception],
+    'Inventoried images with a running container, within the exception\'s scope, whose digest carries the exception\'s vulnerability (0: the exception covers nothing running).'),
+
   collectorLastSyncTimestamp: def('copa_fleet_collector_last_sync_timestamp_seconds', 'gauge', 'collector', [],
     'Unix time the collector last had every informer synced and recomputed its metrics.'),
   collectorInformerSynced: def('copa_fleet_collector_informer_synced', 'gauge', 'collector', [L.resource],
@@ -278,6 +307,12 @@ export const RECORDS = {
   patchSuccessIncrease7d: 'image:copa_patch_success:increase7d',
   /** Failed Copa runs in the last 7 days, by image and failure_reason (inventoried CronJobs only). */
   patchFailureIncrease7d: 'image:copa_patch_failure:increase7d',
+  /** Patch compliance where Critical CVEs covered by exceptions in force do not count against a container. */
+  patchComplianceRatioAccepted: 'fleet:patch_compliance_ratio_with_accepted_risk:gauge',
+  /** Accepted CVEs past their SLA, summed over the fleet by severity. */
+  slaBreachesAccepted: 'fleet:cve_sla_breaches_accepted:count',
+  /** Running containers of inventoried images whose compliance is unknown (never scanned), over all of them. */
+  patchComplianceUnknownRatio: 'fleet:patch_compliance_unknown:ratio',
 } as const;
 
 /**
@@ -301,6 +336,8 @@ export const GLOBAL_RECORDS = {
 export const UPSTREAM_METRICS = {
   up: 'up',
   pushTimeSeconds: 'push_time_seconds',
+  /** Every Prometheus client's process start time; read from the generated Pushgateway's own scrape job. */
+  processStartTimeSeconds: 'process_start_time_seconds',
 } as const;
 
 /** Values of the `severity` label on alerts (lower case, as Alertmanager routes expect). */
@@ -311,8 +348,9 @@ export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
 export const MISSING_REASONS = {
   no_recent_run: 'no run (exporter heartbeat or CronJob schedule) within the schedule interval plus grace',
   no_recent_success: 'runs happen, but none succeeded within the schedule interval plus grace',
-  never_reported: 'inventoried for longer than the schedule interval plus grace, and no run ever reported',
-  never_succeeded: 'inventoried for longer than the schedule interval plus grace, runs reported, none succeeded',
+  never_reported: 'its CronJob was created longer ago than the schedule interval plus grace, and no run ever reported',
+  never_succeeded: 'its CronJob was created (and the Pushgateway started) longer ago than the schedule interval plus grace, runs reported, none succeeded',
+  cronjob_missing: 'in the inventory, but its CronJob has not existed for an hour: the manifests were not applied, or the CronJob was deleted',
 } as const;
 export type MissingReason = keyof typeof MISSING_REASONS;
 
@@ -324,11 +362,15 @@ export const ALERTS = {
   unpatchedDigest: 'PodsRunningUnpatchedDigest',
   scanStale: 'TrivyScanStale',
   namespaceNotScanned: 'NamespaceNotScanned',
+  imageNotScanned: 'RunningImageNotScanned',
   pushgatewayGroupStale: 'PushgatewayGroupStale',
   collectorDown: 'DriftCollectorDown',
   /** Multi-cluster only: the global layer has no patched digests of the patch cluster, so drift in this cluster is unknown. */
   patchedDigestsUnavailable: 'PatchedDigestsUnavailable',
   dependencyTrackUploadFailing: 'DependencyTrackUploadFailing',
+  exceptionExpired: 'CVEExceptionExpired',
+  exceptionExpiringSoon: 'CVEExceptionExpiringSoon',
+  exceptionUnused: 'CVEExceptionUnused',
   silencedTooLong: 'CopaAlertSilencedTooLong',
   silenceWatchDown: 'CopaSilenceWatchDown',
 } as const;

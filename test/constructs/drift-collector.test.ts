@@ -177,8 +177,10 @@ describe('collector inventory', () => {
           patchedTag: '1.4.2-patched',
           scheduleIntervalSeconds: 86400,
           slaHours: { Critical: 24, High: 168 },
+          slaScope: 'fixable',
         },
       ],
+      exceptions: [],
     });
   });
 });

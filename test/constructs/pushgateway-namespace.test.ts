@@ -2,7 +2,8 @@
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { PUSHGATEWAY_NAME, PUSHGATEWAY_PORT, pushgatewayServiceUrl } from '../../src/constructs/names.ts';
-import { TRIVY_OPERATOR_VALUES_PATH, windowHours } from '../../src/outputs/trivy-operator-values.ts';
+import { windowHours } from '../../src/model/schedule.ts';
+import { TRIVY_OPERATOR_VALUES_PATH } from '../../src/outputs/trivy-operator-values.ts';
 import { EXTERNAL_PUSHGATEWAY, FULL, MINIMAL, REMOTE_BUILDKIT, render } from '../support/fleet-fixtures.ts';
 import { findKind, podSpecOf } from '../support/rendered-kinds.ts';
 

@@ -6,7 +6,9 @@
  * own credential), and a real Prometheus that scrapes both and evaluates the generated rules.
  *
  * The scenario: one image is patched but a Pod stays on the old digest, one image's job fails to
- * push, and a CVE on the third image is past its SLA. Exactly these three alerts must fire.
+ * push, and a CVE on the third image is past its SLA. Exactly these three alerts must fire; and a
+ * second Critical CVE of the third image, also past its SLA, is accepted by an inventory exception
+ * that expires within a week: counted apart (no second breach) and CVEExceptionExpiringSoon fires.
  *
  * The one liberty taken: the debounce `for:`s of the generated rules (an hour or less, e.g. the
  * 30 minutes a Pod may take to roll onto the patched digest) are shortened to seconds, so that the
@@ -40,7 +42,9 @@ const NGINX = 'docker.io/library/nginx';
 const NGINX_DIGEST = digestOf('nginx-1.27');
 const WORKER_DIGEST = digestOf('worker-3.1');
 const OLD_CVE = 'CVE-2023-44487';
+const ACCEPTED_CVE = 'CVE-2024-6119';
 const HOUR = 3600;
+const day = (offset: number) => new Date(Date.now() + offset * 24 * HOUR * 1000).toISOString().slice(0, 10);
 
 const INVENTORY: InventoryInput = {
   defaults: { namespace: FLEET_NAMESPACE },
@@ -48,6 +52,9 @@ const INVENTORY: InventoryInput = {
     { ref: `${APP}:1.25`, team: 'shop' },
     { ref: `${WORKER}:3.1`, team: 'shop' },
     { ref: 'nginx:1.27', team: 'web', sla: { critical: 24 } },
+  ],
+  exceptions: [
+    { id: ACCEPTED_CVE, images: ['nginx'], reason: 'accepted_risk', statement: 'openssl in nginx is not reachable from clients', owner: 'web-security', ticket: 'SEC-77', approved: day(-2), expires: day(5) },
   ],
 };
 
@@ -91,13 +98,15 @@ describe('end to end: exporter, collector, Pushgateway and Prometheus with the g
     // The ConfigMaps exactly as synth generates them; the SLA clock of the nginx CVE started 48 h ago.
     api.create('configmaps', generated('ConfigMap', CONFIGMAPS.inventory));
     api.create('configmaps', generated('ConfigMap', CONFIGMAPS.patchedDigests));
+    // The CronJobs as synth generates them (the collector reads their creation and schedule times).
+    for (const image of [APP, WORKER, NGINX]) api.create('cronjobs', generated('CronJob', cronjobOf(image)));
     for (const record of objects.filter(({ object }) => object.kind === 'ConfigMap' && object.metadata.labels?.[DIGEST_RECORD_LABEL.key] === DIGEST_RECORD_LABEL.value)) {
       api.create('configmaps', record.object);
     }
     const state = generated('ConfigMap', CONFIGMAPS.collectorState);
     api.create('configmaps', {
       ...state,
-      data: { [stateKey(NGINX)]: encodeImageClock(NGINX, new Map([[OLD_CVE, { firstSeen: now() - 48 * HOUR, goneSince: 0, breached: [] }]])) },
+      data: { [stateKey(NGINX)]: encodeImageClock(NGINX, new Map([OLD_CVE, ACCEPTED_CVE].map((cve) => [cve, { firstSeen: now() - 48 * HOUR, goneSince: 0, breached: [] }]))) },
     });
     const scannedAt = new Date().toISOString();
     api.load('pods', [
@@ -109,7 +118,7 @@ describe('end to end: exporter, collector, Pushgateway and Prometheus with the g
     api.load('vulnerabilityreports', [
       vulnerabilityReport({ namespace: 'shop', name: 'replicaset-api-5d8f9-api', registry: 'registry.example.com', repository: 'team/app', tag: '1.25', digest: SOURCE_DIGEST, updateTimestamp: scannedAt, vulnerabilities: [{ id: 'CVE-2024-45490', severity: 'HIGH' }] }),
       vulnerabilityReport({ namespace: 'shop', name: 'replicaset-worker-7c6b4-worker', registry: 'registry.example.com', repository: 'team/worker', tag: '3.1', digest: WORKER_DIGEST, updateTimestamp: scannedAt, vulnerabilities: [{ id: 'CVE-2024-2511', severity: 'MEDIUM' }] }),
-      vulnerabilityReport({ namespace: 'web', name: 'replicaset-nginx-6b7f-nginx', registry: 'index.docker.io', repository: 'library/nginx', tag: '1.27', digest: NGINX_DIGEST, updateTimestamp: scannedAt, vulnerabilities: [{ id: OLD_CVE, severity: 'CRITICAL' }] }),
+      vulnerabilityReport({ namespace: 'web', name: 'replicaset-nginx-6b7f-nginx', registry: 'index.docker.io', repository: 'library/nginx', tag: '1.27', digest: NGINX_DIGEST, updateTimestamp: scannedAt, vulnerabilities: [{ id: OLD_CVE, severity: 'CRITICAL', fixedVersion: '1.27.2-1' }, { id: ACCEPTED_CVE, severity: 'CRITICAL', fixedVersion: '3.0.15-1' }] }),
     ]);
 
     auth = await makePushgatewayAuth();
@@ -184,8 +193,9 @@ describe('end to end: exporter, collector, Pushgateway and Prometheus with the g
       { alertname: ALERTS.slaBreach, image: NGINX, team: 'web' },
       { alertname: ALERTS.jobFailed, image: WORKER, team: 'shop', failure_reason: 'push_failed' },
       { alertname: ALERTS.unpatchedDigest, image: APP, team: 'shop', exported_namespace: 'shop' },
+      { alertname: ALERTS.exceptionExpiringSoon, vulnerability: ACCEPTED_CVE, owner: 'web-security', ticket: 'SEC-77', expires: day(5) },
     ];
-    const key = (a: Record<string, string>) => `${a.alertname} ${a.image}`;
+    const key = (a: Record<string, string>) => `${a.alertname} ${a.image ?? a.vulnerability}`;
     let seen: string[] = [];
     const firing = await waitFor(
       async () => {
@@ -212,11 +222,20 @@ describe('end to end: exporter, collector, Pushgateway and Prometheus with the g
   it('feeds the recording rules: one drifting container, one SLA breach, the success rate per image', async () => {
     const value = async (promql: string) => (await query(promql)).map((r) => [r.metric.image ?? '', Number(r.value[1])] as const);
     expect(await value(RECORDS.digestDriftContainers)).toEqual([['', 1]]);
-    expect(await value(`${RECORDS.slaBreach24h}`)).toEqual([['', 1]]);
+    // The seed's fixed view counts ages only: the accepted CVE is older than 24 h too.
+    expect(await value(`${RECORDS.slaBreach24h}`)).toEqual([['', 2]]);
     const successRate = Object.fromEntries(await value(RECORDS.patchSuccessRate7d));
     expect(successRate).toEqual({ [APP]: 1, [WORKER]: 0, [NGINX]: 1 });
     // The collector counted the breach once, with the SLA threshold from the inventory.
     const breaches = await query(`image_patch_sla_breach_total{image="${NGINX}"}`);
-    expect(breaches.map((r) => [r.metric.cve_id, r.metric.threshold_hours, r.value[1]])).toEqual([[OLD_CVE, '24', '1']]);
+    expect(breaches.map((r) => [r.metric.cve_id, r.metric.threshold_hours, r.value[1]]).sort()).toEqual([
+      [OLD_CVE, '24', '1'],
+      [ACCEPTED_CVE, '24', '1'],
+    ]);
+    // The accepted CVE's breach is recorded but counted apart: one breach pages, one is accepted.
+    expect(await value(`${RECORDS.slaBreachesByImage}{severity="Critical"}`)).toEqual([[NGINX, 1]]);
+    expect(await value(`${RECORDS.slaBreachesAccepted}{severity="Critical"}`)).toEqual([['', 1]]);
+    // Compliance: the nginx container still carries the unaccepted Critical CVE in both ratios.
+    expect(await value(RECORDS.patchComplianceRatioAccepted)).toEqual(await value(RECORDS.patchComplianceRatio));
   });
 });

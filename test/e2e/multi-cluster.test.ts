@@ -95,7 +95,7 @@ describe('two clusters and a central Prometheus with the generated global rules'
     api.load('vulnerabilityreports', [
       vulnerabilityReport({ namespace: 'shop', name: `replicaset-api-${name}-api`, registry: 'registry.example.com', repository: 'team/app', tag: '1.25', digest: appDigest, updateTimestamp: scannedAt, vulnerabilities: [{ id: 'CVE-2024-45490', severity: 'HIGH' }] }),
       vulnerabilityReport({ namespace: 'shop', name: `replicaset-worker-${name}-worker`, registry: 'registry.example.com', repository: 'team/worker', tag: '3.1', digest: WORKER_DIGEST, updateTimestamp: scannedAt, vulnerabilities: [{ id: 'CVE-2024-2511', severity: 'MEDIUM' }] }),
-      vulnerabilityReport({ namespace: 'web', name: `replicaset-nginx-${name}-nginx`, registry: 'index.docker.io', repository: 'library/nginx', tag: '1.27', digest: NGINX_DIGEST, updateTimestamp: scannedAt, vulnerabilities: [{ id: OLD_CVE, severity: 'CRITICAL' }] }),
+      vulnerabilityReport({ namespace: 'web', name: `replicaset-nginx-${name}-nginx`, registry: 'index.docker.io', repository: 'library/nginx', tag: '1.27', digest: NGINX_DIGEST, updateTimestamp: scannedAt, vulnerabilities: [{ id: OLD_CVE, severity: 'CRITICAL', fixedVersion: '1.27.3-1' }] }),
     ]);
     return api;
   }
@@ -119,6 +119,8 @@ describe('two clusters and a central Prometheus with the generated global rules'
     // The patch cluster's CronJob of APP has been scheduled: from now on, drift needs its patched digests.
     const appCronJob = generated(inCluster(PATCH), 'CronJob', cronjobOf(APP));
     patchApi.create('cronjobs', { ...appCronJob, status: { lastScheduleTime: new Date(Date.now() - 10 * 60 * 1000).toISOString().replace(/\.\d+Z$/, 'Z') } });
+    // The other CronJobs exist too (else cronjob_missing), not yet scheduled.
+    for (const image of [WORKER, NGINX]) patchApi.create('cronjobs', generated(inCluster(PATCH), 'CronJob', cronjobOf(image)));
 
     // The nightly runs, in the patch cluster, through the exporter bundle with its CronJob's arguments.
     const cronJob = (image: string) => generated(inCluster(PATCH), 'CronJob', cronjobOf(image));
@@ -207,9 +209,10 @@ describe('two clusters and a central Prometheus with the generated global rules'
 
   it('records per cluster: drift only in us-1, compliance, the SLA count in both, the success rate of the patch cluster', async () => {
     const byCluster = async (promql: string) => Object.fromEntries((await query(promql)).map((r) => [r.metric.cluster ?? '', Number(r.value[1])]));
-    await waitFor(async () => Object.keys(await byCluster(RECORDS.digestDriftContainers)).length === 3 || undefined, { timeoutMs: 20_000, what: 'drift records' });
-    expect(await byCluster(RECORDS.digestDriftContainers)).toEqual({ [PATCH]: 0, [WORKLOAD]: 1, [SILENT]: 0 });
-    expect(await byCluster(RECORDS.slaBreach24h)).toEqual({ [PATCH]: 1, [WORKLOAD]: 1, [SILENT]: 0 });
+    await waitFor(async () => Object.keys(await byCluster(RECORDS.digestDriftContainers)).length === 2 || undefined, { timeoutMs: 20_000, what: 'drift records' });
+    // The cluster that never reported has no count (q.collectorZero): "No data", not a reassuring 0.
+    expect(await byCluster(RECORDS.digestDriftContainers)).toEqual({ [PATCH]: 0, [WORKLOAD]: 1 });
+    expect(await byCluster(RECORDS.slaBreach24h)).toEqual({ [PATCH]: 1, [WORKLOAD]: 1 });
     // eu-1: 3 containers, NGINX non-compliant (Critical); us-1: APP drifted as well.
     const compliance = await byCluster(RECORDS.patchComplianceRatio);
     expect(compliance[PATCH]).toBeCloseTo(2 / 3);

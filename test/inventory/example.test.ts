@@ -10,6 +10,16 @@ const inventory = parseInventory(text, 'inventory.yaml');
 const refs = inventory.images.map((image) => image.ref);
 
 describe('inventory.yaml (the example fleet)', () => {
+  it('carries two commented example exceptions that are valid when uncommented, and none in force', () => {
+    expect(inventory.exceptions).toEqual([]);
+    const uncommented = text.replace(/^# exceptions:$/m, 'exceptions:').replace(/^# {3}/gm, '  ');
+    const fleet = buildFleet(parseInventory(uncommented, 'inventory.yaml'));
+    expect(fleet.exceptions.map((e) => [e.vulnerability, e.scopes[0]?.kind])).toEqual([
+      ['CVE-2024-45337', 'repository'],
+      ['CVE-2025-0001', 'fleet'],
+    ]);
+  });
+
   it('points editors at the JSON Schema on its first line', () => {
     expect(text.split('\n')[0]).toBe('# yaml-language-server: $schema=./inventory.schema.json');
   });

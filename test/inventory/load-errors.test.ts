@@ -41,7 +41,7 @@ const CORPUS: Readonly<Record<string, readonly Expected[]>> = {
   'clusters-no-patch.yaml': [['4:3', 'clusters', 'no cluster has the role "patch"']],
   'unknown-keys.yaml': [
     ['3:5', 'images[0].scheudle', 'unknown key; did you mean "schedule"?'],
-    ['4:5', 'images[0].owner', 'unknown key; expected one of: enabled, patchedTag, ref, schedule, sla, team'],
+    ['4:5', 'images[0].owner', 'unknown key; expected one of: enabled, patchedTag, ref, schedule, sla, slaScope, team'],
     ['6:3', 'defaults.namepsace', 'unknown key; did you mean "namespace"?'],
     ['7:1', 'grafna', 'unknown key; did you mean "grafana"?'],
   ],
@@ -125,7 +125,23 @@ const CORPUS: Readonly<Record<string, readonly Expected[]>> = {
     ['6:5', 'images[2].team', 'is team "platform", but images[0] of the same repository docker.io/library/nginx is team "web"'],
   ],
   'url-credentials.yaml': [['5:10', 'defaults.pushgateway.url', 'must not contain a user name or password']],
+  // TrivyScanStale must not fire before trivy-operator renews a report (model/scan-freshness.ts).
+  'scan-freshness.yaml': [
+    ['4:20', 'prometheus.scanMaxAgeHours', 'must be at least trivyOperator.reportTtlHours + 2 (30): trivy-operator renews a report only when its 28 h TTL expires'],
+  ],
+  'scan-max-age-margin.yaml': [['4:20', 'prometheus.scanMaxAgeHours', 'must be more than 2 (the rescan margin)']],
   'cronjob-name-collision.yaml': [['4:10', 'images[1].ref', 'gets the same CronJob name "copa-app-1-000030" as images[0].ref (a hash collision)']],
+  'exceptions.yaml': [
+    ['5:5', 'exceptions[0].expires', 'is required (expected a string)'],
+    ['19:14', 'exceptions[1].expires', 'is 151 days after approved (2026-01-01); at most defaults.maxExceptionDays (90) days are allowed'],
+    ['22:13', 'exceptions[2].reason', 'not_affected'],
+    ['28:9', 'exceptions[3].id', 'must be a CVE id such as "CVE-2024-3094" or a GitHub advisory id'],
+    ['37:14', 'exceptions[4].images[0]', '"docker.io/library/redis" is not an image repository of the inventory'],
+    ['37:21', 'exceptions[4].images[1]', '"ghcr.io/acme/api:3.0" is not an image tag (or patched tag) of the inventory'],
+    ['45:14', 'exceptions[5].images[0]', 'duplicates exceptions[0]: CVE-2024-1234 is already accepted for docker.io/library/nginx'],
+    ['59:14', 'exceptions[6].expires', 'must be after approved (2026-11-01)'],
+    ['65:14', 'exceptionFiles[0].expires', 'is 212 days after approved (2026-11-01)'],
+  ],
   // Type errors do not hide the cross-field checks (duplicates, receivers): everything in one run.
   'all-at-once.yaml': [
     ['2:19', 'defaults.sla.critical', 'SLA hours must be greater than 0 (got -1)'],

@@ -34,7 +34,7 @@ describe('parseInventory: valid input', () => {
     expect(inventory.defaults.resources.scan).toEqual({ requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '1', memory: '2Gi' } });
     expect(Object.keys(inventory.defaults.resources).sort()).toEqual(['buildkit', 'collector', 'exporter', 'patch', 'pushgateway', 'scan']);
     expect(inventory.alerting).toMatchObject({ receivers: [], routes: [], groupBy: ['alertname', 'image', 'team'], groupWait: '30s', repeatInterval: '4h' });
-    expect(inventory.prometheus).toEqual({ ruleLabels: { release: 'kube-prometheus-stack' }, serviceMonitorLabels: { release: 'kube-prometheus-stack' }, clusterLabel: 'cluster', scanMaxAgeHours: 26, missingRunGraceHours: 2, selectors: {} });
+    expect(inventory.prometheus).toEqual({ ruleLabels: { release: 'kube-prometheus-stack' }, serviceMonitorLabels: { release: 'kube-prometheus-stack' }, clusterLabel: 'cluster', missingRunGraceHours: 2, selectors: {} });
     expect(inventory.grafana).toEqual({ dashboardLabels: { grafana_dashboard: '1' } });
     expect(inventory.trivyOperator).toEqual({});
     expect(inventory.dependencyTrack).toBeUndefined();

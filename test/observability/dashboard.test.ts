@@ -13,6 +13,7 @@ import { fleet, fleetOf, inventoryInput, observability, ruleDir } from './suppor
 import { dataTestGroup, promtoolTest } from './support/promtool.ts';
 import { panelExprs, panelsOf } from './support/queries.ts';
 import { DASHBOARD_EVAL_TIME, dashboardWorld } from './support/scenarios.ts';
+import { renderWorld, STEP } from './support/world.ts';
 import { stringMatching } from '../support/matchers.ts';
 
 const model = observability.dashboard;
@@ -105,6 +106,12 @@ describe('dashboard model', () => {
     }
   });
 
+  it('never says a bare "none" for an empty list: every list depends on the collector, and says so', () => {
+    const withNoValue = panelsOf(model).filter((p) => p.fieldConfig?.defaults?.noValue !== undefined && p.title !== 'Drift collector');
+    expect(withNoValue.length).toBeGreaterThan(5);
+    for (const p of withNoValue) expect(p.fieldConfig?.defaults?.noValue, p.title).toMatch(/if the drift collector is up/);
+  });
+
   it('colours the SLA breach table orange from 24 h and red beyond 48 h', () => {
     const table = panel('SLA breaches');
     expect(table.type).toBe('table');
@@ -133,6 +140,12 @@ describe('dashboard model', () => {
   });
 });
 
+/**
+ * Panels that read no collector series (Pushgateway data not joined with the inventory, and the
+ * collector's own scrape health): they keep their values while the collector is down.
+ */
+const PANELS_WITHOUT_COLLECTOR: readonly string[] = ['Drift collector'];
+
 describe('every panel query returns data (promtool, scenario input series)', () => {
   let dir: string;
   beforeAll(async () => {
@@ -150,6 +163,21 @@ describe('every panel query returns data (promtool, scenario input series)', () 
       dataTestGroup('dashboard panels', dashboardWorld(), DASHBOARD_EVAL_TIME, queries.map((q) => q.expr)),
     ]);
     expect(result.code, `${result.output}\n${queries.map((q, i) => `${i}: ${q.source}`).join('\n')}`).toBe(0);
+  });
+
+  it('with the collector down, no panel that depends on it shows a value (no reassuring 0 or "none")', async () => {
+    const down = { ...dashboardWorld(), collector: { down: { from: DASHBOARD_EVAL_TIME - 3600 } } };
+    const collectorFree = queries.filter((q) => PANELS_WITHOUT_COLLECTOR.some((title) => q.source.startsWith(`panel "${title}"`)));
+    const dependent = queries.filter((q) => !collectorFree.includes(q));
+    const result = await promtoolTest(dir, 'panels-collector-down.test.yaml', [
+      {
+        name: 'collector down',
+        interval: '5m',
+        input_series: renderWorld(down, DASHBOARD_EVAL_TIME + STEP),
+        promql_expr_test: dependent.map((q) => ({ expr: `(${q.expr}) > -Inf`, eval_time: `${DASHBOARD_EVAL_TIME / 60}m`, exp_samples: [] })),
+      },
+    ]);
+    expect(result.code, `${result.output}\n${dependent.map((q, i) => `${i}: ${q.source}`).join('\n')}`).toBe(0);
   });
 
   it('fails for a query that returns nothing (the check can fail)', async () => {

@@ -64,12 +64,16 @@ function fleetChecks(checks: readonly Check[], namespace: string) {
 }
 
 /** Fleet A runs scenario `a`, fleet B scenario `b`, in one Prometheus. */
+/** The step of a pair: the longer of its scenarios' (a week-long scenario evaluates hourly). */
+const pairStep = (a: Scenario, b: Scenario) => Math.max(a.step ?? STEP, b.step ?? STEP);
+
 function pairGroup(a: Scenario, b: Scenario) {
-  const end = Math.max(...[...a.checks, ...b.checks].map((check) => check.at)) + STEP;
+  const step = pairStep(a, b);
+  const end = Math.max(...[...a.checks, ...b.checks].map((check) => check.at)) + step;
   return {
     name: `A: ${a.name} | B: ${b.name}`,
-    interval: `${STEP / 60}m`,
-    input_series: [...renderWorld(worldOf(a.world, NAMESPACE), end), ...renderWorld(worldOf(b.world, NAMESPACE_B), end)],
+    interval: `${step / 60}m`,
+    input_series: [...renderWorld(worldOf(a.world, NAMESPACE), end, step), ...renderWorld(worldOf(b.world, NAMESPACE_B), end, step)],
     promql_expr_test: [...fleetChecks(a.checks, NAMESPACE), ...fleetChecks(b.checks, NAMESPACE_B)],
   };
 }
@@ -80,7 +84,7 @@ const PAIRS = SCENARIOS.flatMap((scenario, index) => (index % 2 === 0 ? [[scenar
 async function runPairs(dir: string, pairs: typeof PAIRS, prefix: string): Promise<ToolResult[]> {
   const file = (index: number) => `${prefix}-${index}.test.yaml`;
   return inParallel(
-    pairs.map(([a, b], index) => () => promtoolTest(dir, file(index), [pairGroup(a, b)], ['a.rules.yaml', 'b.rules.yaml'])),
+    pairs.map(([a, b], index) => () => promtoolTest(dir, file(index), [pairGroup(a, b)], ['a.rules.yaml', 'b.rules.yaml'], pairStep(a, b))),
     availableParallelism(),
   );
 }

@@ -5,7 +5,7 @@
 import { parser } from '@prometheus-io/lezer-promql';
 import { describe, expect, it } from 'vitest';
 import { FleetQueries, fleetSelectors, UPSTREAM } from '../../src/observability/queries.ts';
-import { JOBS, METRICS, RECORDS } from '../../src/shared/metrics.ts';
+import { JOBS, METRICS, RECORDS, UPSTREAM_METRICS } from '../../src/shared/metrics.ts';
 import { fleetOf, inventoryInput, NAMESPACE, observability } from './support/fixture.ts';
 import { panelExprs, ruleExprs } from './support/queries.ts';
 
@@ -53,6 +53,11 @@ describe('FleetQueries', () => {
     expect(q.record(RECORDS.slaBreaches)).toBe(`fleet:cve_sla_breaches:count{namespace="${NAMESPACE}"}`);
   });
 
+  it('read the generated Pushgateway\'s own series with its scrape job, and the collector\'s zero from the collector', () => {
+    expect(q.pushgatewaySelf(UPSTREAM_METRICS.processStartTimeSeconds)).toBe(`process_start_time_seconds{job="${JOBS.pushgateway}", namespace="${NAMESPACE}"}`);
+    expect(q.collectorZero).toBe(`0 * group(fleet_inventory_image_info{job="${JOBS.collector}", namespace="${NAMESPACE}"})`);
+  });
+
   it('scope workload series (whose namespace is the workload\'s) through their collector target', () => {
     const drift = q.series(METRICS.containerDigestDrift);
     expect(drift).toContain(`running_container_digest_drift{job="${JOBS.collector}"} and on (instance) group by (instance) (up{job="${JOBS.collector}", namespace="${NAMESPACE}"})`);
@@ -63,6 +68,9 @@ describe('FleetQueries', () => {
 describe('every selector of the outputs', () => {
   const vocabulary = new Map<string, string>(Object.values(METRICS).map((metric) => [metric.name, metric.source]));
   vocabulary.set(UPSTREAM.up.name, 'collector').set(UPSTREAM.pushTimeSeconds.name, 'exporter');
+  // The generated Pushgateway's own series (first-runs.ts): the exporter selector with its own scrape job.
+  vocabulary.set(UPSTREAM_METRICS.processStartTimeSeconds, 'pushgateway');
+  const jobOf: Readonly<Record<string, string>> = { collector: JOBS.collector, exporter: JOBS.exporter, pushgateway: JOBS.pushgateway };
   const records = new Set<string>(Object.values(RECORDS));
 
   it.each([
@@ -80,7 +88,7 @@ describe('every selector of the outputs', () => {
           if (records.has(name)) return void expect(text, source).toContain(`namespace="${NAMESPACE}"`);
           const kind = vocabulary.get(name);
           expect(kind, `${source}: ${text}`).toBeDefined();
-          expect(text, source).toContain(`job="${kind === 'collector' ? JOBS.collector : JOBS.exporter}"`);
+          expect(text, source).toContain(`job="${jobOf[kind!]}"`);
           // Workload series carry the workload's namespace: they are scoped through `up` instead.
           const workload = (Object.values(METRICS) as readonly { name: string; labels: readonly string[] }[]).some((m) => m.name === name && m.labels.includes('namespace'));
           if (!workload) expect(text, source).toContain(`namespace="${NAMESPACE}"`);

@@ -27,6 +27,11 @@ export function cronLastScheduleSeries(store: SeriesStore, { cronjob, entry, cro
   store.setSingle(cronjob, formatLabels(METRICS.cronjobLastScheduleTimestamp, { image: entry.image, cronjob }), cron?.lastSchedule === undefined ? undefined : cron.lastSchedule / 1000, now);
 }
 
+/** `copa_cronjob_created_timestamp_seconds`: metadata.creationTimestamp, the start of the first-run wait (from the API: a restart does not move it). */
+export function cronCreatedSeries(store: SeriesStore, { cronjob, entry, cron, now }: CronJobInput): void {
+  store.setSingle(cronjob, formatLabels(METRICS.cronjobCreatedTimestamp, { image: entry.image, cronjob }), cron === undefined || cron.created === 0 ? undefined : cron.created / 1000, now);
+}
+
 /** `copa_job_last_failure`: what the most recent Job's pods showed, and a missed schedule. */
 export function jobFailureSeries(store: SeriesStore, input: CronJobInput): void {
   const { cronjob, entry, cron, now } = input;

@@ -3,24 +3,28 @@
  * image changes (its pods, its reports, its patched digest, the inventory). `imageFacts` reads
  * the indexes once per recomputation; each family only formats its series from those facts.
  */
-import { findDrift, type DriftRow, type RunningContainer } from '../../../src/shared/drift.ts';
+import { findDrift, type DriftRow } from '../../../src/shared/drift.ts';
 import { METRICS, type Severity } from '../../../src/shared/metrics.ts';
+import type { ExceptionIndex } from '../exceptions.ts';
 import type { FleetIndexes } from '../indexes.ts';
-import { intern, type ReportView } from '../projections.ts';
+import { intern, type PodContainer, type ReportView } from '../projections.ts';
 import { formatLabelParts, formatLabels, type Series, type SeriesStore } from '../series.ts';
+import { scanCoverage, type ScanCoverage } from '../scan-coverage.ts';
 import type { ImageClockInput } from '../sla.ts';
 
 /** What the indexes say about one inventoried image, read once per recomputation. */
 export interface ImageFacts {
   /** Running containers of the image per pod key. */
-  readonly pods: ReadonlyMap<string, readonly RunningContainer[]> | undefined;
-  readonly containers: readonly RunningContainer[];
+  readonly pods: ReadonlyMap<string, readonly PodContainer[]> | undefined;
+  readonly containers: readonly PodContainer[];
   /** The newest report of each running digest (undefined: none), in the order the digests were met. */
   readonly reportOf: ReadonlyMap<string, ReportView | undefined>;
   /** Containers not on the latest patched digest (none without a patched digest). */
   readonly drift: readonly DriftRow[];
   /** Running containers with a Critical CVE on their digest, or on a pre-patch digest (counted once). */
   readonly noncompliant: number;
+  /** Running containers on digests without any report, and those of them of unknown compliance. */
+  readonly scanCoverage: ScanCoverage;
 }
 
 /** What the image-scope families read: the facts, and the SLA clock's view (sla.ts). */
@@ -32,7 +36,7 @@ export interface ImageInput extends ImageClockInput {
 export function imageFacts(image: string, indexes: FleetIndexes, patchedDigest: string | undefined): ImageFacts {
   const pods = indexes.containersByImage.get(image);
   const reportOf = new Map<string, ReportView | undefined>();
-  const containers: RunningContainer[] = [];
+  const containers: PodContainer[] = [];
   let withCritical = 0;
   for (const podContainers of pods?.values() ?? []) {
     for (const c of podContainers) {
@@ -44,7 +48,23 @@ export function imageFacts(image: string, indexes: FleetIndexes, patchedDigest: 
   const drift = patchedDigest === undefined ? [] : findDrift(containers, new Map([[image, patchedDigest]]));
   let noncompliant = withCritical;
   for (const row of drift) if (!hasCritical(reportOf, row.runningDigest)) noncompliant += 1;
-  return { pods, containers, reportOf, drift, noncompliant };
+  const coverage = scanCoverage(containers, (digest) => reportOf.get(digest) !== undefined, patchedDigest);
+  return { pods, containers, reportOf, drift, noncompliant, scanCoverage: coverage };
+}
+
+/**
+ * `ImageFacts.noncompliant` with accepted risk: a container whose digest's Critical CVEs are all
+ * covered, for the container's tag, by exceptions in force counts as compliant (drift still counts).
+ */
+export function noncompliantWithAcceptedRisk(image: string, facts: ImageFacts, exceptions: ExceptionIndex, now: number): number {
+  if (exceptions.size === 0) return facts.noncompliant;
+  const drifted = new Set(facts.drift.map((row) => `${row.namespace}/${row.pod}/${row.container}`));
+  let noncompliant = 0;
+  for (const c of facts.containers) {
+    if (drifted.has(`${c.namespace}/${c.pod}/${c.container}`)) noncompliant += 1;
+    else if ((facts.reportOf.get(c.digest)?.cves.Critical ?? []).some((cve) => !exceptions.accepts(cve, image, [c.tag], now))) noncompliant += 1;
+  }
+  return noncompliant;
 }
 
 function hasCritical(reportOf: ReadonlyMap<string, ReportView | undefined>, digest: string): boolean {
@@ -100,6 +120,11 @@ export function driftSeries(store: SeriesStore, { image, facts, now }: ImageInpu
     return { labels: formatLabelParts(METRICS.containerDigestDrift, values, 3, intern), value: 1, since: now };
   });
   store.replaceGroup(image, drift);
+}
+
+/** `fleet_unscanned_containers`: 0 included (the collector looked and found every digest scanned). */
+export function unscannedContainersSeries(store: SeriesStore, { image, facts, now }: ImageInput): void {
+  store.setSingle(image, formatLabels(METRICS.unscannedContainers, { image }), facts.scanCoverage.unscanned, now);
 }
 
 /** `image_scan_age_seconds`: from the newest report of the running digests. */

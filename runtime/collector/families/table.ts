@@ -14,13 +14,16 @@
  * - namespace: any namespace; when its running pods or reports change.
  * - fleet:     one group; after any image was recomputed, or the patched-digest records changed.
  * - inventory: an inventoried image; when the inventory changes.
+ * - exception: an exception of the inventory; when the inventory or an image changes, and on
+ *              every tick (whether it is in force depends on the clock).
  */
 import { METRICS, type MetricKey } from '../../../src/shared/metrics.ts';
 import { SeriesStore } from '../series.ts';
-import { slaBreachingSeries, slaBreachSeries, type ImageClockInput } from '../sla.ts';
-import { cronLastScheduleSeries, jobFailureSeries, type CronJobInput } from './cronjob.ts';
-import { digestRecordSeries, noncompliantSeries, type FleetInput } from './fleet.ts';
-import { criticalSeries, cveAgeSeries, driftSeries, runningDigestSeries, runningSeries, scanAgeSeries, type ImageInput } from './image.ts';
+import { slaAcceptedBreachingSeries, slaBreachingSeries, slaBreachSeries, unfixableSeries, type ImageClockInput } from '../sla.ts';
+import { cronCreatedSeries, cronLastScheduleSeries, jobFailureSeries, type CronJobInput } from './cronjob.ts';
+import { exceptionCoveredSeries, exceptionExpirySeries, exceptionInfoSeries, exceptionInForceSeries, type ExceptionInput } from './exceptions.ts';
+import { complianceUnknownSeries, digestRecordSeries, noncompliantAcceptedSeries, noncompliantSeries, type FleetInput } from './fleet.ts';
+import { criticalSeries, cveAgeSeries, driftSeries, runningDigestSeries, runningSeries, scanAgeSeries, unscannedContainersSeries, type ImageInput } from './image.ts';
 import { inventoryInfoSeries, inventoryIntervalSeries, inventorySlaSeries, type InventoryInput } from './inventory.ts';
 import { unscannedSeries, type NamespaceInput } from './namespace.ts';
 
@@ -33,7 +36,8 @@ export type FamilySpec =
   | { readonly scope: 'cronjob'; readonly produce: Producer<CronJobInput> }
   | { readonly scope: 'namespace'; readonly produce: Producer<NamespaceInput> }
   | { readonly scope: 'fleet'; readonly produce: Producer<FleetInput> }
-  | { readonly scope: 'inventory'; readonly produce: Producer<InventoryInput> };
+  | { readonly scope: 'inventory'; readonly produce: Producer<InventoryInput> }
+  | { readonly scope: 'exception'; readonly produce: Producer<ExceptionInput> };
 export type Scope = FamilySpec['scope'];
 
 /** Vocabulary keys of the collector's metrics. */
@@ -43,18 +47,28 @@ export const FAMILIES = {
   imageCveAgeHours: { scope: 'image', produce: cveAgeSeries },
   slaBreachTotal: { scope: 'image', clock: true, produce: slaBreachSeries },
   imageCveSlaBreaches: { scope: 'image', clock: true, produce: slaBreachingSeries },
+  imageCveSlaBreachesAccepted: { scope: 'image', clock: true, produce: slaAcceptedBreachingSeries },
+  imageUnfixableCves: { scope: 'image', produce: unfixableSeries },
   runningContainersWithCriticalCve: { scope: 'image', produce: criticalSeries },
   containerDigestDrift: { scope: 'image', produce: driftSeries },
   runningContainers: { scope: 'image', produce: runningSeries },
   runningDigestContainers: { scope: 'image', produce: runningDigestSeries },
   noncompliantContainers: { scope: 'fleet', produce: noncompliantSeries },
+  noncompliantContainersAccepted: { scope: 'fleet', produce: noncompliantAcceptedSeries },
   imageScanAgeSeconds: { scope: 'image', produce: scanAgeSeries },
+  unscannedContainers: { scope: 'image', produce: unscannedContainersSeries },
+  complianceUnknownContainers: { scope: 'fleet', produce: complianceUnknownSeries },
   namespaceUnscanned: { scope: 'namespace', produce: unscannedSeries },
   inventoryImageInfo: { scope: 'inventory', produce: inventoryInfoSeries },
   inventoryScheduleIntervalSeconds: { scope: 'inventory', produce: inventoryIntervalSeries },
   inventorySlaHours: { scope: 'inventory', produce: inventorySlaSeries },
   jobLastFailure: { scope: 'cronjob', produce: jobFailureSeries },
   cronjobLastScheduleTimestamp: { scope: 'cronjob', produce: cronLastScheduleSeries },
+  exceptionInfo: { scope: 'exception', produce: exceptionInfoSeries },
+  exceptionExpiryTimestamp: { scope: 'exception', produce: exceptionExpirySeries },
+  exceptionInForce: { scope: 'exception', produce: exceptionInForceSeries },
+  exceptionCoveredImages: { scope: 'exception', produce: exceptionCoveredSeries },
+  cronjobCreatedTimestamp: { scope: 'cronjob', produce: cronCreatedSeries },
   collectorDigestRecords: { scope: 'fleet', produce: digestRecordSeries },
 } as const satisfies Partial<Record<CollectorMetricKey, FamilySpec>>;
 
@@ -91,3 +105,4 @@ export const CRONJOB_FAMILIES: readonly FamilyRow<CronJobInput>[] = rows((s): s 
 export const NAMESPACE_FAMILIES: readonly FamilyRow<NamespaceInput>[] = rows((s): s is Of<'namespace'> => s.scope === 'namespace');
 export const FLEET_FAMILIES: readonly FamilyRow<FleetInput>[] = rows((s): s is Of<'fleet'> => s.scope === 'fleet');
 export const INVENTORY_FAMILIES: readonly FamilyRow<InventoryInput>[] = rows((s): s is Of<'inventory'> => s.scope === 'inventory');
+export const EXCEPTION_FAMILIES: readonly FamilyRow<ExceptionInput>[] = rows((s): s is Of<'exception'> => s.scope === 'exception');

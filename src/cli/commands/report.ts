@@ -7,6 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { formatIssue, InventoryError, loadInventory } from '../../inventory/load.ts';
 import type { Inventory } from '../../inventory/schema.ts';
+import { scanFreshness } from '../../model/scan-freshness.ts';
 import { defaultInventory, reportSettings } from '../../report/fleet-settings.ts';
 import { generateReport, ReportError } from '../../report/generate.ts';
 import { PrometheusClient, PrometheusError } from '../../report/prometheus-client.ts';
@@ -46,7 +47,8 @@ Options:
   --header "NAME: VALUE"   Extra request header, repeatable (e.g. "X-Scope-OrgID: tenant-1")
   --timeout DURATION       Per-request timeout (default: 60s)
   --resolution DURATION    Step of the time-based figures and charts (default: period / ${TARGET_STEPS}, at least 1m)
-  --scan-max-age HOURS     A scan older than this is stale (default: the inventory's prometheus.scanMaxAgeHours)
+  --scan-max-age HOURS     A scan older than this is stale (default: the fleet's TrivyScanStale threshold,
+                           prometheus.scanMaxAgeHours or derived from the report TTL)
   -h, --help               Show this help
 
 A progress line goes to stderr while it queries.
@@ -142,7 +144,7 @@ export const reportCommand: Command = {
     if (inventory === undefined) return EXIT.invalid;
     const settings = reportSettings(inventory);
     progress(`selectors: collector ${JSON.stringify(settings.q.selectors.collector)}, exporter ${JSON.stringify(settings.q.selectors.exporter)}, records ${JSON.stringify(settings.q.selectors.records)}`);
-    const scanMaxAgeHours = scanMaxAgeOption ?? inventory.prometheus.scanMaxAgeHours;
+    const scanMaxAgeHours = scanMaxAgeOption ?? scanFreshness(inventory).scanMaxAgeHours;
     try {
       const bearerToken = values['bearer-token-file'] === undefined ? undefined : (await readOption(values['bearer-token-file'], '--bearer-token-file')).trim();
       const ca = values['ca-file'] === undefined ? undefined : await readOption(values['ca-file'], '--ca-file');

@@ -2,10 +2,13 @@
  * Coverage: gaps must show as gaps, not as green. A scan older than the inventory's
  * `prometheus.scanMaxAgeHours` (from the collector's scan age per image: trivy-operator has no
  * scan-time metric), a namespace whose running pods have no VulnerabilityReport at all, and a
- * running inventoried image without any scan.
+ * running inventoried image whose running digests have no report (the collector's
+ * `fleet_unscanned_containers`: trivy-operator failed on it or skips it). The last one is Threat 3
+ * itself; neither of the first two sees it (scan age needs a report to be old, the namespace check
+ * needs the whole namespace to have none).
  */
 import { ALERTS, L, METRICS } from '../../shared/metrics.ts';
-import { barGaugePanel, statPanel, steps, tablePanel } from '../panels.ts';
+import { barGaugePanel, noneIfCollected, statPanel, steps, tablePanel } from '../panels.ts';
 import { copyLabel } from '../promql.ts';
 import type { ObservabilitySettings } from '../settings.ts';
 import type { Concern } from '../types.ts';
@@ -14,6 +17,11 @@ const { image, namespace, exportedNamespace, team } = L;
 
 /** The trivy-operator needs a while to scan a new namespace's workloads. */
 const NAMESPACE_NOT_SCANNED_FOR = '1h';
+/**
+ * A new rollout's digest gets its report from trivy-operator's scan job within minutes (it scans
+ * each new ReplicaSet); an hour without one is a gap, not a scan in flight.
+ */
+const IMAGE_NOT_SCANNED_FOR = '1h';
 /** Scan age only grows between scans: the threshold is the grace, `for` just absorbs a rescan in flight. */
 const SCAN_STALE_FOR = '15m';
 
@@ -22,6 +30,8 @@ export function coverageConcern(settings: ObservabilitySettings) {
   const { q } = settings;
   const scanAge = q.series(METRICS.imageScanAgeSeconds);
   const unscanned = q.series(METRICS.namespaceUnscanned);
+  /** `max` deduplicates the collector's replicas or scrape targets (they count the same containers). */
+  const unscannedContainers = `max ${q.by(image)} (${q.series(METRICS.unscannedContainers)})`;
   return {
     name: 'coverage',
     records: [],
@@ -36,6 +46,17 @@ export function coverageConcern(settings: ObservabilitySettings) {
         description:
           `The newest VulnerabilityReport of the running image {{ $labels.${image} }} is {{ $value | humanizeDuration }} old ` +
           `(limit ${maxAgeHours} h): its CVE list and SLA clock are not current (team {{ $labels.${team} }}).`,
+      },
+      {
+        alert: ALERTS.imageNotScanned,
+        outputLabels: [L.image, L.team],
+        expr: q.withImageTeam(`${unscannedContainers} > 0`),
+        for: IMAGE_NOT_SCANNED_FOR,
+        severity: 'warning',
+        summary: `Running image {{ $labels.${image} }} was never scanned`,
+        description:
+          `{{ $value }} running container(s) of {{ $labels.${image} }} have run a digest without any VulnerabilityReport for ${IMAGE_NOT_SCANNED_FOR}: ` +
+          `its CVEs are unknown, and those containers count as not known to be compliant (team {{ $labels.${team} }}).`,
       },
       {
         alert: ALERTS.namespaceNotScanned,
@@ -62,8 +83,9 @@ export function coverageConcern(settings: ObservabilitySettings) {
       unscannedNamespaceCount: statPanel({
         title: 'Unscanned namespaces',
         description: 'Namespaces with running pods and no VulnerabilityReport at all.',
-        queries: [{ expr: `${q.agg('count', `max ${q.by(namespace)} (${unscanned}) > 0`)} or ${q.constant(0)}` }],
-        width: 5,
+        // 0 only while the collector reports; absent ("No data") when it is down.
+        queries: [{ expr: `${q.agg('count', `max ${q.by(namespace)} (${unscanned}) > 0`)} or ${q.collectorZero}` }],
+        width: 4,
         height: 4,
         thresholds: steps([1, 'orange']),
       }),
@@ -83,16 +105,16 @@ export function coverageConcern(settings: ObservabilitySettings) {
         width: 5,
         height: 8,
         rename: { Value: 'running pods' },
-        noValue: 'none',
+        noValue: noneIfCollected(),
       }),
       unscannedImages: tablePanel({
-        title: 'Running inventoried images without any scan',
-        description: 'Images with running containers and no VulnerabilityReport: their CVEs are unknown.',
-        queries: [{ expr: `sum ${q.by(image)} (${q.series(METRICS.runningContainers)}) unless ${q.on(image)} ${scanAge}` }],
+        title: 'Running inventoried images with unscanned digests',
+        description: `Running containers whose digest has no VulnerabilityReport, per image: their CVEs are unknown, their compliance too (RunningImageNotScanned after ${IMAGE_NOT_SCANNED_FOR}).`,
+        queries: [{ expr: `${unscannedContainers} > 0` }],
         width: 5,
         height: 8,
         rename: { Value: 'running containers' },
-        noValue: 'none',
+        noValue: noneIfCollected(),
       }),
     },
   } satisfies Concern;

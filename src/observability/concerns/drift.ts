@@ -19,7 +19,7 @@
  * (docs/design.md "Multi-cluster fleets").
  */
 import { ALERTS, GLOBAL_RECORDS, L, METRICS, RECORDS, SEVERITY_BY_KEY } from '../../shared/metrics.ts';
-import { statPanel, steps, tablePanel } from '../panels.ts';
+import { noneIfCollected, statPanel, steps, tablePanel } from '../panels.ts';
 import { by, copyLabel, on } from '../promql.ts';
 import { UPSTREAM, type FleetQueries } from '../queries.ts';
 import type { ObservabilitySettings } from '../settings.ts';
@@ -65,13 +65,35 @@ function globalDrift(q: FleetQueries): { records: RecordingRule[]; drifted: stri
   };
 }
 
+/** Running containers of inventoried images; `max` deduplicates the collector's replicas or scrape targets (they count the same containers). */
+export function runningContainersTotal(q: FleetQueries): string {
+  return q.agg('sum', `max ${q.by(image)} (${q.series(METRICS.runningContainers)})`);
+}
+
+/** Red below 90 %, orange below 99 %: the compliance stats (strict, and with accepted risk: exceptions.ts). */
+export const COMPLIANCE_THRESHOLDS = [
+  { value: null, color: 'red' },
+  { value: 0.9, color: 'orange' },
+  { value: 0.99, color: 'green' },
+] as const;
+
+/**
+ * Running containers never scanned and not known non-compliant: not known to be compliant, in
+ * every compliance ratio (strict and with accepted risk). 0 where the collector exports its
+ * non-compliant count but not this one (history recorded before this series existed, e.g. in a
+ * 30-day report), never from nothing.
+ */
+export function complianceUnknownContainers(q: FleetQueries): string {
+  return `(${q.agg('max', q.series(METRICS.complianceUnknownContainers))} or 0 * ${q.agg('max', q.series(METRICS.noncompliantContainers))})`;
+}
+
 export function driftConcern(settings: ObservabilitySettings) {
   const { q } = settings;
-  /** `max` deduplicates the collector's replicas or scrape targets (they count the same containers). */
-  const running = q.agg('sum', `max ${q.by(image)} (${q.series(METRICS.runningContainers)})`);
+  const running = runningContainersTotal(q);
+  const unknown = complianceUnknownContainers(q);
   const global = q.clusters === undefined ? undefined : globalDrift(q);
   const drift = q.series(METRICS.containerDigestDrift);
-  const driftedContainers = global === undefined ? `count(${drift} == 1) or vector(0)` : `sum ${q.by()} (${global.drifted}) or ${q.constant(0)}`;
+  const driftedContainers = global === undefined ? `count(${drift} == 1) or ${q.collectorZero}` : `sum ${q.by()} (${global.drifted}) or ${q.collectorZero}`;
   const nonCompliant =
     global === undefined
       ? `max(${q.series(METRICS.noncompliantContainers)})`
@@ -104,11 +126,18 @@ export function driftConcern(settings: ObservabilitySettings) {
     records: [
       ...(global?.records ?? []),
       // Containers on a pre-patch digest (the seed counted containers with Critical CVEs instead).
+      // Absent, not 0, without the collector: the stat must not turn green while nobody looks.
       { record: RECORDS.digestDriftContainers, expr: driftedContainers },
       {
         record: RECORDS.patchComplianceRatio,
-        // No `or vector(0)`: without the collector's count the ratio is absent, never a false 100 %.
-        expr: `clamp_min(${running} - ${nonCompliant}, 0) / (${running} > 0)`,
+        // Known compliant only: a never-scanned container is not counted compliant. No `or vector(0)`:
+        // without the collector's counts the ratio is absent, never a false 100 %.
+        expr: `clamp_min(${running} - ${nonCompliant} - ${unknown}, 0) / (${running} > 0)`,
+      },
+      {
+        record: RECORDS.patchComplianceUnknownRatio,
+        // The explicit "unknown" part of the same denominator, shown next to the ratio.
+        expr: `clamp_max(${unknown} / (${running} > 0), 1)`,
       },
     ],
     alerts: [
@@ -130,22 +159,30 @@ export function driftConcern(settings: ObservabilitySettings) {
       patchCompliance: statPanel({
         title: 'Patch compliance',
         description:
-          'Running containers of inventoried images that run the latest patched digest and carry no Critical CVE, over all running containers of inventoried images.',
+          'Compliant: running containers of inventoried images that run the latest patched digest and whose scanned digest carries no Critical CVE, over all running containers of inventoried images. ' +
+          'Containers whose digest was never scanned are not counted compliant (see "Compliance unknown").',
         queries: [{ expr: q.record(RECORDS.patchComplianceRatio) }],
-        width: 5,
+        width: 4,
         height: 4,
         unit: 'percentunit',
-        thresholds: [
-          { value: null, color: 'red' },
-          { value: 0.9, color: 'orange' },
-          { value: 0.99, color: 'green' },
-        ],
+        thresholds: COMPLIANCE_THRESHOLDS,
+      }),
+      complianceUnknown: statPanel({
+        title: 'Compliance unknown',
+        description:
+          'Running containers of inventoried images whose digest has no VulnerabilityReport (and that are not on a pre-patch digest), over all of them: ' +
+          'neither known compliant nor known non-compliant (RunningImageNotScanned).',
+        queries: [{ expr: q.record(RECORDS.patchComplianceUnknownRatio) }],
+        width: 4,
+        height: 4,
+        unit: 'percentunit',
+        thresholds: steps([0.000001, 'orange']),
       }),
       driftedContainerCount: statPanel({
         title: 'Containers on a pre-patch digest',
         description: 'Running containers whose digest differs from the latest patched digest of their image (digest drift).',
         queries: [{ expr: q.record(RECORDS.digestDriftContainers) }],
-        width: 5,
+        width: 4,
         height: 4,
         thresholds: steps([1, 'orange']),
       }),
@@ -159,7 +196,7 @@ export function driftConcern(settings: ObservabilitySettings) {
               height: 8,
               hide: ['Value'],
               rename: { [digest]: 'running digest' },
-              noValue: 'none',
+              noValue: noneIfCollected(),
             })
           : tablePanel({
               title: 'Containers on a pre-patch digest',
@@ -169,7 +206,7 @@ export function driftConcern(settings: ObservabilitySettings) {
               height: 8,
               hide: [namespace],
               rename: { [digest]: 'running digest', [exportedNamespace]: 'namespace', Value: 'containers' },
-              noValue: 'none',
+              noValue: noneIfCollected(),
             }),
     },
   } satisfies Concern;

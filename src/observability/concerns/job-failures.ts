@@ -6,7 +6,7 @@
  * annotation on every evaluation (docs/benchmarks.md), which must not hold up the 7-day statistics.
  */
 import { ALERTS, FAILURE_REASONS, L, METRICS } from '../../shared/metrics.ts';
-import { tablePanel } from '../panels.ts';
+import { noneIfCollected, tablePanel } from '../panels.ts';
 import { copyLabel } from '../promql.ts';
 import type { FleetQueries } from '../queries.ts';
 import type { ObservabilitySettings } from '../settings.ts';
@@ -48,7 +48,7 @@ export function jobFailuresConcern(settings: ObservabilitySettings) {
         width: 8,
         height: 10,
         hide: ['Value'],
-        noValue: 'none',
+        noValue: noneIfCollected(),
       }),
     },
   } satisfies Concern;

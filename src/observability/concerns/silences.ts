@@ -9,7 +9,7 @@
  * CopaAlertSilencedTooLong itself.
  */
 import { ALERT_SEVERITIES, ALERTS, L, METRICS } from '../../shared/metrics.ts';
-import { statPanel, tablePanel } from '../panels.ts';
+import { noneIfCollected, statPanel, tablePanel } from '../panels.ts';
 import { duration } from '../promql.ts';
 import type { ObservabilitySettings } from '../settings.ts';
 import type { AlertDefinition, Concern } from '../types.ts';
@@ -96,12 +96,13 @@ export function silencesConcern(settings: ObservabilitySettings) {
             { value: hours, color: 'red' },
           ],
           sortDesc: 'Length (h)',
-          noValue: 'Nothing muted',
+          noValue: noneIfCollected('Nothing muted'),
         }),
       unreadable: statPanel({
           title: 'Alertmanagers unreadable',
           description: 'Alertmanagers of the silence watch whose last poll failed (their silences may be out of date).',
-          queries: [{ expr: `${q.agg('count', `min ${q.by(alertmanager)} (${up}) == 0`)} or ${q.constant(0, q.clusters && [q.clusters.patch])}` }],
+          // 0 only while the collector reports; absent ("No data") when it is down.
+          queries: [{ expr: `${q.agg('count', `min ${q.by(alertmanager)} (${up}) == 0`)} or ${q.collectorZero}` }],
           width: 6,
           height: 8,
           thresholds: [

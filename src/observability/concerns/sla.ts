@@ -7,7 +7,7 @@
  * The dashboard's CVE-level table joins the ages with `fleet_inventory_sla_hours` at query time.
  */
 import { ALERTS, type AlertSeverity, L, METRICS, RECORDS, SEVERITY_BY_KEY, type Severity } from '../../shared/metrics.ts';
-import { barGaugePanel, statPanel, steps, tablePanel, timeseriesPanel } from '../panels.ts';
+import { barGaugePanel, noneIfCollected, statPanel, steps, tablePanel, timeseriesPanel } from '../panels.ts';
 import { copyLabel } from '../promql.ts';
 import type { FleetQueries } from '../queries.ts';
 import type { ObservabilitySettings } from '../settings.ts';
@@ -77,7 +77,7 @@ export function slaConcern(settings: ObservabilitySettings) {
         record: RECORDS.slaBreach24h,
         expr:
           `${q.agg('count', `count ${q.by(image, cveId)} (${q.series(METRICS.imageCveAgeHours, { [severity]: SEVERITY_BY_KEY.critical })} > ${LEGACY_BREACH_HOURS})`)}` +
-          ` or ${q.constant(0)}`,
+          ` or ${q.collectorZero}`,
       },
     ],
     alerts: settings.slaSeverities.map((cve) => breachAlert(q, cve)),
@@ -94,7 +94,7 @@ export function slaConcern(settings: ObservabilitySettings) {
         sortDesc: 'Age (h)',
         thresholds: steps([sla, 'orange'], [2 * sla, 'red']),
         unit: 'h',
-        noValue: 'No breaches',
+        noValue: noneIfCollected('No breaches'),
       }),
       criticalOlderThan24h: statPanel({
         title: `Critical CVEs older than ${LEGACY_BREACH_HOURS} h`,

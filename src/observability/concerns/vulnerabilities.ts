@@ -19,8 +19,8 @@ export function vulnerabilitiesConcern(settings: ObservabilitySettings) {
     records: [
       {
         record: RECORDS.runningCriticalCveImages,
-        // trivy-operator spells severities `Critical`, not `CRITICAL` (the seed's defect).
-        expr: `${q.agg('count', `count ${q.by(image)} (${q.series(METRICS.imageCveAgeHours, { [severity]: SEVERITY_BY_KEY.critical })})`)} or ${q.constant(0)}`,
+        // trivy-operator spells severities `Critical`, not `CRITICAL` (the seed's defect). Absent, not 0, without the collector.
+        expr: `${q.agg('count', `count ${q.by(image)} (${q.series(METRICS.imageCveAgeHours, { [severity]: SEVERITY_BY_KEY.critical })})`)} or ${q.collectorZero}`,
       },
     ],
     alerts: [],
@@ -29,7 +29,7 @@ export function vulnerabilitiesConcern(settings: ObservabilitySettings) {
         title: 'Running images with Critical CVEs',
         description: 'Inventoried images with at least one running container whose digest carries a Critical CVE.',
         queries: [{ expr: q.record(RECORDS.runningCriticalCveImages) }],
-        width: 5,
+        width: 4,
         height: 4,
         thresholds: steps([1, 'red']),
       }),

@@ -6,7 +6,7 @@ import type { FleetImage } from '../../../src/model/fleet.ts';
 import { ALERTS, type FailureReason, type MissingReason, type Severity } from '../../../src/shared/metrics.ts';
 import type { AlertName } from '../../../src/observability/types.ts';
 import { NAMESPACE, RUNBOOK_BASE } from './fixture.ts';
-import { humanizeDuration } from './world.ts';
+import { humanizeDuration, type WorldException } from './world.ts';
 
 export interface ExpectedAlert {
   readonly alertname: AlertName;
@@ -58,14 +58,38 @@ export function jobMissingStale(image: FleetImage, reason: Extract<MissingReason
   );
 }
 
-export function jobMissingNever(image: FleetImage, reason: Extract<MissingReason, 'never_reported' | 'never_succeeded'>): ExpectedAlert {
-  const what = reason === 'never_reported' ? 'no run ever reported' : 'its runs reported, but none succeeded';
+/** A first run that never came (`window`: since the CronJob was created) or never succeeded (since then, or since the Pushgateway started). */
+export function jobMissingNever(image: FleetImage, reason: Extract<MissingReason, 'never_reported' | 'never_succeeded'>, window: number): ExpectedAlert {
+  const description =
+    reason === 'never_reported'
+      ? ` was created ${humanizeDuration(window)} ago, more than its schedule interval plus 2 h, and no run ever reported: the image has never been patched.`
+      : `: its runs reported, but no successful run is on record in the ${humanizeDuration(window)} since it was created (or the Pushgateway started), more than its schedule interval plus 2 h: the image is not being patched.`;
   return alert(
     ALERTS.jobMissing,
     'warning',
-    { image: image.image, cronjob: image.name, team: image.team, missing_reason: reason, schedule_interval: '1d' },
+    { image: image.image, cronjob: image.name, team: image.team, missing_reason: reason },
     `No recent successful Copa run for ${image.image} (${reason})`,
-    `CronJob ${NAMESPACE}/${image.name} (${image.image}) has been in the inventory for more than its schedule interval plus 2 h (26h) and ${what}: the image has never been patched.`,
+    `CronJob ${NAMESPACE}/${image.name} (${image.image})${description}`,
+  );
+}
+
+export function jobMissingCronJob(image: FleetImage): ExpectedAlert {
+  return alert(
+    ALERTS.jobMissing,
+    'warning',
+    { image: image.image, cronjob: image.name, team: image.team, missing_reason: 'cronjob_missing' },
+    `No recent successful Copa run for ${image.image} (cronjob_missing)`,
+    `${image.image} is in the inventory, but its CronJob ${NAMESPACE}/${image.name} has not existed for 1h: the generated manifests were not applied, or the CronJob was deleted. The image gets no patches.`,
+  );
+}
+
+export function imageNotScanned(image: FleetImage, containers: number): ExpectedAlert {
+  return alert(
+    ALERTS.imageNotScanned,
+    'warning',
+    { image: image.image, team: image.team },
+    `Running image ${image.image} was never scanned`,
+    `${containers} running container(s) of ${image.image} have run a digest without any VulnerabilityReport for 1h: its CVEs are unknown, and those containers count as not known to be compliant (team ${image.team}).`,
   );
 }
 
@@ -85,7 +109,7 @@ export function scanStale(image: FleetImage, ageSeconds: number): ExpectedAlert 
     'warning',
     { image: image.image, team: image.team },
     `Trivy scan of ${image.image} is stale`,
-    `The newest VulnerabilityReport of the running image ${image.image} is ${humanizeDuration(ageSeconds)} old (limit 26 h): its CVE list and SLA clock are not current (team ${image.team}).`,
+    `The newest VulnerabilityReport of the running image ${image.image} is ${humanizeDuration(ageSeconds)} old (limit 30 h): its CVE list and SLA clock are not current (team ${image.team}).`,
   );
 }
 
@@ -127,5 +151,51 @@ export function dependencyTrackFailing(image: FleetImage, failures: number): Exp
     { image: image.image, cronjob: image.name, team: image.team },
     `Dependency-Track BOM upload failing for ${image.image}`,
     `${failures} BOM upload(s) of ${image.image} (CronJob ${NAMESPACE}/${image.name}) to Dependency-Track failed after all retries within the last ${DEPENDENCY_TRACK_WINDOW}, and the latest run uploaded none (team ${image.team}).`,
+  );
+}
+
+function exceptionLabels(e: WorldException): Record<string, string> {
+  return {
+    exception: e.key,
+    vulnerability: e.vulnerability,
+    images: e.images.join(','),
+    reason: e.reason,
+    owner: e.owner,
+    ticket: e.ticket,
+    expires: new Date(e.expires * 1000).toISOString().slice(0, 10),
+  };
+}
+
+export function exceptionExpired(e: WorldException): ExpectedAlert {
+  const l = exceptionLabels(e);
+  return alert(
+    ALERTS.exceptionExpired,
+    'warning',
+    l,
+    `Exception for ${l.vulnerability} expired on ${l.expires}`,
+    `The exception for ${l.vulnerability} on ${l.images} (${l.reason}; owner ${l.owner}, ticket ${l.ticket}) lapsed on ${l.expires}: ` +
+      'its CVE counts towards the SLA again, and CriticalCVESLABreach fires for it with the age it always had. Renew it in the inventory or remove it.',
+  );
+}
+
+export function exceptionExpiringSoon(e: WorldException, daysLeft: string): ExpectedAlert {
+  const l = exceptionLabels(e);
+  return alert(
+    ALERTS.exceptionExpiringSoon,
+    'info',
+    l,
+    `Exception for ${l.vulnerability} expires on ${l.expires}`,
+    `The exception for ${l.vulnerability} on ${l.images} (${l.reason}; owner ${l.owner}, ticket ${l.ticket}) expires in ${daysLeft} day(s), on ${l.expires}. Patch, renew it after review, or let it lapse.`,
+  );
+}
+
+export function exceptionUnused(e: WorldException): ExpectedAlert {
+  const l = exceptionLabels(e);
+  return alert(
+    ALERTS.exceptionUnused,
+    'info',
+    l,
+    `Exception for ${l.vulnerability} covers nothing running`,
+    `For 7d, no running container of ${l.images} carried ${l.vulnerability} (owner ${l.owner}, ticket ${l.ticket}): the fix shipped or the image is gone. Remove the exception from the inventory.`,
   );
 }

@@ -37,18 +37,30 @@ export async function runTool(command: string, args: readonly string[], cwd?: st
   }
 }
 
-/** Runs the tasks, at most `limit` at a time; results in task order. */
-export async function inParallel<T>(tasks: ReadonlyArray<() => Promise<T>>, limit: number): Promise<T[]> {
-  const results = new Array<T>(tasks.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < tasks.length) {
-      const index = next++;
-      results[index] = await tasks[index]!();
-    }
+/** Runs the tasks, at most `limit` at a time, in order; one promise per task (its own result). */
+export function inParallelEach<T>(tasks: ReadonlyArray<() => Promise<T>>, limit: number): Promise<T>[] {
+  let running = 0;
+  const queue: Array<() => void> = [];
+  const release = () => {
+    running -= 1;
+    queue.shift()?.();
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, tasks.length)) }, worker));
-  return results;
+  return tasks.map(
+    (task) =>
+      new Promise<T>((resolve, reject) => {
+        const start = () => {
+          running += 1;
+          task().then(resolve, reject).finally(release);
+        };
+        if (running < Math.max(1, limit)) start();
+        else queue.push(start);
+      }),
+  );
+}
+
+/** Runs the tasks, at most `limit` at a time; results in task order. */
+export function inParallel<T>(tasks: ReadonlyArray<() => Promise<T>>, limit: number): Promise<T[]> {
+  return Promise.all(inParallelEach(tasks, limit));
 }
 
 const evalTime = (seconds: number) => `${seconds / 60}m`;
@@ -65,11 +77,12 @@ function alertTests(check: Check, alertNames: readonly AlertName[]) {
 
 /** One promtool test group: the scenario's world as input, every alert name checked at every check time. */
 export function scenarioTestGroup(scenario: Scenario, alertNames: readonly AlertName[]) {
-  const end = Math.max(...scenario.checks.map((check) => check.at)) + STEP;
+  const step = scenario.step ?? STEP;
+  const end = Math.max(...scenario.checks.map((check) => check.at)) + step;
   return {
     name: scenario.name,
-    interval: `${STEP / 60}m`,
-    input_series: renderWorld(scenario.world, end),
+    interval: `${step / 60}m`,
+    input_series: renderWorld(scenario.world, end, step),
     alert_rule_test: scenario.checks.flatMap((check) => alertTests(check, alertNames)),
     promql_expr_test: scenario.checks.flatMap((check) =>
       (check.records ?? []).map((record) => ({
@@ -98,9 +111,14 @@ export function dataTestGroup(name: string, world: World, at: number, queries: r
   };
 }
 
-/** Writes a promtool test file next to the rule files (default `rules.yaml`) in `dir` and runs `promtool test rules` on it. */
-export async function promtoolTest(dir: string, fileName: string, groups: readonly object[], ruleFiles: readonly string[] = ['rules.yaml']): Promise<ToolResult> {
+/**
+ * Writes a promtool test file next to the rule files (default `rules.yaml`) in `dir` and runs
+ * `promtool test rules` on it. `stepSeconds`: the rule evaluation interval (a scenario spanning
+ * days evaluates less often).
+ */
+export async function promtoolTest(dir: string, fileName: string, groups: readonly object[], ruleFiles: readonly string[] = ['rules.yaml'], stepSeconds?: number): Promise<ToolResult> {
   const file = join(dir, fileName);
-  await writeFile(file, stringify({ rule_files: ruleFiles, evaluation_interval: EVALUATION_INTERVAL, tests: groups }, { lineWidth: 0 }));
+  const evaluationInterval = stepSeconds === undefined ? EVALUATION_INTERVAL : `${stepSeconds / 60}m`;
+  await writeFile(file, stringify({ rule_files: ruleFiles, evaluation_interval: evaluationInterval, tests: groups }, { lineWidth: 0 }));
   return runTool(PROMTOOL, ['test', 'rules', file], dir);
 }

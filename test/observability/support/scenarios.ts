@@ -8,8 +8,9 @@ import type { FleetImage } from '../../../src/model/fleet.ts';
 import { RECORDS } from '../../../src/shared/metrics.ts';
 import * as expect from './expected-alerts.ts';
 import type { ExpectedAlert } from './expected-alerts.ts';
-import { imageOf, NAMESPACE, REFS, removedImage } from './fixture.ts';
-import { type Container, hours, type ImageState, minutes, type Run, type World } from './world.ts';
+import { reportTtlHours } from '../../../src/outputs/trivy-operator-values.ts';
+import { fleet, imageOf, NAMESPACE, REFS, removedImage } from './fixture.ts';
+import { type Container, hours, type ImageState, minutes, type Run, type World, type WorldException } from './world.ts';
 
 export interface ExpectedSample {
   /** promtool notation: `metric{label="value"}`. */
@@ -32,6 +33,8 @@ export interface Scenario {
   readonly name: string;
   readonly world: World;
   readonly checks: readonly Check[];
+  /** Seconds between samples and rule evaluations (default STEP, 5 min); longer for scenarios spanning days. */
+  readonly step?: number;
 }
 
 export function digestOf(label: string): string {
@@ -275,12 +278,29 @@ const driftWithoutHonorLabels: Scenario = {
 
 const scanImage = imageOf(REFS.scanStale);
 const scanStale: Scenario = {
-  name: 'the newest scan gets older than 26 h',
+  name: 'the newest scan gets older than 30 h (the 28 h report TTL plus the 2 h rescan margin)',
   world: world([healthy(scanImage, END, { scans: [hours(-1)] })]),
   checks: [
-    { at: hours(24), alerts: [] },
-    { at: hours(25) + minutes(10), alerts: [] },
-    { at: hours(25.5), alerts: [expect.scanStale(scanImage, hours(26.5))] },
+    // 28 h: the age a report reaches under the generated TTL; not stale.
+    { at: hours(27), alerts: [] },
+    { at: hours(29) + minutes(10), alerts: [] },
+    { at: hours(29.5), alerts: [expect.scanStale(scanImage, hours(30.5))] },
+  ],
+};
+
+const successCompliance = (known: number, unknown: number): RecordCheck[] => [
+  { expr: RECORDS.patchComplianceRatio, samples: [sample(RECORDS.patchComplianceRatio, {}, known)] },
+  { expr: RECORDS.patchComplianceUnknownRatio, samples: [sample(RECORDS.patchComplianceUnknownRatio, {}, unknown)] },
+];
+const neverScanned: Scenario = {
+  name: 'a running image that was never scanned: RunningImageNotScanned after 1 h, its containers not counted compliant',
+  world: world([healthy(scanImage, END, { scans: [hours(3)] }), healthy(successImage, END)]),
+  checks: [
+    // Two of four containers run digests without any report: half the fleet is of unknown compliance.
+    { at: minutes(30), alerts: [], records: successCompliance(0.5, 0.5) },
+    { at: hours(1) + minutes(5), alerts: [expect.imageNotScanned(scanImage, 2)], records: successCompliance(0.5, 0.5) },
+    // Scanned at 03:00 (no Critical CVE): known compliant.
+    { at: hours(3) + minutes(5), alerts: [], records: successCompliance(1, 0) },
   ],
 };
 
@@ -298,12 +318,14 @@ const namespaceNotScanned: Scenario = {
 const neverImage = imageOf(REFS.neverReported);
 const flakyImage = imageOf(REFS.neverSucceeded);
 const weeklyImage = imageOf(REFS.weekly);
+/** Onboarded at t=0: its CronJob is created then, nothing has run yet. */
 const bare = (image: FleetImage, overrides: Partial<ImageState> = {}): ImageState => ({
   image: image.image,
   cronjob: image.name,
   team: image.team,
   intervalSeconds: image.scheduleIntervalSeconds,
   slaHours: image.slaHours,
+  created: 0,
   ...overrides,
 });
 const neverReportedImages = (end: number): ImageState[] => [
@@ -320,19 +342,77 @@ const neverReportedImages = (end: number): ImageState[] => [
   bare(weeklyImage),
 ];
 const neverReported: Scenario = {
-  name: 'inventoried images that never reported, or never succeeded (a short collector outage does not reset the wait)',
+  name: 'inventoried images that never reported, or never succeeded: both 26 h after their CronJob was created (a short collector outage changes nothing)',
   world: world(neverReportedImages(END), { collector: { down: { from: hours(12), until: hours(12) + minutes(5) } } }),
   checks: [
-    { at: hours(25) + minutes(55), alerts: [expect.jobFailed(flakyImage, 'crashed')] },
-    { at: hours(26) + minutes(5), alerts: [expect.jobMissingNever(neverImage, 'never_reported'), expect.jobFailed(flakyImage, 'crashed')] },
+    // The never-run image also runs a digest nobody scanned.
+    { at: hours(25) + minutes(55), alerts: [expect.jobFailed(flakyImage, 'crashed'), expect.imageNotScanned(neverImage, 1)] },
     {
-      at: hours(27) + minutes(5),
+      at: hours(26) + minutes(5),
       alerts: [
-        expect.jobMissingNever(neverImage, 'never_reported'),
-        expect.jobMissingNever(flakyImage, 'never_succeeded'),
+        expect.jobMissingNever(neverImage, 'never_reported', hours(26) + minutes(5)),
+        expect.jobMissingNever(flakyImage, 'never_succeeded', hours(26) + minutes(5)),
         expect.jobFailed(flakyImage, 'crashed'),
+        expect.imageNotScanned(neverImage, 1),
       ],
     },
+  ],
+};
+
+/**
+ * Issue 9's case: the CronJob's first schedule comes late (23 h after onboarding) and every run
+ * crashes. The evidence switches from "never reported" to "never succeeded" at 23 h; the alert
+ * still fires at 26 h after the CronJob was created, not 26 h after the first schedule.
+ */
+const lateFirstSchedule: Scenario = {
+  name: 'a new image whose first schedule comes 23 h late and whose runs crash: CopaPatchJobMissing at 26 h all the same',
+  world: world([
+    bare(flakyImage, {
+      runs: [{ at: hours(23), outcome: 'crashed' }],
+      schedules: [hours(23) - minutes(10)],
+    }),
+  ]),
+  checks: [
+    { at: hours(22), alerts: [] },
+    { at: hours(25) + minutes(55), alerts: [expect.jobFailed(flakyImage, 'crashed')] },
+    { at: hours(26) + minutes(5), alerts: [expect.jobMissingNever(flakyImage, 'never_succeeded', hours(26) + minutes(5)), expect.jobFailed(flakyImage, 'crashed')] },
+  ],
+};
+
+const cronjobMissing: Scenario = {
+  name: 'an inventoried image whose CronJob does not exist: CopaPatchJobMissing (cronjob_missing) after 1 h',
+  world: world([bare(weeklyImage, { created: 'none' })]),
+  checks: [
+    { at: minutes(55), alerts: [] },
+    { at: hours(1) + minutes(5), alerts: [expect.jobMissingCronJob(weeklyImage)] },
+  ],
+};
+
+/**
+ * An in-memory Pushgateway restarts: every success on record is gone until the next nightly run.
+ * The healthy image raises nothing (no never_succeeded for the whole fleet); the image whose runs
+ * always crash (onboarded 100 h ago) is reported before the restart, and again interval + grace
+ * after it.
+ */
+const inMemoryRestartNeverSucceeded: Scenario = {
+  name: 'an in-memory Pushgateway restarts and forgets every group: never_succeeded waits interval + grace from its start',
+  world: world(
+    [
+      healthy(successImage, END),
+      bare(flakyImage, {
+        created: hours(-100),
+        runs: dailyRuns(END).map((at): Run => ({ at, outcome: 'crashed' })),
+        schedules: dailyRuns(END).map((at) => at - minutes(10)),
+      }),
+    ],
+    { pushgateway: { restart: { at: hours(3), downFor: minutes(5), persistent: false } } },
+  ),
+  checks: [
+    { at: hours(2), alerts: [expect.jobFailed(flakyImage, 'crashed'), expect.jobMissingNever(flakyImage, 'never_succeeded', hours(102))] },
+    { at: hours(3) + minutes(5), alerts: [] },
+    { at: hours(24.5), alerts: [] },
+    { at: hours(26), alerts: [expect.jobFailed(flakyImage, 'crashed')] },
+    { at: hours(29) + minutes(5), alerts: [expect.jobFailed(flakyImage, 'crashed'), expect.jobMissingNever(flakyImage, 'never_succeeded', hours(26) + minutes(5))] },
   ],
 };
 
@@ -427,13 +507,22 @@ const removed: Scenario = {
 
 // ------------------------------------------------------------------ collector
 
+/** The records that count what the collector sees. */
+const collectorCounts = (samples: (record: string) => ExpectedSample[]): RecordCheck[] =>
+  [RECORDS.digestDriftContainers, RECORDS.runningCriticalCveImages, RECORDS.slaBreach24h, RECORDS.patchComplianceUnknownRatio].map((record) => ({
+    expr: record,
+    samples: samples(record),
+  }));
 const collectorDown: Scenario = {
   name: 'the drift collector goes down, then its target disappears',
   world: world([healthy(successImage, END)], { collector: { down: { from: hours(2) }, goneFrom: hours(6) } }),
   checks: [
+    // Up: the counts are 0 because the collector looked and found nothing.
+    { at: hours(1), alerts: [], records: collectorCounts((record) => [sample(record, {}, 0)]) },
     { at: hours(2) + minutes(5), alerts: [] },
-    { at: hours(2) + minutes(15), alerts: [expect.collectorDown()] },
-    { at: hours(6.5), alerts: [expect.collectorDown()] },
+    // Down: the counts are absent ("no data"), never a reassuring 0.
+    { at: hours(2) + minutes(15), alerts: [expect.collectorDown()], records: collectorCounts(() => []) },
+    { at: hours(6.5), alerts: [expect.collectorDown()], records: collectorCounts(() => []) },
   ],
 };
 
@@ -459,6 +548,109 @@ const dependencyTrack: Scenario = {
   ],
 };
 
+// ------------------------------------------------------------------ risk acceptance
+
+const days = (value: number): number => value * 86_400;
+const ACCEPTED_CVE = 'CVE-2024-2001';
+/** Covers the Critical CVE of the image, past its SLA from the start, until 00:00 UTC of day 3. */
+const acceptedException: WorldException = {
+  key: `${ACCEPTED_CVE}@${slaImage.image}`,
+  vulnerability: ACCEPTED_CVE,
+  images: [slaImage.image],
+  reason: 'no_fix_available',
+  owner: 'secops',
+  ticket: 'SEC-7',
+  approved: -hours(48),
+  expires: days(3),
+};
+/** Fleet-wide, for a vulnerability nothing runs: unused. */
+const unusedException: WorldException = {
+  key: 'GHSA-2222-3333-4444@*',
+  vulnerability: 'GHSA-2222-3333-4444',
+  images: ['*'],
+  reason: 'not_affected',
+  owner: 'platform',
+  ticket: 'SEC-8',
+  approved: -hours(24),
+  expires: days(30),
+};
+/** Expires at 00:00 of day 1 in the shorter scenario. */
+const lapsing: WorldException = { ...acceptedException, expires: days(1) };
+const exceptions: Scenario = {
+  name: 'an accepted Critical CVE past its SLA: quiet while accepted, breaching with its original age once the exception lapses',
+  world: world([healthy(slaImage, END, { cves: [{ id: ACCEPTED_CVE, severity: 'Critical', firstSeen: -hours(30), digest: slaDigest }] })], { exceptions: [lapsing] }),
+  checks: [
+    {
+      at: hours(2),
+      alerts: [expect.exceptionExpiringSoon(lapsing, '0.9')],
+      records: [
+        { expr: RECORDS.slaBreachesByImage, samples: [] },
+        {
+          expr: RECORDS.slaBreachesAccepted,
+          samples: [sample(RECORDS.slaBreachesAccepted, { severity: 'Critical' }, 1), sample(RECORDS.slaBreachesAccepted, { severity: 'High' }, 0)],
+        },
+        { expr: RECORDS.patchComplianceRatio, samples: [sample(RECORDS.patchComplianceRatio, {}, 0)] },
+        { expr: RECORDS.patchComplianceRatioAccepted, samples: [sample(RECORDS.patchComplianceRatioAccepted, {}, 1)] },
+      ],
+    },
+    { at: hours(23), alerts: [expect.exceptionExpiringSoon(lapsing, '0.0')] },
+    {
+      // The exception lapsed at 00:00 of day 1: the breach pages at once, with the CVE's first-seen time of t = -30 h.
+      at: hours(25),
+      alerts: [expect.exceptionExpired(lapsing), expect.slaBreach(slaImage, 'Critical', 1)],
+      records: [
+        { expr: RECORDS.slaBreachesByImage, samples: [sample(RECORDS.slaBreachesByImage, { image: slaImage.image, severity: 'Critical' }, 1)] },
+        { expr: RECORDS.slaBreachesAccepted, samples: [sample(RECORDS.slaBreachesAccepted, { severity: 'Critical' }, 0), sample(RECORDS.slaBreachesAccepted, { severity: 'High' }, 0)] },
+        { expr: RECORDS.patchComplianceRatioAccepted, samples: [sample(RECORDS.patchComplianceRatioAccepted, {}, 0)] },
+      ],
+    },
+  ],
+};
+
+const UNUSED_END = days(7) + hours(1);
+const unusedExceptions: Scenario = {
+  name: 'an exception covering nothing running for 7 days; another about to lapse',
+  // A week at 5-minute evaluations costs promtool about half a minute: hourly evaluations suffice here.
+  step: 3600,
+  world: world(
+    [healthy(slaImage, UNUSED_END, { cves: [{ id: ACCEPTED_CVE, severity: 'Critical', firstSeen: -hours(30), digest: slaDigest }] })],
+    { exceptions: [acceptedException, unusedException] },
+  ),
+  checks: [
+    { at: hours(2), alerts: [expect.exceptionExpiringSoon(acceptedException, '2.9')] },
+    { at: days(3) + hours(1), alerts: [expect.exceptionExpired(acceptedException), expect.slaBreach(slaImage, 'Critical', 1)] },
+    // Unused since t = 0: pending for 7 days, then firing.
+    { at: days(6) + hours(12), alerts: [expect.exceptionExpired(acceptedException), expect.slaBreach(slaImage, 'Critical', 1)] },
+    { at: days(7) + hours(1), alerts: [expect.exceptionExpired(acceptedException), expect.slaBreach(slaImage, 'Critical', 1), expect.exceptionUnused(unusedException)] },
+  ],
+};
+
+// ------------------------------------------------------------------ a healthy fleet
+
+const HEALTHY_END = hours(48);
+/** trivy-operator deletes a report after its TTL and rescans: the new report lands a few minutes later. */
+const RESCAN_DELAY = minutes(10);
+function renewedOnTtl(end: number): number[] {
+  const times: number[] = [];
+  for (let at = hours(-20); at <= end; at += hours(reportTtlHours(fleet)) + RESCAN_DELAY) times.push(at);
+  return times;
+}
+const healthyFleet: Scenario = {
+  name: 'a healthy fleet over 48 h: nightly runs up to date, reports renewed on the generated TTL, a collector restart: no alert',
+  world: world(
+    fleet.images.map((image) =>
+      image.scheduleIntervalSeconds > hours(24)
+        ? healthy(image, HEALTHY_END, { runs: [{ at: hours(-50), outcome: 'up_to_date' }], schedules: [hours(-50) - minutes(10)], scans: renewedOnTtl(HEALTHY_END) })
+        : healthy(image, HEALTHY_END, { scans: renewedOnTtl(HEALTHY_END) }),
+    ),
+    { collector: { down: { from: hours(30), until: hours(30) + minutes(5) } } },
+  ),
+  checks: [
+    ...Array.from({ length: 24 }, (_, n): Check => ({ at: hours(2 * n + 1) + minutes(30), alerts: [] })),
+    { at: hours(48), alerts: [], records: successCompliance(1, 0) },
+  ],
+};
+
 export const SCENARIOS: readonly Scenario[] = [
   sla,
   success,
@@ -467,21 +659,31 @@ export const SCENARIOS: readonly Scenario[] = [
   drift,
   driftWithoutHonorLabels,
   scanStale,
+  // Before neverScanned: fleet-isolation.test.ts mixes the scan-stale and unscanned-namespace worlds (pair 3).
   namespaceNotScanned,
+  neverScanned,
   neverReported,
+  lateFirstSchedule,
+  cronjobMissing,
   pushgatewayStale,
   persistentRestart,
   inMemoryRestart,
+  inMemoryRestartNeverSucceeded,
   removed,
   collectorDown,
+  // A pair for fleet-isolation.test.ts (it pairs 0-1, 2-3, ...): both run at the longer step.
+  exceptions,
+  unusedExceptions,
   dependencyTrack,
+  healthyFleet,
 ];
 
 /** Every scenario's images at once (the collector healthy): the world the dashboard is checked against. */
 export function dashboardWorld(): World {
   return world(
     [
-      ...sla.world.images,
+      // A CVE without a fix on the SLA image, for the unfixable panel.
+      ...sla.world.images.map((image) => ({ ...image, cves: [...(image.cves ?? []), { id: 'CVE-2024-1003', severity: 'High' as const, firstSeen: hours(3), digest: slaDigest, unfixable: true }] })),
       ...success.world.images,
       ...failure.world.images,
       ...jobFailure.world.images,
@@ -494,6 +696,8 @@ export function dashboardWorld(): World {
     ],
     {
       unscannedNamespaces: [{ namespace: 'legacy-apps', pods: 3, from: hours(2) }],
+      // The SLA scenario's Critical CVE accepted (its High CVE still breaches), and an unused exception.
+      exceptions: [{ ...acceptedException, key: `CVE-2024-1001@${slaImage.image}`, vulnerability: 'CVE-2024-1001' }, unusedException],
       silences: [
         { alertmanager: 'http://alertmanager.monitoring.svc:9093', id: 'a1b2', state: 'active', createdBy: 'alice', ticket: false, mutedAlerts: 'CriticalCVESLABreach', mutedSeverity: 'critical', startsAt: hours(1), endsAt: hours(100) },
       ],

@@ -38,6 +38,22 @@ export interface Cve {
   readonly firstSeen: number;
   /** The digest that carries it (running containers on this digest expose it). */
   readonly digest: string;
+  /** No fixed version (slaScope fixable): off the clock, counted in image_unfixable_cves only. */
+  readonly unfixable?: boolean;
+}
+
+/** A reviewed exception as the collector exports it (risk acceptance). */
+export interface WorldException {
+  readonly key: string;
+  readonly vulnerability: string;
+  /** Repositories it covers; `*` for the whole fleet. */
+  readonly images: readonly string[];
+  readonly reason: string;
+  readonly owner: string;
+  readonly ticket: string;
+  /** In force from `approved` until `expires` (seconds; `expires` at 00:00 UTC of a day). */
+  readonly approved: number;
+  readonly expires: number;
 }
 
 export interface Container {
@@ -67,13 +83,16 @@ export interface ImageState {
   readonly containers?: readonly Container[];
   /** Patched digests pushed (the latest at t is the one drift compares with). */
   readonly patches?: ReadonlyArray<{ readonly at: number; readonly digest: string }>;
-  /** Times the newest VulnerabilityReport was written. */
+  /** Times the newest VulnerabilityReport was written (none: its running digests were never scanned). */
   readonly scans?: readonly number[];
+  /** CronJob creationTimestamp as the collector sees it (default: 30 days before t=0); `none`: no CronJob object. */
+  readonly created?: number | 'none';
 }
 
 export interface World {
   readonly namespace: string;
   readonly images: readonly ImageState[];
+  readonly exceptions?: readonly WorldException[];
   readonly unscannedNamespaces?: ReadonlyArray<{ readonly namespace: string; readonly pods: number; readonly from?: number }>;
   /** Alertmanager silences the collector's silence watch exports (times in seconds of the scenario). */
   readonly silences?: readonly WorldSilence[];
@@ -153,10 +172,10 @@ class SeriesSet {
 }
 
 /** Renders a sampled series in promtool notation: `_` before it exists, `stale` once it ends. */
-function renderValues(value: ValueAt, end: number): string {
+function renderValues(value: ValueAt, end: number, step: number): string {
   const out: string[] = [];
   let defined = false;
-  for (let t = 0; t <= end; t += STEP) {
+  for (let t = 0; t <= end; t += step) {
     const v = value(t);
     if (v === undefined) {
       out.push(defined ? 'stale' : '_');
@@ -196,18 +215,40 @@ function carriedAt(image: ImageState, cve: Cve, t: number): boolean {
   return t >= cve.firstSeen && runningAt(image, t).some((c) => c.digest === cve.digest);
 }
 
-/** The digest carries a Critical CVE at t. */
-function criticalAt(image: ImageState, digest: string, t: number): boolean {
-  return (image.cves ?? []).some((v) => v.digest === digest && v.severity === SEVERITY_BY_KEY.critical && v.firstSeen <= t);
+/** The digest carries a Critical CVE at t (with `accepted`, accepted CVEs do not count). */
+function criticalAt(image: ImageState, digest: string, t: number, accepted: (cve: Cve) => boolean = () => false): boolean {
+  return (image.cves ?? []).some((v) => v.digest === digest && v.severity === SEVERITY_BY_KEY.critical && v.firstSeen <= t && !accepted(v));
 }
 
-/** Running containers at t on a pre-patch digest or a digest with a Critical CVE (each counted once). */
-function noncompliantAt(image: ImageState, t: number): number {
+/** Scans are per image here: a running digest counts as scanned once the image has a scan. */
+const scannedAt = (image: ImageState, t: number): boolean => latest(image.scans, (s) => s, t) !== undefined;
+
+/** Running containers at t on a pre-patch digest or a scanned digest with a Critical CVE (each counted once); with `accepted`, accepted CVEs do not count. */
+function noncompliantAt(image: ImageState, t: number, accepted: (cve: Cve) => boolean = () => false): number {
   const patch = latest(image.patches, (p) => p.at, t);
-  return runningAt(image, t).filter((c) => criticalAt(image, c.digest, t) || (patch !== undefined && c.digest !== patch.digest)).length;
+  return runningAt(image, t).filter((c) => (scannedAt(image, t) && criticalAt(image, c.digest, t, accepted)) || (patch !== undefined && c.digest !== patch.digest)).length;
 }
 
-export function renderWorld(world: World, end: number): InputSeries[] {
+/** Running containers at t whose digest was never scanned and that are not non-compliant anyway (compliance unknown). */
+function unknownAt(image: ImageState, t: number): number {
+  return scannedAt(image, t) ? 0 : runningAt(image, t).length - noncompliantAt(image, t);
+}
+
+const inForceAt = (e: WorldException, t: number) => t >= e.approved && t < e.expires;
+const inScope = (e: WorldException, image: ImageState) => e.images.includes('*') || e.images.includes(image.image);
+
+/** The CVE on the image is covered by an exception in force at t. */
+function acceptedAt(world: World, image: ImageState, cve: Cve, t: number): boolean {
+  return (world.exceptions ?? []).some((e) => e.vulnerability === cve.id && inScope(e, image) && inForceAt(e, t));
+}
+
+/** Default CronJob creation and Pushgateway start: long before any scenario. */
+const LONG_AGO = -30 * 86400;
+/** The generated Pushgateway's own scrape target labels (its own series carry no `job`: the target's applies). */
+const pushgatewaySelf = (namespace: string): Labels => ({ [L.job]: JOBS.pushgateway, instance: '10.1.2.4:9091', ...pushgatewayTarget(namespace) });
+
+/** `step`: seconds between samples (STEP unless a scenario spans days: see Scenario.step). */
+export function renderWorld(world: World, end: number, step: number = STEP): InputSeries[] {
   const set = new SeriesSet();
   const honor = world.collector?.honorLabels ?? true;
   const target = collectorTarget(world.namespace, world.collector?.instance);
@@ -247,6 +288,24 @@ export function renderWorld(world: World, end: number): InputSeries[] {
 
   const inventoriedAt = (image: ImageState, t: number) => within(t, image.inventory?.from, image.inventory?.until);
   fromCollector(METRICS.noncompliantContainers.name, {}, (t) => world.images.reduce((sum, image) => sum + (inventoriedAt(image, t) ? noncompliantAt(image, t) : 0), 0));
+  fromCollector(METRICS.noncompliantContainersAccepted.name, {}, (t) =>
+    world.images.reduce((sum, image) => sum + (inventoriedAt(image, t) ? noncompliantAt(image, t, (cve) => acceptedAt(world, image, cve, t)) : 0), 0),
+  );
+  for (const e of world.exceptions ?? []) {
+    const exception = { [L.exception]: e.key };
+    const expires = new Date(e.expires * 1000).toISOString().slice(0, 10);
+    fromCollector(METRICS.exceptionInfo.name, { ...exception, [L.vulnerability]: e.vulnerability, [L.images]: e.images.join(','), [L.reason]: e.reason, [L.owner]: e.owner, [L.ticket]: e.ticket, [L.expires]: expires }, () => 1);
+    fromCollector(METRICS.exceptionExpiryTimestamp.name, exception, () => e.expires);
+    fromCollector(METRICS.exceptionInForce.name, exception, (t) => (inForceAt(e, t) ? 1 : 0));
+    fromCollector(METRICS.exceptionCoveredImages.name, exception, (t) =>
+      world.images.filter((image) => inventoriedAt(image, t) && inScope(e, image) && (image.cves ?? []).some((c) => c.id === e.vulnerability && carriedAt(image, c, t))).length,
+    );
+  }
+  fromCollector(METRICS.complianceUnknownContainers.name, {}, (t) => world.images.reduce((sum, image) => sum + (inventoriedAt(image, t) ? unknownAt(image, t) : 0), 0));
+  // The generated Pushgateway's own start time (a restart restarts the process, persistent or not).
+  set.add(UPSTREAM_METRICS.processStartTimeSeconds, pushgatewaySelf(world.namespace), (t) =>
+    !pushgatewayUp(t) ? undefined : restart !== undefined && t >= restart.at ? restart.at : LONG_AGO,
+  );
 
   for (const image of world.images) {
     const inventoried = (t: number) => inventoriedAt(image, t);
@@ -262,11 +321,19 @@ export function renderWorld(world: World, end: number): InputSeries[] {
 
     // ---- running state
     collected(METRICS.runningContainers.name, {}, (t) => runningAt(image, t).length || undefined);
+    collected(METRICS.unscannedContainers.name, {}, (t) => (scannedAt(image, t) ? 0 : runningAt(image, t).length));
     collected(METRICS.imageScanAgeSeconds.name, {}, (t) => {
       const scan = latest(image.scans, (s) => s, t);
       return scan !== undefined && runningAt(image, t).length > 0 ? t - scan : undefined;
     });
+    for (const severity of Object.keys(image.slaHours)) {
+      collected(METRICS.imageUnfixableCves.name, { [L.severity]: severity }, (t) => {
+        const unfixable = new Set((image.cves ?? []).filter((c) => c.unfixable === true && c.severity === severity && carriedAt(image, c, t)).map((c) => c.id));
+        return unfixable.size > 0 ? unfixable.size : undefined;
+      });
+    }
     for (const cve of image.cves ?? []) {
+      if (cve.unfixable === true) continue;
       const labels = { [L.digest]: cve.digest, [L.cveId]: cve.id, [L.severity]: cve.severity };
       collected(METRICS.imageCveAgeHours.name, labels, (t) => (carriedAt(image, cve, t) ? (t - cve.firstSeen) / 3600 : undefined));
       const sla = image.slaHours[cve.severity];
@@ -277,11 +344,17 @@ export function renderWorld(world: World, end: number): InputSeries[] {
       }
     }
     for (const [severity, sla] of Object.entries(image.slaHours)) {
-      // Distinct CVE ids of the severity past the SLA; only non-zero counts are exported.
-      collected(METRICS.imageCveSlaBreaches.name, { [L.severity]: severity }, (t) => {
-        const past = new Set((image.cves ?? []).filter((c) => c.severity === severity && carriedAt(image, c, t) && t - c.firstSeen > hours(sla)).map((c) => c.id));
+      // Distinct CVE ids of the severity past the SLA, accepted ones apart; only non-zero counts are exported.
+      const pastSla = (t: number, accepted: boolean) => {
+        const past = new Set(
+          (image.cves ?? [])
+            .filter((c) => c.unfixable !== true && c.severity === severity && carriedAt(image, c, t) && t - c.firstSeen > hours(sla) && acceptedAt(world, image, c, t) === accepted)
+            .map((c) => c.id),
+        );
         return past.size > 0 ? past.size : undefined;
-      });
+      };
+      collected(METRICS.imageCveSlaBreaches.name, { [L.severity]: severity }, (t) => pastSla(t, false));
+      collected(METRICS.imageCveSlaBreachesAccepted.name, { [L.severity]: severity }, (t) => pastSla(t, true));
     }
     const criticalDigests = new Set((image.cves ?? []).filter((c) => c.severity === SEVERITY_BY_KEY.critical).map((c) => c.digest));
     const pods = new Map<string, Container>();
@@ -306,6 +379,8 @@ export function renderWorld(world: World, end: number): InputSeries[] {
 
     // ---- the CronJob as the collector sees it
     const cronjobLabels = { [L.cronjob]: image.cronjob };
+    const created = image.created ?? LONG_AGO;
+    if (created !== 'none') collected(METRICS.cronjobCreatedTimestamp.name, cronjobLabels, () => created);
     if (image.schedules !== undefined) {
       collected(METRICS.cronjobLastScheduleTimestamp.name, cronjobLabels, (t) => latest(image.schedules, (s) => s, t));
     }
@@ -361,7 +436,7 @@ export function renderWorld(world: World, end: number): InputSeries[] {
   }
 
   return set.entries
-    .map((entry) => ({ series: selector(entry.metric, entry.labels), values: renderValues(entry.value, end) }))
+    .map((entry) => ({ series: selector(entry.metric, entry.labels), values: renderValues(entry.value, end, step) }))
     .filter((entry) => /[0-9]/.test(entry.values));
 }
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METRICS } from '../../../src/shared/metrics.ts';
 import { FakeKubeApi } from '../../support/fake-kube-api.ts';
 import * as fx from './fixtures.ts';
-import { eventually, select, startCollector, valueOf, waitFor, type RunningCollector, type Sample } from './harness.ts';
+import { eventually, scrape, select, startCollector, valueOf, waitFor, type RunningCollector, type Sample } from './harness.ts';
 
 const DAY = 86_400_000;
 const entry = (name: string) => ({ name, image: `registry.example.com/jobs/${name}`, cronjob: `${name}-1-0` });
@@ -57,6 +57,14 @@ describe('job failures the exporter cannot see', () => {
     expect(failures(samples)).toContain(`${timeout.cronjob}:timeout=1`);
   });
 
+  it('exports each inventoried CronJob\'s creation time (the start of the first-run wait), from the API', async () => {
+    const samples = await scrape(collector.url);
+    const created = api.get('cronjobs', fx.FLEET_NAMESPACE, timeout.cronjob)!.metadata.creationTimestamp!;
+    expect(valueOf(samples, METRICS.cronjobCreatedTimestamp.name, { cronjob: timeout.cronjob, image: timeout.image })).toBe(Date.parse(created) / 1000);
+    // Every inventoried CronJob that exists has one; no other series.
+    expect(select(samples, METRICS.cronjobCreatedTimestamp.name)).toHaveLength(images.length);
+  });
+
   it('classifies failed Jobs by what their pods showed', async () => {
     // Image pull failure before the exporter could start.
     api.create('jobs', fx.job({ name: `${pull.cronjob}-1`, cronjob: pull.cronjob }));
@@ -93,5 +101,6 @@ describe('job failures the exporter cannot see', () => {
     api.update('configmaps', fx.inventoryConfigMap(images.filter((i) => i !== pull).map((i) => fx.inventoryImage(i.image, i.cronjob))));
     const samples = await eventually(collector, (s) => expect(select(s, METRICS.jobLastFailure.name, { cronjob: pull.cronjob })).toHaveLength(0), 'pull series gone');
     expect(select(samples, METRICS.cronjobLastScheduleTimestamp.name, { cronjob: pull.cronjob })).toHaveLength(0);
+    expect(select(samples, METRICS.cronjobCreatedTimestamp.name, { cronjob: pull.cronjob })).toHaveLength(0);
   });
 });

@@ -107,6 +107,10 @@ describe('collector metrics', () => {
     expect(select(samples, METRICS.runningContainers.name)).toHaveLength(2); // only inventoried images
     // app-old (pre-patch digest with a Critical CVE, counted once) and nginx-1 (Critical CVE); not the envoy sidecar.
     expect(valueOf(samples, METRICS.noncompliantContainers.name)).toBe(2);
+    // Every running digest has a report: 0 (exported, not absent: the collector looked).
+    expect(valueOf(samples, METRICS.unscannedContainers.name, { image: APP })).toBe(0);
+    expect(valueOf(samples, METRICS.unscannedContainers.name, { image: NGINX })).toBe(0);
+    expect(valueOf(samples, METRICS.complianceUnknownContainers.name)).toBe(0);
     expect(select(samples, METRICS.imageCveSlaBreaches.name)).toHaveLength(0); // every CVE first seen just now
     expect(select(samples, METRICS.imageCveAgeHours.name).map((s) => s.labels)).toEqual(
       expect.arrayContaining([
@@ -148,6 +152,27 @@ describe('collector metrics', () => {
     await eventually(collector, (s) => expect(valueOf(s, METRICS.noncompliantContainers.name)).toBe(2), 'back to two');
   });
 
+  it('counts containers on digests without any report as unscanned, and as unknown unless on a pre-patch digest', async () => {
+    const nginxNew = fx.digestOf('nginx-never-scanned');
+    const appNew = fx.digestOf('app-never-scanned');
+    api.create('pods', fx.pod({ namespace: 'web', name: 'nginx-2', containers: [{ name: 'nginx', image: 'nginx:1.27', imageID: `docker.io/library/nginx@${nginxNew}` }] }));
+    api.create('pods', appPod('app-unscanned', appNew));
+    const samples = await eventually(collector, (s) => expect(valueOf(s, METRICS.unscannedContainers.name, { image: APP })).toBe(1), 'unscanned containers');
+    expect(valueOf(samples, METRICS.unscannedContainers.name, { image: NGINX })).toBe(1);
+    // nginx has no patched digest: its unscanned container is of unknown compliance. The app one runs a
+    // pre-patch digest: known non-compliant, not unknown.
+    expect(valueOf(samples, METRICS.complianceUnknownContainers.name)).toBe(1);
+    expect(valueOf(samples, METRICS.noncompliantContainers.name)).toBe(3);
+    // trivy-operator scans the new nginx digest: known now.
+    api.create('vulnerabilityreports', fx.vulnerabilityReport({ namespace: 'web', name: 'replicaset-nginx-2-nginx', registry: 'index.docker.io', repository: 'library/nginx', digest: nginxNew, updateTimestamp: new Date().toISOString(), vulnerabilities: [] }));
+    const scanned = await eventually(collector, (s) => expect(valueOf(s, METRICS.unscannedContainers.name, { image: NGINX })).toBe(0), 'nginx scanned');
+    expect(valueOf(scanned, METRICS.complianceUnknownContainers.name)).toBe(0);
+    api.remove('pods', 'web', 'nginx-2');
+    api.remove('pods', 'shop', 'app-unscanned');
+    api.remove('vulnerabilityreports', 'web', 'replicaset-nginx-2-nginx');
+    await eventually(collector, (s) => expect(valueOf(s, METRICS.unscannedContainers.name, { image: APP })).toBe(0), 'back to none');
+  });
+
   it('follows a Pod restarted on the patched digest: drift, critical and CVE age series go', async () => {
     api.update('pods', appPod('app-old', PATCHED));
     const samples = await eventually(collector, (s) => expect(select(s, METRICS.containerDigestDrift.name)).toHaveLength(0), 'drift gone');
@@ -173,7 +198,7 @@ describe('collector metrics', () => {
     api.update('configmaps', fx.inventoryConfigMap([fx.inventoryImage(APP, 'app-1-0', { team: 'shop' })]));
     const samples = await eventually(collector, (s) => expect(select(s, METRICS.inventoryImageInfo.name, { image: NGINX })).toHaveLength(0), 'nginx gone');
     expect(valueOf(samples, METRICS.noncompliantContainers.name)).toBe(0); // nginx-1 no longer counts
-    for (const def of [METRICS.runningContainers, METRICS.runningContainersWithCriticalCve, METRICS.imageCveAgeHours, METRICS.inventorySlaHours, METRICS.inventoryScheduleIntervalSeconds, METRICS.imageScanAgeSeconds]) {
+    for (const def of [METRICS.runningContainers, METRICS.runningContainersWithCriticalCve, METRICS.imageCveAgeHours, METRICS.inventorySlaHours, METRICS.inventoryScheduleIntervalSeconds, METRICS.imageScanAgeSeconds, METRICS.unscannedContainers]) {
       expect(select(samples, def.name, { image: NGINX }), def.name).toHaveLength(0);
     }
     expect(select(samples, METRICS.inventoryImageInfo.name, { image: APP })).toHaveLength(1);

@@ -33,7 +33,8 @@ let dir: string;
 beforeAll(async () => {
   api = await FakeKubeApi.start({ maxRequestLog: 2000 });
   dir = mkdtempSync(join(tmpdir(), 'state-scale-'));
-  api.create('configmaps', fx.inventoryConfigMap(Array.from({ length: IMAGES }, (_, i) => fx.inventoryImage(image(i), `service-${i}`))));
+  // Short team and patched tag: 5,000 entries with slaScope are within a hair of the 1 MiB ConfigMap limit.
+  api.create('configmaps', fx.inventoryConfigMap(Array.from({ length: IMAGES }, (_, i) => fx.inventoryImage(image(i), `service-${i}`, { team: 't', patchedTag: 'p' }))));
   // Preload the shards the way the collector writes them.
   const kc = new KubeConfig();
   kc.loadFromFile(api.writeKubeconfig(dir));

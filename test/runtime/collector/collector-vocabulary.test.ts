@@ -25,6 +25,8 @@ const OLD = fx.digestOf('vocabulary-old');
 const PATCHED = fx.digestOf('vocabulary-patched');
 const CRONJOB = 'app-1-0';
 const CRITICAL = 'CVE-2024-7777';
+const ACCEPTED = 'CVE-2024-7778';
+const UNFIXABLE = 'CVE-2024-7779';
 const HOUR = 3600_000;
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 
@@ -60,20 +62,29 @@ beforeAll(async () => {
     knownLabels: ['alertname', 'severity', 'namespace', 'image'],
     externalLabels: {},
   };
-  const inventory = fx.inventoryConfigMap([fx.inventoryImage(APP, CRONJOB, { team: 'shop' })]);
+  // An exception in force for a second Critical CVE past its SLA: the accepted-risk families.
+  const today = new Date().toISOString().slice(0, 10);
+  const later = new Date(Date.now() + 30 * 24 * HOUR).toISOString().slice(0, 10);
+  const exception = { key: `${ACCEPTED}@${APP}`, vulnerability: ACCEPTED, scopes: [{ kind: 'repository' as const, image: APP }], reason: 'accepted_risk' as const, statement: 'vendor fix pending', owner: 'secops', ticket: 'SEC-1', approved: today, expires: later, source: 'inventory' };
+  const inventory = fx.inventoryConfigMap([fx.inventoryImage(APP, CRONJOB, { team: 'shop' })], undefined, [exception]);
   const data = inventory.data as Record<string, string>;
   data[INVENTORY_CONFIGMAP_KEY] = JSON.stringify({ ...(JSON.parse(data[INVENTORY_CONFIGMAP_KEY]!) as object), silenceWatch });
   api.create('configmaps', inventory);
   // A patched digest other than the running one: drift and a non-compliant container.
   api.create('configmaps', fx.patchedDigestsConfigMap({ [CRONJOB]: fx.patchedRecord(APP, PATCHED) }));
   api.create('pods', fx.pod({ namespace: 'shop', name: 'app-1', containers: [{ name: 'app', image: `${APP}:1.0`, imageID: `${APP}@${OLD}` }] }));
-  api.create('vulnerabilityreports', fx.vulnerabilityReport({ namespace: 'shop', name: 'replicaset-app-1-app', registry: 'registry.example.com', repository: 'shop/app', digest: OLD, updateTimestamp: new Date(Date.now() - HOUR).toISOString(), vulnerabilities: [{ id: CRITICAL, severity: 'CRITICAL' }] }));
+  api.create('vulnerabilityreports', fx.vulnerabilityReport({ namespace: 'shop', name: 'replicaset-app-1-app', registry: 'registry.example.com', repository: 'shop/app', digest: OLD, updateTimestamp: new Date(Date.now() - HOUR).toISOString(), vulnerabilities: [{ id: CRITICAL, severity: 'CRITICAL', fixedVersion: '1.1' }, { id: ACCEPTED, severity: 'CRITICAL', fixedVersion: '1.1' }, { id: UNFIXABLE, severity: 'HIGH', fixedVersion: '' }] }));
   // A namespace with a running pod and no report at all.
   api.create('pods', fx.pod({ namespace: 'other', name: 'tool-1', containers: [{ name: 'tool', image: 'busybox', imageID: `docker.io/library/busybox@${fx.digestOf('busybox')}` }] }));
   // The Critical CVE was first seen 25 hours ago (past the 24 h SLA): a breach and a breaching CVE.
   api.create('configmaps', {
     metadata: { name: CONFIGMAPS.collectorState, namespace: fx.FLEET_NAMESPACE },
-    data: { [stateKey(APP)]: encodeImageClock(APP, new Map([[CRITICAL, { firstSeen: Math.floor(Date.now() / 1000) - 25 * 3600, goneSince: 0, breached: [] }]])) },
+    data: {
+      [stateKey(APP)]: encodeImageClock(
+        APP,
+        new Map([CRITICAL, ACCEPTED].map((cve) => [cve, { firstSeen: Math.floor(Date.now() / 1000) - 25 * 3600, goneSince: 0, breached: [] }])),
+      ),
+    },
   });
   // A scheduled CronJob whose Job ran out of time before the collector started.
   api.create('cronjobs', fx.cronJob({ name: CRONJOB, lastScheduleTime: iso(Date.now() - HOUR) }));
@@ -97,7 +108,7 @@ describe('collector metrics and the vocabulary', () => {
     const stores = createStores();
     for (const key of FAMILY_KEYS) expect(stores[key].def, key).toBe(METRICS[key]);
     expect(Object.keys(stores)).toEqual(FAMILY_KEYS);
-    expect(new Set(Object.values(FAMILIES).map((f) => f.scope))).toEqual(new Set(['image', 'cronjob', 'namespace', 'fleet', 'inventory']));
+    expect(new Set(Object.values(FAMILIES).map((f) => f.scope))).toEqual(new Set(['image', 'cronjob', 'namespace', 'fleet', 'inventory', 'exception']));
   });
 
   it('exports every collector metric, each with its vocabulary type and exactly its vocabulary labels', async () => {

@@ -127,6 +127,8 @@ export interface Vulnerability {
   /** Trivy's spelling: CRITICAL, HIGH, MEDIUM, LOW, UNKNOWN. */
   readonly severity: 'CRITICAL' | 'HIGH' | 'MEDIUM' | 'LOW' | 'UNKNOWN';
   readonly resource?: string;
+  /** The entry's fixedVersion ('' = no fix); by default every third entry has none. */
+  readonly fixedVersion?: string;
 }
 
 export interface ReportSpec {
@@ -174,7 +176,7 @@ export function vulnerabilityReport(spec: ReportSpec): KubeObject {
         vulnerabilityID: v.id,
         resource: v.resource ?? `libpkg${i % 40}`,
         installedVersion: `1.${i % 9}.${i % 7}-1`,
-        fixedVersion: i % 3 === 0 ? '' : `1.${i % 9}.${(i % 7) + 1}-1+deb12u1`,
+        fixedVersion: v.fixedVersion ?? (i % 3 === 0 ? '' : `1.${i % 9}.${(i % 7) + 1}-1+deb12u1`),
         publishedDate: '2024-03-12T15:15:46Z',
         lastModifiedDate: '2024-04-02T09:21:11Z',
         severity: v.severity,
@@ -256,11 +258,15 @@ export function cronJob(spec: { name: string; lastScheduleTime?: string; lastSuc
 }
 
 export function inventoryImage(image: string, cronjob: string, overrides: Partial<CollectorInventoryImage> = {}): CollectorInventoryImage {
-  return { image, cronjob, team: 'platform', tag: '1.0', patchedTag: '1.0-patched', scheduleIntervalSeconds: 86_400, slaHours: { Critical: 24, High: 168 }, ...overrides };
+  return { image, cronjob, team: 'platform', tag: '1.0', patchedTag: '1.0-patched', scheduleIntervalSeconds: 86_400, slaHours: { Critical: 24, High: 168 }, slaScope: 'all', ...overrides };
 }
 
-export function inventoryConfigMap(images: readonly CollectorInventoryImage[], severitiesInScope: readonly string[] = ['Critical', 'High']): KubeObject {
-  const inventory: CollectorInventory = { namespace: FLEET_NAMESPACE, severitiesInScope, images };
+export function inventoryConfigMap(
+  images: readonly CollectorInventoryImage[],
+  severitiesInScope: readonly string[] = ['Critical', 'High'],
+  exceptions: CollectorInventory['exceptions'] = [],
+): KubeObject {
+  const inventory: CollectorInventory = { namespace: FLEET_NAMESPACE, severitiesInScope, images, exceptions };
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',

@@ -26,6 +26,7 @@ function inventoryData(cronjobs: readonly string[]): Record<string, string> {
     namespace: fx.FLEET_NAMESPACE,
     severitiesInScope: ['Critical'],
     images: cronjobs.map((c) => fx.inventoryImage(`registry.example.com/team/${c}`, c)),
+    exceptions: [],
   };
   return { [INVENTORY_CONFIGMAP_KEY]: JSON.stringify(inventory) };
 }

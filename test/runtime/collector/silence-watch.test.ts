@@ -148,7 +148,7 @@ describe('silence watch against the real Alertmanager', () => {
     expect(info(ids.pending)?.labels).toMatchObject({ state: 'pending', created_by: 'heidi' });
     // team="payments": every rule that carries a team label with an inventory team of that name.
     expect((info(ids.pending)?.labels.muted_alerts ?? '').split(',')).toEqual(
-      [ALERTS.dependencyTrackUploadFailing, ALERTS.jobFailed, ALERTS.jobMissing, ALERTS.unpatchedDigest, ALERTS.pushgatewayGroupStale, ALERTS.scanStale, ALERTS.slaBreach].sort(),
+      [ALERTS.dependencyTrackUploadFailing, ALERTS.jobFailed, ALERTS.jobMissing, ALERTS.unpatchedDigest, ALERTS.pushgatewayGroupStale, ALERTS.imageNotScanned, ALERTS.scanStale, ALERTS.slaBreach].sort(),
     );
     // A silence of the whole namespace mutes the watch's own alert too: the panel still shows it.
     expect((info(ids.everything)?.labels.muted_alerts ?? '').split(',')).toContain(ALERTS.silencedTooLong);

@@ -33,8 +33,8 @@ describe('projections', () => {
     );
     expect(view.running).toBe(true);
     expect(view.containers).toEqual([
-      { namespace: 'shop', pod: 'web-1', container: 'app', image: 'docker.io/library/nginx', digest: d },
-      { namespace: 'shop', pod: 'web-1', container: 'side', image: 'registry.example.com/side', digest: d },
+      { namespace: 'shop', pod: 'web-1', container: 'app', image: 'docker.io/library/nginx', digest: d, tag: '1.27' },
+      { namespace: 'shop', pod: 'web-1', container: 'side', image: 'registry.example.com/side', digest: d, tag: '1' },
     ]);
     expect(view.jobPod).toBeUndefined();
   });
@@ -58,11 +58,11 @@ describe('projections', () => {
         digest: d,
         updateTimestamp: '2024-05-01T10:00:00Z',
         vulnerabilities: [
-          { id: 'CVE-2', severity: 'CRITICAL' },
-          { id: 'CVE-1', severity: 'CRITICAL', resource: 'a' },
-          { id: 'CVE-1', severity: 'CRITICAL', resource: 'b' },
-          { id: 'CVE-3', severity: 'HIGH' },
-          { id: 'CVE-4', severity: 'LOW' },
+          { id: 'CVE-2', severity: 'CRITICAL', fixedVersion: '' },
+          { id: 'CVE-1', severity: 'CRITICAL', resource: 'a', fixedVersion: '' },
+          { id: 'CVE-1', severity: 'CRITICAL', resource: 'b', fixedVersion: '1.2' },
+          { id: 'CVE-3', severity: 'HIGH', fixedVersion: '' },
+          { id: 'CVE-4', severity: 'LOW', fixedVersion: '4.0' },
         ],
       }),
     );
@@ -72,6 +72,8 @@ describe('projections', () => {
       digest: d,
       updated: Date.parse('2024-05-01T10:00:00Z'),
       cves: { Critical: ['CVE-1', 'CVE-2'], High: ['CVE-3'], Low: ['CVE-4'] },
+      // CVE-1 has a fix in one of its packages: fixable.
+      unfixed: new Set(['CVE-2', 'CVE-3']),
     });
   });
 
@@ -107,6 +109,32 @@ describe('inventory', () => {
     expect(entry.slaHours).toEqual({ Critical: 12, High: 100 });
     expect(entry.scheduleIntervalSeconds).toBe(7200);
     expect(result.inventory.cronjobs.get('nginx-b')?.image).toBe('docker.io/library/nginx');
+  });
+
+  const reasonOf = (parsed: ReturnType<typeof parseInventory>): string | undefined => (parsed.ok ? undefined : parsed.reason);
+
+  it('reads the SLA scope (all wins for a shared repository; absent means all) and the exceptions', () => {
+    const exception = { key: 'CVE-1@*', vulnerability: 'CVE-1', scopes: [{ kind: 'fleet' }], reason: 'not_affected', statement: 's', owner: 'o', ticket: 't', approved: '2026-01-01', expires: '2026-02-01', source: 'inventory' };
+    const parsed = parseInventory({
+      severitiesInScope: ['Critical'],
+      images: [image({ cronjob: 'a', slaScope: 'fixable' }), image({ cronjob: 'b', slaScope: 'all' }), image({ image: 'redis', cronjob: 'c', slaScope: 'fixable' }), image({ image: 'alpine', cronjob: 'd', slaScope: undefined })],
+      exceptions: [exception],
+    });
+    expect(parsed.ok).toBe(true);
+    if (!parsed.ok) return;
+    expect([...parsed.inventory.images.values()].map((i) => [i.image, i.slaScope])).toEqual([
+      ['docker.io/library/nginx', 'all'],
+      ['docker.io/library/redis', 'fixable'],
+      ['docker.io/library/alpine', 'all'],
+    ]);
+    expect(parsed.inventory.exceptions.inForceKeys(Date.parse('2026-01-15T00:00:00Z'))).toEqual(['CVE-1@*']);
+    expect(parsed.inventory.exceptions.inForceKeys(Date.parse('2026-02-01T00:00:00Z'))).toEqual([]);
+    const bad = (change: Record<string, unknown>) => parseInventory({ severitiesInScope: [], images: [], exceptions: [{ ...exception, ...change }] });
+    expect(reasonOf(bad({ reason: 'because' }))).toContain('exceptions[0].reason');
+    expect(reasonOf(bad({ expires: 'soon' }))).toContain('exceptions[0].expires');
+    expect(reasonOf(bad({ scopes: [{ kind: 'tag', image: 'nginx' }] }))).toContain('exceptions[0].scopes[0]');
+    expect(reasonOf(parseInventory({ severitiesInScope: [], images: [], exceptions: [exception, exception] }))).toContain('appears twice');
+    expect(reasonOf(parseInventory({ severitiesInScope: [], images: [image({ slaScope: 'some' })] }))).toContain('slaScope');
   });
 
   it('rejects malformed inventories with a reason naming the field', () => {

@@ -58,7 +58,19 @@ describe('exit-code file', () => {
 });
 
 describe('VEX document', () => {
-  it('counts fixed statements', () => expect(parseVex(VEX_FIXED)).toEqual({ status: 'ok', fixed: 2 }));
+  it('counts fixed statements and keeps their vulnerability ids', () =>
+    expect(parseVex(VEX_FIXED)).toEqual({ status: 'ok', fixed: 2, fixedVulnerabilities: ['CVE-2024-45490', 'CVE-2024-6119'] }));
+  it('reads the OpenVEX v0.2 name, the @id, or a plain string; ignores other statuses', () => {
+    const doc = JSON.stringify({
+      statements: [
+        { vulnerability: { '@id': 'https://nvd.nist.gov/vuln/detail/CVE-1', name: 'CVE-1' }, status: 'fixed' },
+        { vulnerability: 'CVE-2', status: 'fixed' },
+        { vulnerability: { name: 'CVE-3' }, status: 'not_affected' },
+        { vulnerability: { name: 'CVE-1' }, status: 'fixed' },
+      ],
+    });
+    expect(parseVex(doc)).toEqual({ status: 'ok', fixed: 3, fixedVulnerabilities: ['CVE-1', 'CVE-2'] });
+  });
   it('rejects non-JSON', () => expect(parseVex('nope').status).toBe('invalid'));
 });
 

@@ -151,7 +151,7 @@ describe('the Pushgateway with a web config refuses everyone without a credentia
     expect((await fetch(`${pushgateway.url}${groupPath(removed)}`, { method: 'DELETE' })).status).toBe(401);
     expect(await pushedGroup(pushgateway.url, removed, auth.clients.prometheus.header)).not.toEqual([]);
 
-    const inventory: CollectorInventory = { namespace: FLEET_NAMESPACE, severitiesInScope: ['Critical'], images: [inventoryImage(`${IMAGE}`, CRONJOB)] };
+    const inventory: CollectorInventory = { namespace: FLEET_NAMESPACE, severitiesInScope: ['Critical'], images: [inventoryImage(`${IMAGE}`, CRONJOB)], exceptions: [] };
     const cleanup = (credentialsDir?: string) => {
       const c = new PushgatewayCleanup({ url: pushgateway.url, graceSeconds: 0, intervalMs: 60_000, registry: new Registry(), log: silentLog, ...(credentialsDir !== undefined && { credentialsDir }) });
       c.setInventory({ [INVENTORY_CONFIGMAP_KEY]: JSON.stringify(inventory) });

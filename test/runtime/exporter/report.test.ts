@@ -120,6 +120,9 @@ describe('counters really count', () => {
     expect(data['copa-other-image']).toBe('{"image":"docker.io/library/other"}');
     const record = JSON.parse(data[cronjob] ?? '{}') as PatchedDigestRecord;
     expect(record).toMatchObject({ image: IMAGE, tag: '1.25', patchedTag: PATCHED_TAG, digest: PATCHED_DIGEST });
+    // Copa's OpenVEX `fixed` statements, kept as evidence with the digest.
+    expect(record.fixed).toEqual(['CVE-2024-45490', 'CVE-2024-6119']);
+    expect(record.fixedCount).toBe(2);
     expect(Number.isNaN(Date.parse(record.patchedAt))).toBe(false);
   });
 });
