@@ -22,7 +22,10 @@ export default defineConfig(
       // Options, not a disable: a leading `_` marks a parameter an interface requires but this
       // implementation ignores, and `const { a: _a, ...rest } = o` is how a key is dropped from a
       // copy (rest siblings). Everything else unused is still an error.
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', ignoreRestSiblings: true },
+      ],
     },
   },
   {

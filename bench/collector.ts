@@ -8,7 +8,12 @@
 import { readFileSync } from 'node:fs';
 import { METRICS } from '../src/shared/metrics.ts';
 import { COLLECTOR_ENV, DEFAULT_TUNING } from '../runtime/collector/config.ts';
-import type { FakeKubeApi, FakeKubeApiOptions, KubeObject, ServerCost } from '../test/support/fake-kube-api.ts';
+import type {
+  FakeKubeApi,
+  FakeKubeApiOptions,
+  KubeObject,
+  ServerCost,
+} from '../test/support/fake-kube-api.ts';
 import type { ListPath } from '../runtime/collector/kube/reflector.ts';
 import * as fx from '../test/runtime/collector/fixtures.ts';
 import { scrape, startCollector, waitFor } from '../test/runtime/collector/harness.ts';
@@ -20,7 +25,12 @@ export interface ClusterShape {
   readonly namespaces: number;
 }
 
-export const COLLECTOR_CLUSTER: ClusterShape = { pods: 10_000, reports: 2_000, images: 200, namespaces: 100 };
+export const COLLECTOR_CLUSTER: ClusterShape = {
+  pods: 10_000,
+  reports: 2_000,
+  images: 200,
+  namespaces: 100,
+};
 
 /**
  * The real server's cost, measured on kube-apiserver v1.32 on etcd (2 cores; issue 17) with 2,000
@@ -32,7 +42,10 @@ export const COLLECTOR_CLUSTER: ClusterShape = { pods: 10_000, reports: 2_000, i
 export const REAL_SERVER_COST: ServerCost = { etcdMsPerMb: 100, cacheMsPerMb: 31 };
 
 /** The initial-sync paths, each with the fake server that makes the collector take it. */
-export const SYNC_PATHS: readonly { readonly path: ListPath; readonly server: FakeKubeApiOptions }[] = [
+export const SYNC_PATHS: readonly {
+  readonly path: ListPath;
+  readonly server: FakeKubeApiOptions;
+}[] = [
   { path: 'watch-list', server: {} },
   { path: 'cache-list', server: { watchList: false } },
   { path: 'paginated', server: { watchCache: false } },
@@ -44,9 +57,21 @@ const digest = (i: number, generation: number) => fx.digestOf(`image-${i}-gen-${
 
 /** 10,000 realistic Pods (app + istio sidecar), 2,000 reports of 50-300 vulnerabilities, the ConfigMaps. */
 export function buildCluster(api: FakeKubeApi, shape: ClusterShape): { jsonBytes: number } {
-  const inventory = Array.from({ length: shape.images }, (_, i) => fx.inventoryImage(imageName(i), cronjobName(i)));
+  const inventory = Array.from({ length: shape.images }, (_, i) =>
+    fx.inventoryImage(imageName(i), cronjobName(i)),
+  );
   api.create('configmaps', fx.inventoryConfigMap(inventory));
-  api.create('configmaps', fx.patchedDigestsConfigMap(Object.fromEntries(Array.from({ length: shape.images }, (_, i) => [cronjobName(i), fx.patchedRecord(imageName(i), digest(i, 2))]))));
+  api.create(
+    'configmaps',
+    fx.patchedDigestsConfigMap(
+      Object.fromEntries(
+        Array.from({ length: shape.images }, (_, i) => [
+          cronjobName(i),
+          fx.patchedRecord(imageName(i), digest(i, 2)),
+        ]),
+      ),
+    ),
+  );
   const pods: KubeObject[] = [];
   for (let p = 0; p < shape.pods; p++) {
     const image = p % shape.images;
@@ -57,8 +82,16 @@ export function buildCluster(api: FakeKubeApi, shape: ClusterShape): { jsonBytes
         name: `app-${image}-${p}`,
         realistic: true,
         containers: [
-          { name: 'app', image: `${imageName(image)}:1.0`, imageID: `${imageName(image)}@${digest(image, generation)}` },
-          { name: 'proxy', image: 'docker.io/istio/proxyv2:1.22.0', imageID: `docker.io/istio/proxyv2@${fx.digestOf('proxy')}` },
+          {
+            name: 'app',
+            image: `${imageName(image)}:1.0`,
+            imageID: `${imageName(image)}@${digest(image, generation)}`,
+          },
+          {
+            name: 'proxy',
+            image: 'docker.io/istio/proxyv2:1.22.0',
+            imageID: `docker.io/istio/proxyv2@${fx.digestOf('proxy')}`,
+          },
         ],
       }),
     );
@@ -88,7 +121,11 @@ export function buildCluster(api: FakeKubeApi, shape: ClusterShape): { jsonBytes
 }
 
 /** Moves a pod of generation 1 (an old digest) onto the patched digest; returns its key. */
-export function patchPod(api: FakeKubeApi, shape: ClusterShape, k: number): { namespace: string; name: string } {
+export function patchPod(
+  api: FakeKubeApi,
+  shape: ClusterShape,
+  k: number,
+): { namespace: string; name: string } {
   const p = 3 * k * 7 + 1;
   const image = p % shape.images;
   const name = `app-${image}-${p}`;
@@ -129,17 +166,36 @@ export interface CollectorFigures {
 
 const CHANGES = 20;
 
-export async function benchCollector(api: FakeKubeApi, shape: ClusterShape, bundle: string, jsonBytes: number): Promise<CollectorFigures> {
+export async function benchCollector(
+  api: FakeKubeApi,
+  shape: ClusterShape,
+  bundle: string,
+  jsonBytes: number,
+): Promise<CollectorFigures> {
   const progress = (msg: string) => process.stderr.write(`bench collector: ${msg}\n`);
   const started = Date.now();
   // Production tuning, as the generated Deployment runs it.
-  const env: Record<string, string> = Object.fromEntries(Object.entries(COLLECTOR_ENV).map(([key, variable]) => [variable, String(DEFAULT_TUNING[key as keyof typeof DEFAULT_TUNING])]));
+  const env: Record<string, string> = Object.fromEntries(
+    Object.entries(COLLECTOR_ENV).map(([key, variable]) => [
+      variable,
+      String(DEFAULT_TUNING[key as keyof typeof DEFAULT_TUNING]),
+    ]),
+  );
   const collector = await startCollector(api, { env, bundle });
   try {
-    await waitFor(async () => (await fetch(`${collector.url}/readyz`)).ok, { timeoutMs: 120_000, intervalMs: 20, what: 'readyz' });
+    await waitFor(async () => (await fetch(`${collector.url}/readyz`)).ok, {
+      timeoutMs: 120_000,
+      intervalMs: 20,
+      what: 'readyz',
+    });
     // Computed: the running-containers series of every image is there (a cheap substring count).
     const needle = `${METRICS.runningContainers.name}{`;
-    await waitFor(async () => (await (await fetch(`${collector.url}/metrics`)).text()).split(needle).length - 1 >= shape.images, { timeoutMs: 60_000, intervalMs: 50, what: 'all images computed' });
+    await waitFor(
+      async () =>
+        (await (await fetch(`${collector.url}/metrics`)).text()).split(needle).length - 1 >=
+        shape.images,
+      { timeoutMs: 60_000, intervalMs: 50, what: 'all images computed' },
+    );
     const syncMs = Date.now() - started;
     const afterSync = rssOf(collector.process.pid!);
     const initial = collector.logs.find((l) => l.msg === 'initial sync complete');
@@ -148,7 +204,9 @@ export async function benchCollector(api: FakeKubeApi, shape: ClusterShape, bund
       return `${typeof line?.path === 'string' ? line.path : '?'} in ${typeof line?.ms === 'number' ? (line.ms / 1000).toFixed(1) : '?'} s`;
     };
     const paths = `pods ${synced('pods')}, reports ${synced('vulnerabilityreports')}`;
-    progress(`initial sync ${syncMs} ms (${paths}), rss ${afterSync.rssMb} MB, peak ${afterSync.hwmMb} MB`);
+    progress(
+      `initial sync ${syncMs} ms (${paths}), rss ${afterSync.rssMb} MB, peak ${afterSync.hwmMb} MB`,
+    );
 
     let scrapeMs = 0;
     let bytes = 0;
@@ -167,7 +225,10 @@ export async function benchCollector(api: FakeKubeApi, shape: ClusterShape, bund
       const t = performance.now();
       const { namespace, name } = patchPod(api, shape, k);
       const drift = `${METRICS.containerDigestDrift.name}{namespace="${namespace}",pod="${name}",`;
-      await waitFor(async () => !(await (await fetch(`${collector.url}/metrics`)).text()).includes(drift), { timeoutMs: 10_000, intervalMs: 10, what: `drift of ${name} gone` });
+      await waitFor(
+        async () => !(await (await fetch(`${collector.url}/metrics`)).text()).includes(drift),
+        { timeoutMs: 10_000, intervalMs: 10, what: `drift of ${name} gone` },
+      );
       latencies.push(performance.now() - t);
     }
     latencies.sort((a, b) => a - b);

@@ -21,16 +21,41 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { inventorySchema } from '../src/inventory/schema.ts';
 import { buildFleet, type FleetImage } from '../src/model/fleet.ts';
-import { CONFIGMAPS, DIGEST_RECORD_LABEL, INVENTORY_CONFIGMAP_KEY, JOB_CONTAINERS, parseExporterReportArgs, type ExporterOptions } from '../src/shared/contract.ts';
+import {
+  CONFIGMAPS,
+  DIGEST_RECORD_LABEL,
+  INVENTORY_CONFIGMAP_KEY,
+  JOB_CONTAINERS,
+  parseExporterReportArgs,
+  type ExporterOptions,
+} from '../src/shared/contract.ts';
 import { JOBS, METRICS, type RunOutcome } from '../src/shared/metrics.ts';
 import { renderFleet } from '../src/synth/render.ts';
 import { COLLECTOR_ENV, DEFAULT_TUNING } from '../runtime/collector/config.ts';
 import { FakeKubeApi, type KubeObject } from '../test/support/fake-kube-api.ts';
 import { objectsOf } from '../test/support/fleet-fixtures.ts';
-import { startPrometheus, startPushgateway, type RunningProcess } from '../test/support/processes.ts';
+import {
+  startPrometheus,
+  startPushgateway,
+  type RunningProcess,
+} from '../test/support/processes.ts';
 import * as fx from '../test/runtime/collector/fixtures.ts';
-import { parseExposition, startCollector, waitFor, type RunningCollector, type Sample } from '../test/runtime/collector/harness.ts';
-import { IMAGE as FIXTURE_IMAGE, PATCHED_DIGEST, PATCHED_REF, scenario, SOURCE_DIGEST, SOURCE_REF, type WorkFilesSpec } from '../test/runtime/exporter/fixtures.ts';
+import {
+  parseExposition,
+  startCollector,
+  waitFor,
+  type RunningCollector,
+  type Sample,
+} from '../test/runtime/collector/harness.ts';
+import {
+  IMAGE as FIXTURE_IMAGE,
+  PATCHED_DIGEST,
+  PATCHED_REF,
+  scenario,
+  SOURCE_DIGEST,
+  SOURCE_REF,
+  type WorkFilesSpec,
+} from '../test/runtime/exporter/fixtures.ts';
 import { makeWorkDir, removeDir, runExporter } from '../test/runtime/exporter/harness.ts';
 import { inventoryYaml } from './fixtures.ts';
 
@@ -57,7 +82,7 @@ const SLOWEST_RULES = 8;
 /** Mostly patched or up to date, one in ten failing in one of four ways. */
 export function outcomeOf(i: number): RunOutcome {
   const failures: RunOutcome[] = ['push_failed', 'scan_failed', 'oom_killed', 'patch_failed'];
-  if (i % 10 === 9) return failures[(i / 10) % failures.length | 0]!;
+  if (i % 10 === 9) return failures[((i / 10) % failures.length) | 0]!;
   return i % 3 === 0 ? 'up_to_date' : 'patched';
 }
 
@@ -82,13 +107,17 @@ function evidenceFor(image: FleetImage, outcome: RunOutcome): WorkFilesSpec {
 function workloads(images: readonly FleetImage[]): { pods: KubeObject[]; reports: KubeObject[] } {
   const pods: KubeObject[] = [];
   const reports: KubeObject[] = [];
-  const [registryOf, repositoryOf] = [(ref: string) => ref.split('/')[0]!, (ref: string) => ref.split('/').slice(1).join('/')];
+  const [registryOf, repositoryOf] = [
+    (ref: string) => ref.split('/')[0]!,
+    (ref: string) => ref.split('/').slice(1).join('/'),
+  ];
   images.forEach((image, i) => {
     const namespace = `team-${i % NAMESPACES}`;
     const patched = outcomeOf(i) === 'patched';
     const running = new Set<string>();
     for (let r = 0; r < REPLICAS; r++) {
-      const digest = patched && !(drifts(i) && r < 2) ? patchedDigestOf(image) : sourceDigestOf(image);
+      const digest =
+        patched && !(drifts(i) && r < 2) ? patchedDigestOf(image) : sourceDigestOf(image);
       running.add(digest);
       pods.push(
         fx.pod({
@@ -97,7 +126,11 @@ function workloads(images: readonly FleetImage[]): { pods: KubeObject[]; reports
           realistic: true,
           containers: [
             { name: 'app', image: image.sourceRef, imageID: `${image.image}@${digest}` },
-            { name: 'istio-proxy', image: 'docker.io/istio/proxyv2:1.22.0', imageID: `docker.io/istio/proxyv2@${fx.digestOf('istio')}` },
+            {
+              name: 'istio-proxy',
+              image: 'docker.io/istio/proxyv2:1.22.0',
+              imageID: `docker.io/istio/proxyv2@${fx.digestOf('istio')}`,
+            },
           ],
         }),
       );
@@ -109,12 +142,16 @@ function workloads(images: readonly FleetImage[]): { pods: KubeObject[]; reports
         fx.vulnerabilityReport({
           namespace,
           name: `replicaset-svc-${i}-${digest.slice(7, 12)}-app`,
-          registry: registryOf(image.image) === 'docker.io' ? 'index.docker.io' : registryOf(image.image),
+          registry:
+            registryOf(image.image) === 'docker.io' ? 'index.docker.io' : registryOf(image.image),
           repository: repositoryOf(image.image),
           tag: image.tag,
           digest,
           updateTimestamp: new Date(Date.now() - (i % 20) * 3600_000).toISOString(),
-          vulnerabilities: fx.vulnerabilityMix(i, digest === patchedDigestOf(image) ? Math.round(count / 4) : count),
+          vulnerabilities: fx.vulnerabilityMix(
+            i,
+            digest === patchedDigestOf(image) ? Math.round(count / 4) : count,
+          ),
         }),
       );
     }
@@ -138,7 +175,11 @@ export interface RuleCost {
 
 interface RulesApiGroup {
   readonly name: string;
-  readonly rules: readonly { readonly name: string; readonly labels?: Readonly<Record<string, string>>; readonly evaluationTime: number }[];
+  readonly rules: readonly {
+    readonly name: string;
+    readonly labels?: Readonly<Record<string, string>>;
+    readonly evaluationTime: number;
+  }[];
 }
 
 export interface FleetMetricsFigures {
@@ -170,7 +211,9 @@ export interface FleetMetricsFigures {
 /** Microseconds some task of this machine waited for a CPU (/proc/pressure/cpu), if the kernel reports it. */
 function cpuStallMicros(): number | undefined {
   try {
-    return Number(/some .*total=(\d+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'))?.[1] ?? Number.NaN);
+    return Number(
+      /some .*total=(\d+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'))?.[1] ?? Number.NaN,
+    );
   } catch {
     return undefined;
   }
@@ -180,14 +223,20 @@ function median(values: readonly number[]): number {
   return [...values].sort((a, b) => a - b)[values.length >> 1] ?? Number.NaN;
 }
 
-async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+async function mapLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: limit }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      await fn(items[index]!, index);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) {
+        const index = next++;
+        await fn(items[index]!, index);
+      }
+    }),
+  );
 }
 
 export interface FleetMetricsOptions {
@@ -203,27 +252,47 @@ export interface FleetMetricsOptions {
   readonly skipExporters?: boolean;
 }
 
-export async function benchFleetMetrics(collectorBundle: string, options: FleetMetricsOptions = {}): Promise<FleetMetricsFigures> {
+export async function benchFleetMetrics(
+  collectorBundle: string,
+  options: FleetMetricsOptions = {},
+): Promise<FleetMetricsFigures> {
   const progress = (msg: string) => process.stderr.write(`bench fleet metrics: ${msg}\n`);
   const clusterNames = Array.from({ length: options.clusters ?? 0 }, (_, i) => `cluster-${i + 1}`);
   const inventory = parse(inventoryYaml(FLEET_IMAGES)) as Record<string, unknown>;
-  if (clusterNames.length > 0) inventory.clusters = clusterNames.map((name, i) => ({ name, roles: i === 0 ? ['patch', 'workloads'] : ['workloads'] }));
+  if (clusterNames.length > 0)
+    inventory.clusters = clusterNames.map((name, i) => ({
+      name,
+      roles: i === 0 ? ['patch', 'workloads'] : ['workloads'],
+    }));
   const fleet = buildFleet(inventorySchema.parse(inventory));
   const files = renderFleet(fleet);
   const objects = objectsOf(files);
   const generated = (kind: string, name: string) => {
-    const found = objects.find(({ object }) => object.kind === kind && object.metadata.name === name);
+    const found = objects.find(
+      ({ object }) => object.kind === kind && object.metadata.name === name,
+    );
     if (found === undefined) throw new Error(`synth generated no ${kind} ${name}`);
     return found.object as unknown as KubeObject;
   };
   const exporterOptionsOf = (image: FleetImage, pushgatewayUrl: string): ExporterOptions => {
-    const cronJob = generated('CronJob', image.name) as unknown as { spec: { jobTemplate: { spec: { template: { spec: { initContainers: { name: string; args: string[] }[] } } } } } };
-    const exporter = cronJob.spec.jobTemplate.spec.template.spec.initContainers.find((c) => c.name === JOB_CONTAINERS.exporter);
+    const cronJob = generated('CronJob', image.name) as unknown as {
+      spec: {
+        jobTemplate: {
+          spec: { template: { spec: { initContainers: { name: string; args: string[] }[] } } };
+        };
+      };
+    };
+    const exporter = cronJob.spec.jobTemplate.spec.template.spec.initContainers.find(
+      (c) => c.name === JOB_CONTAINERS.exporter,
+    );
     if (exporter === undefined) throw new Error('no exporter container');
     return { ...parseExporterReportArgs(exporter.args.slice(1)), pushgatewayUrl };
   };
-  const inventoryData = (generated('ConfigMap', CONFIGMAPS.inventory).data as Record<string, string>)[INVENTORY_CONFIGMAP_KEY]!;
-  const severitiesInScope = (JSON.parse(inventoryData) as { severitiesInScope: string[] }).severitiesInScope;
+  const inventoryData = (
+    generated('ConfigMap', CONFIGMAPS.inventory).data as Record<string, string>
+  )[INVENTORY_CONFIGMAP_KEY]!;
+  const severitiesInScope = (JSON.parse(inventoryData) as { severitiesInScope: string[] })
+    .severitiesInScope;
 
   const workDir = mkdtempSync(join(tmpdir(), 'copa-bench-fleet-'));
   const api = await FakeKubeApi.start({ maxRequestLog: 1000 });
@@ -232,17 +301,31 @@ export async function benchFleetMetrics(collectorBundle: string, options: FleetM
   let prometheus: RunningProcess | undefined;
   const clusterPrometheus: RunningProcess[] = [];
   try {
-    for (const name of [CONFIGMAPS.inventory, CONFIGMAPS.patchedDigests, CONFIGMAPS.collectorState]) api.create('configmaps', generated('ConfigMap', name));
+    for (const name of [CONFIGMAPS.inventory, CONFIGMAPS.patchedDigests, CONFIGMAPS.collectorState])
+      api.create('configmaps', generated('ConfigMap', name));
     // Each CronJob's own patched-digest record, as synth generates it (the exporter patches it; it must exist).
-    const records = objects.filter(({ object }) => object.kind === 'ConfigMap' && object.metadata.labels?.[DIGEST_RECORD_LABEL.key] === DIGEST_RECORD_LABEL.value);
+    const records = objects.filter(
+      ({ object }) =>
+        object.kind === 'ConfigMap' &&
+        object.metadata.labels?.[DIGEST_RECORD_LABEL.key] === DIGEST_RECORD_LABEL.value,
+    );
     for (const record of records) api.create('configmaps', record.object);
     // The generated CronJobs, each scheduled last night (failed runs: no last success).
     const lastNight = new Date(Date.now() - 6 * 3600_000).toISOString();
-    api.load('cronjobs', fleet.images.map((image, i) => {
-      const cronJob = generated('CronJob', image.name);
-      const failedRun = outcomeOf(i) !== 'patched' && outcomeOf(i) !== 'up_to_date';
-      return { ...cronJob, status: { lastScheduleTime: lastNight, ...(!failedRun && { lastSuccessfulTime: lastNight }) } };
-    }));
+    api.load(
+      'cronjobs',
+      fleet.images.map((image, i) => {
+        const cronJob = generated('CronJob', image.name);
+        const failedRun = outcomeOf(i) !== 'patched' && outcomeOf(i) !== 'up_to_date';
+        return {
+          ...cronJob,
+          status: {
+            lastScheduleTime: lastNight,
+            ...(!failedRun && { lastSuccessfulTime: lastNight }),
+          },
+        };
+      }),
+    );
     const { pods, reports } = workloads(fleet.images);
     api.load('pods', pods);
     api.load('vulnerabilityreports', reports);
@@ -252,28 +335,60 @@ export async function benchFleetMetrics(collectorBundle: string, options: FleetM
     const kubeconfig = api.writeKubeconfig(workDir, fleet.namespace);
     const outcomes: Record<string, number> = {};
     const started = performance.now();
-    await mapLimit(options.skipExporters === true ? [] : fleet.images, EXPORTER_PARALLELISM, async (image, i) => {
-      const outcome = outcomeOf(i);
-      outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
-      const podName = `${image.name}-29400000-${i}`;
-      const jobPod = scenario(outcome).pod(Date.now() - 10 * 60 * 1000) as unknown as KubeObject;
-      api.create('pods', { ...jobPod, metadata: { ...jobPod.metadata, name: podName, namespace: fleet.namespace } });
-      const dir = await makeWorkDir(evidenceFor(image, outcome));
-      const result = await runExporter({ options: exporterOptionsOf(image, pushgateway!.url), workDir: dir, kubeconfig, podName, podNamespace: fleet.namespace });
-      await removeDir(dir);
-      api.remove('pods', fleet.namespace, podName);
-      if (result.code !== 0) throw new Error(`exporter for ${image.image} (${outcome}) exited ${result.code}:\n${result.stderr}`);
-    });
+    await mapLimit(
+      options.skipExporters === true ? [] : fleet.images,
+      EXPORTER_PARALLELISM,
+      async (image, i) => {
+        const outcome = outcomeOf(i);
+        outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+        const podName = `${image.name}-29400000-${i}`;
+        const jobPod = scenario(outcome).pod(Date.now() - 10 * 60 * 1000) as unknown as KubeObject;
+        api.create('pods', {
+          ...jobPod,
+          metadata: { ...jobPod.metadata, name: podName, namespace: fleet.namespace },
+        });
+        const dir = await makeWorkDir(evidenceFor(image, outcome));
+        const result = await runExporter({
+          options: exporterOptionsOf(image, pushgateway!.url),
+          workDir: dir,
+          kubeconfig,
+          podName,
+          podNamespace: fleet.namespace,
+        });
+        await removeDir(dir);
+        api.remove('pods', fleet.namespace, podName);
+        if (result.code !== 0)
+          throw new Error(
+            `exporter for ${image.image} (${outcome}) exited ${result.code}:\n${result.stderr}`,
+          );
+      },
+    );
     const exporterSeconds = (performance.now() - started) / 1000;
-    progress(`${fleet.images.length} exporter runs in ${exporterSeconds.toFixed(1)} s (${EXPORTER_PARALLELISM} at a time)`);
+    progress(
+      `${fleet.images.length} exporter runs in ${exporterSeconds.toFixed(1)} s (${EXPORTER_PARALLELISM} at a time)`,
+    );
 
-    const env: Record<string, string> = Object.fromEntries(Object.entries(COLLECTOR_ENV).map(([key, variable]) => [variable, String(DEFAULT_TUNING[key as keyof typeof DEFAULT_TUNING])]));
+    const env: Record<string, string> = Object.fromEntries(
+      Object.entries(COLLECTOR_ENV).map(([key, variable]) => [
+        variable,
+        String(DEFAULT_TUNING[key as keyof typeof DEFAULT_TUNING]),
+      ]),
+    );
     collector = await startCollector(api, { env, bundle: collectorBundle });
     const running = METRICS.runningContainers.name;
-    await waitFor(async () => (await (await fetch(`${collector!.url}/metrics`)).text()).split(`${running}{`).length - 1 >= fleet.images.length, { timeoutMs: 60_000, intervalMs: 100, what: 'collector series of every image' });
+    await waitFor(
+      async () =>
+        (await (await fetch(`${collector!.url}/metrics`)).text()).split(`${running}{`).length - 1 >=
+        fleet.images.length,
+      { timeoutMs: 60_000, intervalMs: 100, what: 'collector series of every image' },
+    );
 
-    const collectorSamples = parseExposition(await (await fetch(`${collector.url}/metrics`)).text());
-    const pushed = parseExposition(await (await fetch(`${pushgateway.url}/metrics`)).text()).filter((s) => s.labels.job === JOBS.exporter);
+    const collectorSamples = parseExposition(
+      await (await fetch(`${collector.url}/metrics`)).text(),
+    );
+    const pushed = parseExposition(await (await fetch(`${pushgateway.url}/metrics`)).text()).filter(
+      (s) => s.labels.job === JOBS.exporter,
+    );
     const counts = new Map<string, MetricCount>();
     const add = (samples: readonly Sample[], source: MetricCount['source']) => {
       for (const s of samples) {
@@ -283,18 +398,30 @@ export async function benchFleetMetrics(collectorBundle: string, options: FleetM
     };
     add(collectorSamples, 'collector');
     add(pushed, 'pushgateway');
-    const byMetric = [...counts.values()].sort((a, b) => b.series - a.series || a.metric.localeCompare(b.metric));
+    const byMetric = [...counts.values()].sort(
+      (a, b) => b.series - a.series || a.metric.localeCompare(b.metric),
+    );
     const totalSeries = collectorSamples.length + pushed.length;
     const cveAge = collectorSamples.filter((s) => s.name === METRICS.imageCveAgeHours.name);
     const cveAgeSeverities = [...new Set(cveAge.map((s) => s.labels.severity ?? ''))].sort();
     progress(`${totalSeries} series (${cveAge.length} image_cve_age_hours)`);
 
-    const generatedRules = files.find((f) => f.path === (clusterNames.length > 0 ? 'global/prometheus/copa-fleet.rules.yaml' : 'prometheus/copa-fleet.rules.yaml'));
+    const generatedRules = files.find(
+      (f) =>
+        f.path ===
+        (clusterNames.length > 0
+          ? 'global/prometheus/copa-fleet.rules.yaml'
+          : 'prometheus/copa-fleet.rules.yaml'),
+    );
     if (generatedRules === undefined) throw new Error('synth wrote no plain rule file');
     // COPA_BENCH_RULES=<file>: a hand-edited rule file against the same fleet (tuning experiments).
     const override = process.env.COPA_BENCH_RULES;
-    const rules = override === undefined ? generatedRules : { path: override, content: readFileSync(override, 'utf8') };
-    if (override !== undefined) progress(`rules from ${override} (COPA_BENCH_RULES), not the generated ones`);
+    const rules =
+      override === undefined
+        ? generatedRules
+        : { path: override, content: readFileSync(override, 'utf8') };
+    if (override !== undefined)
+      progress(`rules from ${override} (COPA_BENCH_RULES), not the generated ones`);
     const target = (url: string) => url.replace(/^http:\/\//, '');
     if (clusterNames.length > 0) {
       prometheus = await startPrometheus({
@@ -304,8 +431,27 @@ export async function benchFleetMetrics(collectorBundle: string, options: FleetM
       });
       for (const [i, name] of clusterNames.entries()) {
         // `namespace`: the target label a ServiceMonitor in the fleet namespace gives its targets.
-        const scrape: { job_name: string; honor_labels: boolean; static_configs: { targets: string[]; labels: Record<string, string> }[] }[] = [{ job_name: JOBS.collector, honor_labels: true, static_configs: [{ targets: [target(collector.url)], labels: { namespace: fleet.namespace } }] }];
-        if (i === 0) scrape.push({ job_name: JOBS.pushgateway, honor_labels: true, static_configs: [{ targets: [target(pushgateway.url)], labels: { namespace: fleet.namespace } }] });
+        const scrape: {
+          job_name: string;
+          honor_labels: boolean;
+          static_configs: { targets: string[]; labels: Record<string, string> }[];
+        }[] = [
+          {
+            job_name: JOBS.collector,
+            honor_labels: true,
+            static_configs: [
+              { targets: [target(collector.url)], labels: { namespace: fleet.namespace } },
+            ],
+          },
+        ];
+        if (i === 0)
+          scrape.push({
+            job_name: JOBS.pushgateway,
+            honor_labels: true,
+            static_configs: [
+              { targets: [target(pushgateway.url)], labels: { namespace: fleet.namespace } },
+            ],
+          });
         clusterPrometheus.push(
           await startPrometheus({
             configYaml: stringify({
@@ -316,27 +462,53 @@ export async function benchFleetMetrics(collectorBundle: string, options: FleetM
           }),
         );
       }
-      progress(`${clusterNames.length} cluster Prometheus servers remote-writing into the central one`);
-    } else prometheus = await startPrometheus({
-      configYaml: stringify({
-        global: { scrape_interval: `${SCRAPE_SECONDS}s`, evaluation_interval: `${SCRAPE_SECONDS}s` },
-        scrape_configs: [
-          { job_name: JOBS.collector, honor_labels: true, static_configs: [{ targets: [target(collector.url)] }] },
-          { job_name: JOBS.pushgateway, honor_labels: true, static_configs: [{ targets: [target(pushgateway.url)] }] },
-        ],
-      }),
-      rulesFiles: { 'copa-fleet.rules.yaml': rules.content },
-    });
+      progress(
+        `${clusterNames.length} cluster Prometheus servers remote-writing into the central one`,
+      );
+    } else
+      prometheus = await startPrometheus({
+        configYaml: stringify({
+          global: {
+            scrape_interval: `${SCRAPE_SECONDS}s`,
+            evaluation_interval: `${SCRAPE_SECONDS}s`,
+          },
+          scrape_configs: [
+            {
+              job_name: JOBS.collector,
+              honor_labels: true,
+              static_configs: [{ targets: [target(collector.url)] }],
+            },
+            {
+              job_name: JOBS.pushgateway,
+              honor_labels: true,
+              static_configs: [{ targets: [target(pushgateway.url)] }],
+            },
+          ],
+        }),
+        rulesFiles: { 'copa-fleet.rules.yaml': rules.content },
+      });
     const readings: Record<string, number[]> = {};
     const ruleReadings = new Map<string, { group: string; rule: string; ms: number[] }>();
     const readRuleCosts = async () => {
-      const body = (await (await fetch(`${prometheus!.url}/api/v1/rules`)).json()) as { data: { groups: RulesApiGroup[] } };
+      const body = (await (await fetch(`${prometheus!.url}/api/v1/rules`)).json()) as {
+        data: { groups: RulesApiGroup[] };
+      };
       for (const group of body.data.groups) {
         group.rules.forEach((rule, index) => {
-          const tags = Object.entries(rule.labels ?? {}).filter(([k]) => k !== 'severity' && k !== 'namespace').map(([k, v]) => `${k}=${v}`);
+          const tags = Object.entries(rule.labels ?? {})
+            .filter(([k]) => k !== 'severity' && k !== 'namespace')
+            .map(([k, v]) => `${k}=${v}`);
           const key = `${group.name}#${index}`;
           let entry = ruleReadings.get(key);
-          if (entry === undefined) ruleReadings.set(key, (entry = { group: group.name, rule: tags.length === 0 ? rule.name : `${rule.name}{${tags.join(',')}}`, ms: [] }));
+          if (entry === undefined)
+            ruleReadings.set(
+              key,
+              (entry = {
+                group: group.name,
+                rule: tags.length === 0 ? rule.name : `${rule.name}{${tags.join(',')}}`,
+                ms: [],
+              }),
+            );
           entry.ms.push(rule.evaluationTime * 1000);
         });
       }
@@ -345,7 +517,9 @@ export async function benchFleetMetrics(collectorBundle: string, options: FleetM
       const self = parseExposition(await (await fetch(`${prometheus!.url}/metrics`)).text());
       return self.filter((s) => s.name === 'prometheus_rule_group_last_duration_seconds');
     };
-    progress(`Prometheus evaluating the generated rules every ${SCRAPE_SECONDS} s; waiting ${WARMUP_EVALUATIONS} evaluations`);
+    progress(
+      `Prometheus evaluating the generated rules every ${SCRAPE_SECONDS} s; waiting ${WARMUP_EVALUATIONS} evaluations`,
+    );
     await new Promise((r) => setTimeout(r, WARMUP_EVALUATIONS * SCRAPE_SECONDS * 1000));
     const stallBefore = cpuStallMicros();
     const readingsStarted = performance.now();
@@ -358,9 +532,14 @@ export async function benchFleetMetrics(collectorBundle: string, options: FleetM
       await new Promise((r) => setTimeout(r, SCRAPE_SECONDS * 1000));
     }
     const stallAfter = cpuStallMicros();
-    const cpuStallShare = stallBefore === undefined || stallAfter === undefined ? undefined : (stallAfter - stallBefore) / 1000 / (performance.now() - readingsStarted);
+    const cpuStallShare =
+      stallBefore === undefined || stallAfter === undefined
+        ? undefined
+        : (stallAfter - stallBefore) / 1000 / (performance.now() - readingsStarted);
     // The same expressions as queries (no storage writes, no group scheduling): the pure PromQL cost.
-    const ruleGroups = (parse(rules.content) as { groups: { name: string; rules: { expr: string }[] }[] }).groups;
+    const ruleGroups = (
+      parse(rules.content) as { groups: { name: string; rules: { expr: string }[] }[] }
+    ).groups;
     const queryMs: Record<string, number> = {};
     for (const group of ruleGroups) {
       let sum = 0;
@@ -368,26 +547,52 @@ export async function benchFleetMetrics(collectorBundle: string, options: FleetM
         let best = Infinity;
         for (let i = 0; i < 3; i++) {
           const t = performance.now();
-          const response = await fetch(`${prometheus.url}/api/v1/query?query=${encodeURIComponent(rule.expr)}`);
+          const response = await fetch(
+            `${prometheus.url}/api/v1/query?query=${encodeURIComponent(rule.expr)}`,
+          );
           await response.text();
           best = Math.min(best, performance.now() - t);
         }
         sum += best;
-        if (best > 5) progress(`  ${group.name}: ${best.toFixed(1)} ms for ${rule.expr.slice(0, 140)}`);
+        if (best > 5)
+          progress(`  ${group.name}: ${best.toFixed(1)} ms for ${rule.expr.slice(0, 140)}`);
       }
       queryMs[group.name] = sum;
     }
-    progress(`rule groups as queries (sum of fastest of 3, HTTP included): ${Object.entries(queryMs).map(([g, ms]) => `${g}=${ms.toFixed(1)}ms`).join(', ')}`);
-    const ruleGroupsMs = Object.fromEntries(Object.entries(readings).map(([g, values]) => [g, Math.max(...values)]));
-    const ruleGroupsMedianMs = Object.fromEntries(Object.entries(readings).map(([g, values]) => [g, median(values)]));
-    const headSeries = parseExposition(await (await fetch(`${prometheus.url}/metrics`)).text()).find((s) => s.name === 'prometheus_tsdb_head_series')?.value ?? Number.NaN;
+    progress(
+      `rule groups as queries (sum of fastest of 3, HTTP included): ${Object.entries(queryMs)
+        .map(([g, ms]) => `${g}=${ms.toFixed(1)}ms`)
+        .join(', ')}`,
+    );
+    const ruleGroupsMs = Object.fromEntries(
+      Object.entries(readings).map(([g, values]) => [g, Math.max(...values)]),
+    );
+    const ruleGroupsMedianMs = Object.fromEntries(
+      Object.entries(readings).map(([g, values]) => [g, median(values)]),
+    );
+    const headSeries =
+      parseExposition(await (await fetch(`${prometheus.url}/metrics`)).text()).find(
+        (s) => s.name === 'prometheus_tsdb_head_series',
+      )?.value ?? Number.NaN;
     const slowestRules = [...ruleReadings.values()]
-      .map(({ group, rule, ms }): RuleCost => ({ group, rule, maxMs: Math.max(...ms), medianMs: median(ms) }))
+      .map(({ group, rule, ms }): RuleCost => ({
+        group,
+        rule,
+        maxMs: Math.max(...ms),
+        medianMs: median(ms),
+      }))
       .sort((a, b) => b.medianMs - a.medianMs)
       .slice(0, SLOWEST_RULES);
-    progress(`slowest rules (median/max): ${slowestRules.map((r) => `${r.group}/${r.rule}=${r.medianMs.toFixed(1)}/${r.maxMs.toFixed(1)}ms`).join(', ')}`);
-    for (const [group, values] of Object.entries(readings)) progress(`  ${group} readings: ${values.map((ms) => ms.toFixed(1)).join(' ')} ms`);
-    progress(`rule groups: ${Object.entries(ruleGroupsMs).map(([g, ms]) => `${g}=${ms.toFixed(1)}ms`).join(', ')}`);
+    progress(
+      `slowest rules (median/max): ${slowestRules.map((r) => `${r.group}/${r.rule}=${r.medianMs.toFixed(1)}/${r.maxMs.toFixed(1)}ms`).join(', ')}`,
+    );
+    for (const [group, values] of Object.entries(readings))
+      progress(`  ${group} readings: ${values.map((ms) => ms.toFixed(1)).join(' ')} ms`);
+    progress(
+      `rule groups: ${Object.entries(ruleGroupsMs)
+        .map(([g, ms]) => `${g}=${ms.toFixed(1)}ms`)
+        .join(', ')}`,
+    );
 
     return {
       images: fleet.images.length,
@@ -409,7 +614,12 @@ export async function benchFleetMetrics(collectorBundle: string, options: FleetM
       cpuStallShare,
     };
   } finally {
-    await Promise.allSettled([prometheus?.stop(), collector?.stop(), pushgateway?.stop(), ...clusterPrometheus.map((p) => p.stop())]);
+    await Promise.allSettled([
+      prometheus?.stop(),
+      collector?.stop(),
+      pushgateway?.stop(),
+      ...clusterPrometheus.map((p) => p.stop()),
+    ]);
     await api.close();
     rmSync(workDir, { recursive: true, force: true });
   }

@@ -16,13 +16,24 @@ async function relist(core: CoreV1Api, custom: CustomObjectsApi): Promise<ListTi
   const t0 = performance.now();
   const pods = await core.listPodForAllNamespaces({});
   const t1 = performance.now();
-  const reports = (await custom.listClusterCustomObject({ group: 'aquasecurity.github.io', version: 'v1alpha1', plural: 'vulnerabilityreports' })) as {
-    items: { report?: { artifact?: { digest?: string }; vulnerabilities?: { vulnerabilityID: string; severity: string }[] } }[];
+  const reports = (await custom.listClusterCustomObject({
+    group: 'aquasecurity.github.io',
+    version: 'v1alpha1',
+    plural: 'vulnerabilityreports',
+  })) as {
+    items: {
+      report?: {
+        artifact?: { digest?: string };
+        vulnerabilities?: { vulnerabilityID: string; severity: string }[];
+      };
+    }[];
   };
   const t2 = performance.now();
   const byDigest = new Map<string, number>();
   for (const r of reports.items) {
-    const critical = (r.report?.vulnerabilities ?? []).filter((v) => v.severity === 'CRITICAL').length;
+    const critical = (r.report?.vulnerabilities ?? []).filter(
+      (v) => v.severity === 'CRITICAL',
+    ).length;
     byDigest.set(r.report?.artifact?.digest ?? '', critical);
   }
   let exposed = 0;
@@ -42,6 +53,6 @@ export async function naiveMain(lists: number): Promise<void> {
   kc.loadFromDefault();
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
-  for (let i = 0; i < lists; i++) process.stdout.write(`${JSON.stringify(await relist(core, custom))}\n`);
+  for (let i = 0; i < lists; i++)
+    process.stdout.write(`${JSON.stringify(await relist(core, custom))}\n`);
 }
-

@@ -38,17 +38,27 @@ export async function benchNaiveRelist(kubeconfig: string): Promise<NaiveFigures
   mkdirSync(outDir, { recursive: true });
   const outfile = join(outDir, 'naive-relist.mjs');
   await build({
-    stdin: { contents: `import { naiveMain } from './bench/naive-lister.ts'; await naiveMain(${LISTS});`, resolveDir: ROOT, sourcefile: 'naive-entry.ts', loader: 'ts' },
+    stdin: {
+      contents: `import { naiveMain } from './bench/naive-lister.ts'; await naiveMain(${LISTS});`,
+      resolveDir: ROOT,
+      sourcefile: 'naive-entry.ts',
+      loader: 'ts',
+    },
     outfile,
     bundle: true,
     platform: 'node',
     format: 'esm',
     target: 'node20',
     external: ['esbuild'],
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+    },
     logLevel: 'warning',
   });
-  const child = spawn(process.execPath, [outfile], { env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [outfile], {
+    env: { ...process.env, KUBECONFIG: kubeconfig },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   let peak = 0;
@@ -65,12 +75,17 @@ export async function benchNaiveRelist(kubeconfig: string): Promise<NaiveFigures
   const code = await new Promise<number | null>((r) => child.once('exit', r));
   clearInterval(sampler);
   if (code !== 0) throw new Error(`naive re-list failed (${code}): ${err}`);
-  const lists = out.trim().split('\n').map((l) => JSON.parse(l) as ListTiming);
+  const lists = out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as ListTiming);
   const total = (l: ListTiming) => l.podsMs + l.reportsMs + l.joinMs;
   const sorted = [...lists].sort((a, b) => total(a) - total(b));
   const median = sorted[sorted.length >> 1]!;
   const listMs = total(median);
-  process.stderr.write(`bench naive re-list: ${listMs.toFixed(0)} ms per full list, peak RSS ${peak} MB\n`);
+  process.stderr.write(
+    `bench naive re-list: ${listMs.toFixed(0)} ms per full list, peak RSS ${peak} MB\n`,
+  );
   return {
     listMs,
     podsMs: median.podsMs,

@@ -18,7 +18,13 @@ import { JOBS, METRICS, UPSTREAM_METRICS } from '../src/shared/metrics.ts';
 import { startBackfilledPrometheus } from '../test/report/support/backfilled-prometheus.ts';
 import { type ScriptedSeries, writeOpenMetrics } from '../test/report/support/openmetrics.ts';
 
-export const REPORT_BENCH = { images: 200, days: 30, sampleSeconds: 900, critical: 5, high: 25 } as const;
+export const REPORT_BENCH = {
+  images: 200,
+  days: 30,
+  sampleSeconds: 900,
+  critical: 5,
+  high: 25,
+} as const;
 
 const H = 3600;
 const D = 86_400;
@@ -50,7 +56,15 @@ export function reportFleet(): ReportFleet {
   const series: ScriptedSeries[] = [];
   const collector = (f: (t: number) => number) => f;
   series.push({ name: UPSTREAM_METRICS.up, labels: COLLECTOR, value: () => 1 });
-  series.push({ name: UPSTREAM_METRICS.up, labels: { job: JOBS.pushgateway, instance: PUSHGATEWAY.instance, namespace: PUSHGATEWAY.namespace }, value: () => 1 });
+  series.push({
+    name: UPSTREAM_METRICS.up,
+    labels: {
+      job: JOBS.pushgateway,
+      instance: PUSHGATEWAY.instance,
+      namespace: PUSHGATEWAY.namespace,
+    },
+    value: () => 1,
+  });
   series.push({ name: METRICS.noncompliantContainers.name, labels: COLLECTOR, value: () => 80 });
   let cveSeries = 0;
   let cveNumber = 10_000;
@@ -59,23 +73,71 @@ export function reportFleet(): ReportFleet {
     const cronjob = `copa-app-${i}`;
     const team = `team-${i % 20}`;
     const digest = `sha256:${i.toString(16).padStart(64, '0')}`;
-    series.push({ name: METRICS.inventoryImageInfo.name, labels: { ...COLLECTOR, image, cronjob, team }, value: collector(() => 1) });
-    series.push({ name: METRICS.inventoryScheduleIntervalSeconds.name, labels: { ...COLLECTOR, image }, value: () => D });
-    series.push({ name: METRICS.inventorySlaHours.name, labels: { ...COLLECTOR, image, severity: 'Critical' }, value: () => 24 });
-    series.push({ name: METRICS.inventorySlaHours.name, labels: { ...COLLECTOR, image, severity: 'High' }, value: () => 72 });
-    series.push({ name: METRICS.runningContainers.name, labels: { ...COLLECTOR, image }, value: () => 5 });
-    series.push({ name: METRICS.imageScanAgeSeconds.name, labels: { ...COLLECTOR, image }, value: (t) => (t - START) % D });
+    series.push({
+      name: METRICS.inventoryImageInfo.name,
+      labels: { ...COLLECTOR, image, cronjob, team },
+      value: collector(() => 1),
+    });
+    series.push({
+      name: METRICS.inventoryScheduleIntervalSeconds.name,
+      labels: { ...COLLECTOR, image },
+      value: () => D,
+    });
+    series.push({
+      name: METRICS.inventorySlaHours.name,
+      labels: { ...COLLECTOR, image, severity: 'Critical' },
+      value: () => 24,
+    });
+    series.push({
+      name: METRICS.inventorySlaHours.name,
+      labels: { ...COLLECTOR, image, severity: 'High' },
+      value: () => 72,
+    });
+    series.push({
+      name: METRICS.runningContainers.name,
+      labels: { ...COLLECTOR, image },
+      value: () => 5,
+    });
+    series.push({
+      name: METRICS.imageScanAgeSeconds.name,
+      labels: { ...COLLECTOR, image },
+      value: (t) => (t - START) % D,
+    });
     const group = { ...PUSHGATEWAY, cronjob, image };
     const runs = (t: number) => Math.floor((t - START) / D);
-    series.push({ name: METRICS.patchSuccessTotal.name, labels: { ...group, copa_version: '0.14.2' }, value: (t) => 100 + runs(t) });
-    series.push({ name: METRICS.runLastSuccessTimestamp.name, labels: group, value: (t) => START + runs(t) * D });
-    series.push({ name: METRICS.runLastTimestamp.name, labels: group, value: (t) => START + runs(t) * D });
-    series.push({ name: METRICS.runLastOutcome.name, labels: { ...group, outcome: 'patched' }, value: () => 1 });
+    series.push({
+      name: METRICS.patchSuccessTotal.name,
+      labels: { ...group, copa_version: '0.14.2' },
+      value: (t) => 100 + runs(t),
+    });
+    series.push({
+      name: METRICS.runLastSuccessTimestamp.name,
+      labels: group,
+      value: (t) => START + runs(t) * D,
+    });
+    series.push({
+      name: METRICS.runLastTimestamp.name,
+      labels: group,
+      value: (t) => START + runs(t) * D,
+    });
+    series.push({
+      name: METRICS.runLastOutcome.name,
+      labels: { ...group, outcome: 'patched' },
+      value: () => 1,
+    });
     if (i % 5 === 0) {
       for (const pod of [`app-${i}-0`, `app-${i}-1`]) {
         series.push({
           name: METRICS.containerDigestDrift.name,
-          labels: { ...COLLECTOR, namespace: team, pod, container: 'app', image, digest, patched_digest: `sha256:${(i + 1).toString(16).padStart(64, 'f')}` },
+          labels: {
+            ...COLLECTOR,
+            namespace: team,
+            pod,
+            container: 'app',
+            image,
+            digest,
+            patched_digest: `sha256:${(i + 1).toString(16).padStart(64, 'f')}`,
+          },
           from: START + (i % 30) * D,
           to: START + (i % 30) * D + 2 * D,
           value: () => 1,
@@ -93,7 +155,13 @@ export function reportFleet(): ReportFleet {
         cveSeries += 1;
         series.push({
           name: METRICS.imageCveAgeHours.name,
-          labels: { ...COLLECTOR, image, digest, cve_id: `CVE-2026-${cveNumber++}`, severity: critical ? 'Critical' : 'High' },
+          labels: {
+            ...COLLECTOR,
+            image,
+            digest,
+            cve_id: `CVE-2026-${cveNumber++}`,
+            severity: critical ? 'Critical' : 'High',
+          },
           from: firstSeen,
           to: gone,
           value: (t) => (t - seen) / H,
@@ -119,13 +187,31 @@ export interface ReportBenchFigures {
   readonly slowestQueries: ReadonlyArray<readonly [string, number]>;
 }
 
-async function timedReport(url: string, period: string): Promise<{ seconds: number; stderr: string }> {
+async function timedReport(
+  url: string,
+  period: string,
+): Promise<{ seconds: number; stderr: string }> {
   let stderr = '';
   const started = performance.now();
-  const code = await main(['report', '--prometheus', url, '--at', new Date(END * 1000).toISOString(), '--period', period, '--format', 'json', '--out', '/dev/null'], {
-    stdout: () => {},
-    stderr: (t) => (stderr += t),
-  });
+  const code = await main(
+    [
+      'report',
+      '--prometheus',
+      url,
+      '--at',
+      new Date(END * 1000).toISOString(),
+      '--period',
+      period,
+      '--format',
+      'json',
+      '--out',
+      '/dev/null',
+    ],
+    {
+      stdout: () => {},
+      stderr: (t) => (stderr += t),
+    },
+  );
   const seconds = (performance.now() - started) / 1000;
   if (code !== 0) throw new Error(`report exited ${code}: ${stderr}`);
   return { seconds, stderr };
@@ -137,11 +223,17 @@ export async function benchReport(): Promise<ReportBenchFigures> {
     const file = join(dir, 'fleet.om');
     let started = performance.now();
     const fleet = reportFleet();
-    const samples = writeOpenMetrics(file, { start: START, end: END, scrapeSeconds: REPORT_BENCH.sampleSeconds }, fleet.series);
+    const samples = writeOpenMetrics(
+      file,
+      { start: START, end: END, scrapeSeconds: REPORT_BENCH.sampleSeconds },
+      fleet.series,
+    );
     const generateSeconds = (performance.now() - started) / 1000;
     const openMetricsMb = statSync(file).size / 2 ** 20;
     started = performance.now();
-    const prometheus = await startBackfilledPrometheus(file, [`--query.lookback-delta=${REPORT_BENCH.sampleSeconds + 60}s`]);
+    const prometheus = await startBackfilledPrometheus(file, [
+      `--query.lookback-delta=${REPORT_BENCH.sampleSeconds + 60}s`,
+    ]);
     const backfillSeconds = (performance.now() - started) / 1000;
     rmSync(file);
     try {
@@ -151,7 +243,17 @@ export async function benchReport(): Promise<ReportBenchFigures> {
       const report10dSeconds = (await timedReport(prometheus.url, '10d')).seconds;
       const slowestQueries = await queryTimes(prometheus.url);
       const sorted = [...runs].sort((a, b) => a - b);
-      return { samples, cveSeries: fleet.cveSeries, openMetricsMb, generateSeconds, backfillSeconds, reportSeconds: sorted[1]!, reportRuns: runs, report10dSeconds, slowestQueries };
+      return {
+        samples,
+        cveSeries: fleet.cveSeries,
+        openMetricsMb,
+        generateSeconds,
+        backfillSeconds,
+        reportSeconds: sorted[1]!,
+        reportRuns: runs,
+        report10dSeconds,
+        slowestQueries,
+      };
     } finally {
       await prometheus.stop();
     }
@@ -167,10 +269,14 @@ async function queryTimes(url: string): Promise<Array<readonly [string, number]>
   const { defaultInventory, reportSettings } = await import('../src/report/fleet-settings.ts');
   const client = new PrometheusClient({ url, timeoutMs: 120_000 });
   const result: Array<readonly [string, number]> = [];
-  for (const spec of reportQueries({ at: END, periodSeconds: 30 * D, stepSeconds: 3600 }, reportSettings(defaultInventory()))) {
+  for (const spec of reportQueries(
+    { at: END, periodSeconds: 30 * D, stepSeconds: 3600 },
+    reportSettings(defaultInventory()),
+  )) {
     const started = performance.now();
     if (spec.kind === 'instant') await client.instant(spec.promql, spec.time);
-    else if (spec.kind === 'range') await client.range(spec.promql, spec.start, spec.end, spec.step);
+    else if (spec.kind === 'range')
+      await client.range(spec.promql, spec.start, spec.end, spec.step);
     else await client.series(spec.promql, spec.start, spec.end);
     result.push([spec.id, (performance.now() - started) / 1000]);
   }

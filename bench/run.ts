@@ -15,7 +15,14 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FakeKubeApi } from '../test/support/fake-kube-api.ts';
 import { FLEET_NAMESPACE } from '../test/runtime/collector/fixtures.ts';
-import { benchCollector, buildCluster, COLLECTOR_CLUSTER, REAL_SERVER_COST, SYNC_PATHS, type CollectorFigures } from './collector.ts';
+import {
+  benchCollector,
+  buildCluster,
+  COLLECTOR_CLUSTER,
+  REAL_SERVER_COST,
+  SYNC_PATHS,
+  type CollectorFigures,
+} from './collector.ts';
 import { benchFleetMetrics, SCRAPE_SECONDS, type FleetMetricsFigures } from './fleet-metrics.ts';
 import { benchNaiveRelist, type NaiveFigures } from './naive-relist.ts';
 import { benchReport, REPORT_BENCH, type ReportBenchFigures } from './report.ts';
@@ -53,27 +60,45 @@ function machine(): string[] {
   ];
 }
 
-function synthSection(results: readonly SynthResult[], fallback: SynthResult | undefined): string[] {
+function synthSection(
+  results: readonly SynthResult[],
+  fallback: SynthResult | undefined,
+): string[] {
   const by = (n: number) => results.find((r) => r.images === n);
   const verdict = (r: SynthResult) => {
     if (r.images === 200) return ok(r.seconds <= TARGETS.synth200Seconds);
-    if (r.images === 5000) return ok(r.seconds <= TARGETS.synth5000Seconds && r.peakRssBytes / MB <= TARGETS.synth5000RssMb);
+    if (r.images === 5000)
+      return ok(
+        r.seconds <= TARGETS.synth5000Seconds && r.peakRssBytes / MB <= TARGETS.synth5000RssMb,
+      );
     return '-';
   };
-  const target = (n: number) => (n === 200 ? `<= ${TARGETS.synth200Seconds} s` : n === 5000 ? `<= ${TARGETS.synth5000Seconds} s, <= ${TARGETS.synth5000RssMb} MB` : '-');
+  const target = (n: number) =>
+    n === 200
+      ? `<= ${TARGETS.synth200Seconds} s`
+      : n === 5000
+        ? `<= ${TARGETS.synth5000Seconds} s, <= ${TARGETS.synth5000RssMb} MB`
+        : '-';
   return [
     `## 1. Synth (cold \`bin/copa-fleet synth\` process, median of ${SYNTH_RUNS} after one untimed run)`,
     '',
     '| images | wall time | peak RSS | target | verdict |',
     '|---:|---:|---:|---|---|',
-    ...results.map((r) => `| ${r.images} | ${f(r.seconds, 2)} s | ${f(r.peakRssBytes / MB, 0)} MB | ${target(r.images)} | ${verdict(r)} |`),
+    ...results.map(
+      (r) =>
+        `| ${r.images} | ${f(r.seconds, 2)} s | ${f(r.peakRssBytes / MB, 0)} MB | ${target(r.images)} | ${verdict(r)} |`,
+    ),
     '',
     '| step | marginal cost |',
     '|---|---:|',
-    ...marginalCosts(results).map((m) => `| ${m.from} -> ${m.to} images | ${f(m.msPerImage, 2)} ms/image |`),
+    ...marginalCosts(results).map(
+      (m) => `| ${m.from} -> ${m.to} images | ${f(m.msPerImage, 2)} ms/image |`,
+    ),
     '',
     `Start-up (extrapolated to 0 images): ${f(((by(200)?.seconds ?? 0) - (200 * (marginalCosts(results)[0]?.msPerImage ?? 0)) / 1000) * 1000, 0)} ms.` +
-      (fallback === undefined ? '' : ` Without the CLI bundle (tsx fallback, e.g. right after \`npm ci\`): 200 images in ${f(fallback.seconds, 2)} s, peak RSS ${f(fallback.peakRssBytes / MB, 0)} MB.`),
+      (fallback === undefined
+        ? ''
+        : ` Without the CLI bundle (tsx fallback, e.g. right after \`npm ci\`): 200 images in ${f(fallback.seconds, 2)} s, peak RSS ${f(fallback.peakRssBytes / MB, 0)} MB.`),
     '',
   ];
 }
@@ -94,8 +119,9 @@ function collectorSection(runs: readonly PathFigures[], naive: NaiveFigures): st
     '',
     '| path (server) | synced by | initial sync (process start to every series computed) | peak RSS | RSS after sync / steady | Pod change visible (median / max) | target (sync, peak RSS) | verdict |',
     '|---|---|---:|---:|---:|---:|---|---|',
-    ...runs.map(({ path, figures: r }) =>
-      `| ${path} | ${r.paths} | ${f(r.syncMs / 1000, 2)} s | ${r.peakRssMb} MB | ${r.rssAfterSyncMb} / ${r.rssSteadyMb} MB | ${f(r.changeMedianMs, 0)} / ${f(r.changeMaxMs, 0)} ms | <= ${TARGETS.collectorSyncSeconds} s, <= ${TARGETS.collectorRssMb} MB | ${ok(r.syncMs / 1000 <= TARGETS.collectorSyncSeconds && r.peakRssMb <= TARGETS.collectorRssMb)} |`,
+    ...runs.map(
+      ({ path, figures: r }) =>
+        `| ${path} | ${r.paths} | ${f(r.syncMs / 1000, 2)} s | ${r.peakRssMb} MB | ${r.rssAfterSyncMb} / ${r.rssSteadyMb} MB | ${f(r.changeMedianMs, 0)} / ${f(r.changeMaxMs, 0)} ms | <= ${TARGETS.collectorSyncSeconds} s, <= ${TARGETS.collectorRssMb} MB | ${ok(r.syncMs / 1000 <= TARGETS.collectorSyncSeconds && r.peakRssMb <= TARGETS.collectorRssMb)} |`,
     ),
     '',
     `Best path: ${best.path}. The naive design (full re-list every 5 min, no server cost): ${f(naive.listMs / 1000, 2)} s per list (pods ${f(naive.podsMs / 1000, 2)} s, reports ${f(naive.reportsMs / 1000, 2)} s), peak ${naive.peakRssMb} MB during a list; a change shows after ${f(naive.averageLatencyS, 0)} s on average (period/2 + list), ${f(naive.worstLatencyS, 0)} s at worst.`,
@@ -106,13 +132,19 @@ function collectorSection(runs: readonly PathFigures[], naive: NaiveFigures): st
     `| RSS steady (after 20 changes) | ${ours.rssSteadyMb} MB | <= ${TARGETS.collectorRssMb} MB | ${ok(ours.rssSteadyMb <= TARGETS.collectorRssMb)} |`,
     `| scrape of /metrics | ${f(ours.scrapeMs, 0)} ms, ${f(ours.scrapeMb, 1)} MB, ${ours.series} series | - | - |`,
     '',
-    ...runs.map(({ path, figures: r }) => `Collector's own log (${path}): initial sync complete after ${r.collectorSyncMs ?? '?'} ms using ${r.syncCpuMs ?? '?'} ms of CPU.`),
+    ...runs.map(
+      ({ path, figures: r }) =>
+        `Collector's own log (${path}): initial sync complete after ${r.collectorSyncMs ?? '?'} ms using ${r.syncCpuMs ?? '?'} ms of CPU.`,
+    ),
     '',
   ];
 }
 
 function fleetSection(fm: FleetMetricsFigures): string[] {
-  const outcomes = Object.entries(fm.outcomes).sort((a, b) => b[1] - a[1]).map(([o, n]) => `${o} ${n}`).join(', ');
+  const outcomes = Object.entries(fm.outcomes)
+    .sort((a, b) => b[1] - a[1])
+    .map(([o, n]) => `${o} ${n}`)
+    .join(', ');
   const severitiesOk = fm.cveAgeSeverities.every((s) => fm.severitiesInScope.includes(s));
   const groups = Object.entries(fm.ruleGroupsMs).sort((a, b) => a[0].localeCompare(b[0]));
   return [
@@ -120,7 +152,9 @@ function fleetSection(fm: FleetMetricsFigures): string[] {
     '',
     '| metric | source | series | per image |',
     '|---|---|---:|---:|',
-    ...fm.byMetric.map((m) => `| ${m.metric} | ${m.source} | ${m.series} | ${f(m.series / fm.images, 2)} |`),
+    ...fm.byMetric.map(
+      (m) => `| ${m.metric} | ${m.source} | ${m.series} | ${f(m.series / fm.images, 2)} |`,
+    ),
     `| **total** | | **${fm.totalSeries}** | ${f(fm.totalSeries / fm.images, 2)} |`,
     '',
     '| check | value | target | verdict |',
@@ -132,16 +166,23 @@ function fleetSection(fm: FleetMetricsFigures): string[] {
     '',
     '| rule group | max duration | median | same expressions as queries | target (max) | verdict |',
     '|---|---:|---:|---:|---|---|',
-    ...groups.map(([g, ms]) => `| ${g} | ${f(ms, 1)} ms | ${f(fm.ruleGroupsMedianMs[g] ?? Number.NaN, 1)} ms | ${f(fm.ruleQueryMs[g] ?? Number.NaN, 1)} ms | <= ${TARGETS.ruleGroupMs} ms | ${ok(ms <= TARGETS.ruleGroupMs)} |`),
+    ...groups.map(
+      ([g, ms]) =>
+        `| ${g} | ${f(ms, 1)} ms | ${f(fm.ruleGroupsMedianMs[g] ?? Number.NaN, 1)} ms | ${f(fm.ruleQueryMs[g] ?? Number.NaN, 1)} ms | <= ${TARGETS.ruleGroupMs} ms | ${ok(ms <= TARGETS.ruleGroupMs)} |`,
+    ),
     '',
     '"As queries": the sum over the group\'s rules of the fastest of 3 `/api/v1/query` calls of each expression (HTTP included; no storage writes, no concurrent scrapes).' +
-      (fm.cpuStallShare === undefined ? '' : ` During the readings some task (the benchmark's own included) waited for a CPU ${f(fm.cpuStallShare * 100, 0)} % of the time (/proc/pressure/cpu).`),
+      (fm.cpuStallShare === undefined
+        ? ''
+        : ` During the readings some task (the benchmark's own included) waited for a CPU ${f(fm.cpuStallShare * 100, 0)} % of the time (/proc/pressure/cpu).`),
     '',
-    'The costliest single rules (each rule\'s `evaluationTime` in `/api/v1/rules`, read with the group durations):',
+    "The costliest single rules (each rule's `evaluationTime` in `/api/v1/rules`, read with the group durations):",
     '',
     '| rule group | rule | median | max |',
     '|---|---|---:|---:|',
-    ...fm.slowestRules.map((r) => `| ${r.group} | ${r.rule} | ${f(r.medianMs, 1)} ms | ${f(r.maxMs, 1)} ms |`),
+    ...fm.slowestRules.map(
+      (r) => `| ${r.group} | ${r.rule} | ${f(r.medianMs, 1)} ms | ${f(r.maxMs, 1)} ms |`,
+    ),
     '',
   ];
 }
@@ -173,13 +214,18 @@ function globalSection(fm: FleetMetricsFigures): string[] {
     '',
     '| rule group | max duration | median | same expressions as queries | target (max) | verdict |',
     '|---|---:|---:|---:|---|---|',
-    ...groups.map(([g, ms]) => `| ${g} | ${f(ms, 1)} ms | ${f(fm.ruleGroupsMedianMs[g] ?? Number.NaN, 1)} ms | ${f(fm.ruleQueryMs[g] ?? Number.NaN, 1)} ms | <= ${TARGETS.ruleGroupMs} ms | ${ok(ms <= TARGETS.ruleGroupMs)} |`),
+    ...groups.map(
+      ([g, ms]) =>
+        `| ${g} | ${f(ms, 1)} ms | ${f(fm.ruleGroupsMedianMs[g] ?? Number.NaN, 1)} ms | ${f(fm.ruleQueryMs[g] ?? Number.NaN, 1)} ms | <= ${TARGETS.ruleGroupMs} ms | ${ok(ms <= TARGETS.ruleGroupMs)} |`,
+    ),
     '',
     'The costliest single rules:',
     '',
     '| rule group | rule | median | max |',
     '|---|---|---:|---:|',
-    ...fm.slowestRules.map((r) => `| ${r.group} | ${r.rule} | ${f(r.medianMs, 1)} ms | ${f(r.maxMs, 1)} ms |`),
+    ...fm.slowestRules.map(
+      (r) => `| ${r.group} | ${r.rule} | ${f(r.medianMs, 1)} ms | ${f(r.maxMs, 1)} ms |`,
+    ),
     '',
   ];
 }
@@ -190,7 +236,10 @@ type Part = (typeof PARTS)[number];
 /** `npm run bench -- fleet` runs only the named parts (synth, collector, fleet, report, state, global); no argument runs all. */
 function selectedParts(args: readonly string[]): ReadonlySet<Part> {
   const unknown = args.filter((a) => !(PARTS as readonly string[]).includes(a));
-  if (unknown.length > 0) throw new Error(`unknown benchmark part(s) ${unknown.join(', ')}; expected any of ${PARTS.join(', ')}`);
+  if (unknown.length > 0)
+    throw new Error(
+      `unknown benchmark part(s) ${unknown.join(', ')}; expected any of ${PARTS.join(', ')}`,
+    );
   return new Set(args.length === 0 ? PARTS : (args as Part[]));
 }
 
@@ -212,7 +261,10 @@ async function collectorAndNaive(): Promise<string[]> {
     const api = await FakeKubeApi.start({ maxRequestLog: 1000, ...server, cost: REAL_SERVER_COST });
     try {
       const { jsonBytes } = buildCluster(api, COLLECTOR_CLUSTER);
-      runs.push({ path, figures: await benchCollector(api, COLLECTOR_CLUSTER, COLLECTOR_BUNDLE, jsonBytes) });
+      runs.push({
+        path,
+        figures: await benchCollector(api, COLLECTOR_CLUSTER, COLLECTOR_BUNDLE, jsonBytes),
+      });
     } finally {
       await api.close();
     }
@@ -252,7 +304,9 @@ async function main(): Promise<void> {
   }
   if (parts.has('global')) {
     process.stderr.write(`bench: 7 global rules, ${GLOBAL_CLUSTERS} clusters\n`);
-    sections.push(...globalSection(await benchFleetMetrics(COLLECTOR_BUNDLE, { clusters: GLOBAL_CLUSTERS })));
+    sections.push(
+      ...globalSection(await benchFleetMetrics(COLLECTOR_BUNDLE, { clusters: GLOBAL_CLUSTERS })),
+    );
   }
 
   const seconds = (performance.now() - started) / 1000;

@@ -35,7 +35,8 @@ export interface StateFigures {
   readonly reloadedEntries: number;
 }
 
-const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const median = (values: readonly number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 export async function benchStateStore(): Promise<StateFigures> {
   const api = await FakeKubeApi.start({ maxRequestLog: 1000 });
@@ -49,7 +50,11 @@ export async function benchStateStore(): Promise<StateFigures> {
         namespace: FLEET_NAMESPACE,
         name: CONFIGMAPS.collectorState,
         clock,
-        health: { apiError: (_resource, error) => { throw error; } },
+        health: {
+          apiError: (_resource, error) => {
+            throw error;
+          },
+        },
         log: jsonLogger({ write: () => undefined }),
         writeDelayMs: 60_000,
         backoffInitialMs: 100,
@@ -76,7 +81,12 @@ export async function benchStateStore(): Promise<StateFigures> {
     let changeBytes = 0;
     for (let k = 0; k < CHANGES; k++) {
       const i = (k * 251) % STATE_SCALE.images;
-      clock.observe(image(i), new Set([...Array.from({ length: STATE_SCALE.cves }, (_, j) => cve(j)), `CVE-2026-${k}`]), true, base + 10_000 + k);
+      clock.observe(
+        image(i),
+        new Set([...Array.from({ length: STATE_SCALE.cves }, (_, j) => cve(j)), `CVE-2026-${k}`]),
+        true,
+        base + 10_000 + k,
+      );
       started = performance.now();
       await store.flush();
       changes.push(performance.now() - started);

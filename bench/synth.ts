@@ -22,7 +22,10 @@ const ROOT = resolve(import.meta.dirname, '..');
 export const RUNS = 5;
 
 /** `env`: extra environment (COPA_FLEET_NO_BUNDLE=1 measures the tsx fallback of bin/copa-fleet). */
-export function benchSynth(sizes: readonly number[], env: Readonly<Record<string, string>> = {}): SynthResult[] {
+export function benchSynth(
+  sizes: readonly number[],
+  env: Readonly<Record<string, string>> = {},
+): SynthResult[] {
   const dir = mkdtempSync(join(tmpdir(), 'copa-bench-synth-'));
   try {
     return sizes.map((images) => {
@@ -35,12 +38,26 @@ export function benchSynth(sizes: readonly number[], env: Readonly<Record<string
         const rssFile = join(dir, 'rss');
         const out = join(dir, `out-${images}-${run}`);
         const started = performance.now();
-        const child = spawnSync(process.execPath, ['--import', join(ROOT, 'bench/max-rss.mjs'), join(ROOT, 'bin/copa-fleet'), 'synth', '--inventory', inventory, '--out', out], {
-          cwd: ROOT,
-          env: { ...process.env, ...env, COPA_BENCH_RSS_FILE: rssFile },
-          encoding: 'utf8',
-        });
-        if (child.status !== 0) throw new Error(`synth of ${images} images failed:\n${child.stderr}`);
+        const child = spawnSync(
+          process.execPath,
+          [
+            '--import',
+            join(ROOT, 'bench/max-rss.mjs'),
+            join(ROOT, 'bin/copa-fleet'),
+            'synth',
+            '--inventory',
+            inventory,
+            '--out',
+            out,
+          ],
+          {
+            cwd: ROOT,
+            env: { ...process.env, ...env, COPA_BENCH_RSS_FILE: rssFile },
+            encoding: 'utf8',
+          },
+        );
+        if (child.status !== 0)
+          throw new Error(`synth of ${images} images failed:\n${child.stderr}`);
         if (run >= 0) {
           times.push((performance.now() - started) / 1000);
           peak = Math.max(peak, Number(readFileSync(rssFile, 'utf8')));
@@ -48,8 +65,14 @@ export function benchSynth(sizes: readonly number[], env: Readonly<Record<string
         rmSync(out, { recursive: true, force: true });
       }
       times.sort((a, b) => a - b);
-      const result = { images, seconds: times[Math.floor(times.length / 2)] ?? Number.NaN, peakRssBytes: peak };
-      process.stderr.write(`bench synth${env.COPA_FLEET_NO_BUNDLE === '1' ? ' (tsx, no bundle)' : ''}: ${images} images: ${result.seconds.toFixed(2)} s, peak RSS ${(peak / 2 ** 20).toFixed(0)} MiB\n`);
+      const result = {
+        images,
+        seconds: times[Math.floor(times.length / 2)] ?? Number.NaN,
+        peakRssBytes: peak,
+      };
+      process.stderr.write(
+        `bench synth${env.COPA_FLEET_NO_BUNDLE === '1' ? ' (tsx, no bundle)' : ''}: ${images} images: ${result.seconds.toFixed(2)} s, peak RSS ${(peak / 2 ** 20).toFixed(0)} MiB\n`,
+      );
       return result;
     });
   } finally {
@@ -58,9 +81,15 @@ export function benchSynth(sizes: readonly number[], env: Readonly<Record<string
 }
 
 /** Seconds per added image between consecutive sizes: flat means no super-linear step. */
-export function marginalCosts(results: readonly SynthResult[]): { from: number; to: number; msPerImage: number }[] {
+export function marginalCosts(
+  results: readonly SynthResult[],
+): { from: number; to: number; msPerImage: number }[] {
   return results.slice(1).map((r, i) => {
     const prev = results[i] as SynthResult;
-    return { from: prev.images, to: r.images, msPerImage: ((r.seconds - prev.seconds) / (r.images - prev.images)) * 1000 };
+    return {
+      from: prev.images,
+      to: r.images,
+      msPerImage: ((r.seconds - prev.seconds) / (r.images - prev.images)) * 1000,
+    };
   });
 }

@@ -61,16 +61,22 @@ export async function buildRuntime({ outDir = OUT_DIR, programs = PROGRAMS } = {
     const bin = join(outDir, 'bin', program.name);
     await writeFile(bin, launcher(program.name));
     await chmod(bin, 0o755);
-    console.log(`built ${relative(process.cwd(), join(outDir, `${program.name}.mjs`))} and ${relative(process.cwd(), bin)}`);
+    console.log(
+      `built ${relative(process.cwd(), join(outDir, `${program.name}.mjs`))} and ${relative(process.cwd(), bin)}`,
+    );
   }
   if (missing.length > 0) {
-    throw new Error(`missing runtime entry point(s): ${missing.map((p) => relative(process.cwd(), p.entry)).join(', ')}`);
+    throw new Error(
+      `missing runtime entry point(s): ${missing.map((p) => relative(process.cwd(), p.entry)).join(', ')}`,
+    );
   }
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
   buildRuntime().catch((error) => {
-    console.error(`build:runtime failed: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(
+      `build:runtime failed: ${error instanceof Error ? error.message : String(error)}`,
+    );
     process.exit(1);
   });
 }

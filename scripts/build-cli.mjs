@@ -12,7 +12,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const CLI_BUNDLE = join(root, 'build', 'cli', 'copa-fleet.mjs');
 
 // Bundled CommonJS dependencies call require() for Node built-ins; ESM output needs a real require.
-const banner = "import { createRequire as __copaFleetCreateRequire } from 'node:module';\nconst require = __copaFleetCreateRequire(import.meta.url);";
+const banner =
+  "import { createRequire as __copaFleetCreateRequire } from 'node:module';\nconst require = __copaFleetCreateRequire(import.meta.url);";
 
 export async function buildCli() {
   await build({

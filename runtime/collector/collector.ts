@@ -4,15 +4,33 @@
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
-import { DIGEST_RECORD_LABEL, PIPELINE_LABEL, VULNERABILITY_REPORT_API, type CollectorOptions } from '../../src/shared/contract.ts';
+import {
+  DIGEST_RECORD_LABEL,
+  PIPELINE_LABEL,
+  VULNERABILITY_REPORT_API,
+  type CollectorOptions,
+} from '../../src/shared/contract.ts';
 import { COLLECTOR_RESOURCES } from '../../src/shared/metrics.ts';
 import type { CollectorTuning } from './config.ts';
 import { CollectorHealth } from './health.ts';
 import { KubeClient } from './kube/kube-client.ts';
-import { Reflector, type ReflectorHealth, type ReflectorSink, type ReflectorSpec } from './kube/reflector.ts';
+import {
+  Reflector,
+  type ReflectorHealth,
+  type ReflectorSink,
+  type ReflectorSpec,
+} from './kube/reflector.ts';
 import type { Logger } from './log.ts';
 import { createStores, FleetModel } from './model.ts';
-import { projectConfigMapData, projectCronJob, projectDigestRecord, projectJob, projectPod, projectReport, type ConfigMapData } from './projections.ts';
+import {
+  projectConfigMapData,
+  projectCronJob,
+  projectDigestRecord,
+  projectJob,
+  projectPod,
+  projectReport,
+  type ConfigMapData,
+} from './projections.ts';
 import { pushgatewayCleanup, type PushgatewayCleanup } from './pushgateway-cleanup.ts';
 import { CollectorServer } from './server.ts';
 import { SilenceWatch } from './silences/silence-watch.ts';
@@ -84,45 +102,93 @@ export class Collector {
       startedAt: wallClock.now(),
     });
 
-    this.silences = new SilenceWatch({ log, ...(tuning.silencePollMs > 0 && { intervalMsOverride: tuning.silencePollMs }) });
+    this.silences = new SilenceWatch({
+      log,
+      ...(tuning.silencePollMs > 0 && { intervalMsOverride: tuning.silencePollMs }),
+    });
 
     const ns = encodeURIComponent(options.namespace);
     const pipeline = `${PIPELINE_LABEL.key}=${PIPELINE_LABEL.value}`;
     const model = this.model;
     this.add(
       client,
-      { resource: COLLECTOR_RESOURCES.pods, path: '/api/v1/pods', pageSize: tuning.podsPageSize, project: (o) => projectPod(o, options.namespace) },
-      { upsert: (key, pod, prev) => model.upsertPod(key, pod, prev), remove: (key, prev) => model.removePod(key, prev), listed: () => model.setSynced('pods') },
+      {
+        resource: COLLECTOR_RESOURCES.pods,
+        path: '/api/v1/pods',
+        pageSize: tuning.podsPageSize,
+        project: (o) => projectPod(o, options.namespace),
+      },
+      {
+        upsert: (key, pod, prev) => model.upsertPod(key, pod, prev),
+        remove: (key, prev) => model.removePod(key, prev),
+        listed: () => model.setSynced('pods'),
+      },
     );
     const { group, version, plural } = VULNERABILITY_REPORT_API;
     this.add(
       client,
-      { resource: COLLECTOR_RESOURCES.vulnerabilityReports, path: `/apis/${group}/${version}/${plural}`, pageSize: tuning.reportsPageSize, project: projectReport },
-      { upsert: (key, report, prev) => model.upsertReport(key, report, prev), remove: (key, prev) => model.removeReport(key, prev), listed: () => model.setSynced('reports') },
+      {
+        resource: COLLECTOR_RESOURCES.vulnerabilityReports,
+        path: `/apis/${group}/${version}/${plural}`,
+        pageSize: tuning.reportsPageSize,
+        project: projectReport,
+      },
+      {
+        upsert: (key, report, prev) => model.upsertReport(key, report, prev),
+        remove: (key, prev) => model.removeReport(key, prev),
+        listed: () => model.setSynced('reports'),
+      },
     );
     this.add(
       client,
-      { resource: COLLECTOR_RESOURCES.jobs, path: `/apis/batch/v1/namespaces/${ns}/jobs`, labelSelector: pipeline, pageSize: tuning.podsPageSize, project: projectJob },
-      { upsert: (_key, job, prev) => model.upsertJob(job, prev), remove: (_key, prev) => model.removeJob(prev) },
+      {
+        resource: COLLECTOR_RESOURCES.jobs,
+        path: `/apis/batch/v1/namespaces/${ns}/jobs`,
+        labelSelector: pipeline,
+        pageSize: tuning.podsPageSize,
+        project: projectJob,
+      },
+      {
+        upsert: (_key, job, prev) => model.upsertJob(job, prev),
+        remove: (_key, prev) => model.removeJob(prev),
+      },
     );
     this.add(
       client,
-      { resource: COLLECTOR_RESOURCES.cronJobs, path: `/apis/batch/v1/namespaces/${ns}/cronjobs`, labelSelector: pipeline, pageSize: tuning.podsPageSize, project: projectCronJob },
-      { upsert: (_key, cron) => model.upsertCronJob(cron), remove: (_key, prev) => model.removeCronJob(prev) },
+      {
+        resource: COLLECTOR_RESOURCES.cronJobs,
+        path: `/apis/batch/v1/namespaces/${ns}/cronjobs`,
+        labelSelector: pipeline,
+        pageSize: tuning.podsPageSize,
+        project: projectCronJob,
+      },
+      {
+        upsert: (_key, cron) => model.upsertCronJob(cron),
+        remove: (_key, prev) => model.removeCronJob(prev),
+      },
     );
-    const cleanup = (this.pushgatewayCleanup = pushgatewayCleanup(options, tuning, this.registry, log));
-    this.add(client, this.configMapSpec(COLLECTOR_RESOURCES.inventory, options.inventoryConfigMap), {
-      upsert: (_key, data) => {
-        model.setInventory(data);
-        cleanup?.setInventory(data);
-        this.silences.configure(data);
+    const cleanup = (this.pushgatewayCleanup = pushgatewayCleanup(
+      options,
+      tuning,
+      this.registry,
+      log,
+    ));
+    this.add(
+      client,
+      this.configMapSpec(COLLECTOR_RESOURCES.inventory, options.inventoryConfigMap),
+      {
+        upsert: (_key, data) => {
+          model.setInventory(data);
+          cleanup?.setInventory(data);
+          this.silences.configure(data);
+        },
+        remove: () => {
+          model.setInventory(undefined);
+          this.silences.configure(undefined);
+        },
+        listed: () => model.setSynced('inventory'),
       },
-      remove: () => {
-        model.setInventory(undefined);
-        this.silences.configure(undefined);
-      },
-      listed: () => model.setSynced('inventory'),
-    });
+    );
     this.add(client, this.configMapSpec(COLLECTOR_RESOURCES.patchedDigests, options.digestStore), {
       upsert: (_key, data) => model.setPatchedDigests(data),
       remove: () => model.setPatchedDigests(undefined),
@@ -138,10 +204,20 @@ export class Collector {
         pageSize: tuning.podsPageSize,
         project: projectDigestRecord,
       },
-      { upsert: (_key, record) => model.upsertDigestRecord(record.name, record.data), remove: (_key, prev) => model.removeDigestRecord(prev.name) },
+      {
+        upsert: (_key, record) => model.upsertDigestRecord(record.name, record.data),
+        remove: (_key, prev) => model.removeDigestRecord(prev.name),
+      },
     );
 
-    this.server = new CollectorServer({ contentType: this.registry.contentType, render: () => this.renderMetrics(), missing: () => this.missing() }, log);
+    this.server = new CollectorServer(
+      {
+        contentType: this.registry.contentType,
+        render: () => this.renderMetrics(),
+        missing: () => this.missing(),
+      },
+      log,
+    );
   }
 
   /** Starts everything; resolves with the HTTP port once the server listens. */
@@ -153,7 +229,10 @@ export class Collector {
     });
     this.tickTimer = setInterval(() => this.tick(), this.config.tuning.tickMs);
     this.pushgatewayCleanup?.start();
-    this.statsTimer = setInterval(() => this.config.log.info('stats', this.stats()), STATS_INTERVAL_MS);
+    this.statsTimer = setInterval(
+      () => this.config.log.info('stats', this.stats()),
+      STATS_INTERVAL_MS,
+    );
     this.statsTimer.unref();
     return port;
   }
@@ -171,10 +250,15 @@ export class Collector {
     await Promise.all([...this.reflectors.map((r) => r.stop()), this.pushgatewayCleanup?.stop()]);
     if (this.model.hasDirty) this.model.flush();
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), tuning.shutdownTimeoutMs)));
+    const timeout = new Promise<'timeout'>(
+      (resolve) => (timer = setTimeout(() => resolve('timeout'), tuning.shutdownTimeoutMs)),
+    );
     const result = await Promise.race([this.state.flush().then(() => 'flushed' as const), timeout]);
     clearTimeout(timer);
-    if (result === 'timeout') log.warn('state not flushed before the shutdown timeout', { timeoutMs: tuning.shutdownTimeoutMs });
+    if (result === 'timeout')
+      log.warn('state not flushed before the shutdown timeout', {
+        timeoutMs: tuning.shutdownTimeoutMs,
+      });
     this.state.stop();
     await this.server.close();
     log.info('stopped');
@@ -211,11 +295,21 @@ export class Collector {
         if (synced) this.markSyncedIfCurrent();
       },
     };
-    const reflector = new Reflector(client, spec, { ...sink, listed }, health, this.config.tuning, this.config.log);
+    const reflector = new Reflector(
+      client,
+      spec,
+      { ...sink, listed },
+      health,
+      this.config.tuning,
+      this.config.log,
+    );
     this.reflectors.push(reflector);
   }
 
-  private configMapSpec(resource: ReflectorSpec<ConfigMapData>['resource'], name: string): ReflectorSpec<ConfigMapData> {
+  private configMapSpec(
+    resource: ReflectorSpec<ConfigMapData>['resource'],
+    name: string,
+  ): ReflectorSpec<ConfigMapData> {
     return {
       resource,
       path: `/api/v1/namespaces/${encodeURIComponent(this.config.options.namespace)}/configmaps`,
@@ -247,9 +341,18 @@ export class Collector {
     this.flushTimer = setTimeout(() => {
       this.flushTimer = undefined;
       this.model.flush();
-      if (!this.initialReported && this.model.complete && this.clock.loaded && !this.model.hasDirty && this.reflectors.every((r) => r.hasSynced)) {
+      if (
+        !this.initialReported &&
+        this.model.complete &&
+        this.clock.loaded &&
+        !this.model.hasDirty &&
+        this.reflectors.every((r) => r.hasSynced)
+      ) {
         this.initialReported = true;
-        this.config.log.info('initial sync complete', { ms: Date.now() - this.startedAt, ...this.stats() });
+        this.config.log.info('initial sync complete', {
+          ms: Date.now() - this.startedAt,
+          ...this.stats(),
+        });
       }
       this.markSyncedIfCurrent();
     }, this.config.tuning.flushDelayMs);
@@ -263,6 +366,12 @@ export class Collector {
 
   /** copa_fleet_collector_last_sync_timestamp_seconds: every watch current, the state loaded, nothing left to recompute. */
   private markSyncedIfCurrent(): void {
-    if (this.clock.loaded && this.initialReported && !this.model.hasDirty && this.reflectors.every((r) => r.isCurrent)) this.health.markSynced(Date.now());
+    if (
+      this.clock.loaded &&
+      this.initialReported &&
+      !this.model.hasDirty &&
+      this.reflectors.every((r) => r.isCurrent)
+    )
+      this.health.markSynced(Date.now());
   }
 }

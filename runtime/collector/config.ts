@@ -87,7 +87,8 @@ export function tuningFromEnv(env: NodeJS.ProcessEnv): CollectorTuning {
     const raw = env[variable];
     if (raw === undefined || raw === '') continue;
     const value = Number(raw);
-    if (!Number.isFinite(value) || value < 0) throw new Error(`${variable} must be a non-negative number (got "${raw}")`);
+    if (!Number.isFinite(value) || value < 0)
+      throw new Error(`${variable} must be a non-negative number (got "${raw}")`);
     result[key] = value;
   }
   for (const key of ['podsPageSize', 'reportsPageSize', 'tickMs', 'watchTimeoutSeconds'] as const) {

@@ -15,7 +15,6 @@ import type { DigestRecordSource } from '../../src/shared/metrics.ts';
 import { parsePatchedDigests, type InventoryIndex, type PatchedDigest } from './inventory.ts';
 import type { ConfigMapData } from './projections.ts';
 
-
 export interface TrustedDigests {
   readonly byImage: Map<string, PatchedDigest>;
   /** Inventoried CronJobs per source of their record (absent: no record yet). */
@@ -72,6 +71,7 @@ export class DigestRecords {
 function recordProblem(text: string, cronjob: string, image: string): string | undefined {
   const { byImage, invalid } = parsePatchedDigests({ [cronjob]: text });
   if (invalid.length > 0) return 'not a patched-digest record (image, digest)';
-  if (!byImage.has(image)) return `names image ${[...byImage.keys()].join(', ')}, but CronJob ${cronjob} patches ${image}`;
+  if (!byImage.has(image))
+    return `names image ${[...byImage.keys()].join(', ')}, but CronJob ${cronjob} patches ${image}`;
   return undefined;
 }

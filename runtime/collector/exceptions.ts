@@ -13,13 +13,31 @@
  * Whether an exception is in force is decided here at run time with the collector's clock
  * (`isExceptionInForce`), never by synth: dist/ must not depend on today's date.
  */
-import { EXCEPTION_REASON_VALUES, exceptionExpiresAt, isExceptionInForce, scopeCovers, type ExceptionScope, type FleetException } from '../../src/shared/exceptions.ts';
+import {
+  EXCEPTION_REASON_VALUES,
+  exceptionExpiresAt,
+  isExceptionInForce,
+  scopeCovers,
+  type ExceptionScope,
+  type FleetException,
+} from '../../src/shared/exceptions.ts';
 import { repositoryOf } from '../../src/shared/image-ref.ts';
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
-const STRING_FIELDS = ['key', 'vulnerability', 'statement', 'owner', 'ticket', 'approved', 'expires', 'source'] as const;
+const STRING_FIELDS = [
+  'key',
+  'vulnerability',
+  'statement',
+  'owner',
+  'ticket',
+  'approved',
+  'expires',
+  'source',
+] as const;
 
-export type ExceptionsParse = { readonly ok: true; readonly exceptions: readonly FleetException[] } | { readonly ok: false; readonly reason: string };
+export type ExceptionsParse =
+  | { readonly ok: true; readonly exceptions: readonly FleetException[] }
+  | { readonly ok: false; readonly reason: string };
 
 /** Validates `exceptions` of the inventory JSON (absent: none, an older synth). */
 export function parseExceptions(json: unknown): ExceptionsParse {
@@ -29,21 +47,38 @@ export function parseExceptions(json: unknown): ExceptionsParse {
   const keys = new Set<string>();
   for (const [index, entry] of json.entries()) {
     const where = `exceptions[${index}]`;
-    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return { ok: false, reason: `${where} must be an object` };
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
+      return { ok: false, reason: `${where} must be an object` };
     const record = entry as Record<string, unknown>;
-    for (const field of STRING_FIELDS) if (typeof record[field] !== 'string' || record[field] === '') return { ok: false, reason: `${where}.${field} must be a non-empty string` };
+    for (const field of STRING_FIELDS)
+      if (typeof record[field] !== 'string' || record[field] === '')
+        return { ok: false, reason: `${where}.${field} must be a non-empty string` };
     for (const field of ['approved', 'expires'] as const) {
       const value = record[field] as string;
-      if (!DATE.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`))) return { ok: false, reason: `${where}.${field} must be a date YYYY-MM-DD (got "${value}")` };
+      if (!DATE.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`)))
+        return {
+          ok: false,
+          reason: `${where}.${field} must be a date YYYY-MM-DD (got "${value}")`,
+        };
     }
-    if (!(EXCEPTION_REASON_VALUES as readonly unknown[]).includes(record.reason)) return { ok: false, reason: `${where}.reason must be one of ${EXCEPTION_REASON_VALUES.join(', ')}` };
-    if (keys.has(record.key as string)) return { ok: false, reason: `${where}.key "${record.key as string}" appears twice` };
+    if (!(EXCEPTION_REASON_VALUES as readonly unknown[]).includes(record.reason))
+      return {
+        ok: false,
+        reason: `${where}.reason must be one of ${EXCEPTION_REASON_VALUES.join(', ')}`,
+      };
+    if (keys.has(record.key as string))
+      return { ok: false, reason: `${where}.key "${record.key as string}" appears twice` };
     keys.add(record.key as string);
-    if (!Array.isArray(record.scopes) || record.scopes.length === 0) return { ok: false, reason: `${where}.scopes must be a non-empty array` };
+    if (!Array.isArray(record.scopes) || record.scopes.length === 0)
+      return { ok: false, reason: `${where}.scopes must be a non-empty array` };
     const scopes: ExceptionScope[] = [];
     for (const [i, scope] of record.scopes.entries()) {
       const parsed = parseScope(scope);
-      if (parsed === undefined) return { ok: false, reason: `${where}.scopes[${i}] must be {kind: fleet}, {kind: repository, image} or {kind: tag, image, tags}` };
+      if (parsed === undefined)
+        return {
+          ok: false,
+          reason: `${where}.scopes[${i}] must be {kind: fleet}, {kind: repository, image} or {kind: tag, image, tags}`,
+        };
       scopes.push(parsed);
     }
     result.push({ ...(record as unknown as FleetException), scopes });
@@ -58,13 +93,27 @@ function parseScope(value: unknown): ExceptionScope | undefined {
   const repository = typeof image === 'string' ? repositoryOf(image) : undefined;
   if (repository === undefined) return undefined;
   if (kind === 'repository') return { kind, image: repository };
-  if (kind === 'tag' && Array.isArray(tags) && tags.length > 0 && tags.every((t) => typeof t === 'string' && t !== '')) return { kind, image: repository, tags: tags as string[] };
+  if (
+    kind === 'tag' &&
+    Array.isArray(tags) &&
+    tags.length > 0 &&
+    tags.every((t) => typeof t === 'string' && t !== '')
+  )
+    return { kind, image: repository, tags: tags as string[] };
   return undefined;
 }
 
 /** The scope keys as the `images` label shows them (`*` for the whole fleet). */
 export function scopeLabel(exception: FleetException): string {
-  return exception.scopes.map((s) => (s.kind === 'fleet' ? '*' : s.kind === 'repository' ? s.image : `${s.image}:${s.tags.join('|')}`)).join(',');
+  return exception.scopes
+    .map((s) =>
+      s.kind === 'fleet'
+        ? '*'
+        : s.kind === 'repository'
+          ? s.image
+          : `${s.image}:${s.tags.join('|')}`,
+    )
+    .join(',');
 }
 
 /** Unix seconds the exception lapses. */
@@ -100,14 +149,22 @@ export class ExceptionIndex {
   /** Keys of the exceptions in force at `now` (ms), sorted: a change of this set is what re-evaluates acceptance. */
   inForceKeys(now: number): string[] {
     const date = new Date(now);
-    return this.all.filter((e) => isExceptionInForce(e, date)).map((e) => e.key).sort();
+    return this.all
+      .filter((e) => isExceptionInForce(e, date))
+      .map((e) => e.key)
+      .sort();
   }
 
   /**
    * Whether every tag in `tags` (the tags of the running containers that carry `vulnerability` on
    * `image`; undefined for a container pinned by digest alone) is covered by an exception in force.
    */
-  accepts(vulnerability: string, image: string, tags: Iterable<string | undefined>, now: number): boolean {
+  accepts(
+    vulnerability: string,
+    image: string,
+    tags: Iterable<string | undefined>,
+    now: number,
+  ): boolean {
     const date = new Date(now);
     const inForce = this.of(vulnerability).filter((e) => isExceptionInForce(e, date));
     if (inForce.length === 0) return false;
@@ -120,8 +177,13 @@ export class ExceptionIndex {
   }
 
   /** Whether `exception` covers a running container of `image` with one of `tags`. */
-  static covers(exception: FleetException, image: string, tags: Iterable<string | undefined>): boolean {
-    for (const tag of tags) if (exception.scopes.some((s) => scopeCovers(s, image, tag))) return true;
+  static covers(
+    exception: FleetException,
+    image: string,
+    tags: Iterable<string | undefined>,
+  ): boolean {
+    for (const tag of tags)
+      if (exception.scopes.some((s) => scopeCovers(s, image, tag))) return true;
     return false;
   }
 }

@@ -3,12 +3,22 @@
  * state store. Every resource's series exist from the start (at 0), so rates work immediately.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { COLLECTOR_RESOURCES, METRICS, type CollectorResource, type MetricKey } from '../../src/shared/metrics.ts';
+import {
+  COLLECTOR_RESOURCES,
+  METRICS,
+  type CollectorResource,
+  type MetricKey,
+} from '../../src/shared/metrics.ts';
 import type { KubeApiError } from './kube/errors.ts';
 import type { ReflectorHealth, WatchEndReason } from './kube/reflector.ts';
 
 /** The vocabulary keys of the health metrics (every other collector metric is a family of families/table.ts). */
-export const HEALTH_METRIC_KEYS = ['collectorLastSyncTimestamp', 'collectorInformerSynced', 'collectorApiErrorsTotal', 'collectorWatchRestartsTotal'] as const satisfies readonly MetricKey[];
+export const HEALTH_METRIC_KEYS = [
+  'collectorLastSyncTimestamp',
+  'collectorInformerSynced',
+  'collectorApiErrorsTotal',
+  'collectorWatchRestartsTotal',
+] as const satisfies readonly MetricKey[];
 
 export class CollectorHealth implements ReflectorHealth {
   private readonly lastSync: Gauge<string>;
@@ -17,8 +27,20 @@ export class CollectorHealth implements ReflectorHealth {
   private readonly watchRestarts: Counter<string>;
 
   constructor(registry: Registry) {
-    const gauge = (def: (typeof METRICS)[keyof typeof METRICS]) => new Gauge({ name: def.name, help: def.help, labelNames: [...def.labels], registers: [registry] });
-    const counter = (def: (typeof METRICS)[keyof typeof METRICS]) => new Counter({ name: def.name, help: def.help, labelNames: [...def.labels], registers: [registry] });
+    const gauge = (def: (typeof METRICS)[keyof typeof METRICS]) =>
+      new Gauge({
+        name: def.name,
+        help: def.help,
+        labelNames: [...def.labels],
+        registers: [registry],
+      });
+    const counter = (def: (typeof METRICS)[keyof typeof METRICS]) =>
+      new Counter({
+        name: def.name,
+        help: def.help,
+        labelNames: [...def.labels],
+        registers: [registry],
+      });
     this.lastSync = gauge(METRICS.collectorLastSyncTimestamp);
     this.synced = gauge(METRICS.collectorInformerSynced);
     this.apiErrors = counter(METRICS.collectorApiErrorsTotal);

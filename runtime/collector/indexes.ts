@@ -58,13 +58,18 @@ export class FleetIndexes {
     }
     for (const [image, containers] of byImage) {
       let pods = this.containersByImage.get(image);
-      if (pods === undefined) this.containersByImage.set(image, (pods = new Map<string, readonly PodContainer[]>()));
+      if (pods === undefined)
+        this.containersByImage.set(image, (pods = new Map<string, readonly PodContainer[]>()));
       pods.set(key, containers);
       this.dirty.image(image);
     }
-    if (pod.running && pod.jobPod === undefined) this.addCount(this.runningPodsByNamespace, pod.namespace, 1);
+    if (pod.running && pod.jobPod === undefined)
+      this.addCount(this.runningPodsByNamespace, pod.namespace, 1);
     if (pod.jobPod !== undefined) {
-      const memo = this.jobPods.get(pod.jobPod.job) ?? { exporterStarted: false, pullFailed: false };
+      const memo = this.jobPods.get(pod.jobPod.job) ?? {
+        exporterStarted: false,
+        pullFailed: false,
+      };
       memo.exporterStarted ||= pod.jobPod.exporterStarted;
       memo.pullFailed ||= pod.jobPod.pullFailed;
       this.jobPods.set(pod.jobPod.job, memo);
@@ -81,7 +86,8 @@ export class FleetIndexes {
       if (pods.size === 0) this.containersByImage.delete(c.image);
       this.dirty.image(c.image);
     }
-    if (pod.running && pod.jobPod === undefined) this.addCount(this.runningPodsByNamespace, pod.namespace, -1);
+    if (pod.running && pod.jobPod === undefined)
+      this.addCount(this.runningPodsByNamespace, pod.namespace, -1);
   }
 
   // ------------------------------------------------------------ vulnerability reports
@@ -113,7 +119,8 @@ export class FleetIndexes {
       if (keys?.size === 0) {
         this.reportsByRef.delete(ref);
         let known = this.lastKnown.get(report.image);
-        if (known === undefined) this.lastKnown.set(report.image, (known = new Map<string, ReportView>()));
+        if (known === undefined)
+          this.lastKnown.set(report.image, (known = new Map<string, ReportView>()));
         known.set(report.digest, report);
       }
     }
@@ -127,7 +134,8 @@ export class FleetIndexes {
     let newest: ReportView | undefined;
     for (const key of keys ?? []) {
       const report = this.reports.get(key);
-      if (report !== undefined && (newest === undefined || report.updated > newest.updated)) newest = report;
+      if (report !== undefined && (newest === undefined || report.updated > newest.updated))
+        newest = report;
     }
     return newest ?? this.lastKnown.get(image)?.get(digest);
   }
@@ -184,7 +192,9 @@ export class FleetIndexes {
 
   /** The Jobs the CronJob created that are still listed. */
   jobsOf(cronjob: string): JobView[] {
-    return [...(this.jobsByCronjob.get(cronjob) ?? [])].flatMap((name) => this.jobs.get(name) ?? []);
+    return [...(this.jobsByCronjob.get(cronjob) ?? [])].flatMap(
+      (name) => this.jobs.get(name) ?? [],
+    );
   }
 
   // ------------------------------------------------------------ helpers
@@ -202,10 +212,18 @@ function samePod(a: PodView, b: PodView): boolean {
   for (let i = 0; i < a.containers.length; i++) {
     const x = a.containers[i]!;
     const y = b.containers[i]!;
-    if (x.container !== y.container || x.image !== y.image || x.digest !== y.digest || x.tag !== y.tag) return false;
+    if (
+      x.container !== y.container ||
+      x.image !== y.image ||
+      x.digest !== y.digest ||
+      x.tag !== y.tag
+    )
+      return false;
   }
   const j = a.jobPod;
   const k = b.jobPod;
   if (j === undefined || k === undefined) return j === k;
-  return j.job === k.job && j.exporterStarted === k.exporterStarted && j.pullFailed === k.pullFailed;
+  return (
+    j.job === k.job && j.exporterStarted === k.exporterStarted && j.pullFailed === k.pullFailed
+  );
 }

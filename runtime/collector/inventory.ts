@@ -43,9 +43,16 @@ export interface InventoryIndex {
   readonly exceptions: ExceptionIndex;
 }
 
-export const EMPTY_INVENTORY: InventoryIndex = { severitiesInScope: [], images: new Map(), cronjobs: new Map(), exceptions: EMPTY_EXCEPTIONS };
+export const EMPTY_INVENTORY: InventoryIndex = {
+  severitiesInScope: [],
+  images: new Map(),
+  cronjobs: new Map(),
+  exceptions: EMPTY_EXCEPTIONS,
+};
 
-export type InventoryParse = { readonly ok: true; readonly inventory: InventoryIndex } | { readonly ok: false; readonly reason: string };
+export type InventoryParse =
+  | { readonly ok: true; readonly inventory: InventoryIndex }
+  | { readonly ok: false; readonly reason: string };
 
 /** Reads the inventory ConfigMap's data. A missing ConfigMap or key is an empty inventory. */
 export function parseInventoryConfigMap(data: ConfigMapData | undefined): InventoryParse {
@@ -55,7 +62,10 @@ export function parseInventoryConfigMap(data: ConfigMapData | undefined): Invent
   try {
     json = JSON.parse(text);
   } catch (error) {
-    return { ok: false, reason: `key ${INVENTORY_CONFIGMAP_KEY} is not JSON: ${(error as Error).message}` };
+    return {
+      ok: false,
+      reason: `key ${INVENTORY_CONFIGMAP_KEY} is not JSON: ${(error as Error).message}`,
+    };
   }
   return parseInventory(json);
 }
@@ -63,9 +73,14 @@ export function parseInventoryConfigMap(data: ConfigMapData | undefined): Invent
 export function parseInventory(json: unknown): InventoryParse {
   if (!isRecord(json)) return { ok: false, reason: 'the inventory must be a JSON object' };
   const scope = json.severitiesInScope;
-  if (!Array.isArray(scope) || !scope.every((s) => typeof s === 'string')) return { ok: false, reason: 'severitiesInScope must be an array of strings' };
+  if (!Array.isArray(scope) || !scope.every((s) => typeof s === 'string'))
+    return { ok: false, reason: 'severitiesInScope must be an array of strings' };
   const unknown = scope.filter((s) => !(SEVERITIES as readonly string[]).includes(s));
-  if (unknown.length > 0) return { ok: false, reason: `severitiesInScope has unknown values: ${unknown.join(', ')} (expected ${SEVERITIES.join(', ')})` };
+  if (unknown.length > 0)
+    return {
+      ok: false,
+      reason: `severitiesInScope has unknown values: ${unknown.join(', ')} (expected ${SEVERITIES.join(', ')})`,
+    };
   if (!Array.isArray(json.images)) return { ok: false, reason: 'images must be an array' };
 
   const cronjobs = new Map<string, InventoryCronJob>();
@@ -74,22 +89,37 @@ export function parseInventory(json: unknown): InventoryParse {
   for (const [index, entry] of json.images.entries()) {
     const where = `images[${index}]`;
     if (!isRecord(entry)) return { ok: false, reason: `${where} must be an object` };
-    const { image: rawImage, cronjob, team, scheduleIntervalSeconds, slaHours, slaScope = 'all' } = entry;
-    if (typeof rawImage !== 'string') return { ok: false, reason: `${where}.image must be a string` };
+    const {
+      image: rawImage,
+      cronjob,
+      team,
+      scheduleIntervalSeconds,
+      slaHours,
+      slaScope = 'all',
+    } = entry;
+    if (typeof rawImage !== 'string')
+      return { ok: false, reason: `${where}.image must be a string` };
     const image = repositoryOf(rawImage);
-    if (image === undefined) return { ok: false, reason: `${where}.image "${rawImage}" is not a valid image reference` };
-    if (typeof cronjob !== 'string' || cronjob === '') return { ok: false, reason: `${where}.cronjob must be a non-empty string` };
-    if (cronjobs.has(cronjob)) return { ok: false, reason: `${where}.cronjob "${cronjob}" appears twice` };
+    if (image === undefined)
+      return { ok: false, reason: `${where}.image "${rawImage}" is not a valid image reference` };
+    if (typeof cronjob !== 'string' || cronjob === '')
+      return { ok: false, reason: `${where}.cronjob must be a non-empty string` };
+    if (cronjobs.has(cronjob))
+      return { ok: false, reason: `${where}.cronjob "${cronjob}" appears twice` };
     if (typeof team !== 'string') return { ok: false, reason: `${where}.team must be a string` };
-    if (typeof scheduleIntervalSeconds !== 'number' || !(scheduleIntervalSeconds > 0)) return { ok: false, reason: `${where}.scheduleIntervalSeconds must be a positive number` };
+    if (typeof scheduleIntervalSeconds !== 'number' || !(scheduleIntervalSeconds > 0))
+      return { ok: false, reason: `${where}.scheduleIntervalSeconds must be a positive number` };
     if (!isRecord(slaHours)) return { ok: false, reason: `${where}.slaHours must be an object` };
     // Absent (an inventory from before slaScope existed): every CVE, as it was then.
-    if (!(SLA_SCOPES as readonly unknown[]).includes(slaScope)) return { ok: false, reason: `${where}.slaScope must be one of ${SLA_SCOPES.join(', ')}` };
+    if (!(SLA_SCOPES as readonly unknown[]).includes(slaScope))
+      return { ok: false, reason: `${where}.slaScope must be one of ${SLA_SCOPES.join(', ')}` };
     if (scopeByImage.get(image) !== 'all') scopeByImage.set(image, slaScope as SlaScope);
     const sla = slaByImage.get(image) ?? {};
     for (const [severity, hours] of Object.entries(slaHours)) {
-      if (!(SEVERITIES as readonly string[]).includes(severity)) return { ok: false, reason: `${where}.slaHours has an unknown severity "${severity}"` };
-      if (typeof hours !== 'number' || !(hours > 0)) return { ok: false, reason: `${where}.slaHours.${severity} must be a positive number` };
+      if (!(SEVERITIES as readonly string[]).includes(severity))
+        return { ok: false, reason: `${where}.slaHours has an unknown severity "${severity}"` };
+      if (typeof hours !== 'number' || !(hours > 0))
+        return { ok: false, reason: `${where}.slaHours.${severity} must be a positive number` };
       const s = severity as Severity;
       sla[s] = Math.min(sla[s] ?? Number.POSITIVE_INFINITY, hours);
     }
@@ -104,14 +134,25 @@ export function parseInventory(json: unknown): InventoryParse {
       image: entry.image,
       cronjobs: [...(existing?.cronjobs ?? []), entry],
       slaHours: slaByImage.get(entry.image) ?? {},
-      scheduleIntervalSeconds: Math.max(existing?.scheduleIntervalSeconds ?? 0, entry.scheduleIntervalSeconds),
+      scheduleIntervalSeconds: Math.max(
+        existing?.scheduleIntervalSeconds ?? 0,
+        entry.scheduleIntervalSeconds,
+      ),
       slaScope: scopeByImage.get(entry.image) ?? 'all',
     });
   }
   const severitiesInScope = SEVERITIES.filter((s) => scope.includes(s));
   const exceptions = parseExceptions(json.exceptions);
   if (!exceptions.ok) return exceptions;
-  return { ok: true, inventory: { severitiesInScope, images, cronjobs, exceptions: new ExceptionIndex(exceptions.exceptions) } };
+  return {
+    ok: true,
+    inventory: {
+      severitiesInScope,
+      images,
+      cronjobs,
+      exceptions: new ExceptionIndex(exceptions.exceptions),
+    },
+  };
 }
 
 export interface PatchedDigest {
@@ -125,7 +166,10 @@ export interface PatchedDigest {
  * Latest patched digest per image from the patched-digest ConfigMap (one key per CronJob). Keys
  * that do not parse are returned in `invalid` (and ignored), never fatal.
  */
-export function parsePatchedDigests(data: ConfigMapData | undefined): { byImage: Map<string, PatchedDigest>; invalid: string[] } {
+export function parsePatchedDigests(data: ConfigMapData | undefined): {
+  byImage: Map<string, PatchedDigest>;
+  invalid: string[];
+} {
   const byImage = new Map<string, PatchedDigest>();
   const invalid: string[] = [];
   for (const key of Object.keys(data ?? {}).sort()) {
@@ -144,7 +188,8 @@ export function parsePatchedDigests(data: ConfigMapData | undefined): { byImage:
     }
     const patchedAt = Date.parse(typeof record.patchedAt === 'string' ? record.patchedAt : '') || 0;
     const existing = byImage.get(image);
-    if (existing === undefined || patchedAt > existing.patchedAt) byImage.set(image, { digest, patchedAt, cronjob: key });
+    if (existing === undefined || patchedAt > existing.patchedAt)
+      byImage.set(image, { digest, patchedAt, cronjob: key });
   }
   return { byImage, invalid };
 }

@@ -8,7 +8,12 @@ import type { FailureReason } from '../../src/shared/metrics.ts';
 import type { CronJobView, JobView } from './projections.ts';
 
 /** The failure reasons the collector emits (a subset of FAILURE_REASONS). */
-export const COLLECTOR_FAILURE_REASONS = ['image_pull_failed', 'pod_not_started', 'timeout', 'missed_schedule'] as const satisfies readonly FailureReason[];
+export const COLLECTOR_FAILURE_REASONS = [
+  'image_pull_failed',
+  'pod_not_started',
+  'timeout',
+  'missed_schedule',
+] as const satisfies readonly FailureReason[];
 export type CollectorFailureReason = (typeof COLLECTOR_FAILURE_REASONS)[number];
 
 /** What the collector saw of a Job's pods while the Job ran (sticky: pods may be gone when the Job fails). */
@@ -21,7 +26,11 @@ export interface JobPodMemo {
  * The reason to report for a Job, or undefined (not failed, or a failure the exporter reported).
  * `sawWholeLife`: the Job was created after the collector started, so "no pod seen" means none ran.
  */
-export function classifyJobFailure(job: JobView, memo: JobPodMemo | undefined, sawWholeLife: boolean): CollectorFailureReason | undefined {
+export function classifyJobFailure(
+  job: JobView,
+  memo: JobPodMemo | undefined,
+  sawWholeLife: boolean,
+): CollectorFailureReason | undefined {
   if (job.failedReason === undefined) return undefined;
   const exporterRan = memo?.exporterStarted === true;
   if (!exporterRan && memo?.pullFailed === true) return 'image_pull_failed';
@@ -35,7 +44,12 @@ export function classifyJobFailure(job: JobView, memo: JobPodMemo | undefined, s
  * schedule interval, plus its startingDeadlineSeconds and a grace, since the last schedule (or its
  * creation). A suspended CronJob misses nothing.
  */
-export function missedSchedule(cron: CronJobView, intervalSeconds: number, graceSeconds: number, nowMs: number): boolean {
+export function missedSchedule(
+  cron: CronJobView,
+  intervalSeconds: number,
+  graceSeconds: number,
+  nowMs: number,
+): boolean {
   if (cron.suspended) return false;
   const reference = cron.lastSchedule ?? cron.created;
   if (reference === 0) return false;
@@ -47,7 +61,12 @@ export function missedSchedule(cron: CronJobView, intervalSeconds: number, grace
 export function latestJob(jobs: Iterable<JobView>): JobView | undefined {
   let latest: JobView | undefined;
   for (const job of jobs) {
-    if (latest === undefined || job.created > latest.created || (job.created === latest.created && job.name > latest.name)) latest = job;
+    if (
+      latest === undefined ||
+      job.created > latest.created ||
+      (job.created === latest.created && job.name > latest.name)
+    )
+      latest = job;
   }
   return latest;
 }

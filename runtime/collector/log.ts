@@ -12,13 +12,17 @@ export interface Logger {
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
-export function jsonLogger(options: { level?: LogLevel; write?: (line: string) => void; component?: string } = {}): Logger {
+export function jsonLogger(
+  options: { level?: LogLevel; write?: (line: string) => void; component?: string } = {},
+): Logger {
   const min = ORDER[options.level ?? 'info'];
   const write = options.write ?? ((line: string) => process.stdout.write(line));
   const component = options.component ?? 'collector';
   const emit = (level: LogLevel, msg: string, fields?: LogFields) => {
     if (ORDER[level] < min) return;
-    write(`${JSON.stringify({ ts: new Date().toISOString(), level, component, msg, ...fields })}\n`);
+    write(
+      `${JSON.stringify({ ts: new Date().toISOString(), level, component, msg, ...fields })}\n`,
+    );
   };
   return {
     debug: (msg, fields) => emit('debug', msg, fields),

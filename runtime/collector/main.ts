@@ -13,7 +13,8 @@ import { tuningFromEnv } from './config.ts';
 import { describeError, jsonLogger } from './log.ts';
 import { WallClock } from './wall-clock.ts';
 
-const USAGE = 'usage: copa-fleet-collector --namespace NS [--inventory-configmap NAME] [--digest-store NAME] [--state-configmap NAME] [--port PORT] [--pushgateway-url URL --pushgateway-cleanup-grace-seconds N]';
+const USAGE =
+  'usage: copa-fleet-collector --namespace NS [--inventory-configmap NAME] [--digest-store NAME] [--state-configmap NAME] [--port PORT] [--pushgateway-url URL --pushgateway-cleanup-grace-seconds N]';
 
 async function main(argv: readonly string[]): Promise<number> {
   let collector: Collector;
@@ -23,16 +24,33 @@ async function main(argv: readonly string[]): Promise<number> {
     const tuning = tuningFromEnv(process.env);
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromDefault();
-    if (kubeConfig.getCurrentCluster() === null) throw new Error('no Kubernetes cluster configured (in-cluster service account, KUBECONFIG or ~/.kube/config)');
-    collector = new Collector({ kubeConfig, options, tuning, log, wallClock: WallClock.fromEnv(process.env) });
+    if (kubeConfig.getCurrentCluster() === null)
+      throw new Error(
+        'no Kubernetes cluster configured (in-cluster service account, KUBECONFIG or ~/.kube/config)',
+      );
+    collector = new Collector({
+      kubeConfig,
+      options,
+      tuning,
+      log,
+      wallClock: WallClock.fromEnv(process.env),
+    });
     const port = await collector.start();
-    log.info('started', { port, namespace: options.namespace, inventoryConfigMap: options.inventoryConfigMap, digestStore: options.digestStore, stateConfigMap: options.stateConfigMap });
+    log.info('started', {
+      port,
+      namespace: options.namespace,
+      inventoryConfigMap: options.inventoryConfigMap,
+      digestStore: options.digestStore,
+      stateConfigMap: options.stateConfigMap,
+    });
   } catch (error) {
     process.stderr.write(`copa-fleet-collector: ${describeError(error)}\n${USAGE}\n`);
     return 2;
   }
 
-  process.on('unhandledRejection', (reason) => log.error('unhandled rejection', { error: describeError(reason) }));
+  process.on('unhandledRejection', (reason) =>
+    log.error('unhandled rejection', { error: describeError(reason) }),
+  );
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));

@@ -13,11 +13,26 @@
  */
 import type { DigestRecordSource } from '../../src/shared/metrics.ts';
 import type { CollectorTuning } from './config.ts';
-import { CRONJOB_FAMILIES, EXCEPTION_FAMILIES, FLEET_FAMILIES, IMAGE_CLOCK_FAMILIES, IMAGE_FAMILIES, INVENTORY_FAMILIES, NAMESPACE_FAMILIES, type FamilyKey, type ModelStores } from './families/table.ts';
+import {
+  CRONJOB_FAMILIES,
+  EXCEPTION_FAMILIES,
+  FLEET_FAMILIES,
+  IMAGE_CLOCK_FAMILIES,
+  IMAGE_FAMILIES,
+  INVENTORY_FAMILIES,
+  NAMESPACE_FAMILIES,
+  type FamilyKey,
+  type ModelStores,
+} from './families/table.ts';
 import { imageFacts, noncompliantWithAcceptedRisk } from './families/image.ts';
 import { FleetIndexes } from './indexes.ts';
 import { DigestRecords } from './digest-records.ts';
-import { EMPTY_INVENTORY, parseInventoryConfigMap, type InventoryIndex, type PatchedDigest } from './inventory.ts';
+import {
+  EMPTY_INVENTORY,
+  parseInventoryConfigMap,
+  type InventoryIndex,
+  type PatchedDigest,
+} from './inventory.ts';
 import type { Logger } from './log.ts';
 import type { ConfigMapData, CronJobView, JobView, PodView, ReportView } from './projections.ts';
 import { SlaTracker, type ImageClockInput } from './sla.ts';
@@ -47,7 +62,8 @@ export interface SyncState {
   inventory: boolean;
 }
 
-const keysOf = (rows: readonly { readonly key: FamilyKey }[]): readonly FamilyKey[] => rows.map((row) => row.key);
+const keysOf = (rows: readonly { readonly key: FamilyKey }[]): readonly FamilyKey[] =>
+  rows.map((row) => row.key);
 const IMAGE_STORES = keysOf(IMAGE_FAMILIES);
 const CRONJOB_STORES = keysOf(CRONJOB_FAMILIES);
 const INVENTORY_STORES = keysOf(INVENTORY_FAMILIES);
@@ -60,7 +76,11 @@ export class FleetModel {
   private inventoryPresent = false;
   private patched = new Map<string, PatchedDigest>();
   private readonly digestRecords = new DigestRecords();
-  private digestRecordSources: Readonly<Record<DigestRecordSource, number>> = { own: 0, legacy: 0, rejected: 0 };
+  private digestRecordSources: Readonly<Record<DigestRecordSource, number>> = {
+    own: 0,
+    legacy: 0,
+    rejected: 0,
+  };
   /** The fleet-scope series need recomputing although no image changed. */
   private fleetDirty = false;
 
@@ -115,7 +135,9 @@ export class FleetModel {
 
   /** The SLA clock may start, stop and count only with a complete view of pods, reports and inventory. */
   get clockEnabled(): boolean {
-    return this.synced.pods && this.synced.reports && this.synced.inventory && this.options.clock.loaded;
+    return (
+      this.synced.pods && this.synced.reports && this.synced.inventory && this.options.clock.loaded
+    );
   }
 
   private checkClockGate(): void {
@@ -173,7 +195,10 @@ export class FleetModel {
   setInventory(data: ConfigMapData | undefined): void {
     const parsed = parseInventoryConfigMap(data);
     if (!parsed.ok) {
-      this.options.log.error('inventory rejected', { reason: parsed.reason, keeping: this.inventory.images.size });
+      this.options.log.error('inventory rejected', {
+        reason: parsed.reason,
+        keeping: this.inventory.images.size,
+      });
       return;
     }
     const before = this.inventory;
@@ -186,7 +211,11 @@ export class FleetModel {
     this.inventorySeriesDirty = true;
     if (this.clockWasEnabled) this.forgetImagesOutsideInventory();
     this.resolvePatchedDigests();
-    this.options.log.info('inventory loaded', { images: this.inventory.images.size, cronjobs: this.inventory.cronjobs.size, severitiesInScope: this.inventory.severitiesInScope });
+    this.options.log.info('inventory loaded', {
+      images: this.inventory.images.size,
+      cronjobs: this.inventory.cronjobs.size,
+      severitiesInScope: this.inventory.severitiesInScope,
+    });
     this.options.requestFlush();
   }
 
@@ -210,9 +239,11 @@ export class FleetModel {
   /** Which records stand for which CronJob depends on the inventory too: re-run on either change. */
   private resolvePatchedDigests(): void {
     const { byImage, sources, rejected } = this.digestRecords.resolve(this.inventory);
-    for (const { cronjob, reason } of rejected) this.options.log.warn('patched-digest record refused', { cronjob, reason });
+    for (const { cronjob, reason } of rejected)
+      this.options.log.warn('patched-digest record refused', { cronjob, reason });
     for (const image of new Set([...this.patched.keys(), ...byImage.keys()])) {
-      if (this.patched.get(image)?.digest !== byImage.get(image)?.digest) this.dirtyImages.add(image);
+      if (this.patched.get(image)?.digest !== byImage.get(image)?.digest)
+        this.dirtyImages.add(image);
     }
     this.patched = byImage;
     this.digestRecordSources = sources;
@@ -223,7 +254,13 @@ export class FleetModel {
   // ------------------------------------------------------------ recomputation
 
   get hasDirty(): boolean {
-    return this.dirtyImages.size > 0 || this.dirtyNamespaces.size > 0 || this.dirtyCronjobs.size > 0 || this.inventorySeriesDirty || this.fleetDirty;
+    return (
+      this.dirtyImages.size > 0 ||
+      this.dirtyNamespaces.size > 0 ||
+      this.dirtyCronjobs.size > 0 ||
+      this.inventorySeriesDirty ||
+      this.fleetDirty
+    );
   }
 
   /**
@@ -232,7 +269,8 @@ export class FleetModel {
    */
   flush(): void {
     const now = this.options.now();
-    if (!this.complete && now < this.options.startedAt + this.options.tuning.initialSyncTimeoutMs) return;
+    if (!this.complete && now < this.options.startedAt + this.options.tuning.initialSyncTimeoutMs)
+      return;
     if (this.dirtyImages.size > 0 || this.fleetDirty || this.inventorySeriesDirty) {
       for (const image of this.dirtyImages) this.computeImage(image, now);
       this.dirtyImages.clear();
@@ -291,11 +329,24 @@ export class FleetModel {
     this.indexes.pruneLastKnown(image, facts.reportOf);
     this.noncompliantByImage.set(image, facts.noncompliant);
     const { exceptions } = this.inventory;
-    this.noncompliantAcceptedByImage.set(image, noncompliantWithAcceptedRisk(image, facts, exceptions, now));
+    this.noncompliantAcceptedByImage.set(
+      image,
+      noncompliantWithAcceptedRisk(image, facts, exceptions, now),
+    );
     this.unknownByImage.set(image, facts.scanCoverage.unknown);
     // The clock first: the age and breach families read what it observed.
     const scope = this.inventory.severitiesInScope;
-    this.sla.observe({ image, entry, containers: facts.containers, reportOf: facts.reportOf, scope, exceptions, clock, clockEnabled: this.clockEnabled, now });
+    this.sla.observe({
+      image,
+      entry,
+      containers: facts.containers,
+      reportOf: facts.reportOf,
+      scope,
+      exceptions,
+      clock,
+      clockEnabled: this.clockEnabled,
+      now,
+    });
     const input = { ...this.clockInput(image, now), facts, severitiesInScope: scope };
     for (const { key, produce } of IMAGE_FAMILIES) produce(stores[key], input);
   }
@@ -360,7 +411,8 @@ export class FleetModel {
   private computeInventory(now: number): void {
     const { stores } = this.options;
     for (const key of INVENTORY_STORES) {
-      for (const group of stores[key].groupNames()) if (!this.inventory.images.has(group)) stores[key].deleteGroup(group);
+      for (const group of stores[key].groupNames())
+        if (!this.inventory.images.has(group)) stores[key].deleteGroup(group);
     }
     for (const [image, entry] of this.inventory.images) {
       const input = { image, entry, now };
@@ -373,15 +425,23 @@ export class FleetModel {
     const { stores } = this.options;
     const { exceptions } = this.inventory;
     const keys = new Set(exceptions.all.map((e) => e.key));
-    for (const key of EXCEPTION_STORES) for (const group of stores[key].groupNames()) if (!keys.has(group)) stores[key].deleteGroup(group);
+    for (const key of EXCEPTION_STORES)
+      for (const group of stores[key].groupNames())
+        if (!keys.has(group)) stores[key].deleteGroup(group);
     if (keys.size === 0) return;
     const covered = new Map<string, number>();
     for (const image of this.sla.images()) {
-      for (const key of this.sla.get(image)!.matchedExceptions) covered.set(key, (covered.get(key) ?? 0) + 1);
+      for (const key of this.sla.get(image)!.matchedExceptions)
+        covered.set(key, (covered.get(key) ?? 0) + 1);
     }
     const inForce = new Set(exceptions.inForceKeys(now));
     for (const exception of exceptions.all) {
-      const input = { exception, coveredImages: covered.get(exception.key) ?? 0, inForce: inForce.has(exception.key), now };
+      const input = {
+        exception,
+        coveredImages: covered.get(exception.key) ?? 0,
+        inForce: inForce.has(exception.key),
+        now,
+      };
       for (const { key, produce } of EXCEPTION_FAMILIES) produce(stores[key], input);
     }
   }
@@ -393,8 +453,11 @@ export class FleetModel {
   }
 
   private markAllNamespaces(): void {
-    for (const namespace of this.indexes.runningPodsByNamespace.keys()) this.dirtyNamespaces.add(namespace);
-    for (const key of NAMESPACE_STORES) for (const namespace of this.options.stores[key].groupNames()) this.dirtyNamespaces.add(namespace);
+    for (const namespace of this.indexes.runningPodsByNamespace.keys())
+      this.dirtyNamespaces.add(namespace);
+    for (const key of NAMESPACE_STORES)
+      for (const namespace of this.options.stores[key].groupNames())
+        this.dirtyNamespaces.add(namespace);
   }
 
   private forgetImagesOutsideInventory(): void {

@@ -9,7 +9,12 @@
 import { CRONJOB_LABEL, JOB_CONTAINERS } from '../../src/shared/contract.ts';
 import { runningContainers, type PodLike, type RunningContainer } from '../../src/shared/drift.ts';
 import { isImagePullReason } from '../../src/shared/image-pull.ts';
-import { DEFAULT_TAG, normalizeDigest, parseImageRef, repositoryOf } from '../../src/shared/image-ref.ts';
+import {
+  DEFAULT_TAG,
+  normalizeDigest,
+  parseImageRef,
+  repositoryOf,
+} from '../../src/shared/image-ref.ts';
 import { SEVERITIES, toSeverity, type Severity } from '../../src/shared/metrics.ts';
 import type { RawObject } from './kube/kube-client.ts';
 
@@ -62,7 +67,11 @@ export interface PodView {
 
 interface ContainerStatusRaw {
   readonly name?: string;
-  readonly state?: { readonly running?: unknown; readonly terminated?: unknown; readonly waiting?: { readonly reason?: string } };
+  readonly state?: {
+    readonly running?: unknown;
+    readonly terminated?: unknown;
+    readonly waiting?: { readonly reason?: string };
+  };
   readonly lastState?: { readonly terminated?: unknown; readonly running?: unknown };
 }
 interface PodRaw extends RawObject {
@@ -80,10 +89,14 @@ export function projectPod(object: RawObject, fleetNamespace: string): PodView {
   const pod = object as PodRaw;
   const namespace = intern(pod.metadata?.namespace ?? '');
   const name = pod.metadata?.name ?? '';
-  const statuses = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])];
+  const statuses = [
+    ...(pod.status?.containerStatuses ?? []),
+    ...(pod.status?.initContainerStatuses ?? []),
+  ];
   const running = statuses.some((s) => s.state?.running !== undefined && s.state.running !== null);
   const specImages = new Map<string, string>();
-  for (const c of [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])]) if (c.name !== undefined && c.image !== undefined) specImages.set(c.name, c.image);
+  for (const c of [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])])
+    if (c.name !== undefined && c.image !== undefined) specImages.set(c.name, c.image);
   const containers = running
     ? runningContainers(pod as PodLike).map((c): PodContainer => ({
         namespace,
@@ -97,9 +110,16 @@ export function projectPod(object: RawObject, fleetNamespace: string): PodView {
   const view: PodView = { namespace, name, containers, running };
   const cronjob = pod.metadata?.labels?.[CRONJOB_LABEL];
   if (namespace !== fleetNamespace || cronjob === undefined) return view;
-  const job = pod.metadata?.labels?.['batch.kubernetes.io/job-name'] ?? pod.metadata?.labels?.['job-name'] ?? pod.metadata?.ownerReferences?.find((o) => o.kind === 'Job')?.name;
+  const job =
+    pod.metadata?.labels?.['batch.kubernetes.io/job-name'] ??
+    pod.metadata?.labels?.['job-name'] ??
+    pod.metadata?.ownerReferences?.find((o) => o.kind === 'Job')?.name;
   if (job === undefined) return view;
-  const started = (s: ContainerStatusRaw) => isSet(s.state?.running) || isSet(s.state?.terminated) || isSet(s.lastState?.terminated) || isSet(s.lastState?.running);
+  const started = (s: ContainerStatusRaw) =>
+    isSet(s.state?.running) ||
+    isSet(s.state?.terminated) ||
+    isSet(s.lastState?.terminated) ||
+    isSet(s.lastState?.running);
   const exporter = statuses.find((s) => s.name === JOB_CONTAINERS.exporter);
   return {
     ...view,
@@ -153,8 +173,16 @@ interface ReportRaw extends RawObject {
   readonly report?: {
     readonly updateTimestamp?: string;
     readonly registry?: { readonly server?: string };
-    readonly artifact?: { readonly repository?: string; readonly digest?: string; readonly tag?: string };
-    readonly vulnerabilities?: readonly { readonly vulnerabilityID?: string; readonly severity?: string; readonly fixedVersion?: string }[];
+    readonly artifact?: {
+      readonly repository?: string;
+      readonly digest?: string;
+      readonly tag?: string;
+    };
+    readonly vulnerabilities?: readonly {
+      readonly vulnerabilityID?: string;
+      readonly severity?: string;
+      readonly fixedVersion?: string;
+    }[];
   };
 }
 
@@ -163,16 +191,21 @@ export function projectReport(object: RawObject): ReportView {
   const server = report?.registry?.server ?? '';
   const repository = report?.artifact?.repository ?? '';
   // trivy-operator writes Docker Hub as index.docker.io; the shared normalisation maps it to docker.io.
-  const image = repository === '' ? undefined : repositoryOf(server === '' ? repository : `${server}/${repository}`);
+  const image =
+    repository === ''
+      ? undefined
+      : repositoryOf(server === '' ? repository : `${server}/${repository}`);
   const rawDigest = report?.artifact?.digest;
-  const digest = rawDigest === undefined || rawDigest === '' ? undefined : normalizeDigest(rawDigest);
+  const digest =
+    rawDigest === undefined || rawDigest === '' ? undefined : normalizeDigest(rawDigest);
   const updated = Date.parse(report?.updateTimestamp ?? '');
   const sets = new Map<Severity, Set<string>>();
   const fixed = new Set<string>();
   const unfixed = new Set<string>();
   for (const v of report?.vulnerabilities ?? []) {
     if (typeof v.vulnerabilityID !== 'string' || v.vulnerabilityID === '') continue;
-    if (typeof v.fixedVersion === 'string' && v.fixedVersion.trim() !== '') fixed.add(v.vulnerabilityID);
+    if (typeof v.fixedVersion === 'string' && v.fixedVersion.trim() !== '')
+      fixed.add(v.vulnerabilityID);
     else unfixed.add(v.vulnerabilityID);
     const severity = toSeverity(v.severity ?? '');
     let set = sets.get(severity);
@@ -213,7 +246,13 @@ export interface JobView {
 }
 
 interface JobRaw extends RawObject {
-  readonly status?: { readonly conditions?: readonly { readonly type?: string; readonly status?: string; readonly reason?: string }[] };
+  readonly status?: {
+    readonly conditions?: readonly {
+      readonly type?: string;
+      readonly status?: string;
+      readonly reason?: string;
+    }[];
+  };
 }
 
 export function projectJob(object: RawObject): JobView {
@@ -222,7 +261,9 @@ export function projectJob(object: RawObject): JobView {
   const failed = conditions.find((c) => c.type === 'Failed' && c.status === 'True');
   return {
     name: job.metadata?.name ?? '',
-    cronjob: job.metadata?.labels?.[CRONJOB_LABEL] ?? job.metadata?.ownerReferences?.find((o) => o.kind === 'CronJob')?.name,
+    cronjob:
+      job.metadata?.labels?.[CRONJOB_LABEL] ??
+      job.metadata?.ownerReferences?.find((o) => o.kind === 'CronJob')?.name,
     created: Date.parse(job.metadata?.creationTimestamp ?? '') || 0,
     failedReason: failed === undefined ? undefined : (failed.reason ?? 'Failed'),
     succeeded: conditions.some((c) => c.type === 'Complete' && c.status === 'True'),
@@ -254,7 +295,10 @@ export function projectCronJob(object: RawObject): CronJobView {
     created: time(cron.metadata?.creationTimestamp) ?? 0,
     lastSchedule: time(cron.status?.lastScheduleTime),
     suspended: cron.spec?.suspend === true,
-    startingDeadlineSeconds: typeof cron.spec?.startingDeadlineSeconds === 'number' ? cron.spec.startingDeadlineSeconds : undefined,
+    startingDeadlineSeconds:
+      typeof cron.spec?.startingDeadlineSeconds === 'number'
+        ? cron.spec.startingDeadlineSeconds
+        : undefined,
   };
 }
 
@@ -266,7 +310,8 @@ export function projectConfigMapData(object: RawObject): ConfigMapData {
   const data = (object as { data?: unknown }).data;
   if (typeof data !== 'object' || data === null) return {};
   const result: Record<string, string> = {};
-  for (const [key, value] of Object.entries(data)) if (typeof value === 'string') result[key] = value;
+  for (const [key, value] of Object.entries(data))
+    if (typeof value === 'string') result[key] = value;
   return result;
 }
 

@@ -38,14 +38,39 @@ export interface PushgatewayCleanupOptions {
 }
 
 /** The collector metrics this module produces (only while the cleanup is on). */
-export const PUSHGATEWAY_CLEANUP_METRIC_KEYS = ['pushgatewayStaleGroups', 'pushgatewayGroupsDeletedTotal', 'pushgatewayCleanupFailuresTotal'] as const satisfies readonly MetricKey[];
+export const PUSHGATEWAY_CLEANUP_METRIC_KEYS = [
+  'pushgatewayStaleGroups',
+  'pushgatewayGroupsDeletedTotal',
+  'pushgatewayCleanupFailuresTotal',
+] as const satisfies readonly MetricKey[];
 
 /** The collector's cleanup, when its command line turns it on (a Pushgateway URL and a grace). */
-export function pushgatewayCleanup(options: CollectorOptions, tuning: CollectorTuning, registry: Registry, log: Logger): PushgatewayCleanup | undefined {
-  const { pushgatewayUrl: url, pushgatewayCleanupGraceSeconds: graceSeconds, pushgatewayCredentialsDir: credentialsDir } = options;
+export function pushgatewayCleanup(
+  options: CollectorOptions,
+  tuning: CollectorTuning,
+  registry: Registry,
+  log: Logger,
+): PushgatewayCleanup | undefined {
+  const {
+    pushgatewayUrl: url,
+    pushgatewayCleanupGraceSeconds: graceSeconds,
+    pushgatewayCredentialsDir: credentialsDir,
+  } = options;
   if (url === undefined || graceSeconds === undefined) return undefined;
-  log.info('pushgateway cleanup on', { url, graceSeconds, intervalMs: tuning.pushgatewayCleanupIntervalMs, authenticated: credentialsDir !== undefined });
-  return new PushgatewayCleanup({ url, graceSeconds, intervalMs: tuning.pushgatewayCleanupIntervalMs, registry, log, ...(credentialsDir !== undefined && { credentialsDir }) });
+  log.info('pushgateway cleanup on', {
+    url,
+    graceSeconds,
+    intervalMs: tuning.pushgatewayCleanupIntervalMs,
+    authenticated: credentialsDir !== undefined,
+  });
+  return new PushgatewayCleanup({
+    url,
+    graceSeconds,
+    intervalMs: tuning.pushgatewayCleanupIntervalMs,
+    registry,
+    log,
+    ...(credentialsDir !== undefined && { credentialsDir }),
+  });
 }
 
 export interface CleanupPass {
@@ -77,9 +102,21 @@ export class PushgatewayCleanup {
     const { registry } = options;
     this.now = options.now ?? Date.now;
     this.base = options.url.replace(/\/+$/, '');
-    this.stale = new Gauge({ name: METRICS.pushgatewayStaleGroups.name, help: METRICS.pushgatewayStaleGroups.help, registers: [registry] });
-    this.deletedTotal = new Counter({ name: METRICS.pushgatewayGroupsDeletedTotal.name, help: METRICS.pushgatewayGroupsDeletedTotal.help, registers: [registry] });
-    this.failuresTotal = new Counter({ name: METRICS.pushgatewayCleanupFailuresTotal.name, help: METRICS.pushgatewayCleanupFailuresTotal.help, registers: [registry] });
+    this.stale = new Gauge({
+      name: METRICS.pushgatewayStaleGroups.name,
+      help: METRICS.pushgatewayStaleGroups.help,
+      registers: [registry],
+    });
+    this.deletedTotal = new Counter({
+      name: METRICS.pushgatewayGroupsDeletedTotal.name,
+      help: METRICS.pushgatewayGroupsDeletedTotal.help,
+      registers: [registry],
+    });
+    this.failuresTotal = new Counter({
+      name: METRICS.pushgatewayCleanupFailuresTotal.name,
+      help: METRICS.pushgatewayCleanupFailuresTotal.help,
+      registers: [registry],
+    });
   }
 
   /** The inventory ConfigMap's data, as the collector's informer sees it; an invalid one keeps the previous. */
@@ -114,7 +151,10 @@ export class PushgatewayCleanup {
       groups = await this.listGroups();
     } catch (error) {
       this.failuresTotal.inc();
-      this.options.log.warn('pushgateway cleanup: cannot list groups', { url: this.base, error: describeError(error) });
+      this.options.log.warn('pushgateway cleanup: cannot list groups', {
+        url: this.base,
+        error: describeError(error),
+      });
       return { ran: false, deleted: [], waiting: [], failures: 1 };
     }
     const graceMs = this.options.graceSeconds * 1000;
@@ -133,12 +173,18 @@ export class PushgatewayCleanup {
         await this.request(groupPath(group.cronjob), 'DELETE');
         deleted.push(group.cronjob);
         this.deletedTotal.inc();
-        this.options.log.info('pushgateway cleanup: group deleted', { cronjob: group.cronjob, lastPush: new Date(group.pushedAt).toISOString() });
+        this.options.log.info('pushgateway cleanup: group deleted', {
+          cronjob: group.cronjob,
+          lastPush: new Date(group.pushedAt).toISOString(),
+        });
       } catch (error) {
         failures += 1;
         waiting.push(group.cronjob);
         this.failuresTotal.inc();
-        this.options.log.warn('pushgateway cleanup: delete failed', { cronjob: group.cronjob, error: describeError(error) });
+        this.options.log.warn('pushgateway cleanup: delete failed', {
+          cronjob: group.cronjob,
+          error: describeError(error),
+        });
       }
     }
     this.stale.set(waiting.length);
@@ -150,7 +196,8 @@ export class PushgatewayCleanup {
     const response = await this.request('/api/v1/metrics', 'GET');
     const json = await response.json();
     const data = isObject(json) && Array.isArray(json.data) ? json.data : undefined;
-    if (data === undefined) throw new Error('unexpected answer from the Pushgateway /api/v1/metrics (no data array)');
+    if (data === undefined)
+      throw new Error('unexpected answer from the Pushgateway /api/v1/metrics (no data array)');
     const groups: Group[] = [];
     for (const entry of data) {
       if (!isObject(entry) || !isObject(entry.labels)) continue;
@@ -164,7 +211,11 @@ export class PushgatewayCleanup {
   private async request(path: string, method: 'GET' | 'DELETE'): Promise<Response> {
     // Read per request: a rotated Secret is picked up without a restart.
     const auth = await basicAuthHeaders(this.options.credentialsDir);
-    return checkedFetch(`${this.base}${path}`, { method, signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 10_000), headers: { accept: 'application/json', ...auth } });
+    return checkedFetch(`${this.base}${path}`, {
+      method,
+      signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 10_000),
+      headers: { accept: 'application/json', ...auth },
+    });
   }
 }
 

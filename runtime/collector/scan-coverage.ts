@@ -18,7 +18,11 @@ export interface ScanCoverage {
  * `scanned(digest)`: a report (or the last known one, while trivy-operator re-creates it after its
  * TTL) exists for the image at that digest. `patchedDigest`: the image's latest patched digest, if any.
  */
-export function scanCoverage(containers: readonly RunningContainer[], scanned: (digest: string) => boolean, patchedDigest: string | undefined): ScanCoverage {
+export function scanCoverage(
+  containers: readonly RunningContainer[],
+  scanned: (digest: string) => boolean,
+  patchedDigest: string | undefined,
+): ScanCoverage {
   let unscanned = 0;
   let unknown = 0;
   for (const c of containers) {

@@ -41,7 +41,13 @@ export type LabelValues<D extends MetricDef> = Readonly<Record<D['labels'][numbe
 export function formatLabels<D extends MetricDef>(def: D, values: LabelValues<D>): string {
   if (def.labels.length === 0) return '';
   const parts: string[] = ['{'];
-  for (const label of def.labels) parts.push(label, '="', escapeLabelValue((values as Readonly<Record<string, string>>)[label]!), '",');
+  for (const label of def.labels)
+    parts.push(
+      label,
+      '="',
+      escapeLabelValue((values as Readonly<Record<string, string>>)[label]!),
+      '",',
+    );
   parts[parts.length - 1] = '"}';
   // join() yields one flat string; `+=` or a template would keep a rope of cons cells per series alive.
   return parts.join('');
@@ -51,10 +57,22 @@ export function formatLabels<D extends MetricDef>(def: D, values: LabelValues<D>
  * The label set split in two after the first `split` labels: `{a="x",` and `b="y"}`. `share`
  * (e.g. an interning function) lets equal parts be one string.
  */
-export function formatLabelParts<D extends MetricDef>(def: D, values: LabelValues<D>, split: number, share: (part: string) => string = (p) => p): readonly [string, string] {
+export function formatLabelParts<D extends MetricDef>(
+  def: D,
+  values: LabelValues<D>,
+  split: number,
+  share: (part: string) => string = (p) => p,
+): readonly [string, string] {
   const head: string[] = ['{'];
   const tail: string[] = [];
-  def.labels.forEach((label, i) => (i < split ? head : tail).push(label, '="', escapeLabelValue((values as Readonly<Record<string, string>>)[label]!), '",'));
+  def.labels.forEach((label, i) =>
+    (i < split ? head : tail).push(
+      label,
+      '="',
+      escapeLabelValue((values as Readonly<Record<string, string>>)[label]!),
+      '",',
+    ),
+  );
   tail[tail.length - 1] = '"}';
   return [share(head.join('')), share(tail.join(''))];
 }
@@ -65,7 +83,9 @@ export function labelsText(labels: Labels): string {
 }
 
 function escapeLabelValue(value: string): string {
-  return /[\\\n"]/.test(value) ? value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"') : value;
+  return /[\\\n"]/.test(value)
+    ? value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')
+    : value;
 }
 
 function escapeHelp(help: string): string {

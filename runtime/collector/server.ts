@@ -40,20 +40,25 @@ export class CollectorServer {
         case '/metrics':
           this.serveMetrics(res).catch((error: unknown) => {
             this.log.error('metrics failed', { error: describeError(error) });
-            if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' }).end('metrics failed\n');
+            if (!res.headersSent)
+              res.writeHead(500, { 'Content-Type': 'text/plain' }).end('metrics failed\n');
             else res.destroy();
           });
           return;
         case '/healthz': {
           const lag = Date.now() - this.lastBeat;
           const ok = lag < MAX_LOOP_LAG_MS;
-          res.writeHead(ok ? 200 : 503, { 'Content-Type': 'text/plain' }).end(ok ? 'ok\n' : `event loop lag ${lag} ms\n`);
+          res
+            .writeHead(ok ? 200 : 503, { 'Content-Type': 'text/plain' })
+            .end(ok ? 'ok\n' : `event loop lag ${lag} ms\n`);
           return;
         }
         case '/readyz': {
           const missing = this.endpoints.missing();
           const ok = missing.length === 0;
-          res.writeHead(ok ? 200 : 503, { 'Content-Type': 'application/json' }).end(`${JSON.stringify({ ready: ok, waitingFor: missing })}\n`);
+          res
+            .writeHead(ok ? 200 : 503, { 'Content-Type': 'application/json' })
+            .end(`${JSON.stringify({ ready: ok, waitingFor: missing })}\n`);
           return;
         }
         default:

@@ -122,8 +122,16 @@ export class SlaTracker {
       for (const cve of cves) if (!fixableOnly || !active.has(cve)) addTo(unfixable, severity, cve);
     }
     const { accepted, matched } = exceptions.size === 0 ? NO_EXCEPTIONS : acceptance(input, active);
-    if (input.clockEnabled) clock.observe(image, new Set(active.keys()), complete, Math.floor(now / 1000));
-    if (active.size > 0 || unfixable.size > 0 || matched.size > 0) this.byImage.set(image, { active, bySeverity, accepted, unfixable, matchedExceptions: matched });
+    if (input.clockEnabled)
+      clock.observe(image, new Set(active.keys()), complete, Math.floor(now / 1000));
+    if (active.size > 0 || unfixable.size > 0 || matched.size > 0)
+      this.byImage.set(image, {
+        active,
+        bySeverity,
+        accepted,
+        unfixable,
+        matchedExceptions: matched,
+      });
     else this.byImage.delete(image);
   }
 }
@@ -131,7 +139,10 @@ export class SlaTracker {
 const NO_EXCEPTIONS = { accepted: new Set<string>(), matched: new Set<string>() } as const;
 
 /** Which active CVEs are accepted, and which exceptions match a running container of the image. */
-function acceptance({ image, containers, reportOf, exceptions, now }: ObserveInput, active: ReadonlyMap<string, unknown>): { accepted: Set<string>; matched: Set<string> } {
+function acceptance(
+  { image, containers, reportOf, exceptions, now }: ObserveInput,
+  active: ReadonlyMap<string, unknown>,
+): { accepted: Set<string>; matched: Set<string> } {
   const tagsOf = new Map<string, Set<string | undefined>>();
   for (const c of containers) addTo(tagsOf, c.digest, c.tag);
   const accepted = new Set<string>();
@@ -140,11 +151,14 @@ function acceptance({ image, containers, reportOf, exceptions, now }: ObserveInp
     // The tags of every running container whose digest's report lists the vulnerability.
     const carriers = new Set<string | undefined>();
     for (const [digest, report] of reportOf) {
-      if (report !== undefined && lists(report, vulnerability)) for (const tag of tagsOf.get(digest) ?? []) carriers.add(tag);
+      if (report !== undefined && lists(report, vulnerability))
+        for (const tag of tagsOf.get(digest) ?? []) carriers.add(tag);
     }
     if (carriers.size === 0) continue;
-    for (const exception of exceptions.of(vulnerability)) if (ExceptionIndex.covers(exception, image, carriers)) matched.add(exception.key);
-    if (active.has(vulnerability) && exceptions.accepts(vulnerability, image, carriers, now)) accepted.add(vulnerability);
+    for (const exception of exceptions.of(vulnerability))
+      if (ExceptionIndex.covers(exception, image, carriers)) matched.add(exception.key);
+    if (active.has(vulnerability) && exceptions.accepts(vulnerability, image, carriers, now))
+      accepted.add(vulnerability);
   }
   return { accepted, matched };
 }
@@ -175,7 +189,11 @@ export function slaBreachSeries(store: SeriesStore, input: ImageClockInput): voi
     if (hours === undefined) continue;
     const entry = clock.get(image, cve);
     if (entry === undefined || entry.goneSince !== 0) continue;
-    const labels = formatLabels(METRICS.slaBreachTotal, { image, cve_id: cve, threshold_hours: String(hours) });
+    const labels = formatLabels(METRICS.slaBreachTotal, {
+      image,
+      cve_id: cve,
+      threshold_hours: String(hours),
+    });
     const existing = previous.get(labels);
     if (entry.breached.includes(hours)) {
       next.set(labels, existing ?? { labels, value: 0, since: now });
@@ -185,11 +203,20 @@ export function slaBreachSeries(store: SeriesStore, input: ImageClockInput): voi
     if (nowSeconds < due - tuning.breachPrewarmSeconds) continue;
     const series = existing ?? { labels, value: 0, since: now };
     next.set(labels, series);
-    if (input.clockEnabled && nowSeconds >= due && (now - series.since) / 1000 >= tuning.breachMinExposureSeconds) {
+    if (
+      input.clockEnabled &&
+      nowSeconds >= due &&
+      (now - series.since) / 1000 >= tuning.breachMinExposureSeconds
+    ) {
       series.value = (series.value as number) + 1;
       clock.markBreached(image, cve, hours);
       input.breachCounted();
-      input.log.info('sla breach', { image, cve, thresholdHours: hours, firstSeen: new Date(entry.firstSeen * 1000).toISOString() });
+      input.log.info('sla breach', {
+        image,
+        cve,
+        thresholdHours: hours,
+        firstSeen: new Date(entry.firstSeen * 1000).toISOString(),
+      });
     }
   }
   store.replaceGroup(image, next.values());
@@ -203,15 +230,27 @@ export function slaBreachSeries(store: SeriesStore, input: ImageClockInput): voi
  * age by at most a tick. It is what CriticalCVESLABreach reads.
  */
 export function slaBreachingSeries(store: SeriesStore, input: ImageClockInput): void {
-  breachingCounts(store, input, METRICS.imageCveSlaBreaches, (cve) => !input.sla!.accepted.has(cve));
+  breachingCounts(
+    store,
+    input,
+    METRICS.imageCveSlaBreaches,
+    (cve) => !input.sla!.accepted.has(cve),
+  );
 }
 
 /** `image_cve_sla_breaches_accepted`: the breaching CVEs that `image_cve_sla_breaches` leaves out because they are accepted. */
 export function slaAcceptedBreachingSeries(store: SeriesStore, input: ImageClockInput): void {
-  breachingCounts(store, input, METRICS.imageCveSlaBreachesAccepted, (cve) => input.sla!.accepted.has(cve));
+  breachingCounts(store, input, METRICS.imageCveSlaBreachesAccepted, (cve) =>
+    input.sla!.accepted.has(cve),
+  );
 }
 
-function breachingCounts(store: SeriesStore, input: ImageClockInput, def: typeof METRICS.imageCveSlaBreaches | typeof METRICS.imageCveSlaBreachesAccepted, counts: (cve: string) => boolean): void {
+function breachingCounts(
+  store: SeriesStore,
+  input: ImageClockInput,
+  def: typeof METRICS.imageCveSlaBreaches | typeof METRICS.imageCveSlaBreachesAccepted,
+  counts: (cve: string) => boolean,
+): void {
   const { image, clock, slaHours, now } = input;
   const nowSeconds = now / 1000;
   const previous = store.groupByLabels(image);
@@ -223,7 +262,12 @@ function breachingCounts(store: SeriesStore, input: ImageClockInput, def: typeof
     for (const cve of cves) {
       if (!counts(cve)) continue;
       const entry = clock.get(image, cve);
-      if (entry !== undefined && entry.goneSince === 0 && nowSeconds - entry.firstSeen > hours * 3600) breaching += 1;
+      if (
+        entry !== undefined &&
+        entry.goneSince === 0 &&
+        nowSeconds - entry.firstSeen > hours * 3600
+      )
+        breaching += 1;
     }
     if (breaching === 0) continue;
     const labels = formatLabels(def, { image, severity });
@@ -249,7 +293,11 @@ export function unfixableSeries(store: SeriesStore, input: ImageClockInput): voi
 }
 
 /** The strictest (smallest) SLA hours of a CVE seen under several severities; `seen` tells "no SLA yet" from "not seen". */
-function minHours(current: number | undefined, hours: number | undefined, seen: boolean): number | undefined {
+function minHours(
+  current: number | undefined,
+  hours: number | undefined,
+  seen: boolean,
+): number | undefined {
   if (!seen) return hours;
   if (current === undefined) return hours;
   if (hours === undefined) return current;

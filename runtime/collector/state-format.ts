@@ -63,12 +63,27 @@ export function decodeImageClock(text: string): { image: string; cves: ImageCloc
   }
   if (typeof json !== 'object' || json === null) return undefined;
   const { v, image, cves } = json as { v?: unknown; image?: unknown; cves?: unknown };
-  if (v !== STATE_FORMAT_VERSION || typeof image !== 'string' || typeof cves !== 'object' || cves === null) return undefined;
+  if (
+    v !== STATE_FORMAT_VERSION ||
+    typeof image !== 'string' ||
+    typeof cves !== 'object' ||
+    cves === null
+  )
+    return undefined;
   const result: ImageClock = new Map();
   for (const [cve, value] of Object.entries(cves)) {
-    if (!Array.isArray(value) || value.length < 2 || !value.every((n) => typeof n === 'number' && Number.isFinite(n))) continue;
+    if (
+      !Array.isArray(value) ||
+      value.length < 2 ||
+      !value.every((n) => typeof n === 'number' && Number.isFinite(n))
+    )
+      continue;
     const [firstSeen, goneSince, ...breached] = value as number[];
-    result.set(cve, { firstSeen: firstSeen!, goneSince: goneSince!, breached: [...new Set(breached)].sort((a, b) => a - b) });
+    result.set(cve, {
+      firstSeen: firstSeen!,
+      goneSince: goneSince!,
+      breached: [...new Set(breached)].sort((a, b) => a - b),
+    });
   }
   return { image, cves: result };
 }

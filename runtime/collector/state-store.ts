@@ -19,15 +19,31 @@
  *   counted breaches) and the write is retried. A missing shard is created (with everything the
  *   clock holds for it when it was deleted behind our back).
  */
-import { PatchStrategy, setHeaderOptions, type CoreV1Api, type V1ConfigMap } from '@kubernetes/client-node';
-import { PIPELINE_LABEL, STATE_SHARD_LABEL, STATE_SHARDS, stateShardName } from '../../src/shared/contract.ts';
+import {
+  PatchStrategy,
+  setHeaderOptions,
+  type CoreV1Api,
+  type V1ConfigMap,
+} from '@kubernetes/client-node';
+import {
+  PIPELINE_LABEL,
+  STATE_SHARD_LABEL,
+  STATE_SHARDS,
+  stateShardName,
+} from '../../src/shared/contract.ts';
 import { COLLECTOR_RESOURCES } from '../../src/shared/metrics.ts';
 import { backoffDelay, Sleeper } from './kube/backoff.ts';
 import { KubeApiError, toKubeApiError } from './kube/errors.ts';
 import type { ReflectorHealth } from './kube/reflector.ts';
 import { describeError, type Logger } from './log.ts';
 import type { SlaClock } from './sla-clock.ts';
-import { decodeImageClock, encodeImageClock, stateKey, stateShardOf, type ImageClock } from './state-format.ts';
+import {
+  decodeImageClock,
+  encodeImageClock,
+  stateKey,
+  stateShardOf,
+  type ImageClock,
+} from './state-format.ts';
 
 export interface StateStoreOptions {
   readonly core: CoreV1Api;
@@ -113,8 +129,18 @@ export class StateStore {
       } catch (error) {
         const apiError = toKubeApiError(error, `read state configmaps ${namespace}/${name}*`);
         this.options.health.apiError(COLLECTOR_RESOURCES.state, apiError);
-        const delay = backoffDelay(attempt, this.options.backoffInitialMs, this.options.backoffMaxMs);
-        log.warn('api error', { resource: COLLECTOR_RESOURCES.state, error: apiError.message, status: apiError.statusCode, retryInMs: delay, attempt });
+        const delay = backoffDelay(
+          attempt,
+          this.options.backoffInitialMs,
+          this.options.backoffMaxMs,
+        );
+        log.warn('api error', {
+          resource: COLLECTOR_RESOURCES.state,
+          error: apiError.message,
+          status: apiError.statusCode,
+          retryInMs: delay,
+          attempt,
+        });
         await this.sleeper.sleep(delay);
       }
     }
@@ -170,7 +196,10 @@ export class StateStore {
   }
 
   /** Sorts what was read into the clock's images, the migrations and the keys to delete after them. */
-  private absorb(shards: readonly V1ConfigMap[], legacy: V1ConfigMap | undefined): { images: Map<string, ImageClock>; skipped: number } {
+  private absorb(
+    shards: readonly V1ConfigMap[],
+    legacy: V1ConfigMap | undefined,
+  ): { images: Map<string, ImageClock>; skipped: number } {
     const own = new Map<string, ImageClock>();
     const moved = new Map<string, ImageClock>();
     let skipped = 0;
@@ -220,7 +249,11 @@ export class StateStore {
     }
     this.writing = this.writeOnce(final).finally(() => {
       this.writing = undefined;
-      if ((this.options.clock.hasDirty || (this.stale.size > 0 && this.migrating.size === 0)) && !this.stopped) this.schedule();
+      if (
+        (this.options.clock.hasDirty || (this.stale.size > 0 && this.migrating.size === 0)) &&
+        !this.stopped
+      )
+        this.schedule();
     });
     return this.writing;
   }
@@ -247,7 +280,10 @@ export class StateStore {
         keys += images.length;
         for (const image of images) this.migrating.delete(image);
       } catch (error) {
-        failed = error instanceof KubeApiError ? error : toKubeApiError(error, `write configmap ${shard.name}`);
+        failed =
+          error instanceof KubeApiError
+            ? error
+            : toKubeApiError(error, `write configmap ${shard.name}`);
         clock.markDirty(images);
       }
     }
@@ -261,15 +297,30 @@ export class StateStore {
     if (failed !== undefined) {
       this.failures++;
       this.options.health.apiError(COLLECTOR_RESOURCES.state, failed);
-      const delay = backoffDelay(this.failures, this.options.backoffInitialMs, this.options.backoffMaxMs);
-      log.warn('api error', { resource: COLLECTOR_RESOURCES.state, error: describeError(failed), status: failed.statusCode, retryInMs: final ? undefined : delay });
+      const delay = backoffDelay(
+        this.failures,
+        this.options.backoffInitialMs,
+        this.options.backoffMaxMs,
+      );
+      log.warn('api error', {
+        resource: COLLECTOR_RESOURCES.state,
+        error: describeError(failed),
+        status: failed.statusCode,
+        retryInMs: final ? undefined : delay,
+      });
       if (!final && !this.stopped) await this.sleeper.sleep(delay);
       return;
     }
     this.failures = 0;
     if (keys === 0) return;
     this.lastWrite = { shards: byShard.size, keys, requestBytes, ms: Date.now() - started };
-    log.info('state written', { configmap: name, ...this.lastWrite, entries: clock.size, bytes: this.bytes(), largestShardBytes: this.largestShardBytes() });
+    log.info('state written', {
+      configmap: name,
+      ...this.lastWrite,
+      entries: clock.size,
+      bytes: this.bytes(),
+      largestShardBytes: this.largestShardBytes(),
+    });
     for (const index of byShard.keys()) {
       const shard = this.shards[index]!;
       const bytes = shardBytes(shard);
@@ -299,7 +350,8 @@ export class StateStore {
         const mine = new Set(images);
         for (const [key, value] of Object.entries(current?.data ?? {})) {
           const decoded = decodeImageClock(value);
-          if (decoded !== undefined && mine.has(decoded.image) && key === stateKey(decoded.image)) clock.mergeRemote(decoded.image, decoded.cves);
+          if (decoded !== undefined && mine.has(decoded.image) && key === stateKey(decoded.image))
+            clock.mergeRemote(decoded.image, decoded.cves);
         }
         Object.assign(data, this.values(images));
       }
@@ -316,7 +368,8 @@ export class StateStore {
     const data: Record<string, string | null> = {};
     for (const image of images) {
       const cves = this.options.clock.entries(image);
-      data[stateKey(image)] = cves === undefined || cves.size === 0 ? null : encodeImageClock(image, cves);
+      data[stateKey(image)] =
+        cves === undefined || cves.size === 0 ? null : encodeImageClock(image, cves);
     }
     return data;
   }
@@ -327,8 +380,17 @@ export class StateStore {
       const body: V1ConfigMap = {
         apiVersion: 'v1',
         kind: 'ConfigMap',
-        metadata: { name: shard.name, namespace, labels: { [PIPELINE_LABEL.key]: PIPELINE_LABEL.value, [STATE_SHARD_LABEL]: String(shard.index) } },
-        data: Object.fromEntries(Object.entries(data).filter((e): e is [string, string] => e[1] !== null)),
+        metadata: {
+          name: shard.name,
+          namespace,
+          labels: {
+            [PIPELINE_LABEL.key]: PIPELINE_LABEL.value,
+            [STATE_SHARD_LABEL]: String(shard.index),
+          },
+        },
+        data: Object.fromEntries(
+          Object.entries(data).filter((e): e is [string, string] => e[1] !== null),
+        ),
       };
       try {
         const created = await core.createNamespacedConfigMap({ namespace, body });
@@ -341,7 +403,10 @@ export class StateStore {
     }
     const patch = { metadata: { resourceVersion: shard.resourceVersion }, data };
     try {
-      const patched = await core.patchNamespacedConfigMap({ name: shard.name, namespace, body: patch }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+      const patched = await core.patchNamespacedConfigMap(
+        { name: shard.name, namespace, body: patch },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
       shard.resourceVersion = patched.metadata?.resourceVersion;
       return JSON.stringify(patch).length;
     } catch (error) {
@@ -350,7 +415,9 @@ export class StateStore {
         // Deleted behind our back: recreate it with everything we hold for it.
         shard.resourceVersion = undefined;
         shard.sizes.clear();
-        const all = this.options.clock.trackedImages().filter((image) => stateShardOf(image) === shard.index);
+        const all = this.options.clock
+          .trackedImages()
+          .filter((image) => stateShardOf(image) === shard.index);
         Object.assign(data, this.values(all));
         return this.send(shard, data);
       }
@@ -364,7 +431,10 @@ export class StateStore {
     for (const [cm, keys] of [...this.stale].sort(([a], [b]) => (a < b ? -1 : 1))) {
       const body = { data: Object.fromEntries([...keys].map((key) => [key, null])) };
       try {
-        const patched = await core.patchNamespacedConfigMap({ name: cm, namespace, body }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+        const patched = await core.patchNamespacedConfigMap(
+          { name: cm, namespace, body },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        );
         const shard = this.shards.find((s) => s.name === cm);
         if (shard !== undefined) {
           shard.resourceVersion = patched.metadata?.resourceVersion;
@@ -387,7 +457,9 @@ export class StateStore {
   private async readShards(): Promise<V1ConfigMap[]> {
     const found: V1ConfigMap[] = [];
     for (let start = 0; start < this.shards.length; start += READ_CONCURRENCY) {
-      const batch = await Promise.all(this.shards.slice(start, start + READ_CONCURRENCY).map((shard) => this.read(shard.name)));
+      const batch = await Promise.all(
+        this.shards.slice(start, start + READ_CONCURRENCY).map((shard) => this.read(shard.name)),
+      );
       for (const cm of batch) if (cm !== undefined) found.push(cm);
     }
     return found;

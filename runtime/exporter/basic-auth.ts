@@ -18,7 +18,10 @@ export async function basicAuthHeaders(dir: string | undefined): Promise<Record<
     try {
       text = await readFile(file, 'utf8');
     } catch (error) {
-      throw new Error(`cannot read the Pushgateway credential ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { cause: error });
+      throw new Error(
+        `cannot read the Pushgateway credential ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+        { cause: error },
+      );
     }
     // `kubectl create secret --from-file` keeps an editor's trailing newline; htpasswd hashed the password without it.
     const value = text.replace(/\r?\n$/, '');
@@ -28,6 +31,11 @@ export async function basicAuthHeaders(dir: string | undefined): Promise<Record<
   const username = await read(BASIC_AUTH_KEYS.username);
   const password = await read(BASIC_AUTH_KEYS.password);
   // RFC 7617: user-id and password joined by one colon; a colon in the user-id would be ambiguous.
-  if (username.includes(':')) throw new Error(`the Pushgateway user name in ${join(dir, BASIC_AUTH_KEYS.username)} must not contain ":"`);
-  return { authorization: `Basic ${Buffer.from(`${username}:${password}`, 'utf8').toString('base64')}` };
+  if (username.includes(':'))
+    throw new Error(
+      `the Pushgateway user name in ${join(dir, BASIC_AUTH_KEYS.username)} must not contain ":"`,
+    );
+  return {
+    authorization: `Basic ${Buffer.from(`${username}:${password}`, 'utf8').toString('base64')}`,
+  };
 }

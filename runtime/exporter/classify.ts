@@ -47,9 +47,17 @@ export const SIGNAL_EXIT_CODES = [134, 137, 139] as const;
 /** Slack between the pod's age when stopped and the deadline, for the Job controller's reaction time. */
 export const DEADLINE_TOLERANCE_SECONDS = 15;
 /** Trivy's messages when the scanned image cannot be fetched. */
-const SCAN_PULL_SIGNS = [/unable to find the specified image/i, /MANIFEST_UNKNOWN/, /manifest unknown/i, /\bUNAUTHORIZED\b/, /\bDENIED\b/, /failed to pull/i];
+const SCAN_PULL_SIGNS = [
+  /unable to find the specified image/i,
+  /MANIFEST_UNKNOWN/,
+  /manifest unknown/i,
+  /\bUNAUTHORIZED\b/,
+  /\bDENIED\b/,
+  /failed to pull/i,
+];
 
-export type CopaExit = ExitRecord | { readonly kind: 'missing' } | { readonly kind: 'invalid'; readonly text: string };
+export type CopaExit =
+  ExitRecord | { readonly kind: 'missing' } | { readonly kind: 'invalid'; readonly text: string };
 
 export interface RunEvidence {
   /** The exporter's own pod; undefined when the API could not be read at all. */
@@ -89,7 +97,12 @@ export function classify(e: RunEvidence): Classification {
   const bom = step(e.pod, JOB_CONTAINERS.bom);
   const buildkit = step(e.pod, JOB_CONTAINERS.buildkit);
   const copaLog = readCopaLog(e.copaLog);
-  const decide = (outcome: RunOutcome, rule: string, evidence: string[], patchedDigest?: string): Classification => ({
+  const decide = (
+    outcome: RunOutcome,
+    rule: string,
+    evidence: string[],
+    patchedDigest?: string,
+  ): Classification => ({
     outcome,
     rule,
     reason: RUN_OUTCOMES[outcome],
@@ -97,31 +110,48 @@ export function classify(e: RunEvidence): Classification {
     ...(patchedDigest !== undefined && { patchedDigest }),
   });
 
-  const pulling = containers.find((c) => c.state === 'waiting' && isImagePullReason(c.waitingReason));
+  const pulling = containers.find(
+    (c) => c.state === 'waiting' && isImagePullReason(c.waitingReason),
+  );
   if (pulling !== undefined) {
-    return decide('image_pull_failed', 'image-pull', [`container ${pulling.name} waiting: ${pulling.waitingReason}${pulling.waitingMessage ? ` (${pulling.waitingMessage})` : ''}`]);
+    return decide('image_pull_failed', 'image-pull', [
+      `container ${pulling.name} waiting: ${pulling.waitingReason}${pulling.waitingMessage ? ` (${pulling.waitingMessage})` : ''}`,
+    ]);
   }
 
-  const oom = containers.find((c) => c.reason === 'OOMKilled' || c.lastTerminationReason === 'OOMKilled');
-  if (oom !== undefined) return decide('oom_killed', 'oom', [`container ${oom.name} terminated: OOMKilled`]);
+  const oom = containers.find(
+    (c) => c.reason === 'OOMKilled' || c.lastTerminationReason === 'OOMKilled',
+  );
+  if (oom !== undefined)
+    return decide('oom_killed', 'oom', [`container ${oom.name} terminated: OOMKilled`]);
 
-  if (e.pod?.reason === 'DeadlineExceeded') return decide('timeout', 'deadline', ['pod status.reason: DeadlineExceeded']);
+  if (e.pod?.reason === 'DeadlineExceeded')
+    return decide('timeout', 'deadline', ['pod status.reason: DeadlineExceeded']);
   const unfinished = steps.filter((c) => c.state !== 'terminated');
-  const allSucceeded = steps.length > 0 && steps.every((c) => c.state === 'terminated' && c.exitCode === 0);
+  const allSucceeded =
+    steps.length > 0 && steps.every((c) => c.state === 'terminated' && c.exitCode === 0);
   const podStart = e.pod?.createdAt ?? e.pod?.startedAt;
   if ((e.stoppedBySigterm || e.pod?.deleting === true) && !allSucceeded && podStart !== undefined) {
     const ageSeconds = (e.endedAt - podStart) / 1000;
     if (ageSeconds >= e.deadlineSeconds - DEADLINE_TOLERANCE_SECONDS) {
-      const pending = unfinished.length > 0 ? ` while ${unfinished.map((c) => c.name).join(', ')} had not ended` : '';
-      return decide('timeout', 'deadline', [`stopped after ${Math.round(ageSeconds)}s (deadline ${e.deadlineSeconds}s)${pending}`]);
+      const pending =
+        unfinished.length > 0
+          ? ` while ${unfinished.map((c) => c.name).join(', ')} had not ended`
+          : '';
+      return decide('timeout', 'deadline', [
+        `stopped after ${Math.round(ageSeconds)}s (deadline ${e.deadlineSeconds}s)${pending}`,
+      ]);
     }
   }
 
   const signalled = steps.find(isSignalled);
   if (signalled !== undefined) {
-    return decide('crashed', 'signal', [`container ${signalled.name} terminated: ${signalled.signal !== undefined ? `signal ${signalled.signal}` : `exit code ${signalled.exitCode}`}${signalled.reason ? ` (${signalled.reason})` : ''}`]);
+    return decide('crashed', 'signal', [
+      `container ${signalled.name} terminated: ${signalled.signal !== undefined ? `signal ${signalled.signal}` : `exit code ${signalled.exitCode}`}${signalled.reason ? ` (${signalled.reason})` : ''}`,
+    ]);
   }
-  if (e.copaExit.kind === 'signal') return decide('crashed', 'signal', [`copa exit-code file: killed by ${e.copaExit.signal}`]);
+  if (e.copaExit.kind === 'signal')
+    return decide('crashed', 'signal', [`copa exit-code file: killed by ${e.copaExit.signal}`]);
 
   if (scan?.state === 'terminated' && scan.exitCode !== 0) {
     const message = scan.message ?? '';
@@ -134,7 +164,9 @@ export function classify(e: RunEvidence): Classification {
   const copaRan = e.copaExit.kind === 'code' || e.copaExit.kind === 'invalid';
   const scanEnded = scan?.state === 'terminated';
   if (e.scanBefore.status !== 'ok' && (scanEnded || copaRan)) {
-    return decide('report_invalid', 'scan-report', [`scan-before.json ${describeReport(e.scanBefore)}`]);
+    return decide('report_invalid', 'scan-report', [
+      `scan-before.json ${describeReport(e.scanBefore)}`,
+    ]);
   }
 
   if (e.copaExit.kind === 'code' && e.copaExit.code !== 0) {
@@ -144,55 +176,109 @@ export function classify(e: RunEvidence): Classification {
     // Copa's own stop verdicts come first: after them, the BuildKit client logs the cancellation's fallout.
     if (copaLog.canceled !== undefined) {
       const ageSeconds = podStart !== undefined ? (e.endedAt - podStart) / 1000 : undefined;
-      if (ageSeconds !== undefined && ageSeconds >= e.deadlineSeconds - DEADLINE_TOLERANCE_SECONDS) {
-        return decide('timeout', 'copa-canceled', [exit, `copa log: ${copaLog.canceled}`, `stopped after ${Math.round(ageSeconds)}s (deadline ${e.deadlineSeconds}s)`]);
+      if (
+        ageSeconds !== undefined &&
+        ageSeconds >= e.deadlineSeconds - DEADLINE_TOLERANCE_SECONDS
+      ) {
+        return decide('timeout', 'copa-canceled', [
+          exit,
+          `copa log: ${copaLog.canceled}`,
+          `stopped after ${Math.round(ageSeconds)}s (deadline ${e.deadlineSeconds}s)`,
+        ]);
       }
-      const when = ageSeconds !== undefined ? `stopped after ${Math.round(ageSeconds)}s, before the deadline (${e.deadlineSeconds}s)` : 'pod age unknown';
+      const when =
+        ageSeconds !== undefined
+          ? `stopped after ${Math.round(ageSeconds)}s, before the deadline (${e.deadlineSeconds}s)`
+          : 'pod age unknown';
       return decide('canceled', 'copa-canceled', [exit, `copa log: ${copaLog.canceled}`, when]);
     }
-    if (copaLog.timeout !== undefined) return decide('timeout', 'copa-timeout', [exit, `copa log: ${copaLog.timeout}`]);
-    if (copaLog.buildkitUnavailable !== undefined) return decide('buildkit_unavailable', 'copa-buildkit', [exit, `copa log: ${copaLog.buildkitUnavailable}`]);
+    if (copaLog.timeout !== undefined)
+      return decide('timeout', 'copa-timeout', [exit, `copa log: ${copaLog.timeout}`]);
+    if (copaLog.buildkitUnavailable !== undefined)
+      return decide('buildkit_unavailable', 'copa-buildkit', [
+        exit,
+        `copa log: ${copaLog.buildkitUnavailable}`,
+      ]);
     // Not "terminated": the kubelet stops buildkitd before the exporter whenever the pod ends.
-    if (buildkit !== undefined && (buildkit.restartCount > 0 || buildkit.waitingReason === 'CrashLoopBackOff')) {
-      return decide('buildkit_unavailable', 'copa-buildkit', [exit, `buildkitd sidecar: ${buildkit.state}${buildkit.waitingReason ? ` (${buildkit.waitingReason})` : ''}, ${buildkit.restartCount} restarts`]);
+    if (
+      buildkit !== undefined &&
+      (buildkit.restartCount > 0 || buildkit.waitingReason === 'CrashLoopBackOff')
+    ) {
+      return decide('buildkit_unavailable', 'copa-buildkit', [
+        exit,
+        `buildkitd sidecar: ${buildkit.state}${buildkit.waitingReason ? ` (${buildkit.waitingReason})` : ''}, ${buildkit.restartCount} restarts`,
+      ]);
     }
     // Push before source pull: a push error names the pushed reference and may end in `: not found`.
-    if (copaLog.pushFailed !== undefined) return decide('push_failed', 'copa-push', [exit, `copa log: ${copaLog.pushFailed}`]);
-    if (copaLog.sourcePullFailed !== undefined) return decide('image_pull_failed', 'copa-source-pull', [exit, `copa log: ${copaLog.sourcePullFailed}`]);
+    if (copaLog.pushFailed !== undefined)
+      return decide('push_failed', 'copa-push', [exit, `copa log: ${copaLog.pushFailed}`]);
+    if (copaLog.sourcePullFailed !== undefined)
+      return decide('image_pull_failed', 'copa-source-pull', [
+        exit,
+        `copa log: ${copaLog.sourcePullFailed}`,
+      ]);
     return decide('patch_failed', 'copa-exit', [exit, ...lastLogLine(e.copaLog)]);
   }
-  if (e.copaExit.kind === 'invalid') return decide('patch_failed', 'copa-exit', [`copa exit-code file unreadable: ${JSON.stringify(e.copaExit.text.slice(0, 50))}`]);
+  if (e.copaExit.kind === 'invalid')
+    return decide('patch_failed', 'copa-exit', [
+      `copa exit-code file unreadable: ${JSON.stringify(e.copaExit.text.slice(0, 50))}`,
+    ]);
   if (e.copaExit.kind === 'missing') {
     if (patch?.state === 'terminated' && patch.exitCode !== 0) {
-      return decide('patch_failed', 'patch-no-exit-file', [`patch exited ${patch.exitCode} without an exit-code file${patch.message ? `: ${firstLine(patch.message)}` : ''}`]);
+      return decide('patch_failed', 'patch-no-exit-file', [
+        `patch exited ${patch.exitCode} without an exit-code file${patch.message ? `: ${firstLine(patch.message)}` : ''}`,
+      ]);
     }
     return fallback(e, unfinished, decide);
   }
 
   // Copa exited 0.
   const upToDate = upToDateEvidence(e, copaLog.upToDate ?? copaLog.noUpdatesWarning);
-  if (upToDate !== undefined) return decide('up_to_date', 'up-to-date', ['copa exited 0', upToDate]);
+  if (upToDate !== undefined)
+    return decide('up_to_date', 'up-to-date', ['copa exited 0', upToDate]);
   if (bom?.state === 'terminated' && bom.exitCode !== 0) {
-    return decide('scan_failed', 'bom-exit', ['copa exited 0', `bom exited ${bom.exitCode}${bom.message ? `: ${firstLine(bom.message)}` : ''}`]);
+    return decide('scan_failed', 'bom-exit', [
+      'copa exited 0',
+      `bom exited ${bom.exitCode}${bom.message ? `: ${firstLine(bom.message)}` : ''}`,
+    ]);
   }
   if (verify?.state === 'terminated' && verify.exitCode !== 0) {
-    return decide('scan_failed', 'verify-exit', ['copa exited 0', `verify exited ${verify.exitCode}${verify.message ? `: ${firstLine(verify.message)}` : ''}`]);
+    return decide('scan_failed', 'verify-exit', [
+      'copa exited 0',
+      `verify exited ${verify.exitCode}${verify.message ? `: ${firstLine(verify.message)}` : ''}`,
+    ]);
   }
   if (verify !== undefined && verify.state !== 'terminated' && e.stoppedBySigterm) {
-    return decide('unknown', 'verify-unfinished', ['copa exited 0', `stopped while verify was ${verify.state}`]);
+    return decide('unknown', 'verify-unfinished', [
+      'copa exited 0',
+      `stopped while verify was ${verify.state}`,
+    ]);
   }
-  if (e.scanAfter.status !== 'ok') return decide('report_invalid', 'verify-report', ['copa exited 0', `scan-after.json ${describeReport(e.scanAfter)}`]);
+  if (e.scanAfter.status !== 'ok')
+    return decide('report_invalid', 'verify-report', [
+      'copa exited 0',
+      `scan-after.json ${describeReport(e.scanAfter)}`,
+    ]);
   const digest = digestFor(e.scanAfter.summary, e.patchedRepository);
   if (digest === undefined) {
-    return decide('report_invalid', 'verify-report', ['copa exited 0', `scan-after.json has no RepoDigests entry for ${e.patchedRepository}`]);
+    return decide('report_invalid', 'verify-report', [
+      'copa exited 0',
+      `scan-after.json has no RepoDigests entry for ${e.patchedRepository}`,
+    ]);
   }
   const fixed = e.vex.status === 'ok' ? [`vex: ${e.vex.fixed} fixed statements`] : [];
-  return decide('patched', 'patched', ['copa exited 0', ...fixed, `scan-after.json digest ${digest}`], digest);
+  return decide(
+    'patched',
+    'patched',
+    ['copa exited 0', ...fixed, `scan-after.json digest ${digest}`],
+    digest,
+  );
 }
 
 function upToDateEvidence(e: RunEvidence, logLine: string | undefined): string | undefined {
   if (logLine !== undefined) return `copa log: ${logLine}`;
-  if (e.scanBefore.status === 'ok' && e.scanBefore.summary.total === 0) return 'scan-before.json lists no fixable vulnerability';
+  if (e.scanBefore.status === 'ok' && e.scanBefore.summary.total === 0)
+    return 'scan-before.json lists no fixable vulnerability';
   if (e.vex.status === 'ok' && e.vex.fixed === 0) return 'vex document has no fixed statement';
   return undefined;
 }
@@ -204,7 +290,10 @@ function fallback(
 ): Classification {
   const evidence: string[] = [];
   if (e.pod === undefined) evidence.push('own pod could not be read');
-  if (e.stoppedBySigterm) evidence.push(`stopped before the run ended${unfinished.length > 0 ? ` (${unfinished.map((c) => `${c.name}: ${c.state}`).join(', ')})` : ''}`);
+  if (e.stoppedBySigterm)
+    evidence.push(
+      `stopped before the run ended${unfinished.length > 0 ? ` (${unfinished.map((c) => `${c.name}: ${c.state}`).join(', ')})` : ''}`,
+    );
   evidence.push('no copa exit-code file');
   return decide('unknown', 'fallback', evidence);
 }

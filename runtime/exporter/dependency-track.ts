@@ -21,14 +21,22 @@ export interface BomUpload {
 
 export async function uploadBom(upload: BomUpload): Promise<'uploaded' | 'failed'> {
   if (upload.apiKey === undefined || upload.apiKey === '') {
-    log('error', { event: 'dependency_track_upload', result: 'failed', error: 'no API key in the environment' });
+    log('error', {
+      event: 'dependency_track_upload',
+      result: 'failed',
+      error: 'no API key in the environment',
+    });
     return 'failed';
   }
   let bom: Buffer;
   try {
     bom = await readFile(upload.bomFile);
   } catch (error) {
-    log('error', { event: 'dependency_track_upload', result: 'failed', error: `cannot read the BOM: ${errorMessage(error)}` });
+    log('error', {
+      event: 'dependency_track_upload',
+      result: 'failed',
+      error: `cannot read the BOM: ${errorMessage(error)}`,
+    });
     return 'failed';
   }
   const url = `${upload.baseUrl.replace(/\/+$/, '')}/api/v1/bom`;
@@ -39,18 +47,29 @@ export async function uploadBom(upload: BomUpload): Promise<'uploaded' | 'failed
     bom: bom.toString('base64'),
   });
   try {
-    await retryUntil({ deadline: upload.deadline, target: 'dependency-track', isPermanent: isPermanentHttpError }, (remaining) =>
-      checkedFetch(url, {
-        method: 'PUT',
-        body,
-        headers: { 'content-type': 'application/json', 'x-api-key': upload.apiKey ?? '' },
-        signal: requestTimeout(remaining, 15_000),
-      }),
+    await retryUntil(
+      { deadline: upload.deadline, target: 'dependency-track', isPermanent: isPermanentHttpError },
+      (remaining) =>
+        checkedFetch(url, {
+          method: 'PUT',
+          body,
+          headers: { 'content-type': 'application/json', 'x-api-key': upload.apiKey ?? '' },
+          signal: requestTimeout(remaining, 15_000),
+        }),
     );
-    log('info', { event: 'dependency_track_upload', result: 'uploaded', project: upload.projectName, version: upload.projectVersion });
+    log('info', {
+      event: 'dependency_track_upload',
+      result: 'uploaded',
+      project: upload.projectName,
+      version: upload.projectVersion,
+    });
     return 'uploaded';
   } catch (error) {
-    log('error', { event: 'dependency_track_upload', result: 'failed', error: errorMessage(error) });
+    log('error', {
+      event: 'dependency_track_upload',
+      result: 'failed',
+      error: errorMessage(error),
+    });
     return 'failed';
   }
 }

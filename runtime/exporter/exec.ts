@@ -39,7 +39,9 @@ export async function runExec(options: ExporterExecOptions): Promise<number> {
       logFile.write(line);
       resolve({ kind: 'code', code: EXIT_COMMAND_NOT_STARTED });
     });
-    child.once('close', (code, signal) => resolve(signal !== null ? { kind: 'signal', signal } : { kind: 'code', code: code ?? 1 }));
+    child.once('close', (code, signal) =>
+      resolve(signal !== null ? { kind: 'signal', signal } : { kind: 'code', code: code ?? 1 }),
+    );
   });
   process.off('SIGTERM', onTerm);
   process.off('SIGINT', onInt);
@@ -48,5 +50,7 @@ export async function runExec(options: ExporterExecOptions): Promise<number> {
   const temporary = `${options.exitCodeFile}.tmp`;
   await writeFile(temporary, formatExitRecord(record));
   await rename(temporary, options.exitCodeFile);
-  return record.kind === 'code' ? record.code : 128 + (constants.signals[record.signal as NodeJS.Signals] ?? 0);
+  return record.kind === 'code'
+    ? record.code
+    : 128 + (constants.signals[record.signal as NodeJS.Signals] ?? 0);
 }

@@ -3,7 +3,9 @@
  * code, or `signal:<NAME>` when the child was killed by a signal. The file is what lets the exporter
  * tell "Copa failed" (exit 1) from "Copa was killed" (signal) after the patch container is gone.
  */
-export type ExitRecord = { readonly kind: 'code'; readonly code: number } | { readonly kind: 'signal'; readonly signal: string };
+export type ExitRecord =
+  | { readonly kind: 'code'; readonly code: number }
+  | { readonly kind: 'signal'; readonly signal: string };
 
 export function formatExitRecord(record: ExitRecord): string {
   return record.kind === 'code' ? `${record.code}\n` : `signal:${record.signal}\n`;

@@ -5,7 +5,16 @@
  * from the previous push here; counters are the previous value plus one.
  */
 import { Counter, Gauge, Registry } from 'prom-client';
-import { L, METRICS, SEVERITIES, SUCCESS_OUTCOMES, type MetricKey, type RunOutcome, type ScanStage, type Severity } from '../../src/shared/metrics.ts';
+import {
+  L,
+  METRICS,
+  SEVERITIES,
+  SUCCESS_OUTCOMES,
+  type MetricKey,
+  type RunOutcome,
+  type ScanStage,
+  type Severity,
+} from '../../src/shared/metrics.ts';
 
 export type Labels = Readonly<Record<string, string>>;
 export interface Series {
@@ -55,7 +64,10 @@ export function nextGroup(previous: PreviousGroup, run: RunReport): GroupMetrics
     const expected = [...def.labels].sort().join(',');
     // Only this image's series with exactly the metric's labels: anything else is stale or foreign.
     return (previous.get(def.name) ?? []).filter(
-      (s) => Object.keys(s.labels).sort().join(',') === expected && s.labels[L.image] === run.image && Number.isFinite(s.value),
+      (s) =>
+        Object.keys(s.labels).sort().join(',') === expected &&
+        s.labels[L.image] === run.image &&
+        Number.isFinite(s.value),
     );
   };
   const increment = (series: Series[], labels: Labels): Series[] => {
@@ -68,21 +80,40 @@ export function nextGroup(previous: PreviousGroup, run: RunReport): GroupMetrics
   const group = new Map<ExporterMetricKey, Series[]>();
 
   const successes = carried('patchSuccessTotal');
-  group.set('patchSuccessTotal', success ? increment(successes, { ...image, [L.copaVersion]: run.copaVersion }) : successes);
+  group.set(
+    'patchSuccessTotal',
+    success ? increment(successes, { ...image, [L.copaVersion]: run.copaVersion }) : successes,
+  );
   const failures = carried('patchFailureTotal');
   group.set(
     'patchFailureTotal',
-    success ? failures : increment(failures, { ...image, [L.failureReason]: run.outcome, [L.copaVersion]: run.copaVersion }),
+    success
+      ? failures
+      : increment(failures, {
+          ...image,
+          [L.failureReason]: run.outcome,
+          [L.copaVersion]: run.copaVersion,
+        }),
   );
   group.set('runLastTimestamp', [{ labels: image, value: run.reportedAt }]);
-  group.set('runLastSuccessTimestamp', success ? [{ labels: image, value: run.reportedAt }] : carried('runLastSuccessTimestamp'));
+  group.set(
+    'runLastSuccessTimestamp',
+    success ? [{ labels: image, value: run.reportedAt }] : carried('runLastSuccessTimestamp'),
+  );
   group.set('runDurationSeconds', [{ labels: image, value: run.durationSeconds }]);
   // Only the last outcome (value 1): a PUT replaces the whole group, so the previous outcome's
   // series disappears. One series per image instead of one per possible outcome (cardinality).
   group.set('runLastOutcome', [{ labels: { ...image, [L.outcome]: run.outcome }, value: 1 }]);
   group.set(
     'patchedImageInfo',
-    run.patched !== undefined ? [{ labels: { ...image, [L.tag]: run.patched.tag, [L.digest]: run.patched.digest }, value: 1 }] : carried('patchedImageInfo'),
+    run.patched !== undefined
+      ? [
+          {
+            labels: { ...image, [L.tag]: run.patched.tag, [L.digest]: run.patched.digest },
+            value: 1,
+          },
+        ]
+      : carried('patchedImageInfo'),
   );
   const previousVulns = carried('imageVulnerabilities');
   group.set(
@@ -100,24 +131,40 @@ export function nextGroup(previous: PreviousGroup, run: RunReport): GroupMetrics
     }),
   );
   const dtFailures = carried('dependencyTrackUploadFailureTotal');
-  group.set('dependencyTrackUploadFailureTotal', run.dependencyTrack === 'failed' ? increment(dtFailures, image) : dtFailures);
+  group.set(
+    'dependencyTrackUploadFailureTotal',
+    run.dependencyTrack === 'failed' ? increment(dtFailures, image) : dtFailures,
+  );
   group.set(
     'dependencyTrackUploadLastSuccessTimestamp',
-    run.dependencyTrack === 'uploaded' ? [{ labels: image, value: run.reportedAt }] : carried('dependencyTrackUploadLastSuccessTimestamp'),
+    run.dependencyTrack === 'uploaded'
+      ? [{ labels: image, value: run.reportedAt }]
+      : carried('dependencyTrackUploadLastSuccessTimestamp'),
   );
 
-  for (const [key, series] of group) group.set(key, [...series].sort((a, b) => labelKey(a.labels).localeCompare(labelKey(b.labels))));
+  for (const [key, series] of group)
+    group.set(
+      key,
+      [...series].sort((a, b) => labelKey(a.labels).localeCompare(labelKey(b.labels))),
+    );
   return group;
 }
 
 /** The Prometheus text exposition of the group, rendered by prom-client. */
-export async function renderGroup(group: GroupMetrics): Promise<{ body: string; contentType: string }> {
+export async function renderGroup(
+  group: GroupMetrics,
+): Promise<{ body: string; contentType: string }> {
   const registry = new Registry();
   for (const key of EXPORTER_METRIC_KEYS) {
     const series = group.get(key) ?? [];
     if (series.length === 0) continue;
     const def = METRICS[key];
-    const config = { name: def.name, help: def.help, labelNames: [...def.labels], registers: [registry] };
+    const config = {
+      name: def.name,
+      help: def.help,
+      labelNames: [...def.labels],
+      registers: [registry],
+    };
     if (def.type === 'counter') {
       const counter = new Counter(config);
       for (const s of series) counter.inc(s.labels, s.value);
@@ -130,5 +177,9 @@ export async function renderGroup(group: GroupMetrics): Promise<{ body: string; 
 }
 
 function labelKey(labels: Labels): string {
-  return JSON.stringify(Object.keys(labels).sort().map((k) => [k, labels[k]]));
+  return JSON.stringify(
+    Object.keys(labels)
+      .sort()
+      .map((k) => [k, labels[k]]),
+  );
 }

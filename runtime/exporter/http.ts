@@ -12,11 +12,18 @@ export class HttpError extends Error {
 
 /** 4xx answers (except 408 and 429) will not change on retry. */
 export function isPermanentHttpError(error: unknown): boolean {
-  return error instanceof HttpError && error.status >= 400 && error.status < 500 && error.status !== 408 && error.status !== 429;
+  return (
+    error instanceof HttpError &&
+    error.status >= 400 &&
+    error.status < 500 &&
+    error.status !== 408 &&
+    error.status !== 429
+  );
 }
 
 export async function checkedFetch(url: string, init: RequestInit): Promise<Response> {
   const response = await fetch(url, init);
-  if (!response.ok) throw new HttpError(response.status, url, await response.text().catch(() => ''));
+  if (!response.ok)
+    throw new HttpError(response.status, url, await response.text().catch(() => ''));
   return response;
 }

@@ -3,12 +3,24 @@
  * KUBECONFIG for tests and local runs): read its own Pod, and merge-patch its own key of the
  * patched-digest ConfigMap. RBAC: `get` on pods in its namespace, `patch` on that one ConfigMap.
  */
-import { ApiException, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import {
+  ApiException,
+  CoreV1Api,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
 
 export interface KubeClient {
   readPod(namespace: string, name: string, timeoutMs: number): Promise<unknown>;
   /** JSON merge patch `{"data": {key: value}}`: touches no other key of the ConfigMap. */
-  mergePatchConfigMapKey(namespace: string, name: string, key: string, value: string, timeoutMs: number): Promise<void>;
+  mergePatchConfigMapKey(
+    namespace: string,
+    name: string,
+    key: string,
+    value: string,
+    timeoutMs: number,
+  ): Promise<void>;
 }
 
 export function kubeClient(): KubeClient {
@@ -17,13 +29,20 @@ export function kubeClient(): KubeClient {
   const core = config.makeApiClient(CoreV1Api);
   return {
     readPod: (namespace, name, timeoutMs) =>
-      withTimeout(core.readNamespacedPod({ name, namespace }), timeoutMs, `reading pod ${namespace}/${name}`).catch((error: unknown) => {
+      withTimeout(
+        core.readNamespacedPod({ name, namespace }),
+        timeoutMs,
+        `reading pod ${namespace}/${name}`,
+      ).catch((error: unknown) => {
         throw describe(error, `reading pod ${namespace}/${name}`, 'get pods');
       }),
     mergePatchConfigMapKey: async (namespace, name, key, value, timeoutMs) => {
       const what = `patching configmap ${namespace}/${name}`;
       await withTimeout(
-        core.patchNamespacedConfigMap({ name, namespace, body: { data: { [key]: value } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)),
+        core.patchNamespacedConfigMap(
+          { name, namespace, body: { data: { [key]: value } } },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        ),
         timeoutMs,
         what,
       ).catch((error: unknown) => {
@@ -35,7 +54,13 @@ export function kubeClient(): KubeClient {
 
 /** 4xx answers (except 408/429) will not change on retry. */
 export function isPermanentKubeError(error: unknown): boolean {
-  return error instanceof KubeApiError && error.code >= 400 && error.code < 500 && error.code !== 408 && error.code !== 429;
+  return (
+    error instanceof KubeApiError &&
+    error.code >= 400 &&
+    error.code < 500 &&
+    error.code !== 408 &&
+    error.code !== 429
+  );
 }
 
 export class KubeApiError extends Error {
@@ -52,10 +77,16 @@ function describe(error: unknown, what: string, permission: string): Error {
   if (error instanceof ApiException) {
     const code = error.code;
     const hint =
-      code === 403 ? ` (forbidden: the exporter's ServiceAccount needs "${permission}")` : code === 404 ? ' (not found)' : '';
+      code === 403
+        ? ` (forbidden: the exporter's ServiceAccount needs "${permission}")`
+        : code === 404
+          ? ' (not found)'
+          : '';
     return new KubeApiError(code, `${what}: HTTP ${code}${hint}`);
   }
-  return error instanceof Error ? new Error(`${what}: ${error.message}`) : new Error(`${what}: ${String(error)}`);
+  return error instanceof Error
+    ? new Error(`${what}: ${error.message}`)
+    : new Error(`${what}: ${String(error)}`);
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {

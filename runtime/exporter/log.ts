@@ -17,7 +17,9 @@ export function log(level: LogLevel, record: LogRecord): void {
 export function errorMessage(error: unknown): string {
   if (error instanceof Error) {
     const cause = (error as Error & { cause?: unknown }).cause;
-    return cause instanceof Error && !error.message.includes(cause.message) ? `${error.message}: ${cause.message}` : error.message;
+    return cause instanceof Error && !error.message.includes(cause.message)
+      ? `${error.message}: ${cause.message}`
+      : error.message;
   }
   return String(error);
 }

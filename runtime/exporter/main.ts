@@ -4,13 +4,19 @@
  *   exec --log FILE --exit-code FILE -- copa patch …                wraps Copa in the patch step
  * Errors a user can cause (bad flags, missing env) are one-line messages and exit code 2.
  */
-import { EXPORTER_ENV, WORK_DIR, parseExporterExecArgs, parseExporterReportArgs } from '../../src/shared/contract.ts';
+import {
+  EXPORTER_ENV,
+  WORK_DIR,
+  parseExporterExecArgs,
+  parseExporterReportArgs,
+} from '../../src/shared/contract.ts';
 import { runExec } from './exec.ts';
 import { kubeClient } from './kube.ts';
 import { errorMessage, log } from './log.ts';
 import { runReport } from './report.ts';
 
-const USAGE = 'usage: copa-fleet-exporter report --image … | copa-fleet-exporter exec --log FILE --exit-code FILE -- COMMAND…';
+const USAGE =
+  'usage: copa-fleet-exporter report --image … | copa-fleet-exporter exec --log FILE --exit-code FILE -- COMMAND…';
 const EXIT_USAGE = 2;
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -41,7 +47,10 @@ async function main(argv: readonly string[]): Promise<number> {
     const podName = process.env[EXPORTER_ENV.podName];
     const podNamespace = process.env[EXPORTER_ENV.podNamespace];
     if (!podName || !podNamespace) {
-      log('error', { event: 'bad_environment', error: `${EXPORTER_ENV.podName} and ${EXPORTER_ENV.podNamespace} must be set (downward API)` });
+      log('error', {
+        event: 'bad_environment',
+        error: `${EXPORTER_ENV.podName} and ${EXPORTER_ENV.podNamespace} must be set (downward API)`,
+      });
       return EXIT_USAGE;
     }
     let kube;

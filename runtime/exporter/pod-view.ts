@@ -45,13 +45,18 @@ export function podView(pod: unknown): PodView {
       .map((c) => String(c.name)),
   );
   const specKinds = new Map<string, StepKind>();
-  for (const c of asArray(spec.initContainers).map(asObject)) specKinds.set(String(c.name), sidecars.has(String(c.name)) ? 'sidecar' : 'init');
+  for (const c of asArray(spec.initContainers).map(asObject))
+    specKinds.set(String(c.name), sidecars.has(String(c.name)) ? 'sidecar' : 'init');
   for (const c of asArray(spec.containers).map(asObject)) specKinds.set(String(c.name), 'main');
 
-  const statuses = [...asArray(status.initContainerStatuses), ...asArray(status.containerStatuses)].map(asObject);
+  const statuses = [
+    ...asArray(status.initContainerStatuses),
+    ...asArray(status.containerStatuses),
+  ].map(asObject);
   const byName = new Map(statuses.map((s) => [String(s.name), s]));
   const containers: ContainerView[] = [];
-  for (const [name, kind] of specKinds) containers.push(containerView(name, kind, byName.get(name)));
+  for (const [name, kind] of specKinds)
+    containers.push(containerView(name, kind, byName.get(name)));
   return {
     ...optional('phase', str(status.phase)),
     ...optional('reason', str(status.reason)),
@@ -62,15 +67,29 @@ export function podView(pod: unknown): PodView {
   };
 }
 
-function containerView(name: string, kind: StepKind, status: Record<string, unknown> | undefined): ContainerView {
+function containerView(
+  name: string,
+  kind: StepKind,
+  status: Record<string, unknown> | undefined,
+): ContainerView {
   if (status === undefined) return { name, kind, state: 'unknown', restartCount: 0 };
   const state = asObject(status.state);
-  const waiting = state.waiting === undefined || state.waiting === null ? undefined : asObject(state.waiting);
-  const running = state.running === undefined || state.running === null ? undefined : asObject(state.running);
-  const terminated = state.terminated === undefined || state.terminated === null ? undefined : asObject(state.terminated);
+  const waiting =
+    state.waiting === undefined || state.waiting === null ? undefined : asObject(state.waiting);
+  const running =
+    state.running === undefined || state.running === null ? undefined : asObject(state.running);
+  const terminated =
+    state.terminated === undefined || state.terminated === null
+      ? undefined
+      : asObject(state.terminated);
   const lastTerminated = asObject(asObject(status.lastState).terminated);
   const restartCount = typeof status.restartCount === 'number' ? status.restartCount : 0;
-  const base = { name, kind, restartCount, ...optional('lastTerminationReason', str(lastTerminated.reason)) };
+  const base = {
+    name,
+    kind,
+    restartCount,
+    ...optional('lastTerminationReason', str(lastTerminated.reason)),
+  };
   if (terminated !== undefined) {
     return {
       ...base,
@@ -83,9 +102,15 @@ function containerView(name: string, kind: StepKind, status: Record<string, unkn
       ...optional('finishedAt', millis(terminated.finishedAt)),
     };
   }
-  if (running !== undefined) return { ...base, state: 'running', ...optional('startedAt', millis(running.startedAt)) };
+  if (running !== undefined)
+    return { ...base, state: 'running', ...optional('startedAt', millis(running.startedAt)) };
   if (waiting !== undefined) {
-    return { ...base, state: 'waiting', ...optional('waitingReason', str(waiting.reason)), ...optional('waitingMessage', str(waiting.message)) };
+    return {
+      ...base,
+      state: 'waiting',
+      ...optional('waitingReason', str(waiting.reason)),
+      ...optional('waitingMessage', str(waiting.message)),
+    };
   }
   return { ...base, state: 'unknown' };
 }
@@ -101,7 +126,9 @@ function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
 function asObject(value: unknown): Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : {};
 }
 function asArray(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [];

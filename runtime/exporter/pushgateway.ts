@@ -18,9 +18,17 @@ function base(pushgatewayUrl: string): string {
 }
 
 /** The group's current series (empty when the group does not exist yet). */
-export async function readGroup(pushgatewayUrl: string, cronjob: string, signal: AbortSignal, auth: Readonly<Record<string, string>> = {}): Promise<PreviousGroup> {
+export async function readGroup(
+  pushgatewayUrl: string,
+  cronjob: string,
+  signal: AbortSignal,
+  auth: Readonly<Record<string, string>> = {},
+): Promise<PreviousGroup> {
   const url = `${base(pushgatewayUrl)}/api/v1/metrics`;
-  const response = await checkedFetch(url, { signal, headers: { accept: 'application/json', ...auth } });
+  const response = await checkedFetch(url, {
+    signal,
+    headers: { accept: 'application/json', ...auth },
+  });
   const json: unknown = await response.json();
   return parseGroup(json, cronjob);
 }
@@ -28,7 +36,8 @@ export async function readGroup(pushgatewayUrl: string, cronjob: string, signal:
 /** Extracts one group from the Pushgateway's `/api/v1/metrics` answer. */
 export function parseGroup(json: unknown, cronjob: string): PreviousGroup {
   const data = isObject(json) && Array.isArray(json.data) ? json.data : undefined;
-  if (data === undefined) throw new Error('unexpected answer from the Pushgateway /api/v1/metrics (no data array)');
+  if (data === undefined)
+    throw new Error('unexpected answer from the Pushgateway /api/v1/metrics (no data array)');
   const group = data.find((g): g is Record<string, unknown> => {
     if (!isObject(g) || !isObject(g.labels)) return false;
     return g.labels.job === JOBS.exporter && g.labels[PUSH_GROUPING_LABEL] === cronjob;
@@ -39,9 +48,12 @@ export function parseGroup(json: unknown, cronjob: string): PreviousGroup {
     if (!isObject(family) || !Array.isArray(family.metrics)) continue;
     const series: Series[] = [];
     for (const metric of family.metrics) {
-      if (!isObject(metric) || !isObject(metric.labels) || typeof metric.value !== 'string') continue;
+      if (!isObject(metric) || !isObject(metric.labels) || typeof metric.value !== 'string')
+        continue;
       const labels = Object.fromEntries(
-        Object.entries(metric.labels).filter(([k, v]) => !GROUP_LABELS.includes(k) && typeof v === 'string'),
+        Object.entries(metric.labels).filter(
+          ([k, v]) => !GROUP_LABELS.includes(k) && typeof v === 'string',
+        ),
       ) as Record<string, string>;
       series.push({ labels, value: Number(metric.value) });
     }
@@ -59,7 +71,12 @@ export async function putGroup(
   signal: AbortSignal,
   auth: Readonly<Record<string, string>> = {},
 ): Promise<void> {
-  await checkedFetch(`${base(pushgatewayUrl)}${groupPath(cronjob)}`, { method: 'PUT', body, headers: { 'content-type': contentType, ...auth }, signal });
+  await checkedFetch(`${base(pushgatewayUrl)}${groupPath(cronjob)}`, {
+    method: 'PUT',
+    body,
+    headers: { 'content-type': contentType, ...auth },
+    signal,
+  });
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

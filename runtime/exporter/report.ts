@@ -7,7 +7,12 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeFile } from 'node:fs/promises';
-import { JOB_CONTAINERS, jobFiles, type ExporterOptions, type PatchedDigestRecord } from '../../src/shared/contract.ts';
+import {
+  JOB_CONTAINERS,
+  jobFiles,
+  type ExporterOptions,
+  type PatchedDigestRecord,
+} from '../../src/shared/contract.ts';
 import { parseImageRef, repositoryOf } from '../../src/shared/image-ref.ts';
 import { classify, type Classification } from './classify.ts';
 import { uploadBom } from './dependency-track.ts';
@@ -92,7 +97,9 @@ export async function runReport(ctx: ReportContext): Promise<number> {
     outcome: decision.outcome,
     reportedAt: endedAt / 1000,
     durationSeconds: runDurationSeconds(pod, startedAt, endedAt),
-    ...(decision.patchedDigest !== undefined && { patched: { tag: patchedTag, digest: decision.patchedDigest } }),
+    ...(decision.patchedDigest !== undefined && {
+      patched: { tag: patchedTag, digest: decision.patchedDigest },
+    }),
     vulnerabilities: {
       ...(work.scanBefore.status === 'ok' && { before: work.scanBefore.summary.counts }),
       ...(work.scanAfter.status === 'ok' && { after: work.scanAfter.summary.counts }),
@@ -100,10 +107,17 @@ export async function runReport(ctx: ReportContext): Promise<number> {
     ...(dependencyTrack !== undefined && { dependencyTrack }),
   };
 
-  const [pushed, recorded] = await Promise.all([push(ctx, run, deadline), recordDigest(ctx, decision, patchedTag, work.vex, deadline)]);
-  if (pushed) await writeFile(files.reportedMarker, `${JSON.stringify({ outcome: decision.outcome, reportedAt: new Date(endedAt).toISOString() })}\n`).catch((error: unknown) => {
-    log('warn', { event: 'marker_not_written', error: errorMessage(error) });
-  });
+  const [pushed, recorded] = await Promise.all([
+    push(ctx, run, deadline),
+    recordDigest(ctx, decision, patchedTag, work.vex, deadline),
+  ]);
+  if (pushed)
+    await writeFile(
+      files.reportedMarker,
+      `${JSON.stringify({ outcome: decision.outcome, reportedAt: new Date(endedAt).toISOString() })}\n`,
+    ).catch((error: unknown) => {
+      log('warn', { event: 'marker_not_written', error: errorMessage(error) });
+    });
   return pushed && recorded ? 0 : 1;
 }
 
@@ -112,11 +126,21 @@ async function push(ctx: ReportContext, run: RunReport, deadline: number): Promi
   try {
     // Outside the retries: a missing credential file does not appear by waiting.
     const auth = await basicAuthHeaders(pushgatewayCredentialsDir);
-    await retryUntil({ deadline, target: 'pushgateway', isPermanent: isPermanentHttpError }, async (remaining) => {
-      const previous = await readGroup(pushgatewayUrl, cronjob, requestTimeout(remaining), auth);
-      const { body, contentType } = await renderGroup(nextGroup(previous, run));
-      await putGroup(pushgatewayUrl, cronjob, body, contentType, requestTimeout(deadline - Date.now()), auth);
-    });
+    await retryUntil(
+      { deadline, target: 'pushgateway', isPermanent: isPermanentHttpError },
+      async (remaining) => {
+        const previous = await readGroup(pushgatewayUrl, cronjob, requestTimeout(remaining), auth);
+        const { body, contentType } = await renderGroup(nextGroup(previous, run));
+        await putGroup(
+          pushgatewayUrl,
+          cronjob,
+          body,
+          contentType,
+          requestTimeout(deadline - Date.now()),
+          auth,
+        );
+      },
+    );
     log('info', { event: 'pushed', pushgateway: pushgatewayUrl, cronjob, outcome: run.outcome });
     return true;
   } catch (error) {
@@ -131,7 +155,13 @@ async function push(ctx: ReportContext, run: RunReport, deadline: number): Promi
   }
 }
 
-async function recordDigest(ctx: ReportContext, decision: Classification, patchedTag: string, vex: VexResult, deadline: number): Promise<boolean> {
+async function recordDigest(
+  ctx: ReportContext,
+  decision: Classification,
+  patchedTag: string,
+  vex: VexResult,
+  deadline: number,
+): Promise<boolean> {
   if (decision.outcome !== 'patched' || decision.patchedDigest === undefined) return true;
   const { namespace, digestStore, cronjob, image, sourceRef } = ctx.options;
   const fixed = vex.status === 'ok' ? vex.fixedVulnerabilities : [];
@@ -142,17 +172,45 @@ async function recordDigest(ctx: ReportContext, decision: Classification, patche
     digest: decision.patchedDigest,
     patchedAt: new Date().toISOString(),
     // Copa's OpenVEX `fixed` statements: what this digest fixed, kept as evidence with the digest.
-    ...(fixed.length > 0 && { fixed: fixed.slice(0, MAX_RECORDED_FIXED), fixedCount: fixed.length }),
+    ...(fixed.length > 0 && {
+      fixed: fixed.slice(0, MAX_RECORDED_FIXED),
+      fixedCount: fixed.length,
+    }),
   };
-  if (fixed.length > 0) log('info', { event: 'vex_fixed', image, digest: record.digest, fixed: fixed.length, vulnerabilities: fixed });
+  if (fixed.length > 0)
+    log('info', {
+      event: 'vex_fixed',
+      image,
+      digest: record.digest,
+      fixed: fixed.length,
+      vulnerabilities: fixed,
+    });
   try {
-    await retryUntil({ deadline, target: 'digest-store', isPermanent: isPermanentKubeError }, (remaining) =>
-      ctx.kube.mergePatchConfigMapKey(namespace, digestStore, cronjob, JSON.stringify(record), Math.min(remaining, POD_READ_TIMEOUT_MS)),
+    await retryUntil(
+      { deadline, target: 'digest-store', isPermanent: isPermanentKubeError },
+      (remaining) =>
+        ctx.kube.mergePatchConfigMapKey(
+          namespace,
+          digestStore,
+          cronjob,
+          JSON.stringify(record),
+          Math.min(remaining, POD_READ_TIMEOUT_MS),
+        ),
     );
-    log('info', { event: 'digest_recorded', configmap: `${namespace}/${digestStore}`, key: cronjob, digest: record.digest });
+    log('info', {
+      event: 'digest_recorded',
+      configmap: `${namespace}/${digestStore}`,
+      key: cronjob,
+      digest: record.digest,
+    });
     return true;
   } catch (error) {
-    log('error', { event: 'digest_not_recorded', configmap: `${namespace}/${digestStore}`, key: cronjob, error: errorMessage(error) });
+    log('error', {
+      event: 'digest_not_recorded',
+      configmap: `${namespace}/${digestStore}`,
+      key: cronjob,
+      error: errorMessage(error),
+    });
     return false;
   }
 }
@@ -168,7 +226,11 @@ async function waitForRunEnd(ctx: ReportContext): Promise<RunEnd> {
   void ctx.stopped.then(() => {
     stopped = true;
   });
-  log('info', { event: 'waiting_for_run', pod: `${ctx.podNamespace}/${ctx.podName}`, pollIntervalMs: POD_POLL_INTERVAL_MS });
+  log('info', {
+    event: 'waiting_for_run',
+    pod: `${ctx.podNamespace}/${ctx.podName}`,
+    pollIntervalMs: POD_POLL_INTERVAL_MS,
+  });
   let last: PodView | undefined;
   let failures = 0;
   const read = async (timeoutMs: number): Promise<PodView | undefined> => {
@@ -178,7 +240,12 @@ async function waitForRunEnd(ctx: ReportContext): Promise<RunEnd> {
       return pod;
     } catch (error) {
       // Log the first failure and then every tenth: a flapping API must not flood the log.
-      if (failures++ % 10 === 0) log('warn', { event: 'pod_read_failed', pod: `${ctx.podNamespace}/${ctx.podName}`, error: errorMessage(error) });
+      if (failures++ % 10 === 0)
+        log('warn', {
+          event: 'pod_read_failed',
+          pod: `${ctx.podNamespace}/${ctx.podName}`,
+          error: errorMessage(error),
+        });
       return undefined;
     }
   };
@@ -192,10 +259,16 @@ async function waitForRunEnd(ctx: ReportContext): Promise<RunEnd> {
 }
 
 /** Scan start to the end of the last step ("scan to push"), falling back to what the exporter saw. */
-function runDurationSeconds(pod: PodView | undefined, exporterStart: number, endedAt: number): number {
+function runDurationSeconds(
+  pod: PodView | undefined,
+  exporterStart: number,
+  endedAt: number,
+): number {
   const scan = pod?.containers.find((c) => c.name === JOB_CONTAINERS.scan);
   const start = scan?.startedAt ?? pod?.startedAt ?? exporterStart;
-  const finishes = (pod?.containers ?? []).filter((c) => c.kind !== 'sidecar' && c.finishedAt !== undefined).map((c) => c.finishedAt as number);
+  const finishes = (pod?.containers ?? [])
+    .filter((c) => c.kind !== 'sidecar' && c.finishedAt !== undefined)
+    .map((c) => c.finishedAt as number);
   const end = finishes.length > 0 ? Math.max(...finishes) : endedAt;
   return Math.max(0, (end - start) / 1000);
 }

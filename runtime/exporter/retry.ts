@@ -25,13 +25,18 @@ export class RetriesExhaustedError extends Error {
     readonly attempts: number,
     readonly lastError: unknown,
   ) {
-    super(`${target}: gave up after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${errorMessage(lastError)}`);
+    super(
+      `${target}: gave up after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${errorMessage(lastError)}`,
+    );
     this.name = 'RetriesExhaustedError';
   }
 }
 
 /** Runs `attempt(remainingMs)` until it resolves; throws RetriesExhaustedError past the deadline. */
-export async function retryUntil<T>(options: RetryOptions, attempt: (remainingMs: number) => Promise<T>): Promise<T> {
+export async function retryUntil<T>(
+  options: RetryOptions,
+  attempt: (remainingMs: number) => Promise<T>,
+): Promise<T> {
   let delay = options.initialDelayMs ?? DEFAULT_INITIAL_DELAY_MS;
   const maxDelay = options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS;
   for (let attempts = 1; ; attempts++) {
@@ -43,7 +48,13 @@ export async function retryUntil<T>(options: RetryOptions, attempt: (remainingMs
       if (permanent || remaining <= delay) {
         throw new RetriesExhaustedError(options.target, attempts, error);
       }
-      log('warn', { event: 'retry', target: options.target, attempt: attempts, error: errorMessage(error), nextDelayMs: delay });
+      log('warn', {
+        event: 'retry',
+        target: options.target,
+        attempt: attempts,
+        error: errorMessage(error),
+        nextDelayMs: delay,
+      });
       await sleep(delay);
       delay = Math.min(delay * 2, maxDelay);
     }

@@ -33,8 +33,12 @@ export function parseTrivyReport(text: string): TrivyReportResult {
     return invalid(`not JSON (${error instanceof Error ? error.message : String(error)})`);
   }
   if (!isObject(json)) return invalid('not a JSON object');
-  if (json.SchemaVersion !== TRIVY_SCHEMA_VERSION) return invalid(`SchemaVersion is ${JSON.stringify(json.SchemaVersion)}, expected ${TRIVY_SCHEMA_VERSION}`);
-  if (typeof json.ArtifactName !== 'string' || json.ArtifactName === '') return invalid('ArtifactName is missing');
+  if (json.SchemaVersion !== TRIVY_SCHEMA_VERSION)
+    return invalid(
+      `SchemaVersion is ${JSON.stringify(json.SchemaVersion)}, expected ${TRIVY_SCHEMA_VERSION}`,
+    );
+  if (typeof json.ArtifactName !== 'string' || json.ArtifactName === '')
+    return invalid('ArtifactName is missing');
   const results = json.Results ?? [];
   if (!Array.isArray(results)) return invalid('Results is not an array');
 
@@ -43,9 +47,14 @@ export function parseTrivyReport(text: string): TrivyReportResult {
   for (const [i, result] of results.entries()) {
     if (!isObject(result)) return invalid(`Results[${i}] is not an object`);
     const vulnerabilities = result.Vulnerabilities ?? [];
-    if (!Array.isArray(vulnerabilities)) return invalid(`Results[${i}].Vulnerabilities is not an array`);
+    if (!Array.isArray(vulnerabilities))
+      return invalid(`Results[${i}].Vulnerabilities is not an array`);
     for (const [j, vulnerability] of vulnerabilities.entries()) {
-      if (!isObject(vulnerability) || typeof vulnerability.VulnerabilityID !== 'string' || typeof vulnerability.Severity !== 'string') {
+      if (
+        !isObject(vulnerability) ||
+        typeof vulnerability.VulnerabilityID !== 'string' ||
+        typeof vulnerability.Severity !== 'string'
+      ) {
         return invalid(`Results[${i}].Vulnerabilities[${j}] has no VulnerabilityID or Severity`);
       }
       // One finding per CVE x package x installed version: Trivy repeats a package's CVE per target.
@@ -56,8 +65,13 @@ export function parseTrivyReport(text: string): TrivyReportResult {
     }
   }
   const metadata = isObject(json.Metadata) ? json.Metadata : {};
-  const repoDigests = Array.isArray(metadata.RepoDigests) ? metadata.RepoDigests.filter((d): d is string => typeof d === 'string') : [];
-  return { status: 'ok', summary: { artifactName: json.ArtifactName, counts, total: seen.size, repoDigests } };
+  const repoDigests = Array.isArray(metadata.RepoDigests)
+    ? metadata.RepoDigests.filter((d): d is string => typeof d === 'string')
+    : [];
+  return {
+    status: 'ok',
+    summary: { artifactName: json.ArtifactName, counts, total: seen.size, repoDigests },
+  };
 }
 
 /** The digest Trivy resolved for `repository` (normalised), from `Metadata.RepoDigests`. */

@@ -9,7 +9,11 @@
  * `@id` IRI); Copa (go-vex) writes the CVE id in both. Older documents use a plain string.
  */
 export type VexResult =
-  | { readonly status: 'ok'; readonly fixed: number; readonly fixedVulnerabilities: readonly string[] }
+  | {
+      readonly status: 'ok';
+      readonly fixed: number;
+      readonly fixedVulnerabilities: readonly string[];
+    }
   | { readonly status: 'missing' }
   | { readonly status: 'invalid'; readonly error: string };
 
@@ -27,10 +31,14 @@ export function parseVex(text: string): VexResult {
   } catch {
     return { status: 'invalid', error: 'not JSON' };
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) return { status: 'invalid', error: 'not a JSON object' };
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    return { status: 'invalid', error: 'not a JSON object' };
   const statements = (json as Record<string, unknown>).statements ?? [];
   if (!Array.isArray(statements)) return { status: 'invalid', error: 'statements is not an array' };
-  const fixedStatements = statements.filter((s): s is Record<string, unknown> => typeof s === 'object' && s !== null && (s as Record<string, unknown>).status === 'fixed');
+  const fixedStatements = statements.filter(
+    (s): s is Record<string, unknown> =>
+      typeof s === 'object' && s !== null && (s as Record<string, unknown>).status === 'fixed',
+  );
   const ids = new Set<string>();
   for (const statement of fixedStatements) {
     const id = vulnerabilityId(statement.vulnerability);

@@ -27,13 +27,19 @@ export async function readWorkFiles(files: ReturnType<typeof jobFiles>): Promise
   ]);
   let copaExit: CopaExit = { kind: 'missing' };
   if (exit.kind === 'error') copaExit = { kind: 'invalid', text: exit.error };
-  if (exit.kind === 'text') copaExit = parseExitRecord(exit.text) ?? { kind: 'invalid', text: exit.text };
+  if (exit.kind === 'text')
+    copaExit = parseExitRecord(exit.text) ?? { kind: 'invalid', text: exit.text };
   return {
     scanBefore: report(before),
     scanAfter: report(after),
     copaExit,
     copaLog: logText ?? '',
-    vex: vex.kind === 'missing' ? { status: 'missing' } : vex.kind === 'error' ? { status: 'invalid', error: vex.error } : parseVex(vex.text),
+    vex:
+      vex.kind === 'missing'
+        ? { status: 'missing' }
+        : vex.kind === 'error'
+          ? { status: 'invalid', error: vex.error }
+          : parseVex(vex.text),
   };
 }
 
@@ -42,7 +48,10 @@ export async function fileExists(path: string): Promise<boolean> {
 }
 
 /** A file's text, its absence, or why it could not be read (unreadable evidence is classified, never a crash). */
-type FileRead = { readonly kind: 'text'; readonly text: string } | { readonly kind: 'missing' } | { readonly kind: 'error'; readonly error: string };
+type FileRead =
+  | { readonly kind: 'text'; readonly text: string }
+  | { readonly kind: 'missing' }
+  | { readonly kind: 'error'; readonly error: string };
 
 async function readOptional(path: string): Promise<FileRead> {
   try {
@@ -79,5 +88,7 @@ async function readTail(path: string, maxBytes: number): Promise<string | undefi
 }
 
 function isNotFound(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'ENOENT';
+  return (
+    typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'ENOENT'
+  );
 }

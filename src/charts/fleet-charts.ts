@@ -34,8 +34,15 @@ export interface ChartSelection {
   readonly patchPipeline: boolean;
 }
 
-export function addFleetCharts(scope: Construct, fleet: Fleet, selection: ChartSelection = { patchPipeline: true }): void {
-  new FleetNamespace(fleetChart(scope, CHARTS.namespace, fleet), 'Namespace', { fleet, runsCopaJobs: selection.patchPipeline });
+export function addFleetCharts(
+  scope: Construct,
+  fleet: Fleet,
+  selection: ChartSelection = { patchPipeline: true },
+): void {
+  new FleetNamespace(fleetChart(scope, CHARTS.namespace, fleet), 'Namespace', {
+    fleet,
+    runsCopaJobs: selection.patchPipeline,
+  });
   // Every cluster runs a collector: in a workload cluster it reports the running digests, in the
   // patch cluster also the Copa Jobs and CronJobs (job failures, missed schedules).
   new DriftCollector(fleetChart(scope, CHARTS.driftCollector, fleet), 'DriftCollector', { fleet });
@@ -46,14 +53,18 @@ export function addFleetCharts(scope: Construct, fleet: Fleet, selection: ChartS
   const buildkit = buildkitMode(fleet);
   if (buildkit.mode === 'sidecar') {
     const chart = new Chart(scope, CHARTS.podSecurityPolicy, { disableResourceNameHashes: true });
-    new PodSecurityPolicy(chart, 'PodSecurityPolicy', { namespace: fleet.namespace, buildkitImage: buildkit.image });
+    new PodSecurityPolicy(chart, 'PodSecurityPolicy', {
+      namespace: fleet.namespace,
+      buildkitImage: buildkit.image,
+    });
   }
 
   const jobs = fleetChart(scope, CHARTS.copaJobs, fleet);
   runtimeStateConfigMap(jobs, 'PatchedDigests', {
     name: CONFIGMAPS.patchedDigests,
     labels: appLabels('patched-digest-store'),
-    description: 'Written by the Copa job exporters (one key per CronJob), read by the drift collector. Generated without data on purpose.',
+    description:
+      'Written by the Copa job exporters (one key per CronJob), read by the drift collector. Generated without data on purpose.',
   });
   for (const image of fleet.images) new CopaPatchJob(jobs, image.name, patchRunSpec(image, fleet));
 

@@ -6,7 +6,13 @@ import { reportCommand } from './commands/report.ts';
 import { synthCommand } from './commands/synth.ts';
 import { validateCommand } from './commands/validate.ts';
 
-const COMMANDS: readonly Command[] = [synthCommand, validateCommand, normalizeCommand, driftCommand, reportCommand];
+const COMMANDS: readonly Command[] = [
+  synthCommand,
+  validateCommand,
+  normalizeCommand,
+  driftCommand,
+  reportCommand,
+];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -32,7 +32,9 @@ export function collectorInventory(fleet: Fleet): CollectorInventory {
   return {
     namespace: fleet.namespace,
     severitiesInScope: SEVERITIES.filter((severity) => inScope.has(severity)),
-    images: [...images].sort((a, b) => (a.cronjob < b.cronjob ? -1 : a.cronjob > b.cronjob ? 1 : 0)),
+    images: [...images].sort((a, b) =>
+      a.cronjob < b.cronjob ? -1 : a.cronjob > b.cronjob ? 1 : 0,
+    ),
     exceptions: fleet.exceptions,
     ...(silenceWatch !== undefined && { silenceWatch }),
   };

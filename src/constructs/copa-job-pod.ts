@@ -35,7 +35,13 @@ import {
 import { basicAuthVolume } from './basic-auth-volume.ts';
 import { fleetPushgatewayUrl } from './names.ts';
 import { containerResources } from './resources.ts';
-import { BUILDKIT_UID, buildkitSecurityContext, RUNTIME_UID, restrictedPodSecurityContext, restrictedSecurityContext } from './security.ts';
+import {
+  BUILDKIT_UID,
+  buildkitSecurityContext,
+  RUNTIME_UID,
+  restrictedPodSecurityContext,
+  restrictedSecurityContext,
+} from './security.ts';
 
 /** Seconds the exporter may spend pushing after the run ended (it retries the Pushgateway). */
 export const EXPORTER_GRACE_SECONDS = 60;
@@ -108,7 +114,9 @@ export function exporterOptions(run: PatchRunSpec): ExporterOptions {
     patchedRef: image.patchedRef,
     copaVersion: run.copa.version,
     pushgatewayUrl: fleetPushgatewayUrl({ url: run.pushgatewayUrl }, run.namespace),
-    ...(run.pushgatewayCredentialsSecret !== undefined && { pushgatewayCredentialsDir: PUSHGATEWAY_CREDENTIALS_DIR }),
+    ...(run.pushgatewayCredentialsSecret !== undefined && {
+      pushgatewayCredentialsDir: PUSHGATEWAY_CREDENTIALS_DIR,
+    }),
     namespace: run.namespace,
     digestStore: digestRecordName(image.name),
     graceSeconds: EXPORTER_GRACE_SECONDS,
@@ -125,26 +133,43 @@ export function copaPatchCommand(run: PatchRunSpec): string[] {
   const remote = run.buildkit.mode === 'remote';
   const address = run.buildkit.mode === 'remote' ? run.buildkit.address : BUILDKIT_ADDRESS;
   const tls = remote
-    ? ['--cacert', `${JOB_PATHS.buildkitTls}/ca.pem`, '--cert', `${JOB_PATHS.buildkitTls}/cert.pem`, '--key', `${JOB_PATHS.buildkitTls}/key.pem`]
+    ? [
+        '--cacert',
+        `${JOB_PATHS.buildkitTls}/ca.pem`,
+        '--cert',
+        `${JOB_PATHS.buildkitTls}/cert.pem`,
+        '--key',
+        `${JOB_PATHS.buildkitTls}/key.pem`,
+      ]
     : [];
   return [
     RUNTIME_BIN.copa,
     'patch',
-    '--image', run.image.sourceRef,
-    '--report', JOB_FILES.scanBefore,
-    '--tag', run.image.patchedTag,
+    '--image',
+    run.image.sourceRef,
+    '--report',
+    JOB_FILES.scanBefore,
+    '--tag',
+    run.image.patchedTag,
     '--push',
-    '--addr', address,
+    '--addr',
+    address,
     ...tls,
-    '--timeout', run.copa.timeout,
-    '--format', 'openvex',
-    '--output', JOB_FILES.vex,
+    '--timeout',
+    run.copa.timeout,
+    '--format',
+    'openvex',
+    '--output',
+    JOB_FILES.vex,
   ];
 }
 
 function exporterContainer(run: PatchRunSpec): k8s.Container {
   const { dependencyTrack } = run;
-  const fieldEnv = (name: string, fieldPath: string): k8s.EnvVar => ({ name, valueFrom: { fieldRef: { fieldPath } } });
+  const fieldEnv = (name: string, fieldPath: string): k8s.EnvVar => ({
+    name,
+    valueFrom: { fieldRef: { fieldPath } },
+  });
   return {
     name: JOB_CONTAINERS.exporter,
     image: run.runtimeImage,
@@ -158,7 +183,17 @@ function exporterContainer(run: PatchRunSpec): k8s.Container {
       fieldEnv(EXPORTER_ENV.podNamespace, 'metadata.namespace'),
       ...(dependencyTrack === undefined
         ? []
-        : [{ name: EXPORTER_ENV.dependencyTrackApiKey, valueFrom: { secretKeyRef: { name: dependencyTrack.apiKey.name, key: dependencyTrack.apiKey.key } } }]),
+        : [
+            {
+              name: EXPORTER_ENV.dependencyTrackApiKey,
+              valueFrom: {
+                secretKeyRef: {
+                  name: dependencyTrack.apiKey.name,
+                  key: dependencyTrack.apiKey.key,
+                },
+              },
+            },
+          ]),
     ],
     resources: containerResources(run.exporterResources),
     securityContext: restrictedSecurityContext(RUNTIME_UID),
@@ -167,13 +202,21 @@ function exporterContainer(run: PatchRunSpec): k8s.Container {
       { name: VOLUMES.kubeApiAccess, mountPath: JOB_PATHS.serviceAccount, readOnly: true },
       // The push credential: in this container only, so no Copa or Trivy step can push a result.
       ...(run.pushgatewayCredentialsSecret !== undefined
-        ? [{ name: VOLUMES.pushgatewayCredentials, mountPath: PUSHGATEWAY_CREDENTIALS_DIR, readOnly: true }]
+        ? [
+            {
+              name: VOLUMES.pushgatewayCredentials,
+              mountPath: PUSHGATEWAY_CREDENTIALS_DIR,
+              readOnly: true,
+            },
+          ]
         : []),
     ],
   };
 }
 
-function buildkitContainer(buildkit: Extract<PatchRunSpec['buildkit'], { mode: 'sidecar' }>): k8s.Container {
+function buildkitContainer(
+  buildkit: Extract<PatchRunSpec['buildkit'], { mode: 'sidecar' }>,
+): k8s.Container {
   const buildctl = ['buildctl', '--addr', BUILDKIT_ADDRESS, 'debug', 'workers'];
   return {
     name: JOB_CONTAINERS.buildkit,
@@ -231,9 +274,19 @@ const TRIVY_FIXABLE_OS = ['--scanners', 'vuln', '--pkg-types', 'os', '--ignore-u
 type TrivyStep = 'gate' | 'evidence';
 
 /** The Trivy image is Alpine-based, so `sh` is there to keep an evidence step's exit status 0. */
-const EVIDENCE_WRAPPER = ['sh', '-c', 'trivy "$@" || echo "copa-fleet: trivy exited $?; no report for the patched image" >&2', 'trivy'];
+const EVIDENCE_WRAPPER = [
+  'sh',
+  '-c',
+  'trivy "$@" || echo "copa-fleet: trivy exited $?; no report for the patched image" >&2',
+  'trivy',
+];
 
-function trivyContainer(run: PatchRunSpec, name: string, args: string[], step: TrivyStep): k8s.Container {
+function trivyContainer(
+  run: PatchRunSpec,
+  name: string,
+  args: string[],
+  step: TrivyStep,
+): k8s.Container {
   return {
     name,
     image: run.trivy.image,
@@ -255,39 +308,60 @@ function trivyContainer(run: PatchRunSpec, name: string, args: string[], step: T
 }
 
 function scanContainer(run: PatchRunSpec): k8s.Container {
-  return trivyContainer(run, JOB_CONTAINERS.scan, [
-    'image',
-    '--format', 'json',
-    '--output', JOB_FILES.scanBefore,
-    ...TRIVY_FIXABLE_OS,
-    ...trivyCommon(run),
-    run.image.sourceRef,
-  ], 'gate');
+  return trivyContainer(
+    run,
+    JOB_CONTAINERS.scan,
+    [
+      'image',
+      '--format',
+      'json',
+      '--output',
+      JOB_FILES.scanBefore,
+      ...TRIVY_FIXABLE_OS,
+      ...trivyCommon(run),
+      run.image.sourceRef,
+    ],
+    'gate',
+  );
 }
 
 function bomContainer(run: PatchRunSpec): k8s.Container {
-  return trivyContainer(run, JOB_CONTAINERS.bom, [
-    'image',
-    '--format', 'cyclonedx',
-    '--output', JOB_FILES.bom,
-    // The scan step downloaded the vulnerability DB into the shared cache moments ago.
-    '--skip-db-update',
-    ...trivyCommon(run),
-    run.image.patchedRef,
-  ], 'evidence');
+  return trivyContainer(
+    run,
+    JOB_CONTAINERS.bom,
+    [
+      'image',
+      '--format',
+      'cyclonedx',
+      '--output',
+      JOB_FILES.bom,
+      // The scan step downloaded the vulnerability DB into the shared cache moments ago.
+      '--skip-db-update',
+      ...trivyCommon(run),
+      run.image.patchedRef,
+    ],
+    'evidence',
+  );
 }
 
 function verifyContainer(run: PatchRunSpec): k8s.Container {
-  return trivyContainer(run, JOB_CONTAINERS.verify, [
-    'image',
-    '--format', 'json',
-    '--output', JOB_FILES.scanAfter,
-    ...TRIVY_FIXABLE_OS,
-    // Same DB as the scan step: before and after counts are comparable.
-    '--skip-db-update',
-    ...trivyCommon(run),
-    run.image.patchedRef,
-  ], 'evidence');
+  return trivyContainer(
+    run,
+    JOB_CONTAINERS.verify,
+    [
+      'image',
+      '--format',
+      'json',
+      '--output',
+      JOB_FILES.scanAfter,
+      ...TRIVY_FIXABLE_OS,
+      // Same DB as the scan step: before and after counts are comparable.
+      '--skip-db-update',
+      ...trivyCommon(run),
+      run.image.patchedRef,
+    ],
+    'evidence',
+  );
 }
 
 function patchContainer(run: PatchRunSpec): k8s.Container {
@@ -337,11 +411,17 @@ function volumes(run: PatchRunSpec): k8s.Volume[] {
         sources: [
           { serviceAccountToken: { path: 'token', expirationSeconds: TOKEN_EXPIRATION_SECONDS } },
           { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
-          { downwardApi: { items: [{ path: 'namespace', fieldRef: { fieldPath: 'metadata.namespace' } }] } },
+          {
+            downwardApi: {
+              items: [{ path: 'namespace', fieldRef: { fieldPath: 'metadata.namespace' } }],
+            },
+          },
         ],
       },
     },
-    ...(run.pushgatewayCredentialsSecret !== undefined ? [basicAuthVolume(VOLUMES.pushgatewayCredentials, run.pushgatewayCredentialsSecret)] : []),
+    ...(run.pushgatewayCredentialsSecret !== undefined
+      ? [basicAuthVolume(VOLUMES.pushgatewayCredentials, run.pushgatewayCredentialsSecret)]
+      : []),
     ...(run.buildkit.mode === 'remote'
       ? [
           {
@@ -349,6 +429,11 @@ function volumes(run: PatchRunSpec): k8s.Volume[] {
             secret: { secretName: run.buildkit.tlsSecret, defaultMode: readable },
           },
         ]
-      : [emptyDir(VOLUMES.buildkitSocket), emptyDir(VOLUMES.buildkitState), emptyDir(VOLUMES.buildkitRun), emptyDir(VOLUMES.buildkitTmp)]),
+      : [
+          emptyDir(VOLUMES.buildkitSocket),
+          emptyDir(VOLUMES.buildkitState),
+          emptyDir(VOLUMES.buildkitRun),
+          emptyDir(VOLUMES.buildkitTmp),
+        ]),
   ];
 }

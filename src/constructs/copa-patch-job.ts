@@ -10,7 +10,11 @@ import type { PatchRunSpec } from '../model/patch-run.ts';
 import { CRONJOB_LABEL, DIGEST_RECORD_LABEL, digestRecordName } from '../shared/contract.ts';
 import { copaJobPodSpec } from './copa-job-pod.ts';
 import { appLabels, TEAM_LABEL } from './labels.ts';
-import { PlainKubeConfigMap, PlainKubeCronJob, PlainKubeServiceAccount } from './plain-api-object.ts';
+import {
+  PlainKubeConfigMap,
+  PlainKubeCronJob,
+  PlainKubeServiceAccount,
+} from './plain-api-object.ts';
 import { DESCRIPTION_ANNOTATION } from './runtime-state-config-map.ts';
 import { NamespacedRole, type Rule } from './rbac.ts';
 
@@ -35,13 +39,22 @@ export const ANNOTATIONS = {
 export function exporterRules(image: FleetImage): Rule[] {
   return [
     { apiGroups: [''], resources: ['pods'], verbs: ['get'] },
-    { apiGroups: [''], resources: ['configmaps'], resourceNames: [digestRecordName(image.name)], verbs: ['get', 'patch'] },
+    {
+      apiGroups: [''],
+      resources: ['configmaps'],
+      resourceNames: [digestRecordName(image.name)],
+      verbs: ['get', 'patch'],
+    },
   ];
 }
 
 /** Labels of the CronJob, its Job template and its pods. */
 export function patchJobLabels(image: FleetImage): Record<string, string> {
-  return { ...appLabels('patch-job', image.name), [CRONJOB_LABEL]: image.name, [TEAM_LABEL]: image.team };
+  return {
+    ...appLabels('patch-job', image.name),
+    [CRONJOB_LABEL]: image.name,
+    [TEAM_LABEL]: image.team,
+  };
 }
 
 /** One image's patch run (src/model/patch-run.ts: built by `patchRunSpec()`). */
@@ -59,14 +72,26 @@ export class CopaPatchJob extends Construct {
       // The pod mounts a token into the exporter container only (copa-job-pod.ts).
       automountServiceAccountToken: false,
     });
-    new NamespacedRole(this, 'Rbac', { name: image.name, labels, rules: exporterRules(image), serviceAccount: serviceAccount.name, namespace: props.namespace });
+    new NamespacedRole(this, 'Rbac', {
+      name: image.name,
+      labels,
+      rules: exporterRules(image),
+      serviceAccount: serviceAccount.name,
+      namespace: props.namespace,
+    });
 
     // Generated without data (runtime-state-config-map.ts explains why): the exporter owns its key.
     new PlainKubeConfigMap(this, 'DigestRecord', {
       metadata: {
         name: digestRecordName(image.name),
-        labels: { ...appLabels('patched-digest-store', image.name), [CRONJOB_LABEL]: image.name, [DIGEST_RECORD_LABEL.key]: DIGEST_RECORD_LABEL.value },
-        annotations: { [DESCRIPTION_ANNOTATION]: `Written by the exporter of CronJob ${image.name} only: the latest patched digest of ${image.patchedRef}. Generated without data on purpose.` },
+        labels: {
+          ...appLabels('patched-digest-store', image.name),
+          [CRONJOB_LABEL]: image.name,
+          [DIGEST_RECORD_LABEL.key]: DIGEST_RECORD_LABEL.value,
+        },
+        annotations: {
+          [DESCRIPTION_ANNOTATION]: `Written by the exporter of CronJob ${image.name} only: the latest patched digest of ${image.patchedRef}. Generated without data on purpose.`,
+        },
       },
     });
 
@@ -74,7 +99,10 @@ export class CopaPatchJob extends Construct {
       metadata: {
         name: image.name,
         labels,
-        annotations: { [ANNOTATIONS.sourceRef]: image.sourceRef, [ANNOTATIONS.patchedRef]: image.patchedRef },
+        annotations: {
+          [ANNOTATIONS.sourceRef]: image.sourceRef,
+          [ANNOTATIONS.patchedRef]: image.patchedRef,
+        },
       },
       spec: {
         schedule: image.schedule,

@@ -9,7 +9,17 @@ import { k8s } from 'cdk8s-plus-33';
 import { Construct } from 'constructs';
 import type { Fleet } from '../model/fleet.ts';
 import { basename } from 'node:path';
-import { COLLECTOR_PORT, CONFIGMAPS, collectorArgs, INVENTORY_CONFIGMAP_KEY, PUSHGATEWAY_CREDENTIALS_DIR, RUNTIME_BIN, silenceWatchMount, stateShardNames, type CollectorOptions } from '../shared/contract.ts';
+import {
+  COLLECTOR_PORT,
+  CONFIGMAPS,
+  collectorArgs,
+  INVENTORY_CONFIGMAP_KEY,
+  PUSHGATEWAY_CREDENTIALS_DIR,
+  RUNTIME_BIN,
+  silenceWatchMount,
+  stateShardNames,
+  type CollectorOptions,
+} from '../shared/contract.ts';
 import { pushgatewayAuth } from '../model/pushgateway-auth.ts';
 import { basicAuthVolume } from './basic-auth-volume.ts';
 import { collectorInventoryJson } from './collector-inventory.ts';
@@ -33,7 +43,11 @@ export const HEALTH_PATHS = { liveness: '/healthz', readiness: '/readyz' } as co
 export function collectorClusterRules(): Rule[] {
   return [
     { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] },
-    { apiGroups: ['aquasecurity.github.io'], resources: ['vulnerabilityreports'], verbs: ['list', 'watch'] },
+    {
+      apiGroups: ['aquasecurity.github.io'],
+      resources: ['vulnerabilityreports'],
+      verbs: ['list', 'watch'],
+    },
   ];
 }
 
@@ -54,7 +68,12 @@ export function collectorNamespaceRules(): Rule[] {
   return [
     { apiGroups: ['batch'], resources: ['cronjobs', 'jobs'], verbs: ['list', 'watch'] },
     { apiGroups: [''], resources: ['configmaps'], verbs: ['list', 'watch'] },
-    { apiGroups: [''], resources: ['configmaps'], resourceNames: [CONFIGMAPS.collectorState, ...stateShardNames(CONFIGMAPS.collectorState)], verbs: ['get', 'patch'] },
+    {
+      apiGroups: [''],
+      resources: ['configmaps'],
+      resourceNames: [CONFIGMAPS.collectorState, ...stateShardNames(CONFIGMAPS.collectorState)],
+      verbs: ['get', 'patch'],
+    },
     { apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
   ];
 }
@@ -63,19 +82,28 @@ export function collectorNamespaceRules(): Rule[] {
  * The collector's Pushgateway cleanup: on by default for the generated Pushgateway (ours alone),
  * off by default for one the user runs (it may hold other groups, and its owner decides).
  */
-export function pushgatewayCleanupOptions(fleet: Fleet): Pick<CollectorOptions, 'pushgatewayUrl' | 'pushgatewayCleanupGraceSeconds' | 'pushgatewayCredentialsDir'> {
+export function pushgatewayCleanupOptions(
+  fleet: Fleet,
+): Pick<
+  CollectorOptions,
+  'pushgatewayUrl' | 'pushgatewayCleanupGraceSeconds' | 'pushgatewayCredentialsDir'
+> {
   const { pushgateway } = fleet.inventory.defaults;
   if (!cleanupEnabled(fleet)) return {};
   return {
     pushgatewayUrl: fleetPushgatewayUrl(pushgateway, fleet.namespace),
     pushgatewayCleanupGraceSeconds: durationSeconds(pushgateway.cleanup.grace),
-    ...(cleanupCredentialsSecret(fleet) !== undefined && { pushgatewayCredentialsDir: PUSHGATEWAY_CREDENTIALS_DIR }),
+    ...(cleanupCredentialsSecret(fleet) !== undefined && {
+      pushgatewayCredentialsDir: PUSHGATEWAY_CREDENTIALS_DIR,
+    }),
   };
 }
 
 /** The collector's Pushgateway credential: only when the cleanup runs and authentication is on. */
 function cleanupCredentialsSecret(fleet: Fleet): string | undefined {
-  return cleanupEnabled(fleet) ? pushgatewayAuth(fleet.inventory.defaults.pushgateway)?.collectorSecret : undefined;
+  return cleanupEnabled(fleet)
+    ? pushgatewayAuth(fleet.inventory.defaults.pushgateway)?.collectorSecret
+    : undefined;
 }
 
 function cleanupEnabled(fleet: Fleet): boolean {
@@ -95,8 +123,17 @@ function silenceWatchSecrets(fleet: Fleet): { volumes: k8s.Volume[]; mounts: k8s
   fleet.inventory.alerting.silenceWatch.alertmanagers.forEach((am, index) => {
     const mount = silenceWatchMount(index);
     const sources: k8s.VolumeProjection[] = [];
-    if (am.bearerToken !== undefined) sources.push({ secret: { name: am.bearerToken.name, items: [{ key: am.bearerToken.key, path: basename(mount.tokenFile) }] } });
-    if (am.ca !== undefined) sources.push({ secret: { name: am.ca.name, items: [{ key: am.ca.key, path: basename(mount.caFile) }] } });
+    if (am.bearerToken !== undefined)
+      sources.push({
+        secret: {
+          name: am.bearerToken.name,
+          items: [{ key: am.bearerToken.key, path: basename(mount.tokenFile) }],
+        },
+      });
+    if (am.ca !== undefined)
+      sources.push({
+        secret: { name: am.ca.name, items: [{ key: am.ca.key, path: basename(mount.caFile) }] },
+      });
     if (sources.length === 0) return;
     const name = `alertmanager-${index}`;
     volumes.push({ name, projected: { defaultMode: 0o440, sources } });
@@ -121,7 +158,10 @@ export class DriftCollector extends Construct {
       metadata: {
         name: CONFIGMAPS.inventory,
         labels,
-        annotations: { [DESCRIPTION_ANNOTATION]: 'Written by copa-fleet synth: the images and SLA hours the drift collector tracks.' },
+        annotations: {
+          [DESCRIPTION_ANNOTATION]:
+            'Written by copa-fleet synth: the images and SLA hours the drift collector tracks.',
+        },
       },
       data: { [INVENTORY_CONFIGMAP_KEY]: collectorInventoryJson(fleet) },
     });
@@ -133,10 +173,21 @@ export class DriftCollector extends Construct {
         `the ${CONFIGMAPS.collectorState}-NN shards it creates. Generated (without data) so that a GitOps prune never deletes it before the migration.`,
     });
 
-    const serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', { metadata: { name: COLLECTOR_NAME, labels }, automountToken: false });
+    const serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
+      metadata: { name: COLLECTOR_NAME, labels },
+      automountToken: false,
+    });
     const binding = { labels, serviceAccount: serviceAccount.name, namespace: fleet.namespace };
-    new ClusterWideRole(this, 'ClusterRbac', { ...binding, name: collectorClusterRoleName(fleet.namespace), rules: collectorClusterRules() });
-    new NamespacedRole(this, 'Rbac', { ...binding, name: COLLECTOR_NAME, rules: collectorNamespaceRules() });
+    new ClusterWideRole(this, 'ClusterRbac', {
+      ...binding,
+      name: collectorClusterRoleName(fleet.namespace),
+      rules: collectorClusterRules(),
+    });
+    new NamespacedRole(this, 'Rbac', {
+      ...binding,
+      name: COLLECTOR_NAME,
+      rules: collectorNamespaceRules(),
+    });
 
     const secrets = silenceWatchSecrets(fleet);
     const metricsPort = k8s.IntOrString.fromString(METRICS_PORT_NAME);
@@ -144,7 +195,11 @@ export class DriftCollector extends Construct {
     const mounts: k8s.VolumeMount[] = [...secrets.mounts];
     const volumes: k8s.Volume[] = [...secrets.volumes];
     if (credentialsSecret !== undefined) {
-      mounts.push({ name: CREDENTIALS_VOLUME, mountPath: PUSHGATEWAY_CREDENTIALS_DIR, readOnly: true });
+      mounts.push({
+        name: CREDENTIALS_VOLUME,
+        mountPath: PUSHGATEWAY_CREDENTIALS_DIR,
+        readOnly: true,
+      });
       volumes.push(basicAuthVolume(CREDENTIALS_VOLUME, credentialsSecret));
     }
     // The collector is an API client: its token is mounted into its (only) container.
@@ -168,9 +223,19 @@ export class DriftCollector extends Construct {
           ...pushgatewayCleanupOptions(fleet),
         }),
         ports: [{ name: METRICS_PORT_NAME, containerPort: COLLECTOR_PORT, protocol: 'TCP' }],
-        livenessProbe: { httpGet: { path: HEALTH_PATHS.liveness, port: metricsPort }, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 3 },
+        livenessProbe: {
+          httpGet: { path: HEALTH_PATHS.liveness, port: metricsPort },
+          periodSeconds: 20,
+          timeoutSeconds: 5,
+          failureThreshold: 3,
+        },
         // Ready once every informer has synced: Prometheus should not scrape half a picture.
-        readinessProbe: { httpGet: { path: HEALTH_PATHS.readiness, port: metricsPort }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
+        readinessProbe: {
+          httpGet: { path: HEALTH_PATHS.readiness, port: metricsPort },
+          periodSeconds: 10,
+          timeoutSeconds: 5,
+          failureThreshold: 3,
+        },
         resources: containerResources(defaults.resources.collector),
         ...(mounts.length > 0 && { volumeMounts: mounts }),
       },
@@ -186,6 +251,12 @@ export class DriftCollector extends Construct {
       portName: METRICS_PORT_NAME,
       port: COLLECTOR_PORT,
     });
-    metricsNetworkPolicy(this, 'NetworkPolicy', { name: COLLECTOR_NAME, labels, selector, port: COLLECTOR_PORT, fleet });
+    metricsNetworkPolicy(this, 'NetworkPolicy', {
+      name: COLLECTOR_NAME,
+      labels,
+      selector,
+      port: COLLECTOR_PORT,
+      fleet,
+    });
   }
 }

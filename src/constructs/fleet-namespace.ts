@@ -20,7 +20,8 @@ import { appLabels } from './labels.ts';
 const PSA_VERSION = 'latest';
 
 export function podSecurityLabels(fleet: Fleet, runsCopaJobs = true): Record<string, string> {
-  const enforce = runsCopaJobs && buildkitMode(fleet).mode === 'sidecar' ? 'privileged' : 'restricted';
+  const enforce =
+    runsCopaJobs && buildkitMode(fleet).mode === 'sidecar' ? 'privileged' : 'restricted';
   return {
     'pod-security.kubernetes.io/enforce': enforce,
     'pod-security.kubernetes.io/enforce-version': PSA_VERSION,
@@ -33,10 +34,20 @@ export function podSecurityLabels(fleet: Fleet, runsCopaJobs = true): Record<str
 
 export class FleetNamespace extends Construct {
   /** `runsCopaJobs`: default true; false where no Copa job (hence no BuildKit sidecar) runs. */
-  constructor(scope: Construct, id: string, props: { readonly fleet: Fleet; readonly runsCopaJobs?: boolean }) {
+  constructor(
+    scope: Construct,
+    id: string,
+    props: { readonly fleet: Fleet; readonly runsCopaJobs?: boolean },
+  ) {
     super(scope, id);
     const namespace = new k8s.KubeNamespace(this, 'Namespace', {
-      metadata: { name: props.fleet.namespace, labels: { ...appLabels('namespace'), ...podSecurityLabels(props.fleet, props.runsCopaJobs ?? true) } },
+      metadata: {
+        name: props.fleet.namespace,
+        labels: {
+          ...appLabels('namespace'),
+          ...podSecurityLabels(props.fleet, props.runsCopaJobs ?? true),
+        },
+      },
     });
     namespace.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
   }

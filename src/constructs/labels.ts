@@ -4,7 +4,14 @@ import { PIPELINE_LABEL } from '../shared/contract.ts';
 export const APP_NAME = 'copa-fleet';
 const MANAGED_BY = 'copa-fleet';
 
-export type Component = 'patch-job' | 'drift-collector' | 'pushgateway' | 'monitoring' | 'patched-digest-store' | 'namespace' | 'admission-policy';
+export type Component =
+  | 'patch-job'
+  | 'drift-collector'
+  | 'pushgateway'
+  | 'monitoring'
+  | 'patched-digest-store'
+  | 'namespace'
+  | 'admission-policy';
 
 /** The owning team of an image, on its CronJob, Job and Pod (filters in kubectl and dashboards). */
 export const TEAM_LABEL = 'copa-fleet.dev/team';

@@ -29,7 +29,11 @@ export interface MetricsNetworkPolicyProps {
 }
 
 /** Adds the policy, or nothing when `networkPolicies.enabled` is false. */
-export function metricsNetworkPolicy(scope: Construct, id: string, props: MetricsNetworkPolicyProps): void {
+export function metricsNetworkPolicy(
+  scope: Construct,
+  id: string,
+  props: MetricsNetworkPolicyProps,
+): void {
   const { enabled, prometheus } = props.fleet.inventory.networkPolicies;
   if (!enabled) return;
   const scraper: k8s.NetworkPolicyPeer = {
@@ -37,13 +41,20 @@ export function metricsNetworkPolicy(scope: Construct, id: string, props: Metric
     podSelector: { matchLabels: { ...prometheus.podSelector } },
   };
   // A peer with only a podSelector means "pods of this policy's namespace" (the fleet namespace).
-  const writers = (props.writers ?? []).map((writer): k8s.NetworkPolicyPeer => ({ podSelector: { matchLabels: { ...writer.podLabels } } }));
+  const writers = (props.writers ?? []).map((writer): k8s.NetworkPolicyPeer => ({
+    podSelector: { matchLabels: { ...writer.podLabels } },
+  }));
   new k8s.KubeNetworkPolicy(scope, id, {
     metadata: { name: props.name, labels: { ...props.labels } },
     spec: {
       podSelector: { matchLabels: { ...props.selector } },
       policyTypes: ['Ingress'],
-      ingress: [{ from: [scraper, ...writers], ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(props.port) }] }],
+      ingress: [
+        {
+          from: [scraper, ...writers],
+          ports: [{ protocol: 'TCP', port: k8s.IntOrString.fromNumber(props.port) }],
+        },
+      ],
     },
   });
 }

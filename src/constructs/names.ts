@@ -25,6 +25,9 @@ export function pushgatewayServiceUrl(namespace: string): string {
 }
 
 /** The Pushgateway the exporters push to and the collector cleans up: the inventory's URL, else the generated one. */
-export function fleetPushgatewayUrl(pushgateway: { readonly url?: string | undefined }, namespace: string): string {
+export function fleetPushgatewayUrl(
+  pushgateway: { readonly url?: string | undefined },
+  namespace: string,
+): string {
   return pushgateway.url ?? pushgatewayServiceUrl(namespace);
 }

@@ -20,7 +20,11 @@ function plainJson(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(plainJson);
   if (value.constructor !== Object) {
     const inner = (value as { value?: unknown }).value;
-    if ((value instanceof k8s.Quantity || value instanceof k8s.IntOrString) && (typeof inner === 'string' || typeof inner === 'number')) return { value: inner };
+    if (
+      (value instanceof k8s.Quantity || value instanceof k8s.IntOrString) &&
+      (typeof inner === 'string' || typeof inner === 'number')
+    )
+      return { value: inner };
     throw new NotPlain();
   }
   const result: Record<string, unknown> = {};
@@ -41,7 +45,10 @@ function renderPlain(object: ApiObject): Record<string, unknown> | undefined {
   const internals = object as unknown as ApiObjectInternals;
   if (internals.patches.length > 0) return undefined;
   try {
-    const json = plainJson({ ...internals.props, metadata: object.metadata.toJson() as unknown }) as Record<string, unknown>;
+    const json = plainJson({
+      ...internals.props,
+      metadata: object.metadata.toJson() as unknown,
+    }) as Record<string, unknown>;
     const { apiVersion, kind, metadata, ...rest } = json;
     return { apiVersion, kind, metadata, ...rest };
   } catch (error) {
@@ -51,7 +58,12 @@ function renderPlain(object: ApiObject): Record<string, unknown> | undefined {
 }
 
 /** The L1 class's own last step (GVK first, then its generated toJson_<Kind>Props), on the fast rendering. */
-function render<P>(object: ApiObject, gvk: GroupVersionKind, toJsonProps: (props: P) => Record<string, unknown> | undefined, fallback: () => Record<string, unknown>): Record<string, unknown> {
+function render<P>(
+  object: ApiObject,
+  gvk: GroupVersionKind,
+  toJsonProps: (props: P) => Record<string, unknown> | undefined,
+  fallback: () => Record<string, unknown>,
+): Record<string, unknown> {
   const rendered = renderPlain(object);
   if (rendered === undefined) return fallback();
   return { ...gvk, ...toJsonProps(rendered as P) };
@@ -61,30 +73,55 @@ function render<P>(object: ApiObject, gvk: GroupVersionKind, toJsonProps: (props
 
 export class PlainKubeCronJob extends k8s.KubeCronJob {
   override toJson(): Record<string, unknown> {
-    return render(this, k8s.KubeCronJob.GVK, k8s.toJson_KubeCronJobProps, () => super.toJson() as Record<string, unknown>);
+    return render(
+      this,
+      k8s.KubeCronJob.GVK,
+      k8s.toJson_KubeCronJobProps,
+      () => super.toJson() as Record<string, unknown>,
+    );
   }
 }
 
 export class PlainKubeServiceAccount extends k8s.KubeServiceAccount {
   override toJson(): Record<string, unknown> {
-    return render(this, k8s.KubeServiceAccount.GVK, k8s.toJson_KubeServiceAccountProps, () => super.toJson() as Record<string, unknown>);
+    return render(
+      this,
+      k8s.KubeServiceAccount.GVK,
+      k8s.toJson_KubeServiceAccountProps,
+      () => super.toJson() as Record<string, unknown>,
+    );
   }
 }
 
 export class PlainKubeRole extends k8s.KubeRole {
   override toJson(): Record<string, unknown> {
-    return render(this, k8s.KubeRole.GVK, k8s.toJson_KubeRoleProps, () => super.toJson() as Record<string, unknown>);
+    return render(
+      this,
+      k8s.KubeRole.GVK,
+      k8s.toJson_KubeRoleProps,
+      () => super.toJson() as Record<string, unknown>,
+    );
   }
 }
 
 export class PlainKubeRoleBinding extends k8s.KubeRoleBinding {
   override toJson(): Record<string, unknown> {
-    return render(this, k8s.KubeRoleBinding.GVK, k8s.toJson_KubeRoleBindingProps, () => super.toJson() as Record<string, unknown>);
+    return render(
+      this,
+      k8s.KubeRoleBinding.GVK,
+      k8s.toJson_KubeRoleBindingProps,
+      () => super.toJson() as Record<string, unknown>,
+    );
   }
 }
 
 export class PlainKubeConfigMap extends k8s.KubeConfigMap {
   override toJson(): Record<string, unknown> {
-    return render(this, k8s.KubeConfigMap.GVK, k8s.toJson_KubeConfigMapProps, () => super.toJson() as Record<string, unknown>);
+    return render(
+      this,
+      k8s.KubeConfigMap.GVK,
+      k8s.toJson_KubeConfigMapProps,
+      () => super.toJson() as Record<string, unknown>,
+    );
   }
 }

@@ -34,7 +34,16 @@ export function podSecurityPolicyName(namespace: string): string {
 const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 
 /** Restricted: volume types (Pod Security Standards, "Volume Types"). */
-const RESTRICTED_VOLUME_TYPES = ['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret'];
+const RESTRICTED_VOLUME_TYPES = [
+  'configMap',
+  'csi',
+  'downwardAPI',
+  'emptyDir',
+  'ephemeral',
+  'persistentVolumeClaim',
+  'projected',
+  'secret',
+];
 /** Baseline: the safe sysctls (Pod Security Standards, "Sysctls", as of Kubernetes 1.32). */
 const SAFE_SYSCTLS = [
   'kernel.shm_rmid_forced',
@@ -49,18 +58,25 @@ const SAFE_SYSCTLS = [
   'net.ipv4.tcp_keepalive_probes',
 ];
 /** Baseline: SELinux types a container may ask for. */
-const SELINUX_TYPES = ['', 'container_t', 'container_init_t', 'container_kvm_t', 'container_engine_t'];
+const SELINUX_TYPES = [
+  '',
+  'container_t',
+  'container_init_t',
+  'container_kvm_t',
+  'container_engine_t',
+];
 const CONFINED_PROFILES = ['RuntimeDefault', 'Localhost'];
 /** The deprecated per-container AppArmor annotation (still honoured by the kubelet). */
 const APPARMOR_ANNOTATION_PREFIX = 'container.apparmor.security.beta.kubernetes.io/';
 
 /** Resources whose objects carry a pod or a pod template, by API group. */
-const POD_RESOURCES: readonly { readonly group: string; readonly resources: readonly string[] }[] = [
-  // pods/ephemeralcontainers: `kubectl debug` adds containers to a running pod through this subresource.
-  { group: '', resources: ['pods', 'pods/ephemeralcontainers', 'replicationcontrollers'] },
-  { group: 'apps', resources: ['daemonsets', 'deployments', 'replicasets', 'statefulsets'] },
-  { group: 'batch', resources: ['cronjobs', 'jobs'] },
-];
+const POD_RESOURCES: readonly { readonly group: string; readonly resources: readonly string[] }[] =
+  [
+    // pods/ephemeralcontainers: `kubectl debug` adds containers to a running pod through this subresource.
+    { group: '', resources: ['pods', 'pods/ephemeralcontainers', 'replicationcontrollers'] },
+    { group: 'apps', resources: ['daemonsets', 'deployments', 'replicasets', 'statefulsets'] },
+    { group: 'batch', resources: ['cronjobs', 'jobs'] },
+  ];
 
 const lit = (value: string): string => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 const list = (values: readonly string[]): string => `[${values.map(lit).join(', ')}]`;
@@ -89,7 +105,12 @@ interface Rule {
 
 /** A rule over the containers in `containers` (a variable), offending when `bad` (over `c`) holds. */
 function containerRule(name: string, containers: string, bad: string, rule: string): Rule {
-  return { name, offenders: `variables.${containers}.filter(c, ${bad}).map(c, string(c.name))`, rule, what: 'container' };
+  return {
+    name,
+    offenders: `variables.${containers}.filter(c, ${bad}).map(c, string(c.name))`,
+    rule,
+    what: 'container',
+  };
 }
 
 function rules(image: string): Rule[] {
@@ -107,7 +128,12 @@ function rules(image: string): Rule[] {
       rule: 'must not be true (host namespaces)',
       what: 'pod field',
     },
-    { name: 'hostPathVolumes', offenders: 'variables.volumes.filter(v, has(v.hostPath)).map(v, string(v.name))', rule: 'hostPath volumes are not allowed', what: 'volume' },
+    {
+      name: 'hostPathVolumes',
+      offenders: 'variables.volumes.filter(v, has(v.hostPath)).map(v, string(v.name))',
+      rule: 'hostPath volumes are not allowed',
+      what: 'volume',
+    },
     {
       name: 'volumeTypes',
       offenders: `variables.volumes.filter(v, !has(v.hostPath) && !v.all(k, k in ${list(['name', ...RESTRICTED_VOLUME_TYPES])})).map(v, string(v.name))`,
@@ -142,23 +168,52 @@ function rules(image: string): Rule[] {
       what: 'annotation',
     },
     // Baseline, every container including the sidecar.
-    containerRule('privileged', all, scField(['privileged'], (f) => `${f} == true`), 'securityContext.privileged must not be true'),
-    containerRule('hostPorts', all, '(has(c.ports) && c.ports.exists(p, has(p.hostPort) && p.hostPort != 0))', 'hostPort must not be set'),
-    containerRule('procMount', all, scField(['procMount'], (f) => `${f} != 'Default'`), 'securityContext.procMount must be Default'),
+    containerRule(
+      'privileged',
+      all,
+      scField(['privileged'], (f) => `${f} == true`),
+      'securityContext.privileged must not be true',
+    ),
+    containerRule(
+      'hostPorts',
+      all,
+      '(has(c.ports) && c.ports.exists(p, has(p.hostPort) && p.hostPort != 0))',
+      'hostPort must not be set',
+    ),
+    containerRule(
+      'procMount',
+      all,
+      scField(['procMount'], (f) => `${f} != 'Default'`),
+      'securityContext.procMount must be Default',
+    ),
     containerRule(
       'seLinux',
       all,
-      scField(['seLinuxOptions'], (f) => `(has(${f}.user) || has(${f}.role) || (has(${f}.type) && !(${f}.type in ${list(SELINUX_TYPES)})))`),
+      scField(
+        ['seLinuxOptions'],
+        (f) =>
+          `(has(${f}.user) || has(${f}.role) || (has(${f}.type) && !(${f}.type in ${list(SELINUX_TYPES)})))`,
+      ),
       'securityContext.seLinuxOptions must not set user or role, and only a container SELinux type',
     ),
-    containerRule('hostProcess', all, scField(['windowsOptions', 'hostProcess'], (f) => `${f} == true`), 'securityContext.windowsOptions.hostProcess must not be true'),
+    containerRule(
+      'hostProcess',
+      all,
+      scField(['windowsOptions', 'hostProcess'], (f) => `${f} == true`),
+      'securityContext.windowsOptions.hostProcess must not be true',
+    ),
     containerRule(
       'runAsNonRoot',
       all,
       `!(${present('c', ['securityContext', 'runAsNonRoot'])} ? c.securityContext.runAsNonRoot == true : variables.podRunAsNonRoot)`,
       'runAsNonRoot must be true (in the container or the pod securityContext)',
     ),
-    containerRule('runAsRoot', all, scField(['runAsUser'], (f) => `${f} == 0`), 'securityContext.runAsUser must not be 0'),
+    containerRule(
+      'runAsRoot',
+      all,
+      scField(['runAsUser'], (f) => `${f} == 0`),
+      'securityContext.runAsUser must not be 0',
+    ),
     // Restricted, every container but the sidecar.
     containerRule(
       'privilegeEscalation',
@@ -166,7 +221,12 @@ function rules(image: string): Rule[] {
       `!${scField(['allowPrivilegeEscalation'], (f) => `${f} == false`)}`,
       'securityContext.allowPrivilegeEscalation must be false',
     ),
-    containerRule('capabilitiesDrop', restricted, `!${scField(['capabilities', 'drop'], (f) => `'ALL' in ${f}`)}`, 'securityContext.capabilities.drop must contain ALL'),
+    containerRule(
+      'capabilitiesDrop',
+      restricted,
+      `!${scField(['capabilities', 'drop'], (f) => `'ALL' in ${f}`)}`,
+      'securityContext.capabilities.drop must contain ALL',
+    ),
     containerRule(
       'capabilitiesAdd',
       restricted,
@@ -186,20 +246,43 @@ function rules(image: string): Rule[] {
       'securityContext.appArmorProfile must be RuntimeDefault or Localhost',
     ),
     // The one exception, held to exactly its documented shape.
-    containerRule('sidecarImage', candidate, `c.image != ${lit(image)}`, `must run the configured rootless BuildKit image ${image}`),
-    containerRule('sidecarCommand', candidate, `has(c.command)`, 'must keep the entrypoint of its image (no command)'),
+    containerRule(
+      'sidecarImage',
+      candidate,
+      `c.image != ${lit(image)}`,
+      `must run the configured rootless BuildKit image ${image}`,
+    ),
+    containerRule(
+      'sidecarCommand',
+      candidate,
+      `has(c.command)`,
+      'must keep the entrypoint of its image (no command)',
+    ),
     containerRule(
       'sidecarRestartPolicy',
       candidate,
       `!(has(c.restartPolicy) && c.restartPolicy == 'Always')`,
       'must be a native sidecar (restartPolicy Always)',
     ),
-    containerRule('sidecarUser', candidate, `!${scField(['runAsUser'], (f) => `${f} == ${BUILDKIT_UID}`)}`, `securityContext.runAsUser must be ${BUILDKIT_UID}`),
-    containerRule('sidecarCapabilitiesDrop', candidate, `!${scField(['capabilities', 'drop'], (f) => `'ALL' in ${f}`)}`, 'securityContext.capabilities.drop must contain ALL'),
+    containerRule(
+      'sidecarUser',
+      candidate,
+      `!${scField(['runAsUser'], (f) => `${f} == ${BUILDKIT_UID}`)}`,
+      `securityContext.runAsUser must be ${BUILDKIT_UID}`,
+    ),
+    containerRule(
+      'sidecarCapabilitiesDrop',
+      candidate,
+      `!${scField(['capabilities', 'drop'], (f) => `'ALL' in ${f}`)}`,
+      'securityContext.capabilities.drop must contain ALL',
+    ),
     containerRule(
       'sidecarCapabilitiesAdd',
       candidate,
-      scField(['capabilities', 'add'], (f) => `${f}.exists(a, !(a in ${list(allowedSidecarCaps)}))`),
+      scField(
+        ['capabilities', 'add'],
+        (f) => `${f}.exists(a, !(a in ${list(allowedSidecarCaps)}))`,
+      ),
       `securityContext.capabilities.add may only contain ${allowedSidecarCaps.join(', ')}`,
     ),
   ];
@@ -209,21 +292,41 @@ function rules(image: string): Rule[] {
 export function policyVariables(buildkitImage: string): { name: string; expression: string }[] {
   const patchJob = selectorLabels('patch-job');
   const isPatchJob = Object.entries(patchJob)
-    .map(([key, value]) => `(${lit(key)} in variables.labels && variables.labels[${lit(key)}] == ${lit(value)})`)
+    .map(
+      ([key, value]) =>
+        `(${lit(key)} in variables.labels && variables.labels[${lit(key)}] == ${lit(value)})`,
+    )
     .join(' && ');
   const sidecar = lit(JOB_CONTAINERS.buildkit);
-  const listOf = (field: string) => `(has(variables.podSpec.${field}) ? variables.podSpec.${field} : [])`;
+  const listOf = (field: string) =>
+    `(has(variables.podSpec.${field}) ? variables.podSpec.${field} : [])`;
   return [
     {
       name: 'template',
-      expression: "object.kind == 'Pod' ? dyn(object) : (object.kind == 'CronJob' ? dyn(object).spec.jobTemplate.spec.template : dyn(object).spec.template)",
+      expression:
+        "object.kind == 'Pod' ? dyn(object) : (object.kind == 'CronJob' ? dyn(object).spec.jobTemplate.spec.template : dyn(object).spec.template)",
     },
     { name: 'podSpec', expression: 'variables.template.spec' },
-    { name: 'podMetadata', expression: 'has(variables.template.metadata) ? variables.template.metadata : {}' },
-    { name: 'labels', expression: 'has(variables.podMetadata.labels) ? variables.podMetadata.labels : {}' },
-    { name: 'annotations', expression: 'has(variables.podMetadata.annotations) ? variables.podMetadata.annotations : {}' },
-    { name: 'podSecurityContext', expression: 'has(variables.podSpec.securityContext) ? variables.podSpec.securityContext : {}' },
-    { name: 'podRunAsNonRoot', expression: `${present('variables.podSecurityContext', ['runAsNonRoot'])} && variables.podSecurityContext.runAsNonRoot == true` },
+    {
+      name: 'podMetadata',
+      expression: 'has(variables.template.metadata) ? variables.template.metadata : {}',
+    },
+    {
+      name: 'labels',
+      expression: 'has(variables.podMetadata.labels) ? variables.podMetadata.labels : {}',
+    },
+    {
+      name: 'annotations',
+      expression: 'has(variables.podMetadata.annotations) ? variables.podMetadata.annotations : {}',
+    },
+    {
+      name: 'podSecurityContext',
+      expression: 'has(variables.podSpec.securityContext) ? variables.podSpec.securityContext : {}',
+    },
+    {
+      name: 'podRunAsNonRoot',
+      expression: `${present('variables.podSecurityContext', ['runAsNonRoot'])} && variables.podSecurityContext.runAsNonRoot == true`,
+    },
     {
       name: 'podSeccompConfined',
       expression: `${present('variables.podSecurityContext', ['seccompProfile'])} && variables.podSecurityContext.seccompProfile.type in ${list(CONFINED_PROFILES)}`,
@@ -231,9 +334,15 @@ export function policyVariables(buildkitImage: string): { name: string; expressi
     { name: 'volumes', expression: listOf('volumes') },
     { name: 'isPatchJob', expression: isPatchJob },
     { name: 'initContainers', expression: listOf('initContainers') },
-    { name: 'allContainers', expression: `variables.initContainers + ${listOf('containers')} + ${listOf('ephemeralContainers')}` },
+    {
+      name: 'allContainers',
+      expression: `variables.initContainers + ${listOf('containers')} + ${listOf('ephemeralContainers')}`,
+    },
     // Only an init container can be the sidecar; a main or ephemeral `buildkitd` is an ordinary container.
-    { name: 'buildkitSidecar', expression: `variables.isPatchJob ? variables.initContainers.filter(c, c.name == ${sidecar}) : []` },
+    {
+      name: 'buildkitSidecar',
+      expression: `variables.isPatchJob ? variables.initContainers.filter(c, c.name == ${sidecar}) : []`,
+    },
     {
       name: 'restrictedContainers',
       expression: `variables.initContainers.filter(c, !(variables.isPatchJob && c.name == ${sidecar})) + ${listOf('containers')} + ${listOf('ephemeralContainers')}`,
@@ -242,7 +351,9 @@ export function policyVariables(buildkitImage: string): { name: string; expressi
   ];
 }
 
-export function policyValidations(buildkitImage: string): { expression: string; messageExpression: string; message: string; reason: string }[] {
+export function policyValidations(
+  buildkitImage: string,
+): { expression: string; messageExpression: string; message: string; reason: string }[] {
   return rules(buildkitImage).map((rule) => ({
     expression: `size(variables.${rule.name}) == 0`,
     // Shown by kubectl after "denied request: ": which containers broke which rule.
@@ -287,7 +398,11 @@ export class PodSecurityPolicy extends Construct {
     });
     new k8s.KubeValidatingAdmissionPolicyBinding(this, 'Binding', {
       metadata: { name, labels },
-      spec: { policyName: name, validationActions: ['Deny'], matchResources: { namespaceSelector } },
+      spec: {
+        policyName: name,
+        validationActions: ['Deny'],
+        matchResources: { namespaceSelector },
+      },
     });
   }
 }

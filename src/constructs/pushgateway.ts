@@ -50,7 +50,9 @@ export class Pushgateway extends Construct {
       metadata: { name: PUSHGATEWAY_NAME, labels: { ...labels } },
       spec: {
         accessModes: ['ReadWriteOnce'],
-        ...(persistence.storageClassName !== undefined && { storageClassName: persistence.storageClassName }),
+        ...(persistence.storageClassName !== undefined && {
+          storageClassName: persistence.storageClassName,
+        }),
         resources: { requests: { storage: k8s.Quantity.fromString(persistence.size) } },
       },
     });
@@ -69,11 +71,15 @@ export class Pushgateway extends Construct {
           `--web.listen-address=:${PUSHGATEWAY_PORT}`,
           `--persistence.file=${PUSHGATEWAY_PERSISTENCE_FILE}`,
           `--persistence.interval=${persistence.interval}`,
-          ...(auth !== undefined ? [`--web.config.file=${PUSHGATEWAY_WEB_CONFIG_DIR}/${PUSHGATEWAY_WEB_CONFIG_KEY}`] : []),
+          ...(auth !== undefined
+            ? [`--web.config.file=${PUSHGATEWAY_WEB_CONFIG_DIR}/${PUSHGATEWAY_WEB_CONFIG_KEY}`]
+            : []),
         ],
         volumeMounts: [
           { name: DATA_VOLUME, mountPath: PUSHGATEWAY_DATA_DIR },
-          ...(auth !== undefined ? [{ name: WEB_CONFIG_VOLUME, mountPath: PUSHGATEWAY_WEB_CONFIG_DIR, readOnly: true }] : []),
+          ...(auth !== undefined
+            ? [{ name: WEB_CONFIG_VOLUME, mountPath: PUSHGATEWAY_WEB_CONFIG_DIR, readOnly: true }]
+            : []),
         ],
         ports: [{ name: PUSHGATEWAY_PORT_NAME, containerPort: PUSHGATEWAY_PORT, protocol: 'TCP' }],
         ...probes(port, auth !== undefined),
@@ -81,7 +87,14 @@ export class Pushgateway extends Construct {
       },
       volumes: [
         { name: DATA_VOLUME, persistentVolumeClaim: { claimName: claim.name } },
-        ...(auth !== undefined ? [{ name: WEB_CONFIG_VOLUME, secret: { secretName: auth.webConfigSecret, defaultMode: 0o440 } }] : []),
+        ...(auth !== undefined
+          ? [
+              {
+                name: WEB_CONFIG_VOLUME,
+                secret: { secretName: auth.webConfigSecret, defaultMode: 0o440 },
+              },
+            ]
+          : []),
       ],
     });
 
@@ -103,7 +116,10 @@ export class Pushgateway extends Construct {
       labels,
       selector,
       port: PUSHGATEWAY_PORT,
-      writers: [{ podLabels: selectorLabels('patch-job') }, { podLabels: selectorLabels('drift-collector') }],
+      writers: [
+        { podLabels: selectorLabels('patch-job') },
+        { podLabels: selectorLabels('drift-collector') },
+      ],
       fleet,
     });
   }
@@ -116,7 +132,10 @@ export class Pushgateway extends Construct {
  * kubelet probes the TCP port then (an open listener, not an HTTP answer: a wedged handler goes
  * unnoticed by the kubelet, but not by Prometheus, whose scrape of this target then fails).
  */
-function probes(port: k8s.IntOrString, authenticated: boolean): Pick<k8s.Container, 'livenessProbe' | 'readinessProbe'> {
+function probes(
+  port: k8s.IntOrString,
+  authenticated: boolean,
+): Pick<k8s.Container, 'livenessProbe' | 'readinessProbe'> {
   if (authenticated) {
     return {
       livenessProbe: { tcpSocket: { port }, periodSeconds: 20, timeoutSeconds: 5 },

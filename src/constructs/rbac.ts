@@ -60,13 +60,17 @@ export class ClusterWideRole extends Construct {
   constructor(scope: Construct, id: string, props: RoleProps) {
     super(scope, id);
     const metadata = { name: props.name, labels: { ...props.labels } };
-    const role = new k8s.KubeClusterRole(this, 'ClusterRole', { metadata, rules: policyRules(props.rules) });
+    const role = new k8s.KubeClusterRole(this, 'ClusterRole', {
+      metadata,
+      rules: policyRules(props.rules),
+    });
     const binding = new k8s.KubeClusterRoleBinding(this, 'ClusterRoleBinding', {
       metadata,
       roleRef: { apiGroup: RBAC_GROUP, kind: 'ClusterRole', name: props.name },
       subjects: subjects(props),
     });
     // Cluster-scoped: the chart's default namespace must not be stamped on them.
-    for (const object of [role, binding]) object.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
+    for (const object of [role, binding])
+      object.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
   }
 }

@@ -24,8 +24,16 @@ export interface RuntimeStateConfigMapProps {
 
 export const DESCRIPTION_ANNOTATION = 'copa-fleet.dev/description';
 
-export function runtimeStateConfigMap(scope: Construct, id: string, props: RuntimeStateConfigMapProps): k8s.KubeConfigMap {
+export function runtimeStateConfigMap(
+  scope: Construct,
+  id: string,
+  props: RuntimeStateConfigMapProps,
+): k8s.KubeConfigMap {
   return new k8s.KubeConfigMap(scope, id, {
-    metadata: { name: props.name, labels: { ...props.labels }, annotations: { [DESCRIPTION_ANNOTATION]: props.description } },
+    metadata: {
+      name: props.name,
+      labels: { ...props.labels },
+      annotations: { [DESCRIPTION_ANNOTATION]: props.description },
+    },
   });
 }

@@ -22,7 +22,11 @@ export interface SingletonDeploymentProps {
   readonly volumes?: readonly k8s.Volume[];
 }
 
-export function singletonDeployment(scope: Construct, id: string, props: SingletonDeploymentProps): k8s.KubeDeployment {
+export function singletonDeployment(
+  scope: Construct,
+  id: string,
+  props: SingletonDeploymentProps,
+): k8s.KubeDeployment {
   const { name, labels, selector, uid, serviceAccountName, container, volumes } = props;
   return new k8s.KubeDeployment(scope, id, {
     metadata: { name, labels: { ...labels } },

@@ -20,7 +20,9 @@ export interface CronFields {
   readonly dayOfWeekStar: boolean;
 }
 
-export type CronParse = { readonly ok: true; readonly fields: CronFields } | { readonly ok: false; readonly problem: string };
+export type CronParse =
+  | { readonly ok: true; readonly fields: CronFields }
+  | { readonly ok: false; readonly problem: string };
 
 interface Field {
   readonly name: string;
@@ -40,27 +42,34 @@ const DAY_OF_WEEK: Field = { name: 'day of week', min: 0, max: 6, names: WEEKDAY
 const FIELDS = [MINUTE, HOUR, DAY_OF_MONTH, MONTH, DAY_OF_WEEK] as const;
 
 const NUMBER = /^[0-9]+$/;
-const FORMAT = 'must be a standard 5-field cron expression (minute hour day-of-month month day-of-week)';
+const FORMAT =
+  'must be a standard 5-field cron expression (minute hour day-of-month month day-of-week)';
 
 /** Why `expression` is not a schedule Kubernetes accepts and that ever runs, or undefined. */
 export function cronProblem(expression: string): string | undefined {
   const parsed = parseCron(expression);
   if (!parsed.ok) return parsed.problem;
-  if (matchingDays(parsed.fields).length === 0) return 'never runs: no selected month has the selected day of month';
+  if (matchingDays(parsed.fields).length === 0)
+    return 'never runs: no selected month has the selected day of month';
   return undefined;
 }
 
 export function parseCron(expression: string): CronParse {
   const text = expression.trim();
-  if (text.startsWith('@')) return { ok: false, problem: `${FORMAT}; macros such as @daily are not supported` };
+  if (text.startsWith('@'))
+    return { ok: false, problem: `${FORMAT}; macros such as @daily are not supported` };
   const parts = text === '' ? [] : text.split(/\s+/);
   if (parts.length !== FIELDS.length) {
-    return { ok: false, problem: `${FORMAT}, found ${parts.length} field${parts.length === 1 ? '' : 's'}` };
+    return {
+      ok: false,
+      problem: `${FORMAT}, found ${parts.length} field${parts.length === 1 ? '' : 's'}`,
+    };
   }
   const sets: Array<{ values: Set<number>; star: boolean }> = [];
   for (const [index, field] of FIELDS.entries()) {
     const parsed = parseField(parts[index] ?? '', field);
-    if (typeof parsed === 'string') return { ok: false, problem: `is not a valid cron expression: ${field.name} ${parsed}` };
+    if (typeof parsed === 'string')
+      return { ok: false, problem: `is not a valid cron expression: ${field.name} ${parsed}` };
     sets.push(parsed);
   }
   const [minutes, hours, dom, months, dow] = sets as [Parsed, Parsed, Parsed, Parsed, Parsed];
@@ -79,7 +88,12 @@ export function parseCron(expression: string): CronParse {
 }
 
 /** robfig/cron's day rule: with either day field unrestricted both must match, otherwise either. */
-export function dayMatches(fields: CronFields, dayOfMonth: number, month: number, dayOfWeek: number): boolean {
+export function dayMatches(
+  fields: CronFields,
+  dayOfMonth: number,
+  month: number,
+  dayOfWeek: number,
+): boolean {
   if (!fields.months.has(month)) return false;
   const dom = fields.daysOfMonth.has(dayOfMonth);
   const dow = fields.daysOfWeek.has(dayOfWeek);
@@ -103,7 +117,8 @@ export function matchingDays(fields: CronFields): readonly number[] {
   const days: number[] = [];
   for (let day = 0; day < CALENDAR_CYCLE_DAYS; day += 1) {
     const date = new Date(CYCLE_START_MS + day * DAY_MS);
-    if (dayMatches(fields, date.getUTCDate(), date.getUTCMonth() + 1, date.getUTCDay())) days.push(day);
+    if (dayMatches(fields, date.getUTCDate(), date.getUTCMonth() + 1, date.getUTCDay()))
+      days.push(day);
   }
   Object.freeze(days);
   daysByDayFields.set(key, days);
@@ -121,7 +136,8 @@ function parseField(text: string, field: Field): Parsed | string {
   for (const item of text.split(',')) {
     const [range = '', step, extra] = item.split('/');
     if (extra !== undefined || range === '') return `"${item}" is malformed`;
-    if (step !== undefined && (!NUMBER.test(step) || Number(step) === 0)) return `step "${step}" must be a positive number`;
+    if (step !== undefined && (!NUMBER.test(step) || Number(step) === 0))
+      return `step "${step}" must be a positive number`;
     const every = step === undefined ? 1 : Number(step);
     let low = field.min;
     let high = field.max;
@@ -138,7 +154,8 @@ function parseField(text: string, field: Field): Parsed | string {
           const names = field.names === undefined ? '' : ` or a name (${field.names.join(', ')})`;
           return `"${bound}" is not a number${names}; Kubernetes does not support L, W, # or H`;
         }
-        if (value < field.min || value > field.max) return `${value} is out of range ${field.min}-${field.max}`;
+        if (value < field.min || value > field.max)
+          return `${value} is out of range ${field.min}-${field.max}`;
         numbers.push(value);
       }
       low = numbers[0] ?? field.min;

@@ -15,18 +15,30 @@ export const DEFAULT_MAX_EXCEPTION_DAYS = 90;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 // Only the format gets its own words; a missing date keeps the inventory's "is required" message.
-const isoDate = () => z.iso.date({ error: (issue) => (issue.code === 'invalid_format' ? 'must be a date written YYYY-MM-DD' : undefined) });
+const isoDate = () =>
+  z.iso.date({
+    error: (issue) =>
+      issue.code === 'invalid_format' ? 'must be a date written YYYY-MM-DD' : undefined,
+  });
 
 export const vulnerabilityId = z
   .string()
-  .regex(VULNERABILITY_ID, 'must be a CVE id such as "CVE-2024-3094" or a GitHub advisory id such as "GHSA-vp9c-fpxx-744v"');
+  .regex(
+    VULNERABILITY_ID,
+    'must be a CVE id such as "CVE-2024-3094" or a GitHub advisory id such as "GHSA-vp9c-fpxx-744v"',
+  );
 
 const exceptionImage = z.string().superRefine((value, ctx) => {
   if (value === FLEET_WIDE) return;
   const parsed = parseImageRef(value);
-  if (!parsed.ok) ctx.addIssue({ code: 'custom', message: `is not a valid image reference: ${parsed.reason}` });
+  if (!parsed.ok)
+    ctx.addIssue({ code: 'custom', message: `is not a valid image reference: ${parsed.reason}` });
   else if (parsed.ref.digest !== undefined) {
-    ctx.addIssue({ code: 'custom', message: 'must be a repository or a repository and tag, not a digest (the exception follows the image across patches)' });
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        'must be a repository or a repository and tag, not a digest (the exception follows the image across patches)',
+    });
   }
 });
 
@@ -35,9 +47,19 @@ const reasonDescription = Object.entries(EXCEPTION_REASONS)
   .join('; ');
 
 const accountability = {
-  owner: z.string().min(1, 'must name who owns the risk').describe('Who owns the accepted risk (a person or team; shown on the dashboard and in alerts).'),
-  ticket: z.string().min(1, 'must reference the review ticket').describe('The ticket or change record of the review, e.g. `SEC-1234`.'),
-  approved: isoDate().describe('Date the exception was approved (`YYYY-MM-DD`); it is in force from 00:00 UTC of that day.'),
+  owner: z
+    .string()
+    .min(1, 'must name who owns the risk')
+    .describe(
+      'Who owns the accepted risk (a person or team; shown on the dashboard and in alerts).',
+    ),
+  ticket: z
+    .string()
+    .min(1, 'must reference the review ticket')
+    .describe('The ticket or change record of the review, e.g. `SEC-1234`.'),
+  approved: isoDate().describe(
+    'Date the exception was approved (`YYYY-MM-DD`); it is in force from 00:00 UTC of that day.',
+  ),
   expires: isoDate().describe(
     'Date the exception lapses (`YYYY-MM-DD`, 00:00 UTC), at most `defaults.maxExceptionDays` after `approved`. Required: an exception without an expiry is a silence by another name.',
   ),
@@ -45,23 +67,34 @@ const accountability = {
 
 export const exceptionSchema = z
   .strictObject({
-    id: vulnerabilityId.describe('The vulnerability accepted: a CVE or GHSA id, as trivy-operator reports it.'),
+    id: vulnerabilityId.describe(
+      'The vulnerability accepted: a CVE or GHSA id, as trivy-operator reports it.',
+    ),
     images: z
       .array(exceptionImage)
       .min(1, 'list at least one image, or "*" for the whole fleet')
-      .describe('Images the exception covers: a repository (`nginx`, every tag), a repository and tag (`nginx:1.27.3`, that inventory entry and its patched tag), or `"*"` for the whole fleet. References are normalised like everywhere else.'),
+      .describe(
+        'Images the exception covers: a repository (`nginx`, every tag), a repository and tag (`nginx:1.27.3`, that inventory entry and its patched tag), or `"*"` for the whole fleet. References are normalised like everywhere else.',
+      ),
     reason: z.enum(EXCEPTION_REASON_VALUES).describe(`Why it is accepted: ${reasonDescription}.`),
-    statement: z.string().min(1, 'must explain the decision').describe('Why the risk is acceptable (an auditor reads this).'),
+    statement: z
+      .string()
+      .min(1, 'must explain the decision')
+      .describe('Why the risk is acceptable (an auditor reads this).'),
     ...accountability,
   })
-  .describe('One reviewed exception: the CVE still shows, its SLA breach is counted as accepted, until it expires.');
+  .describe(
+    'One reviewed exception: the CVE still shows, its SLA breach is counted as accepted, until it expires.',
+  );
 
 export const exceptionFileSchema = z
   .strictObject({
     path: z.string().min(1).describe('OpenVEX document (JSON), relative to the inventory file.'),
     ...accountability,
   })
-  .describe('An OpenVEX document whose `not_affected` statements become exceptions. OpenVEX has no expiry, so the file entry gives one for all of them.');
+  .describe(
+    'An OpenVEX document whose `not_affected` statements become exceptions. OpenVEX has no expiry, so the file entry gives one for all of them.',
+  );
 
 export type ExceptionEntry = z.output<typeof exceptionSchema>;
 export type ExceptionFileEntry = z.output<typeof exceptionFileSchema>;
@@ -88,7 +121,9 @@ export function inventoryImageKeys(images: readonly unknown[]): InventoryImageKe
     const tag = parsed.ref.tag ?? DEFAULT_TAG;
     repositories.add(parsed.ref.name);
     tagged.add(`${parsed.ref.name}:${tag}`);
-    tagged.add(`${parsed.ref.name}:${typeof entry?.patchedTag === 'string' ? entry.patchedTag : `${tag}-patched`}`);
+    tagged.add(
+      `${parsed.ref.name}:${typeof entry?.patchedTag === 'string' ? entry.patchedTag : `${tag}-patched`}`,
+    );
   }
   return { repositories, tagged };
 }
@@ -111,7 +146,12 @@ export function datesProblems(entry: Loose, maxDays: number): { path: Path; mess
   if (end <= start) return [{ path: ['expires'], message: `must be after approved (${approved})` }];
   const days = Math.round((end - start) / DAY_MS);
   if (days > maxDays) {
-    return [{ path: ['expires'], message: `is ${days} days after approved (${approved}); at most defaults.maxExceptionDays (${maxDays}) days are allowed: review it again instead` }];
+    return [
+      {
+        path: ['expires'],
+        message: `is ${days} days after approved (${approved}); at most defaults.maxExceptionDays (${maxDays}) days are allowed: review it again instead`,
+      },
+    ];
   }
   return [];
 }
@@ -121,13 +161,22 @@ export function datesProblems(entry: Loose, maxDays: number): { path: Path; mess
  * vulnerability accepted twice for the same image (two entries would give two owners and two
  * expiries for one decision).
  */
-export function checkExceptions(exceptions: readonly unknown[], images: InventoryImageKeys, maxDays: number, ctx: Ctx): void {
+export function checkExceptions(
+  exceptions: readonly unknown[],
+  images: InventoryImageKeys,
+  maxDays: number,
+  ctx: Ctx,
+): void {
   const seen = new Map<string, number>();
   exceptions.forEach((raw, index) => {
     const entry = typeof raw === 'object' && raw !== null ? (raw as Loose) : undefined;
     if (entry === undefined) return;
     for (const problem of datesProblems(entry, maxDays)) {
-      ctx.addIssue({ code: 'custom', path: ['exceptions', index, ...problem.path], message: problem.message });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['exceptions', index, ...problem.path],
+        message: problem.message,
+      });
     }
     const id = typeof entry.id === 'string' ? entry.id : undefined;
     const scopes = Array.isArray(entry.images) ? entry.images : [];
@@ -137,15 +186,26 @@ export function checkExceptions(exceptions: readonly unknown[], images: Inventor
       if (key === undefined) return;
       const path = ['exceptions', index, 'images', scopeIndex];
       if (key !== FLEET_WIDE && !images.repositories.has(key) && !images.tagged.has(key)) {
-        const what = key.includes(':', key.lastIndexOf('/')) ? 'an image tag (or patched tag)' : 'an image repository';
-        ctx.addIssue({ code: 'custom', path, message: `"${key}" is not ${what} of the inventory: an exception covers inventoried images only` });
+        const what = key.includes(':', key.lastIndexOf('/'))
+          ? 'an image tag (or patched tag)'
+          : 'an image repository';
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `"${key}" is not ${what} of the inventory: an exception covers inventoried images only`,
+        });
         return;
       }
       if (id === undefined) return;
       const duplicate = `${id}@${key}`;
       const first = seen.get(duplicate);
       if (first === index) ctx.addIssue({ code: 'custom', path, message: `names ${key} twice` });
-      else if (first !== undefined) ctx.addIssue({ code: 'custom', path, message: `duplicates exceptions[${first}]: ${id} is already accepted for ${key}` });
+      else if (first !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `duplicates exceptions[${first}]: ${id} is already accepted for ${key}`,
+        });
       else seen.set(duplicate, index);
     });
   });

@@ -18,7 +18,8 @@ export const inventoryErrorMap: z.core.$ZodErrorMap = (issue) => {
       return sizeMessage('at most', issue.origin, issue.maximum, issue.inclusive !== false);
     case 'invalid_format':
       if (issue.format === 'url') return 'must be a URL such as "https://example.com/path"';
-      if (issue.format === 'regex' && 'pattern' in issue) return `must match the pattern ${String(issue.pattern)}`;
+      if (issue.format === 'regex' && 'pattern' in issue)
+        return `must match the pattern ${String(issue.pattern)}`;
       return `must be a valid ${issue.format}`;
     case 'invalid_value':
       return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
@@ -49,13 +50,22 @@ function expectedNoun(expected: string): string {
   }
 }
 
-function sizeMessage(bound: 'at least' | 'at most', origin: string, limit: number | bigint, inclusive: boolean): string {
+function sizeMessage(
+  bound: 'at least' | 'at most',
+  origin: string,
+  limit: number | bigint,
+  inclusive: boolean,
+): string {
   const n = Number(limit);
   switch (origin) {
     case 'array':
-      return bound === 'at least' && n === 1 ? 'must not be empty' : `must list ${bound} ${n} item${n === 1 ? '' : 's'}`;
+      return bound === 'at least' && n === 1
+        ? 'must not be empty'
+        : `must list ${bound} ${n} item${n === 1 ? '' : 's'}`;
     case 'string':
-      return bound === 'at least' && n === 1 ? 'must not be empty' : `must be ${bound} ${n} character${n === 1 ? '' : 's'} long`;
+      return bound === 'at least' && n === 1
+        ? 'must not be empty'
+        : `must be ${bound} ${n} character${n === 1 ? '' : 's'} long`;
     default:
       if (inclusive) return `must be ${bound} ${n}`;
       return `must be ${bound === 'at least' ? 'greater' : 'less'} than ${n}`;
@@ -85,7 +95,8 @@ export function quote(value: string): string {
 
 /** The scalar found at a path, for "(got …)" after a message that does not show it. */
 export function foundSuffix(message: string, value: unknown): string {
-  if (typeof value === 'string') return message.includes(quote(value)) ? '' : ` (got ${quote(value)})`;
+  if (typeof value === 'string')
+    return message.includes(quote(value)) ? '' : ` (got ${quote(value)})`;
   if (typeof value === 'number' || typeof value === 'boolean') {
     return message.includes(`got ${String(value)}`) ? '' : ` (got ${String(value)})`;
   }
@@ -96,7 +107,8 @@ export function foundSuffix(message: string, value: unknown): string {
 export function knownKeysAt(schema: z.core.$ZodType, path: readonly PropertyKey[]): string[] {
   let current: z.core.$ZodType | undefined = unwrap(schema);
   for (const segment of path) {
-    if (current instanceof z.core.$ZodObject) current = unwrap(current._zod.def.shape[String(segment)]);
+    if (current instanceof z.core.$ZodObject)
+      current = unwrap(current._zod.def.shape[String(segment)]);
     else if (current instanceof z.core.$ZodArray) current = unwrap(current._zod.def.element);
     else if (current instanceof z.core.$ZodRecord) current = unwrap(current._zod.def.valueType);
     else return [];
@@ -127,7 +139,9 @@ function unwrap(schema: z.core.$ZodType | undefined): z.core.$ZodType | undefine
 export function unknownKeyMessage(key: string, known: readonly string[]): string {
   const suggestion = closest(key, known);
   if (suggestion !== undefined) return `unknown key; did you mean "${suggestion}"?`;
-  return known.length === 0 ? 'unknown key' : `unknown key; expected one of: ${[...known].sort().join(', ')}`;
+  return known.length === 0
+    ? 'unknown key'
+    : `unknown key; expected one of: ${[...known].sort().join(', ')}`;
 }
 
 /** A known key within a small edit distance of `key` (case differences count as none). */
@@ -148,13 +162,16 @@ export function closest(key: string, known: readonly string[]): string | undefin
 
 /** Optimal string alignment distance: Levenshtein plus adjacent transpositions (`shcedule`). */
 function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   const at = (i: number, j: number): number => d[i]?.[j] ?? 0;
   for (let i = 1; i <= a.length; i += 1) {
     for (let j = 1; j <= b.length; j += 1) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       let value = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) value = Math.min(value, at(i - 2, j - 2) + 1);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        value = Math.min(value, at(i - 2, j - 2) + 1);
       const row = d[i];
       if (row !== undefined) row[j] = value;
     }

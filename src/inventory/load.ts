@@ -4,9 +4,27 @@
  * (YAML syntax errors first: a document that does not parse is not validated further).
  */
 import { readFile } from 'node:fs/promises';
-import { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, visit, type YAMLError } from 'yaml';
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  parseDocument,
+  visit,
+  type YAMLError,
+} from 'yaml';
 import type { z } from 'zod';
-import { describeValue, foundSuffix, inventoryErrorMap, knownKeysAt, quote, unknownKeyMessage } from './issue-messages.ts';
+import {
+  describeValue,
+  foundSuffix,
+  inventoryErrorMap,
+  knownKeysAt,
+  quote,
+  unknownKeyMessage,
+} from './issue-messages.ts';
 import { inventoryImageKeys } from './exceptions-schema.ts';
 import { type Inventory, inventorySchema } from './schema.ts';
 import { type ImportedException, importExceptionFiles } from './vex-import.ts';
@@ -34,7 +52,9 @@ export class InventoryError extends Error {
 /** `inventory.yaml:12:7: images[3].schedule: is not a valid cron expression (got "61 * * * *")` */
 export function formatIssue(issue: InventoryIssue): string {
   const where = issue.line > 0 ? `${issue.file}:${issue.line}:${issue.column}` : issue.file;
-  return issue.path === '' ? `${where}: ${issue.message}` : `${where}: ${issue.path}: ${issue.message}`;
+  return issue.path === ''
+    ? `${where}: ${issue.message}`
+    : `${where}: ${issue.path}: ${issue.message}`;
 }
 
 /** `['images', 3, 'schedule']` -> `images[3].schedule`; keys that are not identifiers are quoted. */
@@ -42,13 +62,15 @@ export function formatPath(path: readonly PathSegment[]): string {
   let result = '';
   for (const segment of path) {
     if (typeof segment === 'number') result += `[${segment}]`;
-    else if (/^[A-Za-z_$][\w$]*$/.test(String(segment))) result += result === '' ? String(segment) : `.${String(segment)}`;
+    else if (/^[A-Za-z_$][\w$]*$/.test(String(segment)))
+      result += result === '' ? String(segment) : `.${String(segment)}`;
     else result += `[${JSON.stringify(String(segment))}]`;
   }
   return result;
 }
 
-const EMPTY_MESSAGE = 'the inventory is empty: expected a map with at least an "images" list (see docs/inventory.md)';
+const EMPTY_MESSAGE =
+  'the inventory is empty: expected a map with at least an "images" list (see docs/inventory.md)';
 
 /** The validated inventory and the exceptions imported from its `exceptionFiles`. */
 export interface LoadedInventory extends Inventory {
@@ -73,7 +95,12 @@ export function parseInventory(text: string, file: string): LoadedInventory {
   visit(doc, {
     Alias(_, alias) {
       if (alias.resolve(doc) === undefined) {
-        yamlIssues.push({ file, ...at(alias.range?.[0] ?? 0), path: '', message: `alias *${alias.source} refers to no anchor defined before it` });
+        yamlIssues.push({
+          file,
+          ...at(alias.range?.[0] ?? 0),
+          path: '',
+          message: `alias *${alias.source} refers to no anchor defined before it`,
+        });
       }
     },
   });
@@ -88,16 +115,36 @@ export function parseInventory(text: string, file: string): LoadedInventory {
   try {
     data = doc.toJS({ maxAliasCount: 100 });
   } catch (error) {
-    throw new InventoryError([{ file, line: 1, column: 1, path: '', message: `the YAML cannot be read: ${(error as Error).message}` }]);
+    throw new InventoryError([
+      {
+        file,
+        line: 1,
+        column: 1,
+        path: '',
+        message: `the YAML cannot be read: ${(error as Error).message}`,
+      },
+    ]);
   }
 
   const result = inventorySchema.safeParse(data, { error: inventoryErrorMap });
   if (result.success) {
-    const imported = importExceptionFiles(result.data.exceptionFiles, file, inventoryImageKeys(result.data.images));
-    if (imported.problems.length === 0) return { ...result.data, importedExceptions: imported.exceptions };
+    const imported = importExceptionFiles(
+      result.data.exceptionFiles,
+      file,
+      inventoryImageKeys(result.data.images),
+    );
+    if (imported.problems.length === 0)
+      return { ...result.data, importedExceptions: imported.exceptions };
     const path = (index: number) => ['exceptionFiles', index, 'path'];
     throw new InventoryError(
-      sortIssues(imported.problems.map(({ index, message }) => ({ file, ...locator.position(path(index)), path: formatPath(path(index)), message }))),
+      sortIssues(
+        imported.problems.map(({ index, message }) => ({
+          file,
+          ...locator.position(path(index)),
+          path: formatPath(path(index)),
+          message,
+        })),
+      ),
     );
   }
 
@@ -118,7 +165,15 @@ export async function loadInventory(file: string): Promise<LoadedInventory> {
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    throw new InventoryError([{ file, line: 0, column: 0, path: '', message: `cannot read the inventory: ${fileErrorReason(error)}` }]);
+    throw new InventoryError([
+      {
+        file,
+        line: 0,
+        column: 0,
+        path: '',
+        message: `cannot read the inventory: ${fileErrorReason(error)}`,
+      },
+    ]);
   }
   return parseInventory(text, file);
 }
@@ -129,30 +184,52 @@ interface FoundIssue {
   readonly message: string;
 }
 
-function describeIssue(issue: z.core.$ZodIssue, data: unknown, sourceAt: (path: readonly PathSegment[]) => string | undefined): FoundIssue[] {
+function describeIssue(
+  issue: z.core.$ZodIssue,
+  data: unknown,
+  sourceAt: (path: readonly PathSegment[]) => string | undefined,
+): FoundIssue[] {
   const path = issue.path;
   switch (issue.code) {
     case 'unrecognized_keys': {
       const known = knownKeysAt(inventorySchema, path);
-      return issue.keys.map((key) => ({ path: [...path, key], target: 'key', message: unknownKeyMessage(key, known) }));
+      return issue.keys.map((key) => ({
+        path: [...path, key],
+        target: 'key',
+        message: unknownKeyMessage(key, known),
+      }));
     }
     case 'invalid_key':
       return [{ path, target: 'key', message: issue.message }];
     case 'invalid_type': {
       const value = valueAt(data, path);
       if (path.length === 0) {
-        return [{ path, target: 'value', message: `the top level must be a map (key: value) with at least an "images" list, got ${describeValue(value)}` }];
+        return [
+          {
+            path,
+            target: 'value',
+            message: `the top level must be a map (key: value) with at least an "images" list, got ${describeValue(value)}`,
+          },
+        ];
       }
       const source = sourceAt(path);
       // YAML reads `1.10` as the number 1.1 and `true` as a boolean: a string needs quotes.
       const hint =
-        issue.expected === 'string' && (typeof value === 'number' || typeof value === 'boolean') && source !== undefined
+        issue.expected === 'string' &&
+        (typeof value === 'number' || typeof value === 'boolean') &&
+        source !== undefined
           ? ` (write it in quotes to keep it a string: "${source.replaceAll('"', '\\"')}")`
           : '';
       return [{ path, target: 'value', message: `${issue.message}${hint}` }];
     }
     default:
-      return [{ path, target: 'value', message: `${issue.message}${foundSuffix(issue.message, valueAt(data, path))}` }];
+      return [
+        {
+          path,
+          target: 'value',
+          message: `${issue.message}${foundSuffix(issue.message, valueAt(data, path))}`,
+        },
+      ];
   }
 }
 
@@ -166,14 +243,26 @@ function valueAt(data: unknown, path: readonly PathSegment[]): unknown {
 }
 
 /** The message and, for a duplicate key, the path of the key that repeats. */
-function yamlProblem(doc: Document, text: string, error: YAMLError): { path: string; message: string } {
+function yamlProblem(
+  doc: Document,
+  text: string,
+  error: YAMLError,
+): { path: string; message: string } {
   if (error.code === 'DUPLICATE_KEY') {
     const path = pathToKeyAt(doc.contents, error.pos[0]);
     const key = path?.at(-1);
-    const shown = key === undefined ? quote(text.slice(error.pos[0], error.pos[1])) : quote(String(key));
-    return { path: path === undefined ? '' : formatPath(path), message: `duplicate key ${shown}: each key may appear only once in a map` };
+    const shown =
+      key === undefined ? quote(text.slice(error.pos[0], error.pos[1])) : quote(String(key));
+    return {
+      path: path === undefined ? '' : formatPath(path),
+      message: `duplicate key ${shown}: each key may appear only once in a map`,
+    };
   }
-  if (error.code === 'MULTIPLE_DOCS') return { path: '', message: 'the inventory must be a single YAML document (remove the extra "---")' };
+  if (error.code === 'MULTIPLE_DOCS')
+    return {
+      path: '',
+      message: 'the inventory must be a single YAML document (remove the extra "---")',
+    };
   return { path: '', message: `YAML syntax error: ${error.message}` };
 }
 
@@ -200,7 +289,10 @@ function pathToKeyAt(node: unknown, offset: number): PathSegment[] | undefined {
 function sortIssues(issues: readonly InventoryIssue[]): InventoryIssue[] {
   const seen = new Set<string>();
   return [...issues]
-    .sort((a, b) => a.line - b.line || a.column - b.column || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+    .sort(
+      (a, b) =>
+        a.line - b.line || a.column - b.column || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0),
+    )
     .filter((issue) => {
       const key = formatIssue(issue);
       if (seen.has(key)) return false;
@@ -208,4 +300,3 @@ function sortIssues(issues: readonly InventoryIssue[]): InventoryIssue[] {
       return true;
     });
 }
-

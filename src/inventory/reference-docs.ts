@@ -32,15 +32,21 @@ export function renderInventoryDocs(): string {
     for (const [key, child] of Object.entries(section.schema.properties ?? {})) {
       if (typeof child === 'boolean' || defName(child) !== undefined) continue;
       const nested = nestedMap(child);
-      if (nested !== undefined) visit({ title: sectionPath(section, key, nested !== child), named: false, schema: nested });
+      if (nested !== undefined)
+        visit({ title: sectionPath(section, key, nested !== child), named: false, schema: nested });
     }
   };
   visit({ title: ROOT_TITLE, named: true, schema: root });
   for (const [name, schema] of Object.entries(defs)) visit({ title: name, named: true, schema });
-  return [HEADER, ONBOARDING, ...sections.map((section) => renderSection(section, resolve))].join('\n');
+  return [HEADER, ONBOARDING, ...sections.map((section) => renderSection(section, resolve))].join(
+    '\n',
+  );
 }
 
-function resolveRef(schema: JsonSchema | boolean, defs: Readonly<Record<string, JsonSchema>>): JsonSchema {
+function resolveRef(
+  schema: JsonSchema | boolean,
+  defs: Readonly<Record<string, JsonSchema>>,
+): JsonSchema {
   if (typeof schema === 'boolean') return {};
   const name = defName(schema);
   if (name === undefined) return schema;
@@ -53,7 +59,10 @@ function sectionPath(parent: Section, key: string, isList: boolean): string {
   return `${prefix}${key}${isList ? '[]' : ''}`;
 }
 
-function renderSection(section: Section, resolve: (schema: JsonSchema | boolean) => JsonSchema): string {
+function renderSection(
+  section: Section,
+  resolve: (schema: JsonSchema | boolean) => JsonSchema,
+): string {
   const required = new Set(section.schema.required ?? []);
   const rows = Object.entries(section.schema.properties ?? {}).map(([key, child]) => {
     const shared = typeof child === 'object' ? defName(child) : undefined;
@@ -67,12 +76,26 @@ function renderSection(section: Section, resolve: (schema: JsonSchema | boolean)
           ? typeOf(schema)
           : `${isList ? 'list of maps' : 'map'}, see [\`${sectionPath(section, key, isList)}\`](#${anchor(sectionPath(section, key, isList))})`;
     const fallback = required.has(key) ? '**required**' : '';
-    const defaultValue = schema.default === undefined || isEmptyMap(schema.default) ? fallback : `\`${flowYaml(schema.default)}\``;
+    const defaultValue =
+      schema.default === undefined || isEmptyMap(schema.default)
+        ? fallback
+        : `\`${flowYaml(schema.default)}\``;
     return `| \`${key}\` | ${cell(type)} | ${cell(defaultValue)} | ${cell(schema.description ?? '')} |`;
   });
   const heading = section.named ? `## ${section.title}` : `## \`${section.title}\``;
-  const intro = section.title !== ROOT_TITLE && section.schema.description !== undefined ? [section.schema.description, ''] : [];
-  return [heading, '', ...intro, '| Key | Type | Default | Description |', '|---|---|---|---|', ...rows, ''].join('\n');
+  const intro =
+    section.title !== ROOT_TITLE && section.schema.description !== undefined
+      ? [section.schema.description, '']
+      : [];
+  return [
+    heading,
+    '',
+    ...intro,
+    '| Key | Type | Default | Description |',
+    '|---|---|---|---|',
+    ...rows,
+    '',
+  ].join('\n');
 }
 
 /**
@@ -88,12 +111,19 @@ function defName(schema: JsonSchema): string | undefined {
 function nestedMap(schema: JsonSchema): JsonSchema | undefined {
   if (schema.type === 'object' && schema.properties !== undefined) return schema;
   const items = schema.items;
-  if (schema.type === 'array' && typeof items === 'object' && !Array.isArray(items) && items.properties !== undefined) return items;
+  if (
+    schema.type === 'array' &&
+    typeof items === 'object' &&
+    !Array.isArray(items) &&
+    items.properties !== undefined
+  )
+    return items;
   return undefined;
 }
 
 function typeOf(schema: JsonSchema): string {
-  if (schema.enum !== undefined) return `one of ${schema.enum.map((v) => `\`${String(v)}\``).join(', ')}`;
+  if (schema.enum !== undefined)
+    return `one of ${schema.enum.map((v) => `\`${String(v)}\``).join(', ')}`;
   const items = schema.items;
   if (schema.type === 'array' && typeof items === 'object' && !Array.isArray(items)) {
     const min = schema.minItems === undefined ? '' : `, at least ${schema.minItems}`;
@@ -107,11 +137,14 @@ function typeOf(schema: JsonSchema): string {
   if (schema.format === 'uri') constraints.push('URL');
   if (schema.minLength !== undefined && schema.minLength > 0) constraints.push('not empty');
   if (schema.maxLength !== undefined) constraints.push(`at most ${schema.maxLength} characters`);
-  if (schema.pattern !== undefined && schema.pattern.length <= MAX_PATTERN_SHOWN) constraints.push(`matching \`${schema.pattern}\``);
+  if (schema.pattern !== undefined && schema.pattern.length <= MAX_PATTERN_SHOWN)
+    constraints.push(`matching \`${schema.pattern}\``);
   if (typeof schema.exclusiveMinimum === 'number') constraints.push(`> ${schema.exclusiveMinimum}`);
   // zod bounds every integer by the safe-integer range: not worth a mention.
-  if (schema.minimum !== undefined && schema.minimum > Number.MIN_SAFE_INTEGER) constraints.push(`≥ ${schema.minimum}`);
-  if (schema.maximum !== undefined && schema.maximum < Number.MAX_SAFE_INTEGER) constraints.push(`≤ ${schema.maximum}`);
+  if (schema.minimum !== undefined && schema.minimum > Number.MIN_SAFE_INTEGER)
+    constraints.push(`≥ ${schema.minimum}`);
+  if (schema.maximum !== undefined && schema.maximum < Number.MAX_SAFE_INTEGER)
+    constraints.push(`≤ ${schema.maximum}`);
   const base = String(schema.type ?? 'any');
   return constraints.length === 0 ? base : `${base} (${constraints.join(', ')})`;
 }
@@ -133,14 +166,21 @@ function cell(text: string): string {
 }
 
 function isEmptyMap(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 0;
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.keys(value).length === 0
+  );
 }
 
 /** A default as YAML flow text: `{critical: 24, high: 168}`, `[alertname, image]`. */
 function flowYaml(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(flowYaml).join(', ')}]`;
   if (typeof value === 'object' && value !== null) {
-    return `{${Object.entries(value).map(([k, v]) => `${flowScalar(k)}: ${flowYaml(v)}`).join(', ')}}`;
+    return `{${Object.entries(value)
+      .map(([k, v]) => `${flowScalar(k)}: ${flowYaml(v)}`)
+      .join(', ')}}`;
   }
   return typeof value === 'string' ? flowScalar(value) : String(value);
 }
@@ -148,7 +188,10 @@ function flowYaml(value: unknown): string {
 function flowScalar(text: string): string {
   // Plain when YAML reads it back as the same string; quoted when it would read as something else.
   const special = /^$|^[-?:,[\]{}#&*!|>'"%@`\s]|[,[\]{}]|: | #|\s$/.test(text);
-  const notString = /^(true|false|null|~|[-+]?(\d[\d_]*(\.\d*)?|\.\d+)([eE][-+]?\d+)?|0x[\da-fA-F]+|0o[0-7]+|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN))$/i.test(text);
+  const notString =
+    /^(true|false|null|~|[-+]?(\d[\d_]*(\.\d*)?|\.\d+)([eE][-+]?\d+)?|0x[\da-fA-F]+|0o[0-7]+|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN))$/i.test(
+      text,
+    );
   return special || notString ? JSON.stringify(text) : text;
 }
 

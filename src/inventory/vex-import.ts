@@ -12,7 +12,12 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileErrorReason } from '../support/file-errors.ts';
 import { DEFAULT_TAG, parseImageRef } from '../shared/image-ref.ts';
-import { type ExceptionEntry, type ExceptionFileEntry, type InventoryImageKeys, vulnerabilityId } from './exceptions-schema.ts';
+import {
+  type ExceptionEntry,
+  type ExceptionFileEntry,
+  type InventoryImageKeys,
+  vulnerabilityId,
+} from './exceptions-schema.ts';
 
 /** An exception read from an OpenVEX statement, in the shape of an inline one. */
 export interface ImportedException extends ExceptionEntry {
@@ -28,9 +33,15 @@ export interface VexImport {
 
 type Loose = Readonly<Record<string, unknown>>;
 const asObject = (value: unknown): Loose | undefined =>
-  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Loose) : undefined;
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Loose)
+    : undefined;
 
-export function importExceptionFiles(entries: readonly ExceptionFileEntry[], inventoryFile: string, images: InventoryImageKeys): VexImport {
+export function importExceptionFiles(
+  entries: readonly ExceptionFileEntry[],
+  inventoryFile: string,
+  images: InventoryImageKeys,
+): VexImport {
   const exceptions: ImportedException[] = [];
   const problems: { index: number; message: string }[] = [];
   entries.forEach((entry, index) => {
@@ -41,15 +52,22 @@ export function importExceptionFiles(entries: readonly ExceptionFileEntry[], inv
   return { exceptions, problems };
 }
 
-function importOne(entry: ExceptionFileEntry, file: string, images: InventoryImageKeys): ImportedException[] | string {
+function importOne(
+  entry: ExceptionFileEntry,
+  file: string,
+  images: InventoryImageKeys,
+): ImportedException[] | string {
   let document: unknown;
   try {
     document = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    return error instanceof SyntaxError ? `${entry.path} is not JSON: ${error.message}` : `cannot read ${entry.path}: ${fileErrorReason(error)}`;
+    return error instanceof SyntaxError
+      ? `${entry.path} is not JSON: ${error.message}`
+      : `cannot read ${entry.path}: ${fileErrorReason(error)}`;
   }
   const statements = asObject(document)?.statements;
-  if (!Array.isArray(statements)) return `${entry.path} is not an OpenVEX document: it has no "statements" list`;
+  if (!Array.isArray(statements))
+    return `${entry.path} is not an OpenVEX document: it has no "statements" list`;
 
   const imported: ImportedException[] = [];
   for (const [n, raw] of statements.entries()) {
@@ -60,9 +78,17 @@ function importOne(entry: ExceptionFileEntry, file: string, images: InventoryIma
     if (vulnerability === undefined || !vulnerabilityId.safeParse(vulnerability).success) {
       return `${where}: vulnerability ${JSON.stringify(vulnerability ?? statement.vulnerability)} is not a CVE or GHSA id`;
     }
-    const scopes = [...new Set(productIds(statement.products).map((id) => productScope(id, images)).filter((s) => s !== undefined))].sort();
+    const scopes = [
+      ...new Set(
+        productIds(statement.products)
+          .map((id) => productScope(id, images))
+          .filter((s) => s !== undefined),
+      ),
+    ].sort();
     if (scopes.length === 0) continue;
-    const text = [statement.justification, statement.impact_statement].filter((s): s is string => typeof s === 'string' && s !== '');
+    const text = [statement.justification, statement.impact_statement].filter(
+      (s): s is string => typeof s === 'string' && s !== '',
+    );
     imported.push({
       id: vulnerability,
       images: scopes,
@@ -75,7 +101,8 @@ function importOne(entry: ExceptionFileEntry, file: string, images: InventoryIma
       source: `${entry.path}#statements[${n}]`,
     });
   }
-  if (imported.length === 0) return `${entry.path} imports nothing: no "not_affected" statement names an image of the inventory`;
+  if (imported.length === 0)
+    return `${entry.path} imports nothing: no "not_affected" statement names an image of the inventory`;
   return imported;
 }
 

@@ -2,7 +2,16 @@
  * Maps a path into the parsed data (as zod reports it) back to a position in the YAML source, so
  * that every inventory error can name its line and column.
  */
-import { type Document, isAlias, isMap, isNode, isScalar, isSeq, type LineCounter, type Node } from 'yaml';
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isNode,
+  isScalar,
+  isSeq,
+  type LineCounter,
+  type Node,
+} from 'yaml';
 
 export interface Position {
   readonly line: number;
@@ -31,7 +40,8 @@ export class YamlLocator {
       const step = this.child(node, segment);
       if (step === undefined) return this.positionAt(best);
       const isLast = index === path.length - 1;
-      if (isLast && target === 'key' && step.key !== undefined) return this.positionAt(this.startOf(step.key) ?? best);
+      if (isLast && target === 'key' && step.key !== undefined)
+        return this.positionAt(this.startOf(step.key) ?? best);
       // An empty value (`schedule:` with nothing after it) has no text of its own: point at its key.
       const valueStart = isEmpty(step.value) ? undefined : this.startOf(step.value);
       best = valueStart ?? (step.key !== undefined ? this.startOf(step.key) : undefined) ?? best;
@@ -56,11 +66,16 @@ export class YamlLocator {
     if (isMap(node)) {
       const pair = node.items.find((item) => keyText(item.key) === String(segment));
       if (pair === undefined) return undefined;
-      return { key: isNode(pair.key) ? pair.key : undefined, value: isNode(pair.value) ? pair.value : undefined };
+      return {
+        key: isNode(pair.key) ? pair.key : undefined,
+        value: isNode(pair.value) ? pair.value : undefined,
+      };
     }
     if (isSeq(node) && typeof segment === 'number') {
       const item = node.items[segment];
-      return item === undefined ? undefined : { key: undefined, value: isNode(item) ? item : undefined };
+      return item === undefined
+        ? undefined
+        : { key: undefined, value: isNode(item) ? item : undefined };
     }
     return undefined;
   }
@@ -93,5 +108,9 @@ function keyText(key: unknown): string {
 }
 
 function isEmpty(node: Node | undefined): boolean {
-  return isScalar(node) && node.value === null && (node.range === undefined || node.range === null || node.range[0] === node.range[1]);
+  return (
+    isScalar(node) &&
+    node.value === null &&
+    (node.range === undefined || node.range === null || node.range[0] === node.range[1])
+  );
 }

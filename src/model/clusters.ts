@@ -36,10 +36,14 @@ export function resolveClusters(inventory: Inventory): FleetClusters | undefined
       roles: [...entry.roles].sort(compare),
       patch: entry.roles.includes('patch'),
       workloads: entry.roles.includes('workloads'),
-      serviceMonitorLabels: entry.prometheus.serviceMonitorLabels ?? inventory.prometheus.serviceMonitorLabels,
+      serviceMonitorLabels:
+        entry.prometheus.serviceMonitorLabels ?? inventory.prometheus.serviceMonitorLabels,
     }))
     .sort((a, b) => compare(a.name, b.name));
   const patch = all.find((cluster) => cluster.patch);
-  if (patch === undefined) throw new Error('inventory has clusters but none with the role "patch" (the schema should have refused it)');
+  if (patch === undefined)
+    throw new Error(
+      'inventory has clusters but none with the role "patch" (the schema should have refused it)',
+    );
   return { label: inventory.prometheus.clusterLabel, all, patch };
 }

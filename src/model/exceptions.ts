@@ -4,7 +4,11 @@
  * sorted and keyed, so that the collector's input and everything derived from it is stable under
  * reordering of the inventory.
  */
-import { exceptionScopeKey, FLEET_WIDE, type ExceptionEntry } from '../inventory/exceptions-schema.ts';
+import {
+  exceptionScopeKey,
+  FLEET_WIDE,
+  type ExceptionEntry,
+} from '../inventory/exceptions-schema.ts';
 import type { ImportedException } from '../inventory/vex-import.ts';
 import type { ExceptionScope, FleetException } from '../shared/exceptions.ts';
 import type { FleetImage } from './fleet.ts';
@@ -25,7 +29,11 @@ export function resolveExceptions(
   ];
   return all
     .map(({ entry, source }): FleetException => {
-      const keys = [...new Set(entry.images.map(exceptionScopeKey).filter((key): key is string => key !== undefined))].sort();
+      const keys = [
+        ...new Set(
+          entry.images.map(exceptionScopeKey).filter((key): key is string => key !== undefined),
+        ),
+      ].sort();
       return {
         key: `${entry.id}@${keys.join(',')}`,
         vulnerability: entry.id,
@@ -63,7 +71,10 @@ function scopeOf(key: string, images: readonly FleetImage[]): ExceptionScope {
   if (colon <= key.lastIndexOf('/')) return { kind: 'repository', image: key };
   const image = key.slice(0, colon);
   const tag = key.slice(colon + 1);
-  const entry = images.find((candidate) => candidate.image === image && (candidate.tag === tag || candidate.patchedTag === tag));
+  const entry = images.find(
+    (candidate) =>
+      candidate.image === image && (candidate.tag === tag || candidate.patchedTag === tag),
+  );
   const tags = entry === undefined ? [tag] : [...new Set([entry.tag, entry.patchedTag])].sort();
   return { kind: 'tag', image, tags };
 }

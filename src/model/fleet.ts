@@ -48,7 +48,9 @@ export interface Fleet {
 }
 
 /** `importedExceptions` come from `exceptionFiles` (read by loadInventory). */
-export function buildFleet(inventory: Inventory & { readonly importedExceptions?: readonly ImportedException[] }): Fleet {
+export function buildFleet(
+  inventory: Inventory & { readonly importedExceptions?: readonly ImportedException[] },
+): Fleet {
   const { defaults } = inventory;
   const images = inventory.images
     .filter((entry) => entry.enabled)
@@ -82,7 +84,9 @@ export function buildFleet(inventory: Inventory & { readonly importedExceptions?
     .map(({ entry }) => entry);
   const clusters = resolveClusters(inventory);
   const { importedExceptions = [], ...validated } = inventory;
-  const sortedClusters = validated.clusters !== undefined && { clusters: [...validated.clusters].sort((a, b) => compare(a.name, b.name)) };
+  const sortedClusters = validated.clusters !== undefined && {
+    clusters: [...validated.clusters].sort((a, b) => compare(a.name, b.name)),
+  };
   return {
     namespace: defaults.namespace,
     images,

@@ -39,5 +39,9 @@ export function cronJobName(canonicalRef: string, lastPathComponent: string, tag
 export function imageCronJobName(ref: ImageRef): string {
   const tag = ref.tag ?? DEFAULT_TAG;
   const lastComponent = ref.path.split('/').at(-1) ?? ref.path;
-  return cronJobName(formatImageRef({ registry: ref.registry, path: ref.path, name: ref.name, tag }), lastComponent, tag);
+  return cronJobName(
+    formatImageRef({ registry: ref.registry, path: ref.path, name: ref.name, tag }),
+    lastComponent,
+    tag,
+  );
 }

@@ -102,7 +102,8 @@ export interface PatchRunSpec {
 /** The fleet's BuildKit: a remote buildkitd when the inventory names an address, else the sidecar. */
 export function buildkitMode(fleet: Fleet): BuildkitMode {
   const { buildkit, resources } = fleet.inventory.defaults;
-  if (buildkit.address === undefined) return { mode: 'sidecar', image: buildkit.image, resources: resources.buildkit };
+  if (buildkit.address === undefined)
+    return { mode: 'sidecar', image: buildkit.image, resources: resources.buildkit };
   // The schema requires tlsSecret with address (a located load error, schema.ts): present here.
   return { mode: 'remote', address: buildkit.address, tlsSecret: buildkit.tlsSecret as string };
 }
@@ -115,8 +116,16 @@ export function patchRunSpec(image: FleetImage, fleet: Fleet): PatchRunSpec {
     namespace: fleet.namespace,
     runtimeImage: defaults.runtimeImage,
     exporterResources: defaults.resources.exporter,
-    copa: { version: defaults.copa.version, timeout: defaults.copa.timeout, resources: defaults.resources.patch },
-    trivy: { image: defaults.trivy.image, timeout: defaults.trivy.timeout, resources: defaults.resources.scan },
+    copa: {
+      version: defaults.copa.version,
+      timeout: defaults.copa.timeout,
+      resources: defaults.resources.patch,
+    },
+    trivy: {
+      image: defaults.trivy.image,
+      timeout: defaults.trivy.timeout,
+      resources: defaults.resources.scan,
+    },
     buildkit: buildkitMode(fleet),
     registryCredentialsSecret: defaults.registryCredentialsSecret,
     job: {

@@ -16,7 +16,9 @@ export interface PushgatewayAuth {
 }
 
 /** On by default for the generated Pushgateway only: a Pushgateway you run yourself checks credentials only if you made it. */
-export function pushgatewayAuth(pushgateway: Inventory['defaults']['pushgateway']): PushgatewayAuth | undefined {
+export function pushgatewayAuth(
+  pushgateway: Inventory['defaults']['pushgateway'],
+): PushgatewayAuth | undefined {
   const { auth } = pushgateway;
   if (!(auth.enabled ?? pushgateway.deploy)) return undefined;
   return {

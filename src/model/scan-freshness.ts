@@ -29,12 +29,17 @@ export interface ScanFreshness {
  * threshold the TTL plus the margin. Setting both inconsistently is refused by the inventory check
  * (checkScanFreshness in schema.ts).
  */
-export function scanFreshness(inventory: Pick<Inventory, 'defaults' | 'prometheus' | 'trivyOperator'>): ScanFreshness {
+export function scanFreshness(
+  inventory: Pick<Inventory, 'defaults' | 'prometheus' | 'trivyOperator'>,
+): ScanFreshness {
   const { defaults, prometheus, trivyOperator } = inventory;
   const reportTtlHours =
     trivyOperator.reportTtlHours ??
     (prometheus.scanMaxAgeHours === undefined
       ? HOURS_PER_DAY + windowHours(defaults.schedule.window.start, defaults.schedule.window.end)
       : prometheus.scanMaxAgeHours - RESCAN_MARGIN_HOURS);
-  return { reportTtlHours, scanMaxAgeHours: prometheus.scanMaxAgeHours ?? reportTtlHours + RESCAN_MARGIN_HOURS };
+  return {
+    reportTtlHours,
+    scanMaxAgeHours: prometheus.scanMaxAgeHours ?? reportTtlHours + RESCAN_MARGIN_HOURS,
+  };
 }

@@ -22,7 +22,8 @@ function minutesOf(time: string): number {
 
 /** Minutes of the daily window (`end` before `start` wraps past midnight; equal means all day). */
 function windowMinutes(window: DailyWindow): number {
-  const length = (minutesOf(window.end) - minutesOf(window.start) + MINUTES_PER_DAY) % MINUTES_PER_DAY;
+  const length =
+    (minutesOf(window.end) - minutesOf(window.start) + MINUTES_PER_DAY) % MINUTES_PER_DAY;
   return length === 0 ? MINUTES_PER_DAY : length;
 }
 
@@ -55,9 +56,11 @@ export function longestIntervalSeconds(schedule: string): number {
   const days = matchingDays(parsed.fields);
   const first = times[0];
   const last = times.at(-1);
-  if (first === undefined || last === undefined || days.length === 0) throw new Error(`schedule "${schedule}" never runs`);
+  if (first === undefined || last === undefined || days.length === 0)
+    throw new Error(`schedule "${schedule}" never runs`);
   let longest = 0;
-  for (let i = 1; i < times.length; i += 1) longest = Math.max(longest, (times[i] ?? 0) - (times[i - 1] ?? 0));
+  for (let i = 1; i < times.length; i += 1)
+    longest = Math.max(longest, (times[i] ?? 0) - (times[i - 1] ?? 0));
   longest = Math.max(longest, longestDayGap(days) * MINUTES_PER_DAY + first - last);
   return longest * 60;
 }

@@ -24,7 +24,10 @@ export const DEFAULT_SECRETS_DIR = '/etc/alertmanager/secrets';
 /** Labels an inhibition compares: same alert name, same image (and CronJob, when the alert has one). */
 const INHIBIT_EQUAL = [L.alertname, L.image, L.cronjob];
 /** A critical alert suppresses the warning of the same alert and image. */
-const INHIBIT: { source: AlertSeverity; target: AlertSeverity } = { source: 'critical', target: 'warning' };
+const INHIBIT: { source: AlertSeverity; target: AlertSeverity } = {
+  source: 'critical',
+  target: 'warning',
+};
 
 /** Every alert the fleet's rules can raise: the multi-cluster ones only with `clusters`. */
 function alertnameRegex(multiCluster: boolean): string {
@@ -34,8 +37,10 @@ function alertnameRegex(multiCluster: boolean): string {
     .join('|');
 }
 
-const SLACK_TITLE = '[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }} {{ .CommonLabels.image }}';
-const SLACK_TEXT = '{{ range .Alerts }}{{ .Annotations.description }} <{{ .Annotations.runbook_url }}|runbook>\n{{ end }}';
+const SLACK_TITLE =
+  '[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }} {{ .CommonLabels.image }}';
+const SLACK_TEXT =
+  '{{ range .Alerts }}{{ .Annotations.description }} <{{ .Annotations.runbook_url }}|runbook>\n{{ end }}';
 /** PagerDuty severities are critical|error|warning|info: ours map one to one. */
 const PAGERDUTY_SEVERITY = '{{ or .CommonLabels.severity "error" }}';
 
@@ -64,7 +69,12 @@ function amcMatcher(name: string, value: string, matchType: '=' | '=~' = '='): I
 function amcReceiver(receiver: ReceiverEntry): IReceiver {
   if (receiver.pagerduty !== undefined) {
     const { name, key } = receiver.pagerduty.routingKey;
-    return { name: receiver.name, pagerdutyConfigs: [{ routingKey: { name, key }, sendResolved: true, severity: PAGERDUTY_SEVERITY }] };
+    return {
+      name: receiver.name,
+      pagerdutyConfigs: [
+        { routingKey: { name, key }, sendResolved: true, severity: PAGERDUTY_SEVERITY },
+      ],
+    };
   }
   if (receiver.slack !== undefined) {
     const { name, key } = receiver.slack.webhookUrl;
@@ -85,7 +95,10 @@ function amcReceiver(receiver: ReceiverEntry): IReceiver {
 }
 
 /** The AlertmanagerConfig spec, or undefined when the inventory defines no receivers. */
-export function alertmanagerConfigSpec(alerting: Alerting, multiCluster = false): IAlertmanagerConfigSpec | undefined {
+export function alertmanagerConfigSpec(
+  alerting: Alerting,
+  multiCluster = false,
+): IAlertmanagerConfigSpec | undefined {
   if (alerting.receivers.length === 0) return undefined;
   const route: IRoute = {
     receiver: defaultReceiver(alerting),
@@ -129,7 +142,13 @@ export interface PlainRoute {
 export interface PlainReceiver {
   name: string;
   pagerduty_configs?: Array<{ routing_key_file: string; send_resolved: boolean; severity: string }>;
-  slack_configs?: Array<{ api_url_file: string; channel?: string; send_resolved: boolean; title: string; text: string }>;
+  slack_configs?: Array<{
+    api_url_file: string;
+    channel?: string;
+    send_resolved: boolean;
+    title: string;
+    text: string;
+  }>;
 }
 
 export interface PlainInhibitRule {
@@ -154,11 +173,24 @@ export function operatorReceiverName(namespace: string, receiver: string): strin
   return `${namespace}/${ALERTMANAGER_CONFIG_NAME}/${receiver}`;
 }
 
-function plainReceiver(namespace: string, secretsDir: string, receiver: ReceiverEntry): PlainReceiver {
+function plainReceiver(
+  namespace: string,
+  secretsDir: string,
+  receiver: ReceiverEntry,
+): PlainReceiver {
   const name = operatorReceiverName(namespace, receiver.name);
   if (receiver.pagerduty !== undefined) {
     const ref = receiver.pagerduty.routingKey;
-    return { name, pagerduty_configs: [{ routing_key_file: `${secretsDir}/${ref.name}/${ref.key}`, send_resolved: true, severity: PAGERDUTY_SEVERITY }] };
+    return {
+      name,
+      pagerduty_configs: [
+        {
+          routing_key_file: `${secretsDir}/${ref.name}/${ref.key}`,
+          send_resolved: true,
+          severity: PAGERDUTY_SEVERITY,
+        },
+      ],
+    };
   }
   if (receiver.slack !== undefined) {
     const ref = receiver.slack.webhookUrl;
@@ -182,7 +214,12 @@ function plainReceiver(namespace: string, secretsDir: string, receiver: Receiver
  * The plain fragment, or undefined without receivers. `secretsDir` is where each referenced Secret
  * is mounted as a directory of files (`<secretsDir>/<secret name>/<key>`).
  */
-export function plainAlertmanagerFragment(alerting: Alerting, namespace: string, secretsDir = DEFAULT_SECRETS_DIR, multiCluster = false): PlainAlertmanagerFragment | undefined {
+export function plainAlertmanagerFragment(
+  alerting: Alerting,
+  namespace: string,
+  secretsDir = DEFAULT_SECRETS_DIR,
+  multiCluster = false,
+): PlainAlertmanagerFragment | undefined {
   if (alerting.receivers.length === 0) return undefined;
   const nsMatcher = plainMatcher(L.namespace, namespace);
   return {

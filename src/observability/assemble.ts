@@ -6,7 +6,11 @@ import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import type { IRuleGroup } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/RuleGroup';
 import type { IAlertmanagerConfigSpec } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1alpha1/AlertmanagerConfigSpec';
 import type { Fleet } from '../model/fleet.ts';
-import { alertmanagerConfigSpec, plainAlertmanagerFragment, type PlainAlertmanagerFragment } from './alertmanager.ts';
+import {
+  alertmanagerConfigSpec,
+  plainAlertmanagerFragment,
+  type PlainAlertmanagerFragment,
+} from './alertmanager.ts';
 import { collectorConcern } from './concerns/collector.ts';
 import { coverageConcern } from './concerns/coverage.ts';
 import { dependencyTrackConcern } from './concerns/dependency-track.ts';
@@ -53,7 +57,10 @@ export function concernsFor(settings: ObservabilitySettings): Concern[] {
   ];
 }
 
-export function assembleObservability(fleet: Fleet, options: { readonly secretsDir?: string } = {}): Observability {
+export function assembleObservability(
+  fleet: Fleet,
+  options: { readonly secretsDir?: string } = {},
+): Observability {
   const settings = observabilitySettings(fleet);
   const concerns = concernsFor(settings);
   const alerting = fleet.inventory.alerting;
@@ -62,8 +69,22 @@ export function assembleObservability(fleet: Fleet, options: { readonly secretsD
     concerns,
     groups: ruleGroups(settings, concerns),
     // Multi-cluster: the panels read through the dashboard's `$cluster` variable (multi-select, All).
-    dashboard: settings.q.clusters === undefined ? buildDashboard(settings, concerns) : buildDashboard(settings, concernsFor({ ...settings, q: settings.q.filtered({ [settings.q.clusters.label]: `$${CLUSTER_VARIABLE}` }) })),
+    dashboard:
+      settings.q.clusters === undefined
+        ? buildDashboard(settings, concerns)
+        : buildDashboard(
+            settings,
+            concernsFor({
+              ...settings,
+              q: settings.q.filtered({ [settings.q.clusters.label]: `$${CLUSTER_VARIABLE}` }),
+            }),
+          ),
     alertmanagerConfig: alertmanagerConfigSpec(alerting, fleet.clusters !== undefined),
-    alertmanagerFragment: plainAlertmanagerFragment(alerting, settings.namespace, options.secretsDir, fleet.clusters !== undefined),
+    alertmanagerFragment: plainAlertmanagerFragment(
+      alerting,
+      settings.namespace,
+      options.secretsDir,
+      fleet.clusters !== undefined,
+    ),
   };
 }

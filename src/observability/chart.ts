@@ -19,14 +19,20 @@ export const DASHBOARD_CONFIGMAP_NAME = 'copa-fleet-dashboard';
 
 export class ObservabilityChart extends Chart {
   constructor(scope: Construct, fleet: Fleet, observability: Observability) {
-    super(scope, OBSERVABILITY_CHART_ID, { namespace: fleet.namespace, disableResourceNameHashes: true });
+    super(scope, OBSERVABILITY_CHART_ID, {
+      namespace: fleet.namespace,
+      disableResourceNameHashes: true,
+    });
     const { inventory } = fleet;
     const labels = appLabels('monitoring');
 
     const rule: IPrometheusRule = {
       apiVersion: 'monitoring.coreos.com/v1',
       kind: 'PrometheusRule',
-      metadata: { name: PROMETHEUS_RULE_NAME, labels: { ...labels, ...inventory.prometheus.ruleLabels } },
+      metadata: {
+        name: PROMETHEUS_RULE_NAME,
+        labels: { ...labels, ...inventory.prometheus.ruleLabels },
+      },
       spec: { groups: [...observability.groups] },
     };
     new ApiObject(this, 'prometheus-rule', rule);

@@ -24,7 +24,10 @@ import type { ObservabilitySettings } from './settings.ts';
 import type { Concern, PanelBuilder } from './types.ts';
 
 /** The panel names a concern function defines. */
-type PanelsOf<F extends (settings: ObservabilitySettings) => Concern> = Extract<keyof ReturnType<F>['panels'], string>;
+type PanelsOf<F extends (settings: ObservabilitySettings) => Concern> = Extract<
+  keyof ReturnType<F>['panels'],
+  string
+>;
 
 /** Concern name -> the names of its panels (checked against the concerns' own panel maps). */
 interface ConcernPanels {
@@ -43,7 +46,9 @@ interface ConcernPanels {
 }
 
 /** One placed panel: `[concern name, panel name]`. */
-export type PanelRef = { readonly [C in keyof ConcernPanels]: readonly [C, ConcernPanels[C]] }[keyof ConcernPanels];
+export type PanelRef = {
+  readonly [C in keyof ConcernPanels]: readonly [C, ConcernPanels[C]];
+}[keyof ConcernPanels];
 
 export interface LayoutRow {
   readonly title: string;
@@ -116,7 +121,10 @@ export const LAYOUT: readonly LayoutRow[] = [
  * The layout's rows with the concerns' panel builders. Throws when a concern defines a panel the
  * layout does not place (or the layout names one no concern defines): a panel is never silently lost.
  */
-export function layoutPanels(concerns: readonly Concern[], layout: readonly LayoutRow[] = LAYOUT): Array<{ title: string; panels: PanelBuilder[] }> {
+export function layoutPanels(
+  concerns: readonly Concern[],
+  layout: readonly LayoutRow[] = LAYOUT,
+): Array<{ title: string; panels: PanelBuilder[] }> {
   const byConcern = new Map(concerns.map((concern) => [concern.name, concern]));
   const placed = new Set<string>();
   const rows = layout.map((row) => ({
@@ -125,14 +133,17 @@ export function layoutPanels(concerns: readonly Concern[], layout: readonly Layo
       const concern = byConcern.get(concernName);
       if (concern === undefined) return [];
       const panel = concern.panels[panelName];
-      if (panel === undefined) throw new Error(`dashboard layout: concern "${concernName}" has no panel "${panelName}"`);
+      if (panel === undefined)
+        throw new Error(`dashboard layout: concern "${concernName}" has no panel "${panelName}"`);
       const key = `${concernName}.${panelName}`;
       if (placed.has(key)) throw new Error(`dashboard layout: ${key} is placed twice`);
       placed.add(key);
       return [panel];
     }),
   }));
-  const unplaced = concerns.flatMap((concern) => Object.keys(concern.panels).map((name) => `${concern.name}.${name}`)).filter((key) => !placed.has(key));
+  const unplaced = concerns
+    .flatMap((concern) => Object.keys(concern.panels).map((name) => `${concern.name}.${name}`))
+    .filter((key) => !placed.has(key));
   if (unplaced.length > 0) throw new Error(`dashboard layout: not placed: ${unplaced.join(', ')}`);
   return rows;
 }
@@ -150,20 +161,33 @@ export const CLUSTER_VARIABLE = 'cluster';
 
 export function dashboardUid(namespace: string): string {
   const readable = `${UID_PREFIX}-${namespace}`;
-  return readable.length <= UID_MAX ? readable : `${UID_PREFIX}-${stableHash(namespace).slice(0, 12)}`;
+  return readable.length <= UID_MAX
+    ? readable
+    : `${UID_PREFIX}-${stableHash(namespace).slice(0, 12)}`;
 }
 
-export function buildDashboard(settings: ObservabilitySettings, concerns: readonly Concern[]): dashboard.Dashboard {
-  const builder = new dashboard.DashboardBuilder(`Copa fleet: patch compliance (${settings.namespace})`)
+export function buildDashboard(
+  settings: ObservabilitySettings,
+  concerns: readonly Concern[],
+): dashboard.Dashboard {
+  const builder = new dashboard.DashboardBuilder(
+    `Copa fleet: patch compliance (${settings.namespace})`,
+  )
     .uid(dashboardUid(settings.namespace))
-    .description('Which running images carry critical CVEs, which are past their SLA, which Copa runs failed, and which Pods still run an unpatched digest.')
+    .description(
+      'Which running images carry critical CVEs, which are past their SLA, which Copa runs failed, and which Pods still run an unpatched digest.',
+    )
     .tags(['copa-fleet', 'security', 'patching'])
     .editable()
     .tooltip(dashboard.DashboardCursorSync.Crosshair)
     .refresh('5m')
     .time({ from: 'now-7d', to: 'now' })
     .timezone('browser')
-    .withVariable(new dashboard.DatasourceVariableBuilder(DATASOURCE_VARIABLE).label('Data source').type('prometheus'));
+    .withVariable(
+      new dashboard.DatasourceVariableBuilder(DATASOURCE_VARIABLE)
+        .label('Data source')
+        .type('prometheus'),
+    );
   const { clusters } = settings.q;
   if (clusters !== undefined) {
     // The clusters that export the inventory, i.e. every cluster whose collector reports.
@@ -185,7 +209,9 @@ export function buildDashboard(settings: ObservabilitySettings, concerns: readon
   let id = 1;
   let y = 0;
   for (const row of layoutPanels(concerns)) {
-    builder.withRow(new dashboard.RowBuilder(row.title).id(id++).gridPos({ x: 0, y, w: GRID_WIDTH, h: 1 }));
+    builder.withRow(
+      new dashboard.RowBuilder(row.title).id(id++).gridPos({ x: 0, y, w: GRID_WIDTH, h: 1 }),
+    );
     y += 1;
     let x = 0;
     let lineHeight = 0;

@@ -42,7 +42,10 @@ export function observabilityFiles(observability: Observability): OutputFile[] {
     { path: OUTPUT_PATHS.dashboard, content: dashboardJson(observability.dashboard) },
   ];
   if (observability.alertmanagerFragment !== undefined) {
-    files.push({ path: OUTPUT_PATHS.alertmanager, content: alertmanagerFragmentYaml(observability.alertmanagerFragment) });
+    files.push({
+      path: OUTPUT_PATHS.alertmanager,
+      content: alertmanagerFragmentYaml(observability.alertmanagerFragment),
+    });
   }
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }

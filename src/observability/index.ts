@@ -9,7 +9,6 @@ import { assembleObservability } from './assemble.ts';
 import { ObservabilityChart } from './chart.ts';
 import { observabilityFiles } from './files.ts';
 
-
 /** Adds the observability chart to `app` and returns the plain (non-Kubernetes) files to write. */
 export function addObservability(app: App, fleet: Fleet): OutputFile[] {
   const observability = assembleObservability(fleet);

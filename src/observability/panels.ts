@@ -60,7 +60,10 @@ function thresholds(points: readonly ThresholdStep[]): dashboard.ThresholdsConfi
     .steps(points.map((point) => ({ value: point.value, color: point.color })));
 }
 
-function targets(queries: readonly Query[], kind: 'instant-table' | 'instant' | 'range'): prometheus.DataqueryBuilder[] {
+function targets(
+  queries: readonly Query[],
+  kind: 'instant-table' | 'instant' | 'range',
+): prometheus.DataqueryBuilder[] {
   return queries.map((query, index) => {
     const builder = new prometheus.DataqueryBuilder()
       .datasource(DATASOURCE)
@@ -87,7 +90,11 @@ interface CommonPanelBuilder {
 }
 
 /** Applies what every panel has: title, description, queries on `$datasource`, size, unit, thresholds. */
-function withCommon<B extends CommonPanelBuilder>(panel: B, options: PanelCommon, kind: 'instant-table' | 'instant' | 'range'): B {
+function withCommon<B extends CommonPanelBuilder>(
+  panel: B,
+  options: PanelCommon,
+  kind: 'instant-table' | 'instant' | 'range',
+): B {
   panel
     .title(options.title)
     .description(options.description)
@@ -130,13 +137,17 @@ export interface TableOptions extends PanelCommon {
 
 /** A table of instant query results; several queries are merged into one table. */
 export function tablePanel(options: TableOptions): table.PanelBuilder {
-  const excludeByName = Object.fromEntries(['Time', ...(options.hide ?? [])].map((name) => [name, true]));
+  const excludeByName = Object.fromEntries(
+    ['Time', ...(options.hide ?? [])].map((name) => [name, true]),
+  );
   const transformations: dashboard.DataTransformerConfig[] = [
     ...(options.queries.length > 1 ? [{ id: 'merge', options: {} }] : []),
     { id: 'organize', options: { excludeByName, renameByName: { ...(options.rename ?? {}) } } },
     ...(options.transformations ?? []),
   ];
-  const panel = withCommon(new table.PanelBuilder(), options, 'instant-table').transformations(transformations);
+  const panel = withCommon(new table.PanelBuilder(), options, 'instant-table').transformations(
+    transformations,
+  );
   const colored: dashboard.DynamicConfigValue[] = [
     { id: 'custom.cellOptions', value: { type: common.TableCellDisplayMode.ColorBackground } },
     { id: 'color', value: { mode: dashboard.FieldColorModeId.Thresholds } },
@@ -146,21 +157,35 @@ export function tablePanel(options: TableOptions): table.PanelBuilder {
   } else if (options.colorColumn !== undefined) {
     panel.overrideByName(options.colorColumn, colored);
   }
-  if (options.sortDesc !== undefined) panel.sortBy([new common.TableSortByFieldStateBuilder().displayName(options.sortDesc).desc(true)]);
+  if (options.sortDesc !== undefined)
+    panel.sortBy([
+      new common.TableSortByFieldStateBuilder().displayName(options.sortDesc).desc(true),
+    ]);
   return panel;
 }
 
 /** Series over time. */
-export function timeseriesPanel(options: PanelCommon & { readonly stacked?: boolean }): timeseries.PanelBuilder {
+export function timeseriesPanel(
+  options: PanelCommon & { readonly stacked?: boolean },
+): timeseries.PanelBuilder {
   const panel = withCommon(new timeseries.PanelBuilder(), options, 'range')
     .fillOpacity(10)
-    .legend(new common.VizLegendOptionsBuilder().showLegend(true).displayMode(common.LegendDisplayMode.Table).placement(common.LegendPlacement.Right).calcs(['lastNotNull']));
-  if (options.stacked === true) panel.stacking(new common.StackingConfigBuilder().mode(common.StackingMode.Normal));
+    .legend(
+      new common.VizLegendOptionsBuilder()
+        .showLegend(true)
+        .displayMode(common.LegendDisplayMode.Table)
+        .placement(common.LegendPlacement.Right)
+        .calcs(['lastNotNull']),
+    );
+  if (options.stacked === true)
+    panel.stacking(new common.StackingConfigBuilder().mode(common.StackingMode.Normal));
   return panel;
 }
 
 /** Horizontal bars, one per series (top-N lists, per-image values). */
-export function barGaugePanel(options: PanelCommon & { readonly min?: number; readonly max?: number }): bargauge.PanelBuilder {
+export function barGaugePanel(
+  options: PanelCommon & { readonly min?: number; readonly max?: number },
+): bargauge.PanelBuilder {
   const panel = withCommon(new bargauge.PanelBuilder(), options, 'instant')
     .reduceOptions(lastValue())
     .orientation(common.VizOrientation.Horizontal)

@@ -37,7 +37,8 @@ class Formatter {
   /** `node` at `level`, with `suffix` (e.g. ` offset 7d`) appended to its last line. */
   format(node: SyntaxNode, level: number, suffix = ''): string {
     const flat = this.text(node.from, node.to);
-    if (indent(level).length + flat.length + suffix.length <= MAX_WIDTH) return indent(level) + flat + suffix;
+    if (indent(level).length + flat.length + suffix.length <= MAX_WIDTH)
+      return indent(level) + flat + suffix;
     switch (node.name) {
       case 'PromQL':
         return this.format(node.firstChild!, level, suffix);
@@ -78,7 +79,9 @@ class Formatter {
   private binary(node: SyntaxNode, level: number, suffix: string): string {
     const { operands, operator } = this.operands(node);
     return operands
-      .map((operand, index) => this.format(operand, level + 1, index === operands.length - 1 ? suffix : ''))
+      .map((operand, index) =>
+        this.format(operand, level + 1, index === operands.length - 1 ? suffix : ''),
+      )
       .join(`\n${indent(level)}${operator}\n`);
   }
 
@@ -98,7 +101,8 @@ export function formatPromql(expr: string): string {
   const tree = parser.parse(expr);
   tree.iterate({
     enter: (node) => {
-      if (node.type.isError) throw new Error(`formatPromql: not valid PromQL at ${node.from}: ${expr}`);
+      if (node.type.isError)
+        throw new Error(`formatPromql: not valid PromQL at ${node.from}: ${expr}`);
     },
   });
   if (expr.includes('\n')) throw new Error(`formatPromql: expects a one-line expression: ${expr}`);

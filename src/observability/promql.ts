@@ -38,9 +38,14 @@ export function copyLabel(expr: string, dst: string, src: string): string {
 
 /** A Prometheus duration literal in the largest unit that divides it (`1d`, `26h`, `90m`). Whole seconds only. */
 export function duration(seconds: number): string {
-  if (!Number.isInteger(seconds) || seconds < 0) throw new Error(`duration: ${seconds} is not a whole number of seconds`);
+  if (!Number.isInteger(seconds) || seconds < 0)
+    throw new Error(`duration: ${seconds} is not a whole number of seconds`);
   if (seconds === 0) return '0s';
-  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60]] as const) {
+  for (const [unit, size] of [
+    ['d', 86400],
+    ['h', 3600],
+    ['m', 60],
+  ] as const) {
     if (seconds % size === 0) return `${seconds / size}${unit}`;
   }
   return `${seconds}s`;

@@ -42,7 +42,11 @@ export const UPSTREAM = {
   /** Prometheus' scrape health of the collector's targets (carries every target label). */
   up: { name: UPSTREAM_METRICS.up, source: 'collector', labels: [] },
   /** The Pushgateway's per-group push time: same target labels as the pushed exporter series. */
-  pushTimeSeconds: { name: UPSTREAM_METRICS.pushTimeSeconds, source: 'exporter', labels: [L.cronjob] },
+  pushTimeSeconds: {
+    name: UPSTREAM_METRICS.pushTimeSeconds,
+    source: 'exporter',
+    labels: [L.cronjob],
+  },
 } as const satisfies Record<string, SourcedMetric>;
 
 /** The clusters of a multi-cluster fleet, as the global rules see them. */
@@ -75,10 +79,13 @@ export interface FleetSelectors {
 export function fleetSelectors(fleet: Fleet): FleetSelectors {
   const { namespace, inventory } = fleet;
   const configured = inventory.prometheus.selectors;
-  const exporterDefault: Matchers = inventory.defaults.pushgateway.deploy ? { [L.job]: JOBS.exporter, [L.namespace]: namespace } : { [L.job]: JOBS.exporter };
+  const exporterDefault: Matchers = inventory.defaults.pushgateway.deploy
+    ? { [L.job]: JOBS.exporter, [L.namespace]: namespace }
+    : { [L.job]: JOBS.exporter };
   // Multi-cluster: exporter series exist only in the patch cluster (its Pushgateway); reading them
   // there alone keeps another cluster's same-named job out.
-  const patchCluster: Matchers = fleet.clusters === undefined ? {} : { [fleet.clusters.label]: fleet.clusters.patch.name };
+  const patchCluster: Matchers =
+    fleet.clusters === undefined ? {} : { [fleet.clusters.label]: fleet.clusters.patch.name };
   return {
     collector: configured.collector ?? { [L.job]: JOBS.collector, [L.namespace]: namespace },
     exporter: { ...(configured.exporter ?? exporterDefault), ...patchCluster },
@@ -137,7 +144,9 @@ export class FleetQueries {
 
   /** The grouping labels of an aggregation or join: `labels`, after the cluster label in a multi-cluster fleet. */
   private grouping(labels: readonly string[]): string[] {
-    return this.clusters === undefined ? [...labels] : [this.clusters.label, ...labels.filter((label) => label !== this.clusters?.label)];
+    return this.clusters === undefined
+      ? [...labels]
+      : [this.clusters.label, ...labels.filter((label) => label !== this.clusters?.label)];
   }
 
   /** `by (labels)`, per cluster in a multi-cluster fleet. */
@@ -155,10 +164,16 @@ export class FleetQueries {
    * cluster), labelled with its name: the expected clusters, so that one that never reported is
    * still a result ("not up", "0 findings") rather than nothing.
    */
-  readonly constant = (value: number, clusters: readonly string[] | undefined = this.clusters?.names): string => {
+  readonly constant = (
+    value: number,
+    clusters: readonly string[] | undefined = this.clusters?.names,
+  ): string => {
     const scope = this.clusters;
     if (scope === undefined || clusters === undefined) return `vector(${value})`;
-    const each = clusters.map((name) => `label_replace(vector(${value}), ${JSON.stringify(scope.label)}, ${JSON.stringify(name)}, "", "")`);
+    const each = clusters.map(
+      (name) =>
+        `label_replace(vector(${value}), ${JSON.stringify(scope.label)}, ${JSON.stringify(name)}, "", "")`,
+    );
     return each.length === 1 ? (each[0] as string) : `(${each.join(' or ')})`;
   };
 
@@ -166,13 +181,23 @@ export class FleetQueries {
    * `metric{<its source's selector>, matchers, regex}`. A collector series that names a workload
    * (a `namespace` label in the vocabulary) is read through `workload()` instead.
    */
-  readonly series = (metric: SourcedMetric, matchers: Matchers = {}, regex: Matchers = {}): string => {
-    if (metric.source === 'collector' && metric.labels.includes(L.namespace)) return this.workload(metric, matchers, regex);
-    return sel(metric.name, { ...this.selectors[metric.source], ...matchers }, { ...this.filter, ...regex });
+  readonly series = (
+    metric: SourcedMetric,
+    matchers: Matchers = {},
+    regex: Matchers = {},
+  ): string => {
+    if (metric.source === 'collector' && metric.labels.includes(L.namespace))
+      return this.workload(metric, matchers, regex);
+    return sel(
+      metric.name,
+      { ...this.selectors[metric.source], ...matchers },
+      { ...this.filter, ...regex },
+    );
   };
 
   /** This fleet's output of a recording rule. */
-  readonly record = (name: RecordName, matchers: Matchers = {}): string => sel(name, { ...this.selectors.records, ...matchers }, this.filter);
+  readonly record = (name: RecordName, matchers: Matchers = {}): string =>
+    sel(name, { ...this.selectors.records, ...matchers }, this.filter);
 
   /**
    * A collector workload series of this fleet, read the same whether or not the scrape honours its
@@ -184,11 +209,16 @@ export class FleetQueries {
    */
   private workload(metric: SourcedMetric, matchers: Matchers, regex: Matchers): string {
     const { collector } = this.selectors;
-    const raw = sel(metric.name, { ...without(collector, WORKLOAD_LABELS), ...matchers }, { ...this.filter, ...regex });
+    const raw = sel(
+      metric.name,
+      { ...without(collector, WORKLOAD_LABELS), ...matchers },
+      { ...this.filter, ...regex },
+    );
     // Per cluster: two clusters' collector pods may have the same `instance` (pod IP and port).
     const targets = `group ${this.by(L.instance)} (${sel(UPSTREAM.up.name, collector, this.filter)})`;
     let expr = `(${raw} and ${this.on(L.instance)} ${targets})`;
-    for (const label of WORKLOAD_LABELS) expr = `label_replace(${expr}, "${label}", "$1", "${EXPORTED_PREFIX}${label}", "(.+)")`;
+    for (const label of WORKLOAD_LABELS)
+      expr = `label_replace(${expr}, "${label}", "$1", "${EXPORTED_PREFIX}${label}", "(.+)")`;
     return expr;
   }
 
@@ -225,20 +255,26 @@ export class FleetQueries {
    * its target carries the exporter selector's labels (it runs in the fleet namespace) but its own
    * scrape job, the Service name.
    */
-  readonly pushgatewaySelf = (name: string): string => sel(name, { ...this.selectors.exporter, [L.job]: JOBS.pushgateway });
+  readonly pushgatewaySelf = (name: string): string =>
+    sel(name, { ...this.selectors.exporter, [L.job]: JOBS.pushgateway });
 
   /** Keeps series of inventoried CronJobs only (`and on (image, cronjob)`). */
-  readonly inInventory = (expr: string): string => `(${expr} and ${this.on(L.image, L.cronjob)} ${this.inventory.byCronjob})`;
+  readonly inInventory = (expr: string): string =>
+    `(${expr} and ${this.on(L.image, L.cronjob)} ${this.inventory.byCronjob})`;
 
   /** Adds the owning team to per-(image, cronjob) series; drops series of removed CronJobs. */
-  readonly withCronjobTeam = (expr: string): string => `(${expr}) * ${this.on(L.image, L.cronjob)} group_left (${L.team}) ${this.inventory.byCronjobTeam}`;
+  readonly withCronjobTeam = (expr: string): string =>
+    `(${expr}) * ${this.on(L.image, L.cronjob)} group_left (${L.team}) ${this.inventory.byCronjobTeam}`;
 
   /** Adds the owning team to per-image series; drops series of images not in the inventory. */
-  readonly withImageTeam = (expr: string): string => `(${expr}) * ${this.on(L.image)} group_left (${L.team}) ${this.inventory.byImageTeam}`;
+  readonly withImageTeam = (expr: string): string =>
+    `(${expr}) * ${this.on(L.image)} group_left (${L.team}) ${this.inventory.byImageTeam}`;
 
   /** Per-image schedule interval plus `extraSeconds` (the collector exports the interval). */
   readonly intervalPlus = (extraSeconds: number, multiple = 1): string => {
     const interval = `max ${this.by(L.image)} (${this.series(METRICS.inventoryScheduleIntervalSeconds)})`;
-    return multiple === 1 ? `(${interval} + ${extraSeconds})` : `(${multiple} * ${interval} + ${extraSeconds})`;
+    return multiple === 1
+      ? `(${interval} + ${extraSeconds})`
+      : `(${multiple} * ${interval} + ${extraSeconds})`;
   };
 }

@@ -38,7 +38,11 @@ function alertRule(settings: ObservabilitySettings, definition: AlertDefinition)
     alert: definition.alert,
     expr: formatPromql(definition.expr),
     ...(definition.for !== undefined && { for: definition.for }),
-    labels: { [L.severity]: definition.severity, ...definition.labels, [L.namespace]: settings.namespace },
+    labels: {
+      [L.severity]: definition.severity,
+      ...definition.labels,
+      [L.namespace]: settings.namespace,
+    },
     annotations: {
       [ANNOTATIONS.summary]: definition.summary,
       [ANNOTATIONS.description]: definition.description,
@@ -47,14 +51,21 @@ function alertRule(settings: ObservabilitySettings, definition: AlertDefinition)
   };
 }
 
-export function ruleGroups(settings: ObservabilitySettings, concerns: readonly Concern[]): IRuleGroup[] {
+export function ruleGroups(
+  settings: ObservabilitySettings,
+  concerns: readonly Concern[],
+): IRuleGroup[] {
   return concerns
     .filter((concern) => concern.records.length + concern.alerts.length > 0)
     .map((concern) => ({
       name: `${GROUP_PREFIX}.${concern.name}`,
       rules: [
         // The fleet's selector for records (queries.ts): two fleets' rules in one Prometheus write distinct series.
-        ...concern.records.map((rule): IRule => ({ record: rule.record, expr: formatPromql(rule.expr), labels: { ...settings.q.selectors.records } })),
+        ...concern.records.map((rule): IRule => ({
+          record: rule.record,
+          expr: formatPromql(rule.expr),
+          labels: { ...settings.q.selectors.records },
+        })),
         ...concern.alerts.map((alert) => alertRule(settings, alert)),
       ],
     }));

@@ -51,14 +51,17 @@ export function observabilitySettings(fleet: Fleet): ObservabilitySettings {
   for (const image of fleet.images) {
     for (const severity of Object.keys(image.slaHours) as Severity[]) severities.add(severity);
   }
-  const intervals = [...new Set(fleet.images.map((image) => image.scheduleIntervalSeconds))].sort((a, b) => a - b);
+  const intervals = [...new Set(fleet.images.map((image) => image.scheduleIntervalSeconds))].sort(
+    (a, b) => a - b,
+  );
   return {
     namespace: fleet.namespace,
     q: new FleetQueries(fleetSelectors(fleet), clusterScope(fleet)),
     runbookBaseUrl: inventory.alerting.runbookBaseUrl.replace(/\/+$/, ''),
     scanMaxAgeSeconds: Math.round(scanFreshness(inventory).scanMaxAgeHours * HOUR),
     missingRunGraceSeconds: Math.round(inventory.prometheus.missingRunGraceHours * HOUR),
-    pushLatenessSeconds: inventory.defaults.job.startingDeadlineSeconds + inventory.defaults.job.activeDeadlineSeconds,
+    pushLatenessSeconds:
+      inventory.defaults.job.startingDeadlineSeconds + inventory.defaults.job.activeDeadlineSeconds,
     slaSeverities: SEVERITIES.filter((severity) => severities.has(severity)),
     defaultCriticalSlaHours: inventory.defaults.sla.critical ?? FALLBACK_CRITICAL_SLA_HOURS,
     longestScheduleInterval: intervals.at(-1) ?? 24 * HOUR,
@@ -69,4 +72,3 @@ export function observabilitySettings(fleet: Fleet): ObservabilitySettings {
     silencePollSeconds: inventory.alerting.silenceWatch.intervalSeconds,
   };
 }
-

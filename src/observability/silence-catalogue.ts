@@ -6,7 +6,12 @@
  * collector then decides from a silence's matchers alone whether it would mute one of them.
  */
 import type { Fleet } from '../model/fleet.ts';
-import { silenceWatchMount, type SilenceWatchSettings, type WatchedAlert, type WatchedLabelValues } from '../shared/contract.ts';
+import {
+  silenceWatchMount,
+  type SilenceWatchSettings,
+  type WatchedAlert,
+  type WatchedLabelValues,
+} from '../shared/contract.ts';
 import { FAILURE_REASONS, L, SEVERITIES } from '../shared/metrics.ts';
 import { concernsFor } from './assemble.ts';
 import { observabilitySettings } from './settings.ts';
@@ -27,10 +32,18 @@ export function watchedAlerts(fleet: Fleet): WatchedAlert[] {
       alertname: alert.alert,
       severity: alert.severity,
       // The same labels, in the same precedence, as the rule (rules.ts alertRule).
-      labels: { [L.alertname]: alert.alert, [L.severity]: alert.severity, ...alert.labels, [L.namespace]: settings.namespace },
+      labels: {
+        [L.alertname]: alert.alert,
+        [L.severity]: alert.severity,
+        ...alert.labels,
+        [L.namespace]: settings.namespace,
+      },
       // Multi-cluster: every expression also sets the cluster label (queries.ts), to any cluster's name.
       dynamic: Object.fromEntries(
-        [...alert.outputLabels, ...(fleet.clusters === undefined ? [] : [fleet.clusters.label])].map((label) => [label, DYNAMIC_VALUES[label] ?? 'any']),
+        [
+          ...alert.outputLabels,
+          ...(fleet.clusters === undefined ? [] : [fleet.clusters.label]),
+        ].map((label) => [label, DYNAMIC_VALUES[label] ?? 'any']),
       ),
     })),
   );
@@ -41,7 +54,10 @@ export function silenceWatchSettings(fleet: Fleet): SilenceWatchSettings | undef
   const watch = fleet.inventory.alerting.silenceWatch;
   if (watch.alertmanagers.length === 0) return undefined;
   const alerts = watchedAlerts(fleet);
-  const known = new Set<string>([...Object.values(L), ...alerts.flatMap((a) => Object.keys(a.labels))]);
+  const known = new Set<string>([
+    ...Object.values(L),
+    ...alerts.flatMap((a) => Object.keys(a.labels)),
+  ]);
   return {
     alertmanagers: watch.alertmanagers.map((am, index) => ({
       url: am.url,
@@ -52,6 +68,8 @@ export function silenceWatchSettings(fleet: Fleet): SilenceWatchSettings | undef
     ticketPattern: watch.ticketPattern,
     alerts,
     knownLabels: [...known].sort(),
-    externalLabels: Object.fromEntries(Object.entries(watch.externalLabels).sort(([a], [b]) => (a < b ? -1 : 1))),
+    externalLabels: Object.fromEntries(
+      Object.entries(watch.externalLabels).sort(([a], [b]) => (a < b ? -1 : 1)),
+    ),
   };
 }

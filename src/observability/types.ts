@@ -8,7 +8,8 @@ import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import type { ALERTS, AlertSeverity, GLOBAL_RECORDS, RECORDS } from '../shared/metrics.ts';
 
 export type AlertName = (typeof ALERTS)[keyof typeof ALERTS];
-export type RecordName = (typeof RECORDS)[keyof typeof RECORDS] | (typeof GLOBAL_RECORDS)[keyof typeof GLOBAL_RECORDS];
+export type RecordName =
+  (typeof RECORDS)[keyof typeof RECORDS] | (typeof GLOBAL_RECORDS)[keyof typeof GLOBAL_RECORDS];
 
 export interface RecordingRule {
   readonly record: RecordName;

@@ -46,5 +46,8 @@ export function trivyOperatorValuesFile(fleet: Fleet): OutputFile {
     `#     -f ${TRIVY_OPERATOR_VALUES_PATH}`,
     '',
   ].join('\n');
-  return { path: TRIVY_OPERATOR_VALUES_PATH, content: `${header}${toYaml(trivyOperatorValues(fleet))}` };
+  return {
+    path: TRIVY_OPERATOR_VALUES_PATH,
+    content: `${header}${toYaml(trivyOperatorValues(fleet))}`,
+  };
 }

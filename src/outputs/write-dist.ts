@@ -24,12 +24,17 @@ export class OutputDirError extends Error {
   override readonly name = 'OutputDirError';
 }
 
-export async function writeOutputDir(outDir: string, files: Iterable<FileToWrite> | AsyncIterable<FileToWrite>): Promise<void> {
+export async function writeOutputDir(
+  outDir: string,
+  files: Iterable<FileToWrite> | AsyncIterable<FileToWrite>,
+): Promise<void> {
   const target = resolve(outDir);
   const parent = dirname(target);
   const name = basename(target);
   if (target === parent || isWithin(process.cwd(), target)) {
-    throw new OutputDirError(`refusing to use ${outDir} as the output directory: synth replaces it as a whole, and it contains the current directory`);
+    throw new OutputDirError(
+      `refusing to use ${outDir} as the output directory: synth replaces it as a whole, and it contains the current directory`,
+    );
   }
   const existing = await kindOf(target);
   if (existing === 'other') throw new OutputDirError(`${outDir} exists and is not a directory`);

@@ -21,7 +21,8 @@ export const YAML_OPTIONS = { lineWidth: 0, aliasDuplicateObjects: false } as co
  * form (`e0`, `E-5`) is a float to `yaml`'s own 1.1 schema (its exponent needs no digits before
  * it); block-yaml's fast path relies on this list for every string that starts with a letter.
  */
-export const ALWAYS_QUOTED = /^(?:y|n|yes|no|on|off|true|false|null|~|=|<<|[-+]?\.(?:inf|nan)|e[-+]?[0-9]+)$/i;
+export const ALWAYS_QUOTED =
+  /^(?:y|n|yes|no|on|off|true|false|null|~|=|<<|[-+]?\.(?:inf|nan)|e[-+]?[0-9]+)$/i;
 
 const misreadCache = new Map<string, boolean>();
 
@@ -53,9 +54,13 @@ export function toYaml(value: unknown): string {
   const document = new Document(value, YAML_OPTIONS);
   visit(document, {
     Scalar(_key, node) {
-      if (typeof node.value === 'string' && node.type !== Scalar.QUOTE_DOUBLE && misreadBy11(node.value)) node.type = Scalar.QUOTE_DOUBLE;
+      if (
+        typeof node.value === 'string' &&
+        node.type !== Scalar.QUOTE_DOUBLE &&
+        misreadBy11(node.value)
+      )
+        node.type = Scalar.QUOTE_DOUBLE;
     },
   });
   return document.toString(YAML_OPTIONS);
 }
-

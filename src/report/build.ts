@@ -21,7 +21,12 @@ import type {
 } from './model.ts';
 import { REPORT_FORMAT_VERSION } from './model.ts';
 import type { RangeSeries } from './prometheus-client.ts';
-import { OPTIONAL_SERIES_MATCHER, type QueryId, type QuerySpec, type ReportWindow } from './queries.ts';
+import {
+  OPTIONAL_SERIES_MATCHER,
+  type QueryId,
+  type QuerySpec,
+  type ReportWindow,
+} from './queries.ts';
 
 export interface BuildInput {
   readonly prometheus: string;
@@ -33,17 +38,27 @@ export interface BuildInput {
   readonly retention: string | undefined;
 }
 
-const iso = (seconds: number): string => new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
+const iso = (seconds: number): string =>
+  new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
 const num = (text: string): number => Number(text);
-const round = (value: number, digits = 2): number => Math.round(value * 10 ** digits) / 10 ** digits;
-const fig = (value: number | null, unit: Figure['unit'], queries: readonly QueryId[], derivation?: string): Figure => ({
+const round = (value: number, digits = 2): number =>
+  Math.round(value * 10 ** digits) / 10 ** digits;
+const fig = (
+  value: number | null,
+  unit: Figure['unit'],
+  queries: readonly QueryId[],
+  derivation?: string,
+): Figure => ({
   value: value === null || Number.isNaN(value) ? null : round(value, unit === 'ratio' ? 4 : 2),
   unit,
   queries,
   ...(derivation !== undefined && { derivation }),
 });
 const key = (...parts: readonly string[]): string => parts.join('\u0000');
-const byText = <T>(pick: (row: T) => string) => (a: T, b: T) => pick(a).localeCompare(pick(b));
+const byText =
+  <T>(pick: (row: T) => string) =>
+  (a: T, b: T) =>
+    pick(a).localeCompare(pick(b));
 
 /** The phi-quantile as PromQL's quantile() computes it (linear interpolation between ranks). */
 export function quantile(phi: number, values: readonly number[]): number | null {
@@ -59,7 +74,12 @@ export function quantile(phi: number, values: readonly number[]): number | null 
 /** Hours covered by a set of step times: the spans of its contiguous runs (exact to one step). */
 function spanHours(times: Iterable<number>, step: number): number {
   const sorted = [...times].sort((a, b) => a - b);
-  return runs({ metric: {}, values: sorted.map((t) => [t, '1'] as const) }, step).reduce((sum, [a, b]) => sum + (b - a), 0) / 3600;
+  return (
+    runs({ metric: {}, values: sorted.map((t) => [t, '1'] as const) }, step).reduce(
+      (sum, [a, b]) => sum + (b - a),
+      0,
+    ) / 3600
+  );
 }
 
 /** Contiguous runs of present steps in a range series: [first step, last step] pairs (Unix seconds). */
@@ -80,9 +100,12 @@ export function buildReport(input: BuildInput): Report {
   const steps = Math.floor(periodSeconds / stepSeconds) + 1;
 
   // ---- inventory -------------------------------------------------------------------------
-  const atEnd = new Set(results.instant('inventoryAtEnd').map((s) => key(s.metric.image ?? '', s.metric.cronjob ?? '')));
+  const atEnd = new Set(
+    results.instant('inventoryAtEnd').map((s) => key(s.metric.image ?? '', s.metric.cronjob ?? '')),
+  );
   const teamOf = new Map<string, string>();
-  for (const s of results.instant('inventory')) if (s.metric.team) teamOf.set(s.metric.image ?? '', s.metric.team);
+  for (const s of results.instant('inventory'))
+    if (s.metric.team) teamOf.set(s.metric.image ?? '', s.metric.team);
   const sla = new Map<string, number>();
   const slaByImage = new Map<string, Record<string, number>>();
   for (const s of results.instant('slaHours')) {
@@ -91,7 +114,9 @@ export function buildReport(input: BuildInput): Report {
     sla.set(key(img, sev), num(s.value[1]));
     slaByImage.set(img, { ...slaByImage.get(img), [sev]: num(s.value[1]) });
   }
-  const interval = new Map(results.instant('scheduleInterval').map((s) => [s.metric.image ?? '', num(s.value[1])]));
+  const interval = new Map(
+    results.instant('scheduleInterval').map((s) => [s.metric.image ?? '', num(s.value[1])]),
+  );
   const inventory: InventoryRow[] = results
     .instant('inventory')
     .map((s) => {
@@ -110,16 +135,31 @@ export function buildReport(input: BuildInput): Report {
   const team = (img: string): string | null => teamOf.get(img) ?? null;
 
   // ---- as of --at --------------------------------------------------------------------------
-  const critical = new Map<string, { image: string; cveId: string; digests: Set<string>; age: number }>();
+  const critical = new Map<
+    string,
+    { image: string; cveId: string; digests: Set<string>; age: number }
+  >();
   for (const s of results.instant('criticalNow')) {
     const k = key(s.metric.image ?? '', s.metric.cve_id ?? '');
-    const entry = critical.get(k) ?? { image: s.metric.image ?? '', cveId: s.metric.cve_id ?? '', digests: new Set<string>(), age: 0 };
+    const entry = critical.get(k) ?? {
+      image: s.metric.image ?? '',
+      cveId: s.metric.cve_id ?? '',
+      digests: new Set<string>(),
+      age: 0,
+    };
     entry.digests.add(s.metric.digest ?? '');
     entry.age = Math.max(entry.age, num(s.value[1]));
     critical.set(k, entry);
   }
   const criticalRows: CriticalCveRow[] = [...critical.values()]
-    .map((c) => ({ image: c.image, cveId: c.cveId, digests: [...c.digests].sort(), firstSeen: iso(Math.round(at - c.age * 3600)), ageHours: round(c.age), team: team(c.image) }))
+    .map((c) => ({
+      image: c.image,
+      cveId: c.cveId,
+      digests: [...c.digests].sort(),
+      firstSeen: iso(Math.round(at - c.age * 3600)),
+      ageHours: round(c.age),
+      team: team(c.image),
+    }))
     .sort(byText((r) => key(r.image, r.cveId)));
 
   const pastSlaRows = results
@@ -134,7 +174,11 @@ export function buildReport(input: BuildInput): Report {
     }))
     .sort(byText((r) => key(r.image, r.severity, r.cveId)));
 
-  const lastSuccess = new Map(results.instant('lastSuccessNow').map((s) => [key(s.metric.image ?? '', s.metric.cronjob ?? ''), num(s.value[1])]));
+  const lastSuccess = new Map(
+    results
+      .instant('lastSuccessNow')
+      .map((s) => [key(s.metric.image ?? '', s.metric.cronjob ?? ''), num(s.value[1])]),
+  );
   const lastSuccessIso = (img: string, cj: string): string | null => {
     const t = lastSuccess.get(key(img, cj));
     return t === undefined ? null : iso(t);
@@ -175,7 +219,11 @@ export function buildReport(input: BuildInput): Report {
     const m = series.metric;
     const spans = runs(series, stepSeconds);
     const last = spans.at(-1);
-    if (last !== undefined && at - last[1] < stepSeconds) driftSince.set(key(m.namespace ?? '', m.pod ?? '', m.container ?? '', m.digest ?? ''), last[0]);
+    if (last !== undefined && at - last[1] < stepSeconds)
+      driftSince.set(
+        key(m.namespace ?? '', m.pod ?? '', m.container ?? '', m.digest ?? ''),
+        last[0],
+      );
     for (const [t] of series.values) driftSteps.add(t);
   }
   // Per image: time with at least one of its containers drifting (union of the containers' steps).
@@ -189,7 +237,9 @@ export function buildReport(input: BuildInput): Report {
     .instant('driftNow')
     .map((s) => {
       const m = s.metric;
-      const since = driftSince.get(key(m.namespace ?? '', m.pod ?? '', m.container ?? '', m.digest ?? '')) ?? at;
+      const since =
+        driftSince.get(key(m.namespace ?? '', m.pod ?? '', m.container ?? '', m.digest ?? '')) ??
+        at;
       return {
         namespace: m.namespace ?? '',
         pod: m.pod ?? '',
@@ -205,8 +255,19 @@ export function buildReport(input: BuildInput): Report {
     .sort(byText((r) => key(r.namespace, r.pod, r.container)));
 
   // ---- over the period ---------------------------------------------------------------------
-  const atStart = new Set(results.instant('cveAtStart').map((s) => key(s.metric.image ?? '', s.metric.cve_id ?? '', s.metric.severity ?? '')));
-  const open = new Map(results.instant('cveAtEnd').map((s) => [key(s.metric.image ?? '', s.metric.cve_id ?? '', s.metric.severity ?? ''), num(s.value[1])]));
+  const atStart = new Set(
+    results
+      .instant('cveAtStart')
+      .map((s) => key(s.metric.image ?? '', s.metric.cve_id ?? '', s.metric.severity ?? '')),
+  );
+  const open = new Map(
+    results
+      .instant('cveAtEnd')
+      .map((s) => [
+        key(s.metric.image ?? '', s.metric.cve_id ?? '', s.metric.severity ?? ''),
+        num(s.value[1]),
+      ]),
+  );
   const cves: PeriodCveRow[] = results
     .instant('cveLastAge')
     .map((s) => {
@@ -228,49 +289,138 @@ export function buildReport(input: BuildInput): Report {
     })
     .sort(byText((r) => key(r.severity, r.image, r.cveId)));
   const cveQueries: QueryId[] = ['cveLastAge', 'cveAtStart', 'cveAtEnd', 'slaHours'];
-  const severities = [...SEVERITIES.filter((sev) => cves.some((c) => c.severity === sev) || [...sla.keys()].some((k) => k.endsWith(`\u0000${sev}`)))];
+  const severities = [
+    ...SEVERITIES.filter(
+      (sev) =>
+        cves.some((c) => c.severity === sev) ||
+        [...sla.keys()].some((k) => k.endsWith(`\u0000${sev}`)),
+    ),
+  ];
   const bySeverity: SeverityPeriodRow[] = severities.map((sev) => {
     const rows = cves.filter((c) => c.severity === sev);
     const remediated = rows.filter((c) => !c.openAtEnd);
     const within = remediated.filter((c) => c.withinSla === true);
     const ttr = remediated.map((c) => c.lastAgeHours);
     const stillOpen = rows.filter((c) => c.openAtEnd);
-    const openPast = stillOpen.filter((c) => c.slaHours !== null && (open.get(key(c.image, c.cveId, c.severity)) ?? 0) > c.slaHours);
+    const openPast = stillOpen.filter(
+      (c) => c.slaHours !== null && (open.get(key(c.image, c.cveId, c.severity)) ?? 0) > c.slaHours,
+    );
     return {
       severity: sev,
-      appeared: fig(rows.filter((c) => !c.openAtStart).length, 'count', cveQueries, 'CVEs (image x CVE id) with a sample in the period (cveLastAge) that were not open at its start (cveAtStart)'),
-      remediated: fig(remediated.length, 'count', cveQueries, 'CVEs with a sample in the period (cveLastAge) that are not open at its end (cveAtEnd)'),
-      remediatedWithinSla: fig(within.length, 'count', cveQueries, 'remediated CVEs whose age at their last sample (cveLastAge) is at most the image\'s SLA hours for the severity (slaHours)'),
-      withinSlaShare: fig(remediated.length === 0 ? null : within.length / remediated.length, 'ratio', cveQueries, 'remediated within SLA / remediated'),
-      medianHoursToRemediate: fig(quantile(0.5, ttr), 'hours', cveQueries, 'quantile(0.5) of the remediated CVEs\' age at their last sample (the SLA clock: first seen to last seen)'),
-      p90HoursToRemediate: fig(quantile(0.9, ttr), 'hours', cveQueries, 'quantile(0.9), interpolated as PromQL\'s quantile() does, of the same ages'),
-      stillOpen: fig(stillOpen.length, 'count', cveQueries, 'CVEs open at the period end (cveAtEnd)'),
-      stillOpenPastSla: fig(openPast.length, 'count', cveQueries, 'open at the end with an age above the image\'s SLA hours'),
+      appeared: fig(
+        rows.filter((c) => !c.openAtStart).length,
+        'count',
+        cveQueries,
+        'CVEs (image x CVE id) with a sample in the period (cveLastAge) that were not open at its start (cveAtStart)',
+      ),
+      remediated: fig(
+        remediated.length,
+        'count',
+        cveQueries,
+        'CVEs with a sample in the period (cveLastAge) that are not open at its end (cveAtEnd)',
+      ),
+      remediatedWithinSla: fig(
+        within.length,
+        'count',
+        cveQueries,
+        "remediated CVEs whose age at their last sample (cveLastAge) is at most the image's SLA hours for the severity (slaHours)",
+      ),
+      withinSlaShare: fig(
+        remediated.length === 0 ? null : within.length / remediated.length,
+        'ratio',
+        cveQueries,
+        'remediated within SLA / remediated',
+      ),
+      medianHoursToRemediate: fig(
+        quantile(0.5, ttr),
+        'hours',
+        cveQueries,
+        "quantile(0.5) of the remediated CVEs' age at their last sample (the SLA clock: first seen to last seen)",
+      ),
+      p90HoursToRemediate: fig(
+        quantile(0.9, ttr),
+        'hours',
+        cveQueries,
+        "quantile(0.9), interpolated as PromQL's quantile() does, of the same ages",
+      ),
+      stillOpen: fig(
+        stillOpen.length,
+        'count',
+        cveQueries,
+        'CVEs open at the period end (cveAtEnd)',
+      ),
+      stillOpenPastSla: fig(
+        openPast.length,
+        'count',
+        cveQueries,
+        "open at the end with an age above the image's SLA hours",
+      ),
     };
   });
 
   const succeeded = results.instant('runsSucceeded').reduce((sum, s) => sum + num(s.value[1]), 0);
   const failures = new Map<string, number>();
-  for (const s of results.instant('runsFailed')) failures.set(s.metric.failure_reason ?? '', (failures.get(s.metric.failure_reason ?? '') ?? 0) + num(s.value[1]));
+  for (const s of results.instant('runsFailed'))
+    failures.set(
+      s.metric.failure_reason ?? '',
+      (failures.get(s.metric.failure_reason ?? '') ?? 0) + num(s.value[1]),
+    );
   const runsRows: RunsRow[] = [
-    { outcome: 'succeeded (patched or up_to_date)', runs: fig(succeeded, 'count', ['runsSucceeded'], 'sum over images') },
-    ...[...failures.entries()].sort((a, b) => a[0].localeCompare(b[0])).map(([reason, n]) => ({ outcome: reason, runs: fig(n, 'count', ['runsFailed'], 'sum over images of this failure_reason') })),
+    {
+      outcome: 'succeeded (patched or up_to_date)',
+      runs: fig(succeeded, 'count', ['runsSucceeded'], 'sum over images'),
+    },
+    ...[...failures.entries()]
+      .sort((a, b) => a[0].localeCompare(b[0]))
+      .map(([reason, n]) => ({
+        outcome: reason,
+        runs: fig(n, 'count', ['runsFailed'], 'sum over images of this failure_reason'),
+      })),
   ];
 
-  const complianceRatio = chart('Patch compliance ratio', 'ratio', ['complianceRange'], stepSeconds, results.range('complianceRange'));
+  const complianceRatio = chart(
+    'Patch compliance ratio',
+    'ratio',
+    ['complianceRange'],
+    stepSeconds,
+    results.range('complianceRange'),
+  );
   const bucket = Math.min(86_400, periodSeconds);
-  const breachesPerDay = chart(`SLA breaches per ${bucket === 86_400 ? 'day' : 'period'}`, 'count', ['breachesPerDay'], bucket, results.range('breachesPerDay'));
+  const breachesPerDay = chart(
+    `SLA breaches per ${bucket === 86_400 ? 'day' : 'period'}`,
+    'count',
+    ['breachesPerDay'],
+    bucket,
+    results.range('breachesPerDay'),
+  );
 
   // ---- coverage and trust ----------------------------------------------------------------
   const sources: SourceCoverage[] = [
-    coverage('drift collector', 'copa-fleet-collector', 'collectorUp', results.range('collectorUp'), steps),
-    coverage('Pushgateway', 'copa-fleet-pushgateway', 'pushgatewayUp', results.range('pushgatewayUp'), steps),
+    coverage(
+      'drift collector',
+      'copa-fleet-collector',
+      'collectorUp',
+      results.range('collectorUp'),
+      steps,
+    ),
+    coverage(
+      'Pushgateway',
+      'copa-fleet-pushgateway',
+      'pushgatewayUp',
+      results.range('pushgatewayUp'),
+      steps,
+    ),
   ];
   const unscanned = results
     .range('unscannedRange')
     .map((series) => ({
       namespace: series.metric.namespace ?? '',
-      hours: round(spanHours(series.values.map(([t]) => t), stepSeconds)),
+      hours: round(
+        spanHours(
+          series.values.map(([t]) => t),
+          stepSeconds,
+        ),
+      ),
       maxPods: Math.max(...series.values.map(([, v]) => num(v))),
     }))
     .sort(byText((r) => r.namespace));
@@ -279,9 +429,12 @@ export function buildReport(input: BuildInput): Report {
     .map((s) => ({ image: s.metric.image ?? '', maxScanAgeHours: round(num(s.value[1]) / 3600) }))
     .filter((r) => r.maxScanAgeHours > input.scanMaxAgeHours)
     .sort(byText((r) => r.image));
-  const firstData = Math.min(...sources.map((s) => (s.firstSample === null ? Infinity : Date.parse(s.firstSample) / 1000)));
+  const firstData = Math.min(
+    ...sources.map((s) => (s.firstSample === null ? Infinity : Date.parse(s.firstSample) / 1000)),
+  );
   const dataCoversPeriodStart = firstData <= start + stepSeconds;
-  const retentionSeconds = input.retention === undefined ? undefined : parseRetention(input.retention);
+  const retentionSeconds =
+    input.retention === undefined ? undefined : parseRetention(input.retention);
   const coversPeriod = retentionSeconds === undefined ? null : retentionSeconds >= periodSeconds;
 
   const exceptionSeries = results.series('exceptions');
@@ -302,7 +455,12 @@ export function buildReport(input: BuildInput): Report {
     asOf: {
       criticalCves: {
         count: fig(criticalRows.length, 'count', ['criticalNow'], 'distinct (image, CVE id) pairs'),
-        images: fig(new Set(criticalRows.map((r) => r.image)).size, 'count', ['criticalNow'], 'distinct images'),
+        images: fig(
+          new Set(criticalRows.map((r) => r.image)).size,
+          'count',
+          ['criticalNow'],
+          'distinct images',
+        ),
         rows: criticalRows,
       },
       pastSla: { count: fig(pastSlaRows.length, 'count', ['pastSlaNow']), rows: pastSlaRows },
@@ -314,8 +472,15 @@ export function buildReport(input: BuildInput): Report {
       bySeverity,
       cves,
       runs: runsRows,
-      driftHours: fig(spanHours(driftSteps, stepSeconds), 'hours', ['driftRange'], 'time spanned by the steps with at least one container on a pre-patch digest (exact to one resolution step)'),
-      driftByImage: [...imageSteps.entries()].map(([img, set]) => ({ image: img, hours: round(spanHours(set, stepSeconds)) })).sort(byText((r) => r.image)),
+      driftHours: fig(
+        spanHours(driftSteps, stepSeconds),
+        'hours',
+        ['driftRange'],
+        'time spanned by the steps with at least one container on a pre-patch digest (exact to one resolution step)',
+      ),
+      driftByImage: [...imageSteps.entries()]
+        .map(([img, set]) => ({ image: img, hours: round(spanHours(set, stepSeconds)) }))
+        .sort(byText((r) => r.image)),
       complianceRatio,
       breachesPerDay,
     },
@@ -336,34 +501,58 @@ export function buildReport(input: BuildInput): Report {
     exceptions: {
       matcher: OPTIONAL_SERIES_MATCHER,
       present: groups.size > 0,
-      groups: [...groups.entries()].sort((a, b) => a[0].localeCompare(b[0])).map(([metric, series]) => ({ metric, series: series.sort(byText((s) => JSON.stringify(s))) })),
+      groups: [...groups.entries()]
+        .sort((a, b) => a[0].localeCompare(b[0]))
+        .map(([metric, series]) => ({
+          metric,
+          series: series.sort(byText((s) => JSON.stringify(s))),
+        })),
     },
     queries: input.specs.map(queryRecord),
   };
 }
 
-function chart(title: string, unit: Chart['unit'], queries: readonly QueryId[], step: number, series: readonly RangeSeries[]): Chart {
+function chart(
+  title: string,
+  unit: Chart['unit'],
+  queries: readonly QueryId[],
+  step: number,
+  series: readonly RangeSeries[],
+): Chart {
   const values = new Map((series[0]?.values ?? []).map(([t, v]) => [t, num(v)]));
   const first = series[0]?.values[0]?.[0];
   const last = series[0]?.values.at(-1)?.[0];
   const points: ChartPoint[] = [];
   if (first !== undefined && last !== undefined) {
-    for (let t = first; t <= last + 0.001; t += step) points.push({ time: iso(t), value: values.has(t) ? round(values.get(t)!, 4) : null });
+    for (let t = first; t <= last + 0.001; t += step)
+      points.push({ time: iso(t), value: values.has(t) ? round(values.get(t)!, 4) : null });
   }
   return { title, unit, queries, stepSeconds: step, points };
 }
 
-function coverage(source: string, job: string, id: QueryId, series: readonly RangeSeries[], steps: number): SourceCoverage {
+function coverage(
+  source: string,
+  job: string,
+  id: QueryId,
+  series: readonly RangeSeries[],
+  steps: number,
+): SourceCoverage {
   const values = series[0]?.values ?? [];
   const up = values.filter(([, v]) => num(v) === 1).length;
   const down = values.length - up;
-  const derivation = 'steps of the range query (at the report resolution) with the value, over all steps of the period';
+  const derivation =
+    'steps of the range query (at the report resolution) with the value, over all steps of the period';
   return {
     source,
     job,
     upShare: fig(up / steps, 'ratio', [id], `${derivation}: up == 1`),
     downShare: fig(down / steps, 'ratio', [id], `${derivation}: up == 0`),
-    noDataShare: fig(Math.max(0, steps - values.length) / steps, 'ratio', [id], `${derivation}: no sample at all`),
+    noDataShare: fig(
+      Math.max(0, steps - values.length) / steps,
+      'ratio',
+      [id],
+      `${derivation}: no sample at all`,
+    ),
     firstSample: values[0] === undefined ? null : iso(values[0][0]),
   };
 }
@@ -380,6 +569,7 @@ function parseRetention(text: string): number | undefined {
 function queryRecord(spec: QuerySpec): QueryRecord {
   const base = { id: spec.id, title: spec.title, promql: spec.promql, kind: spec.kind };
   if (spec.kind === 'instant') return { ...base, time: iso(spec.time) };
-  if (spec.kind === 'range') return { ...base, start: iso(spec.start), end: iso(spec.end), stepSeconds: spec.step };
+  if (spec.kind === 'range')
+    return { ...base, start: iso(spec.start), end: iso(spec.end), stepSeconds: spec.step };
   return { ...base, start: iso(spec.start), end: iso(spec.end) };
 }

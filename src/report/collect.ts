@@ -13,7 +13,11 @@ export interface QueryResults {
 /** Prometheus runs each query on one core; a few in flight keep it busy without queueing behind a slow one. */
 const CONCURRENCY = 4;
 
-export async function runQueries(client: PrometheusClient, specs: readonly QuerySpec[], progress: (done: number, total: number, id: string) => void): Promise<QueryResults> {
+export async function runQueries(
+  client: PrometheusClient,
+  specs: readonly QuerySpec[],
+  progress: (done: number, total: number, id: string) => void,
+): Promise<QueryResults> {
   const results = new Map<QueryId, unknown>();
   let next = 0;
   let done = 0;

@@ -10,7 +10,13 @@ export type Block =
   | { readonly kind: 'heading'; readonly title: string }
   | { readonly kind: 'text'; readonly text: string }
   | { readonly kind: 'figures'; readonly items: ReadonlyArray<readonly [string, string]> }
-  | { readonly kind: 'table'; readonly headers: readonly string[]; readonly rows: ReadonlyArray<readonly Cell[]>; readonly empty: string; readonly queries: readonly string[] }
+  | {
+      readonly kind: 'table';
+      readonly headers: readonly string[];
+      readonly rows: ReadonlyArray<readonly Cell[]>;
+      readonly empty: string;
+      readonly queries: readonly string[];
+    }
   | { readonly kind: 'chart'; readonly chart: Chart }
   | { readonly kind: 'queries'; readonly report: Report };
 
@@ -44,11 +50,21 @@ export function reportBlocks(report: Report): Block[] {
       ],
     },
     { kind: 'section', title: SECTION_TITLES.asOf },
-    { kind: 'heading', title: `Images with Critical CVEs on running digests: ${formatFigure(asOf.criticalCves.images)} (CVEs: ${formatFigure(asOf.criticalCves.count)})` },
+    {
+      kind: 'heading',
+      title: `Images with Critical CVEs on running digests: ${formatFigure(asOf.criticalCves.images)} (CVEs: ${formatFigure(asOf.criticalCves.count)})`,
+    },
     {
       kind: 'table',
       headers: ['image', 'CVE', 'since', 'age', 'team', 'running digests'],
-      rows: asOf.criticalCves.rows.map((r) => [r.image, r.cveId, r.firstSeen, hours(r.ageHours), r.team, r.digests.join(' ')]),
+      rows: asOf.criticalCves.rows.map((r) => [
+        r.image,
+        r.cveId,
+        r.firstSeen,
+        hours(r.ageHours),
+        r.team,
+        r.digests.join(' '),
+      ]),
       empty: 'No running digest carries a Critical CVE.',
       queries: asOf.criticalCves.count.queries,
     },
@@ -56,30 +72,74 @@ export function reportBlocks(report: Report): Block[] {
     {
       kind: 'table',
       headers: ['image', 'CVE', 'severity', 'age', 'SLA', 'team'],
-      rows: asOf.pastSla.rows.map((r) => [r.image, r.cveId, r.severity, hours(r.ageHours), hours(r.slaHours), r.team]),
+      rows: asOf.pastSla.rows.map((r) => [
+        r.image,
+        r.cveId,
+        r.severity,
+        hours(r.ageHours),
+        hours(r.slaHours),
+        r.team,
+      ]),
       empty: 'No CVE on a running image is past its SLA.',
       queries: asOf.pastSla.count.queries,
     },
-    { kind: 'heading', title: `Copa runs that failed: ${formatFigure(asOf.failedRuns.count)}; images without a successful patch within their schedule interval: ${formatFigure(asOf.overdue.count)}` },
+    {
+      kind: 'heading',
+      title: `Copa runs that failed: ${formatFigure(asOf.failedRuns.count)}; images without a successful patch within their schedule interval: ${formatFigure(asOf.overdue.count)}`,
+    },
     {
       kind: 'table',
       headers: ['image', 'CronJob', 'failure reason', 'last success', 'team'],
-      rows: asOf.failedRuns.rows.map((r) => [r.image, r.cronjob, r.failureReason, r.lastSuccess ?? 'never', r.team]),
+      rows: asOf.failedRuns.rows.map((r) => [
+        r.image,
+        r.cronjob,
+        r.failureReason,
+        r.lastSuccess ?? 'never',
+        r.team,
+      ]),
       empty: 'No last run failed.',
       queries: asOf.failedRuns.count.queries,
     },
     {
       kind: 'table',
       headers: ['image', 'CronJob', 'reason', 'last success', 'schedule interval', 'team'],
-      rows: asOf.overdue.rows.map((r) => [r.image, r.cronjob, r.reason, r.lastSuccess ?? 'never', hours(r.scheduleIntervalHours), r.team]),
+      rows: asOf.overdue.rows.map((r) => [
+        r.image,
+        r.cronjob,
+        r.reason,
+        r.lastSuccess ?? 'never',
+        hours(r.scheduleIntervalHours),
+        r.team,
+      ]),
       empty: 'Every inventoried image had a successful run within its schedule interval.',
       queries: asOf.overdue.count.queries,
     },
-    { kind: 'heading', title: `Running containers on a pre-patch digest: ${formatFigure(asOf.drift.count)}` },
+    {
+      kind: 'heading',
+      title: `Running containers on a pre-patch digest: ${formatFigure(asOf.drift.count)}`,
+    },
     {
       kind: 'table',
-      headers: ['namespace', 'pod', 'container', 'image', 'running digest', 'patched digest', 'since', 'for'],
-      rows: asOf.drift.rows.map((r) => [r.namespace, r.pod, r.container, r.image, r.runningDigest, r.patchedDigest, r.since, `${r.beforePeriod ? '≥ ' : ''}${hours(r.hours)}`]),
+      headers: [
+        'namespace',
+        'pod',
+        'container',
+        'image',
+        'running digest',
+        'patched digest',
+        'since',
+        'for',
+      ],
+      rows: asOf.drift.rows.map((r) => [
+        r.namespace,
+        r.pod,
+        r.container,
+        r.image,
+        r.runningDigest,
+        r.patchedDigest,
+        r.since,
+        `${r.beforePeriod ? '≥ ' : ''}${hours(r.hours)}`,
+      ]),
       empty: 'Every running container runs the latest patched digest of its image.',
       queries: [...asOf.drift.count.queries, 'driftRange'],
     },
@@ -88,7 +148,17 @@ export function reportBlocks(report: Report): Block[] {
     { kind: 'heading', title: 'CVEs by severity' },
     {
       kind: 'table',
-      headers: ['severity', 'appeared', 'remediated', 'within SLA', 'within SLA share', 'median time to remediate', 'p90 time to remediate', 'still open', 'open past SLA'],
+      headers: [
+        'severity',
+        'appeared',
+        'remediated',
+        'within SLA',
+        'within SLA share',
+        'median time to remediate',
+        'p90 time to remediate',
+        'still open',
+        'open past SLA',
+      ],
       rows: period.bySeverity.map((r) => [
         r.severity,
         formatFigure(r.appeared),
@@ -106,13 +176,31 @@ export function reportBlocks(report: Report): Block[] {
     {
       kind: 'text',
       text:
-        'Time to remediate is the SLA clock (first seen on a running container of the image, persisted across collector restarts) at the CVE\'s last sample in the period. ' +
+        "Time to remediate is the SLA clock (first seen on a running container of the image, persisted across collector restarts) at the CVE's last sample in the period. " +
         '"Appeared": not open at the period start. "Remediated": not open at the period end.',
     },
     {
       kind: 'table',
-      headers: ['severity', 'image', 'CVE', 'open at start', 'open at end', 'age at last sample', 'SLA', 'within SLA'],
-      rows: period.cves.map((c) => [c.severity, c.image, c.cveId, c.openAtStart ? 'yes' : 'no', c.openAtEnd ? 'yes' : 'no', hours(c.lastAgeHours), hours(c.slaHours), c.withinSla === null ? 'open' : c.withinSla ? 'yes' : 'no']),
+      headers: [
+        'severity',
+        'image',
+        'CVE',
+        'open at start',
+        'open at end',
+        'age at last sample',
+        'SLA',
+        'within SLA',
+      ],
+      rows: period.cves.map((c) => [
+        c.severity,
+        c.image,
+        c.cveId,
+        c.openAtStart ? 'yes' : 'no',
+        c.openAtEnd ? 'yes' : 'no',
+        hours(c.lastAgeHours),
+        hours(c.slaHours),
+        c.withinSla === null ? 'open' : c.withinSla ? 'yes' : 'no',
+      ]),
       empty: 'No CVE was tracked during the period.',
       queries: ['cveLastAge', 'cveAtStart', 'cveAtEnd', 'slaHours'],
     },
@@ -124,7 +212,10 @@ export function reportBlocks(report: Report): Block[] {
       empty: 'No runs.',
       queries: ['runsSucceeded', 'runsFailed'],
     },
-    { kind: 'heading', title: `Time with drift: ${formatFigure(period.driftHours)} with at least one container on a pre-patch digest` },
+    {
+      kind: 'heading',
+      title: `Time with drift: ${formatFigure(period.driftHours)} with at least one container on a pre-patch digest`,
+    },
     {
       kind: 'table',
       headers: ['image', 'hours with drift'],
@@ -140,7 +231,14 @@ export function reportBlocks(report: Report): Block[] {
     {
       kind: 'table',
       headers: ['source', 'job', 'up', 'down', 'no data', 'first sample'],
-      rows: coverage.sources.map((s) => [s.source, s.job, formatFigure(s.upShare), formatFigure(s.downShare), formatFigure(s.noDataShare), s.firstSample]),
+      rows: coverage.sources.map((s) => [
+        s.source,
+        s.job,
+        formatFigure(s.upShare),
+        formatFigure(s.downShare),
+        formatFigure(s.noDataShare),
+        s.firstSample,
+      ]),
       empty: 'No source.',
       queries: coverage.sources.flatMap((s) => s.upShare.queries),
     },
@@ -158,7 +256,10 @@ export function reportBlocks(report: Report): Block[] {
       empty: 'Every namespace with running pods had a VulnerabilityReport all period.',
       queries: ['unscannedRange'],
     },
-    { kind: 'heading', title: `Stale scans during the period (older than ${coverage.staleScans.thresholdHours} h)` },
+    {
+      kind: 'heading',
+      title: `Stale scans during the period (older than ${coverage.staleScans.thresholdHours} h)`,
+    },
     {
       kind: 'table',
       headers: ['image', 'oldest scan age'],
@@ -169,14 +270,23 @@ export function reportBlocks(report: Report): Block[] {
     { kind: 'heading', title: 'The inventory as it was' },
     {
       kind: 'table',
-      headers: ['image', 'CronJob', 'team', 'inventoried at the end', 'schedule interval', 'SLA hours'],
+      headers: [
+        'image',
+        'CronJob',
+        'team',
+        'inventoried at the end',
+        'schedule interval',
+        'SLA hours',
+      ],
       rows: coverage.inventory.map((r) => [
         r.image,
         r.cronjob,
         r.team,
         r.inventoriedAtEnd ? 'yes' : 'no',
         hours(r.scheduleIntervalHours),
-        Object.entries(r.slaHours).map(([sev, h]) => `${sev} ${h}`).join(', '),
+        Object.entries(r.slaHours)
+          .map(([sev, h]) => `${sev} ${h}`)
+          .join(', '),
       ]),
       empty: 'No inventory series in the period.',
       queries: ['inventory', 'inventoryAtEnd', 'scheduleInterval', 'slaHours'],
@@ -193,7 +303,13 @@ export function reportBlocks(report: Report): Block[] {
       const labels = [...new Set(group.series.flatMap((s) => Object.keys(s)))].sort();
       return [
         { kind: 'heading', title: group.metric },
-        { kind: 'table', headers: labels, rows: group.series.map((s) => labels.map((l) => s[l] ?? null)), empty: 'none', queries: ['exceptions'] },
+        {
+          kind: 'table',
+          headers: labels,
+          rows: group.series.map((s) => labels.map((l) => s[l] ?? null)),
+          empty: 'none',
+          queries: ['exceptions'],
+        },
       ];
     }),
 

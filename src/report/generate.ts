@@ -23,16 +23,28 @@ export interface GenerateOptions {
 }
 
 /** Families of the collector and the exporter: any of them, with the fleet's selectors, during the period proves the data is this fleet's. */
-const EVIDENCE_METRICS = [METRICS.inventoryImageInfo, METRICS.runningContainers, METRICS.runLastTimestamp] as const;
+const EVIDENCE_METRICS = [
+  METRICS.inventoryImageInfo,
+  METRICS.runningContainers,
+  METRICS.runLastTimestamp,
+] as const;
 
-export async function generateReport(client: PrometheusClient, options: GenerateOptions): Promise<Report> {
+export async function generateReport(
+  client: PrometheusClient,
+  options: GenerateOptions,
+): Promise<Report> {
   const { window, settings } = options;
   const { q } = settings;
   const evidenceSeries = EVIDENCE_METRICS.map((metric) => q.series(metric));
   const progress = options.progress ?? (() => {});
   const start = window.at - window.periodSeconds;
   progress(`querying ${client.url}: checking for copa-fleet series`);
-  const evidence = await client.range(`count(${evidenceSeries.join(' or ')})`, start, window.at, Math.max(window.stepSeconds, Math.ceil(window.periodSeconds / 200)));
+  const evidence = await client.range(
+    `count(${evidenceSeries.join(' or ')})`,
+    start,
+    window.at,
+    Math.max(window.stepSeconds, Math.ceil(window.periodSeconds / 200)),
+  );
   if (evidence.length === 0) {
     throw new ReportError(
       `${client.url} holds none of copa-fleet's series with this fleet's selectors (${evidenceSeries.join(', ')}) ` +
@@ -40,10 +52,21 @@ export async function generateReport(client: PrometheusClient, options: Generate
     );
   }
   const specs = reportQueries(window, settings);
-  const results = await runQueries(client, specs, (done, total, id) => progress(`querying ${client.url}: ${done}/${total} (${id})`));
-  const runtime = (await client.optionalGet('/api/v1/status/runtimeinfo')) as { storageRetention?: unknown } | undefined;
-  const retention = typeof runtime?.storageRetention === 'string' ? runtime.storageRetention : undefined;
-  return buildReport({ prometheus: client.url, window, specs, results, scanMaxAgeHours: options.scanMaxAgeHours, retention });
+  const results = await runQueries(client, specs, (done, total, id) =>
+    progress(`querying ${client.url}: ${done}/${total} (${id})`),
+  );
+  const runtime = (await client.optionalGet('/api/v1/status/runtimeinfo')) as
+    { storageRetention?: unknown } | undefined;
+  const retention =
+    typeof runtime?.storageRetention === 'string' ? runtime.storageRetention : undefined;
+  return buildReport({
+    prometheus: client.url,
+    window,
+    specs,
+    results,
+    scanMaxAgeHours: options.scanMaxAgeHours,
+    retention,
+  });
 }
 
 export { PrometheusError };

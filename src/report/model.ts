@@ -191,7 +191,10 @@ export interface Report {
   readonly coverage: {
     readonly sources: readonly SourceCoverage[];
     readonly unscannedNamespaces: readonly UnscannedNamespaceRow[];
-    readonly staleScans: { readonly thresholdHours: number; readonly rows: readonly StaleScanRow[] };
+    readonly staleScans: {
+      readonly thresholdHours: number;
+      readonly rows: readonly StaleScanRow[];
+    };
     readonly retention: {
       readonly configured: string | null;
       readonly coversPeriod: boolean | null;

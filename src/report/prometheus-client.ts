@@ -55,19 +55,30 @@ export class PrometheusClient {
       const [t, v] = data.result as [number, string];
       return [{ metric: {}, value: [t, v] }];
     }
-    if (data.resultType !== 'vector') throw new PrometheusError(`expected a vector from ${query}, got ${data.resultType}`);
+    if (data.resultType !== 'vector')
+      throw new PrometheusError(`expected a vector from ${query}, got ${data.resultType}`);
     return data.result as InstantSample[];
   }
 
   async range(query: string, start: number, end: number, step: number): Promise<RangeSeries[]> {
-    const data = await this.post('/api/v1/query_range', { query, start: String(start), end: String(end), step: String(step) });
-    if (data.resultType !== 'matrix') throw new PrometheusError(`expected a matrix from ${query}, got ${data.resultType}`);
+    const data = await this.post('/api/v1/query_range', {
+      query,
+      start: String(start),
+      end: String(end),
+      step: String(step),
+    });
+    if (data.resultType !== 'matrix')
+      throw new PrometheusError(`expected a matrix from ${query}, got ${data.resultType}`);
     return data.result as RangeSeries[];
   }
 
   /** Label sets of the series matching `match` with samples in [start, end] (the series API). */
   async series(match: string, start: number, end: number): Promise<Array<Record<string, string>>> {
-    const data = await this.postRaw('/api/v1/series', { 'match[]': match, start: String(start), end: String(end) });
+    const data = await this.postRaw('/api/v1/series', {
+      'match[]': match,
+      start: String(start),
+      end: String(end),
+    });
     return data as Array<Record<string, string>>;
   }
 
@@ -83,7 +94,10 @@ export class PrometheusClient {
     }
   }
 
-  private async post(path: string, form: Record<string, string>): Promise<{ resultType: string; result: unknown }> {
+  private async post(
+    path: string,
+    form: Record<string, string>,
+  ): Promise<{ resultType: string; result: unknown }> {
     return (await this.postRaw(path, form)) as { resultType: string; result: unknown };
   }
 
@@ -93,15 +107,23 @@ export class PrometheusClient {
     try {
       parsed = JSON.parse(body) as ApiResponse;
     } catch {
-      throw new PrometheusError(`${this.connection.url}${path} answered HTTP ${status} with something other than the Prometheus API's JSON: ${body.slice(0, 200)}`);
+      throw new PrometheusError(
+        `${this.connection.url}${path} answered HTTP ${status} with something other than the Prometheus API's JSON: ${body.slice(0, 200)}`,
+      );
     }
     if (parsed.status !== 'success' || parsed.data === undefined) {
-      throw new PrometheusError(`${this.connection.url}${path} answered HTTP ${status}: ${parsed.errorType ?? 'error'}: ${parsed.error ?? 'no error text'} (query: ${form.query})`);
+      throw new PrometheusError(
+        `${this.connection.url}${path} answered HTTP ${status}: ${parsed.errorType ?? 'error'}: ${parsed.error ?? 'no error text'} (query: ${form.query})`,
+      );
     }
     return parsed.data;
   }
 
-  private send(method: 'GET' | 'POST', path: string, body?: string): Promise<{ status: number; body: string }> {
+  private send(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: string,
+  ): Promise<{ status: number; body: string }> {
     const { url, bearerToken, ca, headers, timeoutMs } = this.connection;
     const target = new URL(url.replace(/\/+$/, '') + path);
     const request = target.protocol === 'https:' ? httpsRequest : httpRequest;
@@ -116,18 +138,35 @@ export class PrometheusClient {
             accept: 'application/json',
             ...headers,
             ...(bearerToken !== undefined && { authorization: `Bearer ${bearerToken}` }),
-            ...(body !== undefined && { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) }),
+            ...(body !== undefined && {
+              'content-type': 'application/x-www-form-urlencoded',
+              'content-length': Buffer.byteLength(body),
+            }),
           },
         },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+          );
           res.on('error', reject);
         },
       );
-      req.on('timeout', () => req.destroy(new PrometheusError(`no answer from ${target.origin} within ${timeoutMs / 1000} s (--timeout)`)));
-      req.on('error', (error) => reject(error instanceof PrometheusError ? error : new PrometheusError(`cannot reach ${target.origin}: ${error.message}`)));
+      req.on('timeout', () =>
+        req.destroy(
+          new PrometheusError(
+            `no answer from ${target.origin} within ${timeoutMs / 1000} s (--timeout)`,
+          ),
+        ),
+      );
+      req.on('error', (error) =>
+        reject(
+          error instanceof PrometheusError
+            ? error
+            : new PrometheusError(`cannot reach ${target.origin}: ${error.message}`),
+        ),
+      );
       if (body !== undefined) req.write(body);
       req.end();
     });

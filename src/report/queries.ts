@@ -16,10 +16,30 @@ import { successEvidence } from '../observability/concerns/run-evidence.ts';
 import { by, duration, on } from '../observability/promql.ts';
 import { UPSTREAM, type FleetQueries, type SourcedMetric } from '../observability/queries.ts';
 import type { ObservabilitySettings } from '../observability/settings.ts';
-import { ALERTS, L, METRICS, RECORDS, SEVERITY_BY_KEY, UPSTREAM_METRICS } from '../shared/metrics.ts';
+import {
+  ALERTS,
+  L,
+  METRICS,
+  RECORDS,
+  SEVERITY_BY_KEY,
+  UPSTREAM_METRICS,
+} from '../shared/metrics.ts';
 import { RecordedExpressions } from './recorded.ts';
 
-const { image, cveId, severity, digest, cronjob, team, namespace, pod, container, patchedDigest, failureReason, thresholdHours } = L;
+const {
+  image,
+  cveId,
+  severity,
+  digest,
+  cronjob,
+  team,
+  namespace,
+  pod,
+  container,
+  patchedDigest,
+  failureReason,
+  thresholdHours,
+} = L;
 
 export interface ReportWindow {
   /** Unix seconds. */
@@ -35,7 +55,12 @@ interface BaseSpec {
 }
 export type QuerySpec =
   | (BaseSpec & { readonly kind: 'instant'; readonly time: number })
-  | (BaseSpec & { readonly kind: 'range'; readonly start: number; readonly end: number; readonly step: number })
+  | (BaseSpec & {
+      readonly kind: 'range';
+      readonly start: number;
+      readonly end: number;
+      readonly step: number;
+    })
   | (BaseSpec & { readonly kind: 'series'; readonly start: number; readonly end: number });
 
 export const QUERY_IDS = [
@@ -71,7 +96,12 @@ export const OPTIONAL_SERIES_MATCHER = `{__name__=~"(copa_fleet|fleet|copa|image
 const DAY = 86_400;
 
 /** Runs counted by a Pushgateway counter during the period (as pipeline.ts counts its 7 days). */
-function runsInPeriod(q: FleetQueries, metric: SourcedMetric, labels: readonly string[], period: string): string {
+function runsInPeriod(
+  q: FleetQueries,
+  metric: SourcedMetric,
+  labels: readonly string[],
+  period: string,
+): string {
   const counter = q.series(metric);
   const now = `sum ${by(...labels)} (${q.inInventory(counter)})`;
   const before = `sum ${by(...labels)} (${q.inInventory(`${counter} offset ${period}`)})`;
@@ -92,8 +122,20 @@ export function reportQueries(window: ReportWindow, settings: ObservabilitySetti
   const { at, periodSeconds, stepSeconds } = window;
   const start = at - periodSeconds;
   const P = duration(periodSeconds);
-  const instant = (id: QueryId, title: string, promql: string, time = at): QuerySpec => ({ id, title, promql, kind: 'instant', time });
-  const range = (id: QueryId, title: string, promql: string, step = stepSeconds, from = start): QuerySpec => ({ id, title, promql, kind: 'range', start: from, end: at, step });
+  const instant = (id: QueryId, title: string, promql: string, time = at): QuerySpec => ({
+    id,
+    title,
+    promql,
+    kind: 'instant',
+    time,
+  });
+  const range = (
+    id: QueryId,
+    title: string,
+    promql: string,
+    step = stepSeconds,
+    from = start,
+  ): QuerySpec => ({ id, title, promql, kind: 'range', start: from, end: at, step });
   const drift = `max ${by(namespace, pod, container, image, digest, patchedDigest)} (${q.series(METRICS.containerDigestDrift)} == 1)`;
   const breachKey = by(image, cveId, thresholdHours);
   const breaches = q.series(METRICS.slaBreachTotal);
@@ -102,18 +144,38 @@ export function reportQueries(window: ReportWindow, settings: ObservabilitySetti
   const B = duration(bucket);
 
   return [
-    instant('inventory', 'Inventory entries during the period', `max ${by(image, cronjob, team)} (last_over_time(${q.series(METRICS.inventoryImageInfo)}[${P}]))`),
+    instant(
+      'inventory',
+      'Inventory entries during the period',
+      `max ${by(image, cronjob, team)} (last_over_time(${q.series(METRICS.inventoryImageInfo)}[${P}]))`,
+    ),
     instant('inventoryAtEnd', 'Inventory entries at the report time', q.inventory.byCronjobTeam),
-    instant('slaHours', 'SLA hours per image and severity (last known in the period)', `max ${by(image, severity)} (last_over_time(${q.series(METRICS.inventorySlaHours)}[${P}]))`),
-    instant('scheduleInterval', 'Schedule interval per image, seconds (last known in the period)', `max ${by(image)} (last_over_time(${q.series(METRICS.inventoryScheduleIntervalSeconds)}[${P}]))`),
+    instant(
+      'slaHours',
+      'SLA hours per image and severity (last known in the period)',
+      `max ${by(image, severity)} (last_over_time(${q.series(METRICS.inventorySlaHours)}[${P}]))`,
+    ),
+    instant(
+      'scheduleInterval',
+      'Schedule interval per image, seconds (last known in the period)',
+      `max ${by(image)} (last_over_time(${q.series(METRICS.inventoryScheduleIntervalSeconds)}[${P}]))`,
+    ),
 
-    instant('criticalNow', 'Critical CVEs on running digests: age in hours (SLA clock)', `max ${by(image, digest, cveId)} (${q.series(METRICS.imageCveAgeHours, { [severity]: SEVERITY_BY_KEY.critical })})`),
+    instant(
+      'criticalNow',
+      'Critical CVEs on running digests: age in hours (SLA clock)',
+      `max ${by(image, digest, cveId)} (${q.series(METRICS.imageCveAgeHours, { [severity]: SEVERITY_BY_KEY.critical })})`,
+    ),
     instant(
       'pastSlaNow',
-      'CVEs older than their image\'s SLA hours for the severity: age in hours',
+      "CVEs older than their image's SLA hours for the severity: age in hours",
       `${perCve(age)} > ${on(image, severity)} group_left () max ${by(image, severity)} (${q.series(METRICS.inventorySlaHours)})`,
     ),
-    instant('failedRunsNow', `Last run failed (the ${ALERTS.jobFailed} expression)`, recorded.alert(ALERTS.jobFailed)),
+    instant(
+      'failedRunsNow',
+      `Last run failed (the ${ALERTS.jobFailed} expression)`,
+      recorded.alert(ALERTS.jobFailed),
+    ),
     instant('lastSuccessNow', 'Last successful Copa run per CronJob (Unix time)', SUCCESS_EVIDENCE),
     instant(
       'overdueNow',
@@ -123,14 +185,30 @@ export function reportQueries(window: ReportWindow, settings: ObservabilitySetti
     ),
     instant('driftNow', 'Running containers on a digest other than the latest patched one', drift),
 
-    instant('cveLastAge', 'Per CVE seen in the period: age at its last sample, hours', perCve(`max_over_time(${age}[${P}])`)),
+    instant(
+      'cveLastAge',
+      'Per CVE seen in the period: age at its last sample, hours',
+      perCve(`max_over_time(${age}[${P}])`),
+    ),
     instant('cveAtStart', 'Per CVE open at the period start: age, hours', perCve(age), start),
     instant('cveAtEnd', 'Per CVE open at the report time: age, hours', perCve(age)),
-    instant('runsSucceeded', 'Successful Copa runs (patched or up to date) in the period, per image', runsInPeriod(q, METRICS.patchSuccessTotal, [image], P)),
-    instant('runsFailed', 'Failed Copa runs in the period, per image and failure_reason', runsInPeriod(q, METRICS.patchFailureTotal, [image, failureReason], P)),
+    instant(
+      'runsSucceeded',
+      'Successful Copa runs (patched or up to date) in the period, per image',
+      runsInPeriod(q, METRICS.patchSuccessTotal, [image], P),
+    ),
+    instant(
+      'runsFailed',
+      'Failed Copa runs in the period, per image and failure_reason',
+      runsInPeriod(q, METRICS.patchFailureTotal, [image, failureReason], P),
+    ),
 
     range('driftRange', 'Containers on a pre-patch digest over the period', drift),
-    range('complianceRange', `Patch compliance ratio over the period (${RECORDS.patchComplianceRatio})`, recorded.record(RECORDS.patchComplianceRatio)),
+    range(
+      'complianceRange',
+      `Patch compliance ratio over the period (${RECORDS.patchComplianceRatio})`,
+      recorded.record(RECORDS.patchComplianceRatio),
+    ),
     range(
       'breachesPerDay',
       `SLA breaches counted per ${B} (image_patch_sla_breach_total steps; a counter reset counts nothing)`,
@@ -140,8 +218,23 @@ export function reportQueries(window: ReportWindow, settings: ObservabilitySetti
     ),
     range('collectorUp', 'Drift collector scrape health', `max(${q.series(UPSTREAM.up)})`),
     range('pushgatewayUp', 'Pushgateway scrape health', `max(${pushgatewayUp(q)})`),
-    range('unscannedRange', 'Namespaces with running pods and no VulnerabilityReport: running pods', `max ${by(namespace)} (${q.series(METRICS.namespaceUnscanned)}) > 0`),
-    instant('scanAgeMax', 'Oldest scan per running image during the period, seconds', `max ${by(image)} (max_over_time(${q.series(METRICS.imageScanAgeSeconds)}[${P}]))`),
-    { id: 'exceptions', title: 'Accepted-risk exception and silence series during the period', promql: OPTIONAL_SERIES_MATCHER, kind: 'series', start, end: at },
+    range(
+      'unscannedRange',
+      'Namespaces with running pods and no VulnerabilityReport: running pods',
+      `max ${by(namespace)} (${q.series(METRICS.namespaceUnscanned)}) > 0`,
+    ),
+    instant(
+      'scanAgeMax',
+      'Oldest scan per running image during the period, seconds',
+      `max ${by(image)} (max_over_time(${q.series(METRICS.imageScanAgeSeconds)}[${P}]))`,
+    ),
+    {
+      id: 'exceptions',
+      title: 'Accepted-risk exception and silence series during the period',
+      promql: OPTIONAL_SERIES_MATCHER,
+      kind: 'series',
+      start,
+      end: at,
+    },
   ];
 }

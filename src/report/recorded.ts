@@ -24,9 +24,14 @@ export class RecordedExpressions {
 
   constructor(private readonly settings: ObservabilitySettings) {
     const concerns = concernsFor(settings);
-    this.records = new Map(concerns.flatMap((concern) => concern.records.map((rule) => [rule.record, rule.expr] as const)));
+    this.records = new Map(
+      concerns.flatMap((concern) =>
+        concern.records.map((rule) => [rule.record, rule.expr] as const),
+      ),
+    );
     const alerts = new Map<string, string[]>();
-    for (const rule of concerns.flatMap((concern) => concern.alerts)) alerts.set(rule.alert, [...(alerts.get(rule.alert) ?? []), rule.expr]);
+    for (const rule of concerns.flatMap((concern) => concern.alerts))
+      alerts.set(rule.alert, [...(alerts.get(rule.alert) ?? []), rule.expr]);
     this.alerts = alerts;
   }
 
@@ -40,7 +45,8 @@ export class RecordedExpressions {
   /** The expression of the (single) alerting rule `alert`, on raw series alone. */
   alert(alert: AlertName): string {
     const exprs = this.alerts.get(alert) ?? [];
-    if (exprs.length !== 1) throw new Error(`expected one rule for ${alert}, found ${exprs.length}`);
+    if (exprs.length !== 1)
+      throw new Error(`expected one rule for ${alert}, found ${exprs.length}`);
     return this.inline(exprs[0]!);
   }
 
@@ -67,33 +73,51 @@ export class RecordedExpressions {
       },
     });
     let result = expr;
-    for (const { from, to, name } of references.reverse()) result = `${result.slice(0, from)}${this.withRuleLabels(this.record(name as RecordName))}${result.slice(to)}`;
+    for (const { from, to, name } of references.reverse())
+      result = `${result.slice(0, from)}${this.withRuleLabels(this.record(name as RecordName))}${result.slice(to)}`;
     return result;
   }
 
   private checkReference(expr: string, selector: SyntaxNode): void {
     const text = expr.slice(selector.from, selector.to);
     const matchers = new Map<string, string>();
-    for (let matcher = selector.getChild('LabelMatchers')?.firstChild ?? null; matcher !== null; matcher = matcher.nextSibling) {
+    for (
+      let matcher = selector.getChild('LabelMatchers')?.firstChild ?? null;
+      matcher !== null;
+      matcher = matcher.nextSibling
+    ) {
       const label = matcher.getChild('LabelName');
       const op = matcher.getChild('MatchOp');
       const value = matcher.getChild('StringLiteral');
       const quoted = value === null ? '' : expr.slice(value.from, value.to);
-      if (label === null || op === null || !quoted.startsWith('"') || expr.slice(op.from, op.to) !== '=') throw new Error(`cannot inline ${text}: only equality matchers with double-quoted values`);
+      if (
+        label === null ||
+        op === null ||
+        !quoted.startsWith('"') ||
+        expr.slice(op.from, op.to) !== '='
+      )
+        throw new Error(`cannot inline ${text}: only equality matchers with double-quoted values`);
       matchers.set(expr.slice(label.from, label.to), JSON.parse(quoted) as string);
     }
     const expected = Object.entries(this.settings.q.selectors.records);
-    if (matchers.size !== expected.length || expected.some(([label, value]) => matchers.get(label) !== value)) {
-      throw new Error(`cannot inline ${text}: expected exactly this fleet's record selector ${JSON.stringify(this.settings.q.selectors.records)}`);
+    if (
+      matchers.size !== expected.length ||
+      expected.some(([label, value]) => matchers.get(label) !== value)
+    ) {
+      throw new Error(
+        `cannot inline ${text}: expected exactly this fleet's record selector ${JSON.stringify(this.settings.q.selectors.records)}`,
+      );
     }
     // lezer attaches `[range]`, `offset` and `@` to the enclosing expression: look at what follows.
-    if (/^\s*(\[|offset\b|@)/.test(expr.slice(selector.to))) throw new Error(`cannot inline ${text}: a range or modifier follows it`);
+    if (/^\s*(\[|offset\b|@)/.test(expr.slice(selector.to)))
+      throw new Error(`cannot inline ${text}: a range or modifier follows it`);
   }
 
   /** `(expr)` with the record's rule labels, which replace labels of the same name, as on the recorded series. */
   private withRuleLabels(expr: string): string {
     let result = `(${expr})`;
-    for (const [label, value] of Object.entries(this.settings.q.selectors.records)) result = `label_replace(${result}, ${JSON.stringify(label)}, ${JSON.stringify(value)}, "", "")`;
+    for (const [label, value] of Object.entries(this.settings.q.selectors.records))
+      result = `label_replace(${result}, ${JSON.stringify(label)}, ${JSON.stringify(value)}, "", "")`;
     return result;
   }
 }

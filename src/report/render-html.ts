@@ -5,16 +5,22 @@
 import { type Block, type Cell, reportBlocks } from './document.ts';
 import type { Chart, Report } from './model.ts';
 
-const esc = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const esc = (text: string): string =>
+  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 /** Digests (71 characters without a break) may wrap anywhere; short identifiers (pod, CVE id, time) never. */
 function cell(c: Cell): string {
   if (c === null) return '<td><span class="none">-</span></td>';
   const text = String(c);
-  const cls = /^sha256:/.test(text) ? ' class="digest"' : text.length <= 12 || (text.length <= 28 && !/\s/.test(text)) ? ' class="nw"' : '';
+  const cls = /^sha256:/.test(text)
+    ? ' class="digest"'
+    : text.length <= 12 || (text.length <= 28 && !/\s/.test(text))
+      ? ' class="nw"'
+      : '';
   return `<td${cls}>${esc(text)}</td>`;
 }
 const anchor = (id: string): string => `q-${id}`;
-const sources = (ids: readonly string[]): string => `<p class="src">Source: ${ids.map((q) => `<a href="#${anchor(q)}">${esc(q)}</a>`).join(', ')}</p>`;
+const sources = (ids: readonly string[]): string =>
+  `<p class="src">Source: ${ids.map((q) => `<a href="#${anchor(q)}">${esc(q)}</a>`).join(', ')}</p>`;
 
 const STYLE = `
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; margin: 2em auto; max-width: 72em; padding: 0 1em; color: #1b1f24; font-size: 14px; }
@@ -54,18 +60,27 @@ export function svgChart(chart: Chart): string {
   const parts: string[] = [];
   const ticks = chart.unit === 'ratio' ? [0, 0.5, 1] : [0, Math.round(max / 2), max];
   for (const t of [...new Set(ticks)]) {
-    parts.push(`<line x1="${pad.left}" x2="${pad.left + w}" y1="${y(t).toFixed(1)}" y2="${y(t).toFixed(1)}" stroke="#d0d7de"/>`);
-    parts.push(`<text x="${pad.left - 6}" y="${(y(t) + 4).toFixed(1)}" text-anchor="end">${chart.unit === 'ratio' ? `${t * 100} %` : t}</text>`);
+    parts.push(
+      `<line x1="${pad.left}" x2="${pad.left + w}" y1="${y(t).toFixed(1)}" y2="${y(t).toFixed(1)}" stroke="#d0d7de"/>`,
+    );
+    parts.push(
+      `<text x="${pad.left - 6}" y="${(y(t) + 4).toFixed(1)}" text-anchor="end">${chart.unit === 'ratio' ? `${t * 100} %` : t}</text>`,
+    );
   }
   const labelEvery = Math.max(1, Math.ceil(points.length / 6));
   points.forEach((p, i) => {
-    if (i % labelEvery === 0 || i === points.length - 1) parts.push(`<text x="${x(i).toFixed(1)}" y="${height - 14}" text-anchor="middle">${esc(p.time.slice(5, 10))}</text>`);
+    if (i % labelEvery === 0 || i === points.length - 1)
+      parts.push(
+        `<text x="${x(i).toFixed(1)}" y="${height - 14}" text-anchor="middle">${esc(p.time.slice(5, 10))}</text>`,
+      );
   });
   if (chart.unit === 'count') {
     const barWidth = Math.max(1, (w / Math.max(points.length, 1)) * 0.7);
     points.forEach((p, i) => {
       if (p.value === null || p.value === 0) return;
-      parts.push(`<rect x="${(x(i) - barWidth / 2).toFixed(1)}" y="${y(p.value).toFixed(1)}" width="${barWidth.toFixed(1)}" height="${(pad.top + h - y(p.value)).toFixed(1)}" fill="#cf222e"><title>${esc(p.time)}: ${p.value}</title></rect>`);
+      parts.push(
+        `<rect x="${(x(i) - barWidth / 2).toFixed(1)}" y="${y(p.value).toFixed(1)}" width="${barWidth.toFixed(1)}" height="${(pad.top + h - y(p.value)).toFixed(1)}" fill="#cf222e"><title>${esc(p.time)}: ${p.value}</title></rect>`,
+      );
     });
   } else {
     // Gaps (no data) break the line: missing evidence is not drawn as compliance.
@@ -74,14 +89,24 @@ export function svgChart(chart: Chart): string {
       if (p.value === null) segments.push([]);
       else segments.at(-1)!.push(`${x(i).toFixed(1)},${y(p.value).toFixed(1)}`);
     });
-    for (const seg of segments) if (seg.length > 0) parts.push(`<polyline fill="none" stroke="#0969da" stroke-width="1.5" points="${seg.join(' ')}"/>`);
+    for (const seg of segments)
+      if (seg.length > 0)
+        parts.push(
+          `<polyline fill="none" stroke="#0969da" stroke-width="1.5" points="${seg.join(' ')}"/>`,
+        );
   }
-  parts.push(`<line x1="${pad.left}" x2="${pad.left}" y1="${pad.top}" y2="${pad.top + h}" stroke="#57606a"/>`);
-  parts.push(`<line x1="${pad.left}" x2="${pad.left + w}" y1="${pad.top + h}" y2="${pad.top + h}" stroke="#57606a"/>`);
+  parts.push(
+    `<line x1="${pad.left}" x2="${pad.left}" y1="${pad.top}" y2="${pad.top + h}" stroke="#57606a"/>`,
+  );
+  parts.push(
+    `<line x1="${pad.left}" x2="${pad.left + w}" y1="${pad.top + h}" y2="${pad.top + h}" stroke="#57606a"/>`,
+  );
   const missing = points.filter((p) => p.value === null).length;
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${esc(chart.title)}">${parts.join('')}</svg>` +
-    (missing > 0 ? `<p class="src">${missing} of ${points.length} steps without data (gaps in the line).</p>` : '')
+    (missing > 0
+      ? `<p class="src">${missing} of ${points.length} steps without data (gaps in the line).</p>`
+      : '')
   );
 }
 
@@ -103,7 +128,12 @@ function block(b: Block): string {
     case 'queries':
       return b.report.queries
         .map((q) => {
-          const when = q.kind === 'instant' ? `instant query at ${q.time}` : q.kind === 'range' ? `range query ${q.start} to ${q.end}, step ${q.stepSeconds} s` : `series API, ${q.start} to ${q.end}`;
+          const when =
+            q.kind === 'instant'
+              ? `instant query at ${q.time}`
+              : q.kind === 'range'
+                ? `range query ${q.start} to ${q.end}, step ${q.stepSeconds} s`
+                : `series API, ${q.start} to ${q.end}`;
           return `<h3 id="${anchor(q.id)}">${esc(q.id)}</h3><p>${esc(q.title)} (${esc(when)})</p><pre>${esc(q.promql)}</pre>`;
         })
         .join('');

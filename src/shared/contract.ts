@@ -117,7 +117,10 @@ export function digestRecordName(cronjob: string): string {
   return `${cronjob}-digest`;
 }
 /** Label of every per-CronJob digest record: the collector lists and watches them by it. */
-export const DIGEST_RECORD_LABEL = { key: 'copa-fleet.dev/record', value: 'patched-digest' } as const;
+export const DIGEST_RECORD_LABEL = {
+  key: 'copa-fleet.dev/record',
+  value: 'patched-digest',
+} as const;
 
 /** Label on every Copa Job/CronJob so the collector can watch exactly the pipeline's jobs. */
 export const PIPELINE_LABEL = { key: 'app.kubernetes.io/part-of', value: 'copa-fleet' } as const;
@@ -209,7 +212,11 @@ export interface WatchedAlert {
 }
 
 /** Mount paths of the silence watch's Secrets in the collector pod (one directory per Alertmanager, by index). */
-export function silenceWatchMount(index: number): { readonly dir: string; readonly tokenFile: string; readonly caFile: string } {
+export function silenceWatchMount(index: number): {
+  readonly dir: string;
+  readonly tokenFile: string;
+  readonly caFile: string;
+} {
   const dir = `/etc/copa-fleet/alertmanagers/${index}`;
   return { dir, tokenFile: `${dir}/token`, caFile: `${dir}/ca.crt` };
 }
@@ -288,7 +295,15 @@ export function exporterReportArgs(options: ExporterOptions): string[] {
 
 /** `copa-fleet-exporter exec --log FILE --exit-code FILE -- copa patch …`: runs Copa, keeps its log. */
 export function exporterExecArgs(command: readonly string[]): string[] {
-  return ['exec', '--log', JOB_FILES.copaLog, '--exit-code', JOB_FILES.copaExitCode, '--', ...command];
+  return [
+    'exec',
+    '--log',
+    JOB_FILES.copaLog,
+    '--exit-code',
+    JOB_FILES.copaExitCode,
+    '--',
+    ...command,
+  ];
 }
 
 export interface ExporterExecOptions {
@@ -306,14 +321,17 @@ export function parseExporterExecArgs(argv: readonly string[]): ExporterExecOpti
     allowPositionals: true,
   });
   if (values.log === undefined || values.log === '') throw new Error('missing --log');
-  if (values['exit-code'] === undefined || values['exit-code'] === '') throw new Error('missing --exit-code');
+  if (values['exit-code'] === undefined || values['exit-code'] === '')
+    throw new Error('missing --exit-code');
   if (positionals.length === 0) throw new Error('missing the command to run after --');
   return { logFile: values.log, exitCodeFile: values['exit-code'], command: positionals };
 }
 
 /** Parses `report` arguments; throws an Error naming the flag on bad input. */
 export function parseExporterReportArgs(argv: readonly string[]): ExporterOptions {
-  const options = Object.fromEntries(Object.values(EXPORTER_FLAGS).map((flag) => [flag, { type: 'string' as const }]));
+  const options = Object.fromEntries(
+    Object.values(EXPORTER_FLAGS).map((flag) => [flag, { type: 'string' as const }]),
+  );
   const { values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false });
   const get = (key: keyof ExporterOptions): string | undefined => values[EXPORTER_FLAGS[key]];
   const required = (key: keyof ExporterOptions): string => {
@@ -323,7 +341,8 @@ export function parseExporterReportArgs(argv: readonly string[]): ExporterOption
   };
   const seconds = (key: keyof ExporterOptions): number => {
     const value = Number(required(key));
-    if (!Number.isFinite(value) || value <= 0) throw new Error(`--${EXPORTER_FLAGS[key]} must be a positive number of seconds`);
+    if (!Number.isFinite(value) || value <= 0)
+      throw new Error(`--${EXPORTER_FLAGS[key]} must be a positive number of seconds`);
     return value;
   };
   const credentialsDir = get('pushgatewayCredentialsDir');
@@ -336,7 +355,8 @@ export function parseExporterReportArgs(argv: readonly string[]): ExporterOption
     patchedRef: required('patchedRef'),
     copaVersion: required('copaVersion'),
     pushgatewayUrl: required('pushgatewayUrl'),
-    ...(credentialsDir !== undefined && credentialsDir !== '' && { pushgatewayCredentialsDir: credentialsDir }),
+    ...(credentialsDir !== undefined &&
+      credentialsDir !== '' && { pushgatewayCredentialsDir: credentialsDir }),
     namespace: required('namespace'),
     digestStore: required('digestStore'),
     graceSeconds: seconds('graceSeconds'),
@@ -377,25 +397,35 @@ const COLLECTOR_FLAGS = {
 export const COLLECTOR_PORT = 9464;
 
 export function collectorArgs(options: CollectorOptions): string[] {
-  return (Object.keys(COLLECTOR_FLAGS) as (keyof CollectorOptions)[]).flatMap((key) => (options[key] === undefined ? [] : [`--${COLLECTOR_FLAGS[key]}`, String(options[key])]));
+  return (Object.keys(COLLECTOR_FLAGS) as (keyof CollectorOptions)[]).flatMap((key) =>
+    options[key] === undefined ? [] : [`--${COLLECTOR_FLAGS[key]}`, String(options[key])],
+  );
 }
 
 export function parseCollectorArgs(argv: readonly string[]): CollectorOptions {
-  const options = Object.fromEntries(Object.values(COLLECTOR_FLAGS).map((flag) => [flag, { type: 'string' as const }]));
+  const options = Object.fromEntries(
+    Object.values(COLLECTOR_FLAGS).map((flag) => [flag, { type: 'string' as const }]),
+  );
   const { values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false });
-  const get = (key: keyof CollectorOptions, fallback: string): string => values[COLLECTOR_FLAGS[key]] ?? fallback;
+  const get = (key: keyof CollectorOptions, fallback: string): string =>
+    values[COLLECTOR_FLAGS[key]] ?? fallback;
   const port = Number(get('port', String(COLLECTOR_PORT)));
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error('--port must be a TCP port');
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new Error('--port must be a TCP port');
   const namespace = values[COLLECTOR_FLAGS.namespace];
   if (namespace === undefined || namespace === '') throw new Error('missing --namespace');
   const pushgatewayUrl = values[COLLECTOR_FLAGS.pushgatewayUrl];
-  if (pushgatewayUrl !== undefined && URL.parse(pushgatewayUrl) === null) throw new Error('--pushgateway-url must be a URL');
+  if (pushgatewayUrl !== undefined && URL.parse(pushgatewayUrl) === null)
+    throw new Error('--pushgateway-url must be a URL');
   const graceText = values[COLLECTOR_FLAGS.pushgatewayCleanupGraceSeconds];
   const grace = graceText === undefined ? undefined : Number(graceText);
-  if (grace !== undefined && (!Number.isInteger(grace) || grace < 0)) throw new Error('--pushgateway-cleanup-grace-seconds must be a whole number of seconds');
-  if (grace !== undefined && pushgatewayUrl === undefined) throw new Error('--pushgateway-cleanup-grace-seconds needs --pushgateway-url');
+  if (grace !== undefined && (!Number.isInteger(grace) || grace < 0))
+    throw new Error('--pushgateway-cleanup-grace-seconds must be a whole number of seconds');
+  if (grace !== undefined && pushgatewayUrl === undefined)
+    throw new Error('--pushgateway-cleanup-grace-seconds needs --pushgateway-url');
   const credentialsDir = values[COLLECTOR_FLAGS.pushgatewayCredentialsDir];
-  if (credentialsDir !== undefined && pushgatewayUrl === undefined) throw new Error('--pushgateway-credentials-dir needs --pushgateway-url');
+  if (credentialsDir !== undefined && pushgatewayUrl === undefined)
+    throw new Error('--pushgateway-credentials-dir needs --pushgateway-url');
   return {
     namespace,
     inventoryConfigMap: get('inventoryConfigMap', CONFIGMAPS.inventory),
@@ -404,6 +434,7 @@ export function parseCollectorArgs(argv: readonly string[]): CollectorOptions {
     port,
     ...(pushgatewayUrl !== undefined && { pushgatewayUrl }),
     ...(grace !== undefined && { pushgatewayCleanupGraceSeconds: grace }),
-    ...(credentialsDir !== undefined && credentialsDir !== '' && { pushgatewayCredentialsDir: credentialsDir }),
+    ...(credentialsDir !== undefined &&
+      credentialsDir !== '' && { pushgatewayCredentialsDir: credentialsDir }),
   };
 }

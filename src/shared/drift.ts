@@ -49,18 +49,27 @@ export interface DriftRow {
 export function runningContainers(pod: PodLike): RunningContainer[] {
   const namespace = pod.metadata?.namespace ?? '';
   const name = pod.metadata?.name ?? '';
-  const statuses = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])];
+  const statuses = [
+    ...(pod.status?.containerStatuses ?? []),
+    ...(pod.status?.initContainerStatuses ?? []),
+  ];
   const result: RunningContainer[] = [];
   for (const status of statuses) {
     if (status.state?.running === undefined || status.state.running === null) continue;
     const resolved = resolveRunningImage(status);
-    if (resolved !== undefined) result.push({ namespace, pod: name, container: status.name, ...resolved });
+    if (resolved !== undefined)
+      result.push({ namespace, pod: name, container: status.name, ...resolved });
   }
   return result;
 }
 
-function resolveRunningImage(status: ContainerStatusLike): { image: string; digest: string } | undefined {
-  const fromId = status.imageID !== undefined && status.imageID !== '' ? parseImageRef(status.imageID) : undefined;
+function resolveRunningImage(
+  status: ContainerStatusLike,
+): { image: string; digest: string } | undefined {
+  const fromId =
+    status.imageID !== undefined && status.imageID !== ''
+      ? parseImageRef(status.imageID)
+      : undefined;
   if (fromId?.ok && fromId.ref.digest !== undefined) {
     const digest = normalizeDigest(fromId.ref.digest);
     return digest === undefined ? undefined : { image: fromId.ref.name, digest };
@@ -78,12 +87,22 @@ function resolveRunningImage(status: ContainerStatusLike): { image: string; dige
  * `patched` maps a normalised repository to a `sha256:` digest; images absent from it are not
  * reported. Sorted by namespace, pod, container.
  */
-export function findDrift(containers: Iterable<RunningContainer>, patched: ReadonlyMap<string, string>): DriftRow[] {
+export function findDrift(
+  containers: Iterable<RunningContainer>,
+  patched: ReadonlyMap<string, string>,
+): DriftRow[] {
   const rows: DriftRow[] = [];
   for (const c of containers) {
     const patchedDigest = patched.get(c.image);
     if (patchedDigest === undefined || patchedDigest === c.digest) continue;
-    rows.push({ namespace: c.namespace, pod: c.pod, container: c.container, image: c.image, runningDigest: c.digest, patchedDigest });
+    rows.push({
+      namespace: c.namespace,
+      pod: c.pod,
+      container: c.container,
+      image: c.image,
+      runningDigest: c.digest,
+      patchedDigest,
+    });
   }
   return rows.sort(compareRows);
 }

@@ -55,13 +55,20 @@ export function exceptionExpiresAt(exception: Pick<FleetException, 'expires'>): 
 }
 
 /** In force from 00:00 UTC of the approval date until 00:00 UTC of the expiry date. */
-export function isExceptionInForce(exception: Pick<FleetException, 'approved' | 'expires'>, now: Date): boolean {
+export function isExceptionInForce(
+  exception: Pick<FleetException, 'approved' | 'expires'>,
+  now: Date,
+): boolean {
   const start = new Date(`${exception.approved}T00:00:00Z`).getTime();
   return now.getTime() >= start && now.getTime() < exceptionExpiresAt(exception).getTime();
 }
 
 /** Whether `scope` covers a running container of repository `image` whose spec tag is `tag`. */
-export function scopeCovers(scope: ExceptionScope, image: string, tag: string | undefined): boolean {
+export function scopeCovers(
+  scope: ExceptionScope,
+  image: string,
+  tag: string | undefined,
+): boolean {
   switch (scope.kind) {
     case 'fleet':
       return true;

@@ -6,7 +6,12 @@
  *
  * Shared with the runtime programs: keep it dependency-free.
  */
-export const IMAGE_PULL_REASONS = ['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull'] as const;
+export const IMAGE_PULL_REASONS = [
+  'ErrImagePull',
+  'ImagePullBackOff',
+  'InvalidImageName',
+  'ErrImageNeverPull',
+] as const;
 export type ImagePullReason = (typeof IMAGE_PULL_REASONS)[number];
 
 /** True for a container waiting reason that means its image cannot be pulled. */

@@ -37,7 +37,8 @@ export interface ImageRef {
   readonly digest?: string;
 }
 
-export type ParseResult = { readonly ok: true; readonly ref: ImageRef } | { readonly ok: false; readonly reason: string };
+export type ParseResult =
+  { readonly ok: true; readonly ref: ImageRef } | { readonly ok: false; readonly reason: string };
 
 /** Parses and normalises `input`; never throws. */
 export function parseImageRef(input: string): ParseResult {
@@ -70,7 +71,8 @@ export function parseImageRef(input: string): ParseResult {
   if (colon > lastSlash) {
     tag = rest.slice(colon + 1);
     rest = rest.slice(0, colon);
-    if (!TAG.test(tag)) return fail(`invalid tag "${tag}" (expected [A-Za-z0-9_][A-Za-z0-9_.-]{0,127})`);
+    if (!TAG.test(tag))
+      return fail(`invalid tag "${tag}" (expected [A-Za-z0-9_][A-Za-z0-9_.-]{0,127})`);
   }
   if (rest === '') return fail('missing repository name');
 
@@ -78,8 +80,18 @@ export function parseImageRef(input: string): ParseResult {
   if (!split.ok) return split;
   const { registry, path } = split;
   const name = `${registry}/${path}`;
-  if (name.length > MAX_NAME_LENGTH) return fail(`repository name longer than ${MAX_NAME_LENGTH} characters`);
-  return { ok: true, ref: { registry, path, name, ...(tag !== undefined && { tag }), ...(digest !== undefined && { digest }) } };
+  if (name.length > MAX_NAME_LENGTH)
+    return fail(`repository name longer than ${MAX_NAME_LENGTH} characters`);
+  return {
+    ok: true,
+    ref: {
+      registry,
+      path,
+      name,
+      ...(tag !== undefined && { tag }),
+      ...(digest !== undefined && { digest }),
+    },
+  };
 }
 
 /** Normalises `input` or throws an Error whose message names the input and the reason. */
@@ -120,11 +132,14 @@ export function normalizeDigest(input: string): string | undefined {
   return SHA256_DIGEST.test(withAlgorithm) ? withAlgorithm : undefined;
 }
 
-function splitDomain(name: string): { ok: true; registry: string; path: string } | { ok: false; reason: string } {
+function splitDomain(
+  name: string,
+): { ok: true; registry: string; path: string } | { ok: false; reason: string } {
   const slash = name.indexOf('/');
   const first = slash === -1 ? '' : name.slice(0, slash);
   // distribution/reference: the first component is a registry when it looks like a host.
-  const isDomain = slash !== -1 && (/[.:]/.test(first) || first === 'localhost' || first.toLowerCase() !== first);
+  const isDomain =
+    slash !== -1 && (/[.:]/.test(first) || first === 'localhost' || first.toLowerCase() !== first);
   let registry = DEFAULT_REGISTRY;
   let path = name;
   if (isDomain) {
@@ -149,13 +164,16 @@ function splitDomain(name: string): { ok: true; registry: string; path: string }
   return { ok: true, registry, path };
 }
 
-function validateDomain(domain: string): { ok: true; host: string } | { ok: false; reason: string } {
+function validateDomain(
+  domain: string,
+): { ok: true; host: string } | { ok: false; reason: string } {
   let host = domain;
   let port: string | undefined;
   if (domain.startsWith('[')) {
     const end = domain.indexOf(']');
     host = domain.slice(0, end + 1);
-    if (end === -1 || !IPV6_HOST.test(host)) return { ok: false, reason: `invalid registry host "${domain}"` };
+    if (end === -1 || !IPV6_HOST.test(host))
+      return { ok: false, reason: `invalid registry host "${domain}"` };
     const after = domain.slice(end + 1);
     if (after !== '') {
       if (!after.startsWith(':')) return { ok: false, reason: `invalid registry host "${domain}"` };
@@ -179,11 +197,15 @@ function validateDomain(domain: string): { ok: true; host: string } | { ok: fals
   // read as a Docker Hub namespace, so normalisation would not be idempotent. Nobody names a
   // registry that way: reject it.
   if (port === undefined && !host.includes('.') && host !== 'localhost' && !host.startsWith('[')) {
-    return { ok: false, reason: `"${domain}" is neither a registry host (no "." or ":") nor a lower-case repository namespace` };
+    return {
+      ok: false,
+      reason: `"${domain}" is neither a registry host (no "." or ":") nor a lower-case repository namespace`,
+    };
   }
   // `:443` is dropped only where the bare host still reads as a registry: `myregistry:443/app`
   // without its port would read as the Docker Hub repository `myregistry/app`.
-  const dropPort = port === '443' && (host.includes('.') || host === 'localhost' || host.startsWith('['));
+  const dropPort =
+    port === '443' && (host.includes('.') || host === 'localhost' || host.startsWith('['));
   return { ok: true, host: port === undefined || dropPort ? host : `${host}:${port}` };
 }
 

@@ -60,13 +60,19 @@ function inline(value: unknown): string | undefined {
     case 'string':
       return scalarString(value);
     case 'number':
-      return Number.isSafeInteger(value) && !Object.is(value, -0) ? String(value) : toYaml(value).slice(0, -1);
+      return Number.isSafeInteger(value) && !Object.is(value, -0)
+        ? String(value)
+        : toYaml(value).slice(0, -1);
     case 'boolean':
       return value ? 'true' : 'false';
     case 'object':
       if (value === null) return 'null';
       if (Array.isArray(value)) return value.length === 0 ? '[]' : undefined;
-      if (Object.getPrototypeOf(value) !== Object.prototype && Object.getPrototypeOf(value) !== null) throw new Unsupported();
+      if (
+        Object.getPrototypeOf(value) !== Object.prototype &&
+        Object.getPrototypeOf(value) !== null
+      )
+        throw new Unsupported();
       for (const key in value) if (Object.hasOwn(value, key)) return undefined;
       return '{}';
     default:
@@ -75,7 +81,12 @@ function inline(value: unknown): string | undefined {
 }
 
 /** Appends a map's entries; the first entry goes on the current line when `firstInline` (a sequence item). */
-function writeMap(out: string[], map: Record<string, unknown>, indent: string, firstInline: boolean): void {
+function writeMap(
+  out: string[],
+  map: Record<string, unknown>,
+  indent: string,
+  firstInline: boolean,
+): void {
   let first = firstInline;
   for (const key of Object.keys(map)) {
     const value = map[key];

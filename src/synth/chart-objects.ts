@@ -33,13 +33,16 @@ interface Dependency {
 }
 
 function dependenciesOf(app: App, findAll: (node: Node) => IConstruct[]): Dependency[] {
-  return findAll(app.node).flatMap((source) => source.node.dependencies.map((target) => ({ source, target })));
+  return findAll(app.node).flatMap((source) =>
+    source.node.dependencies.map((target) => ({ source, target })),
+  );
 }
 
 /** cdk8s' resolveDependencies: construct dependencies become chart and ApiObject dependencies. */
 function resolveDependencies(app: App, findAll: (node: Node) => IConstruct[]): void {
   for (const parentChart of findAll(app.node).filter((x) => x instanceof Chart)) {
-    for (const childChart of parentChart.node.children.filter((x) => x instanceof Chart)) parentChart.node.addDependency(childChart);
+    for (const childChart of parentChart.node.children.filter((x) => x instanceof Chart))
+      parentChart.node.addDependency(childChart);
   }
   for (const { source, target } of dependenciesOf(app, findAll)) {
     const sourceChart = Chart.of(source);
@@ -49,8 +52,12 @@ function resolveDependencies(app: App, findAll: (node: Node) => IConstruct[]): v
   for (const { source, target } of dependenciesOf(app, findAll)) {
     const sourceChart = Chart.of(source);
     const targetChart = Chart.of(target);
-    const targetObjects = findAll(target.node).filter((c) => c instanceof ApiObject && Chart.of(c) === targetChart);
-    const sourceObjects = findAll(source.node).filter((c) => c instanceof ApiObject && Chart.of(c) === sourceChart);
+    const targetObjects = findAll(target.node).filter(
+      (c) => c instanceof ApiObject && Chart.of(c) === targetChart,
+    );
+    const sourceObjects = findAll(source.node).filter(
+      (c) => c instanceof ApiObject && Chart.of(c) === sourceChart,
+    );
     for (const to of targetObjects) {
       for (const from of sourceObjects) if (to !== from) from.node.addDependency(to);
     }
@@ -59,8 +66,11 @@ function resolveDependencies(app: App, findAll: (node: Node) => IConstruct[]): v
 
 /** cdk8s' validate: every construct's validations, all errors in one message. */
 function validate(app: App, findAll: (node: Node) => IConstruct[]): void {
-  const errors = findAll(app.node).flatMap((child) => child.node.validate().map((error) => `[${child.node.path}] ${error}`));
-  if (errors.length > 0) throw new Error(`Validation failed with the following errors:\n  ${errors.join('\n  ')}`);
+  const errors = findAll(app.node).flatMap((child) =>
+    child.node.validate().map((error) => `[${child.node.path}] ${error}`),
+  );
+  if (errors.length > 0)
+    throw new Error(`Validation failed with the following errors:\n  ${errors.join('\n  ')}`);
 }
 
 /** What `chart.toJson()` does to the app before rendering any chart; call once, after the last construct is added. */
@@ -72,5 +82,7 @@ export function prepareApp(app: App): void {
 
 /** The chart's own ApiObjects in `chart.toJson()` order (objects of nested charts belong to those). Call prepareApp first. */
 export function chartObjects(chart: Chart): ApiObject[] {
-  return new DependencyGraph(chart.node).topology().filter((x): x is ApiObject => x instanceof ApiObject && Chart.of(x) === chart);
+  return new DependencyGraph(chart.node)
+    .topology()
+    .filter((x): x is ApiObject => x instanceof ApiObject && Chart.of(x) === chart);
 }

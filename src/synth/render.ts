@@ -15,7 +15,12 @@ import { GLOBAL_DIRECTORY } from '../inventory/schema.ts';
 import type { FleetCluster, FleetClusters } from '../model/clusters.ts';
 import type { Fleet } from '../model/fleet.ts';
 import { addObservability } from '../observability/index.ts';
-import { contentOf, type FileToWrite, type OutputFile, type StreamedFile } from '../outputs/output-file.ts';
+import {
+  contentOf,
+  type FileToWrite,
+  type OutputFile,
+  type StreamedFile,
+} from '../outputs/output-file.ts';
 import { trivyOperatorValuesFile } from '../outputs/trivy-operator-values.ts';
 import { chartObjects, prepareApp } from './chart-objects.ts';
 import { MANIFEST_EXTENSION, manifestChunks } from './manifests.ts';
@@ -28,7 +33,10 @@ import { MANIFEST_EXTENSION, manifestChunks } from './manifests.ts';
  * Kustomizations) and `global/` with the rules, routes and dashboard for the global query layer.
  */
 export function fleetFiles(fleet: Fleet): FileToWrite[] {
-  const files = fleet.clusters === undefined ? singleClusterFiles(fleet) : multiClusterFiles(fleet, fleet.clusters);
+  const files =
+    fleet.clusters === undefined
+      ? singleClusterFiles(fleet)
+      : multiClusterFiles(fleet, fleet.clusters);
   checkPaths(files);
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
@@ -48,7 +56,14 @@ function multiClusterFiles(fleet: Fleet, clusters: FleetClusters): FileToWrite[]
     files.push(...inDirectory(cluster.name, [...appManifests(app), trivyOperatorValuesFile(view)]));
   }
   const global = new App();
-  new FleetNamespace(new Chart(global, CHARTS.namespace, { namespace: fleet.namespace, disableResourceNameHashes: true }), 'Namespace', { fleet, runsCopaJobs: false });
+  new FleetNamespace(
+    new Chart(global, CHARTS.namespace, {
+      namespace: fleet.namespace,
+      disableResourceNameHashes: true,
+    }),
+    'Namespace',
+    { fleet, runsCopaJobs: false },
+  );
   const plainFiles = addObservability(global, fleet);
   prepareApp(global);
   files.push(...inDirectory(GLOBAL_DIRECTORY, [...appManifests(global), ...plainFiles]));
@@ -62,7 +77,12 @@ function multiClusterFiles(fleet: Fleet, clusters: FleetClusters): FileToWrite[]
  */
 function clusterFleet(fleet: Fleet, cluster: FleetCluster): Fleet {
   const { inventory } = fleet;
-  const pushgateway = cluster.patch ? inventory.defaults.pushgateway : { ...inventory.defaults.pushgateway, cleanup: { ...inventory.defaults.pushgateway.cleanup, enabled: false } };
+  const pushgateway = cluster.patch
+    ? inventory.defaults.pushgateway
+    : {
+        ...inventory.defaults.pushgateway,
+        cleanup: { ...inventory.defaults.pushgateway.cleanup, enabled: false },
+      };
   return {
     ...fleet,
     inventory: {
@@ -70,7 +90,12 @@ function clusterFleet(fleet: Fleet, cluster: FleetCluster): Fleet {
       defaults: { ...inventory.defaults, pushgateway },
       // One cluster watches the silences (the patch cluster's collector): every collector polling
       // the same Alertmanagers would report each silence once per cluster.
-      alerting: cluster.patch ? inventory.alerting : { ...inventory.alerting, silenceWatch: { ...inventory.alerting.silenceWatch, alertmanagers: [] } },
+      alerting: cluster.patch
+        ? inventory.alerting
+        : {
+            ...inventory.alerting,
+            silenceWatch: { ...inventory.alerting.silenceWatch, alertmanagers: [] },
+          },
       prometheus: { ...inventory.prometheus, serviceMonitorLabels: cluster.serviceMonitorLabels },
     },
   };
@@ -82,7 +107,10 @@ function inDirectory(directory: string, files: readonly FileToWrite[]): FileToWr
 
 /** The manifests of a prepared app. */
 function appManifests(app: App): StreamedFile[] {
-  return app.charts.map((chart): StreamedFile => ({ path: `${chart.node.id}${MANIFEST_EXTENSION}`, chunks: chartChunks(chart) }));
+  return app.charts.map((chart): StreamedFile => ({
+    path: `${chart.node.id}${MANIFEST_EXTENSION}`,
+    chunks: chartChunks(chart),
+  }));
 }
 
 /** The construct tree of every chart of a single-cluster fleet, validated, and the plain files beside it. */
@@ -95,8 +123,13 @@ function fleetApp(fleet: Fleet): { app: App; plainFiles: FileToWrite[] } {
 }
 
 /** What each chart manifest is meant to contain: its path and its objects' JSON, in file order (tests read YAML back against it). */
-export function manifestObjects(fleet: Fleet): { readonly path: string; readonly objects: unknown[] }[] {
-  return fleetApp(fleet).app.charts.map((chart) => ({ path: `${chart.node.id}${MANIFEST_EXTENSION}`, objects: [...renderEach(chart)] }));
+export function manifestObjects(
+  fleet: Fleet,
+): { readonly path: string; readonly objects: unknown[] }[] {
+  return fleetApp(fleet).app.charts.map((chart) => ({
+    path: `${chart.node.id}${MANIFEST_EXTENSION}`,
+    objects: [...renderEach(chart)],
+  }));
 }
 
 /** Every output file with its content, in memory. */
@@ -119,7 +152,8 @@ const SAFE_SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
 export function checkPaths(files: readonly { readonly path: string }[]): void {
   const seen = new Set<string>();
   for (const { path } of files) {
-    if (!path.split('/').every((segment) => SAFE_SEGMENT.test(segment))) throw new Error(`output path "${path}" is not a safe relative path`);
+    if (!path.split('/').every((segment) => SAFE_SEGMENT.test(segment)))
+      throw new Error(`output path "${path}" is not a safe relative path`);
     if (seen.has(path)) throw new Error(`two outputs want to write "${path}"`);
     seen.add(path);
   }
@@ -127,7 +161,8 @@ export function checkPaths(files: readonly { readonly path: string }[]): void {
     const segments = path.split('/');
     for (let i = 1; i < segments.length; i += 1) {
       const directory = segments.slice(0, i).join('/');
-      if (seen.has(directory)) throw new Error(`output "${directory}" is both a file and the directory of "${path}"`);
+      if (seen.has(directory))
+        throw new Error(`output "${directory}" is both a file and the directory of "${path}"`);
     }
   }
 }

@@ -24,7 +24,9 @@ export interface SynthResult {
 /** Throws InventoryError for a bad inventory; any other error is a bug or an I/O failure. */
 export async function synthesize(options: SynthOptions): Promise<SynthResult> {
   if (isWithin(options.inventoryFile, options.outDir)) {
-    throw new OutputDirError(`the inventory ${options.inventoryFile} is inside the output directory, which synth replaces as a whole`);
+    throw new OutputDirError(
+      `the inventory ${options.inventoryFile} is inside the output directory, which synth replaces as a whole`,
+    );
   }
   const fleet = buildFleet(await loadInventory(options.inventoryFile));
   const files = fleetFiles(fleet);

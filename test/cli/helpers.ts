@@ -19,7 +19,10 @@ export function fixture(name: string): string {
 export async function runCli(...argv: string[]): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
-  const code = await main(argv, { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text) });
+  const code = await main(argv, {
+    stdout: (text) => (stdout += text),
+    stderr: (text) => (stderr += text),
+  });
   return { code, stdout, stderr };
 }
 

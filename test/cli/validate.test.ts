@@ -15,7 +15,10 @@ function inventory(name: string, text: string): string {
 
 describe('copa-fleet validate', () => {
   it('prints a short summary of a valid inventory, exit 0, and writes nothing', async () => {
-    const file = inventory('ok.yaml', 'images:\n  - ref: nginx:1.27\n  - ref: ghcr.io/acme/tool:2.0\n    team: tools\n  - ref: redis:7\n    enabled: false\n');
+    const file = inventory(
+      'ok.yaml',
+      'images:\n  - ref: nginx:1.27\n  - ref: ghcr.io/acme/tool:2.0\n    team: tools\n  - ref: redis:7\n    enabled: false\n',
+    );
     const before = readdirSync(dir);
     const result = await runCli('validate', '--inventory', file);
     expect(result).toEqual({
@@ -39,7 +42,9 @@ describe('copa-fleet validate', () => {
     try {
       const result = await runCli('validate');
       expect(result.code).toBe(0);
-      expect(result.stdout).toMatch(/^inventory\.yaml: valid\n {2}images: {4}12 enabled, 1 disabled/);
+      expect(result.stdout).toMatch(
+        /^inventory\.yaml: valid\n {2}images: {4}12 enabled, 1 disabled/,
+      );
       expect((await runCli('validate', '-i', 'inventory.yaml')).stdout).toBe(result.stdout);
     } finally {
       process.chdir(cwd);
@@ -47,7 +52,10 @@ describe('copa-fleet validate', () => {
   });
 
   it('reports every error with file, line, column and path on stderr, exit 1', async () => {
-    const file = inventory('bad.yaml', 'images:\n  - ref: nginx:1.25\n    schedule: "61 * * * *"\n  - ref: docker.io/library/nginx:1.25\n    scheudle: "0 2 * * *"\n');
+    const file = inventory(
+      'bad.yaml',
+      'images:\n  - ref: nginx:1.25\n    schedule: "61 * * * *"\n  - ref: docker.io/library/nginx:1.25\n    scheudle: "0 2 * * *"\n',
+    );
     const result = await runCli('validate', '--inventory', file);
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
@@ -64,7 +72,11 @@ describe('copa-fleet validate', () => {
 
   it('a missing file is exit 1 with one clear line', async () => {
     const result = await runCli('validate', '--inventory', join(dir, 'absent.yaml'));
-    expect(result).toEqual({ code: 1, stdout: '', stderr: `${join(dir, 'absent.yaml')}: cannot read the inventory: no such file\n${join(dir, 'absent.yaml')}: 1 error\n` });
+    expect(result).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `${join(dir, 'absent.yaml')}: cannot read the inventory: no such file\n${join(dir, 'absent.yaml')}: 1 error\n`,
+    });
   });
 
   it.each([
@@ -82,7 +94,9 @@ describe('copa-fleet validate', () => {
   it('--help documents the options and exit codes', async () => {
     const result = await runCli('validate', '--help');
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain('-i, --inventory FILE  Inventory to check (default: inventory.yaml)');
+    expect(result.stdout).toContain(
+      '-i, --inventory FILE  Inventory to check (default: inventory.yaml)',
+    );
     expect(result.stdout).toContain('Exit status: 0 valid, 1 invalid inventory, 2 usage error.');
   });
 
@@ -91,6 +105,8 @@ describe('copa-fleet validate', () => {
     const result = await runBin(['validate', '--inventory', file]);
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toBe(`${file}:2:10: images[0].ref: is not a valid image reference: repository name must be lower-case ("Nginx")\n${file}: 1 error\n`);
+    expect(result.stderr).toBe(
+      `${file}:2:10: images[0].ref: is not a valid image reference: repository name must be lower-case ("Nginx")\n${file}: 1 error\n`,
+    );
   });
 });

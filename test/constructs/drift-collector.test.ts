@@ -2,14 +2,25 @@
 import { describe, expect, it } from 'vitest';
 import { collectorInventory } from '../../src/constructs/collector-inventory.ts';
 import { COLLECTOR_NAME, collectorClusterRoleName } from '../../src/constructs/names.ts';
-import { COLLECTOR_PORT, CONFIGMAPS, type CollectorInventory, INVENTORY_CONFIGMAP_KEY, parseCollectorArgs, PUSHGATEWAY_CREDENTIALS_DIR, RUNTIME_BIN, STATE_SHARDS } from '../../src/shared/contract.ts';
+import {
+  COLLECTOR_PORT,
+  CONFIGMAPS,
+  type CollectorInventory,
+  INVENTORY_CONFIGMAP_KEY,
+  parseCollectorArgs,
+  PUSHGATEWAY_CREDENTIALS_DIR,
+  RUNTIME_BIN,
+  STATE_SHARDS,
+} from '../../src/shared/contract.ts';
 import { JOBS } from '../../src/shared/metrics.ts';
 import { EXTERNAL_PUSHGATEWAY, FULL, MINIMAL, render } from '../support/fleet-fixtures.ts';
 import { findKind, podLabelsOf, podSpecOf } from '../support/rendered-kinds.ts';
 
 /** A selector that is absent matches nothing here: every generated selector must be explicit. */
-const matches = (selector: Record<string, string> | undefined, labels: Record<string, string> = {}): boolean =>
-  selector !== undefined && Object.entries(selector).every(([k, v]) => labels[k] === v);
+const matches = (
+  selector: Record<string, string> | undefined,
+  labels: Record<string, string> = {},
+): boolean => selector !== undefined && Object.entries(selector).every(([k, v]) => labels[k] === v);
 
 describe('drift collector', () => {
   const { fleet, objects, files } = render(FULL);
@@ -44,7 +55,9 @@ describe('drift collector', () => {
       // ...with its own credential (authentication on by default for the generated Pushgateway).
       pushgatewayCredentialsDir: PUSHGATEWAY_CREDENTIALS_DIR,
     });
-    expect(collector.ports).toEqual([{ name: 'metrics', containerPort: COLLECTOR_PORT, protocol: 'TCP' }]);
+    expect(collector.ports).toEqual([
+      { name: 'metrics', containerPort: COLLECTOR_PORT, protocol: 'TCP' },
+    ]);
     expect(collector.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
     expect(collector.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'metrics' });
     expect(pod.serviceAccountName).toBe(COLLECTOR_NAME);
@@ -57,18 +70,34 @@ describe('drift collector', () => {
     expect(role.metadata?.namespace).toBeUndefined();
     expect(role.rules).toEqual([
       { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] },
-      { apiGroups: ['aquasecurity.github.io'], resources: ['vulnerabilityreports'], verbs: ['list', 'watch'] },
+      {
+        apiGroups: ['aquasecurity.github.io'],
+        resources: ['vulnerabilityreports'],
+        verbs: ['list', 'watch'],
+      },
     ]);
     const binding = findKind(objects, 'ClusterRoleBinding', name);
     expect(binding.metadata?.namespace).toBeUndefined();
-    expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name });
-    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: COLLECTOR_NAME, namespace: 'patching' }]);
+    expect(binding.roleRef).toEqual({
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'ClusterRole',
+      name,
+    });
+    expect(binding.subjects).toEqual([
+      { kind: 'ServiceAccount', name: COLLECTOR_NAME, namespace: 'patching' },
+    ]);
   });
 
-  it('reads jobs and the fleet namespace\'s ConfigMaps (the digest records are found by label), and writes only its state shards', () => {
+  it("reads jobs and the fleet namespace's ConfigMaps (the digest records are found by label), and writes only its state shards", () => {
     const role = findKind(objects, 'Role', COLLECTOR_NAME);
     expect(role.metadata?.namespace).toBe('patching');
-    const state = [CONFIGMAPS.collectorState, ...Array.from({ length: STATE_SHARDS }, (_, i) => `${CONFIGMAPS.collectorState}-${String(i).padStart(2, '0')}`)];
+    const state = [
+      CONFIGMAPS.collectorState,
+      ...Array.from(
+        { length: STATE_SHARDS },
+        (_, i) => `${CONFIGMAPS.collectorState}-${String(i).padStart(2, '0')}`,
+      ),
+    ];
     expect(role.rules).toEqual([
       { apiGroups: ['batch'], resources: ['cronjobs', 'jobs'], verbs: ['list', 'watch'] },
       { apiGroups: [''], resources: ['configmaps'], verbs: ['list', 'watch'] },
@@ -77,38 +106,68 @@ describe('drift collector', () => {
       { apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
     ]);
     const rules = role.rules ?? [];
-    const updates = rules.filter((r) => r.verbs.some((v) => ['update', 'patch', 'delete', 'deletecollection'].includes(v)));
+    const updates = rules.filter((r) =>
+      r.verbs.some((v) => ['update', 'patch', 'delete', 'deletecollection'].includes(v)),
+    );
     expect(updates.flatMap((r) => r.resourceNames)).toEqual(state);
-    const unscoped = rules.filter((r) => r.resources?.includes('configmaps') && r.resourceNames === undefined);
+    const unscoped = rules.filter(
+      (r) => r.resources?.includes('configmaps') && r.resourceNames === undefined,
+    );
     expect(unscoped.flatMap((r) => r.verbs)).toEqual(['list', 'watch', 'create']);
   });
 
   it('gets the inventory it needs as deterministic JSON', () => {
     const configMap = findKind(objects, 'ConfigMap', CONFIGMAPS.inventory);
-    const parsed = JSON.parse(configMap.data?.[INVENTORY_CONFIGMAP_KEY] ?? '') as CollectorInventory;
+    const parsed = JSON.parse(
+      configMap.data?.[INVENTORY_CONFIGMAP_KEY] ?? '',
+    ) as CollectorInventory;
     expect(parsed).toEqual(collectorInventory(fleet));
-    expect(parsed.images.map((i) => i.cronjob)).toEqual([...fleet.images.map((i) => i.name)].sort());
+    expect(parsed.images.map((i) => i.cronjob)).toEqual(
+      [...fleet.images.map((i) => i.name)].sort(),
+    );
     expect(parsed.severitiesInScope).toEqual(['Critical', 'High']);
     const api = parsed.images.find((i) => i.image === 'registry.example.com/shop/api');
-    expect(api).toMatchObject({ tag: 'v2.3.0', patchedTag: 'v2.3.0-p', slaHours: { Critical: 8, High: 168 } });
+    expect(api).toMatchObject({
+      tag: 'v2.3.0',
+      patchedTag: 'v2.3.0-p',
+      slaHours: { Critical: 8, High: 168 },
+    });
     expect(Object.keys(api?.slaHours ?? {})).toEqual(['Critical', 'High']);
   });
 
-  it('mounts no Secret without a silence watch, and each Alertmanager\'s bearer token and CA bundle where the inventory names them', () => {
+  it("mounts no Secret without a silence watch, and each Alertmanager's bearer token and CA bundle where the inventory names them", () => {
     // Only the Pushgateway credential of the cleanup (test/constructs/pushgateway-auth.test.ts).
     expect(pod.volumes?.map((v) => v.name)).toEqual(['pushgateway-credentials']);
     expect(collector.volumeMounts?.map((m) => m.name)).toEqual(['pushgateway-credentials']);
     const silenceWatch = {
       alertmanagers: [
         { url: 'http://alertmanager-operated.monitoring.svc:9093' },
-        { url: 'https://grafana.example.com/api/alertmanager/grafana', bearerToken: { name: 'grafana-sa', key: 'token' }, ca: { name: 'grafana-ca', key: 'ca.pem' } },
+        {
+          url: 'https://grafana.example.com/api/alertmanager/grafana',
+          bearerToken: { name: 'grafana-sa', key: 'token' },
+          ca: { name: 'grafana-ca', key: 'ca.pem' },
+        },
         { url: 'https://am.example.com', ca: { name: 'am-ca', key: 'ca.crt' } },
       ],
     };
     // Both kinds of volumes side by side.
-    const both = podSpecOf(findKind(render({ ...MINIMAL, alerting: { silenceWatch } }).objects, 'Deployment', COLLECTOR_NAME));
-    expect(both.volumes?.map((v) => v.name)).toEqual(['alertmanager-1', 'alertmanager-2', 'pushgateway-credentials']);
-    expect(both.containers[0]?.volumeMounts?.map((m) => m.name)).toEqual(['alertmanager-1', 'alertmanager-2', 'pushgateway-credentials']);
+    const both = podSpecOf(
+      findKind(
+        render({ ...MINIMAL, alerting: { silenceWatch } }).objects,
+        'Deployment',
+        COLLECTOR_NAME,
+      ),
+    );
+    expect(both.volumes?.map((v) => v.name)).toEqual([
+      'alertmanager-1',
+      'alertmanager-2',
+      'pushgateway-credentials',
+    ]);
+    expect(both.containers[0]?.volumeMounts?.map((m) => m.name)).toEqual([
+      'alertmanager-1',
+      'alertmanager-2',
+      'pushgateway-credentials',
+    ]);
     const watched = render({
       ...MINIMAL,
       defaults: { pushgateway: { auth: { enabled: false } } },
@@ -126,17 +185,31 @@ describe('drift collector', () => {
           ],
         },
       },
-      { name: 'alertmanager-2', projected: { defaultMode: 0o440, sources: [{ secret: { name: 'am-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }] } }] } },
+      {
+        name: 'alertmanager-2',
+        projected: {
+          defaultMode: 0o440,
+          sources: [{ secret: { name: 'am-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }] } }],
+        },
+      },
     ]);
     expect(spec.containers[0]?.volumeMounts).toEqual([
       { name: 'alertmanager-1', mountPath: '/etc/copa-fleet/alertmanagers/1', readOnly: true },
       { name: 'alertmanager-2', mountPath: '/etc/copa-fleet/alertmanagers/2', readOnly: true },
     ]);
     // The collector reads the files at the paths the inventory JSON names.
-    const inventory = JSON.parse(findKind(watched.objects, 'ConfigMap', CONFIGMAPS.inventory).data?.[INVENTORY_CONFIGMAP_KEY] ?? '') as CollectorInventory;
+    const inventory = JSON.parse(
+      findKind(watched.objects, 'ConfigMap', CONFIGMAPS.inventory).data?.[
+        INVENTORY_CONFIGMAP_KEY
+      ] ?? '',
+    ) as CollectorInventory;
     expect(inventory.silenceWatch?.alertmanagers).toEqual([
       { url: 'http://alertmanager-operated.monitoring.svc:9093' },
-      { url: 'https://grafana.example.com/api/alertmanager/grafana', bearerTokenFile: '/etc/copa-fleet/alertmanagers/1/token', caFile: '/etc/copa-fleet/alertmanagers/1/ca.crt' },
+      {
+        url: 'https://grafana.example.com/api/alertmanager/grafana',
+        bearerTokenFile: '/etc/copa-fleet/alertmanagers/1/token',
+        caFile: '/etc/copa-fleet/alertmanagers/1/ca.crt',
+      },
       { url: 'https://am.example.com', caFile: '/etc/copa-fleet/alertmanagers/2/ca.crt' },
     ]);
   });
@@ -150,15 +223,21 @@ describe('drift collector', () => {
     const service = findKind(objects, 'Service', COLLECTOR_NAME);
     expect(COLLECTOR_NAME).toBe(JOBS.collector); // the Service name is the Prometheus job label
     expect(matches(service.spec?.selector, podLabelsOf(deployment))).toBe(true);
-    expect(service.spec?.ports).toEqual([{ name: 'metrics', port: COLLECTOR_PORT, targetPort: COLLECTOR_PORT }]);
+    expect(service.spec?.ports).toEqual([
+      { name: 'metrics', port: COLLECTOR_PORT, targetPort: COLLECTOR_PORT },
+    ]);
     const monitor = findKind(objects, 'ServiceMonitor', COLLECTOR_NAME);
     expect(monitor.metadata?.labels).toMatchObject({ release: 'prom', team: 'platform' });
     expect(matches(monitor.spec.selector.matchLabels, service.metadata?.labels)).toBe(true);
     expect(monitor.spec.namespaceSelector).toEqual({ matchNames: ['patching'] });
-    expect(monitor.spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics', honorLabels: true }]);
+    expect(monitor.spec.endpoints).toEqual([
+      { port: 'metrics', path: '/metrics', honorLabels: true },
+    ]);
     // The pushgateway Service must not be picked up by the collector's ServiceMonitor.
     const pushgatewayService = findKind(objects, 'Service', JOBS.pushgateway);
-    expect(matches(monitor.spec.selector.matchLabels, pushgatewayService.metadata?.labels)).toBe(false);
+    expect(matches(monitor.spec.selector.matchLabels, pushgatewayService.metadata?.labels)).toBe(
+      false,
+    );
   });
 });
 
@@ -197,12 +276,27 @@ describe('drift collector: Pushgateway cleanup', () => {
     expect(options.pushgatewayCleanupGraceSeconds).toBeUndefined();
   });
 
-  it('can be turned on for it, with its URL and the inventory\'s grace', () => {
-    const input = { ...EXTERNAL_PUSHGATEWAY, defaults: { pushgateway: { deploy: false, url: 'http://pushgateway.monitoring.svc:9091', cleanup: { enabled: true, grace: '36h' } } } };
-    expect(argsOf(input)).toMatchObject({ pushgatewayUrl: 'http://pushgateway.monitoring.svc:9091', pushgatewayCleanupGraceSeconds: 36 * 3600 });
+  it("can be turned on for it, with its URL and the inventory's grace", () => {
+    const input = {
+      ...EXTERNAL_PUSHGATEWAY,
+      defaults: {
+        pushgateway: {
+          deploy: false,
+          url: 'http://pushgateway.monitoring.svc:9091',
+          cleanup: { enabled: true, grace: '36h' },
+        },
+      },
+    };
+    expect(argsOf(input)).toMatchObject({
+      pushgatewayUrl: 'http://pushgateway.monitoring.svc:9091',
+      pushgatewayCleanupGraceSeconds: 36 * 3600,
+    });
   });
 
   it('can be turned off for the generated one', () => {
-    expect(argsOf({ ...MINIMAL, defaults: { pushgateway: { cleanup: { enabled: false } } } }).pushgatewayUrl).toBeUndefined();
+    expect(
+      argsOf({ ...MINIMAL, defaults: { pushgateway: { cleanup: { enabled: false } } } })
+        .pushgatewayUrl,
+    ).toBeUndefined();
   });
 });

@@ -8,12 +8,31 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COLLECTOR_NAME, PUSHGATEWAY_NAME } from '../../src/constructs/names.ts';
-import { PUSHGATEWAY_WEB_CONFIG_DIR, PUSHGATEWAY_WEB_CONFIG_KEY } from '../../src/constructs/pushgateway.ts';
+import {
+  PUSHGATEWAY_WEB_CONFIG_DIR,
+  PUSHGATEWAY_WEB_CONFIG_KEY,
+} from '../../src/constructs/pushgateway.ts';
 import type { InventoryInput } from '../../src/inventory/schema.ts';
-import { JOB_CONTAINERS, parseCollectorArgs, parseExporterReportArgs, PUSHGATEWAY_CREDENTIALS_DIR } from '../../src/shared/contract.ts';
+import {
+  JOB_CONTAINERS,
+  parseCollectorArgs,
+  parseExporterReportArgs,
+  PUSHGATEWAY_CREDENTIALS_DIR,
+} from '../../src/shared/contract.ts';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
-import { EXTERNAL_PUSHGATEWAY, MINIMAL, render, type RenderedObject } from '../support/fleet-fixtures.ts';
-import { allContainers, allOfKind, containerOf, findKind, podSpecOf } from '../support/rendered-kinds.ts';
+import {
+  EXTERNAL_PUSHGATEWAY,
+  MINIMAL,
+  render,
+  type RenderedObject,
+} from '../support/fleet-fixtures.ts';
+import {
+  allContainers,
+  allOfKind,
+  containerOf,
+  findKind,
+  podSpecOf,
+} from '../support/rendered-kinds.ts';
 const SECRETS = {
   webConfig: 'copa-fleet-pushgateway-web-config',
   exporter: 'copa-fleet-pushgateway-exporter',
@@ -26,10 +45,15 @@ const jobPodSpec = (objects: readonly RenderedObject[]): IPodSpec => {
   if (cronJob === undefined) throw new Error('no CronJob rendered');
   return podSpecOf(cronJob);
 };
-const podSpec = (objects: readonly RenderedObject[], name: string): IPodSpec => podSpecOf(findKind(objects, 'Deployment', name));
+const podSpec = (objects: readonly RenderedObject[], name: string): IPodSpec =>
+  podSpecOf(findKind(objects, 'Deployment', name));
 /** Names of the Secrets a pod spec mounts, by the container that mounts them. */
 function secretMounts(spec: IPodSpec): Record<string, string[]> {
-  const secretOf = new Map<string, string>((spec.volumes ?? []).flatMap((v) => (v.secret?.secretName === undefined ? [] : [[v.name, v.secret.secretName] as const])));
+  const secretOf = new Map<string, string>(
+    (spec.volumes ?? []).flatMap((v) =>
+      v.secret?.secretName === undefined ? [] : [[v.name, v.secret.secretName] as const],
+    ),
+  );
   const result: Record<string, string[]> = {};
   for (const container of allContainers(spec)) {
     const secrets = (container.volumeMounts ?? []).flatMap((m) => secretOf.get(m.name) ?? []);
@@ -43,10 +67,16 @@ describe('the generated Pushgateway with authentication (the default)', () => {
   const pushgateway = podSpec(objects, PUSHGATEWAY_NAME);
   const container = containerOf(pushgateway, 'pushgateway');
 
-  it('reads its web config from the user\'s Secret', () => {
-    expect(container.args).toContain(`--web.config.file=${PUSHGATEWAY_WEB_CONFIG_DIR}/${PUSHGATEWAY_WEB_CONFIG_KEY}`);
+  it("reads its web config from the user's Secret", () => {
+    expect(container.args).toContain(
+      `--web.config.file=${PUSHGATEWAY_WEB_CONFIG_DIR}/${PUSHGATEWAY_WEB_CONFIG_KEY}`,
+    );
     expect(secretMounts(pushgateway)).toEqual({ pushgateway: [SECRETS.webConfig] });
-    expect(container.volumeMounts).toContainEqual({ name: 'web-config', mountPath: PUSHGATEWAY_WEB_CONFIG_DIR, readOnly: true });
+    expect(container.volumeMounts).toContainEqual({
+      name: 'web-config',
+      mountPath: PUSHGATEWAY_WEB_CONFIG_DIR,
+      readOnly: true,
+    });
   });
 
   it('is probed on its TCP port: exporter-toolkit would answer 401 to an httpGet probe', () => {
@@ -72,17 +102,25 @@ describe('the generated Pushgateway with authentication (the default)', () => {
     const spec = jobPodSpec(objects);
     const mounts = secretMounts(spec);
     expect(mounts[JOB_CONTAINERS.exporter]).toEqual([SECRETS.exporter]);
-    for (const [name, secrets] of Object.entries(mounts)) if (name !== JOB_CONTAINERS.exporter) expect(secrets).not.toContain(SECRETS.exporter);
+    for (const [name, secrets] of Object.entries(mounts))
+      if (name !== JOB_CONTAINERS.exporter) expect(secrets).not.toContain(SECRETS.exporter);
     const exporter = containerOf(spec, JOB_CONTAINERS.exporter);
-    expect(parseExporterReportArgs((exporter.args ?? []).slice(1)).pushgatewayCredentialsDir).toBe(PUSHGATEWAY_CREDENTIALS_DIR);
+    expect(parseExporterReportArgs((exporter.args ?? []).slice(1)).pushgatewayCredentialsDir).toBe(
+      PUSHGATEWAY_CREDENTIALS_DIR,
+    );
     const volume = spec.volumes?.find((v) => v.secret?.secretName === SECRETS.exporter);
-    expect(volume?.secret?.items).toEqual([{ key: 'username', path: 'username' }, { key: 'password', path: 'password' }]);
+    expect(volume?.secret?.items).toEqual([
+      { key: 'username', path: 'username' },
+      { key: 'password', path: 'password' },
+    ]);
   });
 
   it('gives the collector its own credential for the cleanup', () => {
     const collector = podSpec(objects, COLLECTOR_NAME);
     expect(secretMounts(collector)).toEqual({ collector: [SECRETS.collector] });
-    expect(parseCollectorArgs(containerOf(collector, 'collector').args ?? []).pushgatewayCredentialsDir).toBe(PUSHGATEWAY_CREDENTIALS_DIR);
+    expect(
+      parseCollectorArgs(containerOf(collector, 'collector').args ?? []).pushgatewayCredentialsDir,
+    ).toBe(PUSHGATEWAY_CREDENTIALS_DIR);
   });
 
   it('writes Secret names only: no bcrypt hash, no basic_auth_users, no inline credential in any file', () => {
@@ -101,7 +139,8 @@ describe('the generated Pushgateway with authentication (the default)', () => {
       .map((e) => readFileSync(join(e.parentPath, e.name), 'utf8'))
       .join('\n');
     // Volumes name a Secret by secretName, the ServiceMonitor's key selectors by name.
-    for (const secret of Object.values(SECRETS)) expect(all).toMatch(new RegExp(`(secretName|name): ${secret}$`, 'm'));
+    for (const secret of Object.values(SECRETS))
+      expect(all).toMatch(new RegExp(`(secretName|name): ${secret}$`, 'm'));
     expect(all).toContain('--web.config.file=');
     expect(all).not.toMatch(/\$2[aby]?\$\d\d\$|basic_auth_users/);
   });
@@ -111,22 +150,38 @@ describe('authentication defaults and knobs', () => {
   it('is off for a Pushgateway you run yourself: no credential mounted, no flag', () => {
     const { objects } = render(EXTERNAL_PUSHGATEWAY);
     expect(secretMounts(jobPodSpec(objects))[JOB_CONTAINERS.exporter]).toBeUndefined();
-    expect(objects.some(({ object }) => JSON.stringify(object).includes('pushgateway-credentials'))).toBe(false);
+    expect(
+      objects.some(({ object }) => JSON.stringify(object).includes('pushgateway-credentials')),
+    ).toBe(false);
   });
 
   it('is on for your own Pushgateway when you say so, with your Secret names (exporter, and collector when it cleans up)', () => {
     const input: InventoryInput = {
       ...EXTERNAL_PUSHGATEWAY,
-      defaults: { pushgateway: { deploy: false, url: 'http://pushgateway.monitoring.svc:9091', cleanup: { enabled: true }, auth: { enabled: true, exporterSecret: 'my-push', collectorSecret: 'my-delete' } } },
+      defaults: {
+        pushgateway: {
+          deploy: false,
+          url: 'http://pushgateway.monitoring.svc:9091',
+          cleanup: { enabled: true },
+          auth: { enabled: true, exporterSecret: 'my-push', collectorSecret: 'my-delete' },
+        },
+      },
     };
     const { objects } = render(input);
     expect(secretMounts(jobPodSpec(objects))[JOB_CONTAINERS.exporter]).toEqual(['my-push']);
     expect(secretMounts(podSpec(objects, COLLECTOR_NAME))).toEqual({ collector: ['my-delete'] });
-    expect(objects.some(({ object }) => object.kind === 'Deployment' && object.metadata.name === PUSHGATEWAY_NAME)).toBe(false);
+    expect(
+      objects.some(
+        ({ object }) => object.kind === 'Deployment' && object.metadata.name === PUSHGATEWAY_NAME,
+      ),
+    ).toBe(false);
   });
 
   it('can be turned off for the generated Pushgateway: HTTP probes again, no basicAuth, no credentials', () => {
-    const { objects } = render({ ...MINIMAL, defaults: { pushgateway: { auth: { enabled: false } } } });
+    const { objects } = render({
+      ...MINIMAL,
+      defaults: { pushgateway: { auth: { enabled: false } } },
+    });
     const container = containerOf(podSpec(objects, PUSHGATEWAY_NAME), 'pushgateway');
     expect(container.args?.length).toBeGreaterThan(0);
     expect(container.args?.some((a) => a.startsWith('--web.config.file'))).toBe(false);

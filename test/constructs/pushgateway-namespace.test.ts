@@ -1,10 +1,20 @@
 /** The generated Pushgateway, the fleet namespace's Pod Security labels and the trivy-operator values. */
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { PUSHGATEWAY_NAME, PUSHGATEWAY_PORT, pushgatewayServiceUrl } from '../../src/constructs/names.ts';
+import {
+  PUSHGATEWAY_NAME,
+  PUSHGATEWAY_PORT,
+  pushgatewayServiceUrl,
+} from '../../src/constructs/names.ts';
 import { windowHours } from '../../src/model/schedule.ts';
 import { TRIVY_OPERATOR_VALUES_PATH } from '../../src/outputs/trivy-operator-values.ts';
-import { EXTERNAL_PUSHGATEWAY, FULL, MINIMAL, REMOTE_BUILDKIT, render } from '../support/fleet-fixtures.ts';
+import {
+  EXTERNAL_PUSHGATEWAY,
+  FULL,
+  MINIMAL,
+  REMOTE_BUILDKIT,
+  render,
+} from '../support/fleet-fixtures.ts';
 import { findKind, podSpecOf } from '../support/rendered-kinds.ts';
 
 /** The parts of the trivy-operator chart values these tests read. */
@@ -21,10 +31,14 @@ describe('Pushgateway', () => {
     expect(deployment.spec?.replicas).toBe(1);
     expect(podSpecOf(deployment).automountServiceAccountToken).toBe(false);
     const [container] = podSpecOf(deployment).containers;
-    expect(container?.ports).toEqual([{ name: 'http', containerPort: PUSHGATEWAY_PORT, protocol: 'TCP' }]);
+    expect(container?.ports).toEqual([
+      { name: 'http', containerPort: PUSHGATEWAY_PORT, protocol: 'TCP' },
+    ]);
     const monitor = findKind(objects, 'ServiceMonitor', PUSHGATEWAY_NAME);
     // basicAuth: test/constructs/pushgateway-auth.test.ts.
-    expect(monitor.spec.endpoints).toMatchObject([{ port: 'http', path: '/metrics', honorLabels: true }]);
+    expect(monitor.spec.endpoints).toMatchObject([
+      { port: 'http', path: '/metrics', honorLabels: true },
+    ]);
     expect(monitor.metadata?.labels?.release).toBe('kube-prometheus-stack');
   });
 
@@ -34,21 +48,43 @@ describe('Pushgateway', () => {
     const pod = podSpecOf(deployment);
     const [container] = pod.containers;
     // The web config (authentication on by default) is test/constructs/pushgateway-auth.test.ts's.
-    expect(container?.args).toEqual(['--web.listen-address=:9091', '--persistence.file=/data/pushgateway.store', '--persistence.interval=1m', '--web.config.file=/etc/pushgateway/web/web-config.yml']);
+    expect(container?.args).toEqual([
+      '--web.listen-address=:9091',
+      '--persistence.file=/data/pushgateway.store',
+      '--persistence.interval=1m',
+      '--web.config.file=/etc/pushgateway/web/web-config.yml',
+    ]);
     expect(container?.volumeMounts).toContainEqual({ name: 'data', mountPath: '/data' });
     expect(container?.securityContext?.readOnlyRootFilesystem).toBe(true);
-    expect(pod.volumes).toContainEqual({ name: 'data', persistentVolumeClaim: { claimName: PUSHGATEWAY_NAME } });
+    expect(pod.volumes).toContainEqual({
+      name: 'data',
+      persistentVolumeClaim: { claimName: PUSHGATEWAY_NAME },
+    });
     // The claim is writable by the non-root uid through the pod's fsGroup.
     expect(pod.securityContext?.fsGroup).toBe(pod.securityContext?.runAsUser);
     expect(pod.securityContext?.fsGroup).toBeDefined();
     const claim = findKind(objects, 'PersistentVolumeClaim', PUSHGATEWAY_NAME);
-    expect(claim.spec).toEqual({ accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } });
+    expect(claim.spec).toEqual({
+      accessModes: ['ReadWriteOnce'],
+      resources: { requests: { storage: '1Gi' } },
+    });
   });
 
   it('takes the claim size, storage class and persistence interval from the inventory', () => {
-    const { objects: custom } = render({ ...MINIMAL, defaults: { pushgateway: { persistence: { size: '256Mi', storageClassName: 'fast-ssd', interval: '30s' } } } });
+    const { objects: custom } = render({
+      ...MINIMAL,
+      defaults: {
+        pushgateway: {
+          persistence: { size: '256Mi', storageClassName: 'fast-ssd', interval: '30s' },
+        },
+      },
+    });
     const claim = findKind(custom, 'PersistentVolumeClaim', PUSHGATEWAY_NAME);
-    expect(claim.spec).toEqual({ accessModes: ['ReadWriteOnce'], storageClassName: 'fast-ssd', resources: { requests: { storage: '256Mi' } } });
+    expect(claim.spec).toEqual({
+      accessModes: ['ReadWriteOnce'],
+      storageClassName: 'fast-ssd',
+      resources: { requests: { storage: '256Mi' } },
+    });
     const [container] = podSpecOf(findKind(custom, 'Deployment', PUSHGATEWAY_NAME)).containers;
     expect(container?.args).toContain('--persistence.interval=30s');
   });
@@ -56,7 +92,9 @@ describe('Pushgateway', () => {
   it('is what the exporters push to, by its Service name', () => {
     const service = findKind(objects, 'Service', PUSHGATEWAY_NAME);
     expect(service.spec?.ports?.[0]?.port).toBe(PUSHGATEWAY_PORT);
-    expect(pushgatewayServiceUrl('copa-fleet')).toBe(`http://${service.metadata?.name ?? ''}.copa-fleet.svc:${PUSHGATEWAY_PORT}`);
+    expect(pushgatewayServiceUrl('copa-fleet')).toBe(
+      `http://${service.metadata?.name ?? ''}.copa-fleet.svc:${PUSHGATEWAY_PORT}`,
+    );
   });
 
   it('is not generated when the inventory points at an existing one', () => {
@@ -80,16 +118,28 @@ describe('fleet namespace', () => {
 
   it('is the namespace of every namespaced object', () => {
     const { objects } = render(FULL);
-    const clusterScoped = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
+    const clusterScoped = new Set([
+      'Namespace',
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicyBinding',
+    ]);
     for (const { object } of objects) {
       if (clusterScoped.has(object.kind)) expect(object.metadata.namespace).toBeUndefined();
-      else expect(object.metadata.namespace, `${object.kind}/${object.metadata.name}`).toBe('patching');
+      else
+        expect(object.metadata.namespace, `${object.kind}/${object.metadata.name}`).toBe(
+          'patching',
+        );
     }
   });
 });
 
 describe('trivy-operator values', () => {
-  const valuesOf = (files: ReturnType<typeof render>['files']): TrivyOperatorValues => parse(files.find((f) => f.path === TRIVY_OPERATOR_VALUES_PATH)?.content ?? '') as TrivyOperatorValues;
+  const valuesOf = (files: ReturnType<typeof render>['files']): TrivyOperatorValues =>
+    parse(
+      files.find((f) => f.path === TRIVY_OPERATOR_VALUES_PATH)?.content ?? '',
+    ) as TrivyOperatorValues;
 
   it('watch every namespace, turn the per-CVE metric off and enable the ServiceMonitor with honorLabels', () => {
     const values = valuesOf(render(MINIMAL).files);
@@ -97,7 +147,11 @@ describe('trivy-operator values', () => {
       targetNamespaces: '',
       excludeNamespaces: '',
       operator: { scannerReportTTL: '28h', metricsVulnIdEnabled: false },
-      serviceMonitor: { enabled: true, honorLabels: true, labels: { release: 'kube-prometheus-stack' } },
+      serviceMonitor: {
+        enabled: true,
+        honorLabels: true,
+        labels: { release: 'kube-prometheus-stack' },
+      },
     });
   });
 

@@ -22,14 +22,27 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { InventoryInput } from '../../src/inventory/schema.ts';
-import { CONFIGMAPS, DIGEST_RECORD_LABEL, digestRecordName, JOB_CONTAINERS, parseExporterReportArgs, PUSHGATEWAY_CREDENTIALS_DIR, type ExporterOptions } from '../../src/shared/contract.ts';
+import {
+  CONFIGMAPS,
+  DIGEST_RECORD_LABEL,
+  digestRecordName,
+  JOB_CONTAINERS,
+  parseExporterReportArgs,
+  PUSHGATEWAY_CREDENTIALS_DIR,
+  type ExporterOptions,
+} from '../../src/shared/contract.ts';
 import { ALERTS, JOBS, RECORDS } from '../../src/shared/metrics.ts';
 import { encodeImageClock, stateKey } from '../../runtime/collector/state-format.ts';
 import { FakeKubeApi, type KubeObject } from '../support/fake-kube-api.ts';
 import { find, render } from '../support/fleet-fixtures.ts';
 import { startPrometheus, startPushgateway, type RunningProcess } from '../support/processes.ts';
 import { makePushgatewayAuth, type PushgatewayAuthFixture } from '../support/pushgateway-auth.ts';
-import { digestOf, FLEET_NAMESPACE, pod, vulnerabilityReport } from '../runtime/collector/fixtures.ts';
+import {
+  digestOf,
+  FLEET_NAMESPACE,
+  pod,
+  vulnerabilityReport,
+} from '../runtime/collector/fixtures.ts';
 import { startCollector, waitFor, type RunningCollector } from '../runtime/collector/harness.ts';
 import { PATCHED_DIGEST, SOURCE_DIGEST, scenario } from '../runtime/exporter/fixtures.ts';
 import { makeWorkDir, removeDir, runExporter } from '../runtime/exporter/harness.ts';
@@ -44,7 +57,8 @@ const WORKER_DIGEST = digestOf('worker-3.1');
 const OLD_CVE = 'CVE-2023-44487';
 const ACCEPTED_CVE = 'CVE-2024-6119';
 const HOUR = 3600;
-const day = (offset: number) => new Date(Date.now() + offset * 24 * HOUR * 1000).toISOString().slice(0, 10);
+const day = (offset: number) =>
+  new Date(Date.now() + offset * 24 * HOUR * 1000).toISOString().slice(0, 10);
 
 const INVENTORY: InventoryInput = {
   defaults: { namespace: FLEET_NAMESPACE },
@@ -54,7 +68,16 @@ const INVENTORY: InventoryInput = {
     { ref: 'nginx:1.27', team: 'web', sla: { critical: 24 } },
   ],
   exceptions: [
-    { id: ACCEPTED_CVE, images: ['nginx'], reason: 'accepted_risk', statement: 'openssl in nginx is not reachable from clients', owner: 'web-security', ticket: 'SEC-77', approved: day(-2), expires: day(5) },
+    {
+      id: ACCEPTED_CVE,
+      images: ['nginx'],
+      reason: 'accepted_risk',
+      statement: 'openssl in nginx is not reachable from clients',
+      owner: 'web-security',
+      ticket: 'SEC-77',
+      approved: day(-2),
+      expires: day(5),
+    },
   ],
 };
 
@@ -71,11 +94,21 @@ describe('end to end: exporter, collector, Pushgateway and Prometheus with the g
     return found.name;
   };
   /** The exporter's options exactly as its generated CronJob passes them (the URL and the credential's mount point moved to this machine). */
-  const exporterOptionsOf = (image: string, pushgatewayUrl: string, credentialsDir: string): ExporterOptions => {
+  const exporterOptionsOf = (
+    image: string,
+    pushgatewayUrl: string,
+    credentialsDir: string,
+  ): ExporterOptions => {
     const cronJob = find(objects, 'CronJob', cronjobOf(image)) as unknown as {
-      spec: { jobTemplate: { spec: { template: { spec: { initContainers: { name: string; args: string[] }[] } } } } };
+      spec: {
+        jobTemplate: {
+          spec: { template: { spec: { initContainers: { name: string; args: string[] }[] } } };
+        };
+      };
     };
-    const exporter = cronJob.spec.jobTemplate.spec.template.spec.initContainers.find((c) => c.name === JOB_CONTAINERS.exporter);
+    const exporter = cronJob.spec.jobTemplate.spec.template.spec.initContainers.find(
+      (c) => c.name === JOB_CONTAINERS.exporter,
+    );
     if (exporter === undefined) throw new Error('no exporter container');
     const options = parseExporterReportArgs(exporter.args.slice(1));
     // The generated Pushgateway authenticates by default: the CronJob points the exporter at its mounted credential.
@@ -99,30 +132,98 @@ describe('end to end: exporter, collector, Pushgateway and Prometheus with the g
     api.create('configmaps', generated('ConfigMap', CONFIGMAPS.inventory));
     api.create('configmaps', generated('ConfigMap', CONFIGMAPS.patchedDigests));
     // The CronJobs as synth generates them (the collector reads their creation and schedule times).
-    for (const image of [APP, WORKER, NGINX]) api.create('cronjobs', generated('CronJob', cronjobOf(image)));
-    for (const record of objects.filter(({ object }) => object.kind === 'ConfigMap' && object.metadata.labels?.[DIGEST_RECORD_LABEL.key] === DIGEST_RECORD_LABEL.value)) {
+    for (const image of [APP, WORKER, NGINX])
+      api.create('cronjobs', generated('CronJob', cronjobOf(image)));
+    for (const record of objects.filter(
+      ({ object }) =>
+        object.kind === 'ConfigMap' &&
+        object.metadata.labels?.[DIGEST_RECORD_LABEL.key] === DIGEST_RECORD_LABEL.value,
+    )) {
       api.create('configmaps', record.object);
     }
     const state = generated('ConfigMap', CONFIGMAPS.collectorState);
     api.create('configmaps', {
       ...state,
-      data: { [stateKey(NGINX)]: encodeImageClock(NGINX, new Map([OLD_CVE, ACCEPTED_CVE].map((cve) => [cve, { firstSeen: now() - 48 * HOUR, goneSince: 0, breached: [] }]))) },
+      data: {
+        [stateKey(NGINX)]: encodeImageClock(
+          NGINX,
+          new Map(
+            [OLD_CVE, ACCEPTED_CVE].map((cve) => [
+              cve,
+              { firstSeen: now() - 48 * HOUR, goneSince: 0, breached: [] },
+            ]),
+          ),
+        ),
+      },
     });
     const scannedAt = new Date().toISOString();
     api.load('pods', [
-      pod({ namespace: 'shop', name: 'api-5d8f9-old', containers: [{ name: 'api', image: `${APP}:1.25`, imageID: `${APP}@${SOURCE_DIGEST}` }] }),
-      pod({ namespace: 'shop', name: 'worker-7c6b4-a', containers: [{ name: 'worker', image: `${WORKER}:3.1`, imageID: `${WORKER}@${WORKER_DIGEST}` }] }),
+      pod({
+        namespace: 'shop',
+        name: 'api-5d8f9-old',
+        containers: [{ name: 'api', image: `${APP}:1.25`, imageID: `${APP}@${SOURCE_DIGEST}` }],
+      }),
+      pod({
+        namespace: 'shop',
+        name: 'worker-7c6b4-a',
+        containers: [
+          { name: 'worker', image: `${WORKER}:3.1`, imageID: `${WORKER}@${WORKER_DIGEST}` },
+        ],
+      }),
       // Docker's imageID form, Docker Hub short name: the same normalisation must match it.
-      pod({ namespace: 'web', name: 'nginx-6b7f-b', containers: [{ name: 'nginx', image: 'nginx:1.27', imageID: `docker-pullable://nginx@${NGINX_DIGEST}` }] }),
+      pod({
+        namespace: 'web',
+        name: 'nginx-6b7f-b',
+        containers: [
+          {
+            name: 'nginx',
+            image: 'nginx:1.27',
+            imageID: `docker-pullable://nginx@${NGINX_DIGEST}`,
+          },
+        ],
+      }),
     ]);
     api.load('vulnerabilityreports', [
-      vulnerabilityReport({ namespace: 'shop', name: 'replicaset-api-5d8f9-api', registry: 'registry.example.com', repository: 'team/app', tag: '1.25', digest: SOURCE_DIGEST, updateTimestamp: scannedAt, vulnerabilities: [{ id: 'CVE-2024-45490', severity: 'HIGH' }] }),
-      vulnerabilityReport({ namespace: 'shop', name: 'replicaset-worker-7c6b4-worker', registry: 'registry.example.com', repository: 'team/worker', tag: '3.1', digest: WORKER_DIGEST, updateTimestamp: scannedAt, vulnerabilities: [{ id: 'CVE-2024-2511', severity: 'MEDIUM' }] }),
-      vulnerabilityReport({ namespace: 'web', name: 'replicaset-nginx-6b7f-nginx', registry: 'index.docker.io', repository: 'library/nginx', tag: '1.27', digest: NGINX_DIGEST, updateTimestamp: scannedAt, vulnerabilities: [{ id: OLD_CVE, severity: 'CRITICAL', fixedVersion: '1.27.2-1' }, { id: ACCEPTED_CVE, severity: 'CRITICAL', fixedVersion: '3.0.15-1' }] }),
+      vulnerabilityReport({
+        namespace: 'shop',
+        name: 'replicaset-api-5d8f9-api',
+        registry: 'registry.example.com',
+        repository: 'team/app',
+        tag: '1.25',
+        digest: SOURCE_DIGEST,
+        updateTimestamp: scannedAt,
+        vulnerabilities: [{ id: 'CVE-2024-45490', severity: 'HIGH' }],
+      }),
+      vulnerabilityReport({
+        namespace: 'shop',
+        name: 'replicaset-worker-7c6b4-worker',
+        registry: 'registry.example.com',
+        repository: 'team/worker',
+        tag: '3.1',
+        digest: WORKER_DIGEST,
+        updateTimestamp: scannedAt,
+        vulnerabilities: [{ id: 'CVE-2024-2511', severity: 'MEDIUM' }],
+      }),
+      vulnerabilityReport({
+        namespace: 'web',
+        name: 'replicaset-nginx-6b7f-nginx',
+        registry: 'index.docker.io',
+        repository: 'library/nginx',
+        tag: '1.27',
+        digest: NGINX_DIGEST,
+        updateTimestamp: scannedAt,
+        vulnerabilities: [
+          { id: OLD_CVE, severity: 'CRITICAL', fixedVersion: '1.27.2-1' },
+          { id: ACCEPTED_CVE, severity: 'CRITICAL', fixedVersion: '3.0.15-1' },
+        ],
+      }),
     ]);
 
     auth = await makePushgatewayAuth();
-    pushgateway = await startPushgateway({ webConfigFile: auth.webConfigFile, readyAuthorization: auth.clients.prometheus.header });
+    pushgateway = await startPushgateway({
+      webConfigFile: auth.webConfigFile,
+      readyAuthorization: auth.clients.prometheus.header,
+    });
     collector = await startCollector(api);
     const rules = files.find((f) => f.path === 'prometheus/copa-fleet.rules.yaml');
     if (rules === undefined) throw new Error('synth wrote no plain rule file');
@@ -132,12 +233,23 @@ describe('end to end: exporter, collector, Pushgateway and Prometheus with the g
         global: { scrape_interval: '1s', evaluation_interval: '1s' },
         scrape_configs: [
           // `namespace`: the target label a ServiceMonitor in the fleet namespace gives its targets (the rules' selectors match it).
-          { job_name: JOBS.collector, honor_labels: true, static_configs: [{ targets: [target(collector.url)], labels: { namespace: FLEET_NAMESPACE } }] },
+          {
+            job_name: JOBS.collector,
+            honor_labels: true,
+            static_configs: [
+              { targets: [target(collector.url)], labels: { namespace: FLEET_NAMESPACE } },
+            ],
+          },
           {
             job_name: JOBS.pushgateway,
             honor_labels: true,
-            basic_auth: { username: auth.clients.prometheus.username, password_file: `${auth.clients.prometheus.dir}/password` },
-            static_configs: [{ targets: [target(pushgateway.url)], labels: { namespace: FLEET_NAMESPACE } }],
+            basic_auth: {
+              username: auth.clients.prometheus.username,
+              password_file: `${auth.clients.prometheus.dir}/password`,
+            },
+            static_configs: [
+              { targets: [target(pushgateway.url)], labels: { namespace: FLEET_NAMESPACE } },
+            ],
           },
         ],
       }),
@@ -155,9 +267,18 @@ describe('end to end: exporter, collector, Pushgateway and Prometheus with the g
       const evidence = scenario(run.outcome);
       const podName = `${cronjobOf(run.image)}-29400000-abcde`;
       const jobPod = evidence.pod(Date.now() - 10 * 60 * 1000) as unknown as KubeObject;
-      api.create('pods', { ...jobPod, metadata: { ...jobPod.metadata, name: podName, namespace: FLEET_NAMESPACE } });
+      api.create('pods', {
+        ...jobPod,
+        metadata: { ...jobPod.metadata, name: podName, namespace: FLEET_NAMESPACE },
+      });
       const dir = await makeWorkDir(evidence.files);
-      const result = await runExporter({ options: exporterOptionsOf(run.image, pushgateway.url, auth.clients.exporter.dir), workDir: dir, kubeconfig, podName, podNamespace: FLEET_NAMESPACE });
+      const result = await runExporter({
+        options: exporterOptionsOf(run.image, pushgateway.url, auth.clients.exporter.dir),
+        workDir: dir,
+        kubeconfig,
+        podName,
+        podNamespace: FLEET_NAMESPACE,
+      });
       await removeDir(dir);
       // Finished job pods are garbage-collected (ttlSecondsAfterFinished); they are not workloads.
       api.remove('pods', FLEET_NAMESPACE, podName);
@@ -172,19 +293,33 @@ describe('end to end: exporter, collector, Pushgateway and Prometheus with the g
     if (auth !== undefined) rmSync(auth.root, { recursive: true, force: true });
   });
 
-  const query = async (promql: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> => {
-    const response = await fetch(`${prometheus.url}/api/v1/query?query=${encodeURIComponent(promql)}`);
-    const body = (await response.json()) as { status: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+  const query = async (
+    promql: string,
+  ): Promise<{ metric: Record<string, string>; value: [number, string] }[]> => {
+    const response = await fetch(
+      `${prometheus.url}/api/v1/query?query=${encodeURIComponent(promql)}`,
+    );
+    const body = (await response.json()) as {
+      status: string;
+      data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+    };
     if (body.status !== 'success') throw new Error(`query failed: ${promql}`);
     return body.data.result;
   };
 
-  it('records the patched digest in the job\'s own record, which the collector reads, and nowhere else', () => {
-    const own = api.get('configmaps', FLEET_NAMESPACE, digestRecordName(cronjobOf(APP))) as { data?: Record<string, string> };
-    const record = JSON.parse(own.data?.[cronjobOf(APP)] ?? '{}') as { image?: string; digest?: string };
+  it("records the patched digest in the job's own record, which the collector reads, and nowhere else", () => {
+    const own = api.get('configmaps', FLEET_NAMESPACE, digestRecordName(cronjobOf(APP))) as {
+      data?: Record<string, string>;
+    };
+    const record = JSON.parse(own.data?.[cronjobOf(APP)] ?? '{}') as {
+      image?: string;
+      digest?: string;
+    };
     expect(record).toMatchObject({ image: APP, digest: PATCHED_DIGEST });
     expect(Object.keys(own.data ?? {})).toEqual([cronjobOf(APP)]);
-    const shared = api.get('configmaps', FLEET_NAMESPACE, CONFIGMAPS.patchedDigests) as { data?: Record<string, string> };
+    const shared = api.get('configmaps', FLEET_NAMESPACE, CONFIGMAPS.patchedDigests) as {
+      data?: Record<string, string>;
+    };
     expect(shared.data).toBeUndefined();
   });
 
@@ -193,19 +328,34 @@ describe('end to end: exporter, collector, Pushgateway and Prometheus with the g
       { alertname: ALERTS.slaBreach, image: NGINX, team: 'web' },
       { alertname: ALERTS.jobFailed, image: WORKER, team: 'shop', failure_reason: 'push_failed' },
       { alertname: ALERTS.unpatchedDigest, image: APP, team: 'shop', exported_namespace: 'shop' },
-      { alertname: ALERTS.exceptionExpiringSoon, vulnerability: ACCEPTED_CVE, owner: 'web-security', ticket: 'SEC-77', expires: day(5) },
+      {
+        alertname: ALERTS.exceptionExpiringSoon,
+        vulnerability: ACCEPTED_CVE,
+        owner: 'web-security',
+        ticket: 'SEC-77',
+        expires: day(5),
+      },
     ];
     const key = (a: Record<string, string>) => `${a.alertname} ${a.image ?? a.vulnerability}`;
     let seen: string[] = [];
     const firing = await waitFor(
       async () => {
-        const response = (await (await fetch(`${prometheus.url}/api/v1/alerts`)).json()) as { data: { alerts: FiringAlert[] } };
+        const response = (await (await fetch(`${prometheus.url}/api/v1/alerts`)).json()) as {
+          data: { alerts: FiringAlert[] };
+        };
         const alerts = response.data.alerts.filter((a) => a.state === 'firing');
         const names = alerts.map((a) => key(a.labels)).sort();
         seen = response.data.alerts.map((a) => `${key(a.labels)} (${a.state})`);
-        return names.length >= expected.length && names.join('|') === expected.map(key).sort().join('|') ? alerts : undefined;
+        return names.length >= expected.length &&
+          names.join('|') === expected.map(key).sort().join('|')
+          ? alerts
+          : undefined;
       },
-      { timeoutMs: 45_000, intervalMs: 500, what: `exactly ${expected.map(key).join(', ')} firing` },
+      {
+        timeoutMs: 45_000,
+        intervalMs: 500,
+        what: `exactly ${expected.map(key).join(', ')} firing`,
+      },
     ).catch((error: unknown) => {
       throw new Error(`${(error as Error).message}; alerts seen: ${seen.join(', ') || 'none'}`);
     });
@@ -215,12 +365,20 @@ describe('end to end: exporter, collector, Pushgateway and Prometheus with the g
     }
     // Nothing else fires over the next evaluations either (e.g. a rule that needs one more sample).
     await new Promise((resolve) => setTimeout(resolve, 4000));
-    const later = (await (await fetch(`${prometheus.url}/api/v1/alerts`)).json()) as { data: { alerts: FiringAlert[] } };
-    expect(later.data.alerts.filter((a) => a.state === 'firing').map((a) => key(a.labels)).sort()).toEqual(expected.map(key).sort());
+    const later = (await (await fetch(`${prometheus.url}/api/v1/alerts`)).json()) as {
+      data: { alerts: FiringAlert[] };
+    };
+    expect(
+      later.data.alerts
+        .filter((a) => a.state === 'firing')
+        .map((a) => key(a.labels))
+        .sort(),
+    ).toEqual(expected.map(key).sort());
   });
 
   it('feeds the recording rules: one drifting container, one SLA breach, the success rate per image', async () => {
-    const value = async (promql: string) => (await query(promql)).map((r) => [r.metric.image ?? '', Number(r.value[1])] as const);
+    const value = async (promql: string) =>
+      (await query(promql)).map((r) => [r.metric.image ?? '', Number(r.value[1])] as const);
     expect(await value(RECORDS.digestDriftContainers)).toEqual([['', 1]]);
     // The seed's fixed view counts ages only: the accepted CVE is older than 24 h too.
     expect(await value(`${RECORDS.slaBreach24h}`)).toEqual([['', 2]]);
@@ -228,7 +386,9 @@ describe('end to end: exporter, collector, Pushgateway and Prometheus with the g
     expect(successRate).toEqual({ [APP]: 1, [WORKER]: 0, [NGINX]: 1 });
     // The collector counted the breach once, with the SLA threshold from the inventory.
     const breaches = await query(`image_patch_sla_breach_total{image="${NGINX}"}`);
-    expect(breaches.map((r) => [r.metric.cve_id, r.metric.threshold_hours, r.value[1]]).sort()).toEqual([
+    expect(
+      breaches.map((r) => [r.metric.cve_id, r.metric.threshold_hours, r.value[1]]).sort(),
+    ).toEqual([
       [OLD_CVE, '24', '1'],
       [ACCEPTED_CVE, '24', '1'],
     ]);
@@ -236,6 +396,8 @@ describe('end to end: exporter, collector, Pushgateway and Prometheus with the g
     expect(await value(`${RECORDS.slaBreachesByImage}{severity="Critical"}`)).toEqual([[NGINX, 1]]);
     expect(await value(`${RECORDS.slaBreachesAccepted}{severity="Critical"}`)).toEqual([['', 1]]);
     // Compliance: the nginx container still carries the unaccepted Critical CVE in both ratios.
-    expect(await value(RECORDS.patchComplianceRatioAccepted)).toEqual(await value(RECORDS.patchComplianceRatio));
+    expect(await value(RECORDS.patchComplianceRatioAccepted)).toEqual(
+      await value(RECORDS.patchComplianceRatio),
+    );
   });
 });

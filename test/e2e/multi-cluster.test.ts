@@ -31,7 +31,18 @@ import { makePushgatewayAuth, type PushgatewayAuthFixture } from '../support/pus
 import { FLEET_NAMESPACE, pod, vulnerabilityReport } from '../runtime/collector/fixtures.ts';
 import { startCollector, waitFor, type RunningCollector } from '../runtime/collector/harness.ts';
 import { PATCHED_DIGEST, SOURCE_DIGEST } from '../runtime/exporter/fixtures.ts';
-import { APP, HOUR, SCENARIO_FLEET, NGINX, NGINX_DIGEST, OLD_CVE, runNightly, withShortDebounce, WORKER, WORKER_DIGEST } from './support/scenario.ts';
+import {
+  APP,
+  HOUR,
+  SCENARIO_FLEET,
+  NGINX,
+  NGINX_DIGEST,
+  OLD_CVE,
+  runNightly,
+  withShortDebounce,
+  WORKER,
+  WORKER_DIGEST,
+} from './support/scenario.ts';
 
 const PATCH = 'eu-1';
 const WORKLOAD = 'us-1';
@@ -81,21 +92,80 @@ describe('two clusters and a central Prometheus with the generated global rules'
     const api = await FakeKubeApi.start();
     const own = inCluster(name);
     api.create('configmaps', generated(own, 'ConfigMap', CONFIGMAPS.inventory));
-    for (const record of own.filter(({ object }) => object.kind === 'ConfigMap' && object.metadata.labels?.[DIGEST_RECORD_LABEL.key] === DIGEST_RECORD_LABEL.value)) {
+    for (const record of own.filter(
+      ({ object }) =>
+        object.kind === 'ConfigMap' &&
+        object.metadata.labels?.[DIGEST_RECORD_LABEL.key] === DIGEST_RECORD_LABEL.value,
+    )) {
       api.create('configmaps', record.object);
     }
     const state = generated(own, 'ConfigMap', CONFIGMAPS.collectorState);
-    api.create('configmaps', { ...state, data: { [stateKey(NGINX)]: encodeImageClock(NGINX, new Map([[OLD_CVE, { firstSeen: now() - 48 * HOUR, goneSince: 0, breached: [] }]])) } });
+    api.create('configmaps', {
+      ...state,
+      data: {
+        [stateKey(NGINX)]: encodeImageClock(
+          NGINX,
+          new Map([[OLD_CVE, { firstSeen: now() - 48 * HOUR, goneSince: 0, breached: [] }]]),
+        ),
+      },
+    });
     const scannedAt = new Date().toISOString();
     api.load('pods', [
-      pod({ namespace: 'shop', name: `api-${name}`, containers: [{ name: 'api', image: `${APP}:1.25`, imageID: `${APP}@${appDigest}` }] }),
-      pod({ namespace: 'shop', name: `worker-${name}`, containers: [{ name: 'worker', image: `${WORKER}:3.1`, imageID: `${WORKER}@${WORKER_DIGEST}` }] }),
-      pod({ namespace: 'web', name: `nginx-${name}`, containers: [{ name: 'nginx', image: 'nginx:1.27', imageID: `docker-pullable://nginx@${NGINX_DIGEST}` }] }),
+      pod({
+        namespace: 'shop',
+        name: `api-${name}`,
+        containers: [{ name: 'api', image: `${APP}:1.25`, imageID: `${APP}@${appDigest}` }],
+      }),
+      pod({
+        namespace: 'shop',
+        name: `worker-${name}`,
+        containers: [
+          { name: 'worker', image: `${WORKER}:3.1`, imageID: `${WORKER}@${WORKER_DIGEST}` },
+        ],
+      }),
+      pod({
+        namespace: 'web',
+        name: `nginx-${name}`,
+        containers: [
+          {
+            name: 'nginx',
+            image: 'nginx:1.27',
+            imageID: `docker-pullable://nginx@${NGINX_DIGEST}`,
+          },
+        ],
+      }),
     ]);
     api.load('vulnerabilityreports', [
-      vulnerabilityReport({ namespace: 'shop', name: `replicaset-api-${name}-api`, registry: 'registry.example.com', repository: 'team/app', tag: '1.25', digest: appDigest, updateTimestamp: scannedAt, vulnerabilities: [{ id: 'CVE-2024-45490', severity: 'HIGH' }] }),
-      vulnerabilityReport({ namespace: 'shop', name: `replicaset-worker-${name}-worker`, registry: 'registry.example.com', repository: 'team/worker', tag: '3.1', digest: WORKER_DIGEST, updateTimestamp: scannedAt, vulnerabilities: [{ id: 'CVE-2024-2511', severity: 'MEDIUM' }] }),
-      vulnerabilityReport({ namespace: 'web', name: `replicaset-nginx-${name}-nginx`, registry: 'index.docker.io', repository: 'library/nginx', tag: '1.27', digest: NGINX_DIGEST, updateTimestamp: scannedAt, vulnerabilities: [{ id: OLD_CVE, severity: 'CRITICAL', fixedVersion: '1.27.3-1' }] }),
+      vulnerabilityReport({
+        namespace: 'shop',
+        name: `replicaset-api-${name}-api`,
+        registry: 'registry.example.com',
+        repository: 'team/app',
+        tag: '1.25',
+        digest: appDigest,
+        updateTimestamp: scannedAt,
+        vulnerabilities: [{ id: 'CVE-2024-45490', severity: 'HIGH' }],
+      }),
+      vulnerabilityReport({
+        namespace: 'shop',
+        name: `replicaset-worker-${name}-worker`,
+        registry: 'registry.example.com',
+        repository: 'team/worker',
+        tag: '3.1',
+        digest: WORKER_DIGEST,
+        updateTimestamp: scannedAt,
+        vulnerabilities: [{ id: 'CVE-2024-2511', severity: 'MEDIUM' }],
+      }),
+      vulnerabilityReport({
+        namespace: 'web',
+        name: `replicaset-nginx-${name}-nginx`,
+        registry: 'index.docker.io',
+        repository: 'library/nginx',
+        tag: '1.27',
+        digest: NGINX_DIGEST,
+        updateTimestamp: scannedAt,
+        vulnerabilities: [{ id: OLD_CVE, severity: 'CRITICAL', fixedVersion: '1.27.3-1' }],
+      }),
     ]);
     return api;
   }
@@ -110,7 +180,10 @@ describe('two clusters and a central Prometheus with the generated global rules'
       extraArgs: ['--web.enable-remote-write-receiver'],
     });
     auth = await makePushgatewayAuth();
-    pushgateway = await startPushgateway({ webConfigFile: auth.webConfigFile, readyAuthorization: auth.clients.prometheus.header });
+    pushgateway = await startPushgateway({
+      webConfigFile: auth.webConfigFile,
+      readyAuthorization: auth.clients.prometheus.header,
+    });
 
     // eu-1 runs the patched APP digest, us-1 still the source digest.
     const patchApi = await clusterApi(PATCH, PATCHED_DIGEST);
@@ -118,27 +191,61 @@ describe('two clusters and a central Prometheus with the generated global rules'
 
     // The patch cluster's CronJob of APP has been scheduled: from now on, drift needs its patched digests.
     const appCronJob = generated(inCluster(PATCH), 'CronJob', cronjobOf(APP));
-    patchApi.create('cronjobs', { ...appCronJob, status: { lastScheduleTime: new Date(Date.now() - 10 * 60 * 1000).toISOString().replace(/\.\d+Z$/, 'Z') } });
+    patchApi.create('cronjobs', {
+      ...appCronJob,
+      status: {
+        lastScheduleTime: new Date(Date.now() - 10 * 60 * 1000)
+          .toISOString()
+          .replace(/\.\d+Z$/, 'Z'),
+      },
+    });
     // The other CronJobs exist too (else cronjob_missing), not yet scheduled.
-    for (const image of [WORKER, NGINX]) patchApi.create('cronjobs', generated(inCluster(PATCH), 'CronJob', cronjobOf(image)));
+    for (const image of [WORKER, NGINX])
+      patchApi.create('cronjobs', generated(inCluster(PATCH), 'CronJob', cronjobOf(image)));
 
     // The nightly runs, in the patch cluster, through the exporter bundle with its CronJob's arguments.
     const cronJob = (image: string) => generated(inCluster(PATCH), 'CronJob', cronjobOf(image));
-    await runNightly(patchApi, patchApi.writeKubeconfig(workDir, FLEET_NAMESPACE), { url: pushgateway.url, credentialsDir: auth.clients.exporter.dir }, [
-      { cronJob: cronJob(APP), outcome: 'patched' },
-      { cronJob: cronJob(WORKER), outcome: 'push_failed' },
-      { cronJob: cronJob(NGINX), outcome: 'up_to_date' },
-    ]);
+    await runNightly(
+      patchApi,
+      patchApi.writeKubeconfig(workDir, FLEET_NAMESPACE),
+      { url: pushgateway.url, credentialsDir: auth.clients.exporter.dir },
+      [
+        { cronJob: cronJob(APP), outcome: 'patched' },
+        { cronJob: cronJob(WORKER), outcome: 'push_failed' },
+        { cronJob: cronJob(NGINX), outcome: 'up_to_date' },
+      ],
+    );
 
-    for (const [name, api] of [[PATCH, patchApi], [WORKLOAD, workloadApi]] as const) {
+    for (const [name, api] of [
+      [PATCH, patchApi],
+      [WORKLOAD, workloadApi],
+    ] as const) {
       const collector = await startCollector(api);
-      const scrape: { job_name: string; honor_labels: boolean; basic_auth?: { username: string; password_file: string }; static_configs: { targets: string[]; labels: Record<string, string> }[] }[] = [{ job_name: JOBS.collector, honor_labels: true, static_configs: [{ targets: [target(collector.url)], labels: { namespace: FLEET_NAMESPACE } }] }];
+      const scrape: {
+        job_name: string;
+        honor_labels: boolean;
+        basic_auth?: { username: string; password_file: string };
+        static_configs: { targets: string[]; labels: Record<string, string> }[];
+      }[] = [
+        {
+          job_name: JOBS.collector,
+          honor_labels: true,
+          static_configs: [
+            { targets: [target(collector.url)], labels: { namespace: FLEET_NAMESPACE } },
+          ],
+        },
+      ];
       if (name === PATCH) {
         scrape.push({
           job_name: JOBS.pushgateway,
           honor_labels: true,
-          basic_auth: { username: auth.clients.prometheus.username, password_file: `${auth.clients.prometheus.dir}/password` },
-          static_configs: [{ targets: [target(pushgateway.url)], labels: { namespace: FLEET_NAMESPACE } }],
+          basic_auth: {
+            username: auth.clients.prometheus.username,
+            password_file: `${auth.clients.prometheus.dir}/password`,
+          },
+          static_configs: [
+            { targets: [target(pushgateway.url)], labels: { namespace: FLEET_NAMESPACE } },
+          ],
         });
       }
       const prometheus = await startPrometheus({
@@ -146,7 +253,9 @@ describe('two clusters and a central Prometheus with the generated global rules'
           // The external label is what tells the clusters apart in the global layer.
           global: { scrape_interval: '1s', external_labels: { cluster: name } },
           scrape_configs: scrape,
-          remote_write: [{ url: `${central.url}/api/v1/write`, queue_config: { batch_send_deadline: '1s' } }],
+          remote_write: [
+            { url: `${central.url}/api/v1/write`, queue_config: { batch_send_deadline: '1s' } },
+          ],
         }),
       });
       clusters.push({ name, api, collector, prometheus });
@@ -162,11 +271,16 @@ describe('two clusters and a central Prometheus with the generated global rules'
   });
 
   const firing = async (): Promise<Alert[]> => {
-    const response = (await (await fetch(`${central.url}/api/v1/alerts`)).json()) as { data: { alerts: Alert[] } };
+    const response = (await (await fetch(`${central.url}/api/v1/alerts`)).json()) as {
+      data: { alerts: Alert[] };
+    };
     return response.data.alerts.filter((a) => a.state === 'firing');
   };
   const key = (a: Record<string, string>) => `${a.alertname} ${a.cluster ?? '-'} ${a.image ?? '-'}`;
-  async function waitForExactly(expected: Record<string, string>[], what: string): Promise<Alert[]> {
+  async function waitForExactly(
+    expected: Record<string, string>[],
+    what: string,
+  ): Promise<Alert[]> {
     let seen: string[] = [];
     const want = expected.map(key).sort().join('|');
     return waitFor(
@@ -181,35 +295,68 @@ describe('two clusters and a central Prometheus with the generated global rules'
     });
   }
   const query = async (promql: string) => {
-    const body = (await (await fetch(`${central.url}/api/v1/query?query=${encodeURIComponent(promql)}`)).json()) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+    const body = (await (
+      await fetch(`${central.url}/api/v1/query?query=${encodeURIComponent(promql)}`)
+    ).json()) as {
+      data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+    };
     return body.data.result;
   };
 
   const base: Record<string, string>[] = [
     // Drift in one cluster only.
-    { alertname: ALERTS.unpatchedDigest, cluster: WORKLOAD, image: APP, team: 'shop', exported_namespace: 'shop' },
+    {
+      alertname: ALERTS.unpatchedDigest,
+      cluster: WORKLOAD,
+      image: APP,
+      team: 'shop',
+      exported_namespace: 'shop',
+    },
     // The same image breaching in both clusters: one finding per cluster.
     { alertname: ALERTS.slaBreach, cluster: PATCH, image: NGINX, team: 'web' },
     { alertname: ALERTS.slaBreach, cluster: WORKLOAD, image: NGINX, team: 'web' },
     // A pipeline finding of the patch cluster.
-    { alertname: ALERTS.jobFailed, cluster: PATCH, image: WORKER, team: 'shop', failure_reason: 'push_failed' },
+    {
+      alertname: ALERTS.jobFailed,
+      cluster: PATCH,
+      image: WORKER,
+      team: 'shop',
+      failure_reason: 'push_failed',
+    },
     // The cluster that never reported.
     { alertname: ALERTS.collectorDown, cluster: SILENT },
   ];
 
   it('fires exactly the per-cluster findings, each routable to the fleet namespace', async () => {
     const alerts = await waitForExactly(base, 'the per-cluster findings');
-    for (const want of base) expect(alerts.find((a) => key(a.labels) === key(want))?.labels).toMatchObject({ ...want, namespace: FLEET_NAMESPACE });
+    for (const want of base)
+      expect(alerts.find((a) => key(a.labels) === key(want))?.labels).toMatchObject({
+        ...want,
+        namespace: FLEET_NAMESPACE,
+      });
     // Pipeline alerts are the patch cluster's: a workload cluster's inventory has no CronJobs, so
     // nothing is "never reported" there, not even pending (those `for`s are a day: not shortened).
-    const all = ((await (await fetch(`${central.url}/api/v1/alerts`)).json()) as { data: { alerts: Alert[] } }).data.alerts;
+    const all = (
+      (await (await fetch(`${central.url}/api/v1/alerts`)).json()) as { data: { alerts: Alert[] } }
+    ).data.alerts;
     const pipeline: string[] = [ALERTS.jobMissing, ALERTS.jobFailed, ALERTS.pushgatewayGroupStale];
-    expect(all.filter((a) => pipeline.includes(a.labels.alertname ?? '') && a.labels.cluster !== PATCH).map((a) => `${key(a.labels)} (${a.state})`)).toEqual([]);
+    expect(
+      all
+        .filter((a) => pipeline.includes(a.labels.alertname ?? '') && a.labels.cluster !== PATCH)
+        .map((a) => `${key(a.labels)} (${a.state})`),
+    ).toEqual([]);
   });
 
   it('records per cluster: drift only in us-1, compliance, the SLA count in both, the success rate of the patch cluster', async () => {
-    const byCluster = async (promql: string) => Object.fromEntries((await query(promql)).map((r) => [r.metric.cluster ?? '', Number(r.value[1])]));
-    await waitFor(async () => Object.keys(await byCluster(RECORDS.digestDriftContainers)).length === 2 || undefined, { timeoutMs: 20_000, what: 'drift records' });
+    const byCluster = async (promql: string) =>
+      Object.fromEntries(
+        (await query(promql)).map((r) => [r.metric.cluster ?? '', Number(r.value[1])]),
+      );
+    await waitFor(
+      async () =>
+        Object.keys(await byCluster(RECORDS.digestDriftContainers)).length === 2 || undefined,
+      { timeoutMs: 20_000, what: 'drift records' },
+    );
     // The cluster that never reported has no count (q.collectorZero): "No data", not a reassuring 0.
     expect(await byCluster(RECORDS.digestDriftContainers)).toEqual({ [PATCH]: 0, [WORKLOAD]: 1 });
     expect(await byCluster(RECORDS.slaBreach24h)).toEqual({ [PATCH]: 1, [WORKLOAD]: 1 });
@@ -217,11 +364,21 @@ describe('two clusters and a central Prometheus with the generated global rules'
     const compliance = await byCluster(RECORDS.patchComplianceRatio);
     expect(compliance[PATCH]).toBeCloseTo(2 / 3);
     expect(compliance[WORKLOAD]).toBeCloseTo(1 / 3);
-    const rates = (await query(RECORDS.patchSuccessRate7d)).map((r) => [r.metric.cluster, r.metric.image, Number(r.value[1])]);
-    expect(rates.sort()).toEqual([[PATCH, APP, 1], [PATCH, NGINX, 1], [PATCH, WORKER, 0]].sort());
+    const rates = (await query(RECORDS.patchSuccessRate7d)).map((r) => [
+      r.metric.cluster,
+      r.metric.image,
+      Number(r.value[1]),
+    ]);
+    expect(rates.sort()).toEqual(
+      [
+        [PATCH, APP, 1],
+        [PATCH, NGINX, 1],
+        [PATCH, WORKER, 0],
+      ].sort(),
+    );
   });
 
-  it('names the cluster whose collector is down, and keeps the other cluster\'s findings', async () => {
+  it("names the cluster whose collector is down, and keeps the other cluster's findings", async () => {
     const workload = clusters.find((c) => c.name === WORKLOAD)!;
     await workload.collector.stop();
     const expected = [

@@ -35,10 +35,14 @@ describe('inventory.yaml (the example fleet)', () => {
   });
 
   it('shows the optional features: explicit schedules, SLA overrides, a disabled entry, several teams', () => {
-    expect(inventory.images.filter((i) => i.schedule !== undefined).length).toBeGreaterThanOrEqual(1);
+    expect(inventory.images.filter((i) => i.schedule !== undefined).length).toBeGreaterThanOrEqual(
+      1,
+    );
     expect(inventory.images.filter((i) => i.sla !== undefined).length).toBeGreaterThanOrEqual(1);
     expect(inventory.images.filter((i) => !i.enabled)).toHaveLength(1);
-    expect(new Set(inventory.images.map((i) => i.team ?? inventory.defaults.team)).size).toBeGreaterThanOrEqual(3);
+    expect(
+      new Set(inventory.images.map((i) => i.team ?? inventory.defaults.team)).size,
+    ).toBeGreaterThanOrEqual(3);
   });
 
   it('routes alerts by severity and team to PagerDuty and Slack receivers that reference Secrets', () => {

@@ -46,8 +46,16 @@ describe('exceptions in the inventory', () => {
     const text = `${IMAGES}exceptions:\n${exception('CVE-2024-0003', '["*"]')}${exception('CVE-2024-0001', '[ghcr.io/acme/api:2.0]')}${exception('CVE-2024-0002', '[nginx]')}`;
     const fleet = buildFleet(parseInventory(text, 'inventory.yaml'));
     expect(fleet.exceptions.map((e) => [e.key, e.scopes, e.source])).toEqual([
-      ['CVE-2024-0001@ghcr.io/acme/api:2.0', [{ kind: 'tag', image: 'ghcr.io/acme/api', tags: ['2.0', '2.0-copa'] }], 'inventory'],
-      ['CVE-2024-0002@docker.io/library/nginx', [{ kind: 'repository', image: 'docker.io/library/nginx' }], 'inventory'],
+      [
+        'CVE-2024-0001@ghcr.io/acme/api:2.0',
+        [{ kind: 'tag', image: 'ghcr.io/acme/api', tags: ['2.0', '2.0-copa'] }],
+        'inventory',
+      ],
+      [
+        'CVE-2024-0002@docker.io/library/nginx',
+        [{ kind: 'repository', image: 'docker.io/library/nginx' }],
+        'inventory',
+      ],
       ['CVE-2024-0003@*', [{ kind: 'fleet' }], 'inventory'],
     ]);
     const [tag, repository, fleetWide] = fleet.exceptions.map((e) => e.scopes[0]!);
@@ -58,7 +66,7 @@ describe('exceptions in the inventory', () => {
     expect(scopeCovers(fleetWide!, 'anything', undefined)).toBe(true);
   });
 
-  it('hands the exceptions and each image\'s SLA scope to the collector, the same under reordering', () => {
+  it("hands the exceptions and each image's SLA scope to the collector, the same under reordering", () => {
     const a = `${IMAGES}exceptions:\n${exception('CVE-2024-0001', '[nginx]')}${exception('CVE-2024-0002', '["*"]')}`;
     const b = `images:\n  - ref: ghcr.io/acme/api:2.0\n    patchedTag: 2.0-copa\n    slaScope: all\n  - ref: nginx:1.27.3\nexceptions:\n${exception('CVE-2024-0002', '["*"]')}${exception('CVE-2024-0001', '[nginx]')}`;
     const inventoryA = collectorInventory(buildFleet(parseInventory(a, 'a.yaml')));
@@ -69,7 +77,10 @@ describe('exceptions in the inventory', () => {
         ['ghcr.io/acme/api', 'all'],
       ]),
     );
-    expect(inventoryA.exceptions.map((e) => e.vulnerability)).toEqual(['CVE-2024-0001', 'CVE-2024-0002']);
+    expect(inventoryA.exceptions.map((e) => e.vulnerability)).toEqual([
+      'CVE-2024-0001',
+      'CVE-2024-0002',
+    ]);
   });
 
   it('is in force from 00:00 UTC of the approval date until 00:00 UTC of the expiry date', () => {
@@ -87,24 +98,44 @@ describe('exceptionFiles: OpenVEX import', () => {
     statements: [
       {
         vulnerability: { name: 'CVE-2023-44487' },
-        products: [{ '@id': 'pkg:oci/nginx@sha256:0000000000000000000000000000000000000000000000000000000000000000?repository_url=docker.io/library/nginx' }],
+        products: [
+          {
+            '@id':
+              'pkg:oci/nginx@sha256:0000000000000000000000000000000000000000000000000000000000000000?repository_url=docker.io/library/nginx',
+          },
+        ],
         status: 'not_affected',
         justification: 'vulnerable_code_not_in_execute_path',
         impact_statement: 'HTTP/2 is disabled',
       },
       // v0.0.x spelling: the vulnerability and the products as plain strings; a tag scope.
-      { vulnerability: 'GHSA-vp9c-fpxx-744v', products: ['ghcr.io/acme/api:2.0'], status: 'not_affected' },
+      {
+        vulnerability: 'GHSA-vp9c-fpxx-744v',
+        products: ['ghcr.io/acme/api:2.0'],
+        status: 'not_affected',
+      },
       // Not an exception: fixed and affected statements are evidence, not acceptances.
-      { vulnerability: { name: 'CVE-2023-1111' }, products: [{ '@id': 'docker.io/library/nginx' }], status: 'fixed' },
+      {
+        vulnerability: { name: 'CVE-2023-1111' },
+        products: [{ '@id': 'docker.io/library/nginx' }],
+        status: 'fixed',
+      },
       // Names none of our images: a vendor file covers many products.
-      { vulnerability: { name: 'CVE-2023-2222' }, products: [{ '@id': 'pkg:oci/other?repository_url=quay.io/vendor/other' }], status: 'not_affected' },
+      {
+        vulnerability: { name: 'CVE-2023-2222' },
+        products: [{ '@id': 'pkg:oci/other?repository_url=quay.io/vendor/other' }],
+        status: 'not_affected',
+      },
     ],
   };
-  const fileEntry = (path: string) => `exceptionFiles:\n  - path: ${path}\n    owner: security\n    ticket: SEC-9\n    approved: "2026-11-01"\n    expires: "2027-01-15"\n`;
+  const fileEntry = (path: string) =>
+    `exceptionFiles:\n  - path: ${path}\n    owner: security\n    ticket: SEC-9\n    approved: "2026-11-01"\n    expires: "2027-01-15"\n`;
 
-  it('imports the not_affected statements that name inventoried images, with the entry\'s owner, ticket and expiry', () => {
+  it("imports the not_affected statements that name inventoried images, with the entry's owner, ticket and expiry", () => {
     write('vendor.vex.json', JSON.stringify(vex));
-    const fleet = buildFleet(parseInventory(`${IMAGES}${fileEntry('vendor.vex.json')}`, join(dir, 'inventory.yaml')));
+    const fleet = buildFleet(
+      parseInventory(`${IMAGES}${fileEntry('vendor.vex.json')}`, join(dir, 'inventory.yaml')),
+    );
     expect(fleet.exceptions).toEqual([
       {
         key: 'CVE-2023-44487@docker.io/library/nginx',
@@ -133,7 +164,10 @@ describe('exceptionFiles: OpenVEX import', () => {
     const fleet = buildFleet(parseInventory(text, join(dir, 'inventory.yaml')));
     expect(fleet.exceptions.map((e) => [e.key, e.source])).toEqual([
       ['CVE-2023-44487@docker.io/library/nginx', 'inventory'],
-      ['CVE-2023-44487@docker.io/library/nginx#same.vex.json#statements[0]', 'same.vex.json#statements[0]'],
+      [
+        'CVE-2023-44487@docker.io/library/nginx#same.vex.json#statements[0]',
+        'same.vex.json#statements[0]',
+      ],
     ]);
     // The collector takes both (it refuses an inventory whose exception keys repeat).
     const parsed = parseCollectorInventory(collectorInventory(fleet));
@@ -142,10 +176,30 @@ describe('exceptionFiles: OpenVEX import', () => {
 
   it.each([
     ['missing.vex.json', undefined, 'cannot read missing.vex.json: no such file'],
-    ['broken.vex.json', '{"statements": [', 'broken.vex.json is not JSON: Unexpected end of JSON input'],
-    ['not-vex.json', '{"document": 1}', 'not-vex.json is not an OpenVEX document: it has no "statements" list'],
-    ['bad-id.vex.json', JSON.stringify({ statements: [{ vulnerability: { name: 'log4shell' }, products: ['nginx'], status: 'not_affected' }] }), 'bad-id.vex.json: statements[0]: vulnerability "log4shell" is not a CVE or GHSA id'],
-    ['unrelated.vex.json', JSON.stringify({ statements: [vex.statements[3]] }), 'unrelated.vex.json imports nothing: no "not_affected" statement names an image of the inventory'],
+    [
+      'broken.vex.json',
+      '{"statements": [',
+      'broken.vex.json is not JSON: Unexpected end of JSON input',
+    ],
+    [
+      'not-vex.json',
+      '{"document": 1}',
+      'not-vex.json is not an OpenVEX document: it has no "statements" list',
+    ],
+    [
+      'bad-id.vex.json',
+      JSON.stringify({
+        statements: [
+          { vulnerability: { name: 'log4shell' }, products: ['nginx'], status: 'not_affected' },
+        ],
+      }),
+      'bad-id.vex.json: statements[0]: vulnerability "log4shell" is not a CVE or GHSA id',
+    ],
+    [
+      'unrelated.vex.json',
+      JSON.stringify({ statements: [vex.statements[3]] }),
+      'unrelated.vex.json imports nothing: no "not_affected" statement names an image of the inventory',
+    ],
   ])('%s: a located error at the exceptionFiles entry', (name, content, message) => {
     if (content !== undefined) write(name, content);
     const file = join(dir, 'inventory.yaml');
@@ -154,7 +208,9 @@ describe('exceptionFiles: OpenVEX import', () => {
     try {
       parseInventory(text, file);
     } catch (error) {
-      expect((error as InventoryError).issues.map(formatIssue)).toEqual([`${file}:7:11: exceptionFiles[0].path: ${message}`]);
+      expect((error as InventoryError).issues.map(formatIssue)).toEqual([
+        `${file}:7:11: exceptionFiles[0].path: ${message}`,
+      ]);
     }
   });
 });

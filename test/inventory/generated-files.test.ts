@@ -7,7 +7,12 @@ import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { INVENTORY_SCHEMA_FILE, inventoryJsonSchema, type JsonSchema, renderInventoryJsonSchema } from '../../src/inventory/json-schema.ts';
+import {
+  INVENTORY_SCHEMA_FILE,
+  inventoryJsonSchema,
+  type JsonSchema,
+  renderInventoryJsonSchema,
+} from '../../src/inventory/json-schema.ts';
 import { INVENTORY_DOCS_FILE, renderInventoryDocs } from '../../src/inventory/reference-docs.ts';
 import { inventorySchema } from '../../src/inventory/schema.ts';
 
@@ -17,11 +22,15 @@ const STALE = 'is stale: run `npm run schema` and commit the result';
 
 describe('committed generated files', () => {
   it(`${INVENTORY_SCHEMA_FILE} is up to date`, () => {
-    expect(read(INVENTORY_SCHEMA_FILE), `${INVENTORY_SCHEMA_FILE} ${STALE}`).toBe(renderInventoryJsonSchema());
+    expect(read(INVENTORY_SCHEMA_FILE), `${INVENTORY_SCHEMA_FILE} ${STALE}`).toBe(
+      renderInventoryJsonSchema(),
+    );
   });
 
   it(`${INVENTORY_DOCS_FILE} is up to date`, () => {
-    expect(read(INVENTORY_DOCS_FILE), `${INVENTORY_DOCS_FILE} ${STALE}`).toBe(renderInventoryDocs());
+    expect(read(INVENTORY_DOCS_FILE), `${INVENTORY_DOCS_FILE} ${STALE}`).toBe(
+      renderInventoryDocs(),
+    );
   });
 
   it('the reference gives every key a type', () => {
@@ -35,7 +44,11 @@ describe('committed generated files', () => {
 });
 
 /** Every property schema in the tree (shared $defs followed; the inventory has no recursive shape), by dotted path. */
-function properties(schema: JsonSchema, path: string, defs: Readonly<Record<string, JsonSchema>>): Array<[string, JsonSchema]> {
+function properties(
+  schema: JsonSchema,
+  path: string,
+  defs: Readonly<Record<string, JsonSchema>>,
+): Array<[string, JsonSchema]> {
   const result: Array<[string, JsonSchema]> = [];
   for (const [key, child] of Object.entries(schema.properties ?? {})) {
     if (typeof child === 'boolean') continue;
@@ -45,7 +58,13 @@ function properties(schema: JsonSchema, path: string, defs: Readonly<Record<stri
     const ref = child.$ref ?? child.allOf?.[0]?.$ref;
     const target = ref === undefined ? child : (defs[ref.replace('#/definitions/', '')] ?? {});
     const items = target.items;
-    result.push(...properties(typeof items === 'object' && !Array.isArray(items) ? items : target, childPath, defs));
+    result.push(
+      ...properties(
+        typeof items === 'object' && !Array.isArray(items) ? items : target,
+        childPath,
+        defs,
+      ),
+    );
   }
   return result;
 }
@@ -61,7 +80,11 @@ describe('the inventory JSON Schema', () => {
   });
 
   it('documents every key (the docs are generated from these descriptions)', () => {
-    const undocumented = properties(schema, '', (schema.definitions ?? {}) as Record<string, JsonSchema>)
+    const undocumented = properties(
+      schema,
+      '',
+      (schema.definitions ?? {}) as Record<string, JsonSchema>,
+    )
       .filter(([, s]) => s.description === undefined)
       .map(([p]) => p);
     expect(undocumented).toEqual([]);
@@ -78,7 +101,10 @@ describe('the inventory JSON Schema', () => {
     ['no images', { images: [] }],
     ['a zero SLA', { images: [{ ref: 'nginx', sla: { critical: 0 } }] }],
     ['a string for a boolean', { images: [{ ref: 'nginx', enabled: 'yes' }] }],
-    ['an unknown route severity', { images: [{ ref: 'nginx' }], alerting: { routes: [{ receiver: 'a', severity: 'page' }] } }],
+    [
+      'an unknown route severity',
+      { images: [{ ref: 'nginx' }], alerting: { routes: [{ receiver: 'a', severity: 'page' }] } },
+    ],
   ])('rejects %s, as zod does', (_, value) => {
     expect(validate(value)).toBe(false);
     expect(inventorySchema.safeParse(value).success).toBe(false);

@@ -47,29 +47,48 @@ describe('buildFleet', () => {
       patchedRef: 'registry.example.com/payments/api:3.8.1-copa',
       team: 'payments',
     });
-    expect(byImage('docker.io/library/nginx')).toMatchObject({ sourceRef: 'docker.io/library/nginx:1.27', patchedRef: 'docker.io/library/nginx:1.27-patched', team: 'web' });
-    expect(byImage('ghcr.io/acme/tool')).toMatchObject({ tag: 'latest', sourceRef: 'ghcr.io/acme/tool:latest', patchedTag: 'latest-patched', team: 'platform' });
+    expect(byImage('docker.io/library/nginx')).toMatchObject({
+      sourceRef: 'docker.io/library/nginx:1.27',
+      patchedRef: 'docker.io/library/nginx:1.27-patched',
+      team: 'web',
+    });
+    expect(byImage('ghcr.io/acme/tool')).toMatchObject({
+      tag: 'latest',
+      sourceRef: 'ghcr.io/acme/tool:latest',
+      patchedTag: 'latest-patched',
+      team: 'platform',
+    });
   });
 
   it('keeps explicit schedules and spreads the others, with their longest interval', () => {
-    expect(byImage('ghcr.io/acme/tool')).toMatchObject({ schedule: '0 6 * * 1', scheduleSpread: false, scheduleIntervalSeconds: 7 * 86_400 });
+    expect(byImage('ghcr.io/acme/tool')).toMatchObject({
+      schedule: '0 6 * * 1',
+      scheduleSpread: false,
+      scheduleIntervalSeconds: 7 * 86_400,
+    });
     const spread = byImage('docker.io/library/nginx');
     expect(spread?.scheduleSpread).toBe(true);
     expect(spread?.scheduleIntervalSeconds).toBe(86_400);
   });
 
   it('merges SLA overrides over the defaults, keyed by the severity label value', () => {
-    expect(byImage('registry.example.com/payments/api')?.slaHours).toEqual({ Critical: 8, High: 168 });
+    expect(byImage('registry.example.com/payments/api')?.slaHours).toEqual({
+      Critical: 8,
+      High: 168,
+    });
     expect(byImage('docker.io/library/nginx')?.slaHours).toEqual({ Critical: 24, High: 168 });
   });
 
   it('is identical whatever the order of the inventory images', () => {
     const expected = JSON.stringify(fleet);
     fc.assert(
-      fc.property(fc.shuffledSubarray([...inventory.images], { minLength: inventory.images.length }), (images) => {
-        const reordered: Inventory = { ...inventory, images };
-        expect(JSON.stringify(buildFleet(reordered))).toBe(expected);
-      }),
+      fc.property(
+        fc.shuffledSubarray([...inventory.images], { minLength: inventory.images.length }),
+        (images) => {
+          const reordered: Inventory = { ...inventory, images };
+          expect(JSON.stringify(buildFleet(reordered))).toBe(expected);
+        },
+      ),
       { numRuns: 30 },
     );
   });

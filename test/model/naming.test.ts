@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CRONJOB_NAME_MAX, cronJobName, imageCronJobName, slug, stableHash } from '../../src/model/naming.ts';
+import {
+  CRONJOB_NAME_MAX,
+  cronJobName,
+  imageCronJobName,
+  slug,
+  stableHash,
+} from '../../src/model/naming.ts';
 import { normalizeImageRef, parseImageRef } from '../../src/shared/image-ref.ts';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -8,7 +14,9 @@ const nameOf = (ref: string): string => imageCronJobName(normalizeImageRef(ref))
 
 describe('CronJob names', () => {
   it('are stable: the same reference always gets the same name (names key Pushgateway groups and the digest store)', () => {
-    expect(nameOf('nginx:1.27.3')).toBe(`copa-nginx-1-27-3-${stableHash('docker.io/library/nginx:1.27.3').slice(0, 6)}`);
+    expect(nameOf('nginx:1.27.3')).toBe(
+      `copa-nginx-1-27-3-${stableHash('docker.io/library/nginx:1.27.3').slice(0, 6)}`,
+    );
     expect(nameOf('nginx:1.27.3')).toBe('copa-nginx-1-27-3-3c98f8');
     expect(nameOf('docker.io/library/nginx:1.27.3')).toBe(nameOf('nginx:1.27.3'));
     expect(nameOf('index.docker.io/library/nginx:1.27.3')).toBe(nameOf('nginx:1.27.3'));
@@ -20,7 +28,12 @@ describe('CronJob names', () => {
   });
 
   it('are distinct across registries with the same path', () => {
-    const names = ['ghcr.io/acme/app:1.0', 'docker.io/acme/app:1.0', 'registry.example.com/acme/app:1.0', 'registry.example.com:5000/acme/app:1.0'].map(nameOf);
+    const names = [
+      'ghcr.io/acme/app:1.0',
+      'docker.io/acme/app:1.0',
+      'registry.example.com/acme/app:1.0',
+      'registry.example.com:5000/acme/app:1.0',
+    ].map(nameOf);
     expect(new Set(names).size).toBe(4);
     for (const name of names) expect(name).toMatch(/^copa-app-1-0-[a-f0-9]{6}$/);
   });
@@ -37,7 +50,11 @@ describe('CronJob names', () => {
   it('are valid DNS labels of at most 52 characters for any valid reference', () => {
     const component = fc.stringMatching(/^[a-z0-9]{1,30}([._-][a-z0-9]{1,30}){0,3}$/);
     const ref = fc
-      .tuple(fc.constantFrom('', 'ghcr.io/', 'registry.example.com:5000/'), fc.array(component, { minLength: 1, maxLength: 3 }), fc.stringMatching(/^[\w][\w.-]{0,127}$/))
+      .tuple(
+        fc.constantFrom('', 'ghcr.io/', 'registry.example.com:5000/'),
+        fc.array(component, { minLength: 1, maxLength: 3 }),
+        fc.stringMatching(/^[\w][\w.-]{0,127}$/),
+      )
       .map(([registry, path, tag]) => `${registry}${path.join('/')}:${tag}`)
       .filter((r) => parseImageRef(r).ok);
     fc.assert(

@@ -9,7 +9,8 @@ import { buildFleet } from '../../src/model/fleet.ts';
 import { trivyOperatorValues } from '../../src/outputs/trivy-operator-values.ts';
 import { observabilitySettings } from '../../src/observability/settings.ts';
 
-const freshness = (extra: string) => scanFreshness(parseInventory(`images:\n  - ref: nginx:1.27\n${extra}`, 'inventory.yaml'));
+const freshness = (extra: string) =>
+  scanFreshness(parseInventory(`images:\n  - ref: nginx:1.27\n${extra}`, 'inventory.yaml'));
 
 describe('scanFreshness', () => {
   it('defaults: the TTL is 24 h plus the 4 h window, the threshold 2 h beyond it', () => {
@@ -18,16 +19,26 @@ describe('scanFreshness', () => {
   });
 
   it('follows the schedule window', () => {
-    expect(freshness('defaults:\n  schedule:\n    window: {start: "22:00", end: "23:30"}\n')).toEqual({ reportTtlHours: 26, scanMaxAgeHours: 28 });
+    expect(
+      freshness('defaults:\n  schedule:\n    window: {start: "22:00", end: "23:30"}\n'),
+    ).toEqual({ reportTtlHours: 26, scanMaxAgeHours: 28 });
   });
 
   it('a TTL alone moves the threshold; a threshold alone moves the TTL', () => {
-    expect(freshness('trivyOperator:\n  reportTtlHours: 12\n')).toEqual({ reportTtlHours: 12, scanMaxAgeHours: 14 });
-    expect(freshness('prometheus:\n  scanMaxAgeHours: 26\n')).toEqual({ reportTtlHours: 24, scanMaxAgeHours: 26 });
+    expect(freshness('trivyOperator:\n  reportTtlHours: 12\n')).toEqual({
+      reportTtlHours: 12,
+      scanMaxAgeHours: 14,
+    });
+    expect(freshness('prometheus:\n  scanMaxAgeHours: 26\n')).toEqual({
+      reportTtlHours: 24,
+      scanMaxAgeHours: 26,
+    });
   });
 
   it('keeps both when they are consistent', () => {
-    expect(freshness('prometheus:\n  scanMaxAgeHours: 48\ntrivyOperator:\n  reportTtlHours: 24\n')).toEqual({ reportTtlHours: 24, scanMaxAgeHours: 48 });
+    expect(
+      freshness('prometheus:\n  scanMaxAgeHours: 48\ntrivyOperator:\n  reportTtlHours: 24\n'),
+    ).toEqual({ reportTtlHours: 24, scanMaxAgeHours: 48 });
   });
 
   it('the generated trivy-operator values and the rules read the same derivation', () => {

@@ -8,7 +8,10 @@ const minuteOfDay = (schedule: string): number => {
   expect(rest).toEqual(['*', '*', '*']);
   return Number(hour) * 60 + Number(minute);
 };
-const refs = Array.from({ length: 200 }, (_, i) => `registry.example.com/team-${i % 7}/service-${i}:1.${i}.0`);
+const refs = Array.from(
+  { length: 200 },
+  (_, i) => `registry.example.com/team-${i % 7}/service-${i}:1.${i}.0`,
+);
 
 describe('spreadSchedule', () => {
   it('puts every image at a minute inside the window, as a valid daily cron', () => {
@@ -22,14 +25,18 @@ describe('spreadSchedule', () => {
   });
 
   it('wraps around midnight when the window ends before it starts', () => {
-    const minutes = refs.map((ref) => minuteOfDay(spreadSchedule(ref, { start: '22:30', end: '01:15' })));
+    const minutes = refs.map((ref) =>
+      minuteOfDay(spreadSchedule(ref, { start: '22:30', end: '01:15' })),
+    );
     for (const minute of minutes) expect(minute >= 22 * 60 + 30 || minute < 75).toBe(true);
     expect(minutes.some((m) => m >= 22 * 60 + 30)).toBe(true);
     expect(minutes.some((m) => m < 75)).toBe(true);
   });
 
   it('uses the whole day when start equals end', () => {
-    const minutes = refs.map((ref) => minuteOfDay(spreadSchedule(ref, { start: '03:00', end: '03:00' })));
+    const minutes = refs.map((ref) =>
+      minuteOfDay(spreadSchedule(ref, { start: '03:00', end: '03:00' })),
+    );
     expect(Math.min(...minutes)).toBeLessThan(3 * 60);
     expect(Math.max(...minutes)).toBeGreaterThan(12 * 60);
   });
@@ -51,7 +58,9 @@ describe('spreadSchedule', () => {
     expect(counts.size).toBeGreaterThanOrEqual(110);
     expect(Math.max(...counts.values())).toBeLessThanOrEqual(5);
     // Every hour of the window gets a share.
-    const perHour = [1, 2, 3, 4].map((h) => [...counts].filter(([m]) => Math.floor(m / 60) === h).reduce((n, [, c]) => n + c, 0));
+    const perHour = [1, 2, 3, 4].map((h) =>
+      [...counts].filter(([m]) => Math.floor(m / 60) === h).reduce((n, [, c]) => n + c, 0),
+    );
     for (const n of perHour) expect(n).toBeGreaterThanOrEqual(30);
   });
 });
@@ -79,7 +88,10 @@ describe('longestIntervalSeconds', () => {
 
   it('agrees with an independent cron implementation (cron-parser) on schedules both read the same way', () => {
     const oracle = (schedule: string): number => {
-      const expression = CronExpressionParser.parse(schedule, { currentDate: new Date(Date.UTC(2025, 0, 1)), tz: 'Etc/UTC' });
+      const expression = CronExpressionParser.parse(schedule, {
+        currentDate: new Date(Date.UTC(2025, 0, 1)),
+        tz: 'Etc/UTC',
+      });
       let previous = expression.next().getTime();
       let longest = 0;
       for (let i = 0; i < 120; i += 1) {
@@ -89,7 +101,14 @@ describe('longestIntervalSeconds', () => {
       }
       return longest / 1000;
     };
-    for (const schedule of ['17 3 * * *', '*/7 */5 * * *', '0 22 * * 6,0', '45 23 * * mon-fri', '0 12 */10 * *', '10 4 1-7 * *']) {
+    for (const schedule of [
+      '17 3 * * *',
+      '*/7 */5 * * *',
+      '0 22 * * 6,0',
+      '45 23 * * mon-fri',
+      '0 12 */10 * *',
+      '10 4 1-7 * *',
+    ]) {
       expect(longestIntervalSeconds(schedule), schedule).toBe(oracle(schedule));
     }
   });

@@ -12,12 +12,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ALERTMANAGER_CONFIG_NAME, operatorReceiverName } from '../../src/observability/alertmanager.ts';
+import {
+  ALERTMANAGER_CONFIG_NAME,
+  operatorReceiverName,
+} from '../../src/observability/alertmanager.ts';
 import { type RunningProcess, startAlertmanager } from '../support/processes.ts';
-import { asOperatorWould, NULL_RECEIVER, withPlainFragment } from './support/alertmanager-config.ts';
+import {
+  asOperatorWould,
+  NULL_RECEIVER,
+  withPlainFragment,
+} from './support/alertmanager-config.ts';
 import type { ExpectedAlert } from './support/expected-alerts.ts';
 import * as expected from './support/expected-alerts.ts';
-import { imageOf, inventoryInput, NAMESPACE, observabilityOf, RECEIVERS, REFS } from './support/fixture.ts';
+import {
+  imageOf,
+  inventoryInput,
+  NAMESPACE,
+  observabilityOf,
+  RECEIVERS,
+  REFS,
+} from './support/fixture.ts';
 import { AMTOOL, inParallel, runTool } from './support/promtool.ts';
 import { SCENARIOS } from './support/scenarios.ts';
 
@@ -32,7 +46,10 @@ async function writeDummySecrets(root: string): Promise<void> {
     const ref = receiver.pagerduty?.routingKey ?? receiver.slack?.webhookUrl;
     if (ref === undefined) continue;
     await mkdir(join(root, ref.name), { recursive: true });
-    await writeFile(join(root, ref.name, ref.key), receiver.slack !== undefined ? 'http://127.0.0.1:9/slack\n' : 'dummy-routing-key\n');
+    await writeFile(
+      join(root, ref.name, ref.key),
+      receiver.slack !== undefined ? 'http://127.0.0.1:9/slack\n' : 'dummy-routing-key\n',
+    );
   }
 }
 
@@ -44,7 +61,15 @@ beforeAll(async () => {
   plainConfig = join(dir, 'plain.yml');
   operatorConfig = join(dir, 'operator.yml');
   await writeFile(plainConfig, withPlainFragment(observability.alertmanagerFragment!));
-  await writeFile(operatorConfig, asOperatorWould(observability.alertmanagerConfig!, NAMESPACE, ALERTMANAGER_CONFIG_NAME, secretsDir));
+  await writeFile(
+    operatorConfig,
+    asOperatorWould(
+      observability.alertmanagerConfig!,
+      NAMESPACE,
+      ALERTMANAGER_CONFIG_NAME,
+      secretsDir,
+    ),
+  );
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -53,21 +78,41 @@ afterAll(async () => {
 /** The routes of the fixture inventory, written out: critical pages, then the team channels, then the default. */
 function expectedReceiver(labels: Readonly<Record<string, string>>): string {
   const receiver =
-    labels.severity === 'critical' ? RECEIVERS.pager : labels.team === 'payments' ? RECEIVERS.payments : labels.team === 'web' ? RECEIVERS.web : RECEIVERS.platform;
+    labels.severity === 'critical'
+      ? RECEIVERS.pager
+      : labels.team === 'payments'
+        ? RECEIVERS.payments
+        : labels.team === 'web'
+          ? RECEIVERS.web
+          : RECEIVERS.platform;
   return operatorReceiverName(NAMESPACE, receiver);
 }
 
 function labelArgs(alert: ExpectedAlert): string[] {
-  return Object.entries({ alertname: alert.alertname, ...alert.labels }).map(([key, value]) => `${key}=${value}`);
+  return Object.entries({ alertname: alert.alertname, ...alert.labels }).map(
+    ([key, value]) => `${key}=${value}`,
+  );
 }
 
 async function routesTest(config: string, labels: readonly string[], receiver: string) {
-  return runTool(AMTOOL, ['config', 'routes', 'test', `--config.file=${config}`, `--verify.receivers=${receiver}`, ...labels]);
+  return runTool(AMTOOL, [
+    'config',
+    'routes',
+    'test',
+    `--config.file=${config}`,
+    `--verify.receivers=${receiver}`,
+    ...labels,
+  ]);
 }
 
 /** Every distinct alert the scenarios expect (their labels are what promtool saw the rules produce). */
 const scenarioAlerts: ExpectedAlert[] = [
-  ...new Map(SCENARIOS.flatMap((s) => s.checks.flatMap((c) => c.alerts)).map((a) => [JSON.stringify(labelArgs(a)), a])).values(),
+  ...new Map(
+    SCENARIOS.flatMap((s) => s.checks.flatMap((c) => c.alerts)).map((a) => [
+      JSON.stringify(labelArgs(a)),
+      a,
+    ]),
+  ).values(),
 ];
 
 describe('the plain alertmanager.yml fragment', () => {
@@ -81,7 +126,10 @@ describe('the plain alertmanager.yml fragment', () => {
     const broken = join(dir, 'broken.yml');
     const observability = observabilityOf(inventoryInput, secretsDir);
     const fragment = observability.alertmanagerFragment!;
-    await writeFile(broken, withPlainFragment({ ...fragment, receivers: fragment.receivers.slice(1) }));
+    await writeFile(
+      broken,
+      withPlainFragment({ ...fragment, receivers: fragment.receivers.slice(1) }),
+    );
     const result = await runTool(AMTOOL, ['check-config', broken]);
     expect(result.code).not.toBe(0);
   });
@@ -99,7 +147,10 @@ describe.each([
   it(`routes every scenario alert (${scenarioAlerts.length}) by severity and team`, async () => {
     expect(scenarioAlerts.length).toBeGreaterThan(15);
     const results = await inParallel(
-      scenarioAlerts.map((alert) => async () => ({ alert, result: await routesTest(config(), labelArgs(alert), expectedReceiver(alert.labels)) })),
+      scenarioAlerts.map((alert) => async () => ({
+        alert,
+        result: await routesTest(config(), labelArgs(alert), expectedReceiver(alert.labels)),
+      })),
       4,
     );
     for (const { alert, result } of results) {
@@ -110,7 +161,9 @@ describe.each([
 
   it('leaves an alert outside the fleet namespace, or without one, to the root route', async () => {
     const alert = expected.jobFailed(imageOf(REFS.failure), 'push_failed');
-    const elsewhere = labelArgs(alert).map((arg) => (arg.startsWith('namespace=') ? 'namespace=shop' : arg));
+    const elsewhere = labelArgs(alert).map((arg) =>
+      arg.startsWith('namespace=') ? 'namespace=shop' : arg,
+    );
     const without = labelArgs(alert).filter((arg) => !arg.startsWith('namespace='));
     for (const labels of [elsewhere, without]) {
       const result = await routesTest(config(), labels, NULL_RECEIVER);
@@ -120,7 +173,11 @@ describe.each([
   });
 
   it('routes only copa-fleet alerts of the namespace', async () => {
-    const result = await routesTest(config(), ['alertname=KubePodCrashLooping', `namespace=${NAMESPACE}`, 'severity=critical'], NULL_RECEIVER);
+    const result = await routesTest(
+      config(),
+      ['alertname=KubePodCrashLooping', `namespace=${NAMESPACE}`, 'severity=critical'],
+      NULL_RECEIVER,
+    );
     expect(result.stdout.trim()).toBe(NULL_RECEIVER);
   });
 });
@@ -136,8 +193,16 @@ describe('inhibition in a running Alertmanager', () => {
   });
 
   async function addAlert(alert: ExpectedAlert): Promise<void> {
-    const annotations = Object.entries(alert.annotations).map(([key, value]) => `--annotation=${key}=${value}`);
-    const result = await runTool(AMTOOL, ['alert', 'add', `--alertmanager.url=${alertmanager.url}`, ...annotations, ...labelArgs(alert)]);
+    const annotations = Object.entries(alert.annotations).map(
+      ([key, value]) => `--annotation=${key}=${value}`,
+    );
+    const result = await runTool(AMTOOL, [
+      'alert',
+      'add',
+      `--alertmanager.url=${alertmanager.url}`,
+      ...annotations,
+      ...labelArgs(alert),
+    ]);
     expect(result.code, result.output).toBe(0);
   }
 
@@ -147,7 +212,14 @@ describe('inhibition in a running Alertmanager', () => {
   }
 
   async function query(): Promise<QueriedAlert[]> {
-    const result = await runTool(AMTOOL, ['alert', 'query', `--alertmanager.url=${alertmanager.url}`, '--active', '--inhibited', '--output=json']);
+    const result = await runTool(AMTOOL, [
+      'alert',
+      'query',
+      `--alertmanager.url=${alertmanager.url}`,
+      '--active',
+      '--inhibited',
+      '--output=json',
+    ]);
     expect(result.code, result.output).toBe(0);
     return JSON.parse(result.stdout) as QueriedAlert[];
   }
@@ -162,14 +234,22 @@ describe('inhibition in a running Alertmanager', () => {
     for (const alert of [critical, warning, otherImage, otherAlert]) await addAlert(alert);
 
     const stateOf = (alerts: QueriedAlert[], wanted: ExpectedAlert) =>
-      alerts.find((a) => Object.entries(wanted.labels).every(([k, v]) => a.labels[k] === v) && a.labels.alertname === wanted.alertname)?.status;
+      alerts.find(
+        (a) =>
+          Object.entries(wanted.labels).every(([k, v]) => a.labels[k] === v) &&
+          a.labels.alertname === wanted.alertname,
+      )?.status;
     let alerts: QueriedAlert[] = [];
     for (let attempt = 0; attempt < 50; attempt += 1) {
       alerts = await query();
       if (alerts.length === 4 && stateOf(alerts, warning)?.state === 'suppressed') break;
       await sleep(100);
     }
-    expect(stateOf(alerts, warning)).toMatchObject({ state: 'suppressed', inhibitedBy: [expect.any(String)] });
-    for (const active of [critical, otherImage, otherAlert]) expect(stateOf(alerts, active)?.state, active.alertname).toBe('active');
+    expect(stateOf(alerts, warning)).toMatchObject({
+      state: 'suppressed',
+      inhibitedBy: [expect.any(String)],
+    });
+    for (const active of [critical, otherImage, otherAlert])
+      expect(stateOf(alerts, active)?.state, active.alertname).toBe('active');
   });
 });

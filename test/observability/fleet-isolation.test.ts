@@ -23,15 +23,23 @@ const NAMESPACE_B = 'patching-staging';
 /** Another collector pod: a different scrape target. */
 const INSTANCE_B = '10.9.8.7:9464';
 
-const withNamespace = (input: InventoryInput, namespace: string): InventoryInput => ({ ...input, defaults: { ...input.defaults, namespace } });
-const unscoped = (input: InventoryInput): InventoryInput => ({ ...input, prometheus: { ...input.prometheus, selectors: { collector: {}, exporter: {} } } });
+const withNamespace = (input: InventoryInput, namespace: string): InventoryInput => ({
+  ...input,
+  defaults: { ...input.defaults, namespace },
+});
+const unscoped = (input: InventoryInput): InventoryInput => ({
+  ...input,
+  prometheus: { ...input.prometheus, selectors: { collector: {}, exporter: {} } },
+});
 
 const FLEET_A = inventoryInput;
 const FLEET_B = withNamespace(inventoryInput, NAMESPACE_B);
 
 /** The scenario's world as fleet `namespace`'s (fleet B's collector is another target). */
 function worldOf(world: World, namespace: string): World {
-  return namespace === NAMESPACE ? world : { ...world, namespace, collector: { ...world.collector, instance: INSTANCE_B } };
+  return namespace === NAMESPACE
+    ? world
+    : { ...world, namespace, collector: { ...world.collector, instance: INSTANCE_B } };
 }
 
 const labelsOf = (labels: Readonly<Record<string, string>>) =>
@@ -56,7 +64,10 @@ function fleetChecks(checks: readonly Check[], namespace: string) {
       return {
         expr: `${record.expr}{namespace="${namespace}"}`,
         eval_time: evalTime,
-        exp_samples: record.samples.map((sample) => ({ labels: sample.labels.replace(`namespace="${NAMESPACE}"`, `namespace="${namespace}"`), value: sample.value })),
+        exp_samples: record.samples.map((sample) => ({
+          labels: sample.labels.replace(`namespace="${NAMESPACE}"`, `namespace="${namespace}"`),
+          value: sample.value,
+        })),
       };
     });
     return [alerts, ...records];
@@ -73,18 +84,33 @@ function pairGroup(a: Scenario, b: Scenario) {
   return {
     name: `A: ${a.name} | B: ${b.name}`,
     interval: `${step / 60}m`,
-    input_series: [...renderWorld(worldOf(a.world, NAMESPACE), end, step), ...renderWorld(worldOf(b.world, NAMESPACE_B), end, step)],
+    input_series: [
+      ...renderWorld(worldOf(a.world, NAMESPACE), end, step),
+      ...renderWorld(worldOf(b.world, NAMESPACE_B), end, step),
+    ],
     promql_expr_test: [...fleetChecks(a.checks, NAMESPACE), ...fleetChecks(b.checks, NAMESPACE_B)],
   };
 }
 
 /** Every scenario once, paired with the next one (A: 0, B: 1; A: 2, B: 3; ...; the last with the first). */
-const PAIRS = SCENARIOS.flatMap((scenario, index) => (index % 2 === 0 ? [[scenario, SCENARIOS[(index + 1) % SCENARIOS.length]!] as const] : []));
+const PAIRS = SCENARIOS.flatMap((scenario, index) =>
+  index % 2 === 0 ? [[scenario, SCENARIOS[(index + 1) % SCENARIOS.length]!] as const] : [],
+);
 
 async function runPairs(dir: string, pairs: typeof PAIRS, prefix: string): Promise<ToolResult[]> {
   const file = (index: number) => `${prefix}-${index}.test.yaml`;
   return inParallel(
-    pairs.map(([a, b], index) => () => promtoolTest(dir, file(index), [pairGroup(a, b)], ['a.rules.yaml', 'b.rules.yaml'], pairStep(a, b))),
+    pairs.map(
+      ([a, b], index) =>
+        () =>
+          promtoolTest(
+            dir,
+            file(index),
+            [pairGroup(a, b)],
+            ['a.rules.yaml', 'b.rules.yaml'],
+            pairStep(a, b),
+          ),
+    ),
     availableParallelism(),
   );
 }
@@ -104,18 +130,24 @@ beforeAll(async () => {
   scoped = runPairs(scopedDir, PAIRS, 'pair');
 });
 afterAll(async () => {
-  await Promise.all([scopedDir, unscopedDir].map((dir) => rm(dir, { recursive: true, force: true })));
+  await Promise.all(
+    [scopedDir, unscopedDir].map((dir) => rm(dir, { recursive: true, force: true })),
+  );
 });
 
 describe('two fleets in one Prometheus: each sees only its own series', () => {
   // The first test waits for all pairs (they run in parallel, promtool is single-threaded).
-  it.each(PAIRS.map(([a, b], index) => [a.name, b.name, index] as const))('A: %s | B: %s', async (_a, _b, index) => {
-    const result = (await scoped)[index]!;
-    expect(result.output).toContain('SUCCESS');
-    expect(result.code, result.output).toBe(0);
-  }, 240_000);
+  it.each(PAIRS.map(([a, b], index) => [a.name, b.name, index] as const))(
+    'A: %s | B: %s',
+    async (_a, _b, index) => {
+      const result = (await scoped)[index]!;
+      expect(result.output).toContain('SUCCESS');
+      expect(result.code, result.output).toBe(0);
+    },
+    240_000,
+  );
 
-  it('fail with the selectors switched off: the fleets read each other\'s CVEs, drift, runs and gaps (the check can fail)', async () => {
+  it("fail with the selectors switched off: the fleets read each other's CVEs, drift, runs and gaps (the check can fail)", async () => {
     // One pair per kind of mix-up: CVEs and runs (SLA | successful runs), drift, scans and unscanned namespaces.
     const pairs = [PAIRS[0]!, PAIRS[2]!, PAIRS[3]!];
     const results = await runPairs(unscopedDir, pairs, 'unscoped');

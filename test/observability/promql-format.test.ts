@@ -14,7 +14,11 @@ function tree(expr: string): string[] {
   const out: string[] = [];
   parser.parse(expr).iterate({
     enter: (node) => {
-      out.push(node.node.firstChild === null ? `${node.name}:${expr.slice(node.from, node.to)}` : node.name);
+      out.push(
+        node.node.firstChild === null
+          ? `${node.name}:${expr.slice(node.from, node.to)}`
+          : node.name,
+      );
     },
     leave: () => {
       out.push('<');
@@ -25,40 +29,58 @@ function tree(expr: string): string[] {
 
 const raw = observability.concerns.flatMap((concern) => [
   ...concern.records.map((rule) => [`${concern.name}: ${rule.record}`, rule.expr] as const),
-  ...concern.alerts.map((rule, index) => [`${concern.name}: ${rule.alert} #${index}`, rule.expr] as const),
+  ...concern.alerts.map(
+    (rule, index) => [`${concern.name}: ${rule.alert} #${index}`, rule.expr] as const,
+  ),
 ]);
 
 describe('formatted rule expressions', () => {
   it('are what the rule groups hold', () => {
-    const generated = observability.groups.flatMap((group) => (group.rules ?? []).map((rule) => String(rule.expr)));
+    const generated = observability.groups.flatMap((group) =>
+      (group.rules ?? []).map((rule) => String(rule.expr)),
+    );
     expect(generated).toEqual(raw.map(([, expr]) => formatPromql(expr)));
     expect(generated.filter((expr) => expr.includes('\n')).length).toBeGreaterThan(15);
   });
 
-  it.each(raw)('%s: parses to the same tree, with the same tokens, deterministically', (_name, expr) => {
-    const formatted = formatPromql(expr);
-    expect(tree(formatted)).toEqual(tree(expr));
-    // Our string literals contain no whitespace, so "only whitespace changed" is exact here.
-    expect(formatted.replace(/\s+/g, '')).toBe(expr.replace(/\s+/g, ''));
-    expect(formatPromql(expr)).toBe(formatted);
-  });
+  it.each(raw)(
+    '%s: parses to the same tree, with the same tokens, deterministically',
+    (_name, expr) => {
+      const formatted = formatPromql(expr);
+      expect(tree(formatted)).toEqual(tree(expr));
+      // Our string literals contain no whitespace, so "only whitespace changed" is exact here.
+      expect(formatted.replace(/\s+/g, '')).toBe(expr.replace(/\s+/g, ''));
+      expect(formatPromql(expr)).toBe(formatted);
+    },
+  );
 
-  it.each(raw)('%s: lines of at most 100 characters, except one unbreakable (range) selector', (_name, expr) => {
-    for (const line of formatPromql(expr).split('\n')) {
-      if (line.length > 100) expect(line.trim(), line).toMatch(/^[a-z_:]+\{[^{}]*\}(\[\w+\])?( offset \w+)?,?$/);
-    }
-  });
+  it.each(raw)(
+    '%s: lines of at most 100 characters, except one unbreakable (range) selector',
+    (_name, expr) => {
+      for (const line of formatPromql(expr).split('\n')) {
+        if (line.length > 100)
+          expect(line.trim(), line).toMatch(/^[a-z_:]+\{[^{}]*\}(\[\w+\])?( offset \w+)?,?$/);
+      }
+    },
+  );
 });
 
 describe('formatPromql', () => {
-  const long = (name: string) => `${name}{job="copa-fleet-collector", namespace="a-rather-long-fleet-namespace-name"}`;
+  const long = (name: string) =>
+    `${name}{job="copa-fleet-collector", namespace="a-rather-long-fleet-namespace-name"}`;
 
   it('leaves an expression that fits on one line as it is', () => {
-    expect(formatPromql('sum by (image) (rate(x[5m])) > 0')).toBe('sum by (image) (rate(x[5m])) > 0');
+    expect(formatPromql('sum by (image) (rate(x[5m])) > 0')).toBe(
+      'sum by (image) (rate(x[5m])) > 0',
+    );
   });
 
   it('breaks an aggregation inside its parentheses and a binary operator onto its own line, operands one level deeper', () => {
-    expect(formatPromql(`max by (image, severity) (${long('image_cve_sla_breaches')}) > on (image) group_left () ${long('fleet_inventory_sla_hours')}`)).toBe(
+    expect(
+      formatPromql(
+        `max by (image, severity) (${long('image_cve_sla_breaches')}) > on (image) group_left () ${long('fleet_inventory_sla_hours')}`,
+      ),
+    ).toBe(
       [
         '  max by (image, severity) (',
         `    ${long('image_cve_sla_breaches')}`,
@@ -70,7 +92,11 @@ describe('formatPromql', () => {
   });
 
   it('keeps a chain of one operator on one level, and function arguments one per line', () => {
-    expect(formatPromql(`${long('a')} or ${long('b')} or label_replace(${long('c')}, "x", "$1", "y", "(.*)")`)).toBe(
+    expect(
+      formatPromql(
+        `${long('a')} or ${long('b')} or label_replace(${long('c')}, "x", "$1", "y", "(.*)")`,
+      ),
+    ).toBe(
       [
         `  ${long('a')}`,
         'or',
@@ -88,9 +114,16 @@ describe('formatPromql', () => {
   });
 
   it('keeps an offset after what it modifies', () => {
-    const formatted = formatPromql(`sum by (image) (${long('a')} offset 7d and on (image, cronjob) group by (image, cronjob) (${long('b')}))`);
+    const formatted = formatPromql(
+      `sum by (image) (${long('a')} offset 7d and on (image, cronjob) group by (image, cronjob) (${long('b')}))`,
+    );
     expect(formatted).toContain(`${long('a')} offset 7d\n`);
-    expect(formatted.replace(/\s+/g, '')).toBe(`sum by (image) (${long('a')} offset 7d and on (image, cronjob) group by (image, cronjob) (${long('b')}))`.replace(/\s+/g, ''));
+    expect(formatted.replace(/\s+/g, '')).toBe(
+      `sum by (image) (${long('a')} offset 7d and on (image, cronjob) group by (image, cronjob) (${long('b')}))`.replace(
+        /\s+/g,
+        '',
+      ),
+    );
   });
 
   it('refuses what does not parse', () => {

@@ -23,11 +23,20 @@ function parse(expr: string): Parsed {
   tree.iterate({
     enter: (node) => {
       const text = expr.slice(node.from, node.to);
-      if (node.type.isError) errors.push(`at ${node.from}: ${JSON.stringify(expr.slice(Math.max(0, node.from - 20), node.to + 20))}`);
-      if (node.name === 'Identifier' && node.node.parent?.name === 'VectorSelector') metrics.push(text);
+      if (node.type.isError)
+        errors.push(
+          `at ${node.from}: ${JSON.stringify(expr.slice(Math.max(0, node.from - 20), node.to + 20))}`,
+        );
+      if (node.name === 'Identifier' && node.node.parent?.name === 'VectorSelector')
+        metrics.push(text);
       if (node.name === 'LabelName') labels.push(text);
       if (node.name === 'UnquotedLabelMatcher' && text.startsWith('__name__')) {
-        metrics.push(...text.replace(/^__name__=~?"/, '').replace(/"$/, '').split('|'));
+        metrics.push(
+          ...text
+            .replace(/^__name__=~?"/, '')
+            .replace(/"$/, '')
+            .split('|'),
+        );
       }
     },
   });
@@ -52,17 +61,26 @@ describe.each([
     expect(exprs.length).toBeGreaterThan(10);
   });
 
-  it.each(exprs.map((named) => [named.source, named.expr] as const))('%s parses without errors', (_source, expr) => {
-    expect(parse(expr).errors).toEqual([]);
-  });
+  it.each(exprs.map((named) => [named.source, named.expr] as const))(
+    '%s parses without errors',
+    (_source, expr) => {
+      expect(parse(expr).errors).toEqual([]);
+    },
+  );
 
   it('read only vocabulary metrics and labels', () => {
     const seen = new Set<string>();
     for (const { source, expr } of exprs) {
       const parsed = parse(expr);
       parsed.metrics.forEach((name) => seen.add(name));
-      expect(parsed.metrics.filter((name) => !knownMetrics.has(name)), source).toEqual([]);
-      expect(parsed.labels.filter((name) => !knownLabels.has(name)), source).toEqual([]);
+      expect(
+        parsed.metrics.filter((name) => !knownMetrics.has(name)),
+        source,
+      ).toEqual([]);
+      expect(
+        parsed.labels.filter((name) => !knownLabels.has(name)),
+        source,
+      ).toEqual([]);
     }
     // The walk does see selectors, recorded series and __name__ regexes.
     expect(seen).toContain(METRICS.inventoryImageInfo.name);

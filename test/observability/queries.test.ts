@@ -9,7 +9,8 @@ import { JOBS, METRICS, RECORDS, UPSTREAM_METRICS } from '../../src/shared/metri
 import { fleetOf, inventoryInput, NAMESPACE, observability } from './support/fixture.ts';
 import { panelExprs, ruleExprs } from './support/queries.ts';
 
-const withPrometheus = (prometheus: object) => fleetOf({ ...inventoryInput, prometheus: { ...inventoryInput.prometheus, ...prometheus } });
+const withPrometheus = (prometheus: object) =>
+  fleetOf({ ...inventoryInput, prometheus: { ...inventoryInput.prometheus, ...prometheus } });
 
 describe('fleet selectors', () => {
   it('default to the target labels of the generated ServiceMonitors: job and the fleet namespace', () => {
@@ -21,12 +22,20 @@ describe('fleet selectors', () => {
   });
 
   it('leave the namespace out of the exporter selector with an external Pushgateway (its namespace is unknown)', () => {
-    const external = fleetOf({ ...inventoryInput, defaults: { ...inventoryInput.defaults, pushgateway: { deploy: false, url: 'http://pushgateway.monitoring.svc:9091' } } });
+    const external = fleetOf({
+      ...inventoryInput,
+      defaults: {
+        ...inventoryInput.defaults,
+        pushgateway: { deploy: false, url: 'http://pushgateway.monitoring.svc:9091' },
+      },
+    });
     expect(fleetSelectors(external).exporter).toEqual({ job: JOBS.exporter });
   });
 
   it('are replaced, not merged, by prometheus.selectors', () => {
-    const selectors = fleetSelectors(withPrometheus({ selectors: { collector: { job: 'copa', cluster: 'eu-1' } } }));
+    const selectors = fleetSelectors(
+      withPrometheus({ selectors: { collector: { job: 'copa', cluster: 'eu-1' } } }),
+    );
     expect(selectors.collector).toEqual({ job: 'copa', cluster: 'eu-1' });
     expect(selectors.exporter).toEqual({ job: JOBS.exporter, namespace: NAMESPACE });
   });
@@ -37,7 +46,9 @@ describe('fleet selectors', () => {
     expect(expr).toBe('fleet_running_containers{cluster="a\\"b\\\\c"}');
     // lezer marks what it could not parse with error nodes (the ⚠ of the printed tree).
     const errors: string[] = [];
-    parser.parse(expr).iterate({ enter: (node) => void (node.type.isError && errors.push(expr.slice(node.from, node.to))) });
+    parser.parse(expr).iterate({
+      enter: (node) => void (node.type.isError && errors.push(expr.slice(node.from, node.to))),
+    });
     expect(errors).toEqual([]);
   });
 });
@@ -46,31 +57,53 @@ describe('FleetQueries', () => {
   const q = new FleetQueries(fleetSelectors(fleetOf(inventoryInput)));
 
   it('scope each series by the selector of its source', () => {
-    expect(q.series(METRICS.imageCveAgeHours, { severity: 'Critical' })).toBe(`image_cve_age_hours{job="${JOBS.collector}", namespace="${NAMESPACE}", severity="Critical"}`);
-    expect(q.series(METRICS.runLastTimestamp)).toBe(`copa_run_last_timestamp_seconds{job="${JOBS.exporter}", namespace="${NAMESPACE}"}`);
+    expect(q.series(METRICS.imageCveAgeHours, { severity: 'Critical' })).toBe(
+      `image_cve_age_hours{job="${JOBS.collector}", namespace="${NAMESPACE}", severity="Critical"}`,
+    );
+    expect(q.series(METRICS.runLastTimestamp)).toBe(
+      `copa_run_last_timestamp_seconds{job="${JOBS.exporter}", namespace="${NAMESPACE}"}`,
+    );
     expect(q.series(UPSTREAM.up)).toBe(`up{job="${JOBS.collector}", namespace="${NAMESPACE}"}`);
-    expect(q.series(UPSTREAM.pushTimeSeconds)).toBe(`push_time_seconds{job="${JOBS.exporter}", namespace="${NAMESPACE}"}`);
-    expect(q.record(RECORDS.slaBreaches)).toBe(`fleet:cve_sla_breaches:count{namespace="${NAMESPACE}"}`);
+    expect(q.series(UPSTREAM.pushTimeSeconds)).toBe(
+      `push_time_seconds{job="${JOBS.exporter}", namespace="${NAMESPACE}"}`,
+    );
+    expect(q.record(RECORDS.slaBreaches)).toBe(
+      `fleet:cve_sla_breaches:count{namespace="${NAMESPACE}"}`,
+    );
   });
 
-  it('read the generated Pushgateway\'s own series with its scrape job, and the collector\'s zero from the collector', () => {
-    expect(q.pushgatewaySelf(UPSTREAM_METRICS.processStartTimeSeconds)).toBe(`process_start_time_seconds{job="${JOBS.pushgateway}", namespace="${NAMESPACE}"}`);
-    expect(q.collectorZero).toBe(`0 * group(fleet_inventory_image_info{job="${JOBS.collector}", namespace="${NAMESPACE}"})`);
+  it("read the generated Pushgateway's own series with its scrape job, and the collector's zero from the collector", () => {
+    expect(q.pushgatewaySelf(UPSTREAM_METRICS.processStartTimeSeconds)).toBe(
+      `process_start_time_seconds{job="${JOBS.pushgateway}", namespace="${NAMESPACE}"}`,
+    );
+    expect(q.collectorZero).toBe(
+      `0 * group(fleet_inventory_image_info{job="${JOBS.collector}", namespace="${NAMESPACE}"})`,
+    );
   });
 
-  it('scope workload series (whose namespace is the workload\'s) through their collector target', () => {
+  it("scope workload series (whose namespace is the workload's) through their collector target", () => {
     const drift = q.series(METRICS.containerDigestDrift);
-    expect(drift).toContain(`running_container_digest_drift{job="${JOBS.collector}"} and on (instance) group by (instance) (up{job="${JOBS.collector}", namespace="${NAMESPACE}"})`);
-    expect(drift).not.toContain(`running_container_digest_drift{job="${JOBS.collector}", namespace=`);
+    expect(drift).toContain(
+      `running_container_digest_drift{job="${JOBS.collector}"} and on (instance) group by (instance) (up{job="${JOBS.collector}", namespace="${NAMESPACE}"})`,
+    );
+    expect(drift).not.toContain(
+      `running_container_digest_drift{job="${JOBS.collector}", namespace=`,
+    );
   });
 });
 
 describe('every selector of the outputs', () => {
-  const vocabulary = new Map<string, string>(Object.values(METRICS).map((metric) => [metric.name, metric.source]));
+  const vocabulary = new Map<string, string>(
+    Object.values(METRICS).map((metric) => [metric.name, metric.source]),
+  );
   vocabulary.set(UPSTREAM.up.name, 'collector').set(UPSTREAM.pushTimeSeconds.name, 'exporter');
   // The generated Pushgateway's own series (first-runs.ts): the exporter selector with its own scrape job.
   vocabulary.set(UPSTREAM_METRICS.processStartTimeSeconds, 'pushgateway');
-  const jobOf: Readonly<Record<string, string>> = { collector: JOBS.collector, exporter: JOBS.exporter, pushgateway: JOBS.pushgateway };
+  const jobOf: Readonly<Record<string, string>> = {
+    collector: JOBS.collector,
+    exporter: JOBS.exporter,
+    pushgateway: JOBS.pushgateway,
+  };
   const records = new Set<string>(Object.values(RECORDS));
 
   it.each([
@@ -85,12 +118,15 @@ describe('every selector of the outputs', () => {
           const text = expr.slice(node.from, node.to);
           const name = text.replace(/\{.*$/s, '');
           checked += 1;
-          if (records.has(name)) return void expect(text, source).toContain(`namespace="${NAMESPACE}"`);
+          if (records.has(name))
+            return void expect(text, source).toContain(`namespace="${NAMESPACE}"`);
           const kind = vocabulary.get(name);
           expect(kind, `${source}: ${text}`).toBeDefined();
           expect(text, source).toContain(`job="${jobOf[kind!]}"`);
           // Workload series carry the workload's namespace: they are scoped through `up` instead.
-          const workload = (Object.values(METRICS) as readonly { name: string; labels: readonly string[] }[]).some((m) => m.name === name && m.labels.includes('namespace'));
+          const workload = (
+            Object.values(METRICS) as readonly { name: string; labels: readonly string[] }[]
+          ).some((m) => m.name === name && m.labels.includes('namespace'));
           if (!workload) expect(text, source).toContain(`namespace="${NAMESPACE}"`);
         },
       });

@@ -10,7 +10,13 @@ import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rulesYaml } from '../../src/observability/files.ts';
 import { ALERTS, METRICS } from '../../src/shared/metrics.ts';
-import { inventoryInput, NAMESPACE, observabilityOf, ruleDir, RUNBOOK_BASE } from './support/fixture.ts';
+import {
+  inventoryInput,
+  NAMESPACE,
+  observabilityOf,
+  ruleDir,
+  RUNBOOK_BASE,
+} from './support/fixture.ts';
 import { promtoolTest } from './support/promtool.ts';
 import { humanizeDuration } from './support/world.ts';
 
@@ -33,21 +39,43 @@ interface Silence {
   readonly twice?: boolean;
 }
 
-const labelText = (labels: Record<string, string>) => `{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(', ')}}`;
+const labelText = (labels: Record<string, string>) =>
+  `{${Object.entries(labels)
+    .map(([k, v]) => `${k}="${v}"`)
+    .join(', ')}}`;
 
-function seriesOf(silences: readonly Silence[], upValues: string): { series: string; values: string }[] {
+function seriesOf(
+  silences: readonly Silence[],
+  upValues: string,
+): { series: string; values: string }[] {
   const out: { series: string; values: string }[] = [];
   for (const s of silences) {
     for (const target of s.twice === true ? TARGETS : TARGETS.slice(0, 1)) {
       const key = { ...target, alertmanager: AM, silence_id: s.id };
       const muted = s.mutedSeverity === 'critical' ? ALERTS.slaBreach : ALERTS.jobFailed;
-      const info = { ...key, state: s.state ?? 'active', created_by: 'alice', ticket: String(s.ticket), muted_alerts: muted, muted_severity: s.mutedSeverity };
+      const info = {
+        ...key,
+        state: s.state ?? 'active',
+        created_by: 'alice',
+        ticket: String(s.ticket),
+        muted_alerts: muted,
+        muted_severity: s.mutedSeverity,
+      };
       out.push({ series: `${METRICS.silenceInfo.name}${labelText(info)}`, values: '1x20' });
-      out.push({ series: `${METRICS.silenceStartsAt.name}${labelText(key)}`, values: `${s.startsAt}x20` });
-      out.push({ series: `${METRICS.silenceEndsAt.name}${labelText(key)}`, values: `${s.endsAt}x20` });
+      out.push({
+        series: `${METRICS.silenceStartsAt.name}${labelText(key)}`,
+        values: `${s.startsAt}x20`,
+      });
+      out.push({
+        series: `${METRICS.silenceEndsAt.name}${labelText(key)}`,
+        values: `${s.endsAt}x20`,
+      });
     }
   }
-  out.push({ series: `${METRICS.silenceWatchUp.name}${labelText({ ...TARGETS[0]!, alertmanager: AM })}`, values: upValues });
+  out.push({
+    series: `${METRICS.silenceWatchUp.name}${labelText({ ...TARGETS[0]!, alertmanager: AM })}`,
+    values: upValues,
+  });
   return out;
 }
 
@@ -55,7 +83,14 @@ function expected(s: Silence, maxHours: number) {
   const muted = s.mutedSeverity === 'critical' ? ALERTS.slaBreach : ALERTS.jobFailed;
   const span = s.endsAt - Math.min(s.startsAt, EVAL);
   return {
-    exp_labels: { severity: s.mutedSeverity, namespace: NAMESPACE, alertmanager: AM, silence_id: s.id, created_by: 'alice', muted_alerts: muted },
+    exp_labels: {
+      severity: s.mutedSeverity,
+      namespace: NAMESPACE,
+      alertmanager: AM,
+      silence_id: s.id,
+      created_by: 'alice',
+      muted_alerts: muted,
+    },
     exp_annotations: {
       summary: `Silence ${s.id} mutes copa-fleet alerts for too long without a ticket`,
       description: `Silence ${s.id} on ${AM} (created by alice) mutes ${muted} until ${humanizeDuration(span)} after it started (or after now), longer than ${maxHours} h, and its comment names no ticket.`,
@@ -64,22 +99,76 @@ function expected(s: Silence, maxHours: number) {
   };
 }
 
-const at48 = { id: 'exactly-48h', startsAt: 0, endsAt: 48 * HOUR, ticket: false, mutedSeverity: 'critical' } as const satisfies Silence;
-const over = { id: 'over-48h', startsAt: 0, endsAt: 48 * HOUR + 1, ticket: false, mutedSeverity: 'critical', twice: true } as const satisfies Silence;
-const ticketed = { id: 'with-ticket', startsAt: 0, endsAt: 500 * HOUR, ticket: true, mutedSeverity: 'critical' } as const satisfies Silence;
-const short = { id: 'short', startsAt: 0, endsAt: 2 * HOUR, ticket: false, mutedSeverity: 'critical' } as const satisfies Silence;
-const warning = { id: 'mutes-warnings', startsAt: 0, endsAt: 72 * HOUR, ticket: false, mutedSeverity: 'warning' } as const satisfies Silence;
+const at48 = {
+  id: 'exactly-48h',
+  startsAt: 0,
+  endsAt: 48 * HOUR,
+  ticket: false,
+  mutedSeverity: 'critical',
+} as const satisfies Silence;
+const over = {
+  id: 'over-48h',
+  startsAt: 0,
+  endsAt: 48 * HOUR + 1,
+  ticket: false,
+  mutedSeverity: 'critical',
+  twice: true,
+} as const satisfies Silence;
+const ticketed = {
+  id: 'with-ticket',
+  startsAt: 0,
+  endsAt: 500 * HOUR,
+  ticket: true,
+  mutedSeverity: 'critical',
+} as const satisfies Silence;
+const short = {
+  id: 'short',
+  startsAt: 0,
+  endsAt: 2 * HOUR,
+  ticket: false,
+  mutedSeverity: 'critical',
+} as const satisfies Silence;
+const warning = {
+  id: 'mutes-warnings',
+  startsAt: 0,
+  endsAt: 72 * HOUR,
+  ticket: false,
+  mutedSeverity: 'warning',
+} as const satisfies Silence;
 // Starts in 24 h, lasts 30 h: short in itself, but it ends 54 h from now.
-const pending = { id: 'pending', startsAt: 24 * HOUR, endsAt: 54 * HOUR, ticket: false, mutedSeverity: 'warning', state: 'pending' } as const satisfies Silence;
+const pending = {
+  id: 'pending',
+  startsAt: 24 * HOUR,
+  endsAt: 54 * HOUR,
+  ticket: false,
+  mutedSeverity: 'warning',
+  state: 'pending',
+} as const satisfies Silence;
 // Started 40 h ago (before promtool's zero: a negative start), ends in 20 h: 60 h long.
-const old = { id: 'started-long-ago', startsAt: -40 * HOUR, endsAt: 20 * HOUR, ticket: false, mutedSeverity: 'warning' } as const satisfies Silence;
+const old = {
+  id: 'started-long-ago',
+  startsAt: -40 * HOUR,
+  endsAt: 20 * HOUR,
+  ticket: false,
+  mutedSeverity: 'warning',
+} as const satisfies Silence;
 const ALL = [at48, over, ticketed, short, warning, pending, old];
 
 let dir: string;
 let dir72: string;
 beforeAll(async () => {
   dir = await ruleDir(rulesYaml(observabilityOf()));
-  dir72 = await ruleDir(rulesYaml(observabilityOf({ ...inventoryInput, alerting: { ...inventoryInput.alerting, silenceWatch: { alertmanagers: [{ url: AM }], maxHours: 72 } } })));
+  dir72 = await ruleDir(
+    rulesYaml(
+      observabilityOf({
+        ...inventoryInput,
+        alerting: {
+          ...inventoryInput.alerting,
+          silenceWatch: { alertmanagers: [{ url: AM }], maxHours: 72 },
+        },
+      }),
+    ),
+  );
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -93,7 +182,18 @@ describe('CopaAlertSilencedTooLong', () => {
         name: 'too long',
         interval: '1m',
         input_series: seriesOf(ALL, '1x20'),
-        alert_rule_test: [{ alertname: ALERTS.silencedTooLong, eval_time: '10m', exp_alerts: [expected(over, 48), expected(warning, 48), expected(pending, 48), expected(old, 48)] }],
+        alert_rule_test: [
+          {
+            alertname: ALERTS.silencedTooLong,
+            eval_time: '10m',
+            exp_alerts: [
+              expected(over, 48),
+              expected(warning, 48),
+              expected(pending, 48),
+              expected(old, 48),
+            ],
+          },
+        ],
       },
     ]);
     expect(result.output).toContain('SUCCESS');
@@ -114,7 +214,14 @@ describe('CopaAlertSilencedTooLong', () => {
 
   it('fails when an expected alert does not fire (the check can fail)', async () => {
     const result = await promtoolTest(dir, 'wrong.test.yaml', [
-      { name: 'wrong', interval: '1m', input_series: seriesOf([at48], '1x20'), alert_rule_test: [{ alertname: ALERTS.silencedTooLong, eval_time: '10m', exp_alerts: [expected(at48, 48)] }] },
+      {
+        name: 'wrong',
+        interval: '1m',
+        input_series: seriesOf([at48], '1x20'),
+        alert_rule_test: [
+          { alertname: ALERTS.silencedTooLong, eval_time: '10m', exp_alerts: [expected(at48, 48)] },
+        ],
+      },
     ]);
     expect(result.code).not.toBe(0);
   });

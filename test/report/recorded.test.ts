@@ -18,7 +18,13 @@ import { RecordedExpressions } from '../../src/report/recorded.ts';
 import { ALERTS, RECORDS } from '../../src/shared/metrics.ts';
 import { PROMTOOL } from './support/backfilled-prometheus.ts';
 
-const settingsFor = (namespace: string) => reportSettings(parseInventory(`defaults: {namespace: ${namespace}}\nimages: [{ref: "nginx:1.27"}]\n`, 'test.yaml'));
+const settingsFor = (namespace: string) =>
+  reportSettings(
+    parseInventory(
+      `defaults: {namespace: ${namespace}}\nimages: [{ref: "nginx:1.27"}]\n`,
+      'test.yaml',
+    ),
+  );
 const RECORD_NAMES = new Set<string>(Object.values(RECORDS));
 
 /** Metric names of the vector selectors in `expr` (from the parse tree). */
@@ -37,11 +43,15 @@ function selectorNames(expr: string): string[] {
 describe('RecordedExpressions', () => {
   const settings = settingsFor('copa-fleet');
   const recorded = new RecordedExpressions(settings);
-  const rate = concernsFor(settings).flatMap((c) => c.records).find((r) => r.record === RECORDS.patchSuccessRate7d)!;
+  const rate = concernsFor(settings)
+    .flatMap((c) => c.records)
+    .find((r) => r.record === RECORDS.patchSuccessRate7d)!;
 
-  it('replaces each q.record() reference by the record\'s expression, with the rule label set', () => {
+  it("replaces each q.record() reference by the record's expression, with the rule label set", () => {
     // The 7-day success rate reads two records of the same group.
-    expect(selectorNames(rate.expr).filter((name) => RECORD_NAMES.has(name))).toEqual(expect.arrayContaining([RECORDS.patchSuccessIncrease7d, RECORDS.patchFailureIncrease7d]));
+    expect(selectorNames(rate.expr).filter((name) => RECORD_NAMES.has(name))).toEqual(
+      expect.arrayContaining([RECORDS.patchSuccessIncrease7d, RECORDS.patchFailureIncrease7d]),
+    );
     const inlined = recorded.record(RECORDS.patchSuccessRate7d);
     expect(selectorNames(inlined).filter((name) => RECORD_NAMES.has(name))).toEqual([]);
     const increase = recorded.record(RECORDS.patchSuccessIncrease7d);
@@ -59,16 +69,30 @@ describe('RecordedExpressions', () => {
   it('leaves a record name inside a string or a longer name alone', () => {
     const name = RECORDS.digestDriftContainers;
     const expr = `label_replace(${name}_other, "x", "${name}", "", "") + ${name}{namespace="copa-fleet"}`;
-    expect(recorded.inline(expr)).toBe(`label_replace(${name}_other, "x", "${name}", "", "") + label_replace((${recorded.record(name)}), "namespace", "copa-fleet", "", "")`);
+    expect(recorded.inline(expr)).toBe(
+      `label_replace(${name}_other, "x", "${name}", "", "") + label_replace((${recorded.record(name)}), "namespace", "copa-fleet", "", "")`,
+    );
   });
 
   it.each([
     [`${RECORDS.digestDriftContainers}`, "expected exactly this fleet's record selector"],
-    [`${RECORDS.digestDriftContainers}{namespace="other"}`, "expected exactly this fleet's record selector"],
-    [`${RECORDS.slaBreachesByImage}{namespace="copa-fleet", severity="Critical"}`, "expected exactly this fleet's record selector"],
+    [
+      `${RECORDS.digestDriftContainers}{namespace="other"}`,
+      "expected exactly this fleet's record selector",
+    ],
+    [
+      `${RECORDS.slaBreachesByImage}{namespace="copa-fleet", severity="Critical"}`,
+      "expected exactly this fleet's record selector",
+    ],
     [`${RECORDS.digestDriftContainers}{namespace=~"copa-fleet"}`, 'only equality matchers'],
-    [`max_over_time(${RECORDS.digestDriftContainers}{namespace="copa-fleet"}[1h])`, 'a range or modifier follows it'],
-    [`${RECORDS.digestDriftContainers}{namespace="copa-fleet"} offset 1h`, 'a range or modifier follows it'],
+    [
+      `max_over_time(${RECORDS.digestDriftContainers}{namespace="copa-fleet"}[1h])`,
+      'a range or modifier follows it',
+    ],
+    [
+      `${RECORDS.digestDriftContainers}{namespace="copa-fleet"} offset 1h`,
+      'a range or modifier follows it',
+    ],
   ])('refuses what a substitution would get wrong: %s', (expr, message) => {
     expect(() => recorded.inline(expr)).toThrow(message);
   });
@@ -76,7 +100,10 @@ describe('RecordedExpressions', () => {
   it('promtool accepts every inlined record expression as a rule', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'copa-fleet-recorded-'));
     try {
-      const rules = Object.values(RECORDS).map((record) => `      - record: inlined:${record.replace(/:/g, '_')}\n        expr: ${JSON.stringify(recorded.record(record))}\n`);
+      const rules = Object.values(RECORDS).map(
+        (record) =>
+          `      - record: inlined:${record.replace(/:/g, '_')}\n        expr: ${JSON.stringify(recorded.record(record))}\n`,
+      );
       const file = join(dir, 'rules.yaml');
       await writeFile(file, `groups:\n  - name: inlined\n    rules:\n${rules.join('')}`);
       const { stdout } = await promisify(execFile)(PROMTOOL, ['check', 'rules', file]);

@@ -24,7 +24,20 @@ import { freePort } from '../support/processes.ts';
 import { startBackfilledPrometheus } from './support/backfilled-prometheus.ts';
 import { chromium, pdfText } from './support/chromium.ts';
 import { writeOpenMetrics } from './support/openmetrics.ts';
-import { COLLECTOR_OUTAGE, CVES, DRIFT, END, FLEET_NAMESPACE, IMAGES, sep, STAGING, STALE_SCAN, TIMELINE, UNSCANNED, complianceAt } from './support/scenario.ts';
+import {
+  COLLECTOR_OUTAGE,
+  CVES,
+  DRIFT,
+  END,
+  FLEET_NAMESPACE,
+  IMAGES,
+  sep,
+  STAGING,
+  STALE_SCAN,
+  TIMELINE,
+  UNSCANNED,
+  complianceAt,
+} from './support/scenario.ts';
 
 const H = 3600;
 /** Ages are sampled every scrape: the last sample is at most one scrape interval before the fix. */
@@ -71,7 +84,10 @@ beforeAll(async () => {
   writeOpenMetrics(file, TIMELINE, (await import('./support/scenario.ts')).scenarioSeries());
   prometheus = await startBackfilledPrometheus(file);
   await rm(file);
-  [atEnd, atBreach] = await Promise.all([jsonReport('--at', new Date(END * 1000).toISOString()), jsonReport('--at', '2026-09-06T12:00:00Z', '--period', '5d')]);
+  [atEnd, atBreach] = await Promise.all([
+    jsonReport('--at', new Date(END * 1000).toISOString()),
+    jsonReport('--at', '2026-09-06T12:00:00Z', '--period', '5d'),
+  ]);
 }, 120_000);
 afterAll(async () => {
   await prometheus?.stop();
@@ -80,12 +96,15 @@ afterAll(async () => {
 
 const cve = (id: string) => CVES.find((c) => c.cveId === id)!;
 const ttr = (id: string) => (cve(id).gone! - cve(id).firstSeen) / H;
-const severityRow = (report: Report, severity: string) => report.period.bySeverity.find((r) => r.severity === severity)!;
+const severityRow = (report: Report, severity: string) =>
+  report.period.bySeverity.find((r) => r.severity === severity)!;
 
 describe('as of the end of September, over 30 days', () => {
   it('answers the four questions as of --at', () => {
     const { asOf } = atEnd;
-    expect(asOf.criticalCves.rows.map((r) => [r.image, r.cveId, r.firstSeen, r.ageHours])).toEqual([[IMAGES[0]!.image, 'CVE-2026-1004', '2026-09-30T12:00:00Z', 12]]);
+    expect(asOf.criticalCves.rows.map((r) => [r.image, r.cveId, r.firstSeen, r.ageHours])).toEqual([
+      [IMAGES[0]!.image, 'CVE-2026-1004', '2026-09-30T12:00:00Z', 12],
+    ]);
     expect(asOf.criticalCves.images.value).toBe(1);
     expect(asOf.pastSla.rows).toEqual([]);
     expect(asOf.failedRuns.rows).toEqual([]);
@@ -108,17 +127,36 @@ describe('as of the end of September, over 30 days', () => {
   it('counts CVEs appeared, remediated and within SLA per severity, with the time to remediate', () => {
     const critical = severityRow(atEnd, 'Critical');
     // Appeared: 1001, 2001, 1004 (3001 was open when the period began). Remediated: 3001, 1001, 2001.
-    expect([critical.appeared.value, critical.remediated.value, critical.remediatedWithinSla.value, critical.stillOpen.value, critical.stillOpenPastSla.value]).toEqual([3, 3, 2, 1, 0]);
+    expect([
+      critical.appeared.value,
+      critical.remediated.value,
+      critical.remediatedWithinSla.value,
+      critical.stillOpen.value,
+      critical.stillOpenPastSla.value,
+    ]).toEqual([3, 3, 2, 1, 0]);
     expect(critical.withinSlaShare.value).toBeCloseTo(2 / 3, 3);
     // Times to remediate 9 h, 10 h, 48 h: median 10 h, p90 = 10 + 0.8 x 38 h (PromQL's interpolation).
     expect([ttr('CVE-2026-3001'), ttr('CVE-2026-1001'), ttr('CVE-2026-2001')]).toEqual([9, 10, 48]);
     expect(Math.abs(critical.medianHoursToRemediate.value! - 10)).toBeLessThanOrEqual(SCRAPE_HOURS);
     expect(Math.abs(critical.p90HoursToRemediate.value! - 40.4)).toBeLessThanOrEqual(SCRAPE_HOURS);
     const high = severityRow(atEnd, 'High');
-    expect([high.appeared.value, high.remediated.value, high.remediatedWithinSla.value, high.stillOpen.value, high.stillOpenPastSla.value]).toEqual([2, 1, 1, 1, 0]);
-    expect(Math.abs(high.medianHoursToRemediate.value! - ttr('CVE-2026-1002'))).toBeLessThanOrEqual(SCRAPE_HOURS);
+    expect([
+      high.appeared.value,
+      high.remediated.value,
+      high.remediatedWithinSla.value,
+      high.stillOpen.value,
+      high.stillOpenPastSla.value,
+    ]).toEqual([2, 1, 1, 1, 0]);
+    expect(Math.abs(high.medianHoursToRemediate.value! - ttr('CVE-2026-1002'))).toBeLessThanOrEqual(
+      SCRAPE_HOURS,
+    );
     const breach = atEnd.period.cves.find((c) => c.cveId === 'CVE-2026-2001')!;
-    expect(breach).toMatchObject({ openAtStart: false, openAtEnd: false, slaHours: 24, withinSla: false });
+    expect(breach).toMatchObject({
+      openAtStart: false,
+      openAtEnd: false,
+      slaHours: 24,
+      withinSla: false,
+    });
   });
 
   it('counts runs by outcome, drift time, breaches per day and the compliance ratio over time', () => {
@@ -138,8 +176,13 @@ describe('as of the end of September, over 30 days', () => {
       const t = Date.parse(point.time) / 1000;
       const expected = complianceAt(t);
       // Sample times at a step are at most one scrape before the step (lookback).
-      if (expected === undefined) expect(point.value === null || point.value === complianceAt(t - TIMELINE.scrapeSeconds), point.time).toBe(true);
-      else if (expected === complianceAt(t - TIMELINE.scrapeSeconds)) expect(point.value, point.time).toBeCloseTo(expected, 4);
+      if (expected === undefined)
+        expect(
+          point.value === null || point.value === complianceAt(t - TIMELINE.scrapeSeconds),
+          point.time,
+        ).toBe(true);
+      else if (expected === complianceAt(t - TIMELINE.scrapeSeconds))
+        expect(point.value, point.time).toBeCloseTo(expected, 4);
     }
     expect(ratio.points.find((p) => p.time === '2026-09-16T03:00:00Z')?.value).toBeNull();
   });
@@ -151,12 +194,36 @@ describe('as of the end of September, over 30 days', () => {
     expect(collector!.downShare.value).toBeCloseTo(outageHours / 721, 3);
     expect(collector!.upShare.value).toBeCloseTo(1 - outageHours / 721, 3);
     expect(pushgateway!.upShare.value).toBe(1);
-    expect(atEnd.coverage.unscannedNamespaces).toEqual([{ namespace: UNSCANNED.namespace, hours: (UNSCANNED.to - UNSCANNED.from) / H, maxPods: UNSCANNED.pods }]);
+    expect(atEnd.coverage.unscannedNamespaces).toEqual([
+      {
+        namespace: UNSCANNED.namespace,
+        hours: (UNSCANNED.to - UNSCANNED.from) / H,
+        maxPods: UNSCANNED.pods,
+      },
+    ]);
     expect(atEnd.coverage.staleScans.rows.map((r) => r.image)).toEqual([STALE_SCAN.image]);
-    expect(Math.abs(atEnd.coverage.staleScans.rows[0]!.maxScanAgeHours - (STALE_SCAN.to - STALE_SCAN.from) / H)).toBeLessThanOrEqual(SCRAPE_HOURS);
-    expect(atEnd.coverage.retention).toMatchObject({ configured: '10y', coversPeriod: true, dataCoversPeriodStart: true });
-    expect(atEnd.coverage.inventory.map((r) => [r.image, r.team, r.inventoriedAtEnd, r.scheduleIntervalHours, r.slaHours])).toEqual(
-      [...IMAGES].sort((a, b) => a.image.localeCompare(b.image)).map((img) => [img.image, img.team, true, 24, img.sla]),
+    expect(
+      Math.abs(
+        atEnd.coverage.staleScans.rows[0]!.maxScanAgeHours - (STALE_SCAN.to - STALE_SCAN.from) / H,
+      ),
+    ).toBeLessThanOrEqual(SCRAPE_HOURS);
+    expect(atEnd.coverage.retention).toMatchObject({
+      configured: '10y',
+      coversPeriod: true,
+      dataCoversPeriodStart: true,
+    });
+    expect(
+      atEnd.coverage.inventory.map((r) => [
+        r.image,
+        r.team,
+        r.inventoriedAtEnd,
+        r.scheduleIntervalHours,
+        r.slaHours,
+      ]),
+    ).toEqual(
+      [...IMAGES]
+        .sort((a, b) => a.image.localeCompare(b.image))
+        .map((img) => [img.image, img.team, true, 24, img.sla]),
     );
   });
 
@@ -166,7 +233,9 @@ describe('as of the end of September, over 30 days', () => {
 
   it('names the PromQL of every figure: each referenced query is in the appendix', () => {
     const ids = new Set(atEnd.queries.map((q) => q.id));
-    const referenced = JSON.stringify(atEnd).match(/"queries":\[("[A-Za-z]+",?)*\]/g)!.flatMap((m) => JSON.parse(m.slice('"queries":'.length)) as string[]);
+    const referenced = JSON.stringify(atEnd)
+      .match(/"queries":\[("[A-Za-z]+",?)*\]/g)!
+      .flatMap((m) => JSON.parse(m.slice('"queries":'.length)) as string[]);
     expect(referenced.length).toBeGreaterThan(20);
     for (const id of referenced) expect(ids.has(id), id).toBe(true);
     for (const q of atEnd.queries) expect(q.promql).not.toBe('');
@@ -176,21 +245,50 @@ describe('as of the end of September, over 30 days', () => {
 describe('as of September 6, 12:00, over 5 days (the breach in progress)', () => {
   it('shows the open breach, and the period figures of those 5 days', () => {
     expect(atBreach.resolutionSeconds).toBe(600);
-    expect(atBreach.asOf.pastSla.rows).toEqual([{ image: IMAGES[1]!.image, cveId: 'CVE-2026-2001', severity: 'Critical', ageHours: 35, slaHours: 24, team: 'web' }]);
-    expect(atBreach.asOf.criticalCves.rows.map((r) => [r.cveId, r.firstSeen])).toEqual([['CVE-2026-2001', '2026-09-05T01:00:00Z']]);
+    expect(atBreach.asOf.pastSla.rows).toEqual([
+      {
+        image: IMAGES[1]!.image,
+        cveId: 'CVE-2026-2001',
+        severity: 'Critical',
+        ageHours: 35,
+        slaHours: 24,
+        team: 'web',
+      },
+    ]);
+    expect(atBreach.asOf.criticalCves.rows.map((r) => [r.cveId, r.firstSeen])).toEqual([
+      ['CVE-2026-2001', '2026-09-05T01:00:00Z'],
+    ]);
     expect(atBreach.asOf.drift.rows).toEqual([]);
     const critical = severityRow(atBreach, 'Critical');
     // 3001 was fixed before this period began; 1001 appeared and was fixed; 2001 is open past SLA.
-    expect([critical.appeared.value, critical.remediated.value, critical.remediatedWithinSla.value, critical.stillOpen.value, critical.stillOpenPastSla.value]).toEqual([2, 1, 1, 1, 1]);
-    expect(atBreach.period.runs.map((r) => [r.outcome, r.runs.value])).toEqual([['succeeded (patched or up_to_date)', 15]]);
+    expect([
+      critical.appeared.value,
+      critical.remediated.value,
+      critical.remediatedWithinSla.value,
+      critical.stillOpen.value,
+      critical.stillOpenPastSla.value,
+    ]).toEqual([2, 1, 1, 1, 1]);
+    expect(atBreach.period.runs.map((r) => [r.outcome, r.runs.value])).toEqual([
+      ['succeeded (patched or up_to_date)', 15],
+    ]);
     expect(atBreach.period.breachesPerDay.points.map((p) => p.value)).toEqual([0, 0, 0, 0, 1]);
   });
 
   it('lists the failed week as of September 20 with the last success before it', async () => {
     const report = await jsonReport('--at', '2026-09-20T12:00:00Z', '--period', '7d');
     const etl = IMAGES[2]!;
-    expect(report.asOf.failedRuns.rows).toEqual([{ image: etl.image, cronjob: etl.cronjob, failureReason: 'push_failed', team: 'data', lastSuccess: '2026-09-13T02:05:00Z' }]);
-    expect(report.asOf.overdue.rows.map((r) => [r.image, r.reason, r.lastSuccess])).toEqual([[etl.image, 'push_failed', '2026-09-13T02:05:00Z']]);
+    expect(report.asOf.failedRuns.rows).toEqual([
+      {
+        image: etl.image,
+        cronjob: etl.cronjob,
+        failureReason: 'push_failed',
+        team: 'data',
+        lastSuccess: '2026-09-13T02:05:00Z',
+      },
+    ]);
+    expect(report.asOf.overdue.rows.map((r) => [r.image, r.reason, r.lastSuccess])).toEqual([
+      [etl.image, 'push_failed', '2026-09-13T02:05:00Z'],
+    ]);
     expect(report.period.runs.map((r) => [r.outcome, r.runs.value])).toEqual([
       ['succeeded (patched or up_to_date)', 14],
       ['push_failed', 7],
@@ -207,19 +305,45 @@ describe('as of September 6, 12:00, over 5 days (the breach in progress)', () =>
 describe("one Prometheus, two fleets: each report reads its fleet's series only", () => {
   it("the second fleet's report (its inventory's namespace) shows that fleet alone", async () => {
     const report = await jsonReport(...staging, '--at', new Date(END * 1000).toISOString());
-    expect(report.asOf.criticalCves.rows.map((r) => [r.image, r.cveId])).toEqual([[STAGING.image, STAGING.cveId]]);
-    expect(report.asOf.drift.rows.map((r) => [r.namespace, r.pod])).toEqual([[STAGING.drift.namespace, STAGING.drift.pod]]);
-    expect(report.asOf.failedRuns.rows.map((r) => [r.image, r.cronjob, r.failureReason, r.team])).toEqual([[STAGING.image, STAGING.cronjob, STAGING.failureReason, STAGING.team]]);
-    expect(report.coverage.inventory.map((r) => [r.image, r.team, r.scheduleIntervalHours, r.slaHours])).toEqual([[STAGING.image, STAGING.team, 48, { Critical: STAGING.slaHours }]]);
-    expect(report.coverage.unscannedNamespaces.map((r) => r.namespace)).toEqual([STAGING.unscanned.namespace]);
+    expect(report.asOf.criticalCves.rows.map((r) => [r.image, r.cveId])).toEqual([
+      [STAGING.image, STAGING.cveId],
+    ]);
+    expect(report.asOf.drift.rows.map((r) => [r.namespace, r.pod])).toEqual([
+      [STAGING.drift.namespace, STAGING.drift.pod],
+    ]);
+    expect(
+      report.asOf.failedRuns.rows.map((r) => [r.image, r.cronjob, r.failureReason, r.team]),
+    ).toEqual([[STAGING.image, STAGING.cronjob, STAGING.failureReason, STAGING.team]]);
+    expect(
+      report.coverage.inventory.map((r) => [r.image, r.team, r.scheduleIntervalHours, r.slaHours]),
+    ).toEqual([[STAGING.image, STAGING.team, 48, { Critical: STAGING.slaHours }]]);
+    expect(report.coverage.unscannedNamespaces.map((r) => r.namespace)).toEqual([
+      STAGING.unscanned.namespace,
+    ]);
     const [collector, pushgateway] = report.coverage.sources;
     expect([collector!.upShare.value, pushgateway!.upShare.value]).toEqual([1, 0]);
-    expect(report.queries.find((q) => q.id === 'cveAtEnd')!.promql).toContain(`namespace="${STAGING.namespace}"`);
+    expect(report.queries.find((q) => q.id === 'cveAtEnd')!.promql).toContain(
+      `namespace="${STAGING.namespace}"`,
+    );
   });
 
-  it('with the selectors off, the second fleet leaks into the first one\'s report (the isolation checks can fail)', async () => {
-    await writeFile(join(dir, 'unscoped.yaml'), inventoryYaml(FLEET_NAMESPACE, 'prometheus:\n  selectors: {collector: {}, exporter: {}}\n'));
-    const run = await cli('--prometheus', prometheus.url, '--format', 'json', '--inventory', join(dir, 'unscoped.yaml'), '--at', new Date(END * 1000).toISOString(), '--period', '1d');
+  it("with the selectors off, the second fleet leaks into the first one's report (the isolation checks can fail)", async () => {
+    await writeFile(
+      join(dir, 'unscoped.yaml'),
+      inventoryYaml(FLEET_NAMESPACE, 'prometheus:\n  selectors: {collector: {}, exporter: {}}\n'),
+    );
+    const run = await cli(
+      '--prometheus',
+      prometheus.url,
+      '--format',
+      'json',
+      '--inventory',
+      join(dir, 'unscoped.yaml'),
+      '--at',
+      new Date(END * 1000).toISOString(),
+      '--period',
+      '1d',
+    );
     // Both fleets' inventory entries for payments/api (teams payments and staging) meet in one join: Prometheus refuses it.
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/many-to-many matching not allowed/);
@@ -231,13 +355,26 @@ describe("one Prometheus, two fleets: each report reads its fleet's series only"
     process.chdir(dir);
     let run: CliRun;
     try {
-      run = await cli('--prometheus', prometheus.url, '--format', 'json', '--at', new Date(END * 1000).toISOString(), '--period', '1d');
+      run = await cli(
+        '--prometheus',
+        prometheus.url,
+        '--format',
+        'json',
+        '--at',
+        new Date(END * 1000).toISOString(),
+        '--period',
+        '1d',
+      );
     } finally {
       process.chdir(cwd);
     }
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stderr).toContain('no --inventory and no inventory.yaml here: reading the series with the selectors of an inventory of defaults (namespace copa-fleet');
-    expect((JSON.parse(run.stdout) as Report).asOf.criticalCves.rows).toEqual(atEnd.asOf.criticalCves.rows);
+    expect(run.stderr).toContain(
+      'no --inventory and no inventory.yaml here: reading the series with the selectors of an inventory of defaults (namespace copa-fleet',
+    );
+    expect((JSON.parse(run.stdout) as Report).asOf.criticalCves.rows).toEqual(
+      atEnd.asOf.criticalCves.rows,
+    );
   });
 
   it('exits 1 on an invalid inventory, with its located problems', async () => {
@@ -254,15 +391,22 @@ describe('the json schema (report.schema.json)', () => {
   ajv.addFormat('date-time', /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
   let validate: ReturnType<typeof ajv.compile>;
   beforeAll(async () => {
-    validate = ajv.compile(JSON.parse(await readFile(new URL('../../report.schema.json', import.meta.url), 'utf8')) as object);
+    validate = ajv.compile(
+      JSON.parse(
+        await readFile(new URL('../../report.schema.json', import.meta.url), 'utf8'),
+      ) as object,
+    );
   });
 
   it('accepts both reports', () => {
-    for (const report of [atEnd, atBreach]) expect(validate(report), JSON.stringify(validate.errors)).toBe(true);
+    for (const report of [atEnd, atBreach])
+      expect(validate(report), JSON.stringify(validate.errors)).toBe(true);
   });
 
   it('rejects a report with a figure missing its queries (the check can fail)', () => {
-    const broken = structuredClone(atEnd) as unknown as { asOf: { drift: { count: { queries?: unknown } } } };
+    const broken = structuredClone(atEnd) as unknown as {
+      asOf: { drift: { count: { queries?: unknown } } };
+    };
     delete broken.asOf.drift.count.queries;
     expect(validate(broken)).toBe(false);
   });
@@ -273,17 +417,35 @@ describe('md and html', () => {
   let htmlFile: string;
   beforeAll(async () => {
     htmlFile = join(dir, 'report.html');
-    const run = await cli('--prometheus', prometheus.url, ...fleet, '--at', new Date(END * 1000).toISOString(), '--out', htmlFile);
+    const run = await cli(
+      '--prometheus',
+      prometheus.url,
+      ...fleet,
+      '--at',
+      new Date(END * 1000).toISOString(),
+      '--out',
+      htmlFile,
+    );
     expect(run.code, run.stderr).toBe(0);
     html = await readFile(htmlFile, 'utf8');
   });
 
   it('md carries every section, the severity table and the PromQL appendix', async () => {
-    const run = await cli('--prometheus', prometheus.url, ...fleet, '--at', new Date(END * 1000).toISOString(), '--format', 'md');
+    const run = await cli(
+      '--prometheus',
+      prometheus.url,
+      ...fleet,
+      '--at',
+      new Date(END * 1000).toISOString(),
+      '--format',
+      'md',
+    );
     expect(run.code).toBe(0);
     for (const title of Object.values(SECTION_TITLES)) expect(run.stdout).toContain(`## ${title}`);
     expect(run.stdout).toContain('| Critical | 3 | 3 | 2 | 66.7 % | 10.0 h | 40.4 h | 1 | 0 |');
-    expect(run.stdout).toContain('```promql\nmax by (image, cve_id, severity) (max_over_time(image_cve_age_hours{job="copa-fleet-collector", namespace="copa-fleet"}[30d]))\n```');
+    expect(run.stdout).toContain(
+      '```promql\nmax by (image, cve_id, severity) (max_over_time(image_cve_age_hours{job="copa-fleet-collector", namespace="copa-fleet"}[30d]))\n```',
+    );
   });
 
   it('html is self-contained: no scripts, no external resources, inline SVG charts', () => {
@@ -305,13 +467,24 @@ describe('md and html', () => {
     // Table cells wrap (at hyphens too): compare with whitespace folded and hyphen breaks joined.
     const text = (await pdfText(pdf)).replace(/\s+/g, ' ').replace(/- /g, '-');
     for (const title of Object.values(SECTION_TITLES)) expect(text).toContain(title);
-    for (const figure of ['66.7 %', '40.4 h', '99.2 %', 'push_failed 7', 'etl-worker-0', 'batch 48.0 h']) expect(text).toContain(figure);
+    for (const figure of [
+      '66.7 %',
+      '40.4 h',
+      '99.2 %',
+      'push_failed 7',
+      'etl-worker-0',
+      'batch 48.0 h',
+    ])
+      expect(text).toContain(figure);
   });
 
   it('the console check catches a page that breaks the policy (the check can fail)', async () => {
     const bad = join(dir, 'bad.html');
     await writeFile(bad, html.replace('<h1>', '<img src="http://127.0.0.1:9/x.png"><h1>'));
-    const run = await chromium(bad, ['--window-size=800,600', `--screenshot=${join(dir, 'bad.png')}`]);
+    const run = await chromium(bad, [
+      '--window-size=800,600',
+      `--screenshot=${join(dir, 'bad.png')}`,
+    ]);
     expect(run.consoleMessages.length).toBeGreaterThan(0);
   });
 });
@@ -322,10 +495,19 @@ describe('connection options and exit codes', () => {
     const target = new URL(prometheus.url);
     const proxy = createServer((req, res) => {
       seen.push(req.headers);
-      const upstream = request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      });
+      const upstream = request(
+        {
+          host: target.hostname,
+          port: target.port,
+          path: req.url,
+          method: req.method,
+          headers: req.headers,
+        },
+        (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        },
+      );
       req.pipe(upstream);
     });
     const port = await freePort();
@@ -333,10 +515,28 @@ describe('connection options and exit codes', () => {
     try {
       const token = join(dir, 'token');
       await writeFile(token, 's3cret-token\n');
-      const run = await cli('--prometheus', `http://127.0.0.1:${port}`, '--at', '2026-09-10T00:00:00Z', '--period', '2d', '--format', 'json', ...fleet, '--bearer-token-file', token, '--header', 'X-Scope-OrgID: tenant-1');
+      const run = await cli(
+        '--prometheus',
+        `http://127.0.0.1:${port}`,
+        '--at',
+        '2026-09-10T00:00:00Z',
+        '--period',
+        '2d',
+        '--format',
+        'json',
+        ...fleet,
+        '--bearer-token-file',
+        token,
+        '--header',
+        'X-Scope-OrgID: tenant-1',
+      );
       expect(run.code, run.stderr).toBe(0);
       expect(seen.length).toBeGreaterThan(20);
-      for (const headers of seen) expect([headers.authorization, headers['x-scope-orgid']]).toEqual(['Bearer s3cret-token', 'tenant-1']);
+      for (const headers of seen)
+        expect([headers.authorization, headers['x-scope-orgid']]).toEqual([
+          'Bearer s3cret-token',
+          'tenant-1',
+        ]);
       expect(run.stderr).toMatch(/querying http:\/\/127\.0\.0\.1:\d+: 23\/23/);
     } finally {
       await new Promise((resolve) => proxy.close(resolve));
@@ -346,32 +546,77 @@ describe('connection options and exit codes', () => {
   it('trusts an https Prometheus through --ca-file, and refuses it without', async () => {
     const key = join(dir, 'tls.key');
     const cert = join(dir, 'tls.crt');
-    await promisify(execFile)('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+    await promisify(execFile)('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ]);
     const target = new URL(prometheus.url);
-    const tls = createHttpsServer({ key: await readFile(key), cert: await readFile(cert) }, (req, res) => {
-      const upstream = request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      });
-      req.pipe(upstream);
-    });
+    const tls = createHttpsServer(
+      { key: await readFile(key), cert: await readFile(cert) },
+      (req, res) => {
+        const upstream = request(
+          {
+            host: target.hostname,
+            port: target.port,
+            path: req.url,
+            method: req.method,
+            headers: req.headers,
+          },
+          (up) => {
+            res.writeHead(up.statusCode ?? 502, up.headers);
+            up.pipe(res);
+          },
+        );
+        req.pipe(upstream);
+      },
+    );
     const port = await freePort();
     await new Promise<void>((resolve) => tls.listen(port, '127.0.0.1', resolve));
     try {
-      const args = ['--prometheus', `https://127.0.0.1:${port}`, '--at', '2026-09-10T00:00:00Z', '--period', '1d', '--format', 'json', ...fleet];
+      const args = [
+        '--prometheus',
+        `https://127.0.0.1:${port}`,
+        '--at',
+        '2026-09-10T00:00:00Z',
+        '--period',
+        '1d',
+        '--format',
+        'json',
+        ...fleet,
+      ];
       const trusted = await cli(...args, '--ca-file', cert);
       expect(trusted.code, trusted.stderr).toBe(0);
       expect((JSON.parse(trusted.stdout) as Report).coverage.inventory).toHaveLength(IMAGES.length);
       const untrusted = await cli(...args);
       expect(untrusted.code).toBe(1);
-      expect(untrusted.stderr).toMatch(/cannot reach https:\/\/127\.0\.0\.1:\d+: self[- ]signed certificate/);
+      expect(untrusted.stderr).toMatch(
+        /cannot reach https:\/\/127\.0\.0\.1:\d+: self[- ]signed certificate/,
+      );
     } finally {
       await new Promise((resolve) => tls.close(resolve));
     }
   });
 
   it('exits 1 when Prometheus cannot be reached', async () => {
-    const run = await cli('--prometheus', `http://127.0.0.1:${await freePort()}`, '--timeout', '5s');
+    const run = await cli(
+      '--prometheus',
+      `http://127.0.0.1:${await freePort()}`,
+      '--timeout',
+      '5s',
+    );
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/cannot reach http:\/\/127\.0\.0\.1:\d+/);
   });
@@ -383,7 +628,13 @@ describe('connection options and exit codes', () => {
   });
 
   it('exits 1 on an unreadable token file', async () => {
-    const run = await cli('--prometheus', prometheus.url, ...fleet, '--bearer-token-file', join(dir, 'missing'));
+    const run = await cli(
+      '--prometheus',
+      prometheus.url,
+      ...fleet,
+      '--bearer-token-file',
+      join(dir, 'missing'),
+    );
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('cannot read --bearer-token-file');
   });
@@ -395,7 +646,7 @@ describe('connection options and exit codes', () => {
     [['--prometheus', 'http://x', '--format', 'pdf'], '--format must be one of html, md, json'],
     [['--prometheus', 'http://x', '--at', 'yesterday'], '--at must be ISO 8601'],
     [['--prometheus', 'http://x', '--header', 'no colon'], '--header must be "NAME: VALUE"'],
-    [['--prometheus', 'http://x', '--resolution', '1s'], "more than 11,000 steps"],
+    [['--prometheus', 'http://x', '--resolution', '1s'], 'more than 11,000 steps'],
     [['--prometheus', 'http://x', '--bogus'], "Unknown option '--bogus'"],
   ])('exits 2 on a usage error: %j', async (args, message) => {
     const run = await cli(...args);

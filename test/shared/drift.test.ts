@@ -1,10 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { type ContainerStatusLike, findDrift, type PodLike, type RunningContainer, runningContainers } from '../../src/shared/drift.ts';
+import {
+  type ContainerStatusLike,
+  findDrift,
+  type PodLike,
+  type RunningContainer,
+  runningContainers,
+} from '../../src/shared/drift.ts';
 
 /** The Pod dumps are shared with the CLI tests: `kubectl get pods -A -o json` output. */
 function pods(name: string): PodLike[] {
-  const list = JSON.parse(readFileSync(new URL(`../cli/fixtures/${name}`, import.meta.url), 'utf8')) as { items: PodLike[] };
+  const list = JSON.parse(
+    readFileSync(new URL(`../cli/fixtures/${name}`, import.meta.url), 'utf8'),
+  ) as { items: PodLike[] };
   return list.items;
 }
 
@@ -39,32 +47,76 @@ describe('runningContainers', () => {
       ['keycloak-legacy-0', 'registry.example.com/identity/keycloak'],
       ['checkout-5d4c3b2a1-zz9yx', 'ghcr.io/example-org/checkout-web'],
     ]);
-    expect(found[0]?.digest).toBe('sha256:ee999b9227bfebad2683499c9827337c6ec0a77848b43a429bf400c0d1f95350');
+    expect(found[0]?.digest).toBe(
+      'sha256:ee999b9227bfebad2683499c9827337c6ec0a77848b43a429bf400c0d1f95350',
+    );
   });
 
-  const pod = (statuses: PodLike['status']): PodLike => ({ metadata: { namespace: 'ns', name: 'p' }, status: statuses });
+  const pod = (statuses: PodLike['status']): PodLike => ({
+    metadata: { namespace: 'ns', name: 'p' },
+    status: statuses,
+  });
   const running = { running: { startedAt: '2026-01-01T00:00:00Z' } };
 
   it.each([
-    ['containerd, repository digest', { image: 'nginx:1', imageID: `docker.io/library/nginx@${digest('a')}` }, 'docker.io/library/nginx', digest('a')],
-    ['containerd, bare image id', { image: 'registry.example.com:443/app:1', imageID: digest('b') }, 'registry.example.com/app', digest('b')],
-    ['docker, bare image id', { image: 'app:1', imageID: `docker://${digest('c')}` }, 'docker.io/library/app', digest('c')],
-    ['docker-pullable with :443', { image: 'x', imageID: `docker-pullable://registry.example.com:443/app@${digest('d')}` }, 'registry.example.com/app', digest('d')],
+    [
+      'containerd, repository digest',
+      { image: 'nginx:1', imageID: `docker.io/library/nginx@${digest('a')}` },
+      'docker.io/library/nginx',
+      digest('a'),
+    ],
+    [
+      'containerd, bare image id',
+      { image: 'registry.example.com:443/app:1', imageID: digest('b') },
+      'registry.example.com/app',
+      digest('b'),
+    ],
+    [
+      'docker, bare image id',
+      { image: 'app:1', imageID: `docker://${digest('c')}` },
+      'docker.io/library/app',
+      digest('c'),
+    ],
+    [
+      'docker-pullable with :443',
+      { image: 'x', imageID: `docker-pullable://registry.example.com:443/app@${digest('d')}` },
+      'registry.example.com/app',
+      digest('d'),
+    ],
   ])('%s', (_, status, image, expectedDigest) => {
-    expect(runningContainers(pod({ containerStatuses: [{ name: 'c', state: running, ...status }] }))).toEqual([
-      { namespace: 'ns', pod: 'p', container: 'c', image, digest: expectedDigest },
-    ]);
+    expect(
+      runningContainers(pod({ containerStatuses: [{ name: 'c', state: running, ...status }] })),
+    ).toEqual([{ namespace: 'ns', pod: 'p', container: 'c', image, digest: expectedDigest }]);
   });
 
   it.each([
     ['no imageID yet', { image: 'nginx:1', state: running }],
     ['an empty imageID', { image: 'nginx:1', imageID: '', state: running }],
-    ['a bare id and an invalid image', { image: 'Not Valid', imageID: digest('a'), state: running }],
-    ['an imageID with a non-sha256 digest', { image: 'nginx', imageID: `nginx@sha512:${'a'.repeat(128)}`, state: running }],
-    ['waiting', { image: 'nginx', imageID: `nginx@${digest('a')}`, state: { waiting: { reason: 'ErrImagePull' } } }],
-    ['terminated', { image: 'nginx', imageID: `nginx@${digest('a')}`, state: { terminated: { exitCode: 0 } } }],
+    [
+      'a bare id and an invalid image',
+      { image: 'Not Valid', imageID: digest('a'), state: running },
+    ],
+    [
+      'an imageID with a non-sha256 digest',
+      { image: 'nginx', imageID: `nginx@sha512:${'a'.repeat(128)}`, state: running },
+    ],
+    [
+      'waiting',
+      {
+        image: 'nginx',
+        imageID: `nginx@${digest('a')}`,
+        state: { waiting: { reason: 'ErrImagePull' } },
+      },
+    ],
+    [
+      'terminated',
+      { image: 'nginx', imageID: `nginx@${digest('a')}`, state: { terminated: { exitCode: 0 } } },
+    ],
     ['no state', { image: 'nginx', imageID: `nginx@${digest('a')}` }],
-    ['running: null', { image: 'nginx', imageID: `nginx@${digest('a')}`, state: { running: null } }],
+    [
+      'running: null',
+      { image: 'nginx', imageID: `nginx@${digest('a')}`, state: { running: null } },
+    ],
   ])('skips a container with %s', (_, status) => {
     // Kubernetes states are `waiting`/`running`/`terminated`; the type only names the one drift reads.
     const containerStatus = { name: 'c', ...status } as ContainerStatusLike;
@@ -78,7 +130,13 @@ describe('runningContainers', () => {
 });
 
 describe('findDrift', () => {
-  const c = (namespace: string, podName: string, container: string, image: string, d: string): RunningContainer => ({
+  const c = (
+    namespace: string,
+    podName: string,
+    container: string,
+    image: string,
+    d: string,
+  ): RunningContainer => ({
     namespace,
     pod: podName,
     container,
@@ -98,7 +156,9 @@ describe('findDrift', () => {
       ['docker.io/library/nginx', digest('2')],
       ['docker.io/library/redis', digest('4')],
     ]);
-    expect(findDrift(containers, patched).map((r) => `${r.namespace}/${r.pod}/${r.container}`)).toEqual(['a/p0/x', 'b/p1/a', 'b/p1/z']);
+    expect(
+      findDrift(containers, patched).map((r) => `${r.namespace}/${r.pod}/${r.container}`),
+    ).toEqual(['a/p0/x', 'b/p1/a', 'b/p1/z']);
     expect(findDrift(containers, patched)[0]).toEqual({
       namespace: 'a',
       pod: 'p0',
@@ -110,7 +170,10 @@ describe('findDrift', () => {
   });
 
   it('ignores images absent from the patched map, and reports nothing when everything runs the patched digest', () => {
-    const containers = [c('a', 'p', 'x', 'ghcr.io/o/unpatched', digest('1')), c('a', 'p', 'y', 'docker.io/library/nginx', digest('2'))];
+    const containers = [
+      c('a', 'p', 'x', 'ghcr.io/o/unpatched', digest('1')),
+      c('a', 'p', 'y', 'docker.io/library/nginx', digest('2')),
+    ];
     expect(findDrift(containers, new Map([['docker.io/library/nginx', digest('2')]]))).toEqual([]);
     expect(findDrift(containers, new Map())).toEqual([]);
   });
@@ -118,13 +181,30 @@ describe('findDrift', () => {
   it('on the containerd corpus: the stale nginx, api, envoy sidecar and keycloak', () => {
     const containers = pods('pods-containerd.json').flatMap((p) => runningContainers(p));
     const patched = new Map([
-      ['docker.io/library/nginx', 'sha256:0bb816268861030d7e4975ed6b6337428a5f696fa0355dc17620135ec1eaa036'],
-      ['registry.internal.example.com:5000/payments/api', 'sha256:d51a753ae49ce80f7a9fb8ba817c60524ca7ff86d71eeee6b8695b68e7a9c1af'],
-      ['registry.example.com/platform/envoy', 'sha256:2da8aab0eda160e599babe05f12f2d42159fe363790157ecdf2fb718342d125c'],
-      ['registry.example.com/identity/keycloak', 'sha256:647963c54ddeefbffe880d80bfd83b222ee4e31b37e91eb4371516ba0cefc29f'],
-      ['docker.io/library/redis', 'sha256:1e8554faa4c0830533a15e0ad834136725290f6658d164a12b0f2a6cd983b346'],
+      [
+        'docker.io/library/nginx',
+        'sha256:0bb816268861030d7e4975ed6b6337428a5f696fa0355dc17620135ec1eaa036',
+      ],
+      [
+        'registry.internal.example.com:5000/payments/api',
+        'sha256:d51a753ae49ce80f7a9fb8ba817c60524ca7ff86d71eeee6b8695b68e7a9c1af',
+      ],
+      [
+        'registry.example.com/platform/envoy',
+        'sha256:2da8aab0eda160e599babe05f12f2d42159fe363790157ecdf2fb718342d125c',
+      ],
+      [
+        'registry.example.com/identity/keycloak',
+        'sha256:647963c54ddeefbffe880d80bfd83b222ee4e31b37e91eb4371516ba0cefc29f',
+      ],
+      [
+        'docker.io/library/redis',
+        'sha256:1e8554faa4c0830533a15e0ad834136725290f6658d164a12b0f2a6cd983b346',
+      ],
     ]);
-    expect(findDrift(containers, patched).map((r) => `${r.namespace}/${r.pod}/${r.container}`)).toEqual([
+    expect(
+      findDrift(containers, patched).map((r) => `${r.namespace}/${r.pod}/${r.container}`),
+    ).toEqual([
       'identity/keycloak-0/keycloak',
       'payments/api-5f7c9d8b4-x2k9q/api',
       'payments/api-5f7c9d8b4-x2k9q/envoy',

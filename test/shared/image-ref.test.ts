@@ -19,7 +19,10 @@ function normalized(input: string): string {
 
 function reason(input: string): string {
   const result = parseImageRef(input);
-  if (result.ok) throw new Error(`expected ${JSON.stringify(input)} to be rejected, got ${formatImageRef(result.ref)}`);
+  if (result.ok)
+    throw new Error(
+      `expected ${JSON.stringify(input)} to be rejected, got ${formatImageRef(result.ref)}`,
+    );
   return result.reason;
 }
 
@@ -70,7 +73,11 @@ describe('distribution/reference normalisation', () => {
       tag: '1.4.2',
       digest: DIGEST,
     });
-    expect(normalizeImageRef('nginx')).toEqual({ registry: 'docker.io', path: 'library/nginx', name: 'docker.io/library/nginx' });
+    expect(normalizeImageRef('nginx')).toEqual({
+      registry: 'docker.io',
+      path: 'library/nginx',
+      name: 'docker.io/library/nginx',
+    });
   });
 
   it.each([
@@ -109,7 +116,9 @@ describe('distribution/reference normalisation', () => {
 
   it('normalizeImageRef throws an error naming the input and the reason', () => {
     expect(() => normalizeImageRef('Nginx:1')).toThrow(InvalidImageRefError);
-    expect(() => normalizeImageRef('Nginx:1')).toThrow('invalid image reference "Nginx:1": repository name must be lower-case ("Nginx")');
+    expect(() => normalizeImageRef('Nginx:1')).toThrow(
+      'invalid image reference "Nginx:1": repository name must be lower-case ("Nginx")',
+    );
   });
 
   it('repositoryOf gives the `image` label of any form, or undefined', () => {
@@ -137,7 +146,14 @@ describe('distribution/reference normalisation', () => {
 // --- properties ---------------------------------------------------------------------------
 
 /** Characters references are made of, plus some that break them: finds edge cases fast. */
-const refAlphabet = fc.constantFrom(...'abcxyzABZ019:/@.-_[]#+ é'.split(''), 'docker-pullable://', 'sha256:', HEX.slice(0, 32), 'localhost', '443');
+const refAlphabet = fc.constantFrom(
+  ...'abcxyzABZ019:/@.-_[]#+ é'.split(''),
+  'docker-pullable://',
+  'sha256:',
+  HEX.slice(0, 32),
+  'localhost',
+  '443',
+);
 const refLike = fc.array(refAlphabet, { maxLength: 24 }).map((parts) => parts.join(''));
 const anyString = fc.oneof(fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme' }), refLike);
 
@@ -160,18 +176,35 @@ interface Parts {
 
 const registryArb = fc.oneof(
   fc.constant(undefined),
-  fc.constantFrom('docker.io', 'index.docker.io', 'Docker.IO', 'docker.io:443', 'localhost', 'LocalHost:5000', '[::1]', '[fd00::a]:443'),
-  fc.tuple(fc.array(domainLabel, { minLength: 2, maxLength: 3 }), port).map(([labels, p]) => `${labels.join('.')}${p === undefined ? '' : `:${p}`}`),
-  fc.tuple(fc.stringMatching(/^[a-z][a-z0-9]{0,6}$/), fc.constantFrom('443', '5000')).map(([host, p]) => `${host}:${p}`),
+  fc.constantFrom(
+    'docker.io',
+    'index.docker.io',
+    'Docker.IO',
+    'docker.io:443',
+    'localhost',
+    'LocalHost:5000',
+    '[::1]',
+    '[fd00::a]:443',
+  ),
+  fc
+    .tuple(fc.array(domainLabel, { minLength: 2, maxLength: 3 }), port)
+    .map(([labels, p]) => `${labels.join('.')}${p === undefined ? '' : `:${p}`}`),
+  fc
+    .tuple(fc.stringMatching(/^[a-z][a-z0-9]{0,6}$/), fc.constantFrom('443', '5000'))
+    .map(([host, p]) => `${host}:${p}`),
 );
 
-const partsArb: fc.Arbitrary<Parts> = fc.record({
-  registry: registryArb,
-  path: fc.array(pathComponent, { minLength: 1, maxLength: 3 }),
-  tag: fc.option(fc.stringMatching(/^[\w][\w.-]{0,15}$/), { nil: undefined }),
-  digest: fc.option(fc.stringMatching(/^[a-f0-9]{64}$/).map((hex) => `sha256:${hex}`), { nil: undefined }),
-  prefix: fc.constantFrom('', 'docker-pullable://', 'docker://'),
-})
+const partsArb: fc.Arbitrary<Parts> = fc
+  .record({
+    registry: registryArb,
+    path: fc.array(pathComponent, { minLength: 1, maxLength: 3 }),
+    tag: fc.option(fc.stringMatching(/^[\w][\w.-]{0,15}$/), { nil: undefined }),
+    digest: fc.option(
+      fc.stringMatching(/^[a-f0-9]{64}$/).map((hex) => `sha256:${hex}`),
+      { nil: undefined },
+    ),
+    prefix: fc.constantFrom('', 'docker-pullable://', 'docker://'),
+  })
   // Without a registry, a first component with a "." reads as a host (distribution's rule), which
   // is another reference: covered by the examples above, not by this generator.
   .filter((parts) => parts.registry !== undefined || !(parts.path[0] ?? '').includes('.'));
@@ -186,11 +219,16 @@ function written(parts: Parts): string {
 /** The normalisation rules, stated independently of the implementation. */
 function expectedRef(parts: Parts): ImageRef {
   let registry = (parts.registry ?? 'docker.io').toLowerCase();
-  const [host = registry, p] = registry.startsWith('[') ? [registry.slice(0, registry.indexOf(']') + 1), registry.split(']:')[1]] : registry.split(':');
+  const [host = registry, p] = registry.startsWith('[')
+    ? [registry.slice(0, registry.indexOf(']') + 1), registry.split(']:')[1]]
+    : registry.split(':');
   const readsAsRegistry = host.includes('.') || host === 'localhost' || host.startsWith('[');
   if (p === '443' && readsAsRegistry) registry = host;
   if (registry === 'index.docker.io') registry = 'docker.io';
-  const path = registry === 'docker.io' && parts.path.length === 1 ? `library/${parts.path[0]}` : parts.path.join('/');
+  const path =
+    registry === 'docker.io' && parts.path.length === 1
+      ? `library/${parts.path[0]}`
+      : parts.path.join('/');
   return {
     registry,
     path,

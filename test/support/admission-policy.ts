@@ -21,7 +21,10 @@ interface Validation {
   readonly message?: string;
 }
 export interface PolicyObject {
-  readonly spec: { readonly variables?: readonly NamedExpression[]; readonly validations: readonly Validation[] };
+  readonly spec: {
+    readonly variables?: readonly NamedExpression[];
+    readonly validations: readonly Validation[];
+  };
 }
 
 /**
@@ -29,10 +32,37 @@ export interface PolicyObject {
  * policy may use (Kubernetes CEL: https://kubernetes.io/docs/reference/using-api/cel/).
  */
 const KUBERNETES_CEL_FUNCTIONS = new Set([
-  '_&&_', '_||_', '!_', '_==_', '_!=_', '_<_', '_<=_', '_>_', '_>=_', '_+_', '_-_', '_?_:_', '_[_]', '@in', '@not_strictly_false',
-  'size', 'has', 'dyn', 'string', 'int', 'startsWith', 'endsWith', 'contains', 'matches', 'join',
+  '_&&_',
+  '_||_',
+  '!_',
+  '_==_',
+  '_!=_',
+  '_<_',
+  '_<=_',
+  '_>_',
+  '_>=_',
+  '_+_',
+  '_-_',
+  '_?_:_',
+  '_[_]',
+  '@in',
+  '@not_strictly_false',
+  'size',
+  'has',
+  'dyn',
+  'string',
+  'int',
+  'startsWith',
+  'endsWith',
+  'contains',
+  'matches',
+  'join',
   // The standard macros, as @bufbuild/cel's parser leaves them (calls, not comprehensions).
-  'all', 'exists', 'exists_one', 'filter', 'map',
+  'all',
+  'exists',
+  'exists_one',
+  'filter',
+  'map',
 ]);
 
 type AstNode = { exprKind?: { case?: string; value?: Record<string, unknown> } };
@@ -41,7 +71,8 @@ function* calls(node: unknown): Generator<{ kind: string; detail: string }> {
   if (node === null || typeof node !== 'object') return;
   const kind = (node as AstNode).exprKind;
   if (kind?.case === 'callExpr') yield { kind: 'call', detail: String(kind.value?.function) };
-  if (kind?.case === 'comprehensionExpr' && kind.value?.iterVar2 !== '') yield { kind: 'two-variable comprehension', detail: String(kind.value?.iterVar2) };
+  if (kind?.case === 'comprehensionExpr' && kind.value?.iterVar2 !== '')
+    yield { kind: 'two-variable comprehension', detail: String(kind.value?.iterVar2) };
   for (const value of Object.values(node)) {
     if (Array.isArray(value)) for (const item of value) yield* calls(item);
     else if (value !== null && typeof value === 'object') yield* calls(value);
@@ -50,14 +81,17 @@ function* calls(node: unknown): Generator<{ kind: string; detail: string }> {
 
 /** Every function or construct in `expression` that Kubernetes' CEL lacks (empty when all are there). */
 export function nonKubernetesCel(expression: string): string[] {
-  return [...calls(parse(expression).expr)].filter(({ kind, detail }) => kind !== 'call' || !KUBERNETES_CEL_FUNCTIONS.has(detail)).map(({ kind, detail }) => `${kind} ${detail}`);
+  return [...calls(parse(expression).expr)]
+    .filter(({ kind, detail }) => kind !== 'call' || !KUBERNETES_CEL_FUNCTIONS.has(detail))
+    .map(({ kind, detail }) => `${kind} ${detail}`);
 }
 
 /** JSON -> CEL input as the API server's unstructured object: maps, lists, int64 integers. */
 export function celValue(value: unknown): CelInput {
   if (Array.isArray(value)) return value.map(celValue);
   if (typeof value === 'number') return Number.isInteger(value) ? BigInt(value) : value;
-  if (value !== null && typeof value === 'object') return new Map(Object.entries(value).map(([key, v]) => [key, celValue(v)]));
+  if (value !== null && typeof value === 'object')
+    return new Map(Object.entries(value).map(([key, v]) => [key, celValue(v)]));
   return value as CelInput;
 }
 
@@ -91,14 +125,20 @@ export function refusals(policy: PolicyObject, object: unknown): string[] {
   const variables = new Map<string, CelInput>();
   const bound: Record<string, CelInput> = { object: celValue(object), variables };
   const bindings = (): Record<string, CelInput> => bound;
-  for (const variable of policy.spec.variables ?? []) variables.set(variable.name, evaluate(variable.expression, bindings()) as CelInput);
+  for (const variable of policy.spec.variables ?? [])
+    variables.set(variable.name, evaluate(variable.expression, bindings()) as CelInput);
   const messages: string[] = [];
   for (const validation of policy.spec.validations) {
     const passed = evaluate(validation.expression, bindings());
-    if (typeof passed !== 'boolean') throw new Error(`validation ${validation.expression} returned ${String(passed)}, not a bool`);
+    if (typeof passed !== 'boolean')
+      throw new Error(`validation ${validation.expression} returned ${String(passed)}, not a bool`);
     if (passed) continue;
-    const message = validation.messageExpression === undefined ? validation.message : evaluate(validation.messageExpression, bindings());
-    if (typeof message !== 'string' || message.includes('\n')) throw new Error(`message of ${validation.expression} is not a one-line string`);
+    const message =
+      validation.messageExpression === undefined
+        ? validation.message
+        : evaluate(validation.messageExpression, bindings());
+    if (typeof message !== 'string' || message.includes('\n'))
+      throw new Error(`message of ${validation.expression} is not a one-line string`);
     messages.push(message);
   }
   return messages;

@@ -88,11 +88,23 @@ export interface ResourceType {
 /** The resource types registered by default (more with `registerType`). Keys are the plurals. */
 export const RESOURCE_TYPES = {
   pods: { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true },
-  configmaps: { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true },
+  configmaps: {
+    group: '',
+    version: 'v1',
+    plural: 'configmaps',
+    kind: 'ConfigMap',
+    namespaced: true,
+  },
   secrets: { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true },
   events: { group: '', version: 'v1', plural: 'events', kind: 'Event', namespaced: true },
   jobs: { group: 'batch', version: 'v1', plural: 'jobs', kind: 'Job', namespaced: true },
-  cronjobs: { group: 'batch', version: 'v1', plural: 'cronjobs', kind: 'CronJob', namespaced: true },
+  cronjobs: {
+    group: 'batch',
+    version: 'v1',
+    plural: 'cronjobs',
+    kind: 'CronJob',
+    namespaced: true,
+  },
   vulnerabilityreports: {
     group: 'aquasecurity.github.io',
     version: 'v1alpha1',
@@ -349,7 +361,8 @@ export class FakeKubeApi {
     const obj = clone(object);
     this.prepareNew(state, obj, obj.metadata.namespace);
     const key = objectKey(state.type, obj.metadata.namespace, obj.metadata.name);
-    if (state.objects.has(key)) throw new HttpError(409, 'AlreadyExists', `${plural} "${obj.metadata.name}" already exists`);
+    if (state.objects.has(key))
+      throw new HttpError(409, 'AlreadyExists', `${plural} "${obj.metadata.name}" already exists`);
     return this.commit(state, key, obj, 'ADDED');
   }
 
@@ -371,7 +384,8 @@ export class FakeKubeApi {
     const state = this.typeState(plural);
     const key = objectKey(state.type, object.metadata.namespace, object.metadata.name);
     const current = state.objects.get(key);
-    if (current === undefined) throw new HttpError(404, 'NotFound', `${plural} "${object.metadata.name}" not found`);
+    if (current === undefined)
+      throw new HttpError(404, 'NotFound', `${plural} "${object.metadata.name}" not found`);
     const wanted = object.metadata.resourceVersion;
     if (wanted !== undefined && wanted !== '' && wanted !== String(current.rv)) {
       throw conflict(plural, object.metadata.name);
@@ -390,7 +404,12 @@ export class FakeKubeApi {
   }
 
   /** Applies an RFC 7386 merge patch to an object. */
-  mergePatch(plural: string, namespace: string | undefined, name: string, patch: unknown): KubeObject {
+  mergePatch(
+    plural: string,
+    namespace: string | undefined,
+    name: string,
+    patch: unknown,
+  ): KubeObject {
     return this.patchObject(plural, namespace, name, 'application/merge-patch+json', patch);
   }
 
@@ -435,13 +454,16 @@ export class FakeKubeApi {
   /** Number of open watch streams, optionally of one resource. */
   openWatches(plural?: string): number {
     let n = 0;
-    for (const w of this.watches) if (!w.closed && (plural === undefined || w.typeState.type.plural === plural)) n++;
+    for (const w of this.watches)
+      if (!w.closed && (plural === undefined || w.typeState.type.plural === plural)) n++;
     return n;
   }
 
   /** Requests of a verb (and resource) served so far. */
   countRequests(verb: RequestRecord['verb'], plural?: string): number {
-    return this.requests.filter((r) => r.verb === verb && (plural === undefined || r.resource === plural)).length;
+    return this.requests.filter(
+      (r) => r.verb === verb && (plural === undefined || r.resource === plural),
+    ).length;
   }
 
   // ------------------------------------------------------------ fault injection
@@ -459,10 +481,17 @@ export class FakeKubeApi {
       state.log.length = 0;
     }
     // Outstanding continue tokens expire too (a real server compacts the revision they read at).
-    for (const [token, snap] of this.snapshots) if (plural === undefined || snap.plural === plural) this.snapshots.delete(token);
+    for (const [token, snap] of this.snapshots)
+      if (plural === undefined || snap.plural === plural) this.snapshots.delete(token);
     for (const w of [...this.watches]) {
       if (plural !== undefined && w.typeState.type.plural !== plural) continue;
-      this.sendEvent(w, 'ERROR', JSON.stringify(statusBody(410, 'Expired', `too old resource version: ${w.lastRv} (${this.rv})`)));
+      this.sendEvent(
+        w,
+        'ERROR',
+        JSON.stringify(
+          statusBody(410, 'Expired', `too old resource version: ${w.lastRv} (${this.rv})`),
+        ),
+      );
       this.endWatch(w);
     }
   }
@@ -494,10 +523,23 @@ export class FakeKubeApi {
   /** Sends a BOOKMARK with the current resourceVersion to every watch that asked for bookmarks. */
   bookmark(plural?: string): void {
     for (const w of this.watches) {
-      if (!w.bookmarks || w.pending !== undefined || (plural !== undefined && w.typeState.type.plural !== plural)) continue;
+      if (
+        !w.bookmarks ||
+        w.pending !== undefined ||
+        (plural !== undefined && w.typeState.type.plural !== plural)
+      )
+        continue;
       const { type } = w.typeState;
       w.lastRv = this.rv;
-      this.sendEvent(w, 'BOOKMARK', JSON.stringify({ kind: type.kind, apiVersion: apiVersionOf(type), metadata: { resourceVersion: String(this.rv) } }));
+      this.sendEvent(
+        w,
+        'BOOKMARK',
+        JSON.stringify({
+          kind: type.kind,
+          apiVersion: apiVersionOf(type),
+          metadata: { resourceVersion: String(this.rv) },
+        }),
+      );
     }
   }
 
@@ -528,7 +570,14 @@ export class FakeKubeApi {
   private makeServer(): Server {
     const server = createServer((req, res) => {
       this.handle(req, res).catch((error: unknown) => {
-        const e = error instanceof HttpError ? error : new HttpError(500, 'InternalError', error instanceof Error ? error.message : String(error));
+        const e =
+          error instanceof HttpError
+            ? error
+            : new HttpError(
+                500,
+                'InternalError',
+                error instanceof Error ? error.message : String(error),
+              );
         if (!res.headersSent) sendStatus(res, e.code, e.reason, e.message);
         else res.destroy();
       });
@@ -557,8 +606,18 @@ export class FakeKubeApi {
     const query = Object.fromEntries(url.searchParams);
     const route = parsePath(url.pathname, this.types);
     const method = req.method ?? 'GET';
-    const verb = route.kind === 'resource' ? verbOf(method, route.name !== undefined, query.watch === 'true' || query.watch === '1') : route.kind;
-    const record: RequestRecord = { method, path: url.pathname, query, verb, ...(route.kind === 'resource' && { resource: route.state.type.plural }), status: 0 };
+    const verb =
+      route.kind === 'resource'
+        ? verbOf(method, route.name !== undefined, query.watch === 'true' || query.watch === '1')
+        : route.kind;
+    const record: RequestRecord = {
+      method,
+      path: url.pathname,
+      query,
+      verb,
+      ...(route.kind === 'resource' && { resource: route.state.type.plural }),
+      status: 0,
+    };
     this.recordRequest(record);
 
     if (route.kind === 'resource') {
@@ -575,7 +634,12 @@ export class FakeKubeApi {
         }
         const code = spec.status ?? 500;
         record.status = code;
-        sendStatus(res, code, spec.reason ?? (code === 503 ? 'ServiceUnavailable' : 'InternalError'), spec.message ?? `injected fault (${code})`);
+        sendStatus(
+          res,
+          code,
+          spec.reason ?? (code === 503 ? 'ServiceUnavailable' : 'InternalError'),
+          spec.message ?? `injected fault (${code})`,
+        );
         return;
       }
     }
@@ -587,7 +651,12 @@ export class FakeKubeApi {
     }
     if (route.kind === 'unknown') {
       record.status = 404;
-      sendStatus(res, 404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);
+      sendStatus(
+        res,
+        404,
+        'NotFound',
+        `the server could not find the requested resource (${url.pathname})`,
+      );
       return;
     }
 
@@ -603,14 +672,16 @@ export class FakeKubeApi {
           return;
         case 'get': {
           const stored = state.objects.get(objectKey(state.type, namespace, name!));
-          if (stored === undefined) throw new HttpError(404, 'NotFound', `${state.type.plural} "${name}" not found`);
+          if (stored === undefined)
+            throw new HttpError(404, 'NotFound', `${state.type.plural} "${name}" not found`);
           record.status = 200;
           sendBytes(res, 200, stored.json);
           return;
         }
         case 'create': {
           const body = (await readJson(req)) as KubeObject;
-          if (!isObject(body) || !isObject(body.metadata)) throw new HttpError(400, 'BadRequest', 'body must be an object with metadata');
+          if (!isObject(body) || !isObject(body.metadata))
+            throw new HttpError(400, 'BadRequest', 'body must be an object with metadata');
           if (state.type.namespaced) body.metadata.namespace = namespace ?? body.metadata.namespace;
           const created = this.create(state.type.plural, body);
           record.status = 201;
@@ -619,10 +690,15 @@ export class FakeKubeApi {
         }
         case 'update': {
           const body = (await readJson(req)) as KubeObject;
-          if (!isObject(body) || !isObject(body.metadata)) throw new HttpError(400, 'BadRequest', 'body must be an object with metadata');
-          if (body.metadata.name !== name) throw new HttpError(400, 'BadRequest', 'metadata.name does not match the URL');
+          if (!isObject(body) || !isObject(body.metadata))
+            throw new HttpError(400, 'BadRequest', 'body must be an object with metadata');
+          if (body.metadata.name !== name)
+            throw new HttpError(400, 'BadRequest', 'metadata.name does not match the URL');
           if (state.type.namespaced) body.metadata.namespace = namespace;
-          const updated = subresource === undefined ? this.update(state.type.plural, body) : this.updateSubresource(state, body);
+          const updated =
+            subresource === undefined
+              ? this.update(state.type.plural, body)
+              : this.updateSubresource(state, body);
           record.status = 200;
           sendJson(res, 200, updated);
           return;
@@ -638,7 +714,8 @@ export class FakeKubeApi {
         case 'delete': {
           const key = objectKey(state.type, namespace, name!);
           const current = state.objects.get(key);
-          if (current === undefined) throw new HttpError(404, 'NotFound', `${state.type.plural} "${name}" not found`);
+          if (current === undefined)
+            throw new HttpError(404, 'NotFound', `${state.type.plural} "${name}" not found`);
           this.commitDelete(state, key, current);
           record.status = 200;
           sendBytes(res, 200, current.json);
@@ -653,16 +730,27 @@ export class FakeKubeApi {
 
   private recordRequest(record: RequestRecord): void {
     this.requests.push(record);
-    if (this.requests.length > this.maxRequestLog) this.requests.splice(0, this.requests.length - this.maxRequestLog);
+    if (this.requests.length > this.maxRequestLog)
+      this.requests.splice(0, this.requests.length - this.maxRequestLog);
   }
 
-  private async serveList(res: ServerResponse, state: TypeState, namespace: string | undefined, query: Record<string, string>): Promise<void> {
+  private async serveList(
+    res: ServerResponse,
+    state: TypeState,
+    namespace: string | undefined,
+    query: Record<string, string>,
+  ): Promise<void> {
     const selector = parseSelector(query.labelSelector, query.fieldSelector);
     const requested = query.limit !== undefined && query.limit !== '' ? Number(query.limit) : 0;
-    if (!Number.isInteger(requested) || requested < 0) throw new HttpError(400, 'BadRequest', `invalid limit "${query.limit}"`);
+    if (!Number.isInteger(requested) || requested < 0)
+      throw new HttpError(400, 'BadRequest', `invalid limit "${query.limit}"`);
     const hasContinue = query.continue !== undefined && query.continue !== '';
     if (hasContinue && query.resourceVersion !== undefined && query.resourceVersion !== '') {
-      throw new HttpError(400, 'BadRequest', 'specifying resource version is not allowed when using continue');
+      throw new HttpError(
+        400,
+        'BadRequest',
+        'specifying resource version is not allowed when using continue',
+      );
     }
     // resourceVersion=0 from the watch cache: the whole collection, limit ignored.
     const fromCache = this.watchCache && query.resourceVersion === '0';
@@ -674,14 +762,19 @@ export class FakeKubeApi {
       const decoded = decodeContinue(query.continue);
       const found = decoded === undefined ? undefined : this.snapshots.get(decoded.token);
       if (decoded === undefined || found === undefined) {
-        throw new HttpError(410, 'Expired', 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.');
+        throw new HttpError(
+          410,
+          'Expired',
+          'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.',
+        );
       }
       snapshot = found;
       offset = decoded.offset;
       token = decoded.token;
     } else {
       // Abandoned paginations must not pile up: continue tokens live 5 minutes (as after a compaction).
-      for (const [t, snap] of this.snapshots) if (Date.now() - snap.createdAt > SNAPSHOT_TTL_MS) this.snapshots.delete(t);
+      for (const [t, snap] of this.snapshots)
+        if (Date.now() - snap.createdAt > SNAPSHOT_TTL_MS) this.snapshots.delete(t);
       const items = [...state.objects.values()]
         .filter((s) => matches(s.meta, namespace, selector))
         .sort((a, b) => compareKeys(a.meta, b.meta));
@@ -714,15 +807,27 @@ export class FakeKubeApi {
     }
   }
 
-  private async serveWatch(req: IncomingMessage, res: ServerResponse, state: TypeState, namespace: string | undefined, query: Record<string, string>, record: RequestRecord): Promise<void> {
+  private async serveWatch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    state: TypeState,
+    namespace: string | undefined,
+    query: Record<string, string>,
+    record: RequestRecord,
+  ): Promise<void> {
     const selector = parseSelector(query.labelSelector, query.fieldSelector);
     const from = query.resourceVersion ?? '';
     const fromRv = from === '' || from === '0' ? undefined : Number(from);
-    if (fromRv !== undefined && !Number.isFinite(fromRv)) throw new HttpError(400, 'BadRequest', `invalid resourceVersion "${from}"`);
+    if (fromRv !== undefined && !Number.isFinite(fromRv))
+      throw new HttpError(400, 'BadRequest', `invalid resourceVersion "${from}"`);
     const initialEvents = query.sendInitialEvents === 'true';
     if (initialEvents) validateWatchList(query, this.watchList);
     else if (query.resourceVersionMatch !== undefined && query.resourceVersionMatch !== '') {
-      throw new HttpError(422, 'Invalid', 'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided');
+      throw new HttpError(
+        422,
+        'Invalid',
+        'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided',
+      );
     }
     const expired = fromRv !== undefined && fromRv < state.compactedRv;
     if (expired && this.expiredWatchMode === 'http') {
@@ -731,7 +836,11 @@ export class FakeKubeApi {
       return;
     }
     record.status = 200;
-    res.writeHead(200, { 'Content-Type': JSON_TYPE, 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache' });
+    res.writeHead(200, {
+      'Content-Type': JSON_TYPE,
+      'Transfer-Encoding': 'chunked',
+      'Cache-Control': 'no-cache',
+    });
     res.flushHeaders();
     const watch: OpenWatch = {
       typeState: state,
@@ -757,7 +866,13 @@ export class FakeKubeApi {
       watch.timer.unref();
     }
     if (expired) {
-      this.sendEvent(watch, 'ERROR', JSON.stringify(statusBody(410, 'Expired', `too old resource version: ${fromRv} (${this.rv})`)));
+      this.sendEvent(
+        watch,
+        'ERROR',
+        JSON.stringify(
+          statusBody(410, 'Expired', `too old resource version: ${fromRv} (${this.rv})`),
+        ),
+      );
       this.endWatch(watch);
       return;
     }
@@ -766,7 +881,9 @@ export class FakeKubeApi {
       return;
     }
     if (fromRv === undefined) {
-      const items = [...state.objects.values()].filter((s) => matches(s.meta, namespace, selector)).sort((a, b) => a.rv - b.rv);
+      const items = [...state.objects.values()]
+        .filter((s) => matches(s.meta, namespace, selector))
+        .sort((a, b) => a.rv - b.rv);
       for (const s of items) this.sendEvent(watch, 'ADDED', s.json);
       watch.lastRv = this.rv;
     } else {
@@ -786,7 +903,9 @@ export class FakeKubeApi {
   private async sendInitialEvents(watch: OpenWatch): Promise<void> {
     const { type, objects } = watch.typeState;
     const rv = this.rv;
-    const items = [...objects.values()].filter((s) => matches(s.meta, watch.namespace, watch.selector));
+    const items = [...objects.values()].filter((s) =>
+      matches(s.meta, watch.namespace, watch.selector),
+    );
     watch.pending = [];
     let batch: Buffer[] = [];
     let size = 0;
@@ -803,7 +922,11 @@ export class FakeKubeApi {
       if (size >= MB) await flush();
       if (watch.closed) return;
     }
-    const bookmark = { kind: type.kind, apiVersion: apiVersionOf(type), metadata: { resourceVersion: String(rv), annotations: { [INITIAL_EVENTS_END]: 'true' } } };
+    const bookmark = {
+      kind: type.kind,
+      apiVersion: apiVersionOf(type),
+      metadata: { resourceVersion: String(rv), annotations: { [INITIAL_EVENTS_END]: 'true' } },
+    };
     batch.push(eventBytes('BOOKMARK', JSON.stringify(bookmark)));
     await flush();
     const pending = watch.pending;
@@ -843,7 +966,10 @@ export class FakeKubeApi {
         groups: [...groups].map(([name, versions]) => ({
           name,
           versions: [...versions].map((v) => ({ groupVersion: `${name}/${v}`, version: v })),
-          preferredVersion: { groupVersion: `${name}/${[...versions][0]}`, version: [...versions][0] },
+          preferredVersion: {
+            groupVersion: `${name}/${[...versions][0]}`,
+            version: [...versions][0],
+          },
         })),
       };
     }
@@ -864,22 +990,31 @@ export class FakeKubeApi {
 
   private typeState(plural: string): TypeState {
     const state = this.types.get(plural);
-    if (state === undefined) throw new Error(`FakeKubeApi: unknown resource "${plural}" (register it with registerType)`);
+    if (state === undefined)
+      throw new Error(`FakeKubeApi: unknown resource "${plural}" (register it with registerType)`);
     return state;
   }
 
   private prepareNew(state: TypeState, obj: KubeObject, namespace: string | undefined): void {
-    if (typeof obj.metadata.name !== 'string' || obj.metadata.name === '') throw new HttpError(422, 'Invalid', 'metadata.name is required');
+    if (typeof obj.metadata.name !== 'string' || obj.metadata.name === '')
+      throw new HttpError(422, 'Invalid', 'metadata.name is required');
     if (state.type.namespaced) {
       obj.metadata.namespace = namespace ?? 'default';
     } else delete obj.metadata.namespace;
     obj.apiVersion = apiVersionOf(state.type);
     obj.kind = state.type.kind;
     obj.metadata.uid = obj.metadata.uid ?? randomUUID();
-    obj.metadata.creationTimestamp = obj.metadata.creationTimestamp ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    obj.metadata.creationTimestamp =
+      obj.metadata.creationTimestamp ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   }
 
-  private commit(state: TypeState, key: string, obj: KubeObject, type: 'ADDED' | 'MODIFIED', copy = true): KubeObject {
+  private commit(
+    state: TypeState,
+    key: string,
+    obj: KubeObject,
+    type: 'ADDED' | 'MODIFIED',
+    copy = true,
+  ): KubeObject {
     if (state.type.plural === 'configmaps') checkConfigMapSize(obj);
     const rv = ++this.rv;
     obj.metadata.resourceVersion = String(rv);
@@ -896,7 +1031,11 @@ export class FakeKubeApi {
     state.objects.delete(key);
     const obj = parseStored(current);
     obj.metadata.resourceVersion = String(rv);
-    this.publish(state, { rv, type: 'DELETED', stored: { meta: obj.metadata, json: Buffer.from(JSON.stringify(obj)), rv } });
+    this.publish(state, {
+      rv,
+      type: 'DELETED',
+      stored: { meta: obj.metadata, json: Buffer.from(JSON.stringify(obj)), rv },
+    });
   }
 
   private publish(state: TypeState, event: LoggedEvent): void {
@@ -917,30 +1056,48 @@ export class FakeKubeApi {
     return this.update(state.type.plural, body);
   }
 
-  private patchObject(plural: string, namespace: string | undefined, name: string, contentType: string, patch: unknown): KubeObject {
+  private patchObject(
+    plural: string,
+    namespace: string | undefined,
+    name: string,
+    contentType: string,
+    patch: unknown,
+  ): KubeObject {
     const state = this.typeState(plural);
     const key = objectKey(state.type, namespace, name);
     const current = state.objects.get(key);
-    if (current === undefined) throw new HttpError(404, 'NotFound', `${plural} "${name}" not found`);
+    if (current === undefined)
+      throw new HttpError(404, 'NotFound', `${plural} "${name}" not found`);
     let next: unknown;
     switch (contentType) {
       case 'application/merge-patch+json':
       case 'application/strategic-merge-patch+json': {
-        if (!isObject(patch)) throw new HttpError(400, 'BadRequest', 'a merge patch must be a JSON object');
+        if (!isObject(patch))
+          throw new HttpError(400, 'BadRequest', 'a merge patch must be a JSON object');
         const wanted = isObject(patch.metadata) ? patch.metadata.resourceVersion : undefined;
-        const wantedText = typeof wanted === 'string' || typeof wanted === 'number' ? String(wanted) : JSON.stringify(wanted);
-        if (wanted !== undefined && wanted !== null && wantedText !== String(current.rv)) throw conflict(plural, name);
+        const wantedText =
+          typeof wanted === 'string' || typeof wanted === 'number'
+            ? String(wanted)
+            : JSON.stringify(wanted);
+        if (wanted !== undefined && wanted !== null && wantedText !== String(current.rv))
+          throw conflict(plural, name);
         next = mergePatch(parseStored(current), patch);
         break;
       }
       case 'application/json-patch+json':
-        if (!Array.isArray(patch)) throw new HttpError(400, 'BadRequest', 'a JSON patch must be an array of operations');
+        if (!Array.isArray(patch))
+          throw new HttpError(400, 'BadRequest', 'a JSON patch must be an array of operations');
         next = jsonPatch(parseStored(current), patch);
         break;
       default:
-        throw new HttpError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got "${contentType}")`);
+        throw new HttpError(
+          415,
+          'UnsupportedMediaType',
+          `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got "${contentType}")`,
+        );
     }
-    if (!isObject(next) || !isObject(next.metadata)) throw new HttpError(422, 'Invalid', 'the patch removed metadata');
+    if (!isObject(next) || !isObject(next.metadata))
+      throw new HttpError(422, 'Invalid', 'the patch removed metadata');
     const obj = next as KubeObject;
     preserveIdentity(obj, current.meta);
     return this.commit(state, key, obj, 'MODIFIED');
@@ -950,12 +1107,21 @@ export class FakeKubeApi {
 // ---------------------------------------------------------------- routing
 
 type Route =
-  | { kind: 'resource'; state: TypeState; namespace: string | undefined; name: string | undefined; subresource: string | undefined }
+  | {
+      kind: 'resource';
+      state: TypeState;
+      namespace: string | undefined;
+      name: string | undefined;
+      subresource: string | undefined;
+    }
   | { kind: 'discovery' }
   | { kind: 'unknown' };
 
 function parsePath(pathname: string, types: ReadonlyMap<string, TypeState>): Route {
-  const parts = pathname.split('/').filter((p) => p !== '').map(decodeURIComponent);
+  const parts = pathname
+    .split('/')
+    .filter((p) => p !== '')
+    .map(decodeURIComponent);
   let rest: string[];
   let groupVersion: string;
   if (parts[0] === 'api') {
@@ -974,9 +1140,11 @@ function parsePath(pathname: string, types: ReadonlyMap<string, TypeState>): Rou
   }
   const [plural, name, subresource, ...extra] = rest;
   const state = plural === undefined ? undefined : types.get(plural);
-  if (state === undefined || apiVersionOf(state.type) !== groupVersion || extra.length > 0) return { kind: 'unknown' };
+  if (state === undefined || apiVersionOf(state.type) !== groupVersion || extra.length > 0)
+    return { kind: 'unknown' };
   if (namespace !== undefined && !state.type.namespaced) return { kind: 'unknown' };
-  if (name !== undefined && state.type.namespaced && namespace === undefined) return { kind: 'unknown' };
+  if (name !== undefined && state.type.namespaced && namespace === undefined)
+    return { kind: 'unknown' };
   return { kind: 'resource', state, namespace, name, subresource };
 }
 
@@ -999,8 +1167,14 @@ function verbOf(method: string, named: boolean, watch: boolean): Verb {
 
 // ---------------------------------------------------------------- selectors
 
-function parseSelector(labelSelector: string | undefined, fieldSelector: string | undefined): Selector {
-  return { labels: parseLabelSelector(labelSelector ?? ''), fields: parseFieldSelector(fieldSelector ?? '') };
+function parseSelector(
+  labelSelector: string | undefined,
+  fieldSelector: string | undefined,
+): Selector {
+  return {
+    labels: parseLabelSelector(labelSelector ?? ''),
+    fields: parseFieldSelector(fieldSelector ?? ''),
+  };
 }
 
 function splitTopLevel(input: string): string[] {
@@ -1022,7 +1196,12 @@ function splitTopLevel(input: string): string[] {
 function parseLabelSelector(input: string): LabelRequirement[] {
   return splitTopLevel(input).map((term): LabelRequirement => {
     const set = /^(\S+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(term);
-    if (set !== null) return { op: set[2] as 'in' | 'notin', key: set[1]!, values: set[3]!.split(',').map((v) => v.trim()) };
+    if (set !== null)
+      return {
+        op: set[2] as 'in' | 'notin',
+        key: set[1]!,
+        values: set[3]!.split(',').map((v) => v.trim()),
+      };
     const neq = /^([^!=]+)!=(.*)$/.exec(term);
     if (neq !== null) return { op: 'neq', key: neq[1]!.trim(), value: neq[2]!.trim() };
     const eq = /^([^!=]+)==?(.*)$/.exec(term);
@@ -1037,7 +1216,11 @@ function parseFieldSelector(input: string): FieldRequirement[] {
   return splitTopLevel(input).map((term) => {
     const m = /^(metadata\.name|metadata\.namespace)\s*(==|=|!=)\s*(.*)$/.exec(term);
     if (m === null) throw new HttpError(400, 'BadRequest', `field label not supported: "${term}"`);
-    return { field: m[1] as FieldRequirement['field'], op: m[2] === '!=' ? 'neq' : 'eq', value: m[3]!.trim() };
+    return {
+      field: m[1] as FieldRequirement['field'],
+      op: m[2] === '!=' ? 'neq' : 'eq',
+      value: m[3]!.trim(),
+    };
   });
 }
 
@@ -1098,7 +1281,8 @@ interface JsonPatchOp {
 export function jsonPatch(target: unknown, ops: readonly unknown[]): unknown {
   let doc = target;
   for (const raw of ops) {
-    if (!isObject(raw) || typeof raw.op !== 'string' || typeof raw.path !== 'string') throw new HttpError(400, 'BadRequest', 'invalid JSON patch operation');
+    if (!isObject(raw) || typeof raw.op !== 'string' || typeof raw.path !== 'string')
+      throw new HttpError(400, 'BadRequest', 'invalid JSON patch operation');
     const op = raw as unknown as JsonPatchOp;
     switch (op.op) {
       case 'add':
@@ -1112,7 +1296,8 @@ export function jsonPatch(target: unknown, ops: readonly unknown[]): unknown {
         doc = pointerRemove(doc, op.path);
         break;
       case 'test':
-        if (JSON.stringify(pointerGet(doc, op.path)) !== JSON.stringify(op.value)) throw new HttpError(422, 'Invalid', `test operation failed at ${op.path}`);
+        if (JSON.stringify(pointerGet(doc, op.path)) !== JSON.stringify(op.value))
+          throw new HttpError(422, 'Invalid', `test operation failed at ${op.path}`);
         break;
       case 'move': {
         const value = pointerGet(doc, op.from ?? '');
@@ -1132,8 +1317,12 @@ export function jsonPatch(target: unknown, ops: readonly unknown[]): unknown {
 
 function pointerTokens(pointer: string): string[] {
   if (pointer === '') return [];
-  if (!pointer.startsWith('/')) throw new HttpError(400, 'BadRequest', `invalid JSON pointer "${pointer}"`);
-  return pointer.slice(1).split('/').map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
+  if (!pointer.startsWith('/'))
+    throw new HttpError(400, 'BadRequest', `invalid JSON pointer "${pointer}"`);
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
 function pointerGet(doc: unknown, pointer: string): unknown {
@@ -1147,10 +1336,21 @@ function pointerGet(doc: unknown, pointer: string): unknown {
   return node;
 }
 
-function pointerSet(doc: unknown, pointer: string, value: unknown, mode: 'add' | 'replace'): unknown {
+function pointerSet(
+  doc: unknown,
+  pointer: string,
+  value: unknown,
+  mode: 'add' | 'replace',
+): unknown {
   const tokens = pointerTokens(pointer);
   if (tokens.length === 0) return value;
-  const parent = pointerGet(doc, `/${tokens.slice(0, -1).map((t) => t.replace(/~/g, '~0').replace(/\//g, '~1')).join('/')}`.replace(/^\/$/, ''));
+  const parent = pointerGet(
+    doc,
+    `/${tokens
+      .slice(0, -1)
+      .map((t) => t.replace(/~/g, '~0').replace(/\//g, '~1'))
+      .join('/')}`.replace(/^\/$/, ''),
+  );
   const last = tokens.at(-1)!;
   if (Array.isArray(parent)) {
     const index = last === '-' ? parent.length : Number(last);
@@ -1163,7 +1363,13 @@ function pointerSet(doc: unknown, pointer: string, value: unknown, mode: 'add' |
 
 function pointerRemove(doc: unknown, pointer: string): unknown {
   const tokens = pointerTokens(pointer);
-  const parent = pointerGet(doc, `/${tokens.slice(0, -1).map((t) => t.replace(/~/g, '~0').replace(/\//g, '~1')).join('/')}`.replace(/^\/$/, ''));
+  const parent = pointerGet(
+    doc,
+    `/${tokens
+      .slice(0, -1)
+      .map((t) => t.replace(/~/g, '~0').replace(/\//g, '~1'))
+      .join('/')}`.replace(/^\/$/, ''),
+  );
   const last = tokens.at(-1)!;
   if (Array.isArray(parent)) parent.splice(Number(last), 1);
   else if (isObject(parent) && last in parent) delete parent[last];
@@ -1201,17 +1407,35 @@ function checkConfigMapSize(obj: KubeObject): void {
   for (const field of ['data', 'binaryData'] as const) {
     const entries = obj[field];
     if (!isObject(entries)) continue;
-    for (const [k, v] of Object.entries(entries)) bytes += Buffer.byteLength(k) + (typeof v === 'string' ? Buffer.byteLength(v) : 0);
+    for (const [k, v] of Object.entries(entries))
+      bytes += Buffer.byteLength(k) + (typeof v === 'string' ? Buffer.byteLength(v) : 0);
   }
-  if (bytes > CONFIGMAP_MAX_BYTES) throw new HttpError(422, 'Invalid', `ConfigMap "${obj.metadata.name}" is invalid: []: Too long: must have at most ${CONFIGMAP_MAX_BYTES} bytes`);
+  if (bytes > CONFIGMAP_MAX_BYTES)
+    throw new HttpError(
+      422,
+      'Invalid',
+      `ConfigMap "${obj.metadata.name}" is invalid: []: Too long: must have at most ${CONFIGMAP_MAX_BYTES} bytes`,
+    );
 }
 
 function conflict(plural: string, name: string): HttpError {
-  return new HttpError(409, 'Conflict', `Operation cannot be fulfilled on ${plural} "${name}": the object has been modified; please apply your changes to the latest version and try again`);
+  return new HttpError(
+    409,
+    'Conflict',
+    `Operation cannot be fulfilled on ${plural} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+  );
 }
 
 function statusBody(code: number, reason: string, message: string): Record<string, unknown> {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message,
+    reason,
+    code,
+  };
 }
 
 function sendStatus(res: ServerResponse, code: number, reason: string, message: string): void {
@@ -1232,18 +1456,40 @@ function sendBytes(res: ServerResponse, code: number, body: Buffer): void {
 }
 
 function eventBytes(type: WatchEventType, objectJson: Buffer | string): Buffer {
-  return Buffer.concat([Buffer.from(`{"type":"${type}","object":`), typeof objectJson === 'string' ? Buffer.from(objectJson) : objectJson, EVENT_END]);
+  return Buffer.concat([
+    Buffer.from(`{"type":"${type}","object":`),
+    typeof objectJson === 'string' ? Buffer.from(objectJson) : objectJson,
+    EVENT_END,
+  ]);
 }
 
 /** The checks kube-apiserver makes of a watch-list request (ValidateListOptions). */
 function validateWatchList(query: Readonly<Record<string, string>>, supported: boolean): void {
-  const invalid = (field: string, detail: string) => new HttpError(422, 'Invalid', `ListOptions.meta.k8s.io "" is invalid: ${field}: Forbidden: ${detail}`);
-  if (!supported) throw invalid('sendInitialEvents', 'sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled');
-  if (query.resourceVersionMatch !== 'NotOlderThan') throw invalid('resourceVersionMatch', "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan");
-  if (query.allowWatchBookmarks !== 'true') throw invalid('allowWatchBookmarks', 'allowWatchBookmarks must be set to true when sendInitialEvents is provided');
+  const invalid = (field: string, detail: string) =>
+    new HttpError(
+      422,
+      'Invalid',
+      `ListOptions.meta.k8s.io "" is invalid: ${field}: Forbidden: ${detail}`,
+    );
+  if (!supported)
+    throw invalid(
+      'sendInitialEvents',
+      'sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled',
+    );
+  if (query.resourceVersionMatch !== 'NotOlderThan')
+    throw invalid(
+      'resourceVersionMatch',
+      'sendInitialEvents requires setting resourceVersionMatch to NotOlderThan',
+    );
+  if (query.allowWatchBookmarks !== 'true')
+    throw invalid(
+      'allowWatchBookmarks',
+      'allowWatchBookmarks must be set to true when sendInitialEvents is provided',
+    );
 }
 
-const sleep = (ms: number) => (ms > 0 ? new Promise<void>((resolve) => setTimeout(resolve, ms)) : Promise.resolve());
+const sleep = (ms: number) =>
+  ms > 0 ? new Promise<void>((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
 
 /** A body in 1 MB chunks, each after `msPerMb` of its size (the watch cache encoding as it sends). */
 async function sendPaced(res: ServerResponse, body: Buffer, msPerMb: number): Promise<void> {
@@ -1281,8 +1527,13 @@ function encodeContinue(token: string, offset: number): string {
 
 function decodeContinue(value: string): { token: string; offset: number } | undefined {
   try {
-    const parsed = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as { t?: unknown; o?: unknown };
-    return typeof parsed.t === 'string' && typeof parsed.o === 'number' ? { token: parsed.t, offset: parsed.o } : undefined;
+    const parsed = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as {
+      t?: unknown;
+      o?: unknown;
+    };
+    return typeof parsed.t === 'string' && typeof parsed.o === 'number'
+      ? { token: parsed.t, offset: parsed.o }
+      : undefined;
   } catch {
     return undefined;
   }

@@ -51,7 +51,10 @@ export function render(input: InventoryInput): Rendered {
 
 export function find(objects: readonly RenderedObject[], kind: string, name: string): K8sObject {
   const found = objects.find(({ object }) => object.kind === kind && object.metadata.name === name);
-  if (found === undefined) throw new Error(`no ${kind} ${name} in the output (have: ${objects.map(({ object }) => `${object.kind}/${object.metadata.name}`).join(', ')})`);
+  if (found === undefined)
+    throw new Error(
+      `no ${kind} ${name} in the output (have: ${objects.map(({ object }) => `${object.kind}/${object.metadata.name}`).join(', ')})`,
+    );
   return found.object;
 }
 
@@ -75,28 +78,52 @@ export const FULL: InventoryInput = {
     namespace: 'patching',
     registryCredentialsSecret: PLANTED.registrySecret,
     schedule: { window: { start: '22:00', end: '02:00' }, timeZone: 'Europe/Berlin' },
-    job: { activeDeadlineSeconds: 5400, startingDeadlineSeconds: 900, backoffLimit: 1, ttlSecondsAfterFinished: 86400 },
+    job: {
+      activeDeadlineSeconds: 5400,
+      startingDeadlineSeconds: 900,
+      backoffLimit: 1,
+      ttlSecondsAfterFinished: 86400,
+    },
   },
   images: [
     { ref: 'nginx:1.27', team: 'web' },
-    { ref: 'registry.example.com:443/shop/api:v2.3.0', schedule: '30 3 * * 1-5', sla: { critical: 8 }, patchedTag: 'v2.3.0-p' },
+    {
+      ref: 'registry.example.com:443/shop/api:v2.3.0',
+      schedule: '30 3 * * 1-5',
+      sla: { critical: 8 },
+      patchedTag: 'v2.3.0-p',
+    },
     { ref: 'ghcr.io/example-org/worker:2.0.1' },
     { ref: 'registry.internal:5000/team/tool:0.9', enabled: false },
   ],
   alerting: {
     receivers: [
-      { name: 'pager', pagerduty: { routingKey: { name: PLANTED.pagerdutySecret, key: PLANTED.pagerdutyKey } } },
-      { name: 'chat', slack: { webhookUrl: { name: PLANTED.slackSecret, key: PLANTED.slackKey }, channel: '#patching' } },
+      {
+        name: 'pager',
+        pagerduty: { routingKey: { name: PLANTED.pagerdutySecret, key: PLANTED.pagerdutyKey } },
+      },
+      {
+        name: 'chat',
+        slack: {
+          webhookUrl: { name: PLANTED.slackSecret, key: PLANTED.slackKey },
+          channel: '#patching',
+        },
+      },
     ],
     routes: [{ receiver: 'pager', severity: 'critical' }, { receiver: 'chat' }],
   },
   prometheus: { serviceMonitorLabels: { release: 'prom', team: 'platform' } },
   trivyOperator: { reportTtlHours: 30 },
-  dependencyTrack: { url: 'https://dtrack.example.com', apiKey: { name: PLANTED.dtSecret, key: PLANTED.dtKey } },
+  dependencyTrack: {
+    url: 'https://dtrack.example.com',
+    apiKey: { name: PLANTED.dtSecret, key: PLANTED.dtKey },
+  },
 };
 
 export const REMOTE_BUILDKIT: InventoryInput = {
-  defaults: { buildkit: { address: 'tcp://buildkitd.build.svc:1234', tlsSecret: PLANTED.buildkitTlsSecret } },
+  defaults: {
+    buildkit: { address: 'tcp://buildkitd.build.svc:1234', tlsSecret: PLANTED.buildkitTlsSecret },
+  },
   images: [{ ref: 'nginx:1.27' }, { ref: 'ghcr.io/example-org/worker:2.0.1' }],
 };
 
@@ -106,4 +133,9 @@ export const EXTERNAL_PUSHGATEWAY: InventoryInput = {
 };
 
 /** The inventories every all-objects test runs over. */
-export const ALL_INVENTORIES: Readonly<Record<string, InventoryInput>> = { MINIMAL, FULL, REMOTE_BUILDKIT, EXTERNAL_PUSHGATEWAY };
+export const ALL_INVENTORIES: Readonly<Record<string, InventoryInput>> = {
+  MINIMAL,
+  FULL,
+  REMOTE_BUILDKIT,
+  EXTERNAL_PUSHGATEWAY,
+};

@@ -49,13 +49,22 @@ export const KINDS: Readonly<Record<string, KindEntry>> = {
   'apps/v1/Deployment': { model: Deployment, typed: 'V1Deployment' },
   'batch/v1/CronJob': { model: CronJob, typed: 'V1CronJob' },
   'batch/v1/Job': { model: Job, typed: 'V1Job' },
-  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy': { model: ValidatingAdmissionPolicy, typed: 'V1ValidatingAdmissionPolicy' },
-  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding': { model: ValidatingAdmissionPolicyBinding, typed: 'V1ValidatingAdmissionPolicyBinding' },
+  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy': {
+    model: ValidatingAdmissionPolicy,
+    typed: 'V1ValidatingAdmissionPolicy',
+  },
+  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding': {
+    model: ValidatingAdmissionPolicyBinding,
+    typed: 'V1ValidatingAdmissionPolicyBinding',
+  },
   'networking.k8s.io/v1/NetworkPolicy': { model: NetworkPolicy, typed: 'V1NetworkPolicy' },
   'rbac.authorization.k8s.io/v1/Role': { model: Role, typed: 'V1Role' },
   'rbac.authorization.k8s.io/v1/RoleBinding': { model: RoleBinding, typed: 'V1RoleBinding' },
   'rbac.authorization.k8s.io/v1/ClusterRole': { model: ClusterRole, typed: 'V1ClusterRole' },
-  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': { model: ClusterRoleBinding, typed: 'V1ClusterRoleBinding' },
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': {
+    model: ClusterRoleBinding,
+    typed: 'V1ClusterRoleBinding',
+  },
   'monitoring.coreos.com/v1/ServiceMonitor': { model: ServiceMonitor },
   'monitoring.coreos.com/v1/PodMonitor': { model: PodMonitor },
   'monitoring.coreos.com/v1/PrometheusRule': { model: PrometheusRule },
@@ -66,7 +75,12 @@ export const KINDS: Readonly<Record<string, KindEntry>> = {
 export interface K8sObject {
   readonly apiVersion: string;
   readonly kind: string;
-  readonly metadata: { readonly name: string; readonly namespace?: string; readonly labels?: Record<string, string>; readonly annotations?: Record<string, string> };
+  readonly metadata: {
+    readonly name: string;
+    readonly namespace?: string;
+    readonly labels?: Record<string, string>;
+    readonly annotations?: Record<string, string>;
+  };
   readonly [key: string]: unknown;
 }
 
@@ -79,7 +93,8 @@ export function k8sProblems(object: unknown): string[] {
   if (object === null || typeof object !== 'object') return ['not an object'];
   const key = kindKey(object);
   const entry = KINDS[key];
-  if (entry === undefined) return [`no schema known for ${key}: add it to test/support/k8s-validate.ts KINDS`];
+  if (entry === undefined)
+    return [`no schema known for ${key}: add it to test/support/k8s-validate.ts KINDS`];
   const problems: string[] = [];
   try {
     new entry.model(structuredClone(object) as never).validate();
@@ -87,8 +102,13 @@ export function k8sProblems(object: unknown): string[] {
     problems.push(`schema: ${(error as Error).message}`);
   }
   if (entry.typed !== undefined) {
-    const roundTripped: unknown = ObjectSerializer.serialize(ObjectSerializer.deserialize(structuredClone(object), entry.typed, ''), entry.typed, '');
-    for (const path of droppedPaths(object, roundTripped, '')) problems.push(`unknown field ${path}`);
+    const roundTripped: unknown = ObjectSerializer.serialize(
+      ObjectSerializer.deserialize(structuredClone(object), entry.typed, ''),
+      entry.typed,
+      '',
+    );
+    for (const path of droppedPaths(object, roundTripped, ''))
+      problems.push(`unknown field ${path}`);
   }
   return problems;
 }
@@ -103,7 +123,9 @@ function droppedPaths(original: unknown, back: unknown, path: string): string[] 
     if (back === null || typeof back !== 'object') return [path];
     const backRecord = back as Record<string, unknown>;
     return Object.entries(original as Record<string, unknown>).flatMap(([key, value]) =>
-      backRecord[key] === undefined && value !== undefined ? [`${path}.${key}`] : droppedPaths(value, backRecord[key], `${path}.${key}`),
+      backRecord[key] === undefined && value !== undefined
+        ? [`${path}.${key}`]
+        : droppedPaths(value, backRecord[key], `${path}.${key}`),
     );
   }
   return [];

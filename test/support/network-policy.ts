@@ -27,34 +27,55 @@ interface Policy {
   readonly spec: {
     readonly podSelector: Selector;
     readonly policyTypes?: readonly string[];
-    readonly ingress?: readonly { readonly from?: readonly Peer[]; readonly ports?: readonly { readonly port?: number | string; readonly protocol?: string }[] }[];
+    readonly ingress?: readonly {
+      readonly from?: readonly Peer[];
+      readonly ports?: readonly { readonly port?: number | string; readonly protocol?: string }[];
+    }[];
   };
 }
 
 function matches(selector: Selector | undefined, labels: Labels): boolean {
   if (selector === undefined) return true;
-  if (selector.matchExpressions !== undefined) throw new Error('matchExpressions are not evaluated here');
+  if (selector.matchExpressions !== undefined)
+    throw new Error('matchExpressions are not evaluated here');
   return Object.entries(selector.matchLabels ?? {}).every(([key, value]) => labels[key] === value);
 }
 
 function peerMatches(peer: Peer, policyNamespace: string, from: Endpoint): boolean {
   if (peer.ipBlock !== undefined) throw new Error('ipBlock peers are not evaluated here');
   // No namespaceSelector: the policy's own namespace. An empty namespaceSelector: every namespace.
-  const namespaceOk = peer.namespaceSelector === undefined ? from.namespace === policyNamespace : matches(peer.namespaceSelector, from.namespaceLabels);
+  const namespaceOk =
+    peer.namespaceSelector === undefined
+      ? from.namespace === policyNamespace
+      : matches(peer.namespaceSelector, from.namespaceLabels);
   return namespaceOk && matches(peer.podSelector, from.podLabels);
 }
 
 /** Whether `from` may open a TCP connection to `port` of the pod `to` under `objects`' NetworkPolicies. */
-export function ingressAllowed(objects: readonly K8sObject[], from: Endpoint, to: Endpoint, port: number): boolean {
-  const policies = (objects.filter((object) => object.kind === 'NetworkPolicy') as unknown as Policy[]).filter(
-    (policy) => policy.metadata.namespace === to.namespace && (policy.spec.policyTypes ?? ['Ingress']).includes('Ingress') && matches(policy.spec.podSelector, to.podLabels),
+export function ingressAllowed(
+  objects: readonly K8sObject[],
+  from: Endpoint,
+  to: Endpoint,
+  port: number,
+): boolean {
+  const policies = (
+    objects.filter((object) => object.kind === 'NetworkPolicy') as unknown as Policy[]
+  ).filter(
+    (policy) =>
+      policy.metadata.namespace === to.namespace &&
+      (policy.spec.policyTypes ?? ['Ingress']).includes('Ingress') &&
+      matches(policy.spec.podSelector, to.podLabels),
   );
   if (policies.length === 0) return true;
   return policies.some((policy) =>
     (policy.spec.ingress ?? []).some(
       (rule) =>
-        (rule.from === undefined || rule.from.some((peer) => peerMatches(peer, policy.metadata.namespace, from))) &&
-        (rule.ports === undefined || rule.ports.some((p) => (p.protocol ?? 'TCP') === 'TCP' && (p.port === undefined || p.port === port))),
+        (rule.from === undefined ||
+          rule.from.some((peer) => peerMatches(peer, policy.metadata.namespace, from))) &&
+        (rule.ports === undefined ||
+          rule.ports.some(
+            (p) => (p.protocol ?? 'TCP') === 'TCP' && (p.port === undefined || p.port === port),
+          )),
     ),
   );
 }

@@ -28,16 +28,61 @@ export function podSpecOf(object: K8sObject): Json | undefined {
     case 'Job':
       return ((spec?.template as Json | undefined)?.spec as Json | undefined) ?? {};
     case 'CronJob':
-      return ((((spec?.jobTemplate as Json | undefined)?.spec as Json | undefined)?.template as Json | undefined)?.spec as Json | undefined) ?? {};
+      return (
+        ((
+          ((spec?.jobTemplate as Json | undefined)?.spec as Json | undefined)?.template as
+            Json | undefined
+        )?.spec as Json | undefined) ?? {}
+      );
     default:
       return undefined;
   }
 }
 
-const BASELINE_CAPABILITIES = new Set(['AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'MKNOD', 'NET_BIND_SERVICE', 'SETFCAP', 'SETGID', 'SETPCAP', 'SETUID', 'SYS_CHROOT']);
-const RESTRICTED_VOLUME_TYPES = new Set(['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret']);
-const SAFE_SYSCTLS = new Set(['kernel.shm_rmid_forced', 'net.ipv4.ip_local_port_range', 'net.ipv4.ip_unprivileged_port_start', 'net.ipv4.tcp_syncookies', 'net.ipv4.ping_group_range', 'net.ipv4.ip_local_reserved_ports', 'net.ipv4.tcp_keepalive_time', 'net.ipv4.tcp_fin_timeout', 'net.ipv4.tcp_keepalive_intvl', 'net.ipv4.tcp_keepalive_probes']);
-const SELINUX_TYPES = new Set(['', 'container_t', 'container_init_t', 'container_kvm_t', 'container_engine_t']);
+const BASELINE_CAPABILITIES = new Set([
+  'AUDIT_WRITE',
+  'CHOWN',
+  'DAC_OVERRIDE',
+  'FOWNER',
+  'FSETID',
+  'KILL',
+  'MKNOD',
+  'NET_BIND_SERVICE',
+  'SETFCAP',
+  'SETGID',
+  'SETPCAP',
+  'SETUID',
+  'SYS_CHROOT',
+]);
+const RESTRICTED_VOLUME_TYPES = new Set([
+  'configMap',
+  'csi',
+  'downwardAPI',
+  'emptyDir',
+  'ephemeral',
+  'persistentVolumeClaim',
+  'projected',
+  'secret',
+]);
+const SAFE_SYSCTLS = new Set([
+  'kernel.shm_rmid_forced',
+  'net.ipv4.ip_local_port_range',
+  'net.ipv4.ip_unprivileged_port_start',
+  'net.ipv4.tcp_syncookies',
+  'net.ipv4.ping_group_range',
+  'net.ipv4.ip_local_reserved_ports',
+  'net.ipv4.tcp_keepalive_time',
+  'net.ipv4.tcp_fin_timeout',
+  'net.ipv4.tcp_keepalive_intvl',
+  'net.ipv4.tcp_keepalive_probes',
+]);
+const SELINUX_TYPES = new Set([
+  '',
+  'container_t',
+  'container_init_t',
+  'container_kvm_t',
+  'container_engine_t',
+]);
 
 /** seLinuxOptions.type as text ('' when unset); a non-string type never matches an allowed one. */
 function seLinuxType(securityContext: Json): string {
@@ -52,20 +97,28 @@ export function restrictedViolations(pod: Json): Violation[] {
   };
   const podSc = (pod.securityContext as Json | undefined) ?? {};
 
-  if (pod.hostNetwork === true || pod.hostPID === true || pod.hostIPC === true) add(POD, 'host namespaces');
+  if (pod.hostNetwork === true || pod.hostPID === true || pod.hostIPC === true)
+    add(POD, 'host namespaces');
   for (const volume of (pod.volumes as Json[] | undefined) ?? []) {
     const type = Object.keys(volume).find((key) => key !== 'name');
     if (type === 'hostPath') add(POD, `hostPath volume ${String(volume.name)}`);
-    if (type === undefined || !RESTRICTED_VOLUME_TYPES.has(type)) add(POD, `volume type ${String(type)} (${String(volume.name)})`);
+    if (type === undefined || !RESTRICTED_VOLUME_TYPES.has(type))
+      add(POD, `volume type ${String(type)} (${String(volume.name)})`);
   }
-  for (const sysctl of (podSc.sysctls as Json[] | undefined) ?? []) if (!SAFE_SYSCTLS.has(String(sysctl.name))) add(POD, `unsafe sysctl ${String(sysctl.name)}`);
-  if ((podSc.appArmorProfile as Json | undefined)?.type === 'Unconfined') add(POD, 'AppArmor Unconfined');
+  for (const sysctl of (podSc.sysctls as Json[] | undefined) ?? [])
+    if (!SAFE_SYSCTLS.has(String(sysctl.name))) add(POD, `unsafe sysctl ${String(sysctl.name)}`);
+  if ((podSc.appArmorProfile as Json | undefined)?.type === 'Unconfined')
+    add(POD, 'AppArmor Unconfined');
   if (!SELINUX_TYPES.has(seLinuxType(podSc))) add(POD, 'SELinux type');
   if (podSc.runAsUser === 0) add(POD, 'runAsUser 0');
   const podSeccomp = (podSc.seccompProfile as Json | undefined)?.type;
   if (podSeccomp === 'Unconfined') add(POD, 'seccomp Unconfined');
 
-  const containers = [...((pod.initContainers as Json[] | undefined) ?? []), ...((pod.containers as Json[] | undefined) ?? []), ...((pod.ephemeralContainers as Json[] | undefined) ?? [])];
+  const containers = [
+    ...((pod.initContainers as Json[] | undefined) ?? []),
+    ...((pod.containers as Json[] | undefined) ?? []),
+    ...((pod.ephemeralContainers as Json[] | undefined) ?? []),
+  ];
   for (const container of containers) {
     const name = String(container.name);
     const sc = (container.securityContext as Json | undefined) ?? {};
@@ -74,11 +127,22 @@ export function restrictedViolations(pod: Json): Violation[] {
     const dropped = (caps.drop as string[] | undefined) ?? [];
     // baseline
     if (sc.privileged === true) add(name, 'privileged');
-    if (added.some((cap) => !BASELINE_CAPABILITIES.has(cap))) add(name, 'capabilities beyond baseline');
-    if (((container.ports as Json[] | undefined) ?? []).some((port) => port.hostPort !== undefined && port.hostPort !== 0)) add(name, 'hostPort');
-    if ((sc.appArmorProfile as Json | undefined)?.type === 'Unconfined') add(name, 'AppArmor Unconfined');
+    if (added.some((cap) => !BASELINE_CAPABILITIES.has(cap)))
+      add(name, 'capabilities beyond baseline');
+    if (
+      ((container.ports as Json[] | undefined) ?? []).some(
+        (port) => port.hostPort !== undefined && port.hostPort !== 0,
+      )
+    )
+      add(name, 'hostPort');
+    if ((sc.appArmorProfile as Json | undefined)?.type === 'Unconfined')
+      add(name, 'AppArmor Unconfined');
     if (!SELINUX_TYPES.has(seLinuxType(sc))) add(name, 'SELinux type');
-    if ((sc.seLinuxOptions as Json | undefined)?.user !== undefined || (sc.seLinuxOptions as Json | undefined)?.role !== undefined) add(name, 'SELinux user or role');
+    if (
+      (sc.seLinuxOptions as Json | undefined)?.user !== undefined ||
+      (sc.seLinuxOptions as Json | undefined)?.role !== undefined
+    )
+      add(name, 'SELinux user or role');
     if (sc.procMount !== undefined && sc.procMount !== 'Default') add(name, 'procMount');
     // restricted
     if (sc.allowPrivilegeEscalation !== false) add(name, 'allowPrivilegeEscalation not false');
@@ -86,9 +150,11 @@ export function restrictedViolations(pod: Json): Violation[] {
     if (nonRoot !== true) add(name, 'runAsNonRoot not true');
     if (sc.runAsUser === 0) add(name, 'runAsUser 0');
     const seccomp = (sc.seccompProfile as Json | undefined)?.type ?? podSeccomp;
-    if (seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost') add(name, `seccomp ${String(seccomp)}`);
+    if (seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost')
+      add(name, `seccomp ${String(seccomp)}`);
     if (!dropped.includes('ALL')) add(name, 'capabilities not dropping ALL');
-    if (added.some((cap) => cap !== 'NET_BIND_SERVICE')) add(name, `capabilities added: ${added.join(',')}`);
+    if (added.some((cap) => cap !== 'NET_BIND_SERVICE'))
+      add(name, `capabilities added: ${added.join(',')}`);
     // copa-fleet's own rules
     if (sc.readOnlyRootFilesystem !== true) add(name, 'root filesystem writable');
     if (typeof (sc.runAsUser ?? podSc.runAsUser) !== 'number') add(name, 'no explicit runAsUser');

@@ -129,11 +129,17 @@ export async function startProcess(spec: ProcessSpec): Promise<RunningProcess> {
   for (;;) {
     if (spawnError !== undefined || exited !== undefined) {
       await rm(dir, { recursive: true, force: true });
-      const how = spawnError !== undefined ? spawnError.message : `exited with ${exited?.code ?? exited?.signal}`;
+      const how =
+        spawnError !== undefined
+          ? spawnError.message
+          : `exited with ${exited?.code ?? exited?.signal}`;
       throw new Error(`${spec.name} (${spec.command}) ${how} before it was ready:\n${output}`);
     }
     try {
-      const response = await fetch(`${url}${spec.readyPath}`, { signal: AbortSignal.timeout(1_000), headers: { ...spec.readyHeaders } });
+      const response = await fetch(`${url}${spec.readyPath}`, {
+        signal: AbortSignal.timeout(1_000),
+        headers: { ...spec.readyHeaders },
+      });
       if (response.ok) break;
     } catch {
       // not listening yet
@@ -168,12 +174,18 @@ export function startPushgateway(options: PushgatewayOptions = {}): Promise<Runn
     args: ({ port }) => [
       `--web.listen-address=127.0.0.1:${port}`,
       `--persistence.file=${options.persistenceFile ?? ''}`,
-      ...(options.persistenceInterval !== undefined ? [`--persistence.interval=${options.persistenceInterval}`] : []),
-      ...(options.webConfigFile !== undefined ? [`--web.config.file=${options.webConfigFile}`] : []),
+      ...(options.persistenceInterval !== undefined
+        ? [`--persistence.interval=${options.persistenceInterval}`]
+        : []),
+      ...(options.webConfigFile !== undefined
+        ? [`--web.config.file=${options.webConfigFile}`]
+        : []),
       '--log.level=warn',
     ],
     readyPath: '/-/ready',
-    ...(options.readyAuthorization !== undefined && { readyHeaders: { authorization: options.readyAuthorization } }),
+    ...(options.readyAuthorization !== undefined && {
+      readyHeaders: { authorization: options.readyAuthorization },
+    }),
   });
 }
 

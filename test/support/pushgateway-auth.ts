@@ -35,18 +35,29 @@ export interface PushgatewayAuthFixture {
 }
 
 export function requireHtpasswd(): void {
-  if (!existsSync(HTPASSWD)) throw new Error(`${HTPASSWD} is missing: install the Debian package apache2-utils (see .ci/run)`);
+  if (!existsSync(HTPASSWD))
+    throw new Error(
+      `${HTPASSWD} is missing: install the Debian package apache2-utils (see .ci/run)`,
+    );
 }
 
 /** `htpasswd -nbBC 10 user password` prints `user:$2y$10$…`; the hash is the part after the first colon. */
 export function bcryptHash(username: string, password: string): string {
-  const line = execFileSync(HTPASSWD, ['-nbBC', '10', username, password], { encoding: 'utf8' }).trim();
+  const line = execFileSync(HTPASSWD, ['-nbBC', '10', username, password], {
+    encoding: 'utf8',
+  }).trim();
   return line.slice(line.indexOf(':') + 1);
 }
 
-export const basicAuthHeader = (username: string, password: string): string => `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+export const basicAuthHeader = (username: string, password: string): string =>
+  `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
 
-async function credentialDir(root: string, name: string, username: string, password: string): Promise<string> {
+async function credentialDir(
+  root: string,
+  name: string,
+  username: string,
+  password: string,
+): Promise<string> {
   const dir = join(root, name);
   await mkdir(dir);
   // As `kubectl create secret generic --from-file` often stores it: with a trailing newline.
@@ -64,11 +75,24 @@ export async function makePushgatewayAuth(): Promise<PushgatewayAuthFixture> {
     prometheus: { username: 'prometheus', password: 'prometheus-secret-3' },
   };
   const webConfigFile = join(root, 'web-config.yml');
-  const basicAuthUsers = Object.fromEntries(Object.values(users).map(({ username, password }) => [username, bcryptHash(username, password)]));
+  const basicAuthUsers = Object.fromEntries(
+    Object.values(users).map(({ username, password }) => [
+      username,
+      bcryptHash(username, password),
+    ]),
+  );
   await writeFile(webConfigFile, stringify({ basic_auth_users: basicAuthUsers }));
   const clients = {} as Record<PushgatewayClient, Credential>;
-  for (const [client, { username, password }] of Object.entries(users) as [PushgatewayClient, { username: string; password: string }][]) {
-    clients[client] = { username, password, dir: await credentialDir(root, client, username, password), header: basicAuthHeader(username, password) };
+  for (const [client, { username, password }] of Object.entries(users) as [
+    PushgatewayClient,
+    { username: string; password: string },
+  ][]) {
+    clients[client] = {
+      username,
+      password,
+      dir: await credentialDir(root, client, username, password),
+      header: basicAuthHeader(username, password),
+    };
   }
   const wrongDir = await credentialDir(root, 'wrong', users.exporter.username, 'not-the-password');
   return { root, webConfigFile, clients, wrongDir };

@@ -39,27 +39,40 @@ export interface RenderedKinds {
 }
 
 /** `find`, typed by kind (the schema tests validate every rendered object against these models). */
-export function findKind<K extends keyof RenderedKinds>(objects: readonly RenderedObject[], kind: K, name: string): RenderedKinds[K] {
+export function findKind<K extends keyof RenderedKinds>(
+  objects: readonly RenderedObject[],
+  kind: K,
+  name: string,
+): RenderedKinds[K] {
   return find(objects, kind, name) as unknown as RenderedKinds[K];
 }
 
 /** Every rendered object of `kind`, typed. */
-export function allOfKind<K extends keyof RenderedKinds>(objects: readonly RenderedObject[], kind: K): RenderedKinds[K][] {
-  return objects.filter(({ object }) => object.kind === kind).map(({ object }) => object as unknown as RenderedKinds[K]);
+export function allOfKind<K extends keyof RenderedKinds>(
+  objects: readonly RenderedObject[],
+  kind: K,
+): RenderedKinds[K][] {
+  return objects
+    .filter(({ object }) => object.kind === kind)
+    .map(({ object }) => object as unknown as RenderedKinds[K]);
 }
 
 /** The pod spec of a CronJob's job template or a Deployment's template. */
 export function podSpecOf(object: ICronJob | IDeployment): IPodSpec {
-  const template = object.kind === 'CronJob' ? object.spec?.jobTemplate.spec?.template : object.spec?.template;
-  if (template?.spec === undefined) throw new Error(`${object.kind}/${object.metadata?.name} has no pod template spec`);
+  const template =
+    object.kind === 'CronJob' ? object.spec?.jobTemplate.spec?.template : object.spec?.template;
+  if (template?.spec === undefined)
+    throw new Error(`${object.kind}/${object.metadata?.name} has no pod template spec`);
   return template.spec;
 }
 
 /** The pod template's labels of a CronJob or a Deployment. */
 export function podLabelsOf(object: ICronJob | IDeployment): Record<string, string> {
-  const template = object.kind === 'CronJob' ? object.spec?.jobTemplate.spec?.template : object.spec?.template;
+  const template =
+    object.kind === 'CronJob' ? object.spec?.jobTemplate.spec?.template : object.spec?.template;
   const labels = template?.metadata?.labels;
-  if (labels === undefined) throw new Error(`${object.kind}/${object.metadata?.name} has no pod template labels`);
+  if (labels === undefined)
+    throw new Error(`${object.kind}/${object.metadata?.name} has no pod template labels`);
   return labels;
 }
 

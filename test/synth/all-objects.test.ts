@@ -5,15 +5,26 @@
  */
 import { describe, expect, it } from 'vitest';
 import { JOB_CONTAINERS } from '../../src/shared/contract.ts';
-import { ALL_INVENTORIES, FULL, PLANTED, REMOTE_BUILDKIT, render } from '../support/fleet-fixtures.ts';
+import {
+  ALL_INVENTORIES,
+  FULL,
+  PLANTED,
+  REMOTE_BUILDKIT,
+  render,
+} from '../support/fleet-fixtures.ts';
 import { k8sProblems } from '../support/k8s-validate.ts';
 import { podSpecOf, restrictedViolations } from '../support/pod-security.ts';
 
-const rendered = Object.entries(ALL_INVENTORIES).map(([name, input]) => ({ name, ...render(input) }));
+const rendered = Object.entries(ALL_INVENTORIES).map(([name, input]) => ({
+  name,
+  ...render(input),
+}));
 
 describe.each(rendered)('every object of the $name inventory', ({ objects, files }) => {
   it('is valid against the OpenAPI schema of its kind', () => {
-    const problems = objects.flatMap(({ file, object }) => k8sProblems(object).map((p) => `${file} ${object.kind}/${object.metadata?.name}: ${p}`));
+    const problems = objects.flatMap(({ file, object }) =>
+      k8sProblems(object).map((p) => `${file} ${object.kind}/${object.metadata?.name}: ${p}`),
+    );
     expect(problems).toEqual([]);
     expect(objects.length).toBeGreaterThan(10);
   });
@@ -21,8 +32,15 @@ describe.each(rendered)('every object of the $name inventory', ({ objects, files
   it('carries the app.kubernetes.io labels', () => {
     for (const { object } of objects) {
       const labels = object.metadata.labels ?? {};
-      for (const key of ['app.kubernetes.io/name', 'app.kubernetes.io/part-of', 'app.kubernetes.io/managed-by', 'app.kubernetes.io/component']) {
-        expect(labels[key], `${object.kind}/${object.metadata.name} label ${key}`).toMatch(/^[a-z0-9-]+$/);
+      for (const key of [
+        'app.kubernetes.io/name',
+        'app.kubernetes.io/part-of',
+        'app.kubernetes.io/managed-by',
+        'app.kubernetes.io/component',
+      ]) {
+        expect(labels[key], `${object.kind}/${object.metadata.name} label ${key}`).toMatch(
+          /^[a-z0-9-]+$/,
+        );
       }
     }
   });
@@ -36,7 +54,8 @@ describe.each(rendered)('every object of the $name inventory', ({ objects, files
       const key = `${object.kind}/${namespace ?? ''}/${name}`;
       expect(seen.has(key), `duplicate ${key}`).toBe(false);
       seen.add(key);
-      for (const value of Object.values(labels)) expect(value).toMatch(/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/);
+      for (const value of Object.values(labels))
+        expect(value).toMatch(/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/);
       for (const value of Object.values(labels)) expect(value.length).toBeLessThanOrEqual(63);
     }
   });
@@ -44,7 +63,14 @@ describe.each(rendered)('every object of the $name inventory', ({ objects, files
   it('contains no Secret object and no secret-looking value', () => {
     expect(objects.filter(({ object }) => object.kind === 'Secret')).toEqual([]);
     const everything = files.map((file) => file.content).join('\n');
-    for (const pattern of [/stringData/, /\.dockerconfigjson":/, /hooks\.slack\.com\/services\//, /-----BEGIN [A-Z ]*KEY-----/, /"auths"\s*:/, /xox[abp]-[0-9A-Za-z-]+/]) {
+    for (const pattern of [
+      /stringData/,
+      /\.dockerconfigjson":/,
+      /hooks\.slack\.com\/services\//,
+      /-----BEGIN [A-Z ]*KEY-----/,
+      /"auths"\s*:/,
+      /xox[abp]-[0-9A-Za-z-]+/,
+    ]) {
       expect(everything).not.toMatch(pattern);
     }
   });
@@ -86,7 +112,11 @@ describe('Pod Security Standard restricted', () => {
   });
 
   it('detects a violation the generator never produces (the checker is not vacuous)', () => {
-    expect(restrictedViolations({ containers: [{ name: 'c', securityContext: { privileged: true } }] }).map((v) => v.control)).toContain('privileged');
+    expect(
+      restrictedViolations({
+        containers: [{ name: 'c', securityContext: { privileged: true } }],
+      }).map((v) => v.control),
+    ).toContain('privileged');
   });
 });
 
@@ -97,7 +127,10 @@ describe('Secret references', () => {
   function pathsOf(value: string, node: unknown, path = ''): string[] {
     if (typeof node === 'string') return node === value ? [path] : [];
     if (Array.isArray(node)) return node.flatMap((item) => pathsOf(value, item, `${path}[]`));
-    if (node !== null && typeof node === 'object') return Object.entries(node).flatMap(([key, child]) => pathsOf(value, child, `${path}.${key}`));
+    if (node !== null && typeof node === 'object')
+      return Object.entries(node).flatMap(([key, child]) =>
+        pathsOf(value, child, `${path}.${key}`),
+      );
     return [];
   }
 
@@ -106,7 +139,8 @@ describe('Secret references', () => {
     for (const planted of [PLANTED.registrySecret, PLANTED.dtSecret, PLANTED.dtKey]) {
       const paths = objects.flatMap(({ object }) => pathsOf(planted, object));
       expect(paths.length, planted).toBeGreaterThan(0);
-      for (const path of paths) referencePaths.add(path.replace(/^.*\.(initContainers|containers|volumes)/, '$1'));
+      for (const path of paths)
+        referencePaths.add(path.replace(/^.*\.(initContainers|containers|volumes)/, '$1'));
     }
     expect([...referencePaths].sort()).toEqual([
       'initContainers[].env[].valueFrom.secretKeyRef.key',

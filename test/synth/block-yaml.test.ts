@@ -15,7 +15,53 @@ describe('blockYaml writes exactly what toYaml writes', () => {
 
   it('for scalars that need quoting, odd keys, empty and nested collections', () => {
     const tricky = {
-      strings: ['', '-', '- x', 'true', 'True', 'null', '~', '1', '1.5', '0x1f', '1e3', '.inf', '#x', 'a: b', 'a #b', ' lead', 'trail ', '@x', "it's", 'say "hi"', 'yes', '*', '&a', '!t', '%x', '?', 'a:b', 'é', '0 3 * * *', 'x'.repeat(600), 'two\nlines', 'Y', 'NO', 'On', 'oFF', '=', '<<', '1_000', '0b101', '0o17', '1:20', '190:20:30.15', '2001-12-14', '.NaN', '-.Inf'],
+      strings: [
+        '',
+        '-',
+        '- x',
+        'true',
+        'True',
+        'null',
+        '~',
+        '1',
+        '1.5',
+        '0x1f',
+        '1e3',
+        '.inf',
+        '#x',
+        'a: b',
+        'a #b',
+        ' lead',
+        'trail ',
+        '@x',
+        "it's",
+        'say "hi"',
+        'yes',
+        '*',
+        '&a',
+        '!t',
+        '%x',
+        '?',
+        'a:b',
+        'é',
+        '0 3 * * *',
+        'x'.repeat(600),
+        'two\nlines',
+        'Y',
+        'NO',
+        'On',
+        'oFF',
+        '=',
+        '<<',
+        '1_000',
+        '0b101',
+        '0o17',
+        '1:20',
+        '190:20:30.15',
+        '2001-12-14',
+        '.NaN',
+        '-.Inf',
+      ],
       numbers: [0, -3, 1.5, -0, 1e21, Number.NaN, Number.POSITIVE_INFINITY],
       others: [true, false, null, {}, [], [[1, 2], []], [{}], [{ a: [], b: {} }]],
       'key with space': 1,
@@ -32,11 +78,23 @@ describe('blockYaml writes exactly what toYaml writes', () => {
   });
 
   it('for arbitrary JSON', () => {
-    fc.assert(fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (value) => blockYaml(value) === viaYaml(value)), { numRuns: 300 });
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.string(), fc.jsonValue()),
+        (value) => blockYaml(value) === viaYaml(value),
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it('for short strings made of the characters YAML 1.1 gives a meaning (booleans, numbers, sexagesimals, tags)', () => {
     const word = fc.stringMatching(/^[A-Za-z0-9._/+:=<~-]{0,6}$/);
-    fc.assert(fc.property(fc.dictionary(word, fc.oneof(word, fc.array(word))), (value) => blockYaml(value) === viaYaml(value)), { numRuns: 1000 });
+    fc.assert(
+      fc.property(
+        fc.dictionary(word, fc.oneof(word, fc.array(word))),
+        (value) => blockYaml(value) === viaYaml(value),
+      ),
+      { numRuns: 1000 },
+    );
   });
 });

@@ -12,7 +12,12 @@ import { manifestsYaml } from '../../src/synth/manifests.ts';
 import { renderFleet } from '../../src/synth/render.ts';
 import { ALL_INVENTORIES, fleetOf } from '../support/fleet-fixtures.ts';
 
-const object = (scope: Construct, id: string) => new ApiObject(scope, id, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: id.toLowerCase() } });
+const object = (scope: Construct, id: string) =>
+  new ApiObject(scope, id, {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: id.toLowerCase() },
+  });
 
 /** Charts and objects in several orders, nested charts, dependencies within and across charts. */
 function appWithDependencies(): App {
@@ -50,7 +55,10 @@ describe('chartObjects', () => {
       addObservability(app, fleet);
       prepareApp(app);
       for (const chart of app.charts) {
-        expect(chartObjects(chart).map((o): unknown => o.toJson()), `${name}: ${chart.node.id}`).toEqual(chart.toJson());
+        expect(
+          chartObjects(chart).map((o): unknown => o.toJson()),
+          `${name}: ${chart.node.id}`,
+        ).toEqual(chart.toJson());
       }
     }
   });
@@ -60,9 +68,18 @@ describe('chartObjects', () => {
     prepareApp(app);
     const charts = app.charts;
     expect(charts.map((c) => c.node.id)).not.toEqual(['base', 'nested', 'late', 'early']); // the order is not just the tree's
-    for (const chart of charts) expect(names(chartObjects(chart).map((o) => o.toJson() as ObjectJson)), chart.node.id).toEqual(names(chart.toJson()));
+    for (const chart of charts)
+      expect(
+        names(chartObjects(chart).map((o) => o.toJson() as ObjectJson)),
+        chart.node.id,
+      ).toEqual(names(chart.toJson()));
     const base = charts.find((c) => c.node.id === 'base') as Chart;
-    expect(names(chartObjects(base).map((o) => o.toJson() as ObjectJson))).toEqual(['c', 'a', 'd', 'b']);
+    expect(names(chartObjects(base).map((o) => o.toJson() as ObjectJson))).toEqual([
+      'c',
+      'a',
+      'd',
+      'b',
+    ]);
   });
 
   it('reports failed validations exactly as chart.toJson() does', () => {
@@ -83,9 +100,16 @@ describe('renderFleet', () => {
       const app = new App();
       addFleetCharts(app, fleet);
       addObservability(app, fleet);
-      const expected = app.charts.map((chart) => ({ path: `${chart.node.id}.k8s.yaml`, content: manifestsYaml(chart.toJson()) }));
+      const expected = app.charts.map((chart) => ({
+        path: `${chart.node.id}.k8s.yaml`,
+        content: manifestsYaml(chart.toJson()),
+      }));
       const files = renderFleet(fleet);
-      for (const manifest of expected) expect(files.find((f) => f.path === manifest.path)?.content, `${name}: ${manifest.path}`).toBe(manifest.content);
+      for (const manifest of expected)
+        expect(
+          files.find((f) => f.path === manifest.path)?.content,
+          `${name}: ${manifest.path}`,
+        ).toBe(manifest.content);
     }
   });
 });

@@ -4,7 +4,10 @@ import type { InventoryInput } from '../../src/inventory/schema.ts';
 import { renderFleet } from '../../src/synth/render.ts';
 import { FULL, fleetOf } from '../support/fleet-fixtures.ts';
 
-const bytes = (input: InventoryInput) => renderFleet(fleetOf(input)).map((f) => `== ${f.path}\n${f.content}`).join('\n');
+const bytes = (input: InventoryInput) =>
+  renderFleet(fleetOf(input))
+    .map((f) => `== ${f.path}\n${f.content}`)
+    .join('\n');
 
 describe('rendering', () => {
   const reference = bytes(FULL);
@@ -21,13 +24,23 @@ describe('rendering', () => {
   });
 
   it('changes when an image is added (the comparison is not vacuous)', () => {
-    expect(bytes({ ...FULL, images: [...(FULL.images ?? []), { ref: 'alpine:3.20' }] })).not.toBe(reference);
+    expect(bytes({ ...FULL, images: [...(FULL.images ?? []), { ref: 'alpine:3.20' }] })).not.toBe(
+      reference,
+    );
   });
 
   it('writes no timestamps and returns files sorted by path', () => {
     expect(reference).not.toMatch(/\b20\d\d-\d\d-\d\dT\d\d:\d\d/);
     const paths = renderFleet(fleetOf(FULL)).map((f) => f.path);
     expect(paths).toEqual([...paths].sort());
-    expect(paths).toEqual(expect.arrayContaining(['copa-jobs.k8s.yaml', 'drift-collector.k8s.yaml', 'namespace.k8s.yaml', 'pushgateway.k8s.yaml', 'trivy-operator/values.yaml']));
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        'copa-jobs.k8s.yaml',
+        'drift-collector.k8s.yaml',
+        'namespace.k8s.yaml',
+        'pushgateway.k8s.yaml',
+        'trivy-operator/values.yaml',
+      ]),
+    );
   });
 });

@@ -14,22 +14,31 @@ const REPO = resolve(import.meta.dirname, '..', '..');
 
 const OUTPUTS = [
   { inventory: 'inventory.yaml', dist: 'dist', command: 'npm run synth' },
-  { inventory: 'examples/multi-cluster/inventory.yaml', dist: 'examples/multi-cluster/dist', command: 'npm run synth:examples' },
+  {
+    inventory: 'examples/multi-cluster/inventory.yaml',
+    dist: 'examples/multi-cluster/dist',
+    command: 'npm run synth:examples',
+  },
 ] as const;
 
 describe('committed output', () => {
   const scratch = mkdtemp(join(tmpdir(), 'copa-fleet-golden-'));
   afterAll(async () => rm(await scratch, { recursive: true, force: true }));
 
-  it.each(OUTPUTS)('$dist/ equals a fresh synth of $inventory', async ({ inventory, dist, command }) => {
-    const stale = `${dist}/ is stale: run \`${command}\` and commit ${dist}/`;
-    const out = join(await scratch, dist.replaceAll('/', '-'));
-    await synthesize({ inventoryFile: join(REPO, inventory), outDir: out });
-    const fresh = await readTree(out);
-    const committed = await readTree(join(REPO, dist)).catch((): Record<string, string> => ({}));
-    expect(Object.keys(committed).sort(), `${stale} (the file list differs)`).toEqual(Object.keys(fresh).sort());
-    for (const [path, content] of Object.entries(fresh)) {
-      expect(committed[path] === content, `${stale} (${dist}/${path} differs)`).toBe(true);
-    }
-  });
+  it.each(OUTPUTS)(
+    '$dist/ equals a fresh synth of $inventory',
+    async ({ inventory, dist, command }) => {
+      const stale = `${dist}/ is stale: run \`${command}\` and commit ${dist}/`;
+      const out = join(await scratch, dist.replaceAll('/', '-'));
+      await synthesize({ inventoryFile: join(REPO, inventory), outDir: out });
+      const fresh = await readTree(out);
+      const committed = await readTree(join(REPO, dist)).catch((): Record<string, string> => ({}));
+      expect(Object.keys(committed).sort(), `${stale} (the file list differs)`).toEqual(
+        Object.keys(fresh).sort(),
+      );
+      for (const [path, content] of Object.entries(fresh)) {
+        expect(committed[path] === content, `${stale} (${dist}/${path} differs)`).toBe(true);
+      }
+    },
+  );
 });

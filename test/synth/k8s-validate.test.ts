@@ -2,24 +2,47 @@
 import { describe, expect, it } from 'vitest';
 import { k8sProblems } from '../support/k8s-validate.ts';
 
-const configMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' }, data: { a: 'b' } };
+const configMap = {
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name: 'x' },
+  data: { a: 'b' },
+};
 const cronJob = {
   apiVersion: 'batch/v1',
   kind: 'CronJob',
   metadata: { name: 'x' },
-  spec: { schedule: '0 1 * * *', jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'i' }] } } } } },
+  spec: {
+    schedule: '0 1 * * *',
+    jobTemplate: {
+      spec: {
+        template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'i' }] } },
+      },
+    },
+  },
 };
 
 describe('k8sProblems', () => {
   it('accepts valid objects', () => {
     expect(k8sProblems(configMap)).toEqual([]);
     expect(k8sProblems(cronJob)).toEqual([]);
-    expect(k8sProblems({ apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor', metadata: { name: 'x' }, spec: { selector: {}, endpoints: [{ port: 'http' }] } })).toEqual([]);
+    expect(
+      k8sProblems({
+        apiVersion: 'monitoring.coreos.com/v1',
+        kind: 'ServiceMonitor',
+        metadata: { name: 'x' },
+        spec: { selector: {}, endpoints: [{ port: 'http' }] },
+      }),
+    ).toEqual([]);
   });
 
   it('rejects an unknown kind instead of passing it', () => {
-    expect(k8sProblems({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'x' }, data: {} })).toEqual([expect.stringMatching(/no schema known for v1\/Secret/)]);
-    expect(k8sProblems({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'x' } })[0]).toMatch(/no schema known/);
+    expect(
+      k8sProblems({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'x' }, data: {} }),
+    ).toEqual([expect.stringMatching(/no schema known for v1\/Secret/)]);
+    expect(
+      k8sProblems({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'x' } })[0],
+    ).toMatch(/no schema known/);
   });
 
   it('rejects a wrong type', () => {
@@ -28,12 +51,21 @@ describe('k8sProblems', () => {
 
   it('rejects an unknown field anywhere in a built-in kind', () => {
     const typo = structuredClone(cronJob) as typeof cronJob & Record<string, unknown>;
-    (typo.spec.jobTemplate.spec.template.spec.containers[0] as Record<string, unknown>).securityContex = {};
-    expect(k8sProblems(typo)).toEqual(['unknown field .spec.jobTemplate.spec.template.spec.containers[0].securityContex']);
+    (
+      typo.spec.jobTemplate.spec.template.spec.containers[0] as Record<string, unknown>
+    ).securityContex = {};
+    expect(k8sProblems(typo)).toEqual([
+      'unknown field .spec.jobTemplate.spec.template.spec.containers[0].securityContex',
+    ]);
   });
 
   it('rejects a wrong type in a monitoring.coreos.com kind', () => {
-    const problems = k8sProblems({ apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor', metadata: { name: 'x' }, spec: { selector: {}, endpoints: [{ port: 'http', honorLabels: 'yes' }] } });
+    const problems = k8sProblems({
+      apiVersion: 'monitoring.coreos.com/v1',
+      kind: 'ServiceMonitor',
+      metadata: { name: 'x' },
+      spec: { selector: {}, endpoints: [{ port: 'http', honorLabels: 'yes' }] },
+    });
     expect(problems[0]).toMatch(/honorLabels must be boolean/);
   });
 });

@@ -19,7 +19,11 @@ const MULTI: InventoryInput = {
   prometheus: { ...FULL.prometheus, clusterLabel: 'k8s_cluster' },
   // Deliberately not sorted: the output must not depend on the order.
   clusters: [
-    { name: 'us-1', roles: ['workloads'], prometheus: { serviceMonitorLabels: { prometheus: 'us-1' } } },
+    {
+      name: 'us-1',
+      roles: ['workloads'],
+      prometheus: { serviceMonitorLabels: { prometheus: 'us-1' } },
+    },
     { name: 'eu-1', roles: ['workloads', 'patch'] },
   ],
 };
@@ -32,8 +36,15 @@ interface RuleFile {
 describe('multi-cluster output', () => {
   const { files, objects } = render(MULTI);
   const paths = files.map((file) => file.path);
-  const kindsIn = (directory: string) => [...new Set(objects.filter((o) => o.file.startsWith(`${directory}/`)).map((o) => o.object.kind))].sort();
-  const rules = parse(files.find((f) => f.path === 'global/prometheus/copa-fleet.rules.yaml')!.content) as RuleFile;
+  const kindsIn = (directory: string) =>
+    [
+      ...new Set(
+        objects.filter((o) => o.file.startsWith(`${directory}/`)).map((o) => o.object.kind),
+      ),
+    ].sort();
+  const rules = parse(
+    files.find((f) => f.path === 'global/prometheus/copa-fleet.rules.yaml')!.content,
+  ) as RuleFile;
 
   it('writes one directory per cluster and global/, nothing at the top level', () => {
     expect(paths).toEqual([
@@ -59,36 +70,60 @@ describe('multi-cluster output', () => {
     expect(kindsIn('us-1')).not.toContain('CronJob');
     expect(kindsIn('us-1')).not.toContain('PrometheusRule');
     expect(kindsIn('eu-1')).not.toContain('PrometheusRule');
-    expect(kindsIn('global')).toEqual(['AlertmanagerConfig', 'ConfigMap', 'Namespace', 'PrometheusRule']);
-    for (const cluster of ['eu-1', 'us-1']) expect(kindsIn(cluster)).toEqual(expect.arrayContaining(['Deployment', 'ServiceMonitor']));
+    expect(kindsIn('global')).toEqual([
+      'AlertmanagerConfig',
+      'ConfigMap',
+      'Namespace',
+      'PrometheusRule',
+    ]);
+    for (const cluster of ['eu-1', 'us-1'])
+      expect(kindsIn(cluster)).toEqual(expect.arrayContaining(['Deployment', 'ServiceMonitor']));
     // A workload cluster's collector has no Pushgateway to clean up.
     const collectorArgs = (cluster: string) =>
-      JSON.stringify(objects.find((o) => o.file === `${cluster}/drift-collector.k8s.yaml` && o.object.kind === 'Deployment')?.object);
+      JSON.stringify(
+        objects.find(
+          (o) => o.file === `${cluster}/drift-collector.k8s.yaml` && o.object.kind === 'Deployment',
+        )?.object,
+      );
     expect(collectorArgs('eu-1')).toMatch(/--pushgateway-url/);
     expect(collectorArgs('us-1')).not.toMatch(/--pushgateway-url/);
   });
 
-  it('lets only the patch cluster\'s namespace admit the BuildKit sidecar', () => {
-    const enforce = (directory: string) => objects.find((o) => o.file === `${directory}/namespace.k8s.yaml`)?.object.metadata.labels?.['pod-security.kubernetes.io/enforce'];
-    expect([enforce('eu-1'), enforce('us-1'), enforce('global')]).toEqual(['privileged', 'restricted', 'restricted']);
+  it("lets only the patch cluster's namespace admit the BuildKit sidecar", () => {
+    const enforce = (directory: string) =>
+      objects.find((o) => o.file === `${directory}/namespace.k8s.yaml`)?.object.metadata.labels?.[
+        'pod-security.kubernetes.io/enforce'
+      ];
+    expect([enforce('eu-1'), enforce('us-1'), enforce('global')]).toEqual([
+      'privileged',
+      'restricted',
+      'restricted',
+    ]);
   });
 
   it('gives each cluster its own ServiceMonitor labels', () => {
     const monitorLabels = (cluster: string) =>
-      objects.filter((o) => o.file.startsWith(`${cluster}/`) && o.object.kind === 'ServiceMonitor').map((o) => o.object.metadata.labels ?? {});
+      objects
+        .filter((o) => o.file.startsWith(`${cluster}/`) && o.object.kind === 'ServiceMonitor')
+        .map((o) => o.object.metadata.labels ?? {});
     expect(monitorLabels('us-1').every((labels) => labels.prometheus === 'us-1')).toBe(true);
     expect(monitorLabels('eu-1').every((labels) => labels.prometheus === undefined)).toBe(true);
   });
 
   it('generates only valid Kubernetes objects', () => {
-    const problems = objects.flatMap(({ file, object }) => k8sProblems(object).map((p) => `${file} ${object.kind}/${object.metadata.name}: ${p}`));
+    const problems = objects.flatMap(({ file, object }) =>
+      k8sProblems(object).map((p) => `${file} ${object.kind}/${object.metadata.name}: ${p}`),
+    );
     expect(problems).toEqual([]);
   });
 
   it('global rules pass promtool check rules', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'copa-multi-rules-'));
     try {
-      await writeFile(join(dir, 'rules.yaml'), files.find((f) => f.path === 'global/prometheus/copa-fleet.rules.yaml')!.content);
+      await writeFile(
+        join(dir, 'rules.yaml'),
+        files.find((f) => f.path === 'global/prometheus/copa-fleet.rules.yaml')!.content,
+      );
       const result = await runTool(PROMTOOL, ['check', 'rules', join(dir, 'rules.yaml')]);
       expect(result.code, result.output).toBe(0);
     } finally {
@@ -98,7 +133,14 @@ describe('multi-cluster output', () => {
 
   it('groups and joins every global rule by the cluster label; only the patched-digest side of the drift join is cross-cluster', () => {
     // The patch cluster's patched digests hold for every cluster: that join is by (image[, digest]).
-    const crossCluster = new Set(['by (image, digest)', 'by (image)', 'on (image, digest)', 'on (image)', 'on ()', 'group(']);
+    const crossCluster = new Set([
+      'by (image, digest)',
+      'by (image)',
+      'on (image, digest)',
+      'on (image)',
+      'on ()',
+      'group(',
+    ]);
     const findings: string[] = [];
     for (const group of rules.groups) {
       for (const rule of group.rules) {
@@ -120,13 +162,21 @@ describe('multi-cluster output', () => {
   });
 
   it('has a PatchedDigestsUnavailable alert and routes it', () => {
-    expect(rules.groups.flatMap((g) => g.rules.map((r) => r.alert))).toContain(ALERTS.patchedDigestsUnavailable);
-    expect(files.find((f) => f.path === 'global/alertmanager/copa-fleet.route.yaml')?.content ?? '').toContain(ALERTS.patchedDigestsUnavailable);
+    expect(rules.groups.flatMap((g) => g.rules.map((r) => r.alert))).toContain(
+      ALERTS.patchedDigestsUnavailable,
+    );
+    expect(
+      files.find((f) => f.path === 'global/alertmanager/copa-fleet.route.yaml')?.content ?? '',
+    ).toContain(ALERTS.patchedDigestsUnavailable);
   });
 
   it('gives the dashboard a multi-select cluster variable that every panel query reads', () => {
-    const dashboard = JSON.parse(files.find((f) => f.path === 'global/grafana/copa-fleet.json')!.content) as {
-      templating: { list: { name: string; multi?: boolean; includeAll?: boolean; query?: unknown }[] };
+    const dashboard = JSON.parse(
+      files.find((f) => f.path === 'global/grafana/copa-fleet.json')!.content,
+    ) as {
+      templating: {
+        list: { name: string; multi?: boolean; includeAll?: boolean; query?: unknown }[];
+      };
       panels: { targets?: { expr: string }[] }[];
     };
     const variable = dashboard.templating.list.find((v) => v.name === 'cluster');
@@ -139,13 +189,20 @@ describe('multi-cluster output', () => {
 
   it('is the same output for reordered clusters', () => {
     const reordered = render({ ...MULTI, clusters: [...MULTI.clusters!].reverse() });
-    expect(reordered.files.map((f) => [f.path, f.content])).toEqual(files.map((f) => [f.path, f.content]));
+    expect(reordered.files.map((f) => [f.path, f.content])).toEqual(
+      files.map((f) => [f.path, f.content]),
+    );
   });
 
-  it('leaves a single-cluster inventory\'s output as it was: the cluster label is used only with clusters', () => {
+  it("leaves a single-cluster inventory's output as it was: the cluster label is used only with clusters", () => {
     const single = render(FULL).files;
-    const withLabel = render({ ...FULL, prometheus: { ...FULL.prometheus, clusterLabel: LABEL } }).files;
-    expect(withLabel.map((f) => [f.path, f.content])).toEqual(single.map((f) => [f.path, f.content]));
+    const withLabel = render({
+      ...FULL,
+      prometheus: { ...FULL.prometheus, clusterLabel: LABEL },
+    }).files;
+    expect(withLabel.map((f) => [f.path, f.content])).toEqual(
+      single.map((f) => [f.path, f.content]),
+    );
     expect(single.filter((f) => f.content.includes(LABEL)).map((f) => f.path)).toEqual([]);
   });
 });

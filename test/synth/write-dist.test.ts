@@ -37,7 +37,10 @@ describe('writeOutputDir', () => {
       { path: 'a.k8s.yaml', content: 'a\n' },
       { path: 'trivy-operator/values.yaml', content: 'v\n' },
     ]);
-    expect(await readTree(out)).toEqual({ 'a.k8s.yaml': 'a\n', 'trivy-operator/values.yaml': 'v\n' });
+    expect(await readTree(out)).toEqual({
+      'a.k8s.yaml': 'a\n',
+      'trivy-operator/values.yaml': 'v\n',
+    });
     expect(await readdir(root)).toEqual(['dist']);
   });
 
@@ -62,14 +65,18 @@ describe('writeOutputDir', () => {
 
   it('refuses an output path that is not a directory, and touches nothing', async () => {
     await writeFile(out, 'not a directory\n');
-    await expect(writeOutputDir(out, [{ path: 'a.k8s.yaml', content: 'a\n' }])).rejects.toThrow(OutputDirError);
+    await expect(writeOutputDir(out, [{ path: 'a.k8s.yaml', content: 'a\n' }])).rejects.toThrow(
+      OutputDirError,
+    );
     expect(await readFile(out, 'utf8')).toBe('not a directory\n');
     expect(await readdir(root)).toEqual(['dist']);
   });
 
   it('refuses to replace the current directory or one of its ancestors', async () => {
     for (const dir of ['.', '..', process.cwd()]) {
-      await expect(writeOutputDir(dir, [{ path: 'a.k8s.yaml', content: 'a\n' }])).rejects.toThrow(/contains the current directory/);
+      await expect(writeOutputDir(dir, [{ path: 'a.k8s.yaml', content: 'a\n' }])).rejects.toThrow(
+        /contains the current directory/,
+      );
     }
   });
 });
@@ -93,7 +100,10 @@ function failingSynth(failingPath: string, chunksBefore: number): FileToWrite[] 
 
 describe('writeOutputDir with streamed files', () => {
   it('writes streamed chunks in order, next to whole files, from a sync or an async iterable', async () => {
-    const streamed: StreamedFile = { path: 'big.k8s.yaml', chunks: ['one\n', '', 'two\n', 'three\n'] };
+    const streamed: StreamedFile = {
+      path: 'big.k8s.yaml',
+      chunks: ['one\n', '', 'two\n', 'three\n'],
+    };
     const files: FileToWrite[] = [streamed, { path: 'small/x.yaml', content: 'x\n' }];
     await writeOutputDir(out, files);
     const expected = { 'big.k8s.yaml': 'one\ntwo\nthree\n', 'small/x.yaml': 'x\n' };
@@ -128,19 +138,28 @@ describe('writeOutputDir with streamed files', () => {
   it('leaves the previous output byte-identical and no staging dir when rendering fails part-way', async () => {
     const before = await previousOutput();
     // copa-jobs.k8s.yaml is written after alertmanager/ (files go in path order), and fails after its header and first objects.
-    await expect(writeOutputDir(out, failingSynth('copa-jobs.k8s.yaml', 3))).rejects.toThrow('render failed part-way');
+    await expect(writeOutputDir(out, failingSynth('copa-jobs.k8s.yaml', 3))).rejects.toThrow(
+      'render failed part-way',
+    );
     expect(await readTree(out)).toEqual(before);
     expect(await readdir(root)).toEqual(['dist']);
   });
 
   it('creates nothing when rendering fails part-way and there was no previous output', async () => {
-    await expect(writeOutputDir(out, failingSynth('pushgateway.k8s.yaml', 2))).rejects.toThrow('render failed part-way');
+    await expect(writeOutputDir(out, failingSynth('pushgateway.k8s.yaml', 2))).rejects.toThrow(
+      'render failed part-way',
+    );
     expect(await readdir(root)).toEqual([]);
   });
 
   it('writes the same bytes as the in-memory rendering when nothing fails', async () => {
     await writeOutputDir(out, fleetFiles(fleetOf(FULL)));
-    const expected = Object.fromEntries(fleetFiles(fleetOf(FULL)).map((f) => [f.path, 'content' in f ? f.content : [...f.chunks].join('')]));
+    const expected = Object.fromEntries(
+      fleetFiles(fleetOf(FULL)).map((f) => [
+        f.path,
+        'content' in f ? f.content : [...f.chunks].join(''),
+      ]),
+    );
     expect(await readTree(out)).toEqual(expected);
   });
 });
@@ -148,12 +167,16 @@ describe('writeOutputDir with streamed files', () => {
 describe('checkPaths', () => {
   it('rejects paths that could escape the output directory or collide', () => {
     const file = (path: string) => ({ path, content: '' });
-    expect(() => checkPaths([file('a.k8s.yaml'), file('trivy-operator/values.yaml')])).not.toThrow();
+    expect(() =>
+      checkPaths([file('a.k8s.yaml'), file('trivy-operator/values.yaml')]),
+    ).not.toThrow();
     for (const bad of ['../x.yaml', '/etc/x.yaml', 'a//b.yaml', 'a/./b.yaml', '', '.hidden']) {
       expect(() => checkPaths([file(bad)]), bad).toThrow(/not a safe relative path/);
     }
     expect(() => checkPaths([file('a.yaml'), file('a.yaml')])).toThrow(/two outputs/);
-    expect(() => checkPaths([file('a'), file('a/b.yaml')])).toThrow(/both a file and the directory/);
+    expect(() => checkPaths([file('a'), file('a/b.yaml')])).toThrow(
+      /both a file and the directory/,
+    );
   });
 });
 
@@ -162,14 +185,19 @@ describe('synthesize', () => {
     await mkdir(out);
     const inventory = join(out, 'inventory.yaml');
     await writeFile(inventory, 'images:\n  - ref: nginx:1.27\n');
-    await expect(synthesize({ inventoryFile: inventory, outDir: out })).rejects.toThrow(OutputDirError);
+    await expect(synthesize({ inventoryFile: inventory, outDir: out })).rejects.toThrow(
+      OutputDirError,
+    );
     expect(await readTree(out)).toEqual({ 'inventory.yaml': 'images:\n  - ref: nginx:1.27\n' });
   });
 
   it('writes nothing and keeps the previous output when the inventory is invalid', async () => {
     const before = await previousOutput();
     const inventory = join(root, 'inventory.yaml');
-    await writeFile(inventory, 'images:\n  - ref: "not a valid ref!"\n    schedule: "61 * * * *"\n');
+    await writeFile(
+      inventory,
+      'images:\n  - ref: "not a valid ref!"\n    schedule: "61 * * * *"\n',
+    );
     const failing = synthesize({ inventoryFile: inventory, outDir: out });
     await expect(failing).rejects.toThrow(InventoryError);
     expect(await readTree(out)).toEqual(before);

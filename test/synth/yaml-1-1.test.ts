@@ -22,7 +22,8 @@ const ROOT = join(import.meta.dirname, '..', '..');
 
 function documents(content: string, version: '1.1' | '1.2'): unknown[] {
   return parseAllDocuments(content, { version }).map((document) => {
-    if (document.errors.length > 0) throw new Error(document.errors.map((e) => e.message).join('; '));
+    if (document.errors.length > 0)
+      throw new Error(document.errors.map((e) => e.message).join('; '));
     const value: unknown = document.toJS();
     return value;
   });
@@ -31,23 +32,71 @@ function documents(content: string, version: '1.1' | '1.2'): unknown[] {
 /** Per file, what synth meant: the chart's objects for a manifest, the JSON or YAML 1.2 reading otherwise. */
 function meant(fleet: Fleet, files: Record<string, string>): Record<string, unknown[]> {
   const result: Record<string, unknown[]> = {};
-  for (const [path, content] of Object.entries(files)) result[path] = path.endsWith('.json') ? [JSON.parse(content)] : documents(content, '1.2');
+  for (const [path, content] of Object.entries(files))
+    result[path] = path.endsWith('.json') ? [JSON.parse(content)] : documents(content, '1.2');
   for (const { path, objects } of manifestObjects(fleet)) result[path] = objects;
   return result;
 }
 
 /** Every file as YAML 1.1 reads it (a `.json` file too: JSON is YAML). */
 function readAs11(files: Record<string, string>): Record<string, unknown[]> {
-  return Object.fromEntries(Object.entries(files).map(([path, content]) => [path, documents(content, '1.1')]));
+  return Object.fromEntries(
+    Object.entries(files).map(([path, content]) => [path, documents(content, '1.1')]),
+  );
 }
 
 /** Same JSON shape: `toJS` keeps no class instances for these files, and a misread value shows up as a differing type. */
-const plain = (value: unknown): unknown => JSON.parse(JSON.stringify(value, (_key, v: unknown) => (v instanceof Date ? `Date(${v.toISOString()})` : v)));
+const plain = (value: unknown): unknown =>
+  JSON.parse(
+    JSON.stringify(value, (_key, v: unknown) =>
+      v instanceof Date ? `Date(${v.toISOString()})` : v,
+    ),
+  );
 
 const YAML_1_1_WORDS = [
-  'y', 'Y', 'n', 'N', 'yes', 'Yes', 'YES', 'no', 'No', 'NO', 'on', 'On', 'ON', 'off', 'Off', 'OFF', 'yEs', 'oN',
-  'true', 'True', 'false', 'FALSE', 'null', 'Null', 'NULL', '~', '=', '<<',
-  '0o17', '0x1F', '0x1f', '0b101', '017', '1_000', '685_230.15', '1:20', '190:20:30.15', '.inf', '-.Inf', '.NaN', '1e3', 'e0', '2001-12-14',
+  'y',
+  'Y',
+  'n',
+  'N',
+  'yes',
+  'Yes',
+  'YES',
+  'no',
+  'No',
+  'NO',
+  'on',
+  'On',
+  'ON',
+  'off',
+  'Off',
+  'OFF',
+  'yEs',
+  'oN',
+  'true',
+  'True',
+  'false',
+  'FALSE',
+  'null',
+  'Null',
+  'NULL',
+  '~',
+  '=',
+  '<<',
+  '0o17',
+  '0x1F',
+  '0x1f',
+  '0b101',
+  '017',
+  '1_000',
+  '685_230.15',
+  '1:20',
+  '190:20:30.15',
+  '.inf',
+  '-.Inf',
+  '.NaN',
+  '1e3',
+  'e0',
+  '2001-12-14',
 ] as const;
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -55,7 +104,11 @@ const TAG = /^[\w][\w.-]{0,127}$/;
 const LABEL_KEY = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 const CHANNEL = /^#?[a-z0-9._-]+$/;
 const wordsMatching = (pattern: RegExp) => YAML_1_1_WORDS.filter((word) => pattern.test(word));
-const dnsWords = [...new Set(YAML_1_1_WORDS.map((word) => word.toLowerCase()).filter((word) => DNS_LABEL.test(word)))];
+const dnsWords = [
+  ...new Set(
+    YAML_1_1_WORDS.map((word) => word.toLowerCase()).filter((word) => DNS_LABEL.test(word)),
+  ),
+];
 const dnsWord = fc.constantFrom(...dnsWords);
 const tagWord = fc.constantFrom(...wordsMatching(TAG));
 const labelWord = fc.constantFrom(...wordsMatching(LABEL_KEY));
@@ -67,11 +120,20 @@ const inventories: fc.Arbitrary<InventoryInput> = fc
   .record({
     namespace: dnsWord,
     team: dnsWord,
-    images: fc.uniqueArray(fc.record({ org: dnsWord, repo: dnsWord, tag: tagWord, team: fc.option(dnsWord, { nil: undefined }), patchedTag: fc.option(tagWord, { nil: undefined }) }), {
-      minLength: 1,
-      maxLength: 3,
-      selector: (image) => `${image.org}/${image.repo}`,
-    }),
+    images: fc.uniqueArray(
+      fc.record({
+        org: dnsWord,
+        repo: dnsWord,
+        tag: tagWord,
+        team: fc.option(dnsWord, { nil: undefined }),
+        patchedTag: fc.option(tagWord, { nil: undefined }),
+      }),
+      {
+        minLength: 1,
+        maxLength: 3,
+        selector: (image) => `${image.org}/${image.repo}`,
+      },
+    ),
     receivers: fc.uniqueArray(dnsWord, { minLength: 1, maxLength: 2 }),
     channel: fc.constantFrom(...wordsMatching(CHANNEL)),
     routeTeam: dnsWord,
@@ -90,7 +152,10 @@ const inventories: fc.Arbitrary<InventoryInput> = fc
       ...(image.patchedTag !== undefined && { patchedTag: image.patchedTag }),
     })),
     alerting: {
-      receivers: v.receivers.map((name) => ({ name, slack: { webhookUrl: { name: 'slack', key: 'url' }, channel: v.channel } })),
+      receivers: v.receivers.map((name) => ({
+        name,
+        slack: { webhookUrl: { name: 'slack', key: 'url' }, channel: v.channel },
+      })),
       routes: [{ receiver: v.receivers[0] as string, team: v.routeTeam }],
       groupBy: v.groupBy,
     },
@@ -111,7 +176,13 @@ function readWithPyYaml(files: Record<string, string>): Record<string, unknown[]
   } catch {
     return undefined;
   }
-  return JSON.parse(execFileSync('python3', ['-c', script], { input: JSON.stringify(files), encoding: 'utf8', maxBuffer: 1 << 28 })) as Record<string, unknown[]>;
+  return JSON.parse(
+    execFileSync('python3', ['-c', script], {
+      input: JSON.stringify(files),
+      encoding: 'utf8',
+      maxBuffer: 1 << 28,
+    }),
+  ) as Record<string, unknown[]>;
 }
 
 const KUBECTL_PROBE_LABEL = 'copa-fleet.dev/yaml-check';
@@ -130,7 +201,11 @@ function readWithKubectl(files: Record<string, string>): Record<string, unknown[
   const result: Record<string, unknown[]> = {};
   for (const [path, content] of Object.entries(files)) {
     if (!path.endsWith('.k8s.yaml')) continue;
-    const out = execFileSync('kubectl', ['label', '--local', '-f', '-', '-o', 'json', `${KUBECTL_PROBE_LABEL}=1`], { input: content, encoding: 'utf8', maxBuffer: 1 << 28 });
+    const out = execFileSync(
+      'kubectl',
+      ['label', '--local', '-f', '-', '-o', 'json', `${KUBECTL_PROBE_LABEL}=1`],
+      { input: content, encoding: 'utf8', maxBuffer: 1 << 28 },
+    );
     result[path] = out.split(/(?<=^\})\n(?=\{)/m).map((text) => {
       const object = JSON.parse(text) as { metadata: { labels: Record<string, string> } };
       delete object.metadata.labels[KUBECTL_PROBE_LABEL];
@@ -140,7 +215,8 @@ function readWithKubectl(files: Record<string, string>): Record<string, unknown[
   return result;
 }
 
-const manifestsOnly = (files: Record<string, unknown[]>): Record<string, unknown[]> => Object.fromEntries(Object.entries(files).filter(([path]) => path.endsWith('.k8s.yaml')));
+const manifestsOnly = (files: Record<string, unknown[]>): Record<string, unknown[]> =>
+  Object.fromEntries(Object.entries(files).filter(([path]) => path.endsWith('.k8s.yaml')));
 
 describe('YAML 1.1 readers read every generated file as synth meant it', () => {
   it('the committed dist/ of the example inventory, with yaml in 1.1 mode', async () => {
@@ -153,33 +229,46 @@ describe('YAML 1.1 readers read every generated file as synth meant it', () => {
   });
 
   const pyYaml = readWithPyYaml({ probe: 'a: 1' });
-  it.skipIf(pyYaml === undefined)('the committed dist/ of the example inventory, with PyYAML (skipped without python3-yaml)', async () => {
-    const fleet = buildFleet(await loadInventory(join(ROOT, 'inventory.yaml')));
-    const files = await readTree(join(ROOT, 'dist'));
-    expect(readWithPyYaml(files)).toEqual(plain(meant(fleet, files)));
-  });
+  it.skipIf(pyYaml === undefined)(
+    'the committed dist/ of the example inventory, with PyYAML (skipped without python3-yaml)',
+    async () => {
+      const fleet = buildFleet(await loadInventory(join(ROOT, 'inventory.yaml')));
+      const files = await readTree(join(ROOT, 'dist'));
+      expect(readWithPyYaml(files)).toEqual(plain(meant(fleet, files)));
+    },
+  );
 
   const kubectl = readWithKubectl({});
-  it.skipIf(kubectl === undefined)('the committed dist/ of the example inventory, with kubectl (skipped without kubectl)', async () => {
-    const fleet = buildFleet(await loadInventory(join(ROOT, 'inventory.yaml')));
-    const files = await readTree(join(ROOT, 'dist'));
-    expect(readWithKubectl(files)).toEqual(plain(manifestsOnly(meant(fleet, files))));
-  });
-
-  it.skipIf(kubectl === undefined)('inventories of YAML 1.1 words, with kubectl (skipped without kubectl)', () => {
-    for (const input of fc.sample(inventories, { numRuns: 2, seed: 7 })) {
-      const fleet = buildFleet(inventorySchema.parse(input));
-      const files = Object.fromEntries(renderFleet(fleet).map((file) => [file.path, file.content]));
+  it.skipIf(kubectl === undefined)(
+    'the committed dist/ of the example inventory, with kubectl (skipped without kubectl)',
+    async () => {
+      const fleet = buildFleet(await loadInventory(join(ROOT, 'inventory.yaml')));
+      const files = await readTree(join(ROOT, 'dist'));
       expect(readWithKubectl(files)).toEqual(plain(manifestsOnly(meant(fleet, files))));
-    }
-  });
+    },
+  );
+
+  it.skipIf(kubectl === undefined)(
+    'inventories of YAML 1.1 words, with kubectl (skipped without kubectl)',
+    () => {
+      for (const input of fc.sample(inventories, { numRuns: 2, seed: 7 })) {
+        const fleet = buildFleet(inventorySchema.parse(input));
+        const files = Object.fromEntries(
+          renderFleet(fleet).map((file) => [file.path, file.content]),
+        );
+        expect(readWithKubectl(files)).toEqual(plain(manifestsOnly(meant(fleet, files))));
+      }
+    },
+  );
 
   it('a corpus of inventories made of YAML 1.1 words, with yaml in 1.1 mode', () => {
     let sample: Record<string, string> | undefined;
     fc.assert(
       fc.property(inventories, (input) => {
         const fleet = buildFleet(inventorySchema.parse(input));
-        const files = Object.fromEntries(renderFleet(fleet).map((file) => [file.path, file.content]));
+        const files = Object.fromEntries(
+          renderFleet(fleet).map((file) => [file.path, file.content]),
+        );
         expect(plain(readAs11(files))).toEqual(plain(meant(fleet, files)));
         sample ??= files;
       }),
@@ -189,15 +278,23 @@ describe('YAML 1.1 readers read every generated file as synth meant it', () => {
     expect(sample?.['copa-jobs.k8s.yaml']).toMatch(/\n {2}namespace: "[-a-z0-9]+"\n/);
   });
 
-  it.skipIf(pyYaml === undefined)('an inventory of YAML 1.1 words, with PyYAML (skipped without python3-yaml)', () => {
-    const [input] = fc.sample(inventories, { numRuns: 1, seed: 11 });
-    const fleet = buildFleet(inventorySchema.parse(input));
-    const files = Object.fromEntries(renderFleet(fleet).map((file) => [file.path, file.content]));
-    expect(readWithPyYaml(files)).toEqual(plain(meant(fleet, files)));
-  });
+  it.skipIf(pyYaml === undefined)(
+    'an inventory of YAML 1.1 words, with PyYAML (skipped without python3-yaml)',
+    () => {
+      const [input] = fc.sample(inventories, { numRuns: 1, seed: 11 });
+      const fleet = buildFleet(inventorySchema.parse(input));
+      const files = Object.fromEntries(renderFleet(fleet).map((file) => [file.path, file.content]));
+      expect(readWithPyYaml(files)).toEqual(plain(meant(fleet, files)));
+    },
+  );
 
   it('the namespace "no" and the team "yes" of the report come out quoted', () => {
-    const fleet = buildFleet(inventorySchema.parse({ defaults: { namespace: 'no', team: 'yes' }, images: [{ ref: 'nginx:on' }] }));
+    const fleet = buildFleet(
+      inventorySchema.parse({
+        defaults: { namespace: 'no', team: 'yes' },
+        images: [{ ref: 'nginx:on' }],
+      }),
+    );
     const files = Object.fromEntries(renderFleet(fleet).map((file) => [file.path, file.content]));
     expect(files['copa-jobs.k8s.yaml']).toContain('namespace: "no"');
     expect(files['copa-jobs.k8s.yaml']).toContain('copa-fleet.dev/team: "yes"');
@@ -207,7 +304,20 @@ describe('YAML 1.1 readers read every generated file as synth meant it', () => {
 
 describe('misreadBy11', () => {
   it('flags what YAML 1.1 reads as another type, and leaves ordinary strings alone', () => {
-    for (const word of YAML_1_1_WORDS) expect(misreadBy11(word) || documents(word, '1.2')[0] !== word, word).toBe(true);
-    for (const word of ['nginx', 'copa-fleet', 'yess', 'nope', 'one', '1.27.3-patched', 'v1.8.2', 'a=b', 'x<<y', 'two\nlines']) expect(misreadBy11(word), word).toBe(false);
+    for (const word of YAML_1_1_WORDS)
+      expect(misreadBy11(word) || documents(word, '1.2')[0] !== word, word).toBe(true);
+    for (const word of [
+      'nginx',
+      'copa-fleet',
+      'yess',
+      'nope',
+      'one',
+      '1.27.3-patched',
+      'v1.8.2',
+      'a=b',
+      'x<<y',
+      'two\nlines',
+    ])
+      expect(misreadBy11(word), word).toBe(false);
   });
 });

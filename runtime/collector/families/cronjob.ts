@@ -3,7 +3,13 @@
  * Jobs or job pods change and on every tick (a missed schedule is a matter of time).
  */
 import { METRICS } from '../../../src/shared/metrics.ts';
-import { classifyJobFailure, latestJob, missedSchedule, type CollectorFailureReason, type JobPodMemo } from '../job-failures.ts';
+import {
+  classifyJobFailure,
+  latestJob,
+  missedSchedule,
+  type CollectorFailureReason,
+  type JobPodMemo,
+} from '../job-failures.ts';
 import type { InventoryCronJob } from '../inventory.ts';
 import type { CronJobView, JobView } from '../projections.ts';
 import { formatLabels, type Series, type SeriesStore } from '../series.ts';
@@ -23,13 +29,29 @@ export interface CronJobInput {
 }
 
 /** `copa_cronjob_last_schedule_timestamp_seconds`: status.lastScheduleTime. */
-export function cronLastScheduleSeries(store: SeriesStore, { cronjob, entry, cron, now }: CronJobInput): void {
-  store.setSingle(cronjob, formatLabels(METRICS.cronjobLastScheduleTimestamp, { image: entry.image, cronjob }), cron?.lastSchedule === undefined ? undefined : cron.lastSchedule / 1000, now);
+export function cronLastScheduleSeries(
+  store: SeriesStore,
+  { cronjob, entry, cron, now }: CronJobInput,
+): void {
+  store.setSingle(
+    cronjob,
+    formatLabels(METRICS.cronjobLastScheduleTimestamp, { image: entry.image, cronjob }),
+    cron?.lastSchedule === undefined ? undefined : cron.lastSchedule / 1000,
+    now,
+  );
 }
 
 /** `copa_cronjob_created_timestamp_seconds`: metadata.creationTimestamp, the start of the first-run wait (from the API: a restart does not move it). */
-export function cronCreatedSeries(store: SeriesStore, { cronjob, entry, cron, now }: CronJobInput): void {
-  store.setSingle(cronjob, formatLabels(METRICS.cronjobCreatedTimestamp, { image: entry.image, cronjob }), cron === undefined || cron.created === 0 ? undefined : cron.created / 1000, now);
+export function cronCreatedSeries(
+  store: SeriesStore,
+  { cronjob, entry, cron, now }: CronJobInput,
+): void {
+  store.setSingle(
+    cronjob,
+    formatLabels(METRICS.cronjobCreatedTimestamp, { image: entry.image, cronjob }),
+    cron === undefined || cron.created === 0 ? undefined : cron.created / 1000,
+    now,
+  );
 }
 
 /** `copa_job_last_failure`: what the most recent Job's pods showed, and a missed schedule. */
@@ -43,11 +65,19 @@ export function jobFailureSeries(store: SeriesStore, input: CronJobInput): void 
     const reason = classifyJobFailure(job, input.jobPod(job.name), sawWholeLife);
     if (reason !== undefined) reasons.add(reason);
   }
-  if (cron !== undefined && missedSchedule(cron, entry.scheduleIntervalSeconds, input.missedScheduleGraceSeconds, now)) reasons.add('missed_schedule');
+  if (
+    cron !== undefined &&
+    missedSchedule(cron, entry.scheduleIntervalSeconds, input.missedScheduleGraceSeconds, now)
+  )
+    reasons.add('missed_schedule');
   const previous = store.groupByLabels(cronjob);
   const series: Series[] = [];
   for (const reason of [...reasons].sort()) {
-    const labels = formatLabels(METRICS.jobLastFailure, { image: entry.image, cronjob, failure_reason: reason });
+    const labels = formatLabels(METRICS.jobLastFailure, {
+      image: entry.image,
+      cronjob,
+      failure_reason: reason,
+    });
     series.push(previous.get(labels) ?? { labels, value: 1, since: now });
   }
   store.replaceGroup(cronjob, series);

@@ -19,22 +19,57 @@ export interface ExceptionInput {
 }
 
 /** `fleet_exception_info`: what the reviewers wrote, for tables and alert labels. */
-export function exceptionInfoSeries(store: SeriesStore, { exception: e, now }: ExceptionInput): void {
-  const labels = formatLabels(METRICS.exceptionInfo, { exception: e.key, vulnerability: e.vulnerability, images: scopeLabel(e), reason: e.reason, owner: e.owner, ticket: e.ticket, expires: e.expires });
+export function exceptionInfoSeries(
+  store: SeriesStore,
+  { exception: e, now }: ExceptionInput,
+): void {
+  const labels = formatLabels(METRICS.exceptionInfo, {
+    exception: e.key,
+    vulnerability: e.vulnerability,
+    images: scopeLabel(e),
+    reason: e.reason,
+    owner: e.owner,
+    ticket: e.ticket,
+    expires: e.expires,
+  });
   store.setSingle(e.key, labels, 1, now);
 }
 
 /** `fleet_exception_expiry_timestamp_seconds`. */
-export function exceptionExpirySeries(store: SeriesStore, { exception, now }: ExceptionInput): void {
-  store.setSingle(exception.key, formatLabels(METRICS.exceptionExpiryTimestamp, { exception: exception.key }), expirySeconds(exception), now);
+export function exceptionExpirySeries(
+  store: SeriesStore,
+  { exception, now }: ExceptionInput,
+): void {
+  store.setSingle(
+    exception.key,
+    formatLabels(METRICS.exceptionExpiryTimestamp, { exception: exception.key }),
+    expirySeconds(exception),
+    now,
+  );
 }
 
 /** `fleet_exception_in_force`. */
-export function exceptionInForceSeries(store: SeriesStore, { exception, inForce, now }: ExceptionInput): void {
-  store.setSingle(exception.key, formatLabels(METRICS.exceptionInForce, { exception: exception.key }), inForce ? 1 : 0, now);
+export function exceptionInForceSeries(
+  store: SeriesStore,
+  { exception, inForce, now }: ExceptionInput,
+): void {
+  store.setSingle(
+    exception.key,
+    formatLabels(METRICS.exceptionInForce, { exception: exception.key }),
+    inForce ? 1 : 0,
+    now,
+  );
 }
 
 /** `fleet_exception_covered_images`. */
-export function exceptionCoveredSeries(store: SeriesStore, { exception, coveredImages, now }: ExceptionInput): void {
-  store.setSingle(exception.key, formatLabels(METRICS.exceptionCoveredImages, { exception: exception.key }), coveredImages, now);
+export function exceptionCoveredSeries(
+  store: SeriesStore,
+  { exception, coveredImages, now }: ExceptionInput,
+): void {
+  store.setSingle(
+    exception.key,
+    formatLabels(METRICS.exceptionCoveredImages, { exception: exception.key }),
+    coveredImages,
+    now,
+  );
 }

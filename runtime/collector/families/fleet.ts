@@ -1,5 +1,9 @@
 /** The fleet-scope family: one series for the whole fleet, recomputed after any image changed. */
-import { DIGEST_RECORD_SOURCES, type DigestRecordSource, METRICS } from '../../../src/shared/metrics.ts';
+import {
+  DIGEST_RECORD_SOURCES,
+  type DigestRecordSource,
+  METRICS,
+} from '../../../src/shared/metrics.ts';
 import { formatLabels, type SeriesStore } from '../series.ts';
 
 /** The one group of the fleet-wide series. */
@@ -18,13 +22,29 @@ export interface FleetInput {
 }
 
 /** `fleet_noncompliant_containers`: the sum of the per-image non-compliant counts. */
-export function noncompliantSeries(store: SeriesStore, { noncompliantByImage, now }: FleetInput): void {
-  store.setSingle(FLEET_GROUP, formatLabels(METRICS.noncompliantContainers, {}), sum(noncompliantByImage), now);
+export function noncompliantSeries(
+  store: SeriesStore,
+  { noncompliantByImage, now }: FleetInput,
+): void {
+  store.setSingle(
+    FLEET_GROUP,
+    formatLabels(METRICS.noncompliantContainers, {}),
+    sum(noncompliantByImage),
+    now,
+  );
 }
 
 /** `fleet_noncompliant_containers_with_accepted_risk`: the compliance ratio "with accepted risk" reads it. */
-export function noncompliantAcceptedSeries(store: SeriesStore, { noncompliantAcceptedByImage, now }: FleetInput): void {
-  store.setSingle(FLEET_GROUP, formatLabels(METRICS.noncompliantContainersAccepted, {}), sum(noncompliantAcceptedByImage), now);
+export function noncompliantAcceptedSeries(
+  store: SeriesStore,
+  { noncompliantAcceptedByImage, now }: FleetInput,
+): void {
+  store.setSingle(
+    FLEET_GROUP,
+    formatLabels(METRICS.noncompliantContainersAccepted, {}),
+    sum(noncompliantAcceptedByImage),
+    now,
+  );
 }
 
 function sum(counts: ReadonlyMap<string, number>): number {
@@ -34,16 +54,26 @@ function sum(counts: ReadonlyMap<string, number>): number {
 }
 
 /** `fleet_compliance_unknown_containers`: the sum of the per-image unknown counts. */
-export function complianceUnknownSeries(store: SeriesStore, { unknownByImage, now }: FleetInput): void {
+export function complianceUnknownSeries(
+  store: SeriesStore,
+  { unknownByImage, now }: FleetInput,
+): void {
   let unknown = 0;
   for (const count of unknownByImage.values()) unknown += count;
   store.setSingle(FLEET_GROUP, formatLabels(METRICS.complianceUnknownContainers, {}), unknown, now);
 }
 
 /** `copa_fleet_collector_digest_records{source}`: every source, 0 included (the migration is done at legacy 0). */
-export function digestRecordSeries(store: SeriesStore, { digestRecordSources, now }: FleetInput): void {
+export function digestRecordSeries(
+  store: SeriesStore,
+  { digestRecordSources, now }: FleetInput,
+): void {
   store.replaceGroup(
     FLEET_GROUP,
-    DIGEST_RECORD_SOURCES.map((source) => ({ labels: formatLabels(METRICS.collectorDigestRecords, { source }), value: digestRecordSources[source], since: now })),
+    DIGEST_RECORD_SOURCES.map((source) => ({
+      labels: formatLabels(METRICS.collectorDigestRecords, { source }),
+      value: digestRecordSources[source],
+      since: now,
+    })),
   );
 }

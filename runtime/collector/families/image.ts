@@ -33,7 +33,11 @@ export interface ImageInput extends ImageClockInput {
   readonly severitiesInScope: readonly Severity[];
 }
 
-export function imageFacts(image: string, indexes: FleetIndexes, patchedDigest: string | undefined): ImageFacts {
+export function imageFacts(
+  image: string,
+  indexes: FleetIndexes,
+  patchedDigest: string | undefined,
+): ImageFacts {
   const pods = indexes.containersByImage.get(image);
   const reportOf = new Map<string, ReportView | undefined>();
   const containers: PodContainer[] = [];
@@ -45,10 +49,15 @@ export function imageFacts(image: string, indexes: FleetIndexes, patchedDigest: 
       if (hasCritical(reportOf, c.digest)) withCritical += 1;
     }
   }
-  const drift = patchedDigest === undefined ? [] : findDrift(containers, new Map([[image, patchedDigest]]));
+  const drift =
+    patchedDigest === undefined ? [] : findDrift(containers, new Map([[image, patchedDigest]]));
   let noncompliant = withCritical;
   for (const row of drift) if (!hasCritical(reportOf, row.runningDigest)) noncompliant += 1;
-  const coverage = scanCoverage(containers, (digest) => reportOf.get(digest) !== undefined, patchedDigest);
+  const coverage = scanCoverage(
+    containers,
+    (digest) => reportOf.get(digest) !== undefined,
+    patchedDigest,
+  );
   return { pods, containers, reportOf, drift, noncompliant, scanCoverage: coverage };
 }
 
@@ -56,18 +65,31 @@ export function imageFacts(image: string, indexes: FleetIndexes, patchedDigest: 
  * `ImageFacts.noncompliant` with accepted risk: a container whose digest's Critical CVEs are all
  * covered, for the container's tag, by exceptions in force counts as compliant (drift still counts).
  */
-export function noncompliantWithAcceptedRisk(image: string, facts: ImageFacts, exceptions: ExceptionIndex, now: number): number {
+export function noncompliantWithAcceptedRisk(
+  image: string,
+  facts: ImageFacts,
+  exceptions: ExceptionIndex,
+  now: number,
+): number {
   if (exceptions.size === 0) return facts.noncompliant;
   const drifted = new Set(facts.drift.map((row) => `${row.namespace}/${row.pod}/${row.container}`));
   let noncompliant = 0;
   for (const c of facts.containers) {
     if (drifted.has(`${c.namespace}/${c.pod}/${c.container}`)) noncompliant += 1;
-    else if ((facts.reportOf.get(c.digest)?.cves.Critical ?? []).some((cve) => !exceptions.accepts(cve, image, [c.tag], now))) noncompliant += 1;
+    else if (
+      (facts.reportOf.get(c.digest)?.cves.Critical ?? []).some(
+        (cve) => !exceptions.accepts(cve, image, [c.tag], now),
+      )
+    )
+      noncompliant += 1;
   }
   return noncompliant;
 }
 
-function hasCritical(reportOf: ReadonlyMap<string, ReportView | undefined>, digest: string): boolean {
+function hasCritical(
+  reportOf: ReadonlyMap<string, ReportView | undefined>,
+  digest: string,
+): boolean {
   return (reportOf.get(digest)?.cves.Critical?.length ?? 0) > 0;
 }
 
@@ -84,7 +106,12 @@ export function criticalSeries(store: SeriesStore, { image, facts, now }: ImageI
         existing.value = (existing.value as number) + 1;
         continue;
       }
-      const labels = formatLabelParts(METRICS.runningContainersWithCriticalCve, { namespace: c.namespace, pod: c.pod, image, digest: c.digest }, 2, intern);
+      const labels = formatLabelParts(
+        METRICS.runningContainersWithCriticalCve,
+        { namespace: c.namespace, pod: c.pod, image, digest: c.digest },
+        2,
+        intern,
+      );
       const series: Series = { labels, value: 1, since: now };
       podSeries.set(c.digest, series);
       critical.push(series);
@@ -95,7 +122,12 @@ export function criticalSeries(store: SeriesStore, { image, facts, now }: ImageI
 
 /** `fleet_running_containers`. */
 export function runningSeries(store: SeriesStore, { image, facts, now }: ImageInput): void {
-  store.setSingle(image, formatLabels(METRICS.runningContainers, { image }), facts.containers.length, now);
+  store.setSingle(
+    image,
+    formatLabels(METRICS.runningContainers, { image }),
+    facts.containers.length,
+    now,
+  );
 }
 
 /** `fleet_running_digest_containers`: containers per (workload namespace, running digest). */
@@ -108,7 +140,16 @@ export function runningDigestSeries(store: SeriesStore, { image, facts, now }: I
       existing.value = (existing.value as number) + 1;
       continue;
     }
-    counts.set(key, { labels: formatLabelParts(METRICS.runningDigestContainers, { namespace: c.namespace, image, digest: c.digest }, 2, intern), value: 1, since: now });
+    counts.set(key, {
+      labels: formatLabelParts(
+        METRICS.runningDigestContainers,
+        { namespace: c.namespace, image, digest: c.digest },
+        2,
+        intern,
+      ),
+      value: 1,
+      since: now,
+    });
   }
   store.replaceGroup(image, [...counts.values()]);
 }
@@ -116,26 +157,54 @@ export function runningDigestSeries(store: SeriesStore, { image, facts, now }: I
 /** `running_container_digest_drift`. */
 export function driftSeries(store: SeriesStore, { image, facts, now }: ImageInput): void {
   const drift = facts.drift.map((row): Series => {
-    const values = { namespace: row.namespace, pod: row.pod, container: row.container, image, digest: row.runningDigest, patched_digest: row.patchedDigest };
-    return { labels: formatLabelParts(METRICS.containerDigestDrift, values, 3, intern), value: 1, since: now };
+    const values = {
+      namespace: row.namespace,
+      pod: row.pod,
+      container: row.container,
+      image,
+      digest: row.runningDigest,
+      patched_digest: row.patchedDigest,
+    };
+    return {
+      labels: formatLabelParts(METRICS.containerDigestDrift, values, 3, intern),
+      value: 1,
+      since: now,
+    };
   });
   store.replaceGroup(image, drift);
 }
 
 /** `fleet_unscanned_containers`: 0 included (the collector looked and found every digest scanned). */
-export function unscannedContainersSeries(store: SeriesStore, { image, facts, now }: ImageInput): void {
-  store.setSingle(image, formatLabels(METRICS.unscannedContainers, { image }), facts.scanCoverage.unscanned, now);
+export function unscannedContainersSeries(
+  store: SeriesStore,
+  { image, facts, now }: ImageInput,
+): void {
+  store.setSingle(
+    image,
+    formatLabels(METRICS.unscannedContainers, { image }),
+    facts.scanCoverage.unscanned,
+    now,
+  );
 }
 
 /** `image_scan_age_seconds`: from the newest report of the running digests. */
 export function scanAgeSeries(store: SeriesStore, { image, facts, now }: ImageInput): void {
   let newest = 0;
-  for (const report of facts.reportOf.values()) if (report !== undefined && report.updated > newest) newest = report.updated;
-  store.setSingle(image, formatLabels(METRICS.imageScanAgeSeconds, { image }), newest > 0 ? { origin: { firstSeen: newest / 1000 }, unitSeconds: 1 } : undefined, now);
+  for (const report of facts.reportOf.values())
+    if (report !== undefined && report.updated > newest) newest = report.updated;
+  store.setSingle(
+    image,
+    formatLabels(METRICS.imageScanAgeSeconds, { image }),
+    newest > 0 ? { origin: { firstSeen: newest / 1000 }, unitSeconds: 1 } : undefined,
+    now,
+  );
 }
 
 /** `image_cve_age_hours`: per running digest and active CVE, aged from the SLA clock's first-seen time. */
-export function cveAgeSeries(store: SeriesStore, { image, facts, clock, severitiesInScope, now }: ImageInput): void {
+export function cveAgeSeries(
+  store: SeriesStore,
+  { image, facts, clock, severitiesInScope, now }: ImageInput,
+): void {
   const ages: Series[] = [];
   if (clock.loaded) {
     for (const [digest, report] of facts.reportOf) {
@@ -145,7 +214,12 @@ export function cveAgeSeries(store: SeriesStore, { image, facts, clock, severiti
           const entry = clock.get(image, cve);
           if (entry === undefined || entry.goneSince !== 0) continue;
           // `{image=..,digest=..,` is shared by the digest's CVEs, `cve_id=..,severity=..}` by every image carrying the CVE.
-          const labels = formatLabelParts(METRICS.imageCveAgeHours, { image, digest, cve_id: cve, severity }, 2, intern);
+          const labels = formatLabelParts(
+            METRICS.imageCveAgeHours,
+            { image, digest, cve_id: cve, severity },
+            2,
+            intern,
+          );
           ages.push({ labels, value: { origin: entry, unitSeconds: 3600 }, since: now });
         }
       }

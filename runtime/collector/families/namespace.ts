@@ -13,7 +13,15 @@ export interface NamespaceInput {
 }
 
 /** `fleet_namespace_unscanned`: running pods of a namespace without any VulnerabilityReport. */
-export function unscannedSeries(store: SeriesStore, { namespace, runningPods, reports, listed, now }: NamespaceInput): void {
+export function unscannedSeries(
+  store: SeriesStore,
+  { namespace, runningPods, reports, listed, now }: NamespaceInput,
+): void {
   const unscanned = listed && runningPods > 0 && reports === 0;
-  store.setSingle(namespace, formatLabels(METRICS.namespaceUnscanned, { namespace }), unscanned ? runningPods : undefined, now);
+  store.setSingle(
+    namespace,
+    formatLabels(METRICS.namespaceUnscanned, { namespace }),
+    unscanned ? runningPods : undefined,
+    now,
+  );
 }

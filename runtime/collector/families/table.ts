@@ -19,12 +19,49 @@
  */
 import { METRICS, type MetricKey } from '../../../src/shared/metrics.ts';
 import { SeriesStore } from '../series.ts';
-import { slaAcceptedBreachingSeries, slaBreachingSeries, slaBreachSeries, unfixableSeries, type ImageClockInput } from '../sla.ts';
-import { cronCreatedSeries, cronLastScheduleSeries, jobFailureSeries, type CronJobInput } from './cronjob.ts';
-import { exceptionCoveredSeries, exceptionExpirySeries, exceptionInfoSeries, exceptionInForceSeries, type ExceptionInput } from './exceptions.ts';
-import { complianceUnknownSeries, digestRecordSeries, noncompliantAcceptedSeries, noncompliantSeries, type FleetInput } from './fleet.ts';
-import { criticalSeries, cveAgeSeries, driftSeries, runningDigestSeries, runningSeries, scanAgeSeries, unscannedContainersSeries, type ImageInput } from './image.ts';
-import { inventoryInfoSeries, inventoryIntervalSeries, inventorySlaSeries, type InventoryInput } from './inventory.ts';
+import {
+  slaAcceptedBreachingSeries,
+  slaBreachingSeries,
+  slaBreachSeries,
+  unfixableSeries,
+  type ImageClockInput,
+} from '../sla.ts';
+import {
+  cronCreatedSeries,
+  cronLastScheduleSeries,
+  jobFailureSeries,
+  type CronJobInput,
+} from './cronjob.ts';
+import {
+  exceptionCoveredSeries,
+  exceptionExpirySeries,
+  exceptionInfoSeries,
+  exceptionInForceSeries,
+  type ExceptionInput,
+} from './exceptions.ts';
+import {
+  complianceUnknownSeries,
+  digestRecordSeries,
+  noncompliantAcceptedSeries,
+  noncompliantSeries,
+  type FleetInput,
+} from './fleet.ts';
+import {
+  criticalSeries,
+  cveAgeSeries,
+  driftSeries,
+  runningDigestSeries,
+  runningSeries,
+  scanAgeSeries,
+  unscannedContainersSeries,
+  type ImageInput,
+} from './image.ts';
+import {
+  inventoryInfoSeries,
+  inventoryIntervalSeries,
+  inventorySlaSeries,
+  type InventoryInput,
+} from './inventory.ts';
 import { unscannedSeries, type NamespaceInput } from './namespace.ts';
 
 /** Writes the family's series for one group (replacing the group, or deleting it when empty). */
@@ -41,7 +78,9 @@ export type FamilySpec =
 export type Scope = FamilySpec['scope'];
 
 /** Vocabulary keys of the collector's metrics. */
-export type CollectorMetricKey = { [K in MetricKey]: (typeof METRICS)[K]['source'] extends 'collector' ? K : never }[MetricKey];
+export type CollectorMetricKey = {
+  [K in MetricKey]: (typeof METRICS)[K]['source'] extends 'collector' ? K : never;
+}[MetricKey];
 
 export const FAMILIES = {
   imageCveAgeHours: { scope: 'image', produce: cveAgeSeries },
@@ -79,7 +118,9 @@ export const FAMILY_KEYS = Object.keys(FAMILIES) as FamilyKey[];
 export type ModelStores = Readonly<Record<FamilyKey, SeriesStore>>;
 
 export function createStores(): ModelStores {
-  return Object.fromEntries(FAMILY_KEYS.map((key) => [key, new SeriesStore(METRICS[key])])) as Record<FamilyKey, SeriesStore>;
+  return Object.fromEntries(
+    FAMILY_KEYS.map((key) => [key, new SeriesStore(METRICS[key])]),
+  ) as Record<FamilyKey, SeriesStore>;
 }
 
 /** A family of the table with its key. */
@@ -88,21 +129,39 @@ export interface FamilyRow<I> {
   readonly produce: Producer<I>;
 }
 
-function rows<S extends FamilySpec>(match: (spec: FamilySpec) => spec is S): FamilyRow<Parameters<S['produce']>[1]>[] {
+function rows<S extends FamilySpec>(
+  match: (spec: FamilySpec) => spec is S,
+): FamilyRow<Parameters<S['produce']>[1]>[] {
   return FAMILY_KEYS.flatMap((key) => {
     const spec: FamilySpec = FAMILIES[key];
-    return match(spec) ? [{ key, produce: spec.produce as Producer<Parameters<S['produce']>[1]> }] : [];
+    return match(spec)
+      ? [{ key, produce: spec.produce as Producer<Parameters<S['produce']>[1]> }]
+      : [];
   });
 }
 
 type Of<S extends Scope> = Extract<FamilySpec, { scope: S }>;
 
 /** Every image-scope family (a clock family reads a part of the image's input). */
-export const IMAGE_FAMILIES: readonly FamilyRow<ImageInput>[] = rows((s): s is Of<'image'> => s.scope === 'image');
+export const IMAGE_FAMILIES: readonly FamilyRow<ImageInput>[] = rows(
+  (s): s is Of<'image'> => s.scope === 'image',
+);
 /** The image-scope families recomputed on every tick. */
-export const IMAGE_CLOCK_FAMILIES: readonly FamilyRow<ImageClockInput>[] = rows((s): s is Of<'image'> & { clock: true } => s.scope === 'image' && s.clock === true);
-export const CRONJOB_FAMILIES: readonly FamilyRow<CronJobInput>[] = rows((s): s is Of<'cronjob'> => s.scope === 'cronjob');
-export const NAMESPACE_FAMILIES: readonly FamilyRow<NamespaceInput>[] = rows((s): s is Of<'namespace'> => s.scope === 'namespace');
-export const FLEET_FAMILIES: readonly FamilyRow<FleetInput>[] = rows((s): s is Of<'fleet'> => s.scope === 'fleet');
-export const INVENTORY_FAMILIES: readonly FamilyRow<InventoryInput>[] = rows((s): s is Of<'inventory'> => s.scope === 'inventory');
-export const EXCEPTION_FAMILIES: readonly FamilyRow<ExceptionInput>[] = rows((s): s is Of<'exception'> => s.scope === 'exception');
+export const IMAGE_CLOCK_FAMILIES: readonly FamilyRow<ImageClockInput>[] = rows(
+  (s): s is Of<'image'> & { clock: true } => s.scope === 'image' && s.clock === true,
+);
+export const CRONJOB_FAMILIES: readonly FamilyRow<CronJobInput>[] = rows(
+  (s): s is Of<'cronjob'> => s.scope === 'cronjob',
+);
+export const NAMESPACE_FAMILIES: readonly FamilyRow<NamespaceInput>[] = rows(
+  (s): s is Of<'namespace'> => s.scope === 'namespace',
+);
+export const FLEET_FAMILIES: readonly FamilyRow<FleetInput>[] = rows(
+  (s): s is Of<'fleet'> => s.scope === 'fleet',
+);
+export const INVENTORY_FAMILIES: readonly FamilyRow<InventoryInput>[] = rows(
+  (s): s is Of<'inventory'> => s.scope === 'inventory',
+);
+export const EXCEPTION_FAMILIES: readonly FamilyRow<ExceptionInput>[] = rows(
+  (s): s is Of<'exception'> => s.scope === 'exception',
+);

@@ -40,13 +40,24 @@ export function toKubeApiError(error: unknown, what: string): KubeApiError {
   if (error instanceof ApiException) {
     const body = parseBody(error.body);
     const message = typeof body?.message === 'string' ? body.message : `HTTP ${error.code}`;
-    return new KubeApiError(`${what}: ${message}`, error.code, typeof body?.reason === 'string' ? body.reason : undefined);
+    return new KubeApiError(
+      `${what}: ${message}`,
+      error.code,
+      typeof body?.reason === 'string' ? body.reason : undefined,
+    );
   }
   if (typeof error === 'object' && error !== null) {
     const e = error as { statusCode?: unknown; code?: unknown; message?: unknown };
-    if (typeof e.statusCode === 'number') return new KubeApiError(`${what}: HTTP ${e.statusCode} ${typeof e.message === 'string' ? e.message : ''}`.trim(), e.statusCode);
+    if (typeof e.statusCode === 'number')
+      return new KubeApiError(
+        `${what}: HTTP ${e.statusCode} ${typeof e.message === 'string' ? e.message : ''}`.trim(),
+        e.statusCode,
+      );
     const code = typeof e.code === 'string' ? ` (${e.code})` : '';
-    return new KubeApiError(`${what}: ${typeof e.message === 'string' ? e.message : JSON.stringify(error)}${code}`, undefined);
+    return new KubeApiError(
+      `${what}: ${typeof e.message === 'string' ? e.message : JSON.stringify(error)}${code}`,
+      undefined,
+    );
   }
   return new KubeApiError(`${what}: ${String(error)}`, undefined);
 }
@@ -56,7 +67,11 @@ export function statusError(status: unknown, what: string): KubeApiError {
   const s = (typeof status === 'object' && status !== null ? status : {}) as StatusLike;
   const code = typeof s.code === 'number' ? s.code : undefined;
   const message = typeof s.message === 'string' ? s.message : 'unknown error';
-  return new KubeApiError(`${what}: ${message}`, code, typeof s.reason === 'string' ? s.reason : undefined);
+  return new KubeApiError(
+    `${what}: ${message}`,
+    code,
+    typeof s.reason === 'string' ? s.reason : undefined,
+  );
 }
 
 function parseBody(body: unknown): StatusLike | undefined {
@@ -64,7 +79,7 @@ function parseBody(body: unknown): StatusLike | undefined {
   if (typeof body === 'string') {
     try {
       const parsed: unknown = JSON.parse(body);
-      return typeof parsed === 'object' && parsed !== null ? (parsed) : undefined;
+      return typeof parsed === 'object' && parsed !== null ? parsed : undefined;
     } catch {
       return undefined;
     }

@@ -86,7 +86,8 @@ export class KubeClient {
       throw new KubeApiError(`${what}: the response is not JSON`, res.statusCode);
     }
     const list = body as { items?: unknown; metadata?: ListMetadata };
-    if (!Array.isArray(list.items)) throw new KubeApiError(`${what}: the response has no items`, undefined);
+    if (!Array.isArray(list.items))
+      throw new KubeApiError(`${what}: the response has no items`, undefined);
     return { items: list.items as RawObject[], ...listEnd(list.metadata) };
   }
 
@@ -94,7 +95,11 @@ export class KubeClient {
    * A list read as a stream: `onItem` gets every item as soon as it is parsed, and no more than
    * one item is held at a time. Throws KubeApiError (also for a body cut short).
    */
-  async listStream(path: string, query: ListQuery, onItem: (object: RawObject) => void): Promise<StreamedList> {
+  async listStream(
+    path: string,
+    query: ListQuery,
+    onItem: (object: RawObject) => void,
+  ): Promise<StreamedList> {
     const what = `list ${path}`;
     const res = await this.get(this.url(path, listParams(query)), what, LIST_TIMEOUT_MS);
     // `$.items.*` emits each item; keepStack: false drops emitted items from the parser's array.
@@ -114,7 +119,8 @@ export class KubeClient {
       parser.write(chunk as Buffer);
       if (failure !== undefined) break;
     }
-    if (failure === undefined && !parser.isEnded) failure = new Error('the response ended before the list did');
+    if (failure === undefined && !parser.isEnded)
+      failure = new Error('the response ended before the list did');
     if (failure !== undefined) {
       res.destroy();
       throw new KubeApiError(`${what}: ${failure.message}`, undefined);
@@ -129,7 +135,12 @@ export class KubeClient {
    * The returned promise resolves with the controller once the server accepted the watch (HTTP
    * 200); the controller aborts the request in every state.
    */
-  watch(path: string, query: WatchQuery, onEvent: (type: WatchEventType, object: RawObject) => void, onDone: (error: KubeApiError | null, aborted: boolean) => void): Promise<AbortController> {
+  watch(
+    path: string,
+    query: WatchQuery,
+    onEvent: (type: WatchEventType, object: RawObject) => void,
+    onDone: (error: KubeApiError | null, aborted: boolean) => void,
+  ): Promise<AbortController> {
     const what = `watch ${path}`;
     const controller = new AbortController();
     let finished = false;
@@ -139,14 +150,19 @@ export class KubeClient {
       onDone(error, controller.signal.aborted);
     };
     const params: Record<string, string> = { watch: 'true' };
-    for (const [key, value] of Object.entries(query)) if (value !== undefined) params[key] = String(value);
+    for (const [key, value] of Object.entries(query))
+      if (value !== undefined) params[key] = String(value);
     return this.get(this.url(path, params), what, undefined, controller.signal).then(
       (res) => {
-        res.on('error', (error) => done(controller.signal.aborted ? null : toKubeApiError(error, what)));
+        res.on('error', (error) =>
+          done(controller.signal.aborted ? null : toKubeApiError(error, what)),
+        );
         res.on('close', () => done(null));
         const lines = createInterface({ input: res, crlfDelay: Infinity });
         // readline re-emits the input's errors: without a listener they would be uncaught.
-        lines.on('error', (error) => done(controller.signal.aborted ? null : toKubeApiError(error, what)));
+        lines.on('error', (error) =>
+          done(controller.signal.aborted ? null : toKubeApiError(error, what)),
+        );
         lines.on('line', (line) => {
           if (finished || line === '') return;
           let event: { type?: unknown; object?: unknown };
@@ -175,14 +191,26 @@ export class KubeClient {
   }
 
   /** A GET whose answer is 2xx (returned unread), or a KubeApiError from the Status body. */
-  private async get(url: URL, what: string, timeoutMs: number | undefined, signal?: AbortSignal): Promise<http.IncomingMessage> {
+  private async get(
+    url: URL,
+    what: string,
+    timeoutMs: number | undefined,
+    signal?: AbortSignal,
+  ): Promise<http.IncomingMessage> {
     const options: https.RequestOptions = {};
     await this.kc.applyToHTTPSOptions(options);
     const transport = url.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
       const req = transport.request(
         url,
-        { method: 'GET', agent: options.agent, auth: options.auth, headers: { ...options.headers, Accept: 'application/json' }, ...(timeoutMs !== undefined && { timeout: timeoutMs }), ...(signal !== undefined && { signal }) },
+        {
+          method: 'GET',
+          agent: options.agent,
+          auth: options.auth,
+          headers: { ...options.headers, Accept: 'application/json' },
+          ...(timeoutMs !== undefined && { timeout: timeoutMs }),
+          ...(signal !== undefined && { signal }),
+        },
         (res) => {
           const status = res.statusCode ?? 0;
           if (status >= 200 && status < 300) {
@@ -195,7 +223,8 @@ export class KubeClient {
           );
         },
       );
-      if (timeoutMs !== undefined) req.on('timeout', () => req.destroy(new Error(`no response within ${timeoutMs} ms`)));
+      if (timeoutMs !== undefined)
+        req.on('timeout', () => req.destroy(new Error(`no response within ${timeoutMs} ms`)));
       req.on('error', (error) => reject(toKubeApiError(error, what)));
       req.end();
     });
@@ -217,7 +246,10 @@ function listParams(query: ListQuery): Record<string, string> {
   return params;
 }
 
-function listEnd(metadata: ListMetadata | undefined): { resourceVersion: string; continueToken: string | undefined } {
+function listEnd(metadata: ListMetadata | undefined): {
+  resourceVersion: string;
+  continueToken: string | undefined;
+} {
   const next = metadata?.continue;
   return {
     resourceVersion: typeof metadata?.resourceVersion === 'string' ? metadata.resourceVersion : '',
@@ -246,9 +278,18 @@ function errorFromBody(text: string, status: number, what: string): KubeApiError
   } catch {
     parsed = undefined;
   }
-  if (typeof parsed === 'object' && parsed !== null && (parsed as { kind?: unknown }).kind === 'Status') {
+  if (
+    typeof parsed === 'object' &&
+    parsed !== null &&
+    (parsed as { kind?: unknown }).kind === 'Status'
+  ) {
     const error = statusError(parsed, what);
-    return error.statusCode === undefined ? new KubeApiError(error.message, status, error.reason) : error;
+    return error.statusCode === undefined
+      ? new KubeApiError(error.message, status, error.reason)
+      : error;
   }
-  return new KubeApiError(`${what}: HTTP ${status} ${http.STATUS_CODES[status] ?? ''}`.trim(), status);
+  return new KubeApiError(
+    `${what}: HTTP ${status} ${http.STATUS_CODES[status] ?? ''}`.trim(),
+    status,
+  );
 }

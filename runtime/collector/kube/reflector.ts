@@ -152,7 +152,10 @@ export class Reflector<P> {
     // A watch request still connecting cannot be aborted (client-node hands out its controller
     // only with the response): do not let shutdown wait for it.
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.loop, new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS)))]);
+    await Promise.race([
+      this.loop,
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS))),
+    ]);
     clearTimeout(timer);
     this.setCurrent(false);
   }
@@ -177,36 +180,65 @@ export class Reflector<P> {
         if (this.stopped) break;
         if (watchList && this.resourceVersion === '' && reason === 'closed') {
           // The stream ended before the initial-events bookmark: nothing is known to be complete.
-          throw new KubeApiError(`watch ${this.spec.path}: the stream ended before the ${INITIAL_EVENTS_END} bookmark (${events} events)`, undefined);
+          throw new KubeApiError(
+            `watch ${this.spec.path}: the stream ended before the ${INITIAL_EVENTS_END} bookmark (${events} events)`,
+            undefined,
+          );
         }
         failures = 0;
         if (reason === 'expired' || reason === 'relist') this.resourceVersion = '';
         this.health.watchRestart(this.spec.resource, reason);
-        this.log.info('watch restart', { resource: this.spec.resource, reason, resourceVersion: this.resourceVersion || undefined });
+        this.log.info('watch restart', {
+          resource: this.spec.resource,
+          reason,
+          resourceVersion: this.resourceVersion || undefined,
+        });
         if (reason === 'closed' && events === 0 && Date.now() - started < MIN_HEALTHY_WATCH_MS) {
-          await this.sleeper.sleep(backoffDelay(1, this.timing.backoffInitialMs, this.timing.backoffMaxMs));
+          await this.sleeper.sleep(
+            backoffDelay(1, this.timing.backoffInitialMs, this.timing.backoffMaxMs),
+          );
         }
       } catch (error) {
         if (this.stopped) break;
-        const apiError = error instanceof KubeApiError ? error : new KubeApiError(describeError(error), undefined);
+        const apiError =
+          error instanceof KubeApiError ? error : new KubeApiError(describeError(error), undefined);
         if (watchList && (apiError.statusCode === 422 || apiError.statusCode === 400)) {
           // The server does not know watch-list (or has it disabled): list instead, from now on.
           this.watchListSupported = false;
-          this.log.info('watch-list not supported: listing instead', { resource: this.spec.resource, error: apiError.message, reason: apiError.reason });
+          this.log.info('watch-list not supported: listing instead', {
+            resource: this.spec.resource,
+            error: apiError.message,
+            reason: apiError.reason,
+          });
           continue;
         }
         if (apiError.gone) {
           // HTTP 410 on the watch request: our resourceVersion is too old. Re-list at once.
           this.resourceVersion = '';
           this.health.watchRestart(this.spec.resource, 'expired');
-          this.log.info('watch restart', { resource: this.spec.resource, reason: 'expired', error: apiError.message });
+          this.log.info('watch restart', {
+            resource: this.spec.resource,
+            reason: 'expired',
+            error: apiError.message,
+          });
           continue;
         }
         failures++;
         this.setCurrent(false);
         this.health.apiError(this.spec.resource, apiError);
-        const delay = backoffDelay(failures, this.timing.backoffInitialMs, this.timing.backoffMaxMs);
-        this.log.warn('api error', { resource: this.spec.resource, error: apiError.message, status: apiError.statusCode, reason: apiError.reason, retryInMs: delay, attempt: failures });
+        const delay = backoffDelay(
+          failures,
+          this.timing.backoffInitialMs,
+          this.timing.backoffMaxMs,
+        );
+        this.log.warn('api error', {
+          resource: this.spec.resource,
+          error: apiError.message,
+          status: apiError.statusCode,
+          reason: apiError.reason,
+          retryInMs: delay,
+          attempt: failures,
+        });
         await this.sleeper.sleep(delay);
       }
     }
@@ -236,14 +268,22 @@ export class Reflector<P> {
         // A consistent list starts with its first page; a cache list only when the server paged it.
         let more = !fromCache;
         if (fromCache) {
-          const first = await this.client.listStream(this.spec.path, { ...selectors, resourceVersion: '0', limit: this.spec.pageSize }, add);
+          const first = await this.client.listStream(
+            this.spec.path,
+            { ...selectors, resourceVersion: '0', limit: this.spec.pageSize },
+            add,
+          );
           ({ continueToken, resourceVersion } = first);
           more = continueToken !== undefined;
           if (more) path = 'paginated';
         }
         // The continue token carries the resourceVersion (the server rejects both together).
         while (more && !this.stopped) {
-          const page = await this.client.listPage(this.spec.path, { ...selectors, limit: this.spec.pageSize, ...(continueToken !== undefined && { continueToken }) });
+          const page = await this.client.listPage(this.spec.path, {
+            ...selectors,
+            limit: this.spec.pageSize,
+            ...(continueToken !== undefined && { continueToken }),
+          });
           for (const object of page.items) add(object);
           continueToken = page.continueToken;
           resourceVersion = page.resourceVersion;
@@ -251,7 +291,11 @@ export class Reflector<P> {
         }
         if (this.stopped) return;
       } catch (error) {
-        if (error instanceof KubeApiError && (error.gone || error.statusCode === 504) && attempt < MAX_LIST_RESTARTS) {
+        if (
+          error instanceof KubeApiError &&
+          (error.gone || error.statusCode === 504) &&
+          attempt < MAX_LIST_RESTARTS
+        ) {
           // 410: an expired continue token, or a resourceVersion=0 the server cannot serve; 504:
           // "Too large resource version" (the watch cache is behind). A consistent list fixes both.
           this.log.info('list restart', { resource: this.spec.resource, reason: error.message });
@@ -266,7 +310,12 @@ export class Reflector<P> {
   }
 
   /** After a complete list: removes what it did not contain, records its resourceVersion. */
-  private completeList(seen: ReadonlySet<string>, resourceVersion: string, path: ListPath, started: number): void {
+  private completeList(
+    seen: ReadonlySet<string>,
+    resourceVersion: string,
+    path: ListPath,
+    started: number,
+  ): void {
     for (const [key, entry] of [...this.items]) {
       if (!seen.has(key)) {
         this.items.delete(key);
@@ -277,14 +326,21 @@ export class Reflector<P> {
     const first = !this.everSynced;
     this.everSynced = true;
     this.sink.listed?.();
-    this.log.info(first ? 'synced' : 'relisted', { resource: this.spec.resource, path, objects: this.items.size, resourceVersion, ms: Date.now() - started });
+    this.log.info(first ? 'synced' : 'relisted', {
+      resource: this.spec.resource,
+      path,
+      objects: this.items.size,
+      resourceVersion,
+      ms: Date.now() - started,
+    });
   }
 
   /** Applies one object change; returns its key (undefined for objects without a name). */
   private apply(type: 'ADDED' | 'MODIFIED' | 'DELETED', object: RawObject): string | undefined {
     const name = object.metadata?.name;
     if (name === undefined) return undefined;
-    const key = object.metadata?.namespace === undefined ? name : `${object.metadata.namespace}/${name}`;
+    const key =
+      object.metadata?.namespace === undefined ? name : `${object.metadata.namespace}/${name}`;
     const rv = object.metadata?.resourceVersion ?? '';
     const previous = this.items.get(key);
     if (type === 'DELETED') {
@@ -299,7 +355,11 @@ export class Reflector<P> {
     try {
       value = this.spec.project(object);
     } catch (error) {
-      this.log.warn('object skipped', { resource: this.spec.resource, object: key, error: describeError(error) });
+      this.log.warn('object skipped', {
+        resource: this.spec.resource,
+        object: key,
+        error: describeError(error),
+      });
       return key;
     }
     this.items.set(key, { rv, value });
@@ -324,7 +384,10 @@ export class Reflector<P> {
       const timeoutSeconds = Math.round(this.timing.watchTimeoutSeconds * (1 + Math.random()));
       const armWatchdog = () => {
         if (watchdog !== undefined) clearTimeout(watchdog);
-        watchdog = setTimeout(() => this.endWatch('stalled'), timeoutSeconds * 1000 + WATCHDOG_SLACK_MS);
+        watchdog = setTimeout(
+          () => this.endWatch('stalled'),
+          timeoutSeconds * 1000 + WATCHDOG_SLACK_MS,
+        );
         watchdog.unref();
       };
       const finish = (error: KubeApiError | null) => {
@@ -355,7 +418,12 @@ export class Reflector<P> {
           if (initialKeys !== undefined) {
             // Initial events come in no resourceVersion order: only the bookmark is a point to resume from.
             if (type === 'BOOKMARK') {
-              if (object.metadata?.annotations?.[INITIAL_EVENTS_END] !== 'true' || rv === undefined || rv === '') return;
+              if (
+                object.metadata?.annotations?.[INITIAL_EVENTS_END] !== 'true' ||
+                rv === undefined ||
+                rv === ''
+              )
+                return;
               const keys = initialKeys;
               initialKeys = undefined;
               this.completeList(keys, rv, 'watch-list', started);
@@ -369,12 +437,28 @@ export class Reflector<P> {
           if (type !== 'BOOKMARK') this.apply(type, object);
           if (rv !== undefined && rv !== '') this.resourceVersion = rv;
         } catch (error) {
-          this.log.error('event handler failed', { resource: this.spec.resource, error: describeError(error) });
+          this.log.error('event handler failed', {
+            resource: this.spec.resource,
+            error: describeError(error),
+          });
         }
       };
       const query = initial
-        ? { sendInitialEvents: true, resourceVersionMatch: 'NotOlderThan', allowWatchBookmarks: true, timeoutSeconds, labelSelector: this.spec.labelSelector, fieldSelector: this.spec.fieldSelector }
-        : { resourceVersion: this.resourceVersion, allowWatchBookmarks: true, timeoutSeconds, labelSelector: this.spec.labelSelector, fieldSelector: this.spec.fieldSelector };
+        ? {
+            sendInitialEvents: true,
+            resourceVersionMatch: 'NotOlderThan',
+            allowWatchBookmarks: true,
+            timeoutSeconds,
+            labelSelector: this.spec.labelSelector,
+            fieldSelector: this.spec.fieldSelector,
+          }
+        : {
+            resourceVersion: this.resourceVersion,
+            allowWatchBookmarks: true,
+            timeoutSeconds,
+            labelSelector: this.spec.labelSelector,
+            fieldSelector: this.spec.fieldSelector,
+          };
       this.client
         .watch(this.spec.path, query, onEvent, (error) => finish(error))
         .then((controller) => {
@@ -396,7 +480,6 @@ export class Reflector<P> {
     this.endRequested ??= reason;
     this.controller?.abort();
   }
-
 
   private setCurrent(current: boolean): void {
     if (this.current === current) return;

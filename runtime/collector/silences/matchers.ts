@@ -22,7 +22,8 @@ export interface Matcher {
 }
 
 /** The values a label may have on an alert: a finite set (`''` = absent), or anything. */
-export type LabelValues = { readonly kind: 'set'; readonly values: readonly string[] } | { readonly kind: 'unknown' };
+export type LabelValues =
+  { readonly kind: 'set'; readonly values: readonly string[] } | { readonly kind: 'unknown' };
 
 /** An alerting rule resolved against the inventory: every label it may carry, with its values. */
 export interface AlertLabelSpace {
@@ -43,16 +44,25 @@ const UNKNOWN: LabelValues = { kind: 'unknown' };
 
 export function labelSpace(alert: WatchedAlert, context: LabelContext): AlertLabelSpace {
   const labels = new Map<string, LabelValues>();
-  for (const [name, value] of Object.entries(context.externalLabels)) labels.set(name, { kind: 'set', values: [value] });
+  for (const [name, value] of Object.entries(context.externalLabels))
+    labels.set(name, { kind: 'set', values: [value] });
   for (const [name, source] of Object.entries(alert.dynamic)) {
     // An expression's label may be missing on some of its series: the empty value is always possible.
     if (source === 'any') labels.set(name, UNKNOWN);
     else {
-      const values = source === 'image' ? context.images : source === 'team' ? context.teams : source === 'cronjob' ? context.cronjobs : source;
+      const values =
+        source === 'image'
+          ? context.images
+          : source === 'team'
+            ? context.teams
+            : source === 'cronjob'
+              ? context.cronjobs
+              : source;
       labels.set(name, { kind: 'set', values: ['', ...values] });
     }
   }
-  for (const [name, value] of Object.entries(alert.labels)) labels.set(name, { kind: 'set', values: [value] });
+  for (const [name, value] of Object.entries(alert.labels))
+    labels.set(name, { kind: 'set', values: [value] });
   return { alert, labels };
 }
 
@@ -102,7 +112,11 @@ function satisfiable(values: LabelValues, matchers: readonly Matcher[]): boolean
 }
 
 /** Whether a silence with these matchers mutes (some alert of) the rule. */
-export function mutes(space: AlertLabelSpace, matchers: readonly Matcher[], context: LabelContext): boolean {
+export function mutes(
+  space: AlertLabelSpace,
+  matchers: readonly Matcher[],
+  context: LabelContext,
+): boolean {
   const byName = new Map<string, Matcher[]>();
   for (const matcher of matchers) {
     const list = byName.get(matcher.name);

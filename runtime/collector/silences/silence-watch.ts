@@ -7,7 +7,11 @@
  * time of the last successful read and a failure counter. An Alertmanager that cannot be read
  * keeps its last known silence series: an outage must never look like every silence ended.
  */
-import { INVENTORY_CONFIGMAP_KEY, type SilenceWatchSettings, type WatchedAlertmanager } from '../../../src/shared/contract.ts';
+import {
+  INVENTORY_CONFIGMAP_KEY,
+  type SilenceWatchSettings,
+  type WatchedAlertmanager,
+} from '../../../src/shared/contract.ts';
 import { ALERT_SEVERITIES, METRICS, type MetricKey } from '../../../src/shared/metrics.ts';
 import { describeError, type Logger } from '../log.ts';
 import type { ConfigMapData } from '../projections.ts';
@@ -87,7 +91,10 @@ export class SilenceWatch {
   }
 
   /** Installs settings directly (tests; `configure` parses them from the inventory ConfigMap). */
-  install(settings: SilenceWatchSettings | undefined, images: readonly InventoryImageLabels[] = []): void {
+  install(
+    settings: SilenceWatchSettings | undefined,
+    images: readonly InventoryImageLabels[] = [],
+  ): void {
     if (settings === undefined) {
       this.resolved = undefined;
       this.dropAlertmanagersExcept(new Set());
@@ -112,7 +119,12 @@ export class SilenceWatch {
     for (const am of settings.alertmanagers) {
       if (!this.errors.has(am.url)) {
         this.errors.set(am.url, 0);
-        this.stores.errors.setSingle(am.url, formatLabels(METRICS.silenceWatchErrorsTotal, { alertmanager: am.url }), 0, now);
+        this.stores.errors.setSingle(
+          am.url,
+          formatLabels(METRICS.silenceWatchErrorsTotal, { alertmanager: am.url }),
+          0,
+          now,
+        );
       }
     }
     this.reschedule(this.options.intervalMsOverride ?? settings.intervalSeconds * 1000);
@@ -129,7 +141,9 @@ export class SilenceWatch {
     if (this.polling !== undefined) return this.polling;
     const resolved = this.resolved;
     if (resolved === undefined || this.stopped) return Promise.resolve();
-    this.polling = Promise.all(resolved.settings.alertmanagers.map((am) => this.pollOne(am, resolved))).then(
+    this.polling = Promise.all(
+      resolved.settings.alertmanagers.map((am) => this.pollOne(am, resolved)),
+    ).then(
       () => undefined,
       () => undefined,
     );
@@ -155,9 +169,24 @@ export class SilenceWatch {
       const count = (this.errors.get(am.url) ?? 0) + 1;
       this.errors.set(am.url, count);
       const now = this.now();
-      this.stores.errors.setSingle(am.url, formatLabels(METRICS.silenceWatchErrorsTotal, { alertmanager: am.url }), count, now);
-      this.stores.up.setSingle(am.url, formatLabels(METRICS.silenceWatchUp, { alertmanager: am.url }), 0, now);
-      if (this.up.get(am.url) !== false) log.warn('alertmanager unreadable', { alertmanager: am.url, error: describeError(error), keptSilences: this.concerning.get(am.url)?.length ?? 0 });
+      this.stores.errors.setSingle(
+        am.url,
+        formatLabels(METRICS.silenceWatchErrorsTotal, { alertmanager: am.url }),
+        count,
+        now,
+      );
+      this.stores.up.setSingle(
+        am.url,
+        formatLabels(METRICS.silenceWatchUp, { alertmanager: am.url }),
+        0,
+        now,
+      );
+      if (this.up.get(am.url) !== false)
+        log.warn('alertmanager unreadable', {
+          alertmanager: am.url,
+          error: describeError(error),
+          keptSilences: this.concerning.get(am.url)?.length ?? 0,
+        });
       this.up.set(am.url, false);
       // The silence series of this Alertmanager stay as last read.
       return;
@@ -168,35 +197,66 @@ export class SilenceWatch {
     const previous = this.concerning.get(am.url);
     this.concerning.set(am.url, concerning);
     this.replaceSeries(am.url, concerning, now);
-    this.stores.up.setSingle(am.url, formatLabels(METRICS.silenceWatchUp, { alertmanager: am.url }), 1, now);
-    this.stores.lastSuccess.setSingle(am.url, formatLabels(METRICS.silenceWatchLastSuccess, { alertmanager: am.url }), now / 1000, now);
+    this.stores.up.setSingle(
+      am.url,
+      formatLabels(METRICS.silenceWatchUp, { alertmanager: am.url }),
+      1,
+      now,
+    );
+    this.stores.lastSuccess.setSingle(
+      am.url,
+      formatLabels(METRICS.silenceWatchLastSuccess, { alertmanager: am.url }),
+      now / 1000,
+      now,
+    );
     if (this.up.get(am.url) !== true || previous?.length !== concerning.length) {
-      log.info('silences read', { alertmanager: am.url, silences: silences.length, concerningUs: concerning.length });
+      log.info('silences read', {
+        alertmanager: am.url,
+        silences: silences.length,
+        concerningUs: concerning.length,
+      });
     }
     this.up.set(am.url, true);
   }
 
   /** The active and pending silences that would mute at least one of our alerts. */
-  evaluate(alertmanager: string, silences: readonly Silence[], resolved: Resolved | undefined = this.resolved): ConcerningSilence[] {
+  evaluate(
+    alertmanager: string,
+    silences: readonly Silence[],
+    resolved: Resolved | undefined = this.resolved,
+  ): ConcerningSilence[] {
     if (resolved === undefined) return [];
     const result: ConcerningSilence[] = [];
     for (const silence of silences) {
       if (silence.state === 'expired') continue;
-      const muted = resolved.spaces.filter((space) => mutes(space, silence.matchers, resolved.context)).map((space) => space.alert);
+      const muted = resolved.spaces
+        .filter((space) => mutes(space, silence.matchers, resolved.context))
+        .map((space) => space.alert);
       if (muted.length === 0) continue;
-      const severities = muted.map((alert) => ALERT_SEVERITIES.indexOf(alert.severity as (typeof ALERT_SEVERITIES)[number])).filter((i) => i >= 0);
+      const severities = muted
+        .map((alert) =>
+          ALERT_SEVERITIES.indexOf(alert.severity as (typeof ALERT_SEVERITIES)[number]),
+        )
+        .filter((i) => i >= 0);
       result.push({
         alertmanager,
         silence,
         mutedAlerts: unique(muted.map((alert) => alert.alertname)),
-        mutedSeverity: severities.length === 0 ? 'none' : ALERT_SEVERITIES[Math.min(...severities)]!,
+        mutedSeverity:
+          severities.length === 0 ? 'none' : ALERT_SEVERITIES[Math.min(...severities)]!,
         ticket: resolved.ticket.test(silence.comment),
       });
     }
-    return result.sort((a, b) => (a.silence.id < b.silence.id ? -1 : a.silence.id > b.silence.id ? 1 : 0));
+    return result.sort((a, b) =>
+      a.silence.id < b.silence.id ? -1 : a.silence.id > b.silence.id ? 1 : 0,
+    );
   }
 
-  private replaceSeries(alertmanager: string, concerning: readonly ConcerningSilence[], now: number): void {
+  private replaceSeries(
+    alertmanager: string,
+    concerning: readonly ConcerningSilence[],
+    now: number,
+  ): void {
     const key = (c: ConcerningSilence) => ({ alertmanager, silence_id: c.silence.id });
     this.stores.info.replaceGroup(
       alertmanager,
@@ -213,8 +273,22 @@ export class SilenceWatch {
         since: now,
       })),
     );
-    this.stores.startsAt.replaceGroup(alertmanager, concerning.map((c) => ({ labels: formatLabels(METRICS.silenceStartsAt, key(c)), value: c.silence.startsAt, since: now })));
-    this.stores.endsAt.replaceGroup(alertmanager, concerning.map((c) => ({ labels: formatLabels(METRICS.silenceEndsAt, key(c)), value: c.silence.endsAt, since: now })));
+    this.stores.startsAt.replaceGroup(
+      alertmanager,
+      concerning.map((c) => ({
+        labels: formatLabels(METRICS.silenceStartsAt, key(c)),
+        value: c.silence.startsAt,
+        since: now,
+      })),
+    );
+    this.stores.endsAt.replaceGroup(
+      alertmanager,
+      concerning.map((c) => ({
+        labels: formatLabels(METRICS.silenceEndsAt, key(c)),
+        value: c.silence.endsAt,
+        since: now,
+      })),
+    );
   }
 
   private dropAlertmanagersExcept(keep: ReadonlySet<string>): void {
@@ -246,7 +320,9 @@ export interface InventoryImageLabels {
   readonly cronjob: string;
 }
 
-type ParsedSettings = { ok: true; settings: SilenceWatchSettings | undefined; images: InventoryImageLabels[] } | { ok: false; reason: string };
+type ParsedSettings =
+  | { ok: true; settings: SilenceWatchSettings | undefined; images: InventoryImageLabels[] }
+  | { ok: false; reason: string };
 
 /** Reads `silenceWatch` and the images' label values from the inventory ConfigMap (written by synth). */
 export function parseSettings(data: ConfigMapData | undefined): ParsedSettings {
@@ -256,26 +332,41 @@ export function parseSettings(data: ConfigMapData | undefined): ParsedSettings {
   try {
     json = JSON.parse(text) as typeof json;
   } catch (error) {
-    return { ok: false, reason: `key ${INVENTORY_CONFIGMAP_KEY} is not JSON: ${(error as Error).message}` };
+    return {
+      ok: false,
+      reason: `key ${INVENTORY_CONFIGMAP_KEY} is not JSON: ${(error as Error).message}`,
+    };
   }
   const images: InventoryImageLabels[] = [];
   for (const entry of Array.isArray(json.images) ? (json.images as unknown[]) : []) {
     const e = (typeof entry === 'object' && entry !== null ? entry : {}) as Record<string, unknown>;
-    if (typeof e.image === 'string' && typeof e.team === 'string' && typeof e.cronjob === 'string') images.push({ image: e.image, team: e.team, cronjob: e.cronjob });
+    if (typeof e.image === 'string' && typeof e.team === 'string' && typeof e.cronjob === 'string')
+      images.push({ image: e.image, team: e.team, cronjob: e.cronjob });
   }
   const watch = json.silenceWatch;
   if (watch === undefined) return { ok: true, settings: undefined, images };
   const w = (typeof watch === 'object' && watch !== null ? watch : {}) as Record<string, unknown>;
-  if (!Array.isArray(w.alertmanagers) || !w.alertmanagers.every((am) => typeof (am as { url?: unknown })?.url === 'string')) return { ok: false, reason: 'silenceWatch.alertmanagers must be a list of {url}' };
-  if (typeof w.intervalSeconds !== 'number' || !(w.intervalSeconds >= 1)) return { ok: false, reason: 'silenceWatch.intervalSeconds must be at least 1' };
-  if (typeof w.ticketPattern !== 'string') return { ok: false, reason: 'silenceWatch.ticketPattern must be a string' };
+  if (
+    !Array.isArray(w.alertmanagers) ||
+    !w.alertmanagers.every((am) => typeof (am as { url?: unknown })?.url === 'string')
+  )
+    return { ok: false, reason: 'silenceWatch.alertmanagers must be a list of {url}' };
+  if (typeof w.intervalSeconds !== 'number' || !(w.intervalSeconds >= 1))
+    return { ok: false, reason: 'silenceWatch.intervalSeconds must be at least 1' };
+  if (typeof w.ticketPattern !== 'string')
+    return { ok: false, reason: 'silenceWatch.ticketPattern must be a string' };
   try {
     new RegExp(w.ticketPattern);
   } catch (error) {
     return { ok: false, reason: `silenceWatch.ticketPattern: ${(error as Error).message}` };
   }
-  if (!Array.isArray(w.alerts) || !Array.isArray(w.knownLabels)) return { ok: false, reason: 'silenceWatch.alerts and knownLabels must be lists' };
-  return { ok: true, settings: { externalLabels: {}, ...(w as object) } as SilenceWatchSettings, images };
+  if (!Array.isArray(w.alerts) || !Array.isArray(w.knownLabels))
+    return { ok: false, reason: 'silenceWatch.alerts and knownLabels must be lists' };
+  return {
+    ok: true,
+    settings: { externalLabels: {}, ...(w as object) } as SilenceWatchSettings,
+    images,
+  };
 }
 
 function unique(values: readonly string[]): string[] {

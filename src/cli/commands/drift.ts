@@ -51,7 +51,11 @@ export const driftCommand: Command = {
   async run(argv, io) {
     const { values, positionals } = parseArgs({
       args: [...argv],
-      options: { pods: { type: 'string' }, patched: { type: 'string' }, format: { type: 'string', default: 'table' } },
+      options: {
+        pods: { type: 'string' },
+        patched: { type: 'string' },
+        format: { type: 'string', default: 'table' },
+      },
       allowPositionals: true,
       strict: true,
     });
@@ -59,11 +63,16 @@ export const driftCommand: Command = {
     if (values.pods === undefined) throw new UsageError('--pods FILE is required');
     if (values.patched === undefined) throw new UsageError('--patched FILE is required');
     const format = values.format;
-    if (!isFormat(format)) throw new UsageError(`--format must be one of ${DRIFT_FORMATS.join(', ')} (got "${format}")`);
-    if (values.pods === '-' && values.patched === '-') throw new UsageError('only one of --pods and --patched can read stdin');
+    if (!isFormat(format))
+      throw new UsageError(`--format must be one of ${DRIFT_FORMATS.join(', ')} (got "${format}")`);
+    if (values.pods === '-' && values.patched === '-')
+      throw new UsageError('only one of --pods and --patched can read stdin');
 
     try {
-      const [pods, patched] = await Promise.all([readPods(values.pods), readPatched(values.patched)]);
+      const [pods, patched] = await Promise.all([
+        readPods(values.pods),
+        readPatched(values.patched),
+      ]);
       const containers = pods.flatMap((pod) => runningContainers(pod));
       const rows = findDrift(containers, patched);
       if (format === 'json') io.stdout(`${JSON.stringify(rows, null, 2)}\n`);
@@ -106,12 +115,21 @@ const MAX_PROBLEMS_SHOWN = 10;
 async function readPods(file: string): Promise<PodLike[]> {
   const what = `--pods ${file === '-' ? 'stdin' : `"${file}"`}`;
   const data = parseJson(await readText(file, what), what);
-  if (typeof data !== 'object' || data === null || Array.isArray(data) || !('items' in data || 'kind' in data)) {
-    throw new InputError([`${what}: expected the output of \`kubectl get pods -A -o json\` (an object with an "items" list, or one Pod)`]);
+  if (
+    typeof data !== 'object' ||
+    data === null ||
+    Array.isArray(data) ||
+    !('items' in data || 'kind' in data)
+  ) {
+    throw new InputError([
+      `${what}: expected the output of \`kubectl get pods -A -o json\` (an object with an "items" list, or one Pod)`,
+    ]);
   }
   if ('items' in data) return validated(podListSchema, data, what).items;
   if ('kind' in data && data.kind !== 'Pod') {
-    throw new InputError([`${what}: expected Pods (a List, or one Pod), got kind ${JSON.stringify(data.kind)}`]);
+    throw new InputError([
+      `${what}: expected Pods (a List, or one Pod), got kind ${JSON.stringify(data.kind)}`,
+    ]);
   }
   return [validated(singlePodSchema, data, what)];
 }
@@ -119,7 +137,13 @@ async function readPods(file: string): Promise<PodLike[]> {
 function validated<T extends z.ZodType>(schema: T, data: unknown, what: string): z.output<T> {
   const result = schema.safeParse(data, { error: inventoryErrorMap });
   if (result.success) return result.data;
-  throw new InputError(limit(result.error.issues.map((issue) => `${what}: ${formatPath(issue.path) || 'top level'}: ${issue.message}`)));
+  throw new InputError(
+    limit(
+      result.error.issues.map(
+        (issue) => `${what}: ${formatPath(issue.path) || 'top level'}: ${issue.message}`,
+      ),
+    ),
+  );
 }
 
 // --- --patched ----------------------------------------------------------------------------
@@ -129,7 +153,9 @@ async function readPatched(file: string): Promise<Map<string, string>> {
   const what = `--patched ${file === '-' ? 'stdin' : `"${file}"`}`;
   const data = parseJson(await readText(file, what), what);
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    throw new InputError([`${what}: expected a JSON object from image to patched digest, e.g. {"registry.example.com/myapp": "sha256:…"}`]);
+    throw new InputError([
+      `${what}: expected a JSON object from image to patched digest, e.g. {"registry.example.com/myapp": "sha256:…"}`,
+    ]);
   }
   const problems: string[] = [];
   const patched = new Map<string, string>();
@@ -137,19 +163,28 @@ async function readPatched(file: string): Promise<Map<string, string>> {
   for (const [key, value] of Object.entries(data)) {
     const ref = parseImageRef(key);
     if (!ref.ok) {
-      problems.push(`${what}: key ${JSON.stringify(key)} is not a valid image reference: ${ref.reason}`);
+      problems.push(
+        `${what}: key ${JSON.stringify(key)} is not a valid image reference: ${ref.reason}`,
+      );
       continue;
     }
     const digest = typeof value === 'string' ? normalizeDigest(value) : undefined;
     if (digest === undefined) {
-      const found = typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
-      problems.push(`${what}: ${JSON.stringify(key)}: invalid digest ${found} (expected "sha256:" and 64 hex characters, or the 64 hex characters alone)`);
+      const found =
+        typeof value === 'string'
+          ? JSON.stringify(value)
+          : (JSON.stringify(value) ?? String(value));
+      problems.push(
+        `${what}: ${JSON.stringify(key)}: invalid digest ${found} (expected "sha256:" and 64 hex characters, or the 64 hex characters alone)`,
+      );
       continue;
     }
     const image = ref.ref.name;
     const previous = patched.get(image);
     if (previous !== undefined && previous !== digest) {
-      problems.push(`${what}: ${JSON.stringify(keyOf.get(image))} and ${JSON.stringify(key)} both name ${image} but give different digests`);
+      problems.push(
+        `${what}: ${JSON.stringify(keyOf.get(image))} and ${JSON.stringify(key)} both name ${image} but give different digests`,
+      );
       continue;
     }
     patched.set(image, digest);
@@ -171,7 +206,8 @@ async function readText(file: string, what: string): Promise<string> {
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+  for await (const chunk of process.stdin)
+    chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
   return Buffer.concat(chunks).toString('utf8');
 }
 
@@ -187,7 +223,10 @@ function parseJson(text: string, what: string): unknown {
 
 function limit(problems: readonly string[]): string[] {
   if (problems.length <= MAX_PROBLEMS_SHOWN) return [...problems];
-  return [...problems.slice(0, MAX_PROBLEMS_SHOWN), `… and ${problems.length - MAX_PROBLEMS_SHOWN} more problems`];
+  return [
+    ...problems.slice(0, MAX_PROBLEMS_SHOWN),
+    `… and ${problems.length - MAX_PROBLEMS_SHOWN} more problems`,
+  ];
 }
 
 // --- output -----------------------------------------------------------------------------------
@@ -207,8 +246,17 @@ export function renderTable(rows: readonly DriftRow[], checked: number): string 
   if (rows.length === 0) {
     return `No drift: all ${checked} running ${noun} of patched images run their latest patched digest.\n`;
   }
-  const cells = [COLUMNS.map(([header]) => header), ...rows.map((row) => COLUMNS.map(([, key]) => row[key]))];
-  const widths = COLUMNS.map((_, column) => Math.max(...cells.map((line) => line[column]?.length ?? 0)));
-  const lines = cells.map((line) => line.map((cell, column) => (column === line.length - 1 ? cell : cell.padEnd(widths[column] ?? 0))).join('   '));
+  const cells = [
+    COLUMNS.map(([header]) => header),
+    ...rows.map((row) => COLUMNS.map(([, key]) => row[key])),
+  ];
+  const widths = COLUMNS.map((_, column) =>
+    Math.max(...cells.map((line) => line[column]?.length ?? 0)),
+  );
+  const lines = cells.map((line) =>
+    line
+      .map((cell, column) => (column === line.length - 1 ? cell : cell.padEnd(widths[column] ?? 0)))
+      .join('   '),
+  );
   return `${lines.join('\n')}\n\n${rows.length} of ${checked} running ${noun} of patched images run a digest other than the latest patched one.\n`;
 }

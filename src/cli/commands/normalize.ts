@@ -31,7 +31,12 @@ export const normalizeCommand: Command = {
   usage: USAGE,
   // Synchronous work: the Command interface's promise is resolved here (main.ts awaits it in its try).
   run(argv, io) {
-    const { positionals } = parseArgs({ args: [...argv], options: {}, allowPositionals: true, strict: true });
+    const { positionals } = parseArgs({
+      args: [...argv],
+      options: {},
+      allowPositionals: true,
+      strict: true,
+    });
     if (positionals.length === 0) throw new UsageError('give at least one image reference');
     let exit: ExitCode = EXIT.ok;
     for (const input of positionals) {
@@ -39,7 +44,9 @@ export const normalizeCommand: Command = {
       if (result.ok) {
         io.stdout(`${formatImageRef(result.ref)}\n`);
       } else {
-        io.stderr(`copa-fleet normalize: invalid image reference ${JSON.stringify(input)}: ${result.reason}\n`);
+        io.stderr(
+          `copa-fleet normalize: invalid image reference ${JSON.stringify(input)}: ${result.reason}\n`,
+        );
         exit = EXIT.invalid;
       }
     }

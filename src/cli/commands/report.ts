@@ -56,13 +56,24 @@ Exit status: 0 report written, 1 Prometheus unreachable, failing, or holding non
 series for the period (or an unreadable file, or an invalid inventory), 2 usage error.
 `;
 
-const UNITS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86_400, w: 7 * 86_400, y: 365 * 86_400 };
+const UNITS: Readonly<Record<string, number>> = {
+  s: 1,
+  m: 60,
+  h: 3600,
+  d: 86_400,
+  w: 7 * 86_400,
+  y: 365 * 86_400,
+};
 
 /** A Prometheus-style duration (`30d`, `1h30m`) in seconds. */
 export function parseDuration(text: string, flag: string): number {
   const parts = [...text.matchAll(/(\d+)(ms|[smhdwy])/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) throw new UsageError(`${flag} must be a duration like 30d, 12h or 1h30m (got "${text}")`);
-  const seconds = parts.reduce((sum, [, n, unit]) => sum + (unit === 'ms' ? Number(n) / 1000 : Number(n) * UNITS[unit!]!), 0);
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text)
+    throw new UsageError(`${flag} must be a duration like 30d, 12h or 1h30m (got "${text}")`);
+  const seconds = parts.reduce(
+    (sum, [, n, unit]) => sum + (unit === 'ms' ? Number(n) / 1000 : Number(n) * UNITS[unit!]!),
+    0,
+  );
   if (seconds <= 0) throw new UsageError(`${flag} must be more than 0 (got "${text}")`);
   return seconds;
 }
@@ -70,14 +81,18 @@ export function parseDuration(text: string, flag: string): number {
 export function parseTime(text: string): number {
   if (/^\d+(\.\d+)?$/.test(text)) return Number(text);
   const ms = Date.parse(text);
-  if (Number.isNaN(ms) || !/^\d{4}-\d{2}-\d{2}/.test(text)) throw new UsageError(`--at must be ISO 8601 (2026-09-30T00:00:00Z) or Unix seconds (got "${text}")`);
+  if (Number.isNaN(ms) || !/^\d{4}-\d{2}-\d{2}/.test(text))
+    throw new UsageError(
+      `--at must be ISO 8601 (2026-09-30T00:00:00Z) or Unix seconds (got "${text}")`,
+    );
   return ms / 1000;
 }
 
 function parseHeader(text: string): readonly [string, string] {
   const colon = text.indexOf(':');
   const name = colon > 0 ? text.slice(0, colon).trim() : '';
-  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw new UsageError(`--header must be "NAME: VALUE" (got "${text}")`);
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name))
+    throw new UsageError(`--header must be "NAME: VALUE" (got "${text}")`);
   return [name, text.slice(colon + 1).trim()];
 }
 
@@ -95,7 +110,8 @@ async function readOption(file: string, flag: string): Promise<string> {
 
 export const reportCommand: Command = {
   name: 'report',
-  summary: "the auditor's report from Prometheus: evidence as of a time, SLA attainment over a period (html, md, json)",
+  summary:
+    "the auditor's report from Prometheus: evidence as of a time, SLA attainment over a period (html, md, json)",
   usage: USAGE,
   async run(argv, io) {
     const { values, positionals } = parseArgs({
@@ -123,34 +139,75 @@ export const reportCommand: Command = {
     try {
       url = new URL(values.prometheus);
     } catch {
-      throw new UsageError(`--prometheus must be an http or https URL (got "${values.prometheus}")`);
+      throw new UsageError(
+        `--prometheus must be an http or https URL (got "${values.prometheus}")`,
+      );
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--prometheus must be an http or https URL (got "${values.prometheus}")`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new UsageError(
+        `--prometheus must be an http or https URL (got "${values.prometheus}")`,
+      );
     const format = values.format;
-    if (!isFormat(format)) throw new UsageError(`--format must be one of ${REPORT_FORMATS.join(', ')} (got "${format}")`);
+    if (!isFormat(format))
+      throw new UsageError(
+        `--format must be one of ${REPORT_FORMATS.join(', ')} (got "${format}")`,
+      );
     const at = Math.floor(values.at === undefined ? Date.now() / 1000 : parseTime(values.at));
     const periodSeconds = Math.round(parseDuration(values.period, '--period'));
     const stepSeconds =
-      values.resolution === undefined ? Math.max(60, Math.ceil(periodSeconds / TARGET_STEPS / 60) * 60) : Math.max(1, Math.round(parseDuration(values.resolution, '--resolution')));
-    if (periodSeconds / stepSeconds > 11_000) throw new UsageError(`--resolution ${values.resolution} gives more than 11,000 steps over --period ${values.period} (Prometheus' limit)`);
+      values.resolution === undefined
+        ? Math.max(60, Math.ceil(periodSeconds / TARGET_STEPS / 60) * 60)
+        : Math.max(1, Math.round(parseDuration(values.resolution, '--resolution')));
+    if (periodSeconds / stepSeconds > 11_000)
+      throw new UsageError(
+        `--resolution ${values.resolution} gives more than 11,000 steps over --period ${values.period} (Prometheus' limit)`,
+      );
     const timeoutMs = parseDuration(values.timeout, '--timeout') * 1000;
     if (values.inventory === '') throw new UsageError('--inventory needs a file name');
-    const scanMaxAgeOption = values['scan-max-age'] === undefined ? undefined : Number(values['scan-max-age']);
-    if (scanMaxAgeOption !== undefined && !(scanMaxAgeOption > 0)) throw new UsageError(`--scan-max-age must be a positive number of hours (got "${values['scan-max-age']}")`);
+    const scanMaxAgeOption =
+      values['scan-max-age'] === undefined ? undefined : Number(values['scan-max-age']);
+    if (scanMaxAgeOption !== undefined && !(scanMaxAgeOption > 0))
+      throw new UsageError(
+        `--scan-max-age must be a positive number of hours (got "${values['scan-max-age']}")`,
+      );
     const headers = Object.fromEntries(values.header.map(parseHeader));
 
     const progress = (line: string) => io.stderr(`copa-fleet report: ${line}\n`);
     const inventory = await fleetInventory(values.inventory, io);
     if (inventory === undefined) return EXIT.invalid;
     const settings = reportSettings(inventory);
-    progress(`selectors: collector ${JSON.stringify(settings.q.selectors.collector)}, exporter ${JSON.stringify(settings.q.selectors.exporter)}, records ${JSON.stringify(settings.q.selectors.records)}`);
+    progress(
+      `selectors: collector ${JSON.stringify(settings.q.selectors.collector)}, exporter ${JSON.stringify(settings.q.selectors.exporter)}, records ${JSON.stringify(settings.q.selectors.records)}`,
+    );
     const scanMaxAgeHours = scanMaxAgeOption ?? scanFreshness(inventory).scanMaxAgeHours;
     try {
-      const bearerToken = values['bearer-token-file'] === undefined ? undefined : (await readOption(values['bearer-token-file'], '--bearer-token-file')).trim();
-      const ca = values['ca-file'] === undefined ? undefined : await readOption(values['ca-file'], '--ca-file');
-      const client = new PrometheusClient({ url: values.prometheus, timeoutMs, headers, ...(bearerToken !== undefined && { bearerToken }), ...(ca !== undefined && { ca }) });
-      const report = await generateReport(client, { window: { at, periodSeconds, stepSeconds }, scanMaxAgeHours, settings, progress });
-      const text = format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : format === 'md' ? renderMarkdown(report) : renderHtml(report);
+      const bearerToken =
+        values['bearer-token-file'] === undefined
+          ? undefined
+          : (await readOption(values['bearer-token-file'], '--bearer-token-file')).trim();
+      const ca =
+        values['ca-file'] === undefined
+          ? undefined
+          : await readOption(values['ca-file'], '--ca-file');
+      const client = new PrometheusClient({
+        url: values.prometheus,
+        timeoutMs,
+        headers,
+        ...(bearerToken !== undefined && { bearerToken }),
+        ...(ca !== undefined && { ca }),
+      });
+      const report = await generateReport(client, {
+        window: { at, periodSeconds, stepSeconds },
+        scanMaxAgeHours,
+        settings,
+        progress,
+      });
+      const text =
+        format === 'json'
+          ? `${JSON.stringify(report, null, 2)}\n`
+          : format === 'md'
+            ? renderMarkdown(report)
+            : renderHtml(report);
       if (values.out === undefined) io.stdout(text);
       else {
         try {
@@ -189,7 +246,9 @@ async function fleetInventory(file: string | undefined, io: Io): Promise<Invento
     return await loadInventory(chosen);
   } catch (error) {
     if (!(error instanceof InventoryError)) throw error;
-    io.stderr(`${error.issues.map(formatIssue).join('\n')}\ncopa-fleet report: ${error.issues.length === 1 ? '1 problem' : `${error.issues.length} problems`} in ${chosen}\n`);
+    io.stderr(
+      `${error.issues.map(formatIssue).join('\n')}\ncopa-fleet report: ${error.issues.length === 1 ? '1 problem' : `${error.issues.length} problems`} in ${chosen}\n`,
+    );
     return undefined;
   }
 }

@@ -55,16 +55,22 @@ export async function runSynth(options: SynthOptions, io: Io): Promise<ExitCode>
     const result = await synthesize(options);
     const shown = options.outDir.replace(/\/+$/, '') || '/';
     const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
-    io.stderr(`synth: ${plural(result.images, 'image')} -> ${shown}/ (${plural(result.paths.length, 'file')})\n`);
+    io.stderr(
+      `synth: ${plural(result.images, 'image')} -> ${shown}/ (${plural(result.paths.length, 'file')})\n`,
+    );
     return EXIT.ok;
   } catch (error) {
     if (error instanceof InventoryError) {
       const lines = error.issues.map(formatIssue);
-      io.stderr(`${lines.join('\n')}\nsynth: ${error.issues.length === 1 ? '1 problem' : `${error.issues.length} problems`} in ${options.inventoryFile}; nothing written\n`);
+      io.stderr(
+        `${lines.join('\n')}\nsynth: ${error.issues.length === 1 ? '1 problem' : `${error.issues.length} problems`} in ${options.inventoryFile}; nothing written\n`,
+      );
       return EXIT.invalid;
     }
     if (error instanceof OutputDirError || isFileSystemError(error)) {
-      io.stderr(`synth: cannot write ${options.outDir}: ${(error as Error).message}; nothing changed\n`);
+      io.stderr(
+        `synth: cannot write ${options.outDir}: ${(error as Error).message}; nothing changed\n`,
+      );
       return EXIT.invalid;
     }
     throw error;

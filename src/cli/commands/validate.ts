@@ -2,7 +2,11 @@
 import { parseArgs } from 'node:util';
 import { InventoryError, loadInventory } from '../../inventory/load.ts';
 import { buildFleet, type Fleet } from '../../model/fleet.ts';
-import { exceptionExpiresAt, type FleetException, isExceptionInForce } from '../../shared/exceptions.ts';
+import {
+  exceptionExpiresAt,
+  type FleetException,
+  isExceptionInForce,
+} from '../../shared/exceptions.ts';
 import { DEFAULT_INVENTORY } from './synth.ts';
 import { type Command, EXIT, UsageError } from '../command.ts';
 
@@ -36,14 +40,16 @@ export const validateCommand: Command = {
       allowPositionals: true,
       strict: true,
     });
-    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (use --inventory FILE)`);
+    if (positionals.length > 0)
+      throw new UsageError(`unexpected argument "${positionals[0]}" (use --inventory FILE)`);
     const file = values.inventory;
     if (file === '') throw new UsageError('--inventory needs a file name');
     try {
       const fleet = buildFleet(await loadInventory(file));
       const now = new Date();
       io.stdout(summary(file, fleet, now));
-      for (const warning of expiryWarnings(fleet.exceptions, now)) io.stderr(`${file}: warning: ${warning}\n`);
+      for (const warning of expiryWarnings(fleet.exceptions, now))
+        io.stderr(`${file}: warning: ${warning}\n`);
       return EXIT.ok;
     } catch (error) {
       if (!(error instanceof InventoryError)) throw error;
@@ -53,18 +59,28 @@ export const validateCommand: Command = {
   },
 };
 
-
 function describeException(exception: FleetException): string {
-  const images = exception.scopes.map((scope) => (scope.kind === 'fleet' ? 'the whole fleet' : scope.kind === 'tag' ? `${scope.image}:${scope.tags.join('|')}` : scope.image));
+  const images = exception.scopes.map((scope) =>
+    scope.kind === 'fleet'
+      ? 'the whole fleet'
+      : scope.kind === 'tag'
+        ? `${scope.image}:${scope.tags.join('|')}`
+        : scope.image,
+  );
   return `exception ${exception.vulnerability} for ${images.join(', ')} (owner ${exception.owner}, ticket ${exception.ticket}, ${exception.source})`;
 }
 
 export function expiryWarnings(exceptions: readonly FleetException[], now: Date): string[] {
   return exceptions.flatMap((exception) => {
     const left = exceptionExpiresAt(exception).getTime() - now.getTime();
-    if (left <= 0) return [`${describeException(exception)} expired on ${exception.expires}: its SLA breaches count again; renew it after review or remove it`];
+    if (left <= 0)
+      return [
+        `${describeException(exception)} expired on ${exception.expires}: its SLA breaches count again; renew it after review or remove it`,
+      ];
     if (left <= EXPIRY_WARNING_DAYS * DAY_MS) {
-      return [`${describeException(exception)} expires on ${exception.expires}, in ${Math.ceil(left / DAY_MS)} days`];
+      return [
+        `${describeException(exception)} expires on ${exception.expires}, in ${Math.ceil(left / DAY_MS)} days`,
+      ];
     }
     return [];
   });
@@ -84,7 +100,9 @@ function summary(file: string, fleet: Fleet, now: Date): string {
     `  alerting:  ${count(inventory.alerting.receivers.length, 'receiver')}, ${count(inventory.alerting.routes.length, 'route')}`,
   ];
   if (fleet.exceptions.length > 0) {
-    const inForce = fleet.exceptions.filter((exception) => isExceptionInForce(exception, now)).length;
+    const inForce = fleet.exceptions.filter((exception) =>
+      isExceptionInForce(exception, now),
+    ).length;
     lines.push(`  exceptions: ${fleet.exceptions.length} (${inForce} in force today)`);
   }
   return `${lines.join('\n')}\n`;

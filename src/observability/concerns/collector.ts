@@ -52,8 +52,11 @@ export function collectorConcern(settings: ObservabilitySettings) {
       }),
       lastSync: statPanel({
         title: 'Collector: time since last full sync',
-        description: 'Since the collector last had every informer synced and recomputed its metrics.',
-        queries: [{ expr: `time() - ${q.agg('max', q.series(METRICS.collectorLastSyncTimestamp))}` }],
+        description:
+          'Since the collector last had every informer synced and recomputed its metrics.',
+        queries: [
+          { expr: `time() - ${q.agg('max', q.series(METRICS.collectorLastSyncTimestamp))}` },
+        ],
         width: 4,
         height: 6,
         unit: 's',
@@ -77,10 +80,17 @@ export function collectorConcern(settings: ObservabilitySettings) {
       }),
       apiErrors: timeseriesPanel({
         title: 'Collector API errors and watch restarts',
-        description: 'Per second, by resource: Kubernetes API errors and restarted watches (expiry, 410 Gone, connection loss).',
+        description:
+          'Per second, by resource: Kubernetes API errors and restarted watches (expiry, 410 Gone, connection loss).',
         queries: [
-          { expr: `sum ${q.by(resource)} (rate(${q.series(METRICS.collectorApiErrorsTotal)}[$__rate_interval]))`, legend: `errors {{${resource}}}` },
-          { expr: `sum ${q.by(resource)} (rate(${q.series(METRICS.collectorWatchRestartsTotal)}[$__rate_interval]))`, legend: `watch restarts {{${resource}}}` },
+          {
+            expr: `sum ${q.by(resource)} (rate(${q.series(METRICS.collectorApiErrorsTotal)}[$__rate_interval]))`,
+            legend: `errors {{${resource}}}`,
+          },
+          {
+            expr: `sum ${q.by(resource)} (rate(${q.series(METRICS.collectorWatchRestartsTotal)}[$__rate_interval]))`,
+            legend: `watch restarts {{${resource}}}`,
+          },
         ],
         width: 12,
         height: 6,

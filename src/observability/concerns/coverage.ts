@@ -84,7 +84,11 @@ export function coverageConcern(settings: ObservabilitySettings) {
         title: 'Unscanned namespaces',
         description: 'Namespaces with running pods and no VulnerabilityReport at all.',
         // 0 only while the collector reports; absent ("No data") when it is down.
-        queries: [{ expr: `${q.agg('count', `max ${q.by(namespace)} (${unscanned}) > 0`)} or ${q.collectorZero}` }],
+        queries: [
+          {
+            expr: `${q.agg('count', `max ${q.by(namespace)} (${unscanned}) > 0`)} or ${q.collectorZero}`,
+          },
+        ],
         width: 4,
         height: 4,
         thresholds: steps([1, 'orange']),
@@ -100,7 +104,8 @@ export function coverageConcern(settings: ObservabilitySettings) {
       }),
       unscannedNamespaces: tablePanel({
         title: 'Namespaces with running pods and no Trivy report',
-        description: 'Coverage gaps: the trivy-operator does not scan these namespaces (NamespaceNotScanned).',
+        description:
+          'Coverage gaps: the trivy-operator does not scan these namespaces (NamespaceNotScanned).',
         queries: [{ expr: `max ${q.by(namespace)} (${unscanned}) > 0` }],
         width: 5,
         height: 8,

@@ -30,7 +30,9 @@ export function dependencyTrackConcern(settings: ObservabilitySettings) {
       {
         alert: ALERTS.dependencyTrackUploadFailing,
         outputLabels: [L.image, L.cronjob, L.team],
-        expr: q.withCronjobTeam(`${failedRecently} unless ${q.on(image, cronjob)} (${uploadedInLatestRun})`),
+        expr: q.withCronjobTeam(
+          `${failedRecently} unless ${q.on(image, cronjob)} (${uploadedInLatestRun})`,
+        ),
         severity: 'warning',
         summary: `Dependency-Track BOM upload failing for {{ $labels.${image} }}`,
         description:
@@ -41,8 +43,11 @@ export function dependencyTrackConcern(settings: ObservabilitySettings) {
     panels: {
       uploadFailures: barGaugePanel({
         title: 'Dependency-Track upload failures',
-        description: 'BOM uploads that failed after all retries, accumulated across runs, per inventoried image.',
-        queries: [{ expr: `sum ${q.by(image)} (${q.inInventory(failures)})`, legend: `{{${image}}}` }],
+        description:
+          'BOM uploads that failed after all retries, accumulated across runs, per inventoried image.',
+        queries: [
+          { expr: `sum ${q.by(image)} (${q.inInventory(failures)})`, legend: `{{${image}}}` },
+        ],
         width: 12,
         height: 6,
         thresholds: steps([1, 'orange']),

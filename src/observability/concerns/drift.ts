@@ -18,7 +18,14 @@
  * PatchedDigestsUnavailable fires per workload cluster instead of a silent "no drift"
  * (docs/design.md "Multi-cluster fleets").
  */
-import { ALERTS, GLOBAL_RECORDS, L, METRICS, RECORDS, SEVERITY_BY_KEY } from '../../shared/metrics.ts';
+import {
+  ALERTS,
+  GLOBAL_RECORDS,
+  L,
+  METRICS,
+  RECORDS,
+  SEVERITY_BY_KEY,
+} from '../../shared/metrics.ts';
 import { noneIfCollected, statPanel, steps, tablePanel } from '../panels.ts';
 import { by, copyLabel, on } from '../promql.ts';
 import { UPSTREAM, type FleetQueries } from '../queries.ts';
@@ -36,7 +43,12 @@ const UNPATCHED_DIGEST_FOR = '30m';
  * one. The patched digests are the patch cluster's and hold for every cluster, so that side of the
  * join is grouped without the cluster label on purpose (plain `by`/`on`, not `q.by`/`q.on`).
  */
-function globalDrift(q: FleetQueries): { records: RecordingRule[]; drifted: string; running: string; unavailable: string } {
+function globalDrift(q: FleetQueries): {
+  records: RecordingRule[];
+  drifted: string;
+  running: string;
+  unavailable: string;
+} {
   const scope = q.clusters;
   if (scope === undefined) throw new Error('globalDrift: not a multi-cluster fleet');
   const patchedExpr = `group ${by(image, digest)} (${q.inInventory(q.series(METRICS.patchedImageInfo))})`;
@@ -93,7 +105,10 @@ export function driftConcern(settings: ObservabilitySettings) {
   const unknown = complianceUnknownContainers(q);
   const global = q.clusters === undefined ? undefined : globalDrift(q);
   const drift = q.series(METRICS.containerDigestDrift);
-  const driftedContainers = global === undefined ? `count(${drift} == 1) or ${q.collectorZero}` : `sum ${q.by()} (${global.drifted}) or ${q.collectorZero}`;
+  const driftedContainers =
+    global === undefined
+      ? `count(${drift} == 1) or ${q.collectorZero}`
+      : `sum ${q.by()} (${global.drifted}) or ${q.collectorZero}`;
   const nonCompliant =
     global === undefined
       ? `max(${q.series(METRICS.noncompliantContainers)})`
@@ -180,7 +195,8 @@ export function driftConcern(settings: ObservabilitySettings) {
       }),
       driftedContainerCount: statPanel({
         title: 'Containers on a pre-patch digest',
-        description: 'Running containers whose digest differs from the latest patched digest of their image (digest drift).',
+        description:
+          'Running containers whose digest differs from the latest patched digest of their image (digest drift).',
         queries: [{ expr: q.record(RECORDS.digestDriftContainers) }],
         width: 4,
         height: 4,
@@ -191,7 +207,11 @@ export function driftConcern(settings: ObservabilitySettings) {
           ? tablePanel({
               title: 'Containers on a pre-patch digest',
               description: `Each running container whose digest is not the latest patched digest of its image. PodsRunningUnpatchedDigest fires after ${UNPATCHED_DIGEST_FOR}.`,
-              queries: [{ expr: `max ${q.by(namespace, pod, container, image, digest, patchedDigest)} (${drift} == 1)` }],
+              queries: [
+                {
+                  expr: `max ${q.by(namespace, pod, container, image, digest, patchedDigest)} (${drift} == 1)`,
+                },
+              ],
               width: 24,
               height: 8,
               hide: ['Value'],
@@ -205,7 +225,11 @@ export function driftConcern(settings: ObservabilitySettings) {
               width: 24,
               height: 8,
               hide: [namespace],
-              rename: { [digest]: 'running digest', [exportedNamespace]: 'namespace', Value: 'containers' },
+              rename: {
+                [digest]: 'running digest',
+                [exportedNamespace]: 'namespace',
+                Value: 'containers',
+              },
               noValue: noneIfCollected(),
             }),
     },

@@ -13,7 +13,11 @@ import { ALERTS, L, METRICS, RECORDS } from '../../shared/metrics.ts';
 import { barGaugePanel, noneIfCollected, statPanel, steps, tablePanel } from '../panels.ts';
 import type { FleetQueries } from '../queries.ts';
 import type { ObservabilitySettings } from '../settings.ts';
-import { COMPLIANCE_THRESHOLDS, complianceUnknownContainers, runningContainersTotal } from './drift.ts';
+import {
+  COMPLIANCE_THRESHOLDS,
+  complianceUnknownContainers,
+  runningContainersTotal,
+} from './drift.ts';
 import type { Concern } from '../types.ts';
 
 const { exception, vulnerability, images, reason, owner, ticket, expires, image, severity } = L;
@@ -30,14 +34,16 @@ const OUTPUT_LABELS = [exception, ...INFO_LABELS];
 
 /** The per-exception series of this fleet, deduplicated across the collector's replicas or scrape targets. */
 function exceptionQueries(q: FleetQueries) {
-  const perException = (metric: Parameters<FleetQueries['series']>[0]) => `max ${q.by(exception)} (${q.series(metric)})`;
+  const perException = (metric: Parameters<FleetQueries['series']>[0]) =>
+    `max ${q.by(exception)} (${q.series(metric)})`;
   const info = `max ${q.by(exception, ...INFO_LABELS)} (${q.series(METRICS.exceptionInfo)})`;
   return {
     expiry: perException(METRICS.exceptionExpiryTimestamp),
     inForce: perException(METRICS.exceptionInForce),
     coveredImages: perException(METRICS.exceptionCoveredImages),
     /** Adds the reviewed fields (vulnerability, images, owner, ticket, ...) to a per-exception expression. */
-    withInfo: (expr: string) => `(${expr}) * ${q.on(exception)} group_left (${INFO_LABELS.join(', ')}) ${info}`,
+    withInfo: (expr: string) =>
+      `(${expr}) * ${q.on(exception)} group_left (${INFO_LABELS.join(', ')}) ${info}`,
   };
 }
 
@@ -69,7 +75,9 @@ export function exceptionsConcern(settings: ObservabilitySettings) {
         alert: ALERTS.exceptionExpired,
         outputLabels: OUTPUT_LABELS,
         // Not in force and past its expiry (an exception approved for a later date is not "expired").
-        expr: withInfo(`(time() - ${expiry}) / ${DAY_SECONDS} > 0 and ${q.on(exception)} (${inForce} == 0)`),
+        expr: withInfo(
+          `(time() - ${expiry}) / ${DAY_SECONDS} > 0 and ${q.on(exception)} (${inForce} == 0)`,
+        ),
         severity: 'warning',
         summary: `Exception for {{ $labels.${vulnerability} }} expired on {{ $labels.${expires} }}`,
         description:
@@ -79,7 +87,9 @@ export function exceptionsConcern(settings: ObservabilitySettings) {
       {
         alert: ALERTS.exceptionExpiringSoon,
         outputLabels: OUTPUT_LABELS,
-        expr: withInfo(`(${expiry} - time()) / ${DAY_SECONDS} < ${EXPIRING_SOON_DAYS} and ${q.on(exception)} (${inForce} == 1)`),
+        expr: withInfo(
+          `(${expiry} - time()) / ${DAY_SECONDS} < ${EXPIRING_SOON_DAYS} and ${q.on(exception)} (${inForce} == 1)`,
+        ),
         severity: 'info',
         summary: `Exception for {{ $labels.${vulnerability} }} expires on {{ $labels.${expires} }}`,
         description:
@@ -117,7 +127,16 @@ export function exceptionsConcern(settings: ObservabilitySettings) {
         width: 24,
         height: 8,
         hide: [exception],
-        rename: { [vulnerability]: 'Vulnerability', [images]: 'Images', [owner]: 'Owner', [ticket]: 'Ticket', [expires]: 'Expires', [reason]: 'Reason', 'Value #A': 'In force', 'Value #B': 'Images running it' },
+        rename: {
+          [vulnerability]: 'Vulnerability',
+          [images]: 'Images',
+          [owner]: 'Owner',
+          [ticket]: 'Ticket',
+          [expires]: 'Expires',
+          [reason]: 'Reason',
+          'Value #A': 'In force',
+          'Value #B': 'Images running it',
+        },
         colorColumn: 'In force',
         thresholds: [
           { value: null, color: 'red' },
@@ -127,8 +146,16 @@ export function exceptionsConcern(settings: ObservabilitySettings) {
       }),
       acceptedBreaches: barGaugePanel({
         title: 'Accepted SLA breaches',
-        description: 'CVEs past their SLA that an exception in force covers, by image and severity: counted apart from the SLA breaches, which page.',
-        queries: [{ expr: q.withImageTeam(`max ${q.by(image, severity)} (${q.series(METRICS.imageCveSlaBreachesAccepted)})`), legend: `{{${image}}} ({{${severity}}})` }],
+        description:
+          'CVEs past their SLA that an exception in force covers, by image and severity: counted apart from the SLA breaches, which page.',
+        queries: [
+          {
+            expr: q.withImageTeam(
+              `max ${q.by(image, severity)} (${q.series(METRICS.imageCveSlaBreachesAccepted)})`,
+            ),
+            legend: `{{${image}}} ({{${severity}}})`,
+          },
+        ],
         width: 12,
         height: 8,
         thresholds: steps([1, 'orange']),
@@ -138,7 +165,14 @@ export function exceptionsConcern(settings: ObservabilitySettings) {
         title: 'CVEs without a fix',
         description:
           'CVEs of a tracked severity on running digests whose VulnerabilityReport names no fixed version, by image and severity. With slaScope fixable (the default) they do not run the SLA clock until a fix appears.',
-        queries: [{ expr: q.withImageTeam(`max ${q.by(image, severity)} (${q.series(METRICS.imageUnfixableCves)})`), legend: `{{${image}}} ({{${severity}}})` }],
+        queries: [
+          {
+            expr: q.withImageTeam(
+              `max ${q.by(image, severity)} (${q.series(METRICS.imageUnfixableCves)})`,
+            ),
+            legend: `{{${image}}} ({{${severity}}})`,
+          },
+        ],
         width: 12,
         height: 8,
         thresholds: steps([1, 'orange']),

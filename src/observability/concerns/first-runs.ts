@@ -51,8 +51,14 @@ export function firstRunsConcern(settings: ObservabilitySettings) {
    * generated Pushgateway is ours to read) since the Pushgateway started. `scalar()` of a missing
    * start time is NaN, and `clamp_max` with NaN is NaN, which no threshold passes: silent while unknown.
    */
-  const successWindow = settings.pushgatewayDeployed ? `clamp_max(${sinceCreated}, scalar(${pushgatewayUptime}))` : sinceCreated;
-  const neverRule = (reason: MissingReason, expr: string, description: string): AlertDefinition => ({
+  const successWindow = settings.pushgatewayDeployed
+    ? `clamp_max(${sinceCreated}, scalar(${pushgatewayUptime}))`
+    : sinceCreated;
+  const neverRule = (
+    reason: MissingReason,
+    expr: string,
+    description: string,
+  ): AlertDefinition => ({
     alert: ALERTS.jobMissing,
     outputLabels: [L.image, L.cronjob, L.team],
     expr: q.withCronjobTeam(expr),
@@ -95,8 +101,13 @@ export function firstRunsConcern(settings: ObservabilitySettings) {
     panels: {
       neverReported: tablePanel({
         title: 'Inventoried images that never reported',
-        description: 'Inventory entries with no exporter heartbeat and no CronJob schedule on record: their CronJob never ran, or its runs never reached the Pushgateway.',
-        queries: [{ expr: `group ${q.by(image, cronjob, team)} (${q.series(METRICS.inventoryImageInfo, q.patchCluster)}) unless ${q.on(image, cronjob)} ${RUN_EVIDENCE}` }],
+        description:
+          'Inventory entries with no exporter heartbeat and no CronJob schedule on record: their CronJob never ran, or its runs never reached the Pushgateway.',
+        queries: [
+          {
+            expr: `group ${q.by(image, cronjob, team)} (${q.series(METRICS.inventoryImageInfo, q.patchCluster)}) unless ${q.on(image, cronjob)} ${RUN_EVIDENCE}`,
+          },
+        ],
         width: 6,
         height: 8,
         hide: ['Value'],

@@ -18,7 +18,11 @@ const { image, cronjob, failureReason, outcome } = L;
 function lastRunFailures(q: FleetQueries): string {
   return (
     `max ${q.by(image, cronjob, failureReason)} (` +
-    copyLabel(`${q.series(METRICS.runLastOutcome, {}, { [outcome]: FAILURE_REASONS.join('|') })} == 1`, failureReason, outcome) +
+    copyLabel(
+      `${q.series(METRICS.runLastOutcome, {}, { [outcome]: FAILURE_REASONS.join('|') })} == 1`,
+      failureReason,
+      outcome,
+    ) +
     `) or max ${q.by(image, cronjob, failureReason)} (${q.series(METRICS.jobLastFailure)} == 1)`
   );
 }
@@ -43,7 +47,8 @@ export function jobFailuresConcern(settings: ObservabilitySettings) {
     panels: {
       lastRunFailed: tablePanel({
         title: 'Images whose last run failed',
-        description: 'The failure reason of the last run, from the exporter or, for failures it cannot see (pod never started, image pull, deadline), the collector.',
+        description:
+          'The failure reason of the last run, from the exporter or, for failures it cannot see (pod never started, image pull, deadline), the collector.',
         queries: [{ expr: q.withCronjobTeam(lastRunFailures(q)) }],
         width: 8,
         height: 10,

@@ -40,7 +40,11 @@ export function missingRunsConcern(settings: ObservabilitySettings) {
     name: 'missing-runs',
     records: [],
     alerts: [
-      staleRule('no_recent_run', overdue(RUN_EVIDENCE, settings), 'the last run (exporter heartbeat or CronJob schedule) was'),
+      staleRule(
+        'no_recent_run',
+        overdue(RUN_EVIDENCE, settings),
+        'the last run (exporter heartbeat or CronJob schedule) was',
+      ),
       staleRule(
         'no_recent_success',
         // Runs happen but fail: "no recent run" covers the CronJob that stopped running altogether.

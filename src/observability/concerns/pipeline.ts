@@ -38,8 +38,14 @@ export function pipelineConcern(settings: ObservabilitySettings) {
   return {
     name: 'pipeline',
     records: [
-      { record: RECORDS.patchSuccessIncrease7d, expr: runsInWindow(q, METRICS.patchSuccessTotal, [image]) },
-      { record: RECORDS.patchFailureIncrease7d, expr: runsInWindow(q, METRICS.patchFailureTotal, [image, failureReason]) },
+      {
+        record: RECORDS.patchSuccessIncrease7d,
+        expr: runsInWindow(q, METRICS.patchSuccessTotal, [image]),
+      },
+      {
+        record: RECORDS.patchFailureIncrease7d,
+        expr: runsInWindow(q, METRICS.patchFailureTotal, [image, failureReason]),
+      },
       {
         record: RECORDS.patchSuccessRate7d,
         // Success and failure counters carry different labels: both sides are aggregated by image
@@ -51,8 +57,13 @@ export function pipelineConcern(settings: ObservabilitySettings) {
     panels: {
       successRate: statPanel({
         title: 'Copa success rate (7 d)',
-        description: 'Successful runs (patched or up to date) over all runs of inventoried images in the last 7 days.',
-        queries: [{ expr: `${q.agg('sum', succeeded)} / (${q.agg('sum', succeeded)} + (${q.agg('sum', failed)} or ${q.constant(0, q.clusters && [q.clusters.patch])}))` }],
+        description:
+          'Successful runs (patched or up to date) over all runs of inventoried images in the last 7 days.',
+        queries: [
+          {
+            expr: `${q.agg('sum', succeeded)} / (${q.agg('sum', succeeded)} + (${q.agg('sum', failed)} or ${q.constant(0, q.clusters && [q.clusters.patch])}))`,
+          },
+        ],
         width: 6,
         height: 8,
         unit: 'percentunit',
@@ -74,8 +85,11 @@ export function pipelineConcern(settings: ObservabilitySettings) {
       }),
       failuresByReason: timeseriesPanel({
         title: 'Copa failures by reason (trailing 7 d)',
-        description: 'Failed runs of inventoried images in the 7 days before each point, by failure_reason.',
-        queries: [{ expr: `sum ${q.by(failureReason)} (${failed})`, legend: `{{${failureReason}}}` }],
+        description:
+          'Failed runs of inventoried images in the 7 days before each point, by failure_reason.',
+        queries: [
+          { expr: `sum ${q.by(failureReason)} (${failed})`, legend: `{{${failureReason}}}` },
+        ],
         width: 9,
         height: 8,
         stacked: true,
@@ -112,14 +126,20 @@ export function pipelineConcern(settings: ObservabilitySettings) {
       runDuration: timeseriesPanel({
         title: 'Copa run duration',
         description: 'Wall time of the last run per image, scan to push.',
-        queries: [{ expr: `max ${q.by(image)} (${q.inInventory(q.series(METRICS.runDurationSeconds))})`, legend: `{{${image}}}` }],
+        queries: [
+          {
+            expr: `max ${q.by(image)} (${q.inInventory(q.series(METRICS.runDurationSeconds))})`,
+            legend: `{{${image}}}`,
+          },
+        ],
         width: 12,
         height: 8,
         unit: 's',
       }),
       fixableVulnerabilities: barGaugePanel({
         title: 'Fixable vulnerabilities in the registry image, before and after the patch',
-        description: 'From the exporter\'s scans of the last run: the source image (before) and the pushed patched image (after).',
+        description:
+          "From the exporter's scans of the last run: the source image (before) and the pushed patched image (after).",
         queries: [
           {
             expr: `sum ${q.by(L.stage, L.severity)} (${q.inInventory(q.series(METRICS.imageVulnerabilities))})`,

@@ -39,7 +39,12 @@ export function pushgatewayConcern(settings: ObservabilitySettings) {
       groupAge: barGaugePanel({
         title: 'Pushgateway group age',
         description: `Hours since each inventoried CronJob's group was last pushed. Red beyond ${lateHours} h (PushgatewayGroupStale for the longest interval).`,
-        queries: [{ expr: `(${pushAge}) / 3600 and ${q.on(cronjob)} ${q.inventory.byCronjob}`, legend: `{{${cronjob}}}` }],
+        queries: [
+          {
+            expr: `(${pushAge}) / 3600 and ${q.on(cronjob)} ${q.inventory.byCronjob}`,
+            legend: `{{${cronjob}}}`,
+          },
+        ],
         width: 12,
         height: 6,
         unit: 'h',

@@ -23,4 +23,5 @@ export function successEvidence(q: FleetQueries): string {
 }
 
 /** `missing_reason` is a static rule label, which templates cannot read: the text names it. */
-export const missingSummary = (reason: MissingReason): string => `No recent successful Copa run for {{ $labels.${image} }} (${reason})`;
+export const missingSummary = (reason: MissingReason): string =>
+  `No recent successful Copa run for {{ $labels.${image} }} (${reason})`;

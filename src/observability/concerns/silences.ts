@@ -31,7 +31,10 @@ function span(settings: ObservabilitySettings): string {
   return `max ${q.by(...key)} (${q.series(METRICS.silenceEndsAt)}) - max ${q.by(...key)} (clamp_max(${q.series(METRICS.silenceStartsAt)}, time()))`;
 }
 
-function tooLong(settings: ObservabilitySettings, severity: 'critical' | 'warning'): AlertDefinition {
+function tooLong(
+  settings: ObservabilitySettings,
+  severity: 'critical' | 'warning',
+): AlertDefinition {
   const { q } = settings;
   // A silence that mutes a critical alert is critical itself; every other one warns.
   const selector =
@@ -76,40 +79,54 @@ export function silencesConcern(settings: ObservabilitySettings) {
     ],
     panels: {
       muted: tablePanel({
-          title: 'Muted',
-          description:
-            'Active and pending Alertmanager silences that would mute copa-fleet alerts: who muted what, until when, with or without a ticket reference. ' +
-            `Red: no ticket and longer than ${hours} h (CopaAlertSilencedTooLong). Read from the collector's series, so it shows even a silence that mutes CopaAlertSilencedTooLong itself.`,
-          queries: [
-            { expr: `max ${q.by(...key, silenceState, createdBy, ticket, mutedAlerts, mutedSeverity)} (${info})` },
-            { expr: `(max ${q.by(...key)} (${q.series(METRICS.silenceEndsAt)}) - time()) / 3600` },
-            { expr: `(${span(settings)}) / 3600` },
-          ],
-          unit: 'h',
-          width: 18,
-          height: 8,
-          hide: ['Value #A'],
-          rename: { 'Value #B': 'Ends in (h)', 'Value #C': 'Length (h)', [silenceId]: 'Silence', [createdBy]: 'Created by', [mutedAlerts]: 'Mutes', [mutedSeverity]: 'Highest severity' },
-          colorColumn: 'Length (h)',
-          thresholds: [
-            { value: null, color: 'green' },
-            { value: hours, color: 'red' },
-          ],
-          sortDesc: 'Length (h)',
-          noValue: noneIfCollected('Nothing muted'),
-        }),
+        title: 'Muted',
+        description:
+          'Active and pending Alertmanager silences that would mute copa-fleet alerts: who muted what, until when, with or without a ticket reference. ' +
+          `Red: no ticket and longer than ${hours} h (CopaAlertSilencedTooLong). Read from the collector's series, so it shows even a silence that mutes CopaAlertSilencedTooLong itself.`,
+        queries: [
+          {
+            expr: `max ${q.by(...key, silenceState, createdBy, ticket, mutedAlerts, mutedSeverity)} (${info})`,
+          },
+          { expr: `(max ${q.by(...key)} (${q.series(METRICS.silenceEndsAt)}) - time()) / 3600` },
+          { expr: `(${span(settings)}) / 3600` },
+        ],
+        unit: 'h',
+        width: 18,
+        height: 8,
+        hide: ['Value #A'],
+        rename: {
+          'Value #B': 'Ends in (h)',
+          'Value #C': 'Length (h)',
+          [silenceId]: 'Silence',
+          [createdBy]: 'Created by',
+          [mutedAlerts]: 'Mutes',
+          [mutedSeverity]: 'Highest severity',
+        },
+        colorColumn: 'Length (h)',
+        thresholds: [
+          { value: null, color: 'green' },
+          { value: hours, color: 'red' },
+        ],
+        sortDesc: 'Length (h)',
+        noValue: noneIfCollected('Nothing muted'),
+      }),
       unreadable: statPanel({
-          title: 'Alertmanagers unreadable',
-          description: 'Alertmanagers of the silence watch whose last poll failed (their silences may be out of date).',
-          // 0 only while the collector reports; absent ("No data") when it is down.
-          queries: [{ expr: `${q.agg('count', `min ${q.by(alertmanager)} (${up}) == 0`)} or ${q.collectorZero}` }],
-          width: 6,
-          height: 8,
-          thresholds: [
-            { value: null, color: 'green' },
-            { value: 1, color: 'red' },
-          ],
-        }),
+        title: 'Alertmanagers unreadable',
+        description:
+          'Alertmanagers of the silence watch whose last poll failed (their silences may be out of date).',
+        // 0 only while the collector reports; absent ("No data") when it is down.
+        queries: [
+          {
+            expr: `${q.agg('count', `min ${q.by(alertmanager)} (${up}) == 0`)} or ${q.collectorZero}`,
+          },
+        ],
+        width: 6,
+        height: 8,
+        thresholds: [
+          { value: null, color: 'green' },
+          { value: 1, color: 'red' },
+        ],
+      }),
     },
   } satisfies Concern;
 }

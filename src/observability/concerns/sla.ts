@@ -6,8 +6,23 @@
  * docs/benchmarks.md), and a per-image override changes the result without regenerating the rules.
  * The dashboard's CVE-level table joins the ages with `fleet_inventory_sla_hours` at query time.
  */
-import { ALERTS, type AlertSeverity, L, METRICS, RECORDS, SEVERITY_BY_KEY, type Severity } from '../../shared/metrics.ts';
-import { barGaugePanel, noneIfCollected, statPanel, steps, tablePanel, timeseriesPanel } from '../panels.ts';
+import {
+  ALERTS,
+  type AlertSeverity,
+  L,
+  METRICS,
+  RECORDS,
+  SEVERITY_BY_KEY,
+  type Severity,
+} from '../../shared/metrics.ts';
+import {
+  barGaugePanel,
+  noneIfCollected,
+  statPanel,
+  steps,
+  tablePanel,
+  timeseriesPanel,
+} from '../panels.ts';
 import { copyLabel } from '../promql.ts';
 import type { FleetQueries } from '../queries.ts';
 import type { ObservabilitySettings } from '../settings.ts';
@@ -50,7 +65,9 @@ function breachAlert(q: FleetQueries, cve: Severity): AlertDefinition {
     alert: ALERTS.slaBreach,
     outputLabels: [L.image, L.cveSeverity, L.team],
     // The record is evaluated earlier in the same group, at the same timestamp.
-    expr: q.withImageTeam(copyLabel(q.record(RECORDS.slaBreachesByImage, { [severity]: cve }), cveSeverity, severity)),
+    expr: q.withImageTeam(
+      copyLabel(q.record(RECORDS.slaBreachesByImage, { [severity]: cve }), cveSeverity, severity),
+    ),
     severity: ALERT_SEVERITY_BY_CVE[cve],
     summary: `{{ $labels.${cveSeverity} }} CVEs past their SLA on {{ $labels.${image} }}`,
     description:
@@ -67,7 +84,10 @@ export function slaConcern(settings: ObservabilitySettings) {
     name: 'sla',
     records: [
       // `max` deduplicates the collector's replicas or scrape targets (they count the same CVEs).
-      { record: RECORDS.slaBreachesByImage, expr: `max ${q.by(image, severity)} (${q.series(METRICS.imageCveSlaBreaches)})` },
+      {
+        record: RECORDS.slaBreachesByImage,
+        expr: `max ${q.by(image, severity)} (${q.series(METRICS.imageCveSlaBreaches)})`,
+      },
       {
         record: RECORDS.slaBreaches,
         // Zero for every tracked severity without breaches, so the panel shows 0 rather than nothing.
@@ -84,8 +104,7 @@ export function slaConcern(settings: ObservabilitySettings) {
     panels: {
       breaches: tablePanel({
         title: 'SLA breaches',
-        description:
-          `CVEs on running images older than the image's SLA for their severity. Age colours: orange from ${sla} h, red beyond ${2 * sla} h (the default Critical SLA and twice it).`,
+        description: `CVEs on running images older than the image's SLA for their severity. Age colours: orange from ${sla} h, red beyond ${2 * sla} h (the default Critical SLA and twice it).`,
         queries: [{ expr: q.withImageTeam(breachingCves(q)) }],
         width: 16,
         height: 10,
@@ -107,7 +126,12 @@ export function slaConcern(settings: ObservabilitySettings) {
       breachesCounted: barGaugePanel({
         title: 'SLA breaches counted by the collector',
         description: `image_patch_sla_breach_total by image and SLA hours: one count per CVE that passed its SLA (since the collector started).`,
-        queries: [{ expr: `sum ${q.by(image, thresholdHours)} (${q.series(METRICS.slaBreachTotal)})`, legend: `{{${image}}} ({{${thresholdHours}}} h)` }],
+        queries: [
+          {
+            expr: `sum ${q.by(image, thresholdHours)} (${q.series(METRICS.slaBreachTotal)})`,
+            legend: `{{${image}}} ({{${thresholdHours}}} h)`,
+          },
+        ],
         width: 8,
         height: 8,
         thresholds: steps([1, 'orange']),

@@ -27,7 +27,8 @@ export function vulnerabilitiesConcern(settings: ObservabilitySettings) {
     panels: {
       runningCriticalCveImages: statPanel({
         title: 'Running images with Critical CVEs',
-        description: 'Inventoried images with at least one running container whose digest carries a Critical CVE.',
+        description:
+          'Inventoried images with at least one running container whose digest carries a Critical CVE.',
         queries: [{ expr: q.record(RECORDS.runningCriticalCveImages) }],
         width: 4,
         height: 4,
@@ -40,14 +41,26 @@ export function vulnerabilitiesConcern(settings: ObservabilitySettings) {
         queries: [{ expr: `count ${q.by(image, severity)} (${distinctCves})` }],
         width: 12,
         height: 10,
-        transformations: [{ id: 'groupingToMatrix', options: { columnField: severity, rowField: image, valueField: 'Value', emptyValue: 'zero' } }],
+        transformations: [
+          {
+            id: 'groupingToMatrix',
+            options: {
+              columnField: severity,
+              rowField: image,
+              valueField: 'Value',
+              emptyValue: 'zero',
+            },
+          },
+        ],
         colorAllCells: true,
         thresholds: steps([1, 'orange'], [10, 'red']),
       }),
       mostVulnerableImages: barGaugePanel({
         title: 'Top 10 most vulnerable running images',
         description: 'Distinct tracked CVEs on the running digests of each image; the ten highest.',
-        queries: [{ expr: `topk(10, count ${q.by(image)} (${distinctCves}))`, legend: `{{${image}}}` }],
+        queries: [
+          { expr: `topk(10, count ${q.by(image)} (${distinctCves}))`, legend: `{{${image}}}` },
+        ],
         width: 12,
         height: 10,
         thresholds: steps([1, 'orange'], [10, 'red']),

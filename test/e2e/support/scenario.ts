@@ -5,7 +5,12 @@
 import { expect } from 'vitest';
 import type { InventoryInput } from '../../../src/inventory/schema.ts';
 import { parse, stringify } from 'yaml';
-import { JOB_CONTAINERS, parseExporterReportArgs, PUSHGATEWAY_CREDENTIALS_DIR, type ExporterOptions } from '../../../src/shared/contract.ts';
+import {
+  JOB_CONTAINERS,
+  parseExporterReportArgs,
+  PUSHGATEWAY_CREDENTIALS_DIR,
+  type ExporterOptions,
+} from '../../../src/shared/contract.ts';
 import type { RunOutcome } from '../../../src/shared/metrics.ts';
 import type { FakeKubeApi, KubeObject } from '../../support/fake-kube-api.ts';
 import { digestOf, FLEET_NAMESPACE } from '../../runtime/collector/fixtures.ts';
@@ -45,16 +50,29 @@ export function withShortDebounce(rulesYaml: string): string {
     for (const rule of group.rules) {
       const match = /^(\d+)([smhd])$/.exec(rule.for ?? '');
       if (match === null) continue;
-      if (Number(match[1]) * (UNIT_SECONDS[match[2] as string] ?? Infinity) <= DEBOUNCE_MAX_SECONDS) rule.for = '2s';
+      if (Number(match[1]) * (UNIT_SECONDS[match[2] as string] ?? Infinity) <= DEBOUNCE_MAX_SECONDS)
+        rule.for = '2s';
     }
   }
   return stringify(rules);
 }
 
 /** The exporter's options exactly as its generated CronJob passes them (the URL and the credential's mount point moved to this machine). */
-export function exporterOptionsOf(cronJob: KubeObject, pushgatewayUrl: string, credentialsDir: string): ExporterOptions {
-  const spec = cronJob as unknown as { spec: { jobTemplate: { spec: { template: { spec: { initContainers: { name: string; args: string[] }[] } } } } } };
-  const exporter = spec.spec.jobTemplate.spec.template.spec.initContainers.find((c) => c.name === JOB_CONTAINERS.exporter);
+export function exporterOptionsOf(
+  cronJob: KubeObject,
+  pushgatewayUrl: string,
+  credentialsDir: string,
+): ExporterOptions {
+  const spec = cronJob as unknown as {
+    spec: {
+      jobTemplate: {
+        spec: { template: { spec: { initContainers: { name: string; args: string[] }[] } } };
+      };
+    };
+  };
+  const exporter = spec.spec.jobTemplate.spec.template.spec.initContainers.find(
+    (c) => c.name === JOB_CONTAINERS.exporter,
+  );
   if (exporter === undefined) throw new Error('no exporter container');
   const options = parseExporterReportArgs(exporter.args.slice(1));
   // The generated Pushgateway authenticates by default: the CronJob points the exporter at its mounted credential.
@@ -69,16 +87,33 @@ export interface NightlyRun {
 }
 
 /** Each run through the exporter bundle, its job pod in `api` while it runs (finished job pods are garbage-collected: they are not workloads). */
-export async function runNightly(api: FakeKubeApi, kubeconfig: string, pushgateway: { readonly url: string; readonly credentialsDir: string }, runs: readonly NightlyRun[]): Promise<void> {
+export async function runNightly(
+  api: FakeKubeApi,
+  kubeconfig: string,
+  pushgateway: { readonly url: string; readonly credentialsDir: string },
+  runs: readonly NightlyRun[],
+): Promise<void> {
   for (const run of runs) {
     const evidence = scenario(run.outcome);
     const podName = `${run.cronJob.metadata.name}-29400000-abcde`;
     const jobPod = evidence.pod(Date.now() - 10 * 60 * 1000) as unknown as KubeObject;
-    api.create('pods', { ...jobPod, metadata: { ...jobPod.metadata, name: podName, namespace: FLEET_NAMESPACE } });
+    api.create('pods', {
+      ...jobPod,
+      metadata: { ...jobPod.metadata, name: podName, namespace: FLEET_NAMESPACE },
+    });
     const dir = await makeWorkDir(evidence.files);
-    const result = await runExporter({ options: exporterOptionsOf(run.cronJob, pushgateway.url, pushgateway.credentialsDir), workDir: dir, kubeconfig, podName, podNamespace: FLEET_NAMESPACE });
+    const result = await runExporter({
+      options: exporterOptionsOf(run.cronJob, pushgateway.url, pushgateway.credentialsDir),
+      workDir: dir,
+      kubeconfig,
+      podName,
+      podNamespace: FLEET_NAMESPACE,
+    });
     await removeDir(dir);
     api.remove('pods', FLEET_NAMESPACE, podName);
-    expect(result.code, `exporter for ${run.cronJob.metadata.name} (${run.outcome}):\n${result.stderr}`).toBe(0);
+    expect(
+      result.code,
+      `exporter for ${run.cronJob.metadata.name} (${run.outcome}):\n${result.stderr}`,
+    ).toBe(0);
   }
 }

@@ -12,7 +12,11 @@ import type { IMatcher } from '@kubernetes-models/prometheus-operator/monitoring
 import type { IReceiver } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1alpha1/Receiver';
 import type { IRoute } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1alpha1/Route';
 import { stringify } from 'yaml';
-import type { PlainAlertmanagerFragment, PlainReceiver, PlainRoute } from '../../../src/observability/alertmanager.ts';
+import type {
+  PlainAlertmanagerFragment,
+  PlainReceiver,
+  PlainRoute,
+} from '../../../src/observability/alertmanager.ts';
 
 export const NULL_RECEIVER = 'null';
 
@@ -76,14 +80,25 @@ function convertReceiver(receiver: IReceiver, name: string, secretsDir: string):
   };
 }
 
-export function asOperatorWould(spec: IAlertmanagerConfigSpec, namespace: string, name: string, secretsDir: string): string {
+export function asOperatorWould(
+  spec: IAlertmanagerConfigSpec,
+  namespace: string,
+  name: string,
+  secretsDir: string,
+): string {
   const rename = (receiver: string) => `${namespace}/${name}/${receiver}`;
   const nsMatcher = `namespace=${JSON.stringify(namespace)}`;
   const top = convertRoute(spec.route ?? {}, rename);
   return stringify(
     {
-      route: { ...ROOT, routes: [{ ...top, matchers: [nsMatcher, ...(top.matchers ?? [])], continue: true }] },
-      receivers: [{ name: NULL_RECEIVER }, ...(spec.receivers ?? []).map((r) => convertReceiver(r, rename(r.name), secretsDir))],
+      route: {
+        ...ROOT,
+        routes: [{ ...top, matchers: [nsMatcher, ...(top.matchers ?? [])], continue: true }],
+      },
+      receivers: [
+        { name: NULL_RECEIVER },
+        ...(spec.receivers ?? []).map((r) => convertReceiver(r, rename(r.name), secretsDir)),
+      ],
       inhibit_rules: (spec.inhibitRules ?? []).map((rule) => ({
         source_matchers: [nsMatcher, ...(rule.sourceMatch ?? []).map(matcher)],
         target_matchers: [nsMatcher, ...(rule.targetMatch ?? []).map(matcher)],

@@ -3,7 +3,12 @@
  * out in full (promtool compares them exactly), so a wrong label or template shows as a failure.
  */
 import type { FleetImage } from '../../../src/model/fleet.ts';
-import { ALERTS, type FailureReason, type MissingReason, type Severity } from '../../../src/shared/metrics.ts';
+import {
+  ALERTS,
+  type FailureReason,
+  type MissingReason,
+  type Severity,
+} from '../../../src/shared/metrics.ts';
 import type { AlertName } from '../../../src/observability/types.ts';
 import { NAMESPACE, RUNBOOK_BASE } from './fixture.ts';
 import { humanizeDuration, type WorldException } from './world.ts';
@@ -11,7 +16,11 @@ import { humanizeDuration, type WorldException } from './world.ts';
 export interface ExpectedAlert {
   readonly alertname: AlertName;
   readonly labels: Readonly<Record<string, string>>;
-  readonly annotations: { readonly summary: string; readonly description: string; readonly runbook_url: string };
+  readonly annotations: {
+    readonly summary: string;
+    readonly description: string;
+    readonly runbook_url: string;
+  };
 }
 
 /** The fleet's longest schedule interval (the weekly image) plus the 2 h grace. */
@@ -19,7 +28,13 @@ const DEPENDENCY_TRACK_WINDOW = '170h';
 
 const runbook = (alert: AlertName) => `${RUNBOOK_BASE}/${alert}.md`;
 
-function alert(alertname: AlertName, severity: string, labels: Record<string, string>, summary: string, description: string): ExpectedAlert {
+function alert(
+  alertname: AlertName,
+  severity: string,
+  labels: Record<string, string>,
+  summary: string,
+  description: string,
+): ExpectedAlert {
   return {
     alertname,
     labels: { ...labels, severity, namespace: NAMESPACE },
@@ -47,8 +62,15 @@ export function jobFailed(image: FleetImage, reason: FailureReason): ExpectedAle
   );
 }
 
-export function jobMissingStale(image: FleetImage, reason: Extract<MissingReason, 'no_recent_run' | 'no_recent_success'>, ageSeconds: number): ExpectedAlert {
-  const what = reason === 'no_recent_run' ? 'the last run (exporter heartbeat or CronJob schedule) was' : 'runs happen, but the last successful one was';
+export function jobMissingStale(
+  image: FleetImage,
+  reason: Extract<MissingReason, 'no_recent_run' | 'no_recent_success'>,
+  ageSeconds: number,
+): ExpectedAlert {
+  const what =
+    reason === 'no_recent_run'
+      ? 'the last run (exporter heartbeat or CronJob schedule) was'
+      : 'runs happen, but the last successful one was';
   return alert(
     ALERTS.jobMissing,
     'warning',
@@ -59,7 +81,11 @@ export function jobMissingStale(image: FleetImage, reason: Extract<MissingReason
 }
 
 /** A first run that never came (`window`: since the CronJob was created) or never succeeded (since then, or since the Pushgateway started). */
-export function jobMissingNever(image: FleetImage, reason: Extract<MissingReason, 'never_reported' | 'never_succeeded'>, window: number): ExpectedAlert {
+export function jobMissingNever(
+  image: FleetImage,
+  reason: Extract<MissingReason, 'never_reported' | 'never_succeeded'>,
+  window: number,
+): ExpectedAlert {
   const description =
     reason === 'never_reported'
       ? ` was created ${humanizeDuration(window)} ago, more than its schedule interval plus 2 h, and no run ever reported: the image has never been patched.`
@@ -77,7 +103,12 @@ export function jobMissingCronJob(image: FleetImage): ExpectedAlert {
   return alert(
     ALERTS.jobMissing,
     'warning',
-    { image: image.image, cronjob: image.name, team: image.team, missing_reason: 'cronjob_missing' },
+    {
+      image: image.image,
+      cronjob: image.name,
+      team: image.team,
+      missing_reason: 'cronjob_missing',
+    },
     `No recent successful Copa run for ${image.image} (cronjob_missing)`,
     `${image.image} is in the inventory, but its CronJob ${NAMESPACE}/${image.name} has not existed for 1h: the generated manifests were not applied, or the CronJob was deleted. The image gets no patches.`,
   );
@@ -93,7 +124,11 @@ export function imageNotScanned(image: FleetImage, containers: number): Expected
   );
 }
 
-export function unpatchedDigest(image: FleetImage, workloadNamespace: string, containers: number): ExpectedAlert {
+export function unpatchedDigest(
+  image: FleetImage,
+  workloadNamespace: string,
+  containers: number,
+): ExpectedAlert {
   return alert(
     ALERTS.unpatchedDigest,
     'warning',

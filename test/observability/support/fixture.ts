@@ -55,10 +55,25 @@ export const inventoryInput: InventoryInput = {
   ],
   alerting: {
     receivers: [
-      { name: RECEIVERS.pager, pagerduty: { routingKey: { name: 'pagerduty', key: 'routing-key' } } },
-      { name: RECEIVERS.payments, slack: { webhookUrl: { name: 'slack-webhooks', key: 'payments' }, channel: '#payments-security' } },
+      {
+        name: RECEIVERS.pager,
+        pagerduty: { routingKey: { name: 'pagerduty', key: 'routing-key' } },
+      },
+      {
+        name: RECEIVERS.payments,
+        slack: {
+          webhookUrl: { name: 'slack-webhooks', key: 'payments' },
+          channel: '#payments-security',
+        },
+      },
       { name: RECEIVERS.web, slack: { webhookUrl: { name: 'slack-webhooks', key: 'web' } } },
-      { name: RECEIVERS.platform, slack: { webhookUrl: { name: 'slack-webhooks', key: 'platform' }, channel: '#platform-alerts' } },
+      {
+        name: RECEIVERS.platform,
+        slack: {
+          webhookUrl: { name: 'slack-webhooks', key: 'platform' },
+          channel: '#platform-alerts',
+        },
+      },
     ],
     routes: [
       { receiver: RECEIVERS.pager, severity: 'critical' },
@@ -71,7 +86,10 @@ export const inventoryInput: InventoryInput = {
   },
   prometheus: { ruleLabels: { release: 'monitoring', prometheus: 'main' } },
   grafana: { dashboardLabels: { grafana_dashboard: '1' }, folder: 'Security' },
-  dependencyTrack: { url: 'https://dtrack.example.com', apiKey: { name: 'dependency-track', key: 'api-key' } },
+  dependencyTrack: {
+    url: 'https://dtrack.example.com',
+    apiKey: { name: 'dependency-track', key: 'api-key' },
+  },
 };
 
 export function fleetOf(input: InventoryInput): Fleet {
@@ -80,7 +98,10 @@ export function fleetOf(input: InventoryInput): Fleet {
 
 export const fleet = fleetOf(inventoryInput);
 
-export function observabilityOf(input: InventoryInput = inventoryInput, secretsDir?: string): Observability {
+export function observabilityOf(
+  input: InventoryInput = inventoryInput,
+  secretsDir?: string,
+): Observability {
   return assembleObservability(fleetOf(input), secretsDir === undefined ? {} : { secretsDir });
 }
 
@@ -88,14 +109,20 @@ export const observability = observabilityOf();
 
 /** The fleet model of an inventory entry. */
 export function imageOf(ref: string, from: Fleet = fleet): FleetImage {
-  const sourceRef = formatImageRef({ ...normalizeImageRef(ref), tag: normalizeImageRef(ref).tag ?? 'latest' });
+  const sourceRef = formatImageRef({
+    ...normalizeImageRef(ref),
+    tag: normalizeImageRef(ref).tag ?? 'latest',
+  });
   const found = from.images.find((image) => image.sourceRef === sourceRef);
   if (found === undefined) throw new Error(`fixture: ${ref} is not in the fleet`);
   return found;
 }
 
 /** The removed image as it was when inventoried. */
-export const removedImage = imageOf(REMOVED_REF, fleetOf({ ...inventoryInput, images: [{ ref: REMOVED_REF, team: 'legacy' }] }));
+export const removedImage = imageOf(
+  REMOVED_REF,
+  fleetOf({ ...inventoryInput, images: [{ ref: REMOVED_REF, team: 'legacy' }] }),
+);
 
 /** A temp dir holding the generated plain rule file as `rules.yaml`. */
 export async function ruleDir(rules: string = rulesYaml(observability)): Promise<string> {

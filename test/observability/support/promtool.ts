@@ -26,19 +26,30 @@ export interface ToolResult {
 }
 
 /** Runs a tool; never throws on a non-zero exit (the caller asserts on code and output). */
-export async function runTool(command: string, args: readonly string[], cwd?: string): Promise<ToolResult> {
+export async function runTool(
+  command: string,
+  args: readonly string[],
+  cwd?: string,
+): Promise<ToolResult> {
   try {
     const { stdout, stderr } = await run(command, [...args], { cwd, maxBuffer: 64 * 1024 * 1024 });
     return { code: 0, stdout, output: stdout + stderr };
   } catch (error) {
     const failure = error as { code?: number; stdout?: string; stderr?: string };
     const stdout = failure.stdout ?? '';
-    return { code: typeof failure.code === 'number' ? failure.code : 1, stdout, output: `${stdout}${failure.stderr ?? ''}` };
+    return {
+      code: typeof failure.code === 'number' ? failure.code : 1,
+      stdout,
+      output: `${stdout}${failure.stderr ?? ''}`,
+    };
   }
 }
 
 /** Runs the tasks, at most `limit` at a time, in order; one promise per task (its own result). */
-export function inParallelEach<T>(tasks: ReadonlyArray<() => Promise<T>>, limit: number): Promise<T>[] {
+export function inParallelEach<T>(
+  tasks: ReadonlyArray<() => Promise<T>>,
+  limit: number,
+): Promise<T>[] {
   let running = 0;
   const queue: Array<() => void> = [];
   const release = () => {
@@ -88,7 +99,10 @@ export function scenarioTestGroup(scenario: Scenario, alertNames: readonly Alert
       (check.records ?? []).map((record) => ({
         expr: record.expr,
         eval_time: evalTime(check.at),
-        exp_samples: record.samples.map((sample) => ({ labels: sample.labels, value: sample.value })),
+        exp_samples: record.samples.map((sample) => ({
+          labels: sample.labels,
+          value: sample.value,
+        })),
       })),
     ),
   };
@@ -116,9 +130,22 @@ export function dataTestGroup(name: string, world: World, at: number, queries: r
  * `promtool test rules` on it. `stepSeconds`: the rule evaluation interval (a scenario spanning
  * days evaluates less often).
  */
-export async function promtoolTest(dir: string, fileName: string, groups: readonly object[], ruleFiles: readonly string[] = ['rules.yaml'], stepSeconds?: number): Promise<ToolResult> {
+export async function promtoolTest(
+  dir: string,
+  fileName: string,
+  groups: readonly object[],
+  ruleFiles: readonly string[] = ['rules.yaml'],
+  stepSeconds?: number,
+): Promise<ToolResult> {
   const file = join(dir, fileName);
-  const evaluationInterval = stepSeconds === undefined ? EVALUATION_INTERVAL : `${stepSeconds / 60}m`;
-  await writeFile(file, stringify({ rule_files: ruleFiles, evaluation_interval: evaluationInterval, tests: groups }, { lineWidth: 0 }));
+  const evaluationInterval =
+    stepSeconds === undefined ? EVALUATION_INTERVAL : `${stepSeconds / 60}m`;
+  await writeFile(
+    file,
+    stringify(
+      { rule_files: ruleFiles, evaluation_interval: evaluationInterval, tests: groups },
+      { lineWidth: 0 },
+    ),
+  );
   return runTool(PROMTOOL, ['test', 'rules', file], dir);
 }

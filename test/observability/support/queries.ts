@@ -19,12 +19,18 @@ const GRAFANA_VARIABLES: Readonly<Record<string, string>> = {
 };
 
 export function substituteGrafanaVariables(expr: string): string {
-  return expr.replace(/\$\{?(__[a-z_]+)\}?/g, (match, name: string) => GRAFANA_VARIABLES[name] ?? match);
+  return expr.replace(
+    /\$\{?(__[a-z_]+)\}?/g,
+    (match, name: string) => GRAFANA_VARIABLES[name] ?? match,
+  );
 }
 
 export function ruleExprs(observability: Observability): NamedExpr[] {
   return observability.groups.flatMap((group) =>
-    (group.rules ?? []).map((rule) => ({ source: `${group.name}: ${rule.alert ?? rule.record}`, expr: String(rule.expr) })),
+    (group.rules ?? []).map((rule) => ({
+      source: `${group.name}: ${rule.alert ?? rule.record}`,
+      expr: String(rule.expr),
+    })),
   );
 }
 

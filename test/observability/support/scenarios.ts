@@ -10,7 +10,15 @@ import * as expect from './expected-alerts.ts';
 import type { ExpectedAlert } from './expected-alerts.ts';
 import { reportTtlHours } from '../../../src/outputs/trivy-operator-values.ts';
 import { fleet, imageOf, NAMESPACE, REFS, removedImage } from './fixture.ts';
-import { type Container, hours, type ImageState, minutes, type Run, type World, type WorldException } from './world.ts';
+import {
+  type Container,
+  hours,
+  type ImageState,
+  minutes,
+  type Run,
+  type World,
+  type WorldException,
+} from './world.ts';
 
 export interface ExpectedSample {
   /** promtool notation: `metric{label="value"}`. */
@@ -61,17 +69,28 @@ function healthy(image: FleetImage, end: number, overrides: Partial<ImageState> 
     slaHours: image.slaHours,
     runs: runs.map((at): Run => ({ at, outcome: 'up_to_date' })),
     schedules: runs.map((at) => at - minutes(10)),
-    containers: [0, 1].map((n): Container => ({ namespace: 'apps', pod: `${slug}-${n}`, container: 'app', digest })),
+    containers: [0, 1].map((n): Container => ({
+      namespace: 'apps',
+      pod: `${slug}-${n}`,
+      container: 'app',
+      digest,
+    })),
     patches: [{ at: hours(-47), digest }],
     scans: runs,
     ...overrides,
   };
 }
 
-const world = (images: ImageState[], extra: Partial<World> = {}): World => ({ namespace: NAMESPACE, images, ...extra });
+const world = (images: ImageState[], extra: Partial<World> = {}): World => ({
+  namespace: NAMESPACE,
+  images,
+  ...extra,
+});
 /** A record's sample: every record carries the fleet namespace (its rule label). */
 const sample = (metric: string, labels: Record<string, string>, value: number): ExpectedSample => ({
-  labels: `${metric}{${Object.entries({ ...labels, namespace: NAMESPACE }).map(([k, v]) => `${k}="${v}"`).join(', ')}}`,
+  labels: `${metric}{${Object.entries({ ...labels, namespace: NAMESPACE })
+    .map(([k, v]) => `${k}="${v}"`)
+    .join(', ')}}`,
   value,
 });
 const END = hours(32);
@@ -95,17 +114,27 @@ const sla: Scenario = {
       at: minutes(90),
       alerts: [],
       records: [
-        { expr: RECORDS.runningCriticalCveImages, samples: [sample(RECORDS.runningCriticalCveImages, {}, 1)] },
+        {
+          expr: RECORDS.runningCriticalCveImages,
+          samples: [sample(RECORDS.runningCriticalCveImages, {}, 1)],
+        },
         { expr: RECORDS.slaBreachesByImage, samples: [] },
         {
           expr: RECORDS.slaBreaches,
-          samples: [sample(RECORDS.slaBreaches, { severity: 'Critical' }, 0), sample(RECORDS.slaBreaches, { severity: 'High' }, 0)],
+          samples: [
+            sample(RECORDS.slaBreaches, { severity: 'Critical' }, 0),
+            sample(RECORDS.slaBreaches, { severity: 'High' }, 0),
+          ],
         },
         { expr: RECORDS.slaBreach24h, samples: [sample(RECORDS.slaBreach24h, {}, 0)] },
       ],
     },
     { at: hours(14.5), alerts: [expect.slaBreach(slaImage, 'High', 1)] },
-    { at: hours(24.5), alerts: [expect.slaBreach(slaImage, 'High', 1)], records: [{ expr: RECORDS.slaBreach24h, samples: [sample(RECORDS.slaBreach24h, {}, 0)] }] },
+    {
+      at: hours(24.5),
+      alerts: [expect.slaBreach(slaImage, 'High', 1)],
+      records: [{ expr: RECORDS.slaBreach24h, samples: [sample(RECORDS.slaBreach24h, {}, 0)] }],
+    },
     {
       at: hours(25.5),
       alerts: [expect.slaBreach(slaImage, 'Critical', 1), expect.slaBreach(slaImage, 'High', 1)],
@@ -119,7 +148,10 @@ const sla: Scenario = {
         },
         {
           expr: RECORDS.slaBreaches,
-          samples: [sample(RECORDS.slaBreaches, { severity: 'Critical' }, 1), sample(RECORDS.slaBreaches, { severity: 'High' }, 1)],
+          samples: [
+            sample(RECORDS.slaBreaches, { severity: 'Critical' }, 1),
+            sample(RECORDS.slaBreaches, { severity: 'High' }, 1),
+          ],
         },
         { expr: RECORDS.slaBreach24h, samples: [sample(RECORDS.slaBreach24h, {}, 1)] },
       ],
@@ -130,8 +162,12 @@ const sla: Scenario = {
 // ------------------------------------------------------------------ Copa runs
 
 const successImage = imageOf(REFS.success);
-const successRuns = (n: number) => [sample(RECORDS.patchSuccessIncrease7d, { image: successImage.image }, n)];
-const successRate = (image: FleetImage, value: number) => [sample(RECORDS.patchSuccessRate7d, { image: image.image }, value)];
+const successRuns = (n: number) => [
+  sample(RECORDS.patchSuccessIncrease7d, { image: successImage.image }, n),
+];
+const successRate = (image: FleetImage, value: number) => [
+  sample(RECORDS.patchSuccessRate7d, { image: image.image }, value),
+];
 const success: Scenario = {
   name: 'Copa runs succeed: no alert, the success count and rate update',
   world: world([
@@ -152,7 +188,11 @@ const success: Scenario = {
         { expr: RECORDS.patchSuccessRate7d, samples: successRate(successImage, 1) },
       ],
     },
-    { at: hours(2), alerts: [], records: [{ expr: RECORDS.patchSuccessIncrease7d, samples: successRuns(2) }] },
+    {
+      at: hours(2),
+      alerts: [],
+      records: [{ expr: RECORDS.patchSuccessIncrease7d, samples: successRuns(2) }],
+    },
     {
       at: hours(26),
       alerts: [],
@@ -178,21 +218,41 @@ const failure: Scenario = {
     }),
   ]),
   checks: [
-    { at: minutes(30), alerts: [], records: [{ expr: RECORDS.patchSuccessRate7d, samples: successRate(failureImage, 1) }] },
+    {
+      at: minutes(30),
+      alerts: [],
+      records: [{ expr: RECORDS.patchSuccessRate7d, samples: successRate(failureImage, 1) }],
+    },
     {
       at: minutes(90),
       alerts: [expect.jobFailed(failureImage, 'push_failed')],
       records: [
         {
           expr: RECORDS.patchFailureIncrease7d,
-          samples: [sample(RECORDS.patchFailureIncrease7d, { image: failureImage.image, failure_reason: 'push_failed' }, 1)],
+          samples: [
+            sample(
+              RECORDS.patchFailureIncrease7d,
+              { image: failureImage.image, failure_reason: 'push_failed' },
+              1,
+            ),
+          ],
         },
         { expr: RECORDS.patchSuccessRate7d, samples: successRate(failureImage, 0.5) },
       ],
     },
     // 27 h since the last success (yesterday 01:00): the image is now also overdue.
-    { at: hours(4), alerts: [expect.jobFailed(failureImage, 'push_failed'), expect.jobMissingStale(failureImage, 'no_recent_success', hours(27))] },
-    { at: hours(25.5), alerts: [], records: [{ expr: RECORDS.patchSuccessRate7d, samples: successRate(failureImage, 2 / 3) }] },
+    {
+      at: hours(4),
+      alerts: [
+        expect.jobFailed(failureImage, 'push_failed'),
+        expect.jobMissingStale(failureImage, 'no_recent_success', hours(27)),
+      ],
+    },
+    {
+      at: hours(25.5),
+      alerts: [],
+      records: [{ expr: RECORDS.patchSuccessRate7d, samples: successRate(failureImage, 2 / 3) }],
+    },
   ],
 };
 
@@ -230,30 +290,73 @@ const driftImage = imageOf(REFS.drift);
 const oldDigest = digestOf(`${driftImage.image}:old`);
 const newDigest = digestOf(`${driftImage.image}:new`);
 const driftWorld = (honorLabels: boolean): World =>
-  world([healthy(driftImage, END, {
-    runs: [
-      { at: hours(-23), outcome: 'up_to_date' },
-      { at: hours(1), outcome: 'up_to_date' },
-      { at: hours(10), outcome: 'patched' },
-      { at: hours(25), outcome: 'up_to_date' },
+  world(
+    [
+      healthy(driftImage, END, {
+        runs: [
+          { at: hours(-23), outcome: 'up_to_date' },
+          { at: hours(1), outcome: 'up_to_date' },
+          { at: hours(10), outcome: 'patched' },
+          { at: hours(25), outcome: 'up_to_date' },
+        ],
+        patches: [
+          { at: hours(-47), digest: oldDigest },
+          { at: hours(10), digest: newDigest },
+        ],
+        cves: [
+          { id: 'CVE-2024-2001', severity: 'Critical', firstSeen: hours(9), digest: oldDigest },
+        ],
+        containers: [
+          {
+            namespace: 'shop',
+            pod: 'cart-1',
+            container: 'cart',
+            digest: oldDigest,
+            until: hours(11),
+          },
+          {
+            namespace: 'shop',
+            pod: 'cart-1',
+            container: 'cart',
+            digest: newDigest,
+            from: hours(11),
+          },
+          {
+            namespace: 'shop',
+            pod: 'cart-2',
+            container: 'cart',
+            digest: oldDigest,
+            until: hours(12),
+          },
+          {
+            namespace: 'shop',
+            pod: 'cart-2',
+            container: 'cart',
+            digest: newDigest,
+            from: hours(12),
+          },
+          {
+            namespace: 'shop',
+            pod: 'cart-3',
+            container: 'cart',
+            digest: newDigest,
+            from: hours(10) + minutes(10),
+          },
+          { namespace: 'shop-canary', pod: 'canary-1', container: 'cart', digest: oldDigest },
+        ],
+      }),
     ],
-    patches: [
-      { at: hours(-47), digest: oldDigest },
-      { at: hours(10), digest: newDigest },
-    ],
-    cves: [{ id: 'CVE-2024-2001', severity: 'Critical', firstSeen: hours(9), digest: oldDigest }],
-    containers: [
-      { namespace: 'shop', pod: 'cart-1', container: 'cart', digest: oldDigest, until: hours(11) },
-      { namespace: 'shop', pod: 'cart-1', container: 'cart', digest: newDigest, from: hours(11) },
-      { namespace: 'shop', pod: 'cart-2', container: 'cart', digest: oldDigest, until: hours(12) },
-      { namespace: 'shop', pod: 'cart-2', container: 'cart', digest: newDigest, from: hours(12) },
-      { namespace: 'shop', pod: 'cart-3', container: 'cart', digest: newDigest, from: hours(10) + minutes(10) },
-      { namespace: 'shop-canary', pod: 'canary-1', container: 'cart', digest: oldDigest },
-    ],
-  })], { collector: { honorLabels } });
+    { collector: { honorLabels } },
+  );
 const driftRecords = (drifted: number, compliance: number): RecordCheck[] => [
-  { expr: RECORDS.digestDriftContainers, samples: [sample(RECORDS.digestDriftContainers, {}, drifted)] },
-  { expr: RECORDS.patchComplianceRatio, samples: [sample(RECORDS.patchComplianceRatio, {}, compliance)] },
+  {
+    expr: RECORDS.digestDriftContainers,
+    samples: [sample(RECORDS.digestDriftContainers, {}, drifted)],
+  },
+  {
+    expr: RECORDS.patchComplianceRatio,
+    samples: [sample(RECORDS.patchComplianceRatio, {}, compliance)],
+  },
 ];
 const driftChecks: Check[] = [
   // Before the patch: no drift, but all three containers run a Critical CVE: none compliant.
@@ -262,12 +365,29 @@ const driftChecks: Check[] = [
   { at: hours(10) + minutes(25), alerts: [], records: driftRecords(3, 0.25) },
   {
     at: hours(10) + minutes(35),
-    alerts: [expect.unpatchedDigest(driftImage, 'shop', 2), expect.unpatchedDigest(driftImage, 'shop-canary', 1)],
+    alerts: [
+      expect.unpatchedDigest(driftImage, 'shop', 2),
+      expect.unpatchedDigest(driftImage, 'shop-canary', 1),
+    ],
   },
-  { at: hours(11) + minutes(5), alerts: [expect.unpatchedDigest(driftImage, 'shop', 1), expect.unpatchedDigest(driftImage, 'shop-canary', 1)] },
-  { at: hours(12) + minutes(5), alerts: [expect.unpatchedDigest(driftImage, 'shop-canary', 1)], records: driftRecords(1, 0.75) },
+  {
+    at: hours(11) + minutes(5),
+    alerts: [
+      expect.unpatchedDigest(driftImage, 'shop', 1),
+      expect.unpatchedDigest(driftImage, 'shop-canary', 1),
+    ],
+  },
+  {
+    at: hours(12) + minutes(5),
+    alerts: [expect.unpatchedDigest(driftImage, 'shop-canary', 1)],
+    records: driftRecords(1, 0.75),
+  },
 ];
-const drift: Scenario = { name: 'Pods still on the old digest 30 minutes after the patch', world: driftWorld(true), checks: driftChecks };
+const drift: Scenario = {
+  name: 'Pods still on the old digest 30 minutes after the patch',
+  world: driftWorld(true),
+  checks: driftChecks,
+};
 const driftWithoutHonorLabels: Scenario = {
   name: 'the same drift, scraped without honorLabels (workload labels arrive as exported_*)',
   world: driftWorld(false),
@@ -289,8 +409,14 @@ const scanStale: Scenario = {
 };
 
 const successCompliance = (known: number, unknown: number): RecordCheck[] => [
-  { expr: RECORDS.patchComplianceRatio, samples: [sample(RECORDS.patchComplianceRatio, {}, known)] },
-  { expr: RECORDS.patchComplianceUnknownRatio, samples: [sample(RECORDS.patchComplianceUnknownRatio, {}, unknown)] },
+  {
+    expr: RECORDS.patchComplianceRatio,
+    samples: [sample(RECORDS.patchComplianceRatio, {}, known)],
+  },
+  {
+    expr: RECORDS.patchComplianceUnknownRatio,
+    samples: [sample(RECORDS.patchComplianceUnknownRatio, {}, unknown)],
+  },
 ];
 const neverScanned: Scenario = {
   name: 'a running image that was never scanned: RunningImageNotScanned after 1 h, its containers not counted compliant',
@@ -298,7 +424,11 @@ const neverScanned: Scenario = {
   checks: [
     // Two of four containers run digests without any report: half the fleet is of unknown compliance.
     { at: minutes(30), alerts: [], records: successCompliance(0.5, 0.5) },
-    { at: hours(1) + minutes(5), alerts: [expect.imageNotScanned(scanImage, 2)], records: successCompliance(0.5, 0.5) },
+    {
+      at: hours(1) + minutes(5),
+      alerts: [expect.imageNotScanned(scanImage, 2)],
+      records: successCompliance(0.5, 0.5),
+    },
     // Scanned at 03:00 (no Critical CVE): known compliant.
     { at: hours(3) + minutes(5), alerts: [], records: successCompliance(1, 0) },
   ],
@@ -306,7 +436,9 @@ const neverScanned: Scenario = {
 
 const namespaceNotScanned: Scenario = {
   name: 'a namespace with running pods and no reports',
-  world: world([healthy(successImage, END)], { unscannedNamespaces: [{ namespace: 'legacy-apps', pods: 3, from: hours(2) }] }),
+  world: world([healthy(successImage, END)], {
+    unscannedNamespaces: [{ namespace: 'legacy-apps', pods: 3, from: hours(2) }],
+  }),
   checks: [
     { at: hours(2.5), alerts: [] },
     { at: hours(3) + minutes(5), alerts: [expect.namespaceNotScanned('legacy-apps', 3)] },
@@ -331,22 +463,38 @@ const bare = (image: FleetImage, overrides: Partial<ImageState> = {}): ImageStat
 const neverReportedImages = (end: number): ImageState[] => [
   // Runs in an unscanned namespace, and its CronJob never ran.
   bare(neverImage, {
-    containers: [{ namespace: 'legacy-apps', pod: 'never-0', container: 'app', digest: digestOf(`${neverImage.image}:1.0`) }],
+    containers: [
+      {
+        namespace: 'legacy-apps',
+        pod: 'never-0',
+        container: 'app',
+        digest: digestOf(`${neverImage.image}:1.0`),
+      },
+    ],
   }),
   // Runs every day and crashes every time.
   bare(flakyImage, {
-    runs: dailyRuns(end).filter((at) => at > 0).map((at): Run => ({ at, outcome: 'crashed' })),
-    schedules: dailyRuns(end).filter((at) => at > 0).map((at) => at - minutes(10)),
+    runs: dailyRuns(end)
+      .filter((at) => at > 0)
+      .map((at): Run => ({ at, outcome: 'crashed' })),
+    schedules: dailyRuns(end)
+      .filter((at) => at > 0)
+      .map((at) => at - minutes(10)),
   }),
   // Weekly: the same silence is not yet overdue.
   bare(weeklyImage),
 ];
 const neverReported: Scenario = {
   name: 'inventoried images that never reported, or never succeeded: both 26 h after their CronJob was created (a short collector outage changes nothing)',
-  world: world(neverReportedImages(END), { collector: { down: { from: hours(12), until: hours(12) + minutes(5) } } }),
+  world: world(neverReportedImages(END), {
+    collector: { down: { from: hours(12), until: hours(12) + minutes(5) } },
+  }),
   checks: [
     // The never-run image also runs a digest nobody scanned.
-    { at: hours(25) + minutes(55), alerts: [expect.jobFailed(flakyImage, 'crashed'), expect.imageNotScanned(neverImage, 1)] },
+    {
+      at: hours(25) + minutes(55),
+      alerts: [expect.jobFailed(flakyImage, 'crashed'), expect.imageNotScanned(neverImage, 1)],
+    },
     {
       at: hours(26) + minutes(5),
       alerts: [
@@ -375,7 +523,13 @@ const lateFirstSchedule: Scenario = {
   checks: [
     { at: hours(22), alerts: [] },
     { at: hours(25) + minutes(55), alerts: [expect.jobFailed(flakyImage, 'crashed')] },
-    { at: hours(26) + minutes(5), alerts: [expect.jobMissingNever(flakyImage, 'never_succeeded', hours(26) + minutes(5)), expect.jobFailed(flakyImage, 'crashed')] },
+    {
+      at: hours(26) + minutes(5),
+      alerts: [
+        expect.jobMissingNever(flakyImage, 'never_succeeded', hours(26) + minutes(5)),
+        expect.jobFailed(flakyImage, 'crashed'),
+      ],
+    },
   ],
 };
 
@@ -408,11 +562,23 @@ const inMemoryRestartNeverSucceeded: Scenario = {
     { pushgateway: { restart: { at: hours(3), downFor: minutes(5), persistent: false } } },
   ),
   checks: [
-    { at: hours(2), alerts: [expect.jobFailed(flakyImage, 'crashed'), expect.jobMissingNever(flakyImage, 'never_succeeded', hours(102))] },
+    {
+      at: hours(2),
+      alerts: [
+        expect.jobFailed(flakyImage, 'crashed'),
+        expect.jobMissingNever(flakyImage, 'never_succeeded', hours(102)),
+      ],
+    },
     { at: hours(3) + minutes(5), alerts: [] },
     { at: hours(24.5), alerts: [] },
     { at: hours(26), alerts: [expect.jobFailed(flakyImage, 'crashed')] },
-    { at: hours(29) + minutes(5), alerts: [expect.jobFailed(flakyImage, 'crashed'), expect.jobMissingNever(flakyImage, 'never_succeeded', hours(26) + minutes(5))] },
+    {
+      at: hours(29) + minutes(5),
+      alerts: [
+        expect.jobFailed(flakyImage, 'crashed'),
+        expect.jobMissingNever(flakyImage, 'never_succeeded', hours(26) + minutes(5)),
+      ],
+    },
   ],
 };
 
@@ -429,10 +595,16 @@ const pushgatewayStale: Scenario = {
   ]),
   checks: [
     { at: hours(2), alerts: [] },
-    { at: hours(2) + minutes(35), alerts: [expect.pushgatewayStale(redisImage, hours(25) + minutes(35))] },
+    {
+      at: hours(2) + minutes(35),
+      alerts: [expect.pushgatewayStale(redisImage, hours(25) + minutes(35))],
+    },
     {
       at: hours(3.5),
-      alerts: [expect.pushgatewayStale(redisImage, hours(26.5)), expect.jobMissingStale(redisImage, 'no_recent_success', hours(26.5))],
+      alerts: [
+        expect.pushgatewayStale(redisImage, hours(26.5)),
+        expect.jobMissingStale(redisImage, 'no_recent_success', hours(26.5)),
+      ],
     },
   ],
 };
@@ -441,15 +613,35 @@ const pushgatewayStale: Scenario = {
 
 const restartImage = imageOf(REFS.success);
 const pushgatewayRestart = (persistent: boolean): World =>
-  world([healthy(restartImage, END)], { pushgateway: { restart: { at: hours(2), downFor: minutes(10), persistent } } });
+  world([healthy(restartImage, END)], {
+    pushgateway: { restart: { at: hours(2), downFor: minutes(10), persistent } },
+  });
 const persistentRestart: Scenario = {
   name: 'the Pushgateway restarts on its persistence file: its groups come back, no alert',
   world: pushgatewayRestart(true),
   checks: [
     { at: hours(2) + minutes(5), alerts: [] },
-    { at: hours(3), alerts: [], records: [{ expr: RECORDS.patchSuccessIncrease7d, samples: [sample(RECORDS.patchSuccessIncrease7d, { image: restartImage.image }, 2)] }] },
+    {
+      at: hours(3),
+      alerts: [],
+      records: [
+        {
+          expr: RECORDS.patchSuccessIncrease7d,
+          samples: [sample(RECORDS.patchSuccessIncrease7d, { image: restartImage.image }, 2)],
+        },
+      ],
+    },
     { at: hours(24), alerts: [] },
-    { at: hours(26), alerts: [], records: [{ expr: RECORDS.patchSuccessIncrease7d, samples: [sample(RECORDS.patchSuccessIncrease7d, { image: restartImage.image }, 3)] }] },
+    {
+      at: hours(26),
+      alerts: [],
+      records: [
+        {
+          expr: RECORDS.patchSuccessIncrease7d,
+          samples: [sample(RECORDS.patchSuccessIncrease7d, { image: restartImage.image }, 3)],
+        },
+      ],
+    },
   ],
 };
 const inMemoryRestart: Scenario = {
@@ -459,7 +651,16 @@ const inMemoryRestart: Scenario = {
     { at: hours(2) + minutes(5), alerts: [] },
     // The successes counted before the restart are gone: none until the next run, then 1 instead of 3.
     { at: hours(3), alerts: [], records: [{ expr: RECORDS.patchSuccessIncrease7d, samples: [] }] },
-    { at: hours(26), alerts: [], records: [{ expr: RECORDS.patchSuccessIncrease7d, samples: [sample(RECORDS.patchSuccessIncrease7d, { image: restartImage.image }, 1)] }] },
+    {
+      at: hours(26),
+      alerts: [],
+      records: [
+        {
+          expr: RECORDS.patchSuccessIncrease7d,
+          samples: [sample(RECORDS.patchSuccessIncrease7d, { image: restartImage.image }, 1)],
+        },
+      ],
+    },
   ],
 };
 
@@ -476,7 +677,9 @@ const removedState = (end: number): ImageState =>
     schedules: [hours(-30), hours(-6)],
     containers: [{ namespace: 'legacy', pod: 'old-0', container: 'app', digest: removedDigest }],
     patches: [{ at: hours(-50), digest: removedDigest }],
-    cves: [{ id: 'CVE-2023-9999', severity: 'Critical', firstSeen: hours(-50), digest: removedDigest }],
+    cves: [
+      { id: 'CVE-2023-9999', severity: 'Critical', firstSeen: hours(-50), digest: removedDigest },
+    ],
   });
 const removed: Scenario = {
   name: 'an image removed from the inventory: its Pushgateway group stays, and counts for nothing',
@@ -498,7 +701,10 @@ const removed: Scenario = {
         // The healthy image keeps its rate; the removed one has none, and no failures count.
         { expr: RECORDS.patchSuccessRate7d, samples: successRate(successImage, 1) },
         { expr: RECORDS.patchFailureIncrease7d, samples: [] },
-        { expr: RECORDS.runningCriticalCveImages, samples: [sample(RECORDS.runningCriticalCveImages, {}, 0)] },
+        {
+          expr: RECORDS.runningCriticalCveImages,
+          samples: [sample(RECORDS.runningCriticalCveImages, {}, 0)],
+        },
       ],
     },
     { at: hours(30), alerts: [] },
@@ -509,19 +715,30 @@ const removed: Scenario = {
 
 /** The records that count what the collector sees. */
 const collectorCounts = (samples: (record: string) => ExpectedSample[]): RecordCheck[] =>
-  [RECORDS.digestDriftContainers, RECORDS.runningCriticalCveImages, RECORDS.slaBreach24h, RECORDS.patchComplianceUnknownRatio].map((record) => ({
+  [
+    RECORDS.digestDriftContainers,
+    RECORDS.runningCriticalCveImages,
+    RECORDS.slaBreach24h,
+    RECORDS.patchComplianceUnknownRatio,
+  ].map((record) => ({
     expr: record,
     samples: samples(record),
   }));
 const collectorDown: Scenario = {
   name: 'the drift collector goes down, then its target disappears',
-  world: world([healthy(successImage, END)], { collector: { down: { from: hours(2) }, goneFrom: hours(6) } }),
+  world: world([healthy(successImage, END)], {
+    collector: { down: { from: hours(2) }, goneFrom: hours(6) },
+  }),
   checks: [
     // Up: the counts are 0 because the collector looked and found nothing.
     { at: hours(1), alerts: [], records: collectorCounts((record) => [sample(record, {}, 0)]) },
     { at: hours(2) + minutes(5), alerts: [] },
     // Down: the counts are absent ("no data"), never a reassuring 0.
-    { at: hours(2) + minutes(15), alerts: [expect.collectorDown()], records: collectorCounts(() => []) },
+    {
+      at: hours(2) + minutes(15),
+      alerts: [expect.collectorDown()],
+      records: collectorCounts(() => []),
+    },
     { at: hours(6.5), alerts: [expect.collectorDown()], records: collectorCounts(() => []) },
   ],
 };
@@ -578,7 +795,16 @@ const unusedException: WorldException = {
 const lapsing: WorldException = { ...acceptedException, expires: days(1) };
 const exceptions: Scenario = {
   name: 'an accepted Critical CVE past its SLA: quiet while accepted, breaching with its original age once the exception lapses',
-  world: world([healthy(slaImage, END, { cves: [{ id: ACCEPTED_CVE, severity: 'Critical', firstSeen: -hours(30), digest: slaDigest }] })], { exceptions: [lapsing] }),
+  world: world(
+    [
+      healthy(slaImage, END, {
+        cves: [
+          { id: ACCEPTED_CVE, severity: 'Critical', firstSeen: -hours(30), digest: slaDigest },
+        ],
+      }),
+    ],
+    { exceptions: [lapsing] },
+  ),
   checks: [
     {
       at: hours(2),
@@ -587,10 +813,19 @@ const exceptions: Scenario = {
         { expr: RECORDS.slaBreachesByImage, samples: [] },
         {
           expr: RECORDS.slaBreachesAccepted,
-          samples: [sample(RECORDS.slaBreachesAccepted, { severity: 'Critical' }, 1), sample(RECORDS.slaBreachesAccepted, { severity: 'High' }, 0)],
+          samples: [
+            sample(RECORDS.slaBreachesAccepted, { severity: 'Critical' }, 1),
+            sample(RECORDS.slaBreachesAccepted, { severity: 'High' }, 0),
+          ],
         },
-        { expr: RECORDS.patchComplianceRatio, samples: [sample(RECORDS.patchComplianceRatio, {}, 0)] },
-        { expr: RECORDS.patchComplianceRatioAccepted, samples: [sample(RECORDS.patchComplianceRatioAccepted, {}, 1)] },
+        {
+          expr: RECORDS.patchComplianceRatio,
+          samples: [sample(RECORDS.patchComplianceRatio, {}, 0)],
+        },
+        {
+          expr: RECORDS.patchComplianceRatioAccepted,
+          samples: [sample(RECORDS.patchComplianceRatioAccepted, {}, 1)],
+        },
       ],
     },
     { at: hours(23), alerts: [expect.exceptionExpiringSoon(lapsing, '0.0')] },
@@ -599,9 +834,23 @@ const exceptions: Scenario = {
       at: hours(25),
       alerts: [expect.exceptionExpired(lapsing), expect.slaBreach(slaImage, 'Critical', 1)],
       records: [
-        { expr: RECORDS.slaBreachesByImage, samples: [sample(RECORDS.slaBreachesByImage, { image: slaImage.image, severity: 'Critical' }, 1)] },
-        { expr: RECORDS.slaBreachesAccepted, samples: [sample(RECORDS.slaBreachesAccepted, { severity: 'Critical' }, 0), sample(RECORDS.slaBreachesAccepted, { severity: 'High' }, 0)] },
-        { expr: RECORDS.patchComplianceRatioAccepted, samples: [sample(RECORDS.patchComplianceRatioAccepted, {}, 0)] },
+        {
+          expr: RECORDS.slaBreachesByImage,
+          samples: [
+            sample(RECORDS.slaBreachesByImage, { image: slaImage.image, severity: 'Critical' }, 1),
+          ],
+        },
+        {
+          expr: RECORDS.slaBreachesAccepted,
+          samples: [
+            sample(RECORDS.slaBreachesAccepted, { severity: 'Critical' }, 0),
+            sample(RECORDS.slaBreachesAccepted, { severity: 'High' }, 0),
+          ],
+        },
+        {
+          expr: RECORDS.patchComplianceRatioAccepted,
+          samples: [sample(RECORDS.patchComplianceRatioAccepted, {}, 0)],
+        },
       ],
     },
   ],
@@ -613,15 +862,40 @@ const unusedExceptions: Scenario = {
   // A week at 5-minute evaluations costs promtool about half a minute: hourly evaluations suffice here.
   step: 3600,
   world: world(
-    [healthy(slaImage, UNUSED_END, { cves: [{ id: ACCEPTED_CVE, severity: 'Critical', firstSeen: -hours(30), digest: slaDigest }] })],
+    [
+      healthy(slaImage, UNUSED_END, {
+        cves: [
+          { id: ACCEPTED_CVE, severity: 'Critical', firstSeen: -hours(30), digest: slaDigest },
+        ],
+      }),
+    ],
     { exceptions: [acceptedException, unusedException] },
   ),
   checks: [
     { at: hours(2), alerts: [expect.exceptionExpiringSoon(acceptedException, '2.9')] },
-    { at: days(3) + hours(1), alerts: [expect.exceptionExpired(acceptedException), expect.slaBreach(slaImage, 'Critical', 1)] },
+    {
+      at: days(3) + hours(1),
+      alerts: [
+        expect.exceptionExpired(acceptedException),
+        expect.slaBreach(slaImage, 'Critical', 1),
+      ],
+    },
     // Unused since t = 0: pending for 7 days, then firing.
-    { at: days(6) + hours(12), alerts: [expect.exceptionExpired(acceptedException), expect.slaBreach(slaImage, 'Critical', 1)] },
-    { at: days(7) + hours(1), alerts: [expect.exceptionExpired(acceptedException), expect.slaBreach(slaImage, 'Critical', 1), expect.exceptionUnused(unusedException)] },
+    {
+      at: days(6) + hours(12),
+      alerts: [
+        expect.exceptionExpired(acceptedException),
+        expect.slaBreach(slaImage, 'Critical', 1),
+      ],
+    },
+    {
+      at: days(7) + hours(1),
+      alerts: [
+        expect.exceptionExpired(acceptedException),
+        expect.slaBreach(slaImage, 'Critical', 1),
+        expect.exceptionUnused(unusedException),
+      ],
+    },
   ],
 };
 
@@ -632,7 +906,8 @@ const HEALTHY_END = hours(48);
 const RESCAN_DELAY = minutes(10);
 function renewedOnTtl(end: number): number[] {
   const times: number[] = [];
-  for (let at = hours(-20); at <= end; at += hours(reportTtlHours(fleet)) + RESCAN_DELAY) times.push(at);
+  for (let at = hours(-20); at <= end; at += hours(reportTtlHours(fleet)) + RESCAN_DELAY)
+    times.push(at);
   return times;
 }
 const healthyFleet: Scenario = {
@@ -640,13 +915,20 @@ const healthyFleet: Scenario = {
   world: world(
     fleet.images.map((image) =>
       image.scheduleIntervalSeconds > hours(24)
-        ? healthy(image, HEALTHY_END, { runs: [{ at: hours(-50), outcome: 'up_to_date' }], schedules: [hours(-50) - minutes(10)], scans: renewedOnTtl(HEALTHY_END) })
+        ? healthy(image, HEALTHY_END, {
+            runs: [{ at: hours(-50), outcome: 'up_to_date' }],
+            schedules: [hours(-50) - minutes(10)],
+            scans: renewedOnTtl(HEALTHY_END),
+          })
         : healthy(image, HEALTHY_END, { scans: renewedOnTtl(HEALTHY_END) }),
     ),
     { collector: { down: { from: hours(30), until: hours(30) + minutes(5) } } },
   ),
   checks: [
-    ...Array.from({ length: 24 }, (_, n): Check => ({ at: hours(2 * n + 1) + minutes(30), alerts: [] })),
+    ...Array.from({ length: 24 }, (_, n): Check => ({
+      at: hours(2 * n + 1) + minutes(30),
+      alerts: [],
+    })),
     { at: hours(48), alerts: [], records: successCompliance(1, 0) },
   ],
 };
@@ -683,7 +965,19 @@ export function dashboardWorld(): World {
   return world(
     [
       // A CVE without a fix on the SLA image, for the unfixable panel.
-      ...sla.world.images.map((image) => ({ ...image, cves: [...(image.cves ?? []), { id: 'CVE-2024-1003', severity: 'High' as const, firstSeen: hours(3), digest: slaDigest, unfixable: true }] })),
+      ...sla.world.images.map((image) => ({
+        ...image,
+        cves: [
+          ...(image.cves ?? []),
+          {
+            id: 'CVE-2024-1003',
+            severity: 'High' as const,
+            firstSeen: hours(3),
+            digest: slaDigest,
+            unfixable: true,
+          },
+        ],
+      })),
       ...success.world.images,
       ...failure.world.images,
       ...jobFailure.world.images,
@@ -697,9 +991,26 @@ export function dashboardWorld(): World {
     {
       unscannedNamespaces: [{ namespace: 'legacy-apps', pods: 3, from: hours(2) }],
       // The SLA scenario's Critical CVE accepted (its High CVE still breaches), and an unused exception.
-      exceptions: [{ ...acceptedException, key: `CVE-2024-1001@${slaImage.image}`, vulnerability: 'CVE-2024-1001' }, unusedException],
+      exceptions: [
+        {
+          ...acceptedException,
+          key: `CVE-2024-1001@${slaImage.image}`,
+          vulnerability: 'CVE-2024-1001',
+        },
+        unusedException,
+      ],
       silences: [
-        { alertmanager: 'http://alertmanager.monitoring.svc:9093', id: 'a1b2', state: 'active', createdBy: 'alice', ticket: false, mutedAlerts: 'CriticalCVESLABreach', mutedSeverity: 'critical', startsAt: hours(1), endsAt: hours(100) },
+        {
+          alertmanager: 'http://alertmanager.monitoring.svc:9093',
+          id: 'a1b2',
+          state: 'active',
+          createdBy: 'alice',
+          ticket: false,
+          mutedAlerts: 'CriticalCVESLABreach',
+          mutedSeverity: 'critical',
+          startsAt: hours(1),
+          endsAt: hours(100),
+        },
       ],
     },
   );

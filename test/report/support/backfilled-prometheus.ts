@@ -13,14 +13,29 @@ import { writeFile } from 'node:fs/promises';
 export const PROMTOOL = '/usr/bin/promtool';
 export const RETENTION = '3650d';
 
-export function startBackfilledPrometheus(openMetricsFile: string, extraArgs: readonly string[] = []): Promise<RunningProcess> {
+export function startBackfilledPrometheus(
+  openMetricsFile: string,
+  extraArgs: readonly string[] = [],
+): Promise<RunningProcess> {
   return startProcess({
     name: 'prometheus-backfilled',
     command: BINARIES.prometheus,
     prepare: async (dir) => {
       await writeFile(join(dir, 'prometheus.yml'), 'global: {}\n');
       // One block for the whole history (the default 2 h blocks would make hundreds).
-      await promisify(execFile)(PROMTOOL, ['tsdb', 'create-blocks-from', 'openmetrics', '--max-block-duration=8760h', '-q', openMetricsFile, join(dir, 'data')], { maxBuffer: 64 << 20 });
+      await promisify(execFile)(
+        PROMTOOL,
+        [
+          'tsdb',
+          'create-blocks-from',
+          'openmetrics',
+          '--max-block-duration=8760h',
+          '-q',
+          openMetricsFile,
+          join(dir, 'data'),
+        ],
+        { maxBuffer: 64 << 20 },
+      );
     },
     args: ({ port, dir }) => [
       `--config.file=${join(dir, 'prometheus.yml')}`,

@@ -28,7 +28,11 @@ const labelText = (labels: Readonly<Record<string, string>>): string =>
     .join(',')}}`;
 
 /** Writes the file; returns the number of samples. */
-export function writeOpenMetrics(file: string, timeline: Timeline, series: Iterable<ScriptedSeries>): number {
+export function writeOpenMetrics(
+  file: string,
+  timeline: Timeline,
+  series: Iterable<ScriptedSeries>,
+): number {
   const byName = new Map<string, ScriptedSeries[]>();
   for (const s of series) byName.set(s.name, [...(byName.get(s.name) ?? []), s]);
   const fd = openSync(file, 'w');
@@ -46,7 +50,9 @@ export function writeOpenMetrics(file: string, timeline: Timeline, series: Itera
         const prefix = `${name}${labelText(s.labels)} `;
         const from = Math.max(timeline.start, s.from ?? timeline.start);
         const to = Math.min(timeline.end, s.to ?? timeline.end);
-        const first = timeline.start + Math.ceil((from - timeline.start) / timeline.scrapeSeconds) * timeline.scrapeSeconds;
+        const first =
+          timeline.start +
+          Math.ceil((from - timeline.start) / timeline.scrapeSeconds) * timeline.scrapeSeconds;
         for (let t = first; t <= to; t += timeline.scrapeSeconds) {
           const v = s.value(t);
           if (v === undefined) continue;

@@ -112,23 +112,55 @@ export const IMAGES: readonly ScenarioImage[] = [
 ];
 
 export const CVES: readonly ScenarioCve[] = [
-  { image: IMAGES[0]!.image, cveId: 'CVE-2026-1001', severity: 'Critical', firstSeen: sep(2), gone: sep(2, 10) },
-  { image: IMAGES[0]!.image, cveId: 'CVE-2026-1002', severity: 'High', firstSeen: sep(3, 6), gone: sep(4, 6) },
+  {
+    image: IMAGES[0]!.image,
+    cveId: 'CVE-2026-1001',
+    severity: 'Critical',
+    firstSeen: sep(2),
+    gone: sep(2, 10),
+  },
+  {
+    image: IMAGES[0]!.image,
+    cveId: 'CVE-2026-1002',
+    severity: 'High',
+    firstSeen: sep(3, 6),
+    gone: sep(4, 6),
+  },
   { image: IMAGES[0]!.image, cveId: 'CVE-2026-1003', severity: 'High', firstSeen: sep(29) },
   { image: IMAGES[0]!.image, cveId: 'CVE-2026-1004', severity: 'Critical', firstSeen: sep(30, 12) },
-  { image: IMAGES[1]!.image, cveId: 'CVE-2026-2001', severity: 'Critical', firstSeen: sep(5, 1), gone: sep(7, 1) },
-  { image: IMAGES[2]!.image, cveId: 'CVE-2026-3001', severity: 'Critical', firstSeen: sep(1) - 6 * H, gone: sep(1, 3) },
+  {
+    image: IMAGES[1]!.image,
+    cveId: 'CVE-2026-2001',
+    severity: 'Critical',
+    firstSeen: sep(5, 1),
+    gone: sep(7, 1),
+  },
+  {
+    image: IMAGES[2]!.image,
+    cveId: 'CVE-2026-3001',
+    severity: 'Critical',
+    firstSeen: sep(1) - 6 * H,
+    gone: sep(1, 3),
+  },
 ];
 
 export const COLLECTOR_OUTAGE = [sep(16), sep(16, 6)] as const;
 export const UNSCANNED = { namespace: 'batch', pods: 2, from: sep(20), to: sep(22) } as const;
 export const STALE_SCAN = { image: IMAGES[2]!.image, from: sep(25, 4), to: sep(28, 4) } as const;
 /** etl-worker-0 stays on the digest patched Sep 1 03:00 after the Sep 28 patch. */
-export const DRIFT = { image: IMAGES[2]!, pod: 'etl-worker-0', from: sep(28), running: digest('2'), patched: digest('3') } as const;
+export const DRIFT = {
+  image: IMAGES[2]!,
+  pod: 'etl-worker-0',
+  from: sep(28),
+  running: digest('2'),
+  patched: digest('3'),
+} as const;
 
 const collectorUp = (t: number) => !(t >= COLLECTOR_OUTAGE[0] && t < COLLECTOR_OUTAGE[1]);
-const fromCollector = (f: (t: number) => number | undefined) => (t: number) => (collectorUp(t) ? f(t) : undefined);
-const digestAt = (img: ScenarioImage, t: number): string => ([...img.digests].reverse().find(([from]) => from <= t) ?? img.digests[0]!)[1];
+const fromCollector = (f: (t: number) => number | undefined) => (t: number) =>
+  collectorUp(t) ? f(t) : undefined;
+const digestAt = (img: ScenarioImage, t: number): string =>
+  ([...img.digests].reverse().find(([from]) => from <= t) ?? img.digests[0]!)[1];
 const patchedAt = (img: ScenarioImage, t: number): string | undefined => {
   const patches = img.digests.slice(1).filter(([from]) => from <= t);
   return patches.at(-1)?.[1];
@@ -136,7 +168,8 @@ const patchedAt = (img: ScenarioImage, t: number): string | undefined => {
 /** The digest each pod runs: the patched one, except the drifted pod. */
 const runningDigest = (img: ScenarioImage, pod: string, t: number): string =>
   img === DRIFT.image && pod === DRIFT.pod && t >= DRIFT.from ? DRIFT.running : digestAt(img, t);
-const cveOpen = (c: ScenarioCve, t: number) => t >= c.firstSeen && (c.gone === undefined || t < c.gone);
+const cveOpen = (c: ScenarioCve, t: number) =>
+  t >= c.firstSeen && (c.gone === undefined || t < c.gone);
 
 /** Runs (at 02:00 each day) that ended before t: [day, failure reason or undefined]. */
 function runsBefore(img: ScenarioImage, t: number): Array<readonly [number, string | undefined]> {
@@ -147,45 +180,102 @@ function runsBefore(img: ScenarioImage, t: number): Array<readonly [number, stri
 
 export function scenarioSeries(): ScriptedSeries[] {
   const series: ScriptedSeries[] = [];
-  series.push({ name: UPSTREAM_METRICS.up, labels: COLLECTOR, value: (t) => (collectorUp(t) ? 1 : 0) });
-  series.push({ name: UPSTREAM_METRICS.up, labels: { job: JOBS.pushgateway, instance: PUSHGATEWAY.instance, namespace: FLEET_NAMESPACE }, value: () => 1 });
-  series.push({ name: METRICS.collectorLastSyncTimestamp.name, labels: COLLECTOR, value: fromCollector((t) => t - 10) });
+  series.push({
+    name: UPSTREAM_METRICS.up,
+    labels: COLLECTOR,
+    value: (t) => (collectorUp(t) ? 1 : 0),
+  });
+  series.push({
+    name: UPSTREAM_METRICS.up,
+    labels: { job: JOBS.pushgateway, instance: PUSHGATEWAY.instance, namespace: FLEET_NAMESPACE },
+    value: () => 1,
+  });
+  series.push({
+    name: METRICS.collectorLastSyncTimestamp.name,
+    labels: COLLECTOR,
+    value: fromCollector((t) => t - 10),
+  });
   series.push({
     name: METRICS.noncompliantContainers.name,
     labels: COLLECTOR,
-    value: fromCollector((t) => IMAGES.reduce((n, img) => n + img.pods.filter((pod) => noncompliant(img, pod, t)).length, 0)),
+    value: fromCollector((t) =>
+      IMAGES.reduce((n, img) => n + img.pods.filter((pod) => noncompliant(img, pod, t)).length, 0),
+    ),
   });
   for (const img of IMAGES) {
     const { image, cronjob, team } = img;
-    series.push({ name: METRICS.inventoryImageInfo.name, labels: { ...COLLECTOR, image, cronjob, team }, value: fromCollector(() => 1) });
-    series.push({ name: METRICS.inventoryScheduleIntervalSeconds.name, labels: { ...COLLECTOR, image }, value: fromCollector(() => D) });
-    for (const [severity, hours] of Object.entries(img.sla)) series.push({ name: METRICS.inventorySlaHours.name, labels: { ...COLLECTOR, image, severity }, value: fromCollector(() => hours) });
-    series.push({ name: METRICS.runningContainers.name, labels: { ...COLLECTOR, image }, value: fromCollector(() => img.pods.length) });
+    series.push({
+      name: METRICS.inventoryImageInfo.name,
+      labels: { ...COLLECTOR, image, cronjob, team },
+      value: fromCollector(() => 1),
+    });
+    series.push({
+      name: METRICS.inventoryScheduleIntervalSeconds.name,
+      labels: { ...COLLECTOR, image },
+      value: fromCollector(() => D),
+    });
+    for (const [severity, hours] of Object.entries(img.sla))
+      series.push({
+        name: METRICS.inventorySlaHours.name,
+        labels: { ...COLLECTOR, image, severity },
+        value: fromCollector(() => hours),
+      });
+    series.push({
+      name: METRICS.runningContainers.name,
+      labels: { ...COLLECTOR, image },
+      value: fromCollector(() => img.pods.length),
+    });
     series.push({
       name: METRICS.imageScanAgeSeconds.name,
       labels: { ...COLLECTOR, image },
       value: fromCollector((t) => {
         // Daily rescans at 04:00, none during the stale window.
         let scan = Math.floor((t - 4 * H - SEPT_1) / D) * D + SEPT_1 + 4 * H;
-        if (image === STALE_SCAN.image && t >= STALE_SCAN.from && t < STALE_SCAN.to) scan = STALE_SCAN.from;
+        if (image === STALE_SCAN.image && t >= STALE_SCAN.from && t < STALE_SCAN.to)
+          scan = STALE_SCAN.from;
         return Math.max(0, t - scan);
       }),
     });
-    series.push({ name: METRICS.cronjobLastScheduleTimestamp.name, labels: { ...COLLECTOR, image, cronjob }, value: fromCollector((t) => runsBefore(img, t).length === 0 ? undefined : sep(runsBefore(img, t).at(-1)![0], 2)) });
+    series.push({
+      name: METRICS.cronjobLastScheduleTimestamp.name,
+      labels: { ...COLLECTOR, image, cronjob },
+      value: fromCollector((t) =>
+        runsBefore(img, t).length === 0 ? undefined : sep(runsBefore(img, t).at(-1)![0], 2),
+      ),
+    });
     // Per-pod series: the drift, and the digest each pod runs.
     for (const pod of img.pods) {
       series.push({
         name: METRICS.containerDigestDrift.name,
-        labels: { ...COLLECTOR, namespace: img.namespace, pod, container: img.container, image, digest: DRIFT.running, patched_digest: DRIFT.patched },
+        labels: {
+          ...COLLECTOR,
+          namespace: img.namespace,
+          pod,
+          container: img.container,
+          image,
+          digest: DRIFT.running,
+          patched_digest: DRIFT.patched,
+        },
         from: DRIFT.from,
-        value: fromCollector((t) => (img === DRIFT.image && pod === DRIFT.pod && t >= DRIFT.from ? 1 : undefined)),
+        value: fromCollector((t) =>
+          img === DRIFT.image && pod === DRIFT.pod && t >= DRIFT.from ? 1 : undefined,
+        ),
       });
     }
     // Exporter series through the Pushgateway: one group per CronJob.
     const group = { ...PUSHGATEWAY, cronjob, image };
-    const successes = (t: number) => img.successBase + runsBefore(img, t).filter(([, f]) => f === undefined).length;
-    series.push({ name: METRICS.patchSuccessTotal.name, labels: { ...group, copa_version: '0.14.2' }, value: successes });
-    const reasons = new Set(Array.from({ length: 30 }, (_, i) => img.failure?.(i + 1)).filter((r): r is string => r !== undefined));
+    const successes = (t: number) =>
+      img.successBase + runsBefore(img, t).filter(([, f]) => f === undefined).length;
+    series.push({
+      name: METRICS.patchSuccessTotal.name,
+      labels: { ...group, copa_version: '0.14.2' },
+      value: successes,
+    });
+    const reasons = new Set(
+      Array.from({ length: 30 }, (_, i) => img.failure?.(i + 1)).filter(
+        (r): r is string => r !== undefined,
+      ),
+    );
     for (const reason of reasons) {
       series.push({
         name: METRICS.patchFailureTotal.name,
@@ -196,12 +286,19 @@ export function scenarioSeries(): ScriptedSeries[] {
         },
       });
     }
-    series.push({ name: METRICS.runLastTimestamp.name, labels: group, value: (t) => (runsBefore(img, t).length === 0 ? undefined : sep(runsBefore(img, t).at(-1)![0], 2) + 300) });
+    series.push({
+      name: METRICS.runLastTimestamp.name,
+      labels: group,
+      value: (t) =>
+        runsBefore(img, t).length === 0 ? undefined : sep(runsBefore(img, t).at(-1)![0], 2) + 300,
+    });
     series.push({
       name: METRICS.runLastSuccessTimestamp.name,
       labels: group,
       value: (t) => {
-        const last = runsBefore(img, t).filter(([, f]) => f === undefined).at(-1);
+        const last = runsBefore(img, t)
+          .filter(([, f]) => f === undefined)
+          .at(-1);
         return last === undefined ? sep(1) - D + 2 * H + 300 : sep(last[0], 2) + 300;
       },
     });
@@ -221,14 +318,25 @@ export function scenarioSeries(): ScriptedSeries[] {
     const img = IMAGES.find((i) => i.image === cve.image)!;
     // One series per running digest that carries the CVE (the digests running while it is open).
     const digests = new Set<string>();
-    for (let t = Math.max(cve.firstSeen, SEPT_1); t < (cve.gone ?? END); t += H) for (const pod of img.pods) digests.add(runningDigest(img, pod, t));
+    for (let t = Math.max(cve.firstSeen, SEPT_1); t < (cve.gone ?? END); t += H)
+      for (const pod of img.pods) digests.add(runningDigest(img, pod, t));
     for (const d of digests) {
       series.push({
         name: METRICS.imageCveAgeHours.name,
-        labels: { ...COLLECTOR, image: cve.image, digest: d, cve_id: cve.cveId, severity: cve.severity },
+        labels: {
+          ...COLLECTOR,
+          image: cve.image,
+          digest: d,
+          cve_id: cve.cveId,
+          severity: cve.severity,
+        },
         from: cve.firstSeen,
         ...(cve.gone !== undefined && { to: cve.gone - 1 }),
-        value: fromCollector((t) => (cveOpen(cve, t) && img.pods.some((pod) => runningDigest(img, pod, t) === d) ? (t - cve.firstSeen) / H : undefined)),
+        value: fromCollector((t) =>
+          cveOpen(cve, t) && img.pods.some((pod) => runningDigest(img, pod, t) === d)
+            ? (t - cve.firstSeen) / H
+            : undefined,
+        ),
       });
     }
     const slaHours = img.sla[cve.severity]!;
@@ -237,7 +345,12 @@ export function scenarioSeries(): ScriptedSeries[] {
       // The breach counter: 0 an hour before due, 1 from due, while the CVE is carried.
       series.push({
         name: METRICS.slaBreachTotal.name,
-        labels: { ...COLLECTOR, image: cve.image, cve_id: cve.cveId, threshold_hours: String(slaHours) },
+        labels: {
+          ...COLLECTOR,
+          image: cve.image,
+          cve_id: cve.cveId,
+          threshold_hours: String(slaHours),
+        },
         from: due - H,
         ...(cve.gone !== undefined && { to: cve.gone - 1 }),
         value: fromCollector((t) => (t >= due ? 1 : 0)),
@@ -276,7 +389,12 @@ export const STAGING = {
   scheduleIntervalSeconds: 2 * D,
   cveId: 'CVE-2026-9001',
   digest: digest('f'),
-  drift: { namespace: 'staging-apps', pod: 'api-staging-0', container: 'api', patched: digest('9') },
+  drift: {
+    namespace: 'staging-apps',
+    pod: 'api-staging-0',
+    container: 'api',
+    patched: digest('9'),
+  },
   failureReason: 'image_pull_failed',
   unscanned: { namespace: 'staging-batch', pods: 3 },
 } as const;
@@ -285,28 +403,88 @@ function stagingSeries(): ScriptedSeries[] {
   const { namespace, image, cronjob, team } = STAGING;
   const collector = { job: JOBS.collector, instance: '10.1.0.5:9090', namespace };
   const group = { job: JOBS.exporter, instance: '10.1.0.6:9091', namespace, cronjob, image };
-  const runs = (t: number) => Math.max(0, Math.floor((t - sep(1, 2)) / STAGING.scheduleIntervalSeconds) + 1);
+  const runs = (t: number) =>
+    Math.max(0, Math.floor((t - sep(1, 2)) / STAGING.scheduleIntervalSeconds) + 1);
   return [
     { name: UPSTREAM_METRICS.up, labels: collector, value: () => 1 },
-    { name: UPSTREAM_METRICS.up, labels: { job: JOBS.pushgateway, instance: group.instance, namespace }, value: () => 0 },
-    { name: METRICS.inventoryImageInfo.name, labels: { ...collector, image, cronjob, team }, value: () => 1 },
-    { name: METRICS.inventoryScheduleIntervalSeconds.name, labels: { ...collector, image }, value: () => STAGING.scheduleIntervalSeconds },
-    { name: METRICS.inventorySlaHours.name, labels: { ...collector, image, severity: 'Critical' }, value: () => STAGING.slaHours },
-    { name: METRICS.runningContainers.name, labels: { ...collector, image }, value: () => 1 },
-    { name: METRICS.noncompliantContainers.name, labels: collector, value: () => 1 },
-    { name: METRICS.imageScanAgeSeconds.name, labels: { ...collector, image }, value: (t) => t - SEPT_1 + 10 * D },
-    { name: METRICS.imageCveAgeHours.name, labels: { ...collector, image, digest: STAGING.digest, cve_id: STAGING.cveId, severity: 'Critical' }, value: (t) => (t - SEPT_1) / H + 1 },
     {
-      name: METRICS.containerDigestDrift.name,
-      labels: { ...collector, ...STAGING.drift, image, digest: STAGING.digest, patched_digest: STAGING.drift.patched },
+      name: UPSTREAM_METRICS.up,
+      labels: { job: JOBS.pushgateway, instance: group.instance, namespace },
+      value: () => 0,
+    },
+    {
+      name: METRICS.inventoryImageInfo.name,
+      labels: { ...collector, image, cronjob, team },
       value: () => 1,
     },
-    { name: METRICS.namespaceUnscanned.name, labels: { ...collector, namespace: STAGING.unscanned.namespace }, value: () => STAGING.unscanned.pods },
-    { name: METRICS.patchFailureTotal.name, labels: { ...group, [L.failureReason]: STAGING.failureReason, copa_version: '0.14.2' }, value: (t) => 100 + runs(t) },
-    { name: METRICS.patchSuccessTotal.name, labels: { ...group, copa_version: '0.14.2' }, value: () => 500 },
-    { name: METRICS.runLastTimestamp.name, labels: group, value: (t) => (runs(t) === 0 ? undefined : sep(1, 2) + (runs(t) - 1) * STAGING.scheduleIntervalSeconds + 60) },
+    {
+      name: METRICS.inventoryScheduleIntervalSeconds.name,
+      labels: { ...collector, image },
+      value: () => STAGING.scheduleIntervalSeconds,
+    },
+    {
+      name: METRICS.inventorySlaHours.name,
+      labels: { ...collector, image, severity: 'Critical' },
+      value: () => STAGING.slaHours,
+    },
+    { name: METRICS.runningContainers.name, labels: { ...collector, image }, value: () => 1 },
+    { name: METRICS.noncompliantContainers.name, labels: collector, value: () => 1 },
+    {
+      name: METRICS.imageScanAgeSeconds.name,
+      labels: { ...collector, image },
+      value: (t) => t - SEPT_1 + 10 * D,
+    },
+    {
+      name: METRICS.imageCveAgeHours.name,
+      labels: {
+        ...collector,
+        image,
+        digest: STAGING.digest,
+        cve_id: STAGING.cveId,
+        severity: 'Critical',
+      },
+      value: (t) => (t - SEPT_1) / H + 1,
+    },
+    {
+      name: METRICS.containerDigestDrift.name,
+      labels: {
+        ...collector,
+        ...STAGING.drift,
+        image,
+        digest: STAGING.digest,
+        patched_digest: STAGING.drift.patched,
+      },
+      value: () => 1,
+    },
+    {
+      name: METRICS.namespaceUnscanned.name,
+      labels: { ...collector, namespace: STAGING.unscanned.namespace },
+      value: () => STAGING.unscanned.pods,
+    },
+    {
+      name: METRICS.patchFailureTotal.name,
+      labels: { ...group, [L.failureReason]: STAGING.failureReason, copa_version: '0.14.2' },
+      value: (t) => 100 + runs(t),
+    },
+    {
+      name: METRICS.patchSuccessTotal.name,
+      labels: { ...group, copa_version: '0.14.2' },
+      value: () => 500,
+    },
+    {
+      name: METRICS.runLastTimestamp.name,
+      labels: group,
+      value: (t) =>
+        runs(t) === 0
+          ? undefined
+          : sep(1, 2) + (runs(t) - 1) * STAGING.scheduleIntervalSeconds + 60,
+    },
     { name: METRICS.runLastSuccessTimestamp.name, labels: group, value: () => sep(1) - 20 * D },
-    { name: METRICS.runLastOutcome.name, labels: { ...group, outcome: STAGING.failureReason }, value: () => 1 },
+    {
+      name: METRICS.runLastOutcome.name,
+      labels: { ...group, outcome: STAGING.failureReason },
+      value: () => 1,
+    },
   ];
 }
 
@@ -322,6 +500,9 @@ function noncompliant(img: ScenarioImage, pod: string, t: number): boolean {
 export function complianceAt(t: number): number | undefined {
   if (!collectorUp(t)) return undefined;
   const total = IMAGES.reduce((n, img) => n + img.pods.length, 0);
-  const bad = IMAGES.reduce((n, img) => n + img.pods.filter((pod) => noncompliant(img, pod, t)).length, 0);
+  const bad = IMAGES.reduce(
+    (n, img) => n + img.pods.filter((pod) => noncompliant(img, pod, t)).length,
+    0,
+  );
   return (total - bad) / total;
 }

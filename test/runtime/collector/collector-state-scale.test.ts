@@ -34,15 +34,37 @@ beforeAll(async () => {
   api = await FakeKubeApi.start({ maxRequestLog: 2000 });
   dir = mkdtempSync(join(tmpdir(), 'state-scale-'));
   // Short team and patched tag: 5,000 entries with slaScope are within a hair of the 1 MiB ConfigMap limit.
-  api.create('configmaps', fx.inventoryConfigMap(Array.from({ length: IMAGES }, (_, i) => fx.inventoryImage(image(i), `service-${i}`, { team: 't', patchedTag: 'p' }))));
+  api.create(
+    'configmaps',
+    fx.inventoryConfigMap(
+      Array.from({ length: IMAGES }, (_, i) =>
+        fx.inventoryImage(image(i), `service-${i}`, { team: 't', patchedTag: 'p' }),
+      ),
+    ),
+  );
   // Preload the shards the way the collector writes them.
   const kc = new KubeConfig();
   kc.loadFromFile(api.writeKubeconfig(dir));
   const clock = new SlaClock(86_400);
-  const store = new StateStore({ core: new KubeClient(kc).core, namespace: fx.FLEET_NAMESPACE, name: CONFIGMAPS.collectorState, clock, health: { apiError: (_r, e) => { throw e; } }, log: jsonLogger({ write: () => undefined }), writeDelayMs: 60_000, backoffInitialMs: 50, backoffMaxMs: 100 });
+  const store = new StateStore({
+    core: new KubeClient(kc).core,
+    namespace: fx.FLEET_NAMESPACE,
+    name: CONFIGMAPS.collectorState,
+    clock,
+    health: {
+      apiError: (_r, e) => {
+        throw e;
+      },
+    },
+    log: jsonLogger({ write: () => undefined }),
+    writeDelayMs: 60_000,
+    backoffInitialMs: 50,
+    backoffMaxMs: 100,
+  });
   await store.load();
   for (let i = 0; i < IMAGES; i++) {
-    for (let j = 0; j < CVES; j++) clock.observe(image(i), new Set([cve(j)]), false, firstSeen(i, j));
+    for (let j = 0; j < CVES; j++)
+      clock.observe(image(i), new Set([cve(j)]), false, firstSeen(i, j));
     clock.markBreached(image(i), cve(0), 24);
   }
   await store.flush();
@@ -54,9 +76,17 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function persisted(): Map<string, Map<string, { firstSeen: number; goneSince: number; breached: number[] }>> {
-  const all = new Map<string, Map<string, { firstSeen: number; goneSince: number; breached: number[] }>>();
-  for (const cm of api.list('configmaps', fx.FLEET_NAMESPACE).filter((o) => o.metadata.name?.startsWith(`${CONFIGMAPS.collectorState}-`))) {
+function persisted(): Map<
+  string,
+  Map<string, { firstSeen: number; goneSince: number; breached: number[] }>
+> {
+  const all = new Map<
+    string,
+    Map<string, { firstSeen: number; goneSince: number; breached: number[] }>
+  >();
+  for (const cm of api
+    .list('configmaps', fx.FLEET_NAMESPACE)
+    .filter((o) => o.metadata.name?.startsWith(`${CONFIGMAPS.collectorState}-`))) {
     const data = cm.data as Record<string, string>;
     const bytes = Object.entries(data).reduce((sum, [k, v]) => sum + k.length + v.length, 0);
     expect(bytes, cm.metadata.name).toBeLessThan(CONFIGMAP_MAX_BYTES / 2);
@@ -70,14 +100,26 @@ function persisted(): Map<string, Map<string, { firstSeen: number; goneSince: nu
 
 describe('the SLA clock at 5,000 images x 60 CVEs', () => {
   it('survives two collector restarts with every first-seen time and counted breach', async () => {
-    expect(api.list('configmaps', fx.FLEET_NAMESPACE).filter((o) => o.metadata.name?.startsWith(`${CONFIGMAPS.collectorState}-`))).toHaveLength(STATE_SHARDS);
+    expect(
+      api
+        .list('configmaps', fx.FLEET_NAMESPACE)
+        .filter((o) => o.metadata.name?.startsWith(`${CONFIGMAPS.collectorState}-`)),
+    ).toHaveLength(STATE_SHARDS);
     for (let run = 1; run <= 2; run++) {
       const collector = await startCollector(api);
-      const loaded = await waitFor(() => collector.logs.find((l) => l.msg === 'state loaded'), { timeoutMs: 60_000, what: `run ${run}: state loaded` });
+      const loaded = await waitFor(() => collector.logs.find((l) => l.msg === 'state loaded'), {
+        timeoutMs: 60_000,
+        what: `run ${run}: state loaded`,
+      });
       expect(loaded).toMatchObject({ images: IMAGES, entries: IMAGES * CVES, migratedImages: 0 });
-      await waitFor(async () => (await fetch(`${collector.url}/readyz`)).ok, { timeoutMs: 60_000, what: `run ${run}: /readyz` });
+      await waitFor(async () => (await fetch(`${collector.url}/readyz`)).ok, {
+        timeoutMs: 60_000,
+        what: `run ${run}: /readyz`,
+      });
       expect(await collector.stop()).toBe(0);
-      expect(collector.logs.some((l) => l.msg === 'state not flushed before the shutdown timeout')).toBe(false);
+      expect(
+        collector.logs.some((l) => l.msg === 'state not flushed before the shutdown timeout'),
+      ).toBe(false);
     }
     const state = persisted();
     expect(state.size).toBe(IMAGES);
@@ -87,7 +129,12 @@ describe('the SLA clock at 5,000 images x 60 CVEs', () => {
       for (let j = 0; j < CVES; j++) {
         const entry = cves?.get(cve(j));
         // No container runs: the first collector marked every CVE gone; first-seen and breaches stay.
-        if (entry?.firstSeen !== firstSeen(i, j) || entry.goneSince === 0 || entry.breached.length !== (j === 0 ? 1 : 0)) expect.fail(`${image(i)} ${cve(j)}: ${JSON.stringify(entry)}`);
+        if (
+          entry?.firstSeen !== firstSeen(i, j) ||
+          entry.goneSince === 0 ||
+          entry.breached.length !== (j === 0 ? 1 : 0)
+        )
+          expect.fail(`${image(i)} ${cve(j)}: ${JSON.stringify(entry)}`);
         entries++;
       }
     }

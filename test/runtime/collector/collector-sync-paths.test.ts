@@ -25,7 +25,11 @@ afterEach(async () => {
   api = undefined;
 });
 
-const SERVERS: readonly { readonly name: string; readonly options: FakeKubeApiOptions; readonly path: string }[] = [
+const SERVERS: readonly {
+  readonly name: string;
+  readonly options: FakeKubeApiOptions;
+  readonly path: string;
+}[] = [
   { name: 'with watch-list', options: {}, path: 'watch-list' },
   { name: 'without watch-list', options: { watchList: false }, path: 'cache-list' },
   { name: 'without a watch cache', options: { watchCache: false }, path: 'paginated' },
@@ -43,23 +47,52 @@ describe.each(SERVERS)('collector initial sync against a server $name', (server)
   it(`syncs by ${server.path} and exports the same series`, async () => {
     api = await FakeKubeApi.start(server.options);
     api.create('configmaps', fx.inventoryConfigMap([fx.inventoryImage(APP, 'app-1-0')]));
-    api.create('configmaps', fx.patchedDigestsConfigMap({ 'app-1-0': fx.patchedRecord(APP, PATCHED) }));
+    api.create(
+      'configmaps',
+      fx.patchedDigestsConfigMap({ 'app-1-0': fx.patchedRecord(APP, PATCHED) }),
+    );
     // 30 pods and 25 reports: several pages of 10 reports (the collector's page size) without a watch cache.
-    for (let i = 0; i < 30; i++) api.create('pods', fx.pod({ namespace: 'shop', name: `app-${i}`, containers: [{ name: 'app', image: `${APP}:1.0`, imageID: `${APP}@${i % 2 === 0 ? OLD : PATCHED}` }] }));
+    for (let i = 0; i < 30; i++)
+      api.create(
+        'pods',
+        fx.pod({
+          namespace: 'shop',
+          name: `app-${i}`,
+          containers: [
+            { name: 'app', image: `${APP}:1.0`, imageID: `${APP}@${i % 2 === 0 ? OLD : PATCHED}` },
+          ],
+        }),
+      );
     for (let i = 0; i < 25; i++) {
-      api.create('vulnerabilityreports', fx.vulnerabilityReport({
-        namespace: 'shop', name: `replicaset-app-${i}-app`, registry: 'registry.example.com', repository: 'shop/app', digest: i === 0 ? OLD : fx.digestOf(`other-${i}`),
-        updateTimestamp: new Date().toISOString(), vulnerabilities: [{ id: 'CVE-2024-0001', severity: 'CRITICAL' }, { id: `CVE-2024-1${i}`, severity: 'HIGH' }],
-      }));
+      api.create(
+        'vulnerabilityreports',
+        fx.vulnerabilityReport({
+          namespace: 'shop',
+          name: `replicaset-app-${i}-app`,
+          registry: 'registry.example.com',
+          repository: 'shop/app',
+          digest: i === 0 ? OLD : fx.digestOf(`other-${i}`),
+          updateTimestamp: new Date().toISOString(),
+          vulnerabilities: [
+            { id: 'CVE-2024-0001', severity: 'CRITICAL' },
+            { id: `CVE-2024-1${i}`, severity: 'HIGH' },
+          ],
+        }),
+      );
     }
     collector = await startCollector(api);
     await waitFor(async () => (await fetch(`${collector!.url}/readyz`)).ok, { what: '/readyz' });
-    const paths = Object.fromEntries(collector.logs.filter((l) => l.msg === 'synced').map((l): [string, unknown] => [l.resource as string, l.path]));
+    const paths = Object.fromEntries(
+      collector.logs
+        .filter((l) => l.msg === 'synced')
+        .map((l): [string, unknown] => [l.resource as string, l.path]),
+    );
     expect(paths).toMatchObject({ pods: server.path, vulnerabilityreports: server.path });
     const samples = await scrape(collector.url);
     expect(select(samples, METRICS.containerDigestDrift.name)).toHaveLength(15);
     const series = summary(samples);
-    for (const [other, theirs] of results) expect(series, `the same series as against a server ${other}`).toEqual(theirs);
+    for (const [other, theirs] of results)
+      expect(series, `the same series as against a server ${other}`).toEqual(theirs);
     results.set(server.name, series);
   });
 });

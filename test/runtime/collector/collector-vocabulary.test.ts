@@ -13,10 +13,18 @@ import { createStores, FAMILIES, FAMILY_KEYS } from '../../../runtime/collector/
 import { HEALTH_METRIC_KEYS } from '../../../runtime/collector/health.ts';
 import { PUSHGATEWAY_CLEANUP_METRIC_KEYS } from '../../../runtime/collector/pushgateway-cleanup.ts';
 import { SILENCE_METRIC_KEYS } from '../../../runtime/collector/silences/silence-watch.ts';
-import { CONFIGMAPS, INVENTORY_CONFIGMAP_KEY, type SilenceWatchSettings } from '../../../src/shared/contract.ts';
+import {
+  CONFIGMAPS,
+  INVENTORY_CONFIGMAP_KEY,
+  type SilenceWatchSettings,
+} from '../../../src/shared/contract.ts';
 import { encodeImageClock, stateKey } from '../../../runtime/collector/state-format.ts';
 import { FakeKubeApi } from '../../support/fake-kube-api.ts';
-import { startAlertmanager, startPushgateway, type RunningProcess } from '../../support/processes.ts';
+import {
+  startAlertmanager,
+  startPushgateway,
+  type RunningProcess,
+} from '../../support/processes.ts';
 import * as fx from './fixtures.ts';
 import { parseExposition, startCollector, waitFor, type RunningCollector } from './harness.ts';
 
@@ -30,8 +38,12 @@ const UNFIXABLE = 'CVE-2024-7779';
 const HOUR = 3600_000;
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 
-const collectorKeys = (Object.keys(METRICS) as MetricKey[]).filter((key) => METRICS[key].source === 'collector');
-const byName = new Map<string, MetricDef>(collectorKeys.map((key) => [METRICS[key].name, METRICS[key]]));
+const collectorKeys = (Object.keys(METRICS) as MetricKey[]).filter(
+  (key) => METRICS[key].source === 'collector',
+);
+const byName = new Map<string, MetricDef>(
+  collectorKeys.map((key) => [METRICS[key].name, METRICS[key]]),
+);
 
 let api: FakeKubeApi;
 let collector: RunningCollector;
@@ -41,12 +53,16 @@ let alertmanager: RunningProcess;
 beforeAll(async () => {
   api = await FakeKubeApi.start();
   // A real Alertmanager with one silence of a copa-fleet alert: the silence watch's series.
-  alertmanager = await startAlertmanager({ configYaml: 'route:\n  receiver: "null"\nreceivers:\n  - name: "null"\n' });
+  alertmanager = await startAlertmanager({
+    configYaml: 'route:\n  receiver: "null"\nreceivers:\n  - name: "null"\n',
+  });
   const silence = await fetch(`${alertmanager.url}/api/v2/silences`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({
-      matchers: [{ name: 'alertname', value: 'CriticalCVESLABreach', isRegex: false, isEqual: true }],
+      matchers: [
+        { name: 'alertname', value: 'CriticalCVESLABreach', isRegex: false, isEqual: true },
+      ],
       startsAt: new Date().toISOString(),
       endsAt: new Date(Date.now() + 3 * HOUR).toISOString(),
       createdBy: 'vocabulary',
@@ -58,40 +74,122 @@ beforeAll(async () => {
     alertmanagers: [{ url: alertmanager.url }],
     intervalSeconds: 60,
     ticketPattern: '[A-Z]+-[0-9]+',
-    alerts: [{ alertname: 'CriticalCVESLABreach', severity: 'critical', labels: { alertname: 'CriticalCVESLABreach', severity: 'critical', namespace: fx.FLEET_NAMESPACE }, dynamic: { image: 'image' } }],
+    alerts: [
+      {
+        alertname: 'CriticalCVESLABreach',
+        severity: 'critical',
+        labels: {
+          alertname: 'CriticalCVESLABreach',
+          severity: 'critical',
+          namespace: fx.FLEET_NAMESPACE,
+        },
+        dynamic: { image: 'image' },
+      },
+    ],
     knownLabels: ['alertname', 'severity', 'namespace', 'image'],
     externalLabels: {},
   };
   // An exception in force for a second Critical CVE past its SLA: the accepted-risk families.
   const today = new Date().toISOString().slice(0, 10);
   const later = new Date(Date.now() + 30 * 24 * HOUR).toISOString().slice(0, 10);
-  const exception = { key: `${ACCEPTED}@${APP}`, vulnerability: ACCEPTED, scopes: [{ kind: 'repository' as const, image: APP }], reason: 'accepted_risk' as const, statement: 'vendor fix pending', owner: 'secops', ticket: 'SEC-1', approved: today, expires: later, source: 'inventory' };
-  const inventory = fx.inventoryConfigMap([fx.inventoryImage(APP, CRONJOB, { team: 'shop' })], undefined, [exception]);
+  const exception = {
+    key: `${ACCEPTED}@${APP}`,
+    vulnerability: ACCEPTED,
+    scopes: [{ kind: 'repository' as const, image: APP }],
+    reason: 'accepted_risk' as const,
+    statement: 'vendor fix pending',
+    owner: 'secops',
+    ticket: 'SEC-1',
+    approved: today,
+    expires: later,
+    source: 'inventory',
+  };
+  const inventory = fx.inventoryConfigMap(
+    [fx.inventoryImage(APP, CRONJOB, { team: 'shop' })],
+    undefined,
+    [exception],
+  );
   const data = inventory.data as Record<string, string>;
-  data[INVENTORY_CONFIGMAP_KEY] = JSON.stringify({ ...(JSON.parse(data[INVENTORY_CONFIGMAP_KEY]!) as object), silenceWatch });
+  data[INVENTORY_CONFIGMAP_KEY] = JSON.stringify({
+    ...(JSON.parse(data[INVENTORY_CONFIGMAP_KEY]!) as object),
+    silenceWatch,
+  });
   api.create('configmaps', inventory);
   // A patched digest other than the running one: drift and a non-compliant container.
-  api.create('configmaps', fx.patchedDigestsConfigMap({ [CRONJOB]: fx.patchedRecord(APP, PATCHED) }));
-  api.create('pods', fx.pod({ namespace: 'shop', name: 'app-1', containers: [{ name: 'app', image: `${APP}:1.0`, imageID: `${APP}@${OLD}` }] }));
-  api.create('vulnerabilityreports', fx.vulnerabilityReport({ namespace: 'shop', name: 'replicaset-app-1-app', registry: 'registry.example.com', repository: 'shop/app', digest: OLD, updateTimestamp: new Date(Date.now() - HOUR).toISOString(), vulnerabilities: [{ id: CRITICAL, severity: 'CRITICAL', fixedVersion: '1.1' }, { id: ACCEPTED, severity: 'CRITICAL', fixedVersion: '1.1' }, { id: UNFIXABLE, severity: 'HIGH', fixedVersion: '' }] }));
+  api.create(
+    'configmaps',
+    fx.patchedDigestsConfigMap({ [CRONJOB]: fx.patchedRecord(APP, PATCHED) }),
+  );
+  api.create(
+    'pods',
+    fx.pod({
+      namespace: 'shop',
+      name: 'app-1',
+      containers: [{ name: 'app', image: `${APP}:1.0`, imageID: `${APP}@${OLD}` }],
+    }),
+  );
+  api.create(
+    'vulnerabilityreports',
+    fx.vulnerabilityReport({
+      namespace: 'shop',
+      name: 'replicaset-app-1-app',
+      registry: 'registry.example.com',
+      repository: 'shop/app',
+      digest: OLD,
+      updateTimestamp: new Date(Date.now() - HOUR).toISOString(),
+      vulnerabilities: [
+        { id: CRITICAL, severity: 'CRITICAL', fixedVersion: '1.1' },
+        { id: ACCEPTED, severity: 'CRITICAL', fixedVersion: '1.1' },
+        { id: UNFIXABLE, severity: 'HIGH', fixedVersion: '' },
+      ],
+    }),
+  );
   // A namespace with a running pod and no report at all.
-  api.create('pods', fx.pod({ namespace: 'other', name: 'tool-1', containers: [{ name: 'tool', image: 'busybox', imageID: `docker.io/library/busybox@${fx.digestOf('busybox')}` }] }));
+  api.create(
+    'pods',
+    fx.pod({
+      namespace: 'other',
+      name: 'tool-1',
+      containers: [
+        {
+          name: 'tool',
+          image: 'busybox',
+          imageID: `docker.io/library/busybox@${fx.digestOf('busybox')}`,
+        },
+      ],
+    }),
+  );
   // The Critical CVE was first seen 25 hours ago (past the 24 h SLA): a breach and a breaching CVE.
   api.create('configmaps', {
     metadata: { name: CONFIGMAPS.collectorState, namespace: fx.FLEET_NAMESPACE },
     data: {
       [stateKey(APP)]: encodeImageClock(
         APP,
-        new Map([CRITICAL, ACCEPTED].map((cve) => [cve, { firstSeen: Math.floor(Date.now() / 1000) - 25 * 3600, goneSince: 0, breached: [] }])),
+        new Map(
+          [CRITICAL, ACCEPTED].map((cve) => [
+            cve,
+            { firstSeen: Math.floor(Date.now() / 1000) - 25 * 3600, goneSince: 0, breached: [] },
+          ]),
+        ),
       ),
     },
   });
   // A scheduled CronJob whose Job ran out of time before the collector started.
   api.create('cronjobs', fx.cronJob({ name: CRONJOB, lastScheduleTime: iso(Date.now() - HOUR) }));
-  api.create('jobs', fx.job({ name: `${CRONJOB}-1`, cronjob: CRONJOB, failed: { reason: 'DeadlineExceeded' }, creationTimestamp: iso(Date.now() - 2 * HOUR) }));
+  api.create(
+    'jobs',
+    fx.job({
+      name: `${CRONJOB}-1`,
+      cronjob: CRONJOB,
+      failed: { reason: 'DeadlineExceeded' },
+      creationTimestamp: iso(Date.now() - 2 * HOUR),
+    }),
+  );
   // The Pushgateway cleanup on (as generated by default), so that its series exist too.
   pushgateway = await startPushgateway();
-  collector = await startCollector(api, { options: { pushgatewayUrl: pushgateway.url, pushgatewayCleanupGraceSeconds: 7 * 86_400 } });
+  collector = await startCollector(api, {
+    options: { pushgatewayUrl: pushgateway.url, pushgatewayCleanupGraceSeconds: 7 * 86_400 },
+  });
   await waitFor(async () => (await fetch(`${collector.url}/readyz`)).ok, { what: '/readyz' });
 });
 
@@ -102,13 +200,26 @@ afterAll(async () => {
 
 describe('collector metrics and the vocabulary', () => {
   it('has one family per collector metric of the vocabulary besides the health metrics', () => {
-    expect([...FAMILY_KEYS, ...HEALTH_METRIC_KEYS, ...PUSHGATEWAY_CLEANUP_METRIC_KEYS, ...SILENCE_METRIC_KEYS].sort()).toEqual([...collectorKeys].sort());
-    const producedElsewhere: readonly string[] = [...HEALTH_METRIC_KEYS, ...PUSHGATEWAY_CLEANUP_METRIC_KEYS, ...SILENCE_METRIC_KEYS];
+    expect(
+      [
+        ...FAMILY_KEYS,
+        ...HEALTH_METRIC_KEYS,
+        ...PUSHGATEWAY_CLEANUP_METRIC_KEYS,
+        ...SILENCE_METRIC_KEYS,
+      ].sort(),
+    ).toEqual([...collectorKeys].sort());
+    const producedElsewhere: readonly string[] = [
+      ...HEALTH_METRIC_KEYS,
+      ...PUSHGATEWAY_CLEANUP_METRIC_KEYS,
+      ...SILENCE_METRIC_KEYS,
+    ];
     expect(FAMILY_KEYS.filter((key) => producedElsewhere.includes(key))).toEqual([]);
     const stores = createStores();
     for (const key of FAMILY_KEYS) expect(stores[key].def, key).toBe(METRICS[key]);
     expect(Object.keys(stores)).toEqual(FAMILY_KEYS);
-    expect(new Set(Object.values(FAMILIES).map((f) => f.scope))).toEqual(new Set(['image', 'cronjob', 'namespace', 'fleet', 'inventory', 'exception']));
+    expect(new Set(Object.values(FAMILIES).map((f) => f.scope))).toEqual(
+      new Set(['image', 'cronjob', 'namespace', 'fleet', 'inventory', 'exception']),
+    );
   });
 
   it('exports every collector metric, each with its vocabulary type and exactly its vocabulary labels', async () => {
@@ -136,10 +247,16 @@ describe('collector metrics and the vocabulary', () => {
     const samples = parseExposition(text);
     for (const sample of samples) {
       const def = byName.get(sample.name);
-      expect(def, `${sample.name} is not a collector metric of src/shared/metrics.ts`).toBeDefined();
+      expect(
+        def,
+        `${sample.name} is not a collector metric of src/shared/metrics.ts`,
+      ).toBeDefined();
       expect(Object.keys(sample.labels), `labels of ${sample.name}`).toEqual([...def!.labels]);
       // Every label carries a value (a label its producer does not fill renders empty).
-      expect(Object.entries(sample.labels).filter(([, value]) => value === ''), `empty labels of ${sample.name}`).toEqual([]);
+      expect(
+        Object.entries(sample.labels).filter(([, value]) => value === ''),
+        `empty labels of ${sample.name}`,
+      ).toEqual([]);
     }
   });
 });

@@ -55,12 +55,24 @@ function containerStatus(c: ContainerSpec): Record<string, unknown> {
     ready: state === 'running',
     restartCount: 0,
     started: state === 'running',
-    containerID: state === 'waiting' ? undefined : `containerd://${createHash('sha1').update(c.name + c.imageID).digest('hex')}`,
+    containerID:
+      state === 'waiting'
+        ? undefined
+        : `containerd://${createHash('sha1')
+            .update(c.name + c.imageID)
+            .digest('hex')}`,
     state:
       state === 'running'
         ? { running: { startedAt: '2024-05-01T10:00:00Z' } }
         : state === 'terminated'
-          ? { terminated: { exitCode: 0, reason: 'Completed', startedAt: '2024-05-01T10:00:00Z', finishedAt: '2024-05-01T10:05:00Z' } }
+          ? {
+              terminated: {
+                exitCode: 0,
+                reason: 'Completed',
+                startedAt: '2024-05-01T10:00:00Z',
+                finishedAt: '2024-05-01T10:05:00Z',
+              },
+            }
           : { waiting: { reason: c.waitingReason ?? 'ContainerCreating', message: 'waiting' } },
   };
 }
@@ -70,16 +82,24 @@ export function pod(spec: PodSpec): KubeObject {
   const object: KubeObject = {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name: spec.name, namespace: spec.namespace, labels: { app: spec.name.replace(/-[a-z0-9]+$/, ''), ...spec.labels } },
+    metadata: {
+      name: spec.name,
+      namespace: spec.namespace,
+      labels: { app: spec.name.replace(/-[a-z0-9]+$/, ''), ...spec.labels },
+    },
     spec: {
       containers: spec.containers.map((c) => ({ name: c.name, image: c.image })),
-      ...(spec.initContainers !== undefined && { initContainers: spec.initContainers.map((c) => ({ name: c.name, image: c.image })) }),
+      ...(spec.initContainers !== undefined && {
+        initContainers: spec.initContainers.map((c) => ({ name: c.name, image: c.image })),
+      }),
       nodeName: 'node-1',
     },
     status: {
       phase: spec.phase ?? (running ? 'Running' : 'Pending'),
       containerStatuses: spec.containers.map(containerStatus),
-      ...(spec.initContainers !== undefined && { initContainerStatuses: spec.initContainers.map(containerStatus) }),
+      ...(spec.initContainers !== undefined && {
+        initContainerStatuses: spec.initContainers.map(containerStatus),
+      }),
     },
   };
   if (spec.realistic === true) addPodBulk(object, spec);
@@ -94,27 +114,117 @@ function addPodBulk(object: KubeObject, spec: PodSpec): void {
     image: c.image,
     imagePullPolicy: 'IfNotPresent',
     ports: [{ containerPort: 8080, name: 'http', protocol: 'TCP' }],
-    env: Array.from({ length: 6 }, (_, i) => ({ name: `SETTING_${i}`, value: `value-${i}-${spec.name}` })),
-    resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
-    volumeMounts: [{ name: 'kube-api-access', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true }],
-    livenessProbe: { httpGet: { path: '/healthz', port: 8080, scheme: 'HTTP' }, periodSeconds: 10, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 3 },
-    readinessProbe: { httpGet: { path: '/readyz', port: 8080, scheme: 'HTTP' }, periodSeconds: 10, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 3 },
-    securityContext: { runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+    env: Array.from({ length: 6 }, (_, i) => ({
+      name: `SETTING_${i}`,
+      value: `value-${i}-${spec.name}`,
+    })),
+    resources: {
+      requests: { cpu: '100m', memory: '128Mi' },
+      limits: { cpu: '500m', memory: '256Mi' },
+    },
+    volumeMounts: [
+      {
+        name: 'kube-api-access',
+        mountPath: '/var/run/secrets/kubernetes.io/serviceaccount',
+        readOnly: true,
+      },
+    ],
+    livenessProbe: {
+      httpGet: { path: '/healthz', port: 8080, scheme: 'HTTP' },
+      periodSeconds: 10,
+      timeoutSeconds: 1,
+      successThreshold: 1,
+      failureThreshold: 3,
+    },
+    readinessProbe: {
+      httpGet: { path: '/readyz', port: 8080, scheme: 'HTTP' },
+      periodSeconds: 10,
+      timeoutSeconds: 1,
+      successThreshold: 1,
+      failureThreshold: 3,
+    },
+    securityContext: {
+      runAsNonRoot: true,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+    },
     terminationMessagePath: '/dev/termination-log',
     terminationMessagePolicy: 'File',
   }));
-  podSpec.volumes = [{ name: 'kube-api-access', projected: { defaultMode: 420, sources: [{ serviceAccountToken: { expirationSeconds: 3607, path: 'token' } }, { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } }] } }];
-  podSpec.tolerations = [
-    { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
-    { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
+  podSpec.volumes = [
+    {
+      name: 'kube-api-access',
+      projected: {
+        defaultMode: 420,
+        sources: [
+          { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
+          { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+        ],
+      },
+    },
   ];
-  object.metadata.ownerReferences = [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `${spec.name}-rs`, uid: createHash('md5').update(spec.name).digest('hex'), controller: true, blockOwnerDeletion: true }];
+  podSpec.tolerations = [
+    {
+      key: 'node.kubernetes.io/not-ready',
+      operator: 'Exists',
+      effect: 'NoExecute',
+      tolerationSeconds: 300,
+    },
+    {
+      key: 'node.kubernetes.io/unreachable',
+      operator: 'Exists',
+      effect: 'NoExecute',
+      tolerationSeconds: 300,
+    },
+  ];
+  object.metadata.ownerReferences = [
+    {
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      name: `${spec.name}-rs`,
+      uid: createHash('md5').update(spec.name).digest('hex'),
+      controller: true,
+      blockOwnerDeletion: true,
+    },
+  ];
   object.metadata.managedFields = [
-    { manager: 'kube-controller-manager', operation: 'Update', apiVersion: 'v1', time: '2024-05-01T10:00:00Z', fieldsType: 'FieldsV1', fieldsV1: { 'f:metadata': { 'f:labels': { '.': {}, 'f:app': {} }, 'f:ownerReferences': {} }, 'f:spec': { 'f:containers': {} } } },
-    { manager: 'kubelet', operation: 'Update', apiVersion: 'v1', time: '2024-05-01T10:00:05Z', fieldsType: 'FieldsV1', subresource: 'status', fieldsV1: { 'f:status': { 'f:conditions': {}, 'f:containerStatuses': {}, 'f:hostIP': {}, 'f:phase': {}, 'f:podIP': {}, 'f:startTime': {} } } },
+    {
+      manager: 'kube-controller-manager',
+      operation: 'Update',
+      apiVersion: 'v1',
+      time: '2024-05-01T10:00:00Z',
+      fieldsType: 'FieldsV1',
+      fieldsV1: {
+        'f:metadata': { 'f:labels': { '.': {}, 'f:app': {} }, 'f:ownerReferences': {} },
+        'f:spec': { 'f:containers': {} },
+      },
+    },
+    {
+      manager: 'kubelet',
+      operation: 'Update',
+      apiVersion: 'v1',
+      time: '2024-05-01T10:00:05Z',
+      fieldsType: 'FieldsV1',
+      subresource: 'status',
+      fieldsV1: {
+        'f:status': {
+          'f:conditions': {},
+          'f:containerStatuses': {},
+          'f:hostIP': {},
+          'f:phase': {},
+          'f:podIP': {},
+          'f:startTime': {},
+        },
+      },
+    },
   ];
   const status = object.status as Record<string, unknown>;
-  status.conditions = ['Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map((type) => ({ type, status: 'True', lastTransitionTime: '2024-05-01T10:00:05Z' }));
+  status.conditions = ['Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map((type) => ({
+    type,
+    status: 'True',
+    lastTransitionTime: '2024-05-01T10:00:05Z',
+  }));
   status.hostIP = '10.0.0.1';
   status.podIP = '10.1.2.3';
   status.podIPs = [{ ip: '10.1.2.3' }];
@@ -147,8 +257,16 @@ export interface ReportSpec {
 /** A VulnerabilityReport as trivy-operator writes it (fields as in its CRD, realistic sizes). */
 export function vulnerabilityReport(spec: ReportSpec): KubeObject {
   const workload = spec.workload ?? { kind: 'ReplicaSet', name: spec.name, container: 'app' };
-  const counts = { criticalCount: 0, highCount: 0, mediumCount: 0, lowCount: 0, unknownCount: 0, noneCount: 0 };
-  for (const v of spec.vulnerabilities) counts[`${v.severity.toLowerCase()}Count` as keyof typeof counts]++;
+  const counts = {
+    criticalCount: 0,
+    highCount: 0,
+    mediumCount: 0,
+    lowCount: 0,
+    unknownCount: 0,
+    noneCount: 0,
+  };
+  for (const v of spec.vulnerabilities)
+    counts[`${v.severity.toLowerCase()}Count` as keyof typeof counts]++;
   return {
     apiVersion: 'aquasecurity.github.io/v1alpha1',
     kind: 'VulnerabilityReport',
@@ -163,7 +281,16 @@ export function vulnerabilityReport(spec: ReportSpec): KubeObject {
         'trivy-operator.resource.namespace': spec.namespace,
       },
       annotations: { 'trivy-operator.aquasecurity.github.io/report-ttl': '24h0m0s' },
-      ownerReferences: [{ apiVersion: 'apps/v1', kind: workload.kind, name: workload.name, uid: createHash('md5').update(workload.name).digest('hex'), controller: true, blockOwnerDeletion: false }],
+      ownerReferences: [
+        {
+          apiVersion: 'apps/v1',
+          kind: workload.kind,
+          name: workload.name,
+          uid: createHash('md5').update(workload.name).digest('hex'),
+          controller: true,
+          blockOwnerDeletion: false,
+        },
+      ],
     },
     report: {
       updateTimestamp: spec.updateTimestamp,
@@ -202,8 +329,20 @@ export interface JobSpec {
 
 export function job(spec: JobSpec): KubeObject {
   const conditions = [];
-  if (spec.failed !== undefined) conditions.push({ type: 'Failed', status: 'True', reason: spec.failed.reason, message: 'Job failed', lastTransitionTime: new Date().toISOString() });
-  if (spec.succeeded === true) conditions.push({ type: 'Complete', status: 'True', lastTransitionTime: new Date().toISOString() });
+  if (spec.failed !== undefined)
+    conditions.push({
+      type: 'Failed',
+      status: 'True',
+      reason: spec.failed.reason,
+      message: 'Job failed',
+      lastTransitionTime: new Date().toISOString(),
+    });
+  if (spec.succeeded === true)
+    conditions.push({
+      type: 'Complete',
+      status: 'True',
+      lastTransitionTime: new Date().toISOString(),
+    });
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
@@ -212,26 +351,52 @@ export function job(spec: JobSpec): KubeObject {
       namespace: FLEET_NAMESPACE,
       ...(spec.creationTimestamp !== undefined && { creationTimestamp: spec.creationTimestamp }),
       labels: { [PIPELINE_LABEL.key]: PIPELINE_LABEL.value, [CRONJOB_LABEL]: spec.cronjob },
-      ownerReferences: [{ apiVersion: 'batch/v1', kind: 'CronJob', name: spec.cronjob, uid: 'u', controller: true }],
+      ownerReferences: [
+        { apiVersion: 'batch/v1', kind: 'CronJob', name: spec.cronjob, uid: 'u', controller: true },
+      ],
     },
     spec: { backoffLimit: 0, activeDeadlineSeconds: 3600 },
-    status: { conditions, ...(spec.failed !== undefined && { failed: 1 }), ...(spec.succeeded === true && { succeeded: 1 }) },
+    status: {
+      conditions,
+      ...(spec.failed !== undefined && { failed: 1 }),
+      ...(spec.succeeded === true && { succeeded: 1 }),
+    },
   };
 }
 
 /** A pod of a Copa job, with the exporter sidecar in the given state. */
-export function jobPod(spec: { name: string; job: string; cronjob: string; exporter: 'running' | 'waiting'; waitingReason?: string }): KubeObject {
+export function jobPod(spec: {
+  name: string;
+  job: string;
+  cronjob: string;
+  exporter: 'running' | 'waiting';
+  waitingReason?: string;
+}): KubeObject {
   return pod({
     namespace: FLEET_NAMESPACE,
     name: spec.name,
-    labels: { [CRONJOB_LABEL]: spec.cronjob, 'batch.kubernetes.io/job-name': spec.job, 'job-name': spec.job, [PIPELINE_LABEL.key]: PIPELINE_LABEL.value },
+    labels: {
+      [CRONJOB_LABEL]: spec.cronjob,
+      'batch.kubernetes.io/job-name': spec.job,
+      'job-name': spec.job,
+      [PIPELINE_LABEL.key]: PIPELINE_LABEL.value,
+    },
     phase: spec.exporter === 'running' ? 'Running' : 'Pending',
-    containers: [{ name: JOB_CONTAINERS.verify, image: 'docker.io/aquasec/trivy:0.70.0', imageID: '', state: 'waiting', waitingReason: 'PodInitializing' }],
+    containers: [
+      {
+        name: JOB_CONTAINERS.verify,
+        image: 'docker.io/aquasec/trivy:0.70.0',
+        imageID: '',
+        state: 'waiting',
+        waitingReason: 'PodInitializing',
+      },
+    ],
     initContainers: [
       {
         name: JOB_CONTAINERS.exporter,
         image: 'ghcr.io/copa-fleet/runtime:0.1.0',
-        imageID: spec.exporter === 'running' ? `ghcr.io/copa-fleet/runtime@${digestOf('runtime')}` : '',
+        imageID:
+          spec.exporter === 'running' ? `ghcr.io/copa-fleet/runtime@${digestOf('runtime')}` : '',
         state: spec.exporter,
         ...(spec.waitingReason !== undefined && { waitingReason: spec.waitingReason }),
       },
@@ -239,7 +404,14 @@ export function jobPod(spec: { name: string; job: string; cronjob: string; expor
   });
 }
 
-export function cronJob(spec: { name: string; lastScheduleTime?: string; lastSuccessfulTime?: string; creationTimestamp?: string; startingDeadlineSeconds?: number; suspend?: boolean }): KubeObject {
+export function cronJob(spec: {
+  name: string;
+  lastScheduleTime?: string;
+  lastSuccessfulTime?: string;
+  creationTimestamp?: string;
+  startingDeadlineSeconds?: number;
+  suspend?: boolean;
+}): KubeObject {
   return {
     apiVersion: 'batch/v1',
     kind: 'CronJob',
@@ -249,7 +421,14 @@ export function cronJob(spec: { name: string; lastScheduleTime?: string; lastSuc
       ...(spec.creationTimestamp !== undefined && { creationTimestamp: spec.creationTimestamp }),
       labels: { [PIPELINE_LABEL.key]: PIPELINE_LABEL.value },
     },
-    spec: { schedule: '0 2 * * *', suspend: spec.suspend ?? false, ...(spec.startingDeadlineSeconds !== undefined && { startingDeadlineSeconds: spec.startingDeadlineSeconds }), jobTemplate: { spec: {} } },
+    spec: {
+      schedule: '0 2 * * *',
+      suspend: spec.suspend ?? false,
+      ...(spec.startingDeadlineSeconds !== undefined && {
+        startingDeadlineSeconds: spec.startingDeadlineSeconds,
+      }),
+      jobTemplate: { spec: {} },
+    },
     status: {
       ...(spec.lastScheduleTime !== undefined && { lastScheduleTime: spec.lastScheduleTime }),
       ...(spec.lastSuccessfulTime !== undefined && { lastSuccessfulTime: spec.lastSuccessfulTime }),
@@ -257,8 +436,22 @@ export function cronJob(spec: { name: string; lastScheduleTime?: string; lastSuc
   };
 }
 
-export function inventoryImage(image: string, cronjob: string, overrides: Partial<CollectorInventoryImage> = {}): CollectorInventoryImage {
-  return { image, cronjob, team: 'platform', tag: '1.0', patchedTag: '1.0-patched', scheduleIntervalSeconds: 86_400, slaHours: { Critical: 24, High: 168 }, slaScope: 'all', ...overrides };
+export function inventoryImage(
+  image: string,
+  cronjob: string,
+  overrides: Partial<CollectorInventoryImage> = {},
+): CollectorInventoryImage {
+  return {
+    image,
+    cronjob,
+    team: 'platform',
+    tag: '1.0',
+    patchedTag: '1.0-patched',
+    scheduleIntervalSeconds: 86_400,
+    slaHours: { Critical: 24, High: 168 },
+    slaScope: 'all',
+    ...overrides,
+  };
 }
 
 export function inventoryConfigMap(
@@ -266,11 +459,20 @@ export function inventoryConfigMap(
   severitiesInScope: readonly string[] = ['Critical', 'High'],
   exceptions: CollectorInventory['exceptions'] = [],
 ): KubeObject {
-  const inventory: CollectorInventory = { namespace: FLEET_NAMESPACE, severitiesInScope, images, exceptions };
+  const inventory: CollectorInventory = {
+    namespace: FLEET_NAMESPACE,
+    severitiesInScope,
+    images,
+    exceptions,
+  };
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: { name: CONFIGMAPS.inventory, namespace: FLEET_NAMESPACE, labels: { [PIPELINE_LABEL.key]: PIPELINE_LABEL.value } },
+    metadata: {
+      name: CONFIGMAPS.inventory,
+      namespace: FLEET_NAMESPACE,
+      labels: { [PIPELINE_LABEL.key]: PIPELINE_LABEL.value },
+    },
     data: { [INVENTORY_CONFIGMAP_KEY]: JSON.stringify(inventory) },
   };
 }
@@ -280,27 +482,67 @@ export function patchedDigestsConfigMap(records: Record<string, PatchedDigestRec
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: { name: CONFIGMAPS.patchedDigests, namespace: FLEET_NAMESPACE },
-    data: Object.fromEntries(Object.entries(records).map(([key, record]) => [key, JSON.stringify(record)])),
+    data: Object.fromEntries(
+      Object.entries(records).map(([key, record]) => [key, JSON.stringify(record)]),
+    ),
   };
 }
 
 /** A CronJob's own patched-digest record (ConfigMap `<cronjob>-digest`), as its exporter writes it. */
-export function digestRecordConfigMap(cronjob: string, data: Record<string, PatchedDigestRecord | string>, name = digestRecordName(cronjob)): KubeObject {
+export function digestRecordConfigMap(
+  cronjob: string,
+  data: Record<string, PatchedDigestRecord | string>,
+  name = digestRecordName(cronjob),
+): KubeObject {
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: { name, namespace: FLEET_NAMESPACE, labels: { [DIGEST_RECORD_LABEL.key]: DIGEST_RECORD_LABEL.value, [CRONJOB_LABEL]: cronjob } },
-    data: Object.fromEntries(Object.entries(data).map(([key, record]) => [key, typeof record === 'string' ? record : JSON.stringify(record)])),
+    metadata: {
+      name,
+      namespace: FLEET_NAMESPACE,
+      labels: { [DIGEST_RECORD_LABEL.key]: DIGEST_RECORD_LABEL.value, [CRONJOB_LABEL]: cronjob },
+    },
+    data: Object.fromEntries(
+      Object.entries(data).map(([key, record]) => [
+        key,
+        typeof record === 'string' ? record : JSON.stringify(record),
+      ]),
+    ),
   };
 }
 
-export function patchedRecord(image: string, digest: string, patchedAt = '2024-05-02T02:10:00Z'): PatchedDigestRecord {
+export function patchedRecord(
+  image: string,
+  digest: string,
+  patchedAt = '2024-05-02T02:10:00Z',
+): PatchedDigestRecord {
   return { image, tag: '1.0', patchedTag: '1.0-patched', digest, patchedAt };
 }
 
 /** `count` vulnerabilities with a realistic severity mix (about 5% Critical, 20% High). */
 export function vulnerabilityMix(seed: number, count: number): Vulnerability[] {
-  const severities = ['CRITICAL', 'HIGH', 'HIGH', 'HIGH', 'HIGH', 'MEDIUM', 'MEDIUM', 'MEDIUM', 'MEDIUM', 'MEDIUM', 'MEDIUM', 'MEDIUM', 'LOW', 'LOW', 'LOW', 'LOW', 'LOW', 'LOW', 'LOW', 'UNKNOWN'] as const;
+  const severities = [
+    'CRITICAL',
+    'HIGH',
+    'HIGH',
+    'HIGH',
+    'HIGH',
+    'MEDIUM',
+    'MEDIUM',
+    'MEDIUM',
+    'MEDIUM',
+    'MEDIUM',
+    'MEDIUM',
+    'MEDIUM',
+    'LOW',
+    'LOW',
+    'LOW',
+    'LOW',
+    'LOW',
+    'LOW',
+    'LOW',
+    'UNKNOWN',
+  ] as const;
   return Array.from({ length: count }, (_, i) => ({
     id: `CVE-${2020 + ((seed + i) % 5)}-${10000 + ((seed * 7919 + i * 104729) % 40000)}`,
     severity: severities[(seed + i) % severities.length]!,

@@ -49,7 +49,11 @@ export function collectorCommand(): { command: string; args: string[]; kind: 'bu
   if (existsSync(BUNDLE) && statSync(BUNDLE).mtimeMs >= Math.max(...SOURCES.map(newestMtime))) {
     return { command: process.execPath, args: [BUNDLE], kind: 'bundle' };
   }
-  return { command: process.execPath, args: ['--import', 'tsx', join(ROOT, 'runtime/collector/main.ts')], kind: 'tsx' };
+  return {
+    command: process.execPath,
+    args: ['--import', 'tsx', join(ROOT, 'runtime/collector/main.ts')],
+    kind: 'tsx',
+  };
 }
 
 export async function freePort(): Promise<number> {
@@ -82,17 +86,30 @@ export interface StartOptions {
   /** Run this bundle instead of `collectorCommand()`'s choice. */
   readonly bundle?: string;
   /** Optional command-line options (e.g. the Pushgateway cleanup). */
-  readonly options?: Pick<CollectorOptions, 'pushgatewayUrl' | 'pushgatewayCleanupGraceSeconds' | 'pushgatewayCredentialsDir'>;
+  readonly options?: Pick<
+    CollectorOptions,
+    'pushgatewayUrl' | 'pushgatewayCleanupGraceSeconds' | 'pushgatewayCredentialsDir'
+  >;
 }
 
 /** Starts a collector against `api` and waits until its HTTP server answers. */
-export async function startCollector(api: FakeKubeApi, options: StartOptions = {}): Promise<RunningCollector> {
+export async function startCollector(
+  api: FakeKubeApi,
+  options: StartOptions = {},
+): Promise<RunningCollector> {
   const dir = mkdtempSync(join(tmpdir(), 'copa-collector-'));
   const kubeconfig = api.writeKubeconfig(dir, FLEET_NAMESPACE);
   const port = await freePort();
-  const { command, args } = options.bundle !== undefined ? { command: process.execPath, args: [options.bundle] } : collectorCommand();
-  const env: Record<string, string> = { ...(process.env as Record<string, string>), KUBECONFIG: kubeconfig };
-  for (const [key, value] of Object.entries(TEST_TUNING)) env[COLLECTOR_ENV[key as keyof typeof COLLECTOR_ENV]] = value;
+  const { command, args } =
+    options.bundle !== undefined
+      ? { command: process.execPath, args: [options.bundle] }
+      : collectorCommand();
+  const env: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    KUBECONFIG: kubeconfig,
+  };
+  for (const [key, value] of Object.entries(TEST_TUNING))
+    env[COLLECTOR_ENV[key as keyof typeof COLLECTOR_ENV]] = value;
   Object.assign(env, options.env);
   const child = spawn(
     command,
@@ -127,7 +144,9 @@ export async function startCollector(api: FakeKubeApi, options: StartOptions = {
     }
   });
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const exit = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
+  const exit = new Promise<number | null>((resolveExit) =>
+    child.once('exit', (code) => resolveExit(code)),
+  );
   void exit.then(() => rmSync(dir, { recursive: true, force: true }));
   const url = `http://127.0.0.1:${port}`;
   const collector: RunningCollector = {
@@ -143,7 +162,8 @@ export async function startCollector(api: FakeKubeApi, options: StartOptions = {
   };
   await waitFor(
     async () => {
-      if (child.exitCode !== null) throw new Error(`collector exited with ${child.exitCode}: ${stderr}`);
+      if (child.exitCode !== null)
+        throw new Error(`collector exited with ${child.exitCode}: ${stderr}`);
       try {
         return (await fetch(`${url}/healthz`)).ok;
       } catch {
@@ -156,7 +176,10 @@ export async function startCollector(api: FakeKubeApi, options: StartOptions = {
 }
 
 /** Polls `condition` until it returns a truthy value (bounded); returns that value. */
-export async function waitFor<T>(condition: () => T | Promise<T>, options: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  condition: () => T | Promise<T>,
+  options: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + (options.timeoutMs ?? 10_000);
   let last: unknown;
   for (;;) {
@@ -168,7 +191,10 @@ export async function waitFor<T>(condition: () => T | Promise<T>, options: { tim
       last = error;
       if (error instanceof Error && error.message.startsWith('collector exited')) throw error;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${options.what ?? 'a condition'} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out waiting for ${options.what ?? 'a condition'} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`,
+      );
     await new Promise((r) => setTimeout(r, options.intervalMs ?? 50));
   }
 }
@@ -192,15 +218,32 @@ export function parseExposition(text: string): Sample[] {
     const body = match[3] ?? '';
     const labelRe = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
     let m: RegExpExecArray | null;
-    while ((m = labelRe.exec(body)) !== null) labels[m[1]!] = m[2]!.replace(/\\n/g, '\n').replace(/\\"/g, '"').replace(/\\\\/g, '\\');
+    while ((m = labelRe.exec(body)) !== null)
+      labels[m[1]!] = m[2]!.replace(/\\n/g, '\n').replace(/\\"/g, '"').replace(/\\\\/g, '\\');
     const raw = match[4]!;
-    samples.push({ name: match[1]!, labels, value: raw === 'NaN' ? Number.NaN : raw === '+Inf' ? Infinity : raw === '-Inf' ? -Infinity : Number(raw) });
+    samples.push({
+      name: match[1]!,
+      labels,
+      value:
+        raw === 'NaN'
+          ? Number.NaN
+          : raw === '+Inf'
+            ? Infinity
+            : raw === '-Inf'
+              ? -Infinity
+              : Number(raw),
+    });
   }
   return samples;
 }
 
 /** Scrapes `collector` until `check` stops throwing (it applies changes asynchronously); returns that scrape. */
-export async function eventually(collector: { readonly url: string }, check: (samples: Sample[]) => void, what: string, timeoutMs?: number): Promise<Sample[]> {
+export async function eventually(
+  collector: { readonly url: string },
+  check: (samples: Sample[]) => void,
+  what: string,
+  timeoutMs?: number,
+): Promise<Sample[]> {
   let samples: Sample[] = [];
   await waitFor(
     async () => {
@@ -220,14 +263,25 @@ export async function scrape(url: string): Promise<Sample[]> {
 }
 
 /** Samples of one metric whose labels include `match`. */
-export function select(samples: readonly Sample[], name: string, match: Readonly<Record<string, string>> = {}): Sample[] {
-  return samples.filter((s) => s.name === name && Object.entries(match).every(([k, v]) => s.labels[k] === v));
+export function select(
+  samples: readonly Sample[],
+  name: string,
+  match: Readonly<Record<string, string>> = {},
+): Sample[] {
+  return samples.filter(
+    (s) => s.name === name && Object.entries(match).every(([k, v]) => s.labels[k] === v),
+  );
 }
 
 /** The value of exactly one matching sample, or undefined when there is none (throws when several match). */
-export function valueOf(samples: readonly Sample[], name: string, match: Readonly<Record<string, string>> = {}): number | undefined {
+export function valueOf(
+  samples: readonly Sample[],
+  name: string,
+  match: Readonly<Record<string, string>> = {},
+): number | undefined {
   const found = select(samples, name, match);
-  if (found.length > 1) throw new Error(`${found.length} samples of ${name} match ${JSON.stringify(match)}`);
+  if (found.length > 1)
+    throw new Error(`${found.length} samples of ${name} match ${JSON.stringify(match)}`);
   return found[0]?.value;
 }
 

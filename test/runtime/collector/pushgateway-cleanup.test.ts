@@ -12,7 +12,14 @@ import { JOBS, METRICS, PUSH_GROUPING_LABEL } from '../../../src/shared/metrics.
 import { FakeKubeApi } from '../../support/fake-kube-api.ts';
 import { freePort, startPushgateway, type RunningProcess } from '../../support/processes.ts';
 import * as fx from './fixtures.ts';
-import { eventually, parseExposition, startCollector, valueOf, waitFor, type RunningCollector } from './harness.ts';
+import {
+  eventually,
+  parseExposition,
+  startCollector,
+  valueOf,
+  waitFor,
+  type RunningCollector,
+} from './harness.ts';
 
 const DAY_MS = 86_400_000;
 const GRACE_SECONDS = 7 * 86_400;
@@ -32,7 +39,10 @@ function inventoryData(cronjobs: readonly string[]): Record<string, string> {
 }
 
 async function push(url: string, cronjob: string, job: string = JOBS.exporter): Promise<void> {
-  const path = job === JOBS.exporter ? groupPath(cronjob) : `/metrics/job/${job}/${PUSH_GROUPING_LABEL}/${cronjob}`;
+  const path =
+    job === JOBS.exporter
+      ? groupPath(cronjob)
+      : `/metrics/job/${job}/${PUSH_GROUPING_LABEL}/${cronjob}`;
   const body = `# TYPE copa_patch_success_total counter\ncopa_patch_success_total{image="registry.example.com/team/${cronjob}",copa_version="0.14.2"} 3\n`;
   const response = await fetch(`${url}${path}`, { method: 'PUT', body });
   expect(response.ok, await response.text()).toBe(true);
@@ -40,11 +50,15 @@ async function push(url: string, cronjob: string, job: string = JOBS.exporter): 
 
 /** `job/cronjob` of every group the Pushgateway holds. */
 async function groups(url: string): Promise<string[]> {
-  const answer = (await (await fetch(`${url}/api/v1/metrics`)).json()) as { data: { labels: Record<string, string> }[] };
+  const answer = (await (await fetch(`${url}/api/v1/metrics`)).json()) as {
+    data: { labels: Record<string, string> }[];
+  };
   return answer.data.map((g) => `${g.labels.job}/${g.labels[PUSH_GROUPING_LABEL] ?? ''}`).sort();
 }
 
-async function counters(registry: Registry): Promise<{ deleted: number; failures: number; stale: number }> {
+async function counters(
+  registry: Registry,
+): Promise<{ deleted: number; failures: number; stale: number }> {
   const samples = parseExposition(await registry.metrics());
   return {
     deleted: valueOf(samples, METRICS.pushgatewayGroupsDeletedTotal.name) ?? Number.NaN,
@@ -69,25 +83,37 @@ describe('PushgatewayCleanup (module, injected clock)', () => {
     await cleanup?.stop();
     for (const group of await groups(pushgateway.url)) {
       const [job, cronjob] = group.split('/');
-      await fetch(`${pushgateway.url}/metrics/job/${job}/${PUSH_GROUPING_LABEL}/${cronjob}`, { method: 'DELETE' });
+      await fetch(`${pushgateway.url}/metrics/job/${job}/${PUSH_GROUPING_LABEL}/${cronjob}`, {
+        method: 'DELETE',
+      });
     }
   });
 
   function newCleanup(url = pushgateway.url): PushgatewayCleanup {
     now = Date.now();
     registry = new Registry();
-    cleanup = new PushgatewayCleanup({ url, graceSeconds: GRACE_SECONDS, intervalMs: 60_000, registry, log: silentLog, now: () => now });
+    cleanup = new PushgatewayCleanup({
+      url,
+      graceSeconds: GRACE_SECONDS,
+      intervalMs: 60_000,
+      registry,
+      log: silentLog,
+      now: () => now,
+    });
     return cleanup;
   }
 
-  it('deletes a removed image\'s group only after the grace; the present one never', async () => {
+  it("deletes a removed image's group only after the grace; the present one never", async () => {
     await Promise.all([push(pushgateway.url, KEPT), push(pushgateway.url, REMOVED)]);
     const c = newCleanup();
     c.setInventory(inventoryData([KEPT]));
 
     now += 6 * DAY_MS;
     expect(await c.runOnce()).toEqual({ ran: true, deleted: [], waiting: [REMOVED], failures: 0 });
-    expect(await groups(pushgateway.url)).toEqual([`${JOBS.exporter}/${KEPT}`, `${JOBS.exporter}/${REMOVED}`]);
+    expect(await groups(pushgateway.url)).toEqual([
+      `${JOBS.exporter}/${KEPT}`,
+      `${JOBS.exporter}/${REMOVED}`,
+    ]);
     expect(await counters(registry)).toEqual({ deleted: 0, failures: 0, stale: 1 });
 
     now += DAY_MS + 1000; // last push + 7 days + 1 s
@@ -100,7 +126,7 @@ describe('PushgatewayCleanup (module, injected clock)', () => {
     expect(await groups(pushgateway.url)).toEqual([`${JOBS.exporter}/${KEPT}`]);
   });
 
-  it('starts the grace at the group\'s last push, so a group pushed again waits again', async () => {
+  it("starts the grace at the group's last push, so a group pushed again waits again", async () => {
     await push(pushgateway.url, REMOVED);
     const c = newCleanup();
     c.setInventory(inventoryData([KEPT]));
@@ -166,27 +192,42 @@ describe('the collector runs the cleanup when its command line asks for it', () 
 
   beforeAll(async () => {
     [api, pushgateway] = await Promise.all([FakeKubeApi.start(), startPushgateway()]);
-    api.create('configmaps', fx.inventoryConfigMap([fx.inventoryImage('registry.example.com/team/kept', KEPT)]));
+    api.create(
+      'configmaps',
+      fx.inventoryConfigMap([fx.inventoryImage('registry.example.com/team/kept', KEPT)]),
+    );
     await Promise.all([push(pushgateway.url, KEPT), push(pushgateway.url, REMOVED)]);
     // Grace 0: the subprocess has the real clock (the grace itself is the module tests' job).
-    collector = await startCollector(api, { options: { pushgatewayUrl: pushgateway.url, pushgatewayCleanupGraceSeconds: 0 } });
+    collector = await startCollector(api, {
+      options: { pushgatewayUrl: pushgateway.url, pushgatewayCleanupGraceSeconds: 0 },
+    });
   });
   afterAll(async () => {
     await collector?.stop();
     await Promise.all([api?.close(), pushgateway?.stop()]);
   });
 
-  it('deletes the removed CronJob\'s group, keeps the inventoried one, and exports the counters', async () => {
-    await waitFor(async () => (await groups(pushgateway.url)).length === 1, { what: 'the removed group deleted' });
+  it("deletes the removed CronJob's group, keeps the inventoried one, and exports the counters", async () => {
+    await waitFor(async () => (await groups(pushgateway.url)).length === 1, {
+      what: 'the removed group deleted',
+    });
     expect(await groups(pushgateway.url)).toEqual([`${JOBS.exporter}/${KEPT}`]);
-    const samples = await eventually(collector, (s) => expect(valueOf(s, METRICS.pushgatewayGroupsDeletedTotal.name)).toBe(1), 'deletion counted');
+    const samples = await eventually(
+      collector,
+      (s) => expect(valueOf(s, METRICS.pushgatewayGroupsDeletedTotal.name)).toBe(1),
+      'deletion counted',
+    );
     expect(valueOf(samples, METRICS.pushgatewayCleanupFailuresTotal.name)).toBe(0);
   });
 
   it('a collector without the flags exposes no cleanup series', async () => {
     const plain = await startCollector(api);
     try {
-      const samples = await eventually(plain, (s) => expect(s.length).toBeGreaterThan(0), 'metrics');
+      const samples = await eventually(
+        plain,
+        (s) => expect(s.length).toBeGreaterThan(0),
+        'metrics',
+      );
       expect(samples.filter((s) => s.name.startsWith('copa_fleet_pushgateway_'))).toEqual([]);
     } finally {
       await plain.stop();

@@ -14,7 +14,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { COLLECTOR_RESOURCES, type CollectorResource } from '../../../src/shared/metrics.ts';
 import { KubeClient } from '../../../runtime/collector/kube/kube-client.ts';
 import type { KubeApiError } from '../../../runtime/collector/kube/errors.ts';
-import { Reflector, type ListPath, type ReflectorHealth, type WatchEndReason } from '../../../runtime/collector/kube/reflector.ts';
+import {
+  Reflector,
+  type ListPath,
+  type ReflectorHealth,
+  type WatchEndReason,
+} from '../../../runtime/collector/kube/reflector.ts';
 import { jsonLogger } from '../../../runtime/collector/log.ts';
 import { projectPod, type PodView } from '../../../runtime/collector/projections.ts';
 import { FakeKubeApi, type FakeKubeApiOptions } from '../../support/fake-kube-api.ts';
@@ -40,7 +45,9 @@ class Recorder implements ReflectorHealth {
   }
   readonly sink = {
     upsert: (key: string, value: PodView) => {
-      this.log.push(`upsert ${key} ${value.containers.map((c) => c.digest.slice(7, 11)).join(',')}`);
+      this.log.push(
+        `upsert ${key} ${value.containers.map((c) => c.digest.slice(7, 11)).join(',')}`,
+      );
       this.items.set(key, value);
     },
     remove: (key: string) => {
@@ -52,7 +59,17 @@ class Recorder implements ReflectorHealth {
 }
 
 const pod = (name: string, digestSeed: string, namespace = 'shop') =>
-  fx.pod({ namespace, name, containers: [{ name: 'app', image: 'registry.example.com/app:1', imageID: `registry.example.com/app@${fx.digestOf(digestSeed)}` }] });
+  fx.pod({
+    namespace,
+    name,
+    containers: [
+      {
+        name: 'app',
+        image: 'registry.example.com/app:1',
+        imageID: `registry.example.com/app@${fx.digestOf(digestSeed)}`,
+      },
+    ],
+  });
 const short = (seed: string) => fx.digestOf(seed).slice(7, 11);
 
 let api: FakeKubeApi;
@@ -78,20 +95,42 @@ interface ServerKind {
 
 const SERVERS: readonly ServerKind[] = [
   { name: 'a server with watch-list', options: {}, path: 'watch-list', syncRequests: 1 },
-  { name: 'a server without watch-list', options: { watchList: false }, path: 'cache-list', syncRequests: 1 },
-  { name: 'a server without a watch cache', options: { watchCache: false }, path: 'paginated', syncRequests: 3 },
+  {
+    name: 'a server without watch-list',
+    options: { watchList: false },
+    path: 'cache-list',
+    syncRequests: 1,
+  },
+  {
+    name: 'a server without a watch cache',
+    options: { watchCache: false },
+    path: 'paginated',
+    syncRequests: 3,
+  },
 ];
 
 /** Requests that read the whole collection: watch-list watches, and lists. */
-const syncRequests = () => api.requests.filter((q) => q.resource === 'pods' && q.status === 200 && (q.verb === 'list' || q.query.sendInitialEvents === 'true')).length;
-const syncedPaths = () => logs.filter((l) => l.msg === 'synced' || l.msg === 'relisted').map((l) => l.path);
+const syncRequests = () =>
+  api.requests.filter(
+    (q) =>
+      q.resource === 'pods' &&
+      q.status === 200 &&
+      (q.verb === 'list' || q.query.sendInitialEvents === 'true'),
+  ).length;
+const syncedPaths = () =>
+  logs.filter((l) => l.msg === 'synced' || l.msg === 'relisted').map((l) => l.path);
 
 function start(recorder: Recorder): Reflector<PodView> {
   const kc = new KubeConfig();
   kc.loadFromFile(api.writeKubeconfig(dir));
   reflector = new Reflector(
     new KubeClient(kc),
-    { resource: COLLECTOR_RESOURCES.pods, path: '/api/v1/pods', pageSize: 2, project: (o) => projectPod(o, fx.FLEET_NAMESPACE) },
+    {
+      resource: COLLECTOR_RESOURCES.pods,
+      path: '/api/v1/pods',
+      pageSize: 2,
+      project: (o) => projectPod(o, fx.FLEET_NAMESPACE),
+    },
     recorder.sink,
     recorder,
     { watchTimeoutSeconds: 300, backoffInitialMs: 20, backoffMaxMs: 100 },
@@ -122,7 +161,11 @@ describe.each(SERVERS)('Reflector against $name', (server) => {
     api.remove('pods', 'shop', 'b');
     api.create('pods', pod('f', 'f', 'other'));
     await waitFor(() => r.log.length === 3, { what: 'three events' });
-    expect(r.log).toEqual([`upsert shop/a ${short('a2')}`, 'remove shop/b', `upsert other/f ${short('f')}`]);
+    expect(r.log).toEqual([
+      `upsert shop/a ${short('a2')}`,
+      'remove shop/b',
+      `upsert other/f ${short('f')}`,
+    ]);
   });
 
   it('re-lists after an expired watch (ERROR 410) as a diff: missed deletes applied once, unchanged objects not replayed', async () => {
@@ -141,7 +184,9 @@ describe.each(SERVERS)('Reflector against $name', (server) => {
     blocked.clear();
     await waitFor(() => r.lists === 2 && reflector.isCurrent, { what: 're-list' });
     // (Without a watch cache, the 2 pods left fit one page: no longer `paginated`.)
-    expect(syncedPaths()).toEqual(server.path === 'paginated' ? ['paginated', 'cache-list'] : [server.path, server.path]);
+    expect(syncedPaths()).toEqual(
+      server.path === 'paginated' ? ['paginated', 'cache-list'] : [server.path, server.path],
+    );
     expect(r.log).toEqual([`upsert shop/c ${short('c2')}`, 'remove shop/b']);
     expect([...r.items.keys()].sort()).toEqual(['shop/a', 'shop/c']);
     expect(r.restarts).toContain('expired');
@@ -160,7 +205,9 @@ describe.each(SERVERS)('Reflector against $name', (server) => {
     api.remove('pods', 'shop', 'a');
     api.expireWatches('pods');
     blocked.clear();
-    await waitFor(() => r.lists === 2 && r.items.size === 0, { what: 're-list without the deleted pod' });
+    await waitFor(() => r.lists === 2 && r.items.size === 0, {
+      what: 're-list without the deleted pod',
+    });
     expect(r.log.filter((l) => l === 'remove shop/a')).toHaveLength(1);
   });
 
@@ -171,7 +218,9 @@ describe.each(SERVERS)('Reflector against $name', (server) => {
     await waitFor(() => reflector.isCurrent, { what: 'watch established' });
     api.dropWatches('pods', 'end');
     api.update('pods', pod('a', 'a2'));
-    await waitFor(() => r.log.includes(`upsert shop/a ${short('a2')}`), { what: 'the change after the drop' });
+    await waitFor(() => r.log.includes(`upsert shop/a ${short('a2')}`), {
+      what: 'the change after the drop',
+    });
     expect(syncRequests()).toBe(1);
     expect(api.countRequests('watch', 'pods')).toBeGreaterThanOrEqual(2);
     expect(r.restarts).toContain('closed');
@@ -185,7 +234,9 @@ describe.each(SERVERS)('Reflector against $name', (server) => {
     const outage = api.injectFault({ resource: 'pods', status: 500 });
     api.dropWatches('pods');
     // The dropped stream, then refused attempts with backoff.
-    await waitFor(() => r.errors.filter((e) => e.statusCode === 500).length >= 3, { what: 'three failed attempts' });
+    await waitFor(() => r.errors.filter((e) => e.statusCode === 500).length >= 3, {
+      what: 'three failed attempts',
+    });
     expect(reflector.isCurrent).toBe(false);
     expect(r.synced).toBe(false);
     expect([...r.items.keys()]).toEqual(['shop/a']);
@@ -203,11 +254,20 @@ describe.each(SERVERS)('Reflector against $name', (server) => {
     const watchesBefore = api.countRequests('watch', 'pods');
     // A Status event with code 500 on the open watch (as an overloaded API server sends).
     (api as unknown as { watches: Set<{ res: { write(s: string): void } }> }).watches.forEach((w) =>
-      w.res.write(`${JSON.stringify({ type: 'ERROR', object: { kind: 'Status', code: 500, reason: 'InternalError', message: 'etcdserver: request timed out' } })}\n`),
+      w.res.write(
+        `${JSON.stringify({ type: 'ERROR', object: { kind: 'Status', code: 500, reason: 'InternalError', message: 'etcdserver: request timed out' } })}\n`,
+      ),
     );
-    await waitFor(() => r.errors.some((e) => e.statusCode === 500) && api.countRequests('watch', 'pods') > watchesBefore, { what: 'watch restarted after the error' });
+    await waitFor(
+      () =>
+        r.errors.some((e) => e.statusCode === 500) &&
+        api.countRequests('watch', 'pods') > watchesBefore,
+      { what: 'watch restarted after the error' },
+    );
     expect(syncRequests()).toBe(1);
-    expect(r.errors.find((e) => e.statusCode === 500)?.message).toContain('etcdserver: request timed out');
+    expect(r.errors.find((e) => e.statusCode === 500)?.message).toContain(
+      'etcdserver: request timed out',
+    );
   });
 });
 
@@ -216,7 +276,11 @@ describe('Reflector initial sync by watch-list', () => {
   const slowCache = { etcdMsPerMb: 0, cacheMsPerMb: 400 };
   // About 3 MB of Pods: three chunks.
   const PODS = 4000;
-  const manyPods = () => api.load('pods', Array.from({ length: PODS }, (_, i) => pod(`p-${i}`, 'old')));
+  const manyPods = () =>
+    api.load(
+      'pods',
+      Array.from({ length: PODS }, (_, i) => pod(`p-${i}`, 'old')),
+    );
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'reflector-'));
@@ -230,8 +294,16 @@ describe('Reflector initial sync by watch-list', () => {
     const reflector = start(r);
     await waitFor(() => api.openWatches('pods') === 1, { what: 'watch-list open' });
     api.update('pods', pod('p-7', 'new'));
-    await waitFor(() => reflector.isCurrent && r.items.get('shop/p-7')?.containers[0]?.digest === fx.digestOf('new'), { what: 'the change applied' });
-    expect(r.log.filter((l) => l.startsWith('upsert shop/p-7 '))).toEqual([`upsert shop/p-7 ${short('old')}`, `upsert shop/p-7 ${short('new')}`]);
+    await waitFor(
+      () =>
+        reflector.isCurrent &&
+        r.items.get('shop/p-7')?.containers[0]?.digest === fx.digestOf('new'),
+      { what: 'the change applied' },
+    );
+    expect(r.log.filter((l) => l.startsWith('upsert shop/p-7 '))).toEqual([
+      `upsert shop/p-7 ${short('old')}`,
+      `upsert shop/p-7 ${short('new')}`,
+    ]);
     expect(r.items.size).toBe(PODS);
     expect(r.lists).toBe(1);
     expect(api.countRequests('list', 'pods')).toBe(0);
@@ -255,12 +327,23 @@ describe('Reflector initial sync by watch-list', () => {
 
   it("logs a refused watch with the API's Status message and reason", async () => {
     api = await FakeKubeApi.start();
-    const message = 'pods is forbidden: User "system:serviceaccount:copa-fleet:collector" cannot watch resource "pods" in API group "" at the cluster scope';
-    api.injectFault({ resource: 'pods', verbs: ['watch'], status: 403, reason: 'Forbidden', message });
+    const message =
+      'pods is forbidden: User "system:serviceaccount:copa-fleet:collector" cannot watch resource "pods" in API group "" at the cluster scope';
+    api.injectFault({
+      resource: 'pods',
+      verbs: ['watch'],
+      status: 403,
+      reason: 'Forbidden',
+      message,
+    });
     const r = new Recorder();
     start(r);
     await waitFor(() => logs.some((l) => l.msg === 'api error'), { what: 'the error logged' });
-    expect(logs.find((l) => l.msg === 'api error')).toMatchObject({ error: `watch /api/v1/pods: ${message}`, status: 403, reason: 'Forbidden' });
+    expect(logs.find((l) => l.msg === 'api error')).toMatchObject({
+      error: `watch /api/v1/pods: ${message}`,
+      status: 403,
+      reason: 'Forbidden',
+    });
     expect(r.errors[0]?.reason).toBe('Forbidden');
   });
 });

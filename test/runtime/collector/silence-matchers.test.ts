@@ -5,7 +5,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { WatchedAlert } from '../../../src/shared/contract.ts';
-import { labelSpace, matches, mutes, type LabelContext, type Matcher } from '../../../runtime/collector/silences/matchers.ts';
+import {
+  labelSpace,
+  matches,
+  mutes,
+  type LabelContext,
+  type Matcher,
+} from '../../../runtime/collector/silences/matchers.ts';
 
 const sla: WatchedAlert = {
   alertname: 'CriticalCVESLABreach',
@@ -20,18 +26,49 @@ const drift: WatchedAlert = {
   dynamic: { image: 'image', exported_namespace: 'any', team: 'team' },
 };
 const context = (externalLabels: Record<string, string> = {}): LabelContext => ({
-  knownLabels: new Set(['alertname', 'severity', 'namespace', 'image', 'team', 'cve_severity', 'exported_namespace', 'failure_reason']),
+  knownLabels: new Set([
+    'alertname',
+    'severity',
+    'namespace',
+    'image',
+    'team',
+    'cve_severity',
+    'exported_namespace',
+    'failure_reason',
+  ]),
   externalLabels,
   images: ['registry.example.com/shop/app', 'docker.io/library/nginx'],
   teams: ['payments', 'web'],
   cronjobs: ['app-1-0'],
 });
-const eq = (name: string, value: string): Matcher => ({ name, value, isRegex: false, isEqual: true });
-const ne = (name: string, value: string): Matcher => ({ name, value, isRegex: false, isEqual: false });
-const re = (name: string, value: string): Matcher => ({ name, value, isRegex: true, isEqual: true });
-const nre = (name: string, value: string): Matcher => ({ name, value, isRegex: true, isEqual: false });
-const mutesSla = (matchers: Matcher[], ctx = context()) => mutes(labelSpace(sla, ctx), matchers, ctx);
-const mutesDrift = (matchers: Matcher[], ctx = context()) => mutes(labelSpace(drift, ctx), matchers, ctx);
+const eq = (name: string, value: string): Matcher => ({
+  name,
+  value,
+  isRegex: false,
+  isEqual: true,
+});
+const ne = (name: string, value: string): Matcher => ({
+  name,
+  value,
+  isRegex: false,
+  isEqual: false,
+});
+const re = (name: string, value: string): Matcher => ({
+  name,
+  value,
+  isRegex: true,
+  isEqual: true,
+});
+const nre = (name: string, value: string): Matcher => ({
+  name,
+  value,
+  isRegex: true,
+  isEqual: false,
+});
+const mutesSla = (matchers: Matcher[], ctx = context()) =>
+  mutes(labelSpace(sla, ctx), matchers, ctx);
+const mutesDrift = (matchers: Matcher[], ctx = context()) =>
+  mutes(labelSpace(drift, ctx), matchers, ctx);
 
 describe('silence matchers', () => {
   it('match alert names by equality and by anchored regex, not by substring', () => {
@@ -52,10 +89,18 @@ describe('silence matchers', () => {
   });
 
   it('give a label the alert does not carry the empty value', () => {
-    expect(mutesSla([eq('alertname', 'CriticalCVESLABreach'), eq('failure_reason', 'push_failed')])).toBe(false);
-    expect(mutesSla([eq('alertname', 'CriticalCVESLABreach'), ne('failure_reason', 'push_failed')])).toBe(true);
-    expect(mutesSla([eq('alertname', 'CriticalCVESLABreach'), re('failure_reason', '.*')])).toBe(true);
-    expect(mutesSla([eq('alertname', 'CriticalCVESLABreach'), re('failure_reason', '.+')])).toBe(false);
+    expect(
+      mutesSla([eq('alertname', 'CriticalCVESLABreach'), eq('failure_reason', 'push_failed')]),
+    ).toBe(false);
+    expect(
+      mutesSla([eq('alertname', 'CriticalCVESLABreach'), ne('failure_reason', 'push_failed')]),
+    ).toBe(true);
+    expect(mutesSla([eq('alertname', 'CriticalCVESLABreach'), re('failure_reason', '.*')])).toBe(
+      true,
+    );
+    expect(mutesSla([eq('alertname', 'CriticalCVESLABreach'), re('failure_reason', '.+')])).toBe(
+      false,
+    );
   });
 
   it('take the values of rule labels from the inventory', () => {
@@ -70,7 +115,9 @@ describe('silence matchers', () => {
 
   it('let an unknown value be anything an equality matcher names, and external labels be what the inventory says', () => {
     expect(mutesDrift([eq('exported_namespace', 'shop')])).toBe(true);
-    expect(mutesDrift([eq('exported_namespace', 'shop'), ne('exported_namespace', 'shop')])).toBe(false);
+    expect(mutesDrift([eq('exported_namespace', 'shop'), ne('exported_namespace', 'shop')])).toBe(
+      false,
+    );
     expect(mutesSla([eq('cluster', 'prod-eu')])).toBe(true); // an external label we were not told about
     expect(mutesSla([eq('cluster', 'prod-eu')], context({ cluster: 'prod-us' }))).toBe(false);
     expect(mutesSla([eq('cluster', 'prod-us')], context({ cluster: 'prod-us' }))).toBe(true);
@@ -82,7 +129,15 @@ describe('silence matchers', () => {
   });
 
   it('mute nothing when any matcher fails', () => {
-    expect(mutesSla([eq('alertname', 'CriticalCVESLABreach'), eq('severity', 'warning')])).toBe(false);
-    expect(mutesSla([eq('alertname', 'CriticalCVESLABreach'), eq('severity', 'critical'), eq('namespace', 'copa-fleet')])).toBe(true);
+    expect(mutesSla([eq('alertname', 'CriticalCVESLABreach'), eq('severity', 'warning')])).toBe(
+      false,
+    );
+    expect(
+      mutesSla([
+        eq('alertname', 'CriticalCVESLABreach'),
+        eq('severity', 'critical'),
+        eq('namespace', 'copa-fleet'),
+      ]),
+    ).toBe(true);
   });
 });

@@ -25,7 +25,14 @@ import { ALERTS, METRICS } from '../../../src/shared/metrics.ts';
 import { jsonLogger } from '../../../runtime/collector/log.ts';
 import { SilenceWatch } from '../../../runtime/collector/silences/silence-watch.ts';
 import { startAlertmanager, type RunningProcess } from '../../support/processes.ts';
-import { fleetOf, inventoryInput, NAMESPACE, observabilityOf, ruleDir, RUNBOOK_BASE } from '../../observability/support/fixture.ts';
+import {
+  fleetOf,
+  inventoryInput,
+  NAMESPACE,
+  observabilityOf,
+  ruleDir,
+  RUNBOOK_BASE,
+} from '../../observability/support/fixture.ts';
 import { promtoolTest } from '../../observability/support/promtool.ts';
 import { humanizeDuration } from '../../observability/support/world.ts';
 import { FakeKubeApi } from '../../support/fake-kube-api.ts';
@@ -37,7 +44,12 @@ const AM_CONFIG = 'route:\n  receiver: "null"\nreceivers:\n  - name: "null"\n';
 const HOUR = 3600;
 
 interface NewSilence {
-  readonly matchers: readonly { name: string; value: string; isRegex: boolean; isEqual?: boolean }[];
+  readonly matchers: readonly {
+    name: string;
+    value: string;
+    isRegex: boolean;
+    isEqual?: boolean;
+  }[];
   readonly startsInHours?: number;
   readonly hours: number;
   readonly comment: string;
@@ -57,27 +69,50 @@ async function createSilence(apiBase: string, s: NewSilence): Promise<string> {
       comment: s.comment,
     }),
   });
-  if (!response.ok) throw new Error(`create silence: HTTP ${response.status} ${await response.text()}`);
+  if (!response.ok)
+    throw new Error(`create silence: HTTP ${response.status} ${await response.text()}`);
   return ((await response.json()) as { silenceID: string }).silenceID;
 }
 
 function withWatch(url: string, extra: Record<string, unknown> = {}): InventoryInput {
-  return { ...inventoryInput, alerting: { ...inventoryInput.alerting, silenceWatch: { alertmanagers: [{ url, ...extra }], maxHours: 48 } } };
+  return {
+    ...inventoryInput,
+    alerting: {
+      ...inventoryInput.alerting,
+      silenceWatch: { alertmanagers: [{ url, ...extra }], maxHours: 48 },
+    },
+  };
 }
 
-function watchFor(input: InventoryInput, override?: (json: string) => string): { watch: SilenceWatch; logs: Record<string, unknown>[] } {
+function watchFor(
+  input: InventoryInput,
+  override?: (json: string) => string,
+): { watch: SilenceWatch; logs: Record<string, unknown>[] } {
   const logs: Record<string, unknown>[] = [];
-  const watch = new SilenceWatch({ log: jsonLogger({ write: (line) => logs.push(JSON.parse(line) as Record<string, unknown>) }), timeoutMs: 2000 });
+  const watch = new SilenceWatch({
+    log: jsonLogger({ write: (line) => logs.push(JSON.parse(line) as Record<string, unknown>) }),
+    timeoutMs: 2000,
+  });
   const json = collectorInventoryJson(fleetOf(input));
   watch.configure({ [INVENTORY_CONFIGMAP_KEY]: override === undefined ? json : override(json) });
   return { watch, logs };
 }
 
-const samplesOf = (watch: SilenceWatch): Sample[] => parseExposition([...watch.render(Date.now())].join(''));
+const samplesOf = (watch: SilenceWatch): Sample[] =>
+  parseExposition([...watch.render(Date.now())].join(''));
 const pick = (samples: readonly Sample[], name: string) => samples.filter((s) => s.name === name);
 
 let am: RunningProcess;
-type Case = 'short' | 'longTicket' | 'longNoTicket' | 'expired' | 'regex' | 'unrelated' | 'otherNamespace' | 'pending' | 'everything';
+type Case =
+  | 'short'
+  | 'longTicket'
+  | 'longNoTicket'
+  | 'expired'
+  | 'regex'
+  | 'unrelated'
+  | 'otherNamespace'
+  | 'pending'
+  | 'everything';
 let ids: Record<Case, string>;
 
 beforeAll(async () => {
@@ -85,20 +120,64 @@ beforeAll(async () => {
   const sla = { name: 'alertname', value: ALERTS.slaBreach, isRegex: false };
   const failed = { name: 'alertname', value: ALERTS.jobFailed, isRegex: false };
   ids = {
-    short: await createSilence(am.url, { matchers: [sla], hours: 2, comment: 'maintenance window', createdBy: 'alice' }),
-    longTicket: await createSilence(am.url, { matchers: [failed], hours: 72, comment: 'registry migration, CHG-1234', createdBy: 'bob' }),
-    longNoTicket: await createSilence(am.url, { matchers: [failed], hours: 72, comment: 'too noisy', createdBy: 'carol' }),
-    expired: await createSilence(am.url, { matchers: [sla], hours: 72, comment: 'oops', createdBy: 'dave' }),
+    short: await createSilence(am.url, {
+      matchers: [sla],
+      hours: 2,
+      comment: 'maintenance window',
+      createdBy: 'alice',
+    }),
+    longTicket: await createSilence(am.url, {
+      matchers: [failed],
+      hours: 72,
+      comment: 'registry migration, CHG-1234',
+      createdBy: 'bob',
+    }),
+    longNoTicket: await createSilence(am.url, {
+      matchers: [failed],
+      hours: 72,
+      comment: 'too noisy',
+      createdBy: 'carol',
+    }),
+    expired: await createSilence(am.url, {
+      matchers: [sla],
+      hours: 72,
+      comment: 'oops',
+      createdBy: 'dave',
+    }),
     regex: await createSilence(am.url, {
-      matchers: [{ name: 'alertname', value: 'Critical.*Breach', isRegex: true }, { name: 'namespace', value: NAMESPACE, isRegex: false }],
+      matchers: [
+        { name: 'alertname', value: 'Critical.*Breach', isRegex: true },
+        { name: 'namespace', value: NAMESPACE, isRegex: false },
+      ],
       hours: 96,
       comment: 'until the vendor ships a fix',
       createdBy: 'erin',
     }),
-    unrelated: await createSilence(am.url, { matchers: [{ name: 'alertname', value: 'KubePodCrashLooping', isRegex: false }], hours: 500, comment: 'not ours', createdBy: 'frank' }),
-    otherNamespace: await createSilence(am.url, { matchers: [sla, { name: 'namespace', value: NAMESPACE, isRegex: false, isEqual: false }], hours: 500, comment: 'other namespaces', createdBy: 'grace' }),
-    pending: await createSilence(am.url, { matchers: [{ name: 'team', value: 'payments', isRegex: false }], startsInHours: 24, hours: 30, comment: 'payments freeze', createdBy: 'heidi' }),
-    everything: await createSilence(am.url, { matchers: [{ name: 'namespace', value: NAMESPACE, isRegex: false }], hours: 1, comment: 'INC-77 outage', createdBy: 'ivan' }),
+    unrelated: await createSilence(am.url, {
+      matchers: [{ name: 'alertname', value: 'KubePodCrashLooping', isRegex: false }],
+      hours: 500,
+      comment: 'not ours',
+      createdBy: 'frank',
+    }),
+    otherNamespace: await createSilence(am.url, {
+      matchers: [sla, { name: 'namespace', value: NAMESPACE, isRegex: false, isEqual: false }],
+      hours: 500,
+      comment: 'other namespaces',
+      createdBy: 'grace',
+    }),
+    pending: await createSilence(am.url, {
+      matchers: [{ name: 'team', value: 'payments', isRegex: false }],
+      startsInHours: 24,
+      hours: 30,
+      comment: 'payments freeze',
+      createdBy: 'heidi',
+    }),
+    everything: await createSilence(am.url, {
+      matchers: [{ name: 'namespace', value: NAMESPACE, isRegex: false }],
+      hours: 1,
+      comment: 'INC-77 outage',
+      createdBy: 'ivan',
+    }),
   };
   const expire = await fetch(`${am.url}/api/v2/silence/${ids.expired}`, { method: 'DELETE' });
   expect(expire.ok).toBe(true);
@@ -121,15 +200,22 @@ describe('silence watch against the real Alertmanager', () => {
   });
   afterAll(() => watch.stop());
 
-  const info = (id: string) => pick(samples, METRICS.silenceInfo.name).find((s) => s.labels.silence_id === id);
+  const info = (id: string) =>
+    pick(samples, METRICS.silenceInfo.name).find((s) => s.labels.silence_id === id);
 
   it('exports the silences that would mute copa-fleet alerts, and none other', () => {
-    const exported = pick(samples, METRICS.silenceInfo.name).map((s) => s.labels.silence_id).sort();
-    expect(exported).toEqual([ids.short, ids.longTicket, ids.longNoTicket, ids.regex, ids.pending, ids.everything].sort());
+    const exported = pick(samples, METRICS.silenceInfo.name)
+      .map((s) => s.labels.silence_id)
+      .sort();
+    expect(exported).toEqual(
+      [ids.short, ids.longTicket, ids.longNoTicket, ids.regex, ids.pending, ids.everything].sort(),
+    );
     expect(info(ids.expired)).toBeUndefined();
     expect(info(ids.unrelated)).toBeUndefined();
     expect(info(ids.otherNamespace)).toBeUndefined();
-    expect(pick(samples, METRICS.silenceWatchUp.name)).toEqual([{ name: METRICS.silenceWatchUp.name, labels: { alertmanager: am.url }, value: 1 }]);
+    expect(pick(samples, METRICS.silenceWatchUp.name)).toEqual([
+      { name: METRICS.silenceWatchUp.name, labels: { alertmanager: am.url }, value: 1 },
+    ]);
   });
 
   it('labels each with its creator, state, ticket reference, the alerts it mutes and their highest severity', () => {
@@ -142,22 +228,48 @@ describe('silence watch against the real Alertmanager', () => {
       muted_alerts: ALERTS.slaBreach,
       muted_severity: 'critical',
     });
-    expect(info(ids.longTicket)?.labels).toMatchObject({ ticket: 'true', muted_alerts: ALERTS.jobFailed, muted_severity: 'warning' });
+    expect(info(ids.longTicket)?.labels).toMatchObject({
+      ticket: 'true',
+      muted_alerts: ALERTS.jobFailed,
+      muted_severity: 'warning',
+    });
     // The regex is anchored and matched against the alert names, not compared as a string.
-    expect(info(ids.regex)?.labels).toMatchObject({ muted_alerts: ALERTS.slaBreach, muted_severity: 'critical', ticket: 'false' });
+    expect(info(ids.regex)?.labels).toMatchObject({
+      muted_alerts: ALERTS.slaBreach,
+      muted_severity: 'critical',
+      ticket: 'false',
+    });
     expect(info(ids.pending)?.labels).toMatchObject({ state: 'pending', created_by: 'heidi' });
     // team="payments": every rule that carries a team label with an inventory team of that name.
     expect((info(ids.pending)?.labels.muted_alerts ?? '').split(',')).toEqual(
-      [ALERTS.dependencyTrackUploadFailing, ALERTS.jobFailed, ALERTS.jobMissing, ALERTS.unpatchedDigest, ALERTS.pushgatewayGroupStale, ALERTS.imageNotScanned, ALERTS.scanStale, ALERTS.slaBreach].sort(),
+      [
+        ALERTS.dependencyTrackUploadFailing,
+        ALERTS.jobFailed,
+        ALERTS.jobMissing,
+        ALERTS.unpatchedDigest,
+        ALERTS.pushgatewayGroupStale,
+        ALERTS.imageNotScanned,
+        ALERTS.scanStale,
+        ALERTS.slaBreach,
+      ].sort(),
     );
     // A silence of the whole namespace mutes the watch's own alert too: the panel still shows it.
-    expect((info(ids.everything)?.labels.muted_alerts ?? '').split(',')).toContain(ALERTS.silencedTooLong);
-    expect(info(ids.everything)?.labels).toMatchObject({ ticket: 'true', muted_severity: 'critical' });
+    expect((info(ids.everything)?.labels.muted_alerts ?? '').split(',')).toContain(
+      ALERTS.silencedTooLong,
+    );
+    expect(info(ids.everything)?.labels).toMatchObject({
+      ticket: 'true',
+      muted_severity: 'critical',
+    });
   });
 
   it('exports start and end times', () => {
-    const ends = pick(samples, METRICS.silenceEndsAt.name).find((s) => s.labels.silence_id === ids.longNoTicket)!;
-    const starts = pick(samples, METRICS.silenceStartsAt.name).find((s) => s.labels.silence_id === ids.longNoTicket)!;
+    const ends = pick(samples, METRICS.silenceEndsAt.name).find(
+      (s) => s.labels.silence_id === ids.longNoTicket,
+    )!;
+    const starts = pick(samples, METRICS.silenceStartsAt.name).find(
+      (s) => s.labels.silence_id === ids.longNoTicket,
+    )!;
     expect(ends.value - starts.value).toBeCloseTo(72 * HOUR, -1);
     expect(Math.abs(starts.value - polledAt)).toBeLessThan(60);
   });
@@ -172,17 +284,33 @@ describe('silence watch against the real Alertmanager', () => {
       const series = samples
         .filter((s) => s.name.startsWith('copa_fleet_silence'))
         .map((s) => {
-          const time = s.name === METRICS.silenceStartsAt.name || s.name === METRICS.silenceEndsAt.name;
+          const time =
+            s.name === METRICS.silenceStartsAt.name || s.name === METRICS.silenceEndsAt.name;
           const value = time ? Math.round(s.value) + shift : s.value;
-          const labels = Object.entries({ ...s.labels, job: 'copa-fleet-collector', namespace: NAMESPACE }).map(([k, v]) => `${k}="${v}"`).join(', ');
+          const labels = Object.entries({
+            ...s.labels,
+            job: 'copa-fleet-collector',
+            namespace: NAMESPACE,
+          })
+            .map(([k, v]) => `${k}="${v}"`)
+            .join(', ');
           return { series: `${s.name}{${labels}}`, values: `${value}x15` };
         });
       const span = (id: string) => {
-        const v = (name: string) => Math.round(pick(samples, name).find((s) => s.labels.silence_id === id)!.value) + shift;
+        const v = (name: string) =>
+          Math.round(pick(samples, name).find((s) => s.labels.silence_id === id)!.value) + shift;
         return v(METRICS.silenceEndsAt.name) - Math.min(v(METRICS.silenceStartsAt.name), EVAL_AT);
       };
       const expected = (id: string, severity: string, createdBy: string, muted: string) => ({
-        exp_labels: { alertname: ALERTS.silencedTooLong, severity, namespace: NAMESPACE, alertmanager: am.url, silence_id: id, created_by: createdBy, muted_alerts: muted },
+        exp_labels: {
+          alertname: ALERTS.silencedTooLong,
+          severity,
+          namespace: NAMESPACE,
+          alertmanager: am.url,
+          silence_id: id,
+          created_by: createdBy,
+          muted_alerts: muted,
+        },
         exp_annotations: {
           summary: `Silence ${id} mutes copa-fleet alerts for too long without a ticket`,
           description: `Silence ${id} on ${am.url} (created by ${createdBy}) mutes ${muted} until ${humanizeDuration(span(id))} after it started (or after now), longer than 48 h, and its comment names no ticket.`,
@@ -219,7 +347,12 @@ describe('silence watch against the real Alertmanager', () => {
 
   it('keeps the last silence series when the Alertmanager cannot be read, and says so in its health series', async () => {
     const other = await startAlertmanager({ configYaml: AM_CONFIG });
-    const id = await createSilence(other.url, { matchers: [{ name: 'alertname', value: ALERTS.slaBreach, isRegex: false }], hours: 100, comment: 'x', createdBy: 'judy' });
+    const id = await createSilence(other.url, {
+      matchers: [{ name: 'alertname', value: ALERTS.slaBreach, isRegex: false }],
+      hours: 100,
+      comment: 'x',
+      createdBy: 'judy',
+    });
     const { watch: w, logs } = watchFor(withWatch(other.url));
     try {
       await w.poll();
@@ -229,11 +362,18 @@ describe('silence watch against the real Alertmanager', () => {
       await w.poll();
       await w.poll();
       const after = samplesOf(w);
-      const silenceSeries = (s: readonly Sample[]) => s.filter((x) => x.name.startsWith('copa_fleet_silence_') && !x.name.startsWith('copa_fleet_silence_watch'));
+      const silenceSeries = (s: readonly Sample[]) =>
+        s.filter(
+          (x) =>
+            x.name.startsWith('copa_fleet_silence_') &&
+            !x.name.startsWith('copa_fleet_silence_watch'),
+        );
       expect(silenceSeries(after)).toEqual(silenceSeries(before));
       expect(pick(after, METRICS.silenceWatchUp.name)[0]?.value).toBe(0);
       expect(pick(after, METRICS.silenceWatchErrorsTotal.name)[0]?.value).toBe(2);
-      expect(pick(after, METRICS.silenceWatchLastSuccess.name)[0]?.value).toEqual(pick(before, METRICS.silenceWatchLastSuccess.name)[0]?.value);
+      expect(pick(after, METRICS.silenceWatchLastSuccess.name)[0]?.value).toEqual(
+        pick(before, METRICS.silenceWatchLastSuccess.name)[0]?.value,
+      );
       expect(logs.filter((l) => l.msg === 'alertmanager unreadable')).toHaveLength(1);
     } finally {
       w.stop();
@@ -255,13 +395,27 @@ describe('in the collector', () => {
       await eventually(
         collector,
         (s) => {
-          expect(pick(s, METRICS.silenceWatchUp.name).map((x) => [x.labels.alertmanager, x.value])).toEqual([[am.url, 1]]);
-          expect(pick(s, METRICS.silenceInfo.name).map((x) => x.labels.silence_id)).toContain(ids.longNoTicket);
+          expect(
+            pick(s, METRICS.silenceWatchUp.name).map((x) => [x.labels.alertmanager, x.value]),
+          ).toEqual([[am.url, 1]]);
+          expect(pick(s, METRICS.silenceInfo.name).map((x) => x.labels.silence_id)).toContain(
+            ids.longNoTicket,
+          );
         },
         'silence series on /metrics',
       );
-      api.update('configmaps', inventory({ ...inventoryInput, alerting: { ...inventoryInput.alerting, silenceWatch: { alertmanagers: [] } } }));
-      await eventually(collector, (s) => expect(s.filter((x) => x.name.startsWith('copa_fleet_silence'))).toEqual([]), 'silence series dropped');
+      api.update(
+        'configmaps',
+        inventory({
+          ...inventoryInput,
+          alerting: { ...inventoryInput.alerting, silenceWatch: { alertmanagers: [] } },
+        }),
+      );
+      await eventually(
+        collector,
+        (s) => expect(s.filter((x) => x.name.startsWith('copa_fleet_silence'))).toEqual([]),
+        'silence series dropped',
+      );
     } finally {
       await collector.stop();
       await api.close();
@@ -271,14 +425,27 @@ describe('in the collector', () => {
 
 describe('Alertmanager variants', () => {
   it('reads a Grafana-managed style API under /api/alertmanager/grafana', async () => {
-    const grafana = await startAlertmanager({ configYaml: AM_CONFIG, routePrefix: '/api/alertmanager/grafana' });
+    const grafana = await startAlertmanager({
+      configYaml: AM_CONFIG,
+      routePrefix: '/api/alertmanager/grafana',
+    });
     try {
       const base = `${grafana.url}/api/alertmanager/grafana`;
-      const id = await createSilence(base, { matchers: [{ name: 'alertname', value: ALERTS.jobMissing, isRegex: false }], hours: 3, comment: '', createdBy: 'grafana' });
+      const id = await createSilence(base, {
+        matchers: [{ name: 'alertname', value: ALERTS.jobMissing, isRegex: false }],
+        hours: 3,
+        comment: '',
+        createdBy: 'grafana',
+      });
       const { watch } = watchFor(withWatch(base));
       await watch.poll();
       const samples = samplesOf(watch);
-      expect(pick(samples, METRICS.silenceInfo.name).map((s) => [s.labels.alertmanager, s.labels.silence_id])).toEqual([[base, id]]);
+      expect(
+        pick(samples, METRICS.silenceInfo.name).map((s) => [
+          s.labels.alertmanager,
+          s.labels.silence_id,
+        ]),
+      ).toEqual([[base, id]]);
       watch.stop();
     } finally {
       await grafana.stop();
@@ -290,41 +457,104 @@ describe('Alertmanager variants', () => {
     let proxy: Server | undefined;
     try {
       const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-      ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=test-ca');
-      ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
+      ssl(
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        'ca.key',
+        '-out',
+        'ca.crt',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=test-ca',
+      );
+      ssl(
+        'req',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        'server.key',
+        '-out',
+        'server.csr',
+        '-subj',
+        '/CN=127.0.0.1',
+      );
       writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
-      ssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '1', '-extfile', 'san.ext');
+      ssl(
+        'x509',
+        '-req',
+        '-in',
+        'server.csr',
+        '-CA',
+        'ca.crt',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-out',
+        'server.crt',
+        '-days',
+        '1',
+        '-extfile',
+        'san.ext',
+      );
       writeFileSync(join(dir, 'token'), 'sekret-token\n');
       const seen: (string | undefined)[] = [];
       const target = new URL(am.url);
-      proxy = createHttpsServer({ key: readFileSync(join(dir, 'server.key')), cert: readFileSync(join(dir, 'server.crt')) }, (req, res) => {
-        seen.push(req.headers.authorization);
-        if (req.headers.authorization !== 'Bearer sekret-token') {
-          res.writeHead(401).end('unauthorized');
-          return;
-        }
-        const upstream = httpRequest({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: { accept: 'application/json' } }, (up) => {
-          res.writeHead(up.statusCode ?? 502, up.headers);
-          up.pipe(res);
-        });
-        upstream.end();
-      });
+      proxy = createHttpsServer(
+        { key: readFileSync(join(dir, 'server.key')), cert: readFileSync(join(dir, 'server.crt')) },
+        (req, res) => {
+          seen.push(req.headers.authorization);
+          if (req.headers.authorization !== 'Bearer sekret-token') {
+            res.writeHead(401).end('unauthorized');
+            return;
+          }
+          const upstream = httpRequest(
+            {
+              host: target.hostname,
+              port: target.port,
+              path: req.url,
+              method: req.method,
+              headers: { accept: 'application/json' },
+            },
+            (up) => {
+              res.writeHead(up.statusCode ?? 502, up.headers);
+              up.pipe(res);
+            },
+          );
+          upstream.end();
+        },
+      );
       await new Promise<void>((resolve) => proxy!.listen(0, '127.0.0.1', resolve));
       const url = `https://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
-      const input = withWatch(url, { bearerToken: { name: 'am-token', key: 'token' }, ca: { name: 'am-ca', key: 'ca.crt' } });
+      const input = withWatch(url, {
+        bearerToken: { name: 'am-token', key: 'token' },
+        ca: { name: 'am-ca', key: 'ca.crt' },
+      });
       // The generated settings name the Secrets' mount paths; here they point at the test's files.
-      const local = (json: string) => json.replace('/etc/copa-fleet/alertmanagers/0/token', join(dir, 'token')).replace('/etc/copa-fleet/alertmanagers/0/ca.crt', join(dir, 'ca.crt'));
+      const local = (json: string) =>
+        json
+          .replace('/etc/copa-fleet/alertmanagers/0/token', join(dir, 'token'))
+          .replace('/etc/copa-fleet/alertmanagers/0/ca.crt', join(dir, 'ca.crt'));
       const { watch } = watchFor(input, local);
       await watch.poll();
       const samples = samplesOf(watch);
       expect(pick(samples, METRICS.silenceWatchUp.name)[0]?.value).toBe(1);
-      expect(pick(samples, METRICS.silenceInfo.name).map((s) => s.labels.silence_id)).toContain(ids.longNoTicket);
+      expect(pick(samples, METRICS.silenceInfo.name).map((s) => s.labels.silence_id)).toContain(
+        ids.longNoTicket,
+      );
       expect(seen.at(-1)).toBe('Bearer sekret-token');
       watch.stop();
 
       // Without the CA the certificate is refused: the Alertmanager is unreadable.
       const withoutCa = (json: string) => {
-        const parsed = JSON.parse(local(json)) as { silenceWatch: { alertmanagers: { caFile?: string }[] } };
+        const parsed = JSON.parse(local(json)) as {
+          silenceWatch: { alertmanagers: { caFile?: string }[] };
+        };
         delete parsed.silenceWatch.alertmanagers[0]!.caFile;
         return JSON.stringify(parsed);
       };
@@ -333,7 +563,9 @@ describe('Alertmanager variants', () => {
       expect(pick(samplesOf(untrusted), METRICS.silenceWatchUp.name)[0]?.value).toBe(0);
       untrusted.stop();
     } finally {
-      await new Promise<void>((resolve) => (proxy === undefined ? resolve() : proxy.close(() => resolve())));
+      await new Promise<void>((resolve) =>
+        proxy === undefined ? resolve() : proxy.close(() => resolve()),
+      );
       rmSync(dir, { recursive: true, force: true });
     }
   });

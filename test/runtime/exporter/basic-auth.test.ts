@@ -20,7 +20,8 @@ async function secretDir(name: string, files: Record<string, string>): Promise<s
   return dir;
 }
 
-const decoded = (headers: Record<string, string>) => Buffer.from((headers.authorization ?? '').replace(/^Basic /, ''), 'base64').toString('utf8');
+const decoded = (headers: Record<string, string>) =>
+  Buffer.from((headers.authorization ?? '').replace(/^Basic /, ''), 'base64').toString('utf8');
 
 describe('basicAuthHeaders', () => {
   it('sends nothing when authentication is off', async () => {
@@ -35,9 +36,15 @@ describe('basicAuthHeaders', () => {
   });
 
   it('names the file that is missing, empty, or a user name with a colon', async () => {
-    await expect(basicAuthHeaders(await secretDir('nouser', { password: 'x' }))).rejects.toThrow(/nouser\/username: ENOENT/);
-    await expect(basicAuthHeaders(await secretDir('empty', { username: 'u', password: '\n' }))).rejects.toThrow(/empty\/password is empty/);
-    await expect(basicAuthHeaders(await secretDir('colon', { username: 'a:b', password: 'x' }))).rejects.toThrow(/must not contain ":"/);
+    await expect(basicAuthHeaders(await secretDir('nouser', { password: 'x' }))).rejects.toThrow(
+      /nouser\/username: ENOENT/,
+    );
+    await expect(
+      basicAuthHeaders(await secretDir('empty', { username: 'u', password: '\n' })),
+    ).rejects.toThrow(/empty\/password is empty/);
+    await expect(
+      basicAuthHeaders(await secretDir('colon', { username: 'a:b', password: 'x' })),
+    ).rejects.toThrow(/must not contain ":"/);
   });
 
   it('reads the files on every call: a rotated Secret is used without a restart', async () => {
@@ -48,10 +55,21 @@ describe('basicAuthHeaders', () => {
   });
 });
 
-describe('the collector\'s --pushgateway-credentials-dir', () => {
+describe("the collector's --pushgateway-credentials-dir", () => {
   it('round-trips, and is refused without a Pushgateway URL', () => {
-    const options = { namespace: 'ns', inventoryConfigMap: 'i', digestStore: 'd', stateConfigMap: 's', port: 9464, pushgatewayUrl: 'http://pg:9091', pushgatewayCleanupGraceSeconds: 60, pushgatewayCredentialsDir: '/creds' };
+    const options = {
+      namespace: 'ns',
+      inventoryConfigMap: 'i',
+      digestStore: 'd',
+      stateConfigMap: 's',
+      port: 9464,
+      pushgatewayUrl: 'http://pg:9091',
+      pushgatewayCleanupGraceSeconds: 60,
+      pushgatewayCredentialsDir: '/creds',
+    };
     expect(parseCollectorArgs(collectorArgs(options))).toEqual(options);
-    expect(() => parseCollectorArgs(['--namespace', 'ns', '--pushgateway-credentials-dir', '/creds'])).toThrow('--pushgateway-credentials-dir needs --pushgateway-url');
+    expect(() =>
+      parseCollectorArgs(['--namespace', 'ns', '--pushgateway-credentials-dir', '/creds']),
+    ).toThrow('--pushgateway-credentials-dir needs --pushgateway-url');
   });
 });

@@ -11,7 +11,18 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EXPORTER_ENV } from '../../../src/shared/contract.ts';
 import { startPushgateway, type RunningProcess } from '../../support/processes.ts';
 import { BOM, IMAGE, PATCHED_TAG, exporterOptions, scenario } from './fixtures.ts';
-import { MiniKubeApi, POD_NAME, POD_NAMESPACE, event, makeWorkDir, pushedGroup, removeDir, requireBundle, runExporter, valueOf } from './harness.ts';
+import {
+  MiniKubeApi,
+  POD_NAME,
+  POD_NAMESPACE,
+  event,
+  makeWorkDir,
+  pushedGroup,
+  removeDir,
+  requireBundle,
+  runExporter,
+  valueOf,
+} from './harness.ts';
 import { METRICS } from './outcomes.ts';
 
 interface BomRequest {
@@ -19,7 +30,12 @@ interface BomRequest {
   readonly path: string;
   readonly apiKey: string | undefined;
   readonly contentType: string | undefined;
-  readonly body: { projectName?: string; projectVersion?: string; autoCreate?: boolean; bom?: string };
+  readonly body: {
+    projectName?: string;
+    projectVersion?: string;
+    autoCreate?: boolean;
+    bom?: string;
+  };
 }
 
 const API_KEY = 'odt_test_key_123';
@@ -46,7 +62,12 @@ beforeAll(async () => {
 
 afterAll(async () => {
   dependencyTrack?.closeAllConnections();
-  await Promise.all([pushgateway?.stop(), kube?.close(), new Promise((resolve) => dependencyTrack?.close(resolve)), scratch && removeDir(scratch)]);
+  await Promise.all([
+    pushgateway?.stop(),
+    kube?.close(),
+    new Promise((resolve) => dependencyTrack?.close(resolve)),
+    scratch && removeDir(scratch),
+  ]);
 });
 
 beforeEach(() => {
@@ -57,7 +78,8 @@ beforeEach(() => {
 async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
-  const header = (name: string) => (typeof req.headers[name] === 'string' ? req.headers[name] : undefined);
+  const header = (name: string) =>
+    typeof req.headers[name] === 'string' ? req.headers[name] : undefined;
   requests.push({
     method: req.method ?? '',
     path: req.url ?? '',
@@ -67,16 +89,29 @@ async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
   });
   const status = answers.shift() ?? 200;
   res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(status === 200 ? JSON.stringify({ token: '6e3c1b9a-0000-4000-8000-000000000000' }) : '{"error":"unavailable"}');
+  res.end(
+    status === 200
+      ? JSON.stringify({ token: '6e3c1b9a-0000-4000-8000-000000000000' })
+      : '{"error":"unavailable"}',
+  );
 }
 
-async function run(cronjob: string, outcome: 'patched' | 'push_failed' = 'patched', graceSeconds = 20) {
+async function run(
+  cronjob: string,
+  outcome: 'patched' | 'push_failed' = 'patched',
+  graceSeconds = 20,
+) {
   const s = scenario(outcome);
   kube.setPod(POD_NAMESPACE, POD_NAME, s.pod(Date.now()));
   const workDir = await makeWorkDir(s.files);
   try {
     return await runExporter({
-      options: exporterOptions({ pushgatewayUrl: pushgateway.url, cronjob, dependencyTrackUrl, graceSeconds }),
+      options: exporterOptions({
+        pushgatewayUrl: pushgateway.url,
+        cronjob,
+        dependencyTrackUrl,
+        graceSeconds,
+      }),
       workDir,
       kubeconfig,
       env: { [EXPORTER_ENV.dependencyTrackApiKey]: API_KEY },
@@ -92,11 +127,22 @@ describe('Dependency-Track BOM upload', () => {
     expect(result.code).toBe(0);
     expect(requests).toHaveLength(1);
     const [request] = requests as [BomRequest];
-    expect(request).toMatchObject({ method: 'PUT', path: '/api/v1/bom', apiKey: API_KEY, contentType: 'application/json' });
-    expect(request.body).toMatchObject({ projectName: IMAGE, projectVersion: PATCHED_TAG, autoCreate: true });
+    expect(request).toMatchObject({
+      method: 'PUT',
+      path: '/api/v1/bom',
+      apiKey: API_KEY,
+      contentType: 'application/json',
+    });
+    expect(request.body).toMatchObject({
+      projectName: IMAGE,
+      projectVersion: PATCHED_TAG,
+      autoCreate: true,
+    });
     expect(Buffer.from(request.body.bom ?? '', 'base64').toString('utf8')).toBe(BOM);
     const group = await pushedGroup(pushgateway.url, 'copa-dt-ok');
-    expect(valueOf(group, METRICS.dependencyTrackUploadLastSuccessTimestamp.name)).toBe(valueOf(group, METRICS.runLastTimestamp.name));
+    expect(valueOf(group, METRICS.dependencyTrackUploadLastSuccessTimestamp.name)).toBe(
+      valueOf(group, METRICS.runLastTimestamp.name),
+    );
     expect(valueOf(group, METRICS.dependencyTrackUploadFailureTotal.name)).toBeUndefined();
   });
 
@@ -105,10 +151,14 @@ describe('Dependency-Track BOM upload', () => {
     const result = await run('copa-dt-retry');
     expect(result.code).toBe(0);
     expect(requests).toHaveLength(3);
-    expect(result.logs.filter((l) => l.event === 'retry' && l.target === 'dependency-track')).toHaveLength(2);
+    expect(
+      result.logs.filter((l) => l.event === 'retry' && l.target === 'dependency-track'),
+    ).toHaveLength(2);
     expect(event(result, 'dependency_track_upload')?.result).toBe('uploaded');
     const group = await pushedGroup(pushgateway.url, 'copa-dt-retry');
-    expect(valueOf(group, METRICS.dependencyTrackUploadLastSuccessTimestamp.name)).toBeGreaterThan(0);
+    expect(valueOf(group, METRICS.dependencyTrackUploadLastSuccessTimestamp.name)).toBeGreaterThan(
+      0,
+    );
   });
 
   it('a persistent failure increments the failure counter, and the metrics are still pushed', async () => {
@@ -121,7 +171,9 @@ describe('Dependency-Track BOM upload', () => {
     const second = await run('copa-dt-down', 'patched', 4);
     expect(second.code).toBe(0);
     const group = await pushedGroup(pushgateway.url, 'copa-dt-down');
-    expect(valueOf(group, METRICS.dependencyTrackUploadFailureTotal.name, { image: IMAGE })).toBe(2);
+    expect(valueOf(group, METRICS.dependencyTrackUploadFailureTotal.name, { image: IMAGE })).toBe(
+      2,
+    );
     expect(valueOf(group, METRICS.patchSuccessTotal.name)).toBe(2);
     expect(valueOf(group, METRICS.runLastOutcome.name, { outcome: 'patched' })).toBe(1);
   });
@@ -131,13 +183,23 @@ describe('Dependency-Track BOM upload', () => {
     const result = await run('copa-dt-unauthorized');
     expect(requests).toHaveLength(1);
     expect(String(event(result, 'dependency_track_upload')?.error)).toContain('HTTP 401');
-    expect(valueOf(await pushedGroup(pushgateway.url, 'copa-dt-unauthorized'), METRICS.dependencyTrackUploadFailureTotal.name)).toBe(1);
+    expect(
+      valueOf(
+        await pushedGroup(pushgateway.url, 'copa-dt-unauthorized'),
+        METRICS.dependencyTrackUploadFailureTotal.name,
+      ),
+    ).toBe(1);
   });
 
   it('uploads nothing for a failed run', async () => {
     const result = await run('copa-dt-failed-run', 'push_failed');
     expect(result.code).toBe(0);
     expect(requests).toHaveLength(0);
-    expect(valueOf(await pushedGroup(pushgateway.url, 'copa-dt-failed-run'), METRICS.dependencyTrackUploadFailureTotal.name)).toBeUndefined();
+    expect(
+      valueOf(
+        await pushedGroup(pushgateway.url, 'copa-dt-failed-run'),
+        METRICS.dependencyTrackUploadFailureTotal.name,
+      ),
+    ).toBeUndefined();
   });
 });

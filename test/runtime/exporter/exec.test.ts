@@ -7,7 +7,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exporterExecArgs, jobFiles } from '../../../src/shared/contract.ts';
 import { EXPORTER_BUNDLE, removeDir, requireBundle } from './harness.ts';
 
-const LAUNCHER = join(import.meta.dirname, '..', '..', '..', 'runtime', 'build', 'bin', 'copa-fleet-exporter');
+const LAUNCHER = join(
+  import.meta.dirname,
+  '..',
+  '..',
+  '..',
+  'runtime',
+  'build',
+  'bin',
+  'copa-fleet-exporter',
+);
 let dir: string;
 
 beforeAll(async () => {
@@ -26,10 +35,18 @@ function execArgs(name: string, command: string[]): { args: string[]; log: strin
   const files = jobFiles(join(dir, name));
   // The generator's own builder, pointed at a temp dir instead of /work.
   const args = exporterExecArgs(command).map((a) => a.replace(/^\/work\//, `${dir}/${name}-`));
-  return { args, log: `${dir}/${name}-${files.copaLog.split('/').at(-1)}`, exit: `${dir}/${name}-${files.copaExitCode.split('/').at(-1)}` };
+  return {
+    args,
+    log: `${dir}/${name}-${files.copaLog.split('/').at(-1)}`,
+    exit: `${dir}/${name}-${files.copaExitCode.split('/').at(-1)}`,
+  };
 }
 
-function run(args: string[], onStdout?: (text: string, kill: (signal: NodeJS.Signals) => void) => void, entry = EXPORTER_BUNDLE): Promise<Result> {
+function run(
+  args: string[],
+  onStdout?: (text: string, kill: (signal: NodeJS.Signals) => void) => void,
+  entry = EXPORTER_BUNDLE,
+): Promise<Result> {
   const child = spawn(process.execPath, [entry, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -43,7 +60,11 @@ function run(args: string[], onStdout?: (text: string, kill: (signal: NodeJS.Sig
 
 describe('copa-fleet-exporter exec', () => {
   it('tees the output to the log and its own streams, records and returns the exit code', async () => {
-    const { args, log, exit } = execArgs('code', ['sh', '-c', 'echo patched-out; echo patched-err >&2; exit 3']);
+    const { args, log, exit } = execArgs('code', [
+      'sh',
+      '-c',
+      'echo patched-out; echo patched-err >&2; exit 3',
+    ]);
     const result = await run(args);
     expect(result.code).toBe(3);
     expect(result.stdout).toBe('patched-out\n');
@@ -81,9 +102,17 @@ describe('copa-fleet-exporter exec', () => {
   });
 
   it('without a command it is a usage error (exit 2) with a one-line reason', async () => {
-    const result = await run(['exec', '--log', join(dir, 'x.log'), '--exit-code', join(dir, 'x.exit')]);
+    const result = await run([
+      'exec',
+      '--log',
+      join(dir, 'x.log'),
+      '--exit-code',
+      join(dir, 'x.exit'),
+    ]);
     expect(result.code).toBe(2);
-    expect(result.stderr.split('\n')[0]).toBe('copa-fleet-exporter exec: missing the command to run after --');
+    expect(result.stderr.split('\n')[0]).toBe(
+      'copa-fleet-exporter exec: missing the command to run after --',
+    );
   });
 
   it('the launcher of RUNTIME_BIN runs the bundle', async () => {

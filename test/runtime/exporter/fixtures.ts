@@ -4,7 +4,14 @@
  * messages of Copa/BuildKit/Trivy), OpenVEX documents. One scenario per outcome, shared by the
  * classifier's unit tests and the end-to-end runs of the bundled exporter.
  */
-import { BUILDKIT_ADDRESS, JOB_CONTAINERS, JOB_FILES, RUNTIME_BIN, exporterExecArgs, type ExporterOptions } from '../../../src/shared/contract.ts';
+import {
+  BUILDKIT_ADDRESS,
+  JOB_CONTAINERS,
+  JOB_FILES,
+  RUNTIME_BIN,
+  exporterExecArgs,
+  type ExporterOptions,
+} from '../../../src/shared/contract.ts';
 import type { RunOutcome } from '../../../src/shared/metrics.ts';
 
 export const IMAGE = 'registry.example.com/team/app';
@@ -18,7 +25,9 @@ export const DEADLINE_SECONDS = 3600;
 /** Pod creation time of every fixture pod. */
 export const T0 = Date.parse('2026-03-01T02:00:00Z');
 
-export function exporterOptions(overrides: Partial<ExporterOptions> & { pushgatewayUrl: string }): ExporterOptions {
+export function exporterOptions(
+  overrides: Partial<ExporterOptions> & { pushgatewayUrl: string },
+): ExporterOptions {
   return {
     image: IMAGE,
     cronjob: 'copa-app-1a2b3c',
@@ -38,7 +47,13 @@ export function exporterOptions(overrides: Partial<ExporterOptions> & { pushgate
 /** `bom` exists only when a BOM step is given (Dependency-Track configured). */
 export type StepName = 'buildkitd' | 'scan' | 'patch' | 'bom' | 'verify';
 export type StepSpec =
-  | { readonly state: 'waiting'; readonly reason: string; readonly message?: string; readonly restartCount?: number; readonly lastReason?: string }
+  | {
+      readonly state: 'waiting';
+      readonly reason: string;
+      readonly message?: string;
+      readonly restartCount?: number;
+      readonly lastReason?: string;
+    }
   | { readonly state: 'running'; readonly restartCount?: number; readonly lastReason?: string }
   | {
       readonly state: 'terminated';
@@ -62,14 +77,30 @@ export interface PodSpec {
 
 const ok: StepSpec = { state: 'terminated', exitCode: 0, reason: 'Completed' };
 const initializing: StepSpec = { state: 'waiting', reason: 'PodInitializing' };
-export const SUCCESSFUL_STEPS: Record<Exclude<StepName, 'bom'>, StepSpec> = { buildkitd: { state: 'running' }, scan: ok, patch: ok, verify: ok };
+export const SUCCESSFUL_STEPS: Record<Exclude<StepName, 'bom'>, StepSpec> = {
+  buildkitd: { state: 'running' },
+  scan: ok,
+  patch: ok,
+  verify: ok,
+};
 
-
-function status(base: number, name: string, image: string, spec: StepSpec, index: number): Record<string, unknown> {
+function status(
+  base: number,
+  name: string,
+  image: string,
+  spec: StepSpec,
+  index: number,
+): Record<string, unknown> {
   const iso = (offsetSeconds: number) => new Date(base + offsetSeconds * 1000).toISOString();
   const startedAt = iso(10 + index * 60);
   let state: Record<string, unknown>;
-  if (spec.state === 'waiting') state = { waiting: { reason: spec.reason, ...(spec.message !== undefined && { message: spec.message }) } };
+  if (spec.state === 'waiting')
+    state = {
+      waiting: {
+        reason: spec.reason,
+        ...(spec.message !== undefined && { message: spec.message }),
+      },
+    };
   else if (spec.state === 'running') state = { running: { startedAt } };
   else {
     state = {
@@ -92,7 +123,17 @@ function status(base: number, name: string, image: string, spec: StepSpec, index
     started: spec.state === 'running',
     restartCount: spec.restartCount ?? 0,
     state,
-    lastState: spec.lastReason !== undefined ? { terminated: { exitCode: 137, reason: spec.lastReason, startedAt: iso(5), finishedAt: iso(8) } } : {},
+    lastState:
+      spec.lastReason !== undefined
+        ? {
+            terminated: {
+              exitCode: 137,
+              reason: spec.lastReason,
+              startedAt: iso(5),
+              finishedAt: iso(8),
+            },
+          }
+        : {},
   };
 }
 
@@ -113,19 +154,47 @@ export function jobPod(spec: PodSpec = {}): Record<string, unknown> {
       namespace: 'copa-fleet',
       uid: '6f1c2d3e-0000-4000-8000-000000000001',
       creationTimestamp: iso(0),
-      ...(spec.deleting === true && { deletionTimestamp: iso(DEADLINE_SECONDS), deletionGracePeriodSeconds: 30 }),
-      labels: { 'app.kubernetes.io/part-of': 'copa-fleet', 'copa-fleet.dev/cronjob': 'copa-app-1a2b3c', 'job-name': 'copa-app-1a2b3c-29012345' },
+      ...(spec.deleting === true && {
+        deletionTimestamp: iso(DEADLINE_SECONDS),
+        deletionGracePeriodSeconds: 30,
+      }),
+      labels: {
+        'app.kubernetes.io/part-of': 'copa-fleet',
+        'copa-fleet.dev/cronjob': 'copa-app-1a2b3c',
+        'job-name': 'copa-app-1a2b3c-29012345',
+      },
     },
     spec: {
       restartPolicy: 'Never',
       serviceAccountName: 'copa-app-1a2b3c',
       initContainers: [
-        { name: JOB_CONTAINERS.exporter, image: runtimeImage, restartPolicy: 'Always', command: [RUNTIME_BIN.exporter, 'report'] },
-        { name: JOB_CONTAINERS.buildkit, image: buildkitImage, restartPolicy: 'Always', args: ['--addr', BUILDKIT_ADDRESS, '--oci-worker-no-process-sandbox'] },
+        {
+          name: JOB_CONTAINERS.exporter,
+          image: runtimeImage,
+          restartPolicy: 'Always',
+          command: [RUNTIME_BIN.exporter, 'report'],
+        },
+        {
+          name: JOB_CONTAINERS.buildkit,
+          image: buildkitImage,
+          restartPolicy: 'Always',
+          args: ['--addr', BUILDKIT_ADDRESS, '--oci-worker-no-process-sandbox'],
+        },
         {
           name: JOB_CONTAINERS.scan,
           image: trivyImage,
-          command: ['trivy', 'image', '--format', 'json', '--output', JOB_FILES.scanBefore, '--pkg-types', 'os', '--ignore-unfixed', SOURCE_REF],
+          command: [
+            'trivy',
+            'image',
+            '--format',
+            'json',
+            '--output',
+            JOB_FILES.scanBefore,
+            '--pkg-types',
+            'os',
+            '--ignore-unfixed',
+            SOURCE_REF,
+          ],
         },
         {
           name: JOB_CONTAINERS.patch,
@@ -133,15 +202,57 @@ export function jobPod(spec: PodSpec = {}): Record<string, unknown> {
           terminationMessagePolicy: 'FallbackToLogsOnError',
           command: [
             RUNTIME_BIN.exporter,
-            ...exporterExecArgs([RUNTIME_BIN.copa, 'patch', '--image', SOURCE_REF, '--report', JOB_FILES.scanBefore, '--tag', PATCHED_TAG, '--push', '--addr', BUILDKIT_ADDRESS, '--timeout', '30m', '--output', JOB_FILES.vex]),
+            ...exporterExecArgs([
+              RUNTIME_BIN.copa,
+              'patch',
+              '--image',
+              SOURCE_REF,
+              '--report',
+              JOB_FILES.scanBefore,
+              '--tag',
+              PATCHED_TAG,
+              '--push',
+              '--addr',
+              BUILDKIT_ADDRESS,
+              '--timeout',
+              '30m',
+              '--output',
+              JOB_FILES.vex,
+            ]),
           ],
         },
         ...(steps.bom !== undefined
-          ? [{ name: JOB_CONTAINERS.bom, image: trivyImage, command: ['trivy', 'image', '--format', 'cyclonedx', '--output', JOB_FILES.bom, PATCHED_REF] }]
+          ? [
+              {
+                name: JOB_CONTAINERS.bom,
+                image: trivyImage,
+                command: [
+                  'trivy',
+                  'image',
+                  '--format',
+                  'cyclonedx',
+                  '--output',
+                  JOB_FILES.bom,
+                  PATCHED_REF,
+                ],
+              },
+            ]
           : []),
       ],
       containers: [
-        { name: JOB_CONTAINERS.verify, image: trivyImage, command: ['trivy', 'image', '--format', 'json', '--output', JOB_FILES.scanAfter, PATCHED_REF] },
+        {
+          name: JOB_CONTAINERS.verify,
+          image: trivyImage,
+          command: [
+            'trivy',
+            'image',
+            '--format',
+            'json',
+            '--output',
+            JOB_FILES.scanAfter,
+            PATCHED_REF,
+          ],
+        },
       ],
     },
     status: {
@@ -153,7 +264,9 @@ export function jobPod(spec: PodSpec = {}): Record<string, unknown> {
         status(base, JOB_CONTAINERS.buildkit, buildkitImage, steps.buildkitd, 0),
         status(base, JOB_CONTAINERS.scan, trivyImage, steps.scan, 1),
         status(base, JOB_CONTAINERS.patch, runtimeImage, steps.patch, 2),
-        ...(steps.bom !== undefined ? [status(base, JOB_CONTAINERS.bom, trivyImage, steps.bom, 3)] : []),
+        ...(steps.bom !== undefined
+          ? [status(base, JOB_CONTAINERS.bom, trivyImage, steps.bom, 3)]
+          : []),
       ],
       containerStatuses: [status(base, JOB_CONTAINERS.verify, trivyImage, steps.verify, 4)],
     },
@@ -176,7 +289,11 @@ export const SOURCE_FINDINGS: readonly Finding[] = [
   { id: 'CVE-2023-50495', pkg: 'libtinfo6', severity: 'LOW' },
 ];
 
-export function trivyReport(artifact: string, findings: readonly Finding[], repoDigests: readonly string[] = []): string {
+export function trivyReport(
+  artifact: string,
+  findings: readonly Finding[],
+  repoDigests: readonly string[] = [],
+): string {
   return JSON.stringify(
     {
       SchemaVersion: 2,
@@ -212,7 +329,9 @@ export function trivyReport(artifact: string, findings: readonly Finding[], repo
   );
 }
 
-export const BEFORE_REPORT = trivyReport(SOURCE_REF, SOURCE_FINDINGS, [`${IMAGE}@${SOURCE_DIGEST}`]);
+export const BEFORE_REPORT = trivyReport(SOURCE_REF, SOURCE_FINDINGS, [
+  `${IMAGE}@${SOURCE_DIGEST}`,
+]);
 export const AFTER_REPORT = trivyReport(PATCHED_REF, [], [`${IMAGE}@${PATCHED_DIGEST}`]);
 
 export const VEX_FIXED = JSON.stringify({
@@ -222,23 +341,53 @@ export const VEX_FIXED = JSON.stringify({
   timestamp: '2026-03-01T02:05:00Z',
   version: 1,
   statements: [
-    { vulnerability: { '@id': 'CVE-2024-6119' }, products: [{ '@id': `pkg:oci/app?repository_url=${IMAGE}` }], status: 'fixed' },
-    { vulnerability: { '@id': 'CVE-2024-45490' }, products: [{ '@id': `pkg:oci/app?repository_url=${IMAGE}` }], status: 'fixed' },
+    {
+      vulnerability: { '@id': 'CVE-2024-6119' },
+      products: [{ '@id': `pkg:oci/app?repository_url=${IMAGE}` }],
+      status: 'fixed',
+    },
+    {
+      vulnerability: { '@id': 'CVE-2024-45490' },
+      products: [{ '@id': `pkg:oci/app?repository_url=${IMAGE}` }],
+      status: 'fixed',
+    },
   ],
 });
 
-export const BOM = JSON.stringify({ bomFormat: 'CycloneDX', specVersion: '1.6', version: 1, components: [{ type: 'library', name: 'openssl', version: '3.0.14' }] });
+export const BOM = JSON.stringify({
+  bomFormat: 'CycloneDX',
+  specVersion: '1.6',
+  version: 1,
+  components: [{ type: 'library', name: 'openssl', version: '3.0.14' }],
+});
 
 // ------------------------------------------------------------------ Copa logs
 
-const log = (level: string, msg: string) => `time="2026-03-01T02:02:00Z" level=${level} msg="${msg.replace(/"/g, '\\"')}"`;
-const PREAMBLE = [log('info', `Patched image name: ${PATCHED_REF}`), log('warning', 'resolved media type is Docker')];
+const log = (level: string, msg: string) =>
+  `time="2026-03-01T02:02:00Z" level=${level} msg="${msg.replace(/"/g, '\\"')}"`;
+const PREAMBLE = [
+  log('info', `Patched image name: ${PATCHED_REF}`),
+  log('warning', 'resolved media type is Docker'),
+];
 
 export const COPA_LOGS = {
-  patched: [...PREAMBLE, '#12 exporting to image', '#12 pushing layers 2.1s done', log('info', `Patched image (linux/amd64): ${PATCHED_REF}`)].join('\n'),
-  nothingToApply: [...PREAMBLE, log('warning', 'No update packages were specified to apply'), log('info', `Patched image (linux/amd64): ${PATCHED_REF}`)].join('\n'),
+  patched: [
+    ...PREAMBLE,
+    '#12 exporting to image',
+    '#12 pushing layers 2.1s done',
+    log('info', `Patched image (linux/amd64): ${PATCHED_REF}`),
+  ].join('\n'),
+  nothingToApply: [
+    ...PREAMBLE,
+    log('warning', 'No update packages were specified to apply'),
+    log('info', `Patched image (linux/amd64): ${PATCHED_REF}`),
+  ].join('\n'),
   /** Copa v0.14 when the package manager finds nothing to upgrade: it logs this and exits 0. */
-  alreadyUpToDate: [...PREAMBLE, log('info', 'No upgradable packages found for this image.'), log('info', 'Image is already up-to-date. No patch was applied.')].join('\n'),
+  alreadyUpToDate: [
+    ...PREAMBLE,
+    log('info', 'No upgradable packages found for this image.'),
+    log('info', 'Image is already up-to-date. No patch was applied.'),
+  ].join('\n'),
   /** The warning, then the push of the unchanged image fails: a push failure, not up_to_date. */
   nothingToApplyThenPushFailed: [
     ...PREAMBLE,
@@ -248,17 +397,36 @@ export const COPA_LOGS = {
     `Error: failed to solve: failed to push ${PATCHED_REF}: unexpected status from PUT request to https://registry.example.com/v2/team/app/manifests/${PATCHED_TAG}: 403 Forbidden`,
   ].join('\n'),
   /** Copa's SIGTERM handling (pkg/patch/patch.go): a TUI error box, then exit 1. */
-  canceled: [...PREAMBLE, '#8 [internal] load metadata for docker.io/library/debian:bookworm-slim', '', '  Operation Canceled', '', '  Patch was canceled by user', ''].join('\n'),
+  canceled: [
+    ...PREAMBLE,
+    '#8 [internal] load metadata for docker.io/library/debian:bookworm-slim',
+    '',
+    '  Operation Canceled',
+    '',
+    '  Patch was canceled by user',
+    '',
+  ].join('\n'),
   /** buildkitd died mid-run: grpc-go's status text, no "buildkit" on the line. */
-  buildkitEof: [...PREAMBLE, '#9 [2/3] RUN apt-get update', 'Error: failed to solve: rpc error: code = Unavailable desc = error reading from server: EOF'].join('\n'),
+  buildkitEof: [
+    ...PREAMBLE,
+    '#9 [2/3] RUN apt-get update',
+    'Error: failed to solve: rpc error: code = Unavailable desc = error reading from server: EOF',
+  ].join('\n'),
   /** containerd's resolver when the source image needs credentials Copa does not have. */
-  sourcePullDenied: [...PREAMBLE, `Error: ${SOURCE_REF}: pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed`].join('\n'),
+  sourcePullDenied: [
+    ...PREAMBLE,
+    `Error: ${SOURCE_REF}: pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed`,
+  ].join('\n'),
   /** The registry refused the push: containerd's pusher text inside BuildKit's `failed to push`. */
   pushDenied: [
     ...PREAMBLE,
     `Error: failed to solve: failed to push ${PATCHED_REF}: push access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed`,
   ].join('\n'),
-  installFailed: [...PREAMBLE, '#9 ERROR: process "sh -c apt-get install --no-install-recommends -y libssl3=3.0.14-1~deb12u2" did not complete successfully: exit code: 100', 'Error: process "sh -c apt-get install" did not complete successfully: exit code: 100'].join('\n'),
+  installFailed: [
+    ...PREAMBLE,
+    '#9 ERROR: process "sh -c apt-get install --no-install-recommends -y libssl3=3.0.14-1~deb12u2" did not complete successfully: exit code: 100',
+    'Error: process "sh -c apt-get install" did not complete successfully: exit code: 100',
+  ].join('\n'),
   pushFailed: [
     ...PREAMBLE,
     '#12 exporting to image',
@@ -271,7 +439,11 @@ export const COPA_LOGS = {
   ].join('\n'),
   /** containerd's resolver (errdefs.ErrNotFound) for a source tag that does not exist. */
   sourceMissing: [...PREAMBLE, `Error: ${SOURCE_REF}: not found`].join('\n'),
-  copaTimeout: [...PREAMBLE, log('error', 'patch exceeded timeout 30m0s'), 'Error: patch exceeded timeout 30m0s'].join('\n'),
+  copaTimeout: [
+    ...PREAMBLE,
+    log('error', 'patch exceeded timeout 30m0s'),
+    'Error: patch exceeded timeout 30m0s',
+  ].join('\n'),
 } as const;
 
 // ------------------------------------------------------------------ scenarios
@@ -295,9 +467,19 @@ export interface Scenario {
   readonly sigtermAtAgeSeconds?: number;
 }
 
-const failed = (exitCode: number, message?: string): StepSpec => ({ state: 'terminated', exitCode, reason: 'Error', ...(message !== undefined && { message }) });
-const copaFailed = (copaLog: string): WorkFilesSpec => ({ scanBefore: BEFORE_REPORT, copaLog, copaExit: '1\n' });
-const patchFailedPod = (createdAt: number) => jobPod({ createdAt, phase: 'Failed', steps: { patch: failed(1), verify: initializing } });
+const failed = (exitCode: number, message?: string): StepSpec => ({
+  state: 'terminated',
+  exitCode,
+  reason: 'Error',
+  ...(message !== undefined && { message }),
+});
+const copaFailed = (copaLog: string): WorkFilesSpec => ({
+  scanBefore: BEFORE_REPORT,
+  copaLog,
+  copaExit: '1\n',
+});
+const patchFailedPod = (createdAt: number) =>
+  jobPod({ createdAt, phase: 'Failed', steps: { patch: failed(1), verify: initializing } });
 
 /** One realistic scenario per outcome the exporter can report (pod_not_started and missed_schedule are the collector's). */
 export const SCENARIOS: readonly Scenario[] = [
@@ -305,25 +487,54 @@ export const SCENARIOS: readonly Scenario[] = [
     description: 'Copa patched and pushed; verify resolved the pushed digest',
     outcome: 'patched',
     pod: (createdAt) => jobPod({ createdAt }),
-    files: { scanBefore: BEFORE_REPORT, scanAfter: AFTER_REPORT, copaLog: COPA_LOGS.patched, copaExit: '0\n', vex: VEX_FIXED, bom: BOM },
+    files: {
+      scanBefore: BEFORE_REPORT,
+      scanAfter: AFTER_REPORT,
+      copaLog: COPA_LOGS.patched,
+      copaExit: '0\n',
+      vex: VEX_FIXED,
+      bom: BOM,
+    },
   },
   {
     description: 'Copa exited 0 after "No update packages were specified to apply"',
     outcome: 'up_to_date',
     pod: (createdAt) => jobPod({ createdAt }),
-    files: { scanBefore: BEFORE_REPORT, scanAfter: AFTER_REPORT, copaLog: COPA_LOGS.nothingToApply, copaExit: '0\n', bom: BOM },
+    files: {
+      scanBefore: BEFORE_REPORT,
+      scanAfter: AFTER_REPORT,
+      copaLog: COPA_LOGS.nothingToApply,
+      copaExit: '0\n',
+      bom: BOM,
+    },
   },
   {
     description: 'the Trivy scan failed (vulnerability DB download error)',
     outcome: 'scan_failed',
-    pod: (createdAt) => jobPod({ createdAt, phase: 'Failed', steps: { scan: failed(1, 'FATAL\tFatal error\tinit error: DB error: failed to download vulnerability DB'), patch: initializing, verify: initializing } }),
+    pod: (createdAt) =>
+      jobPod({
+        createdAt,
+        phase: 'Failed',
+        steps: {
+          scan: failed(
+            1,
+            'FATAL\tFatal error\tinit error: DB error: failed to download vulnerability DB',
+          ),
+          patch: initializing,
+          verify: initializing,
+        },
+      }),
     files: {},
   },
   {
     description: 'the scan ended 0 but wrote a truncated report',
     outcome: 'report_invalid',
     pod: patchFailedPod,
-    files: { scanBefore: BEFORE_REPORT.slice(0, 200), copaLog: 'Error: unexpected end of JSON input', copaExit: '1\n' },
+    files: {
+      scanBefore: BEFORE_REPORT.slice(0, 200),
+      copaLog: 'Error: unexpected end of JSON input',
+      copaExit: '1\n',
+    },
   },
   {
     description: 'apt-get failed inside Copa',
@@ -346,40 +557,82 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     description: 'the runtime image of the patch step cannot be pulled',
     outcome: 'image_pull_failed',
-    pod: (createdAt) => jobPod({ createdAt, deleting: true, steps: { patch: { state: 'waiting', reason: 'ImagePullBackOff', message: 'Back-off pulling image "ghcr.io/example/copa-fleet-runtime:0.1.0"' }, verify: initializing } }),
+    pod: (createdAt) =>
+      jobPod({
+        createdAt,
+        deleting: true,
+        steps: {
+          patch: {
+            state: 'waiting',
+            reason: 'ImagePullBackOff',
+            message: 'Back-off pulling image "ghcr.io/example/copa-fleet-runtime:0.1.0"',
+          },
+          verify: initializing,
+        },
+      }),
     files: { scanBefore: BEFORE_REPORT },
     sigtermAtAgeSeconds: DEADLINE_SECONDS,
   },
   {
     description: 'the Job deadline stopped Copa while it was still patching',
     outcome: 'timeout',
-    pod: (createdAt) => jobPod({ createdAt, deleting: true, steps: { patch: { state: 'running' }, verify: initializing } }),
+    pod: (createdAt) =>
+      jobPod({
+        createdAt,
+        deleting: true,
+        steps: { patch: { state: 'running' }, verify: initializing },
+      }),
     files: { scanBefore: BEFORE_REPORT, copaLog: PREAMBLE.join('\n') },
     sigtermAtAgeSeconds: DEADLINE_SECONDS + 2,
   },
   {
-    description: 'the pod was deleted mid-patch, long before the deadline: Copa logged "Patch was canceled by user" and exited 1',
+    description:
+      'the pod was deleted mid-patch, long before the deadline: Copa logged "Patch was canceled by user" and exited 1',
     outcome: 'canceled',
-    pod: (createdAt) => jobPod({ createdAt, deleting: true, phase: 'Failed', steps: { patch: failed(1), verify: initializing } }),
+    pod: (createdAt) =>
+      jobPod({
+        createdAt,
+        deleting: true,
+        phase: 'Failed',
+        steps: { patch: failed(1), verify: initializing },
+      }),
     files: copaFailed(COPA_LOGS.canceled),
     sigtermAtAgeSeconds: 600,
   },
   {
     description: 'the patch step was OOM-killed',
     outcome: 'oom_killed',
-    pod: (createdAt) => jobPod({ createdAt, phase: 'Failed', steps: { patch: { state: 'terminated', exitCode: 137, reason: 'OOMKilled' }, verify: initializing } }),
+    pod: (createdAt) =>
+      jobPod({
+        createdAt,
+        phase: 'Failed',
+        steps: {
+          patch: { state: 'terminated', exitCode: 137, reason: 'OOMKilled' },
+          verify: initializing,
+        },
+      }),
     files: { scanBefore: BEFORE_REPORT, copaLog: PREAMBLE.join('\n') },
   },
   {
     description: 'Copa died of a segmentation fault',
     outcome: 'crashed',
-    pod: (createdAt) => jobPod({ createdAt, phase: 'Failed', steps: { patch: failed(139), verify: initializing } }),
-    files: { scanBefore: BEFORE_REPORT, copaLog: PREAMBLE.join('\n'), copaExit: 'signal:SIGSEGV\n' },
+    pod: (createdAt) =>
+      jobPod({ createdAt, phase: 'Failed', steps: { patch: failed(139), verify: initializing } }),
+    files: {
+      scanBefore: BEFORE_REPORT,
+      copaLog: PREAMBLE.join('\n'),
+      copaExit: 'signal:SIGSEGV\n',
+    },
   },
   {
     description: 'the exporter was stopped early (pod deleted by hand) with nothing to go on',
     outcome: 'unknown',
-    pod: (createdAt) => jobPod({ createdAt, deleting: true, steps: { scan: { state: 'running' }, patch: initializing, verify: initializing } }),
+    pod: (createdAt) =>
+      jobPod({
+        createdAt,
+        deleting: true,
+        steps: { scan: { state: 'running' }, patch: initializing, verify: initializing },
+      }),
     files: {},
     sigtermAtAgeSeconds: 120,
   },

@@ -11,14 +11,28 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EXPORTER_ENV, exporterReportArgs, jobFiles, type ExporterOptions } from '../../../src/shared/contract.ts';
+import {
+  EXPORTER_ENV,
+  exporterReportArgs,
+  jobFiles,
+  type ExporterOptions,
+} from '../../../src/shared/contract.ts';
 import { JOBS, PUSH_GROUPING_LABEL } from '../../../src/shared/metrics.ts';
 import type { WorkFilesSpec } from './fixtures.ts';
 
-export const EXPORTER_BUNDLE = join(import.meta.dirname, '..', '..', '..', 'runtime', 'build', 'copa-fleet-exporter.mjs');
+export const EXPORTER_BUNDLE = join(
+  import.meta.dirname,
+  '..',
+  '..',
+  '..',
+  'runtime',
+  'build',
+  'copa-fleet-exporter.mjs',
+);
 
 export function requireBundle(): string {
-  if (!existsSync(EXPORTER_BUNDLE)) throw new Error(`${EXPORTER_BUNDLE} is missing: run \`npm run build:runtime\` first`);
+  if (!existsSync(EXPORTER_BUNDLE))
+    throw new Error(`${EXPORTER_BUNDLE} is missing: run \`npm run build:runtime\` first`);
   return EXPORTER_BUNDLE;
 }
 
@@ -32,7 +46,10 @@ export interface RecordedPatch {
 
 export class MiniKubeApi {
   readonly pods = new Map<string, () => unknown>();
-  readonly configMaps = new Map<string, { metadata: { name: string; namespace: string }; data: Record<string, string> }>();
+  readonly configMaps = new Map<
+    string,
+    { metadata: { name: string; namespace: string }; data: Record<string, string> }
+  >();
   readonly patches: RecordedPatch[] = [];
   podReads = 0;
   /** HTTP statuses to answer the next configmap PATCHes with, in order. */
@@ -47,18 +64,27 @@ export class MiniKubeApi {
     // Requests arrive only once start() has returned, after `api` below is initialised.
     const server = createServer((req, res) => void api.handle(req, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const api = new MiniKubeApi(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    const api = new MiniKubeApi(
+      server,
+      `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    );
     return api;
   }
 
   /** Serves `pod`; a function gets the number of earlier reads of this pod (a pod that progresses). */
   setPod(namespace: string, name: string, pod: object | ((readCount: number) => unknown)): void {
     let reads = 0;
-    this.pods.set(`${namespace}/${name}`, typeof pod === 'function' ? () => (pod as (n: number) => unknown)(reads++) : () => pod);
+    this.pods.set(
+      `${namespace}/${name}`,
+      typeof pod === 'function' ? () => (pod as (n: number) => unknown)(reads++) : () => pod,
+    );
   }
 
   setConfigMap(namespace: string, name: string, data: Record<string, string>): void {
-    this.configMaps.set(`${namespace}/${name}`, { metadata: { name, namespace }, data: { ...data } });
+    this.configMaps.set(`${namespace}/${name}`, {
+      metadata: { name, namespace },
+      data: { ...data },
+    });
   }
 
   async writeKubeconfig(dir: string): Promise<string> {
@@ -68,7 +94,9 @@ export class MiniKubeApi {
       [
         'apiVersion: v1',
         'kind: Config',
-        'clusters: [{name: mini, cluster: {server: "' + this.url + '", insecure-skip-tls-verify: true}}]',
+        'clusters: [{name: mini, cluster: {server: "' +
+          this.url +
+          '", insecure-skip-tls-verify: true}}]',
         'users: [{name: mini, user: {token: test-token}}]',
         'contexts: [{name: mini, context: {cluster: mini, user: mini}}]',
         'current-context: mini',
@@ -100,9 +128,11 @@ export class MiniKubeApi {
       this.patches.push({ path: url.pathname, contentType: req.headers['content-type'], body });
       const failure = this.patchFailures.shift();
       if (failure !== undefined) return status(res, failure, 'InternalError', 'injected failure');
-      if (req.headers['content-type'] !== 'application/merge-patch+json') return status(res, 415, 'UnsupportedMediaType', 'expected a JSON merge patch');
+      if (req.headers['content-type'] !== 'application/merge-patch+json')
+        return status(res, 415, 'UnsupportedMediaType', 'expected a JSON merge patch');
       const stored = this.configMaps.get(`${configMap[1]}/${configMap[2]}`);
-      if (stored === undefined) return status(res, 404, 'NotFound', `configmaps "${configMap[2]}" not found`);
+      if (stored === undefined)
+        return status(res, 404, 'NotFound', `configmaps "${configMap[2]}" not found`);
       const data = (body as { data?: Record<string, string | null> }).data ?? {};
       for (const [key, value] of Object.entries(data)) {
         if (value === null) delete stored.data[key];
@@ -199,9 +229,14 @@ export async function runExporter(run: RunOptions): Promise<ExporterRun> {
     }
   });
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const sigterm = run.sigtermAfterMs !== undefined ? setTimeout(() => child.kill('SIGTERM'), run.sigtermAfterMs) : undefined;
+  const sigterm =
+    run.sigtermAfterMs !== undefined
+      ? setTimeout(() => child.kill('SIGTERM'), run.sigtermAfterMs)
+      : undefined;
   const kill = setTimeout(() => child.kill('SIGKILL'), run.timeoutMs ?? 45_000);
-  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (c, s) => resolve([c, s])));
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.once('exit', (c, s) => resolve([c, s])),
+  );
   clearTimeout(sigterm);
   clearTimeout(kill);
   return { code, signal, logs, stderr };
@@ -220,17 +255,31 @@ export interface PushedSeries {
 }
 
 /** Every series of a CronJob's group, grouping labels (job, cronjob, instance) removed. */
-export async function pushedGroup(pushgatewayUrl: string, cronjob: string, authorization?: string): Promise<PushedSeries[]> {
+export async function pushedGroup(
+  pushgatewayUrl: string,
+  cronjob: string,
+  authorization?: string,
+): Promise<PushedSeries[]> {
   const headers: Record<string, string> = authorization === undefined ? {} : { authorization };
   const answer = (await (await fetch(`${pushgatewayUrl}/api/v1/metrics`, { headers })).json()) as {
     data: { labels: Record<string, string>; [name: string]: unknown }[];
   };
-  const group = answer.data.find((g) => g.labels.job === JOBS.exporter && g.labels[PUSH_GROUPING_LABEL] === cronjob);
+  const group = answer.data.find(
+    (g) => g.labels.job === JOBS.exporter && g.labels[PUSH_GROUPING_LABEL] === cronjob,
+  );
   if (group === undefined) return [];
   const series: PushedSeries[] = [];
   for (const [name, family] of Object.entries(group)) {
-    if (name === 'labels' || typeof family !== 'object' || family === null || !('metrics' in family)) continue;
-    for (const metric of (family as { metrics: { labels: Record<string, string>; value: string }[] }).metrics) {
+    if (
+      name === 'labels' ||
+      typeof family !== 'object' ||
+      family === null ||
+      !('metrics' in family)
+    )
+      continue;
+    for (const metric of (
+      family as { metrics: { labels: Record<string, string>; value: string }[] }
+    ).metrics) {
       const { job: _job, cronjob: _cronjob, instance: _instance, ...labels } = metric.labels;
       series.push({ name, labels, value: Number(metric.value) });
     }
@@ -239,8 +288,15 @@ export async function pushedGroup(pushgatewayUrl: string, cronjob: string, autho
 }
 
 /** The value of the one series of `name` whose labels include `labels`; undefined when absent. */
-export function valueOf(series: readonly PushedSeries[], name: string, labels: Readonly<Record<string, string>> = {}): number | undefined {
-  const matching = series.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
-  if (matching.length > 1) throw new Error(`${matching.length} series of ${name} match ${JSON.stringify(labels)}`);
+export function valueOf(
+  series: readonly PushedSeries[],
+  name: string,
+  labels: Readonly<Record<string, string>> = {},
+): number | undefined {
+  const matching = series.filter(
+    (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+  );
+  if (matching.length > 1)
+    throw new Error(`${matching.length} series of ${name} match ${JSON.stringify(labels)}`);
   return matching[0]?.value;
 }

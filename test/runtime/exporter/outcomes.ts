@@ -1,5 +1,11 @@
 /** Re-exports of the vocabulary the exporter tests assert against, plus a success predicate. */
-import { METRICS, RUN_OUTCOMES, SEVERITIES, SUCCESS_OUTCOMES, type RunOutcome } from '../../../src/shared/metrics.ts';
+import {
+  METRICS,
+  RUN_OUTCOMES,
+  SEVERITIES,
+  SUCCESS_OUTCOMES,
+  type RunOutcome,
+} from '../../../src/shared/metrics.ts';
 
 export { METRICS, RUN_OUTCOMES, SEVERITIES };
 export function isSuccessOutcome(outcome: RunOutcome): boolean {

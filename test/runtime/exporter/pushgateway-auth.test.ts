@@ -15,12 +15,30 @@ import { groupPath } from '../../../runtime/exporter/pushgateway.ts';
 import { INVENTORY_CONFIGMAP_KEY, type CollectorInventory } from '../../../src/shared/contract.ts';
 import { JOBS } from '../../../src/shared/metrics.ts';
 import { startPrometheus, startPushgateway, type RunningProcess } from '../../support/processes.ts';
-import { basicAuthHeader, makePushgatewayAuth, type PushgatewayAuthFixture } from '../../support/pushgateway-auth.ts';
+import {
+  basicAuthHeader,
+  makePushgatewayAuth,
+  type PushgatewayAuthFixture,
+} from '../../support/pushgateway-auth.ts';
 import { FakeKubeApi } from '../../support/fake-kube-api.ts';
 import { inventoryConfigMap, inventoryImage, FLEET_NAMESPACE } from '../collector/fixtures.ts';
-import { eventually, startCollector, valueOf as collectorValue, waitFor } from '../collector/harness.ts';
+import {
+  eventually,
+  startCollector,
+  valueOf as collectorValue,
+  waitFor,
+} from '../collector/harness.ts';
 import { COPA_VERSION, IMAGE, exporterOptions, scenario } from './fixtures.ts';
-import { MiniKubeApi, event, makeWorkDir, pushedGroup, removeDir, runExporter, valueOf, requireBundle } from './harness.ts';
+import {
+  MiniKubeApi,
+  event,
+  makeWorkDir,
+  pushedGroup,
+  removeDir,
+  runExporter,
+  valueOf,
+  requireBundle,
+} from './harness.ts';
 import { METRICS } from './outcomes.ts';
 
 const CRONJOB = 'copa-app-auth';
@@ -36,7 +54,10 @@ const workDirs: string[] = [];
 beforeAll(async () => {
   requireBundle();
   auth = await makePushgatewayAuth();
-  pushgateway = await startPushgateway({ webConfigFile: auth.webConfigFile, readyAuthorization: auth.clients.prometheus.header });
+  pushgateway = await startPushgateway({
+    webConfigFile: auth.webConfigFile,
+    readyAuthorization: auth.clients.prometheus.header,
+  });
   kube = await MiniKubeApi.start();
   kubeconfig = await kube.writeKubeconfig(auth.root);
   kube.setConfigMap('copa-fleet', `${CRONJOB}-digest`, {});
@@ -50,15 +71,27 @@ afterAll(async () => {
 });
 
 const put = (authorization?: string, cronjob = CRONJOB) =>
-  fetch(`${pushgateway.url}${groupPath(cronjob)}`, { method: 'PUT', body: BODY, headers: authorization === undefined ? {} : { authorization } });
+  fetch(`${pushgateway.url}${groupPath(cronjob)}`, {
+    method: 'PUT',
+    body: BODY,
+    headers: authorization === undefined ? {} : { authorization },
+  });
 
-async function exporterRun(credentialsDir: string | undefined, outcome: 'patched' | 'push_failed' = 'patched') {
+async function exporterRun(
+  credentialsDir: string | undefined,
+  outcome: 'patched' | 'push_failed' = 'patched',
+) {
   const s = scenario(outcome);
   const podName = `${CRONJOB}-${outcome}-${Date.now()}`;
   kube.setPod('copa-fleet', podName, s.pod(Date.now() - 600_000));
   const workDir = await makeWorkDir(s.files);
   workDirs.push(workDir);
-  const options = exporterOptions({ pushgatewayUrl: pushgateway.url, cronjob: CRONJOB, digestStore: `${CRONJOB}-digest`, ...(credentialsDir !== undefined && { pushgatewayCredentialsDir: credentialsDir }) });
+  const options = exporterOptions({
+    pushgatewayUrl: pushgateway.url,
+    cronjob: CRONJOB,
+    digestStore: `${CRONJOB}-digest`,
+    ...(credentialsDir !== undefined && { pushgatewayCredentialsDir: credentialsDir }),
+  });
   // A short grace: a refused push is permanent (401), it must not be retried for a minute anyway.
   return runExporter({ options: { ...options, graceSeconds: 5 }, workDir, kubeconfig, podName });
 }
@@ -66,15 +99,26 @@ async function exporterRun(credentialsDir: string | undefined, outcome: 'patched
 describe('the Pushgateway with a web config refuses everyone without a credential', () => {
   it('refuses a push without a credential and with a wrong password (401), and stores nothing', async () => {
     expect((await put()).status).toBe(401);
-    expect((await put(basicAuthHeader(auth.clients.exporter.username, 'not-the-password'))).status).toBe(401);
-    expect((await put(basicAuthHeader('intruder', auth.clients.exporter.password))).status).toBe(401);
+    expect(
+      (await put(basicAuthHeader(auth.clients.exporter.username, 'not-the-password'))).status,
+    ).toBe(401);
+    expect((await put(basicAuthHeader('intruder', auth.clients.exporter.password))).status).toBe(
+      401,
+    );
     expect(await pushedGroup(pushgateway.url, CRONJOB, auth.clients.prometheus.header)).toEqual([]);
   });
 
   it('protects reads, the scrape path and the probes too (why the generated probes are tcpSocket)', async () => {
     for (const path of ['/api/v1/metrics', '/metrics', '/-/healthy', '/-/ready']) {
       expect((await fetch(`${pushgateway.url}${path}`)).status, path).toBe(401);
-      expect((await fetch(`${pushgateway.url}${path}`, { headers: { authorization: auth.clients.prometheus.header } })).status, path).toBe(200);
+      expect(
+        (
+          await fetch(`${pushgateway.url}${path}`, {
+            headers: { authorization: auth.clients.prometheus.header },
+          })
+        ).status,
+        path,
+      ).toBe(200);
     }
     // What a tcpSocket probe checks: the listener accepts a connection without any credential.
     await new Promise<void>((resolve, reject) => {
@@ -104,14 +148,20 @@ describe('the Pushgateway with a web config refuses everyone without a credentia
     expect(second.code, second.stderr + JSON.stringify(second.logs)).toBe(0);
     const group = await pushedGroup(pushgateway.url, CRONJOB, auth.clients.prometheus.header);
     // The exporter read the previous group (an authenticated GET) before replacing it.
-    expect(valueOf(group, METRICS.patchSuccessTotal.name, { image: IMAGE, copa_version: COPA_VERSION })).toBe(1);
-    expect(valueOf(group, METRICS.patchFailureTotal.name, { failure_reason: 'push_failed' })).toBe(1);
+    expect(
+      valueOf(group, METRICS.patchSuccessTotal.name, { image: IMAGE, copa_version: COPA_VERSION }),
+    ).toBe(1);
+    expect(valueOf(group, METRICS.patchFailureTotal.name, { failure_reason: 'push_failed' })).toBe(
+      1,
+    );
   });
 
   it('a credential file missing from the mount is reported, not retried for the whole grace', async () => {
     const run = await exporterRun(`${auth.root}/no-such-secret`);
     expect(run.code).toBe(1);
-    expect(String(event(run, 'push_failed')?.error)).toMatch(/cannot read the Pushgateway credential .*no-such-secret\/username: ENOENT/);
+    expect(String(event(run, 'push_failed')?.error)).toMatch(
+      /cannot read the Pushgateway credential .*no-such-secret\/username: ENOENT/,
+    );
   });
 
   it('a real Prometheus scrapes with its own credential (up = 1, the pushed series arrive); without it the target is down', async () => {
@@ -121,14 +171,26 @@ describe('the Pushgateway with a web config refuses everyone without a credentia
         global: { scrape_interval: '1s' },
         scrape_configs: [
           // What the Prometheus Operator makes of the ServiceMonitor's basicAuth (Secret keys username and password).
-          { job_name: 'authenticated', honor_labels: true, basic_auth: { username: auth.clients.prometheus.username, password_file: `${auth.clients.prometheus.dir}/password` }, static_configs: [{ targets: [target] }] },
+          {
+            job_name: 'authenticated',
+            honor_labels: true,
+            basic_auth: {
+              username: auth.clients.prometheus.username,
+              password_file: `${auth.clients.prometheus.dir}/password`,
+            },
+            static_configs: [{ targets: [target] }],
+          },
           { job_name: 'anonymous', honor_labels: true, static_configs: [{ targets: [target] }] },
         ],
       }),
     });
     try {
       const query = async (expr: string) => {
-        const answer = (await (await fetch(`${prometheus.url}/api/v1/query?query=${encodeURIComponent(expr)}`)).json()) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+        const answer = (await (
+          await fetch(`${prometheus.url}/api/v1/query?query=${encodeURIComponent(expr)}`)
+        ).json()) as {
+          data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+        };
         return answer.data.result;
       };
       let up: Record<string, string> = {};
@@ -145,24 +207,52 @@ describe('the Pushgateway with a web config refuses everyone without a credentia
     }
   });
 
-  it('refuses a DELETE without a credential (the failing image\'s group stays); the collector\'s cleanup deletes with its own', async () => {
+  it("refuses a DELETE without a credential (the failing image's group stays); the collector's cleanup deletes with its own", async () => {
     const removed = 'copa-removed-auth';
     expect((await put(auth.clients.exporter.header, removed)).status).toBe(200);
-    expect((await fetch(`${pushgateway.url}${groupPath(removed)}`, { method: 'DELETE' })).status).toBe(401);
-    expect(await pushedGroup(pushgateway.url, removed, auth.clients.prometheus.header)).not.toEqual([]);
+    expect(
+      (await fetch(`${pushgateway.url}${groupPath(removed)}`, { method: 'DELETE' })).status,
+    ).toBe(401);
+    expect(await pushedGroup(pushgateway.url, removed, auth.clients.prometheus.header)).not.toEqual(
+      [],
+    );
 
-    const inventory: CollectorInventory = { namespace: FLEET_NAMESPACE, severitiesInScope: ['Critical'], images: [inventoryImage(`${IMAGE}`, CRONJOB)], exceptions: [] };
+    const inventory: CollectorInventory = {
+      namespace: FLEET_NAMESPACE,
+      severitiesInScope: ['Critical'],
+      images: [inventoryImage(`${IMAGE}`, CRONJOB)],
+      exceptions: [],
+    };
     const cleanup = (credentialsDir?: string) => {
-      const c = new PushgatewayCleanup({ url: pushgateway.url, graceSeconds: 0, intervalMs: 60_000, registry: new Registry(), log: silentLog, ...(credentialsDir !== undefined && { credentialsDir }) });
+      const c = new PushgatewayCleanup({
+        url: pushgateway.url,
+        graceSeconds: 0,
+        intervalMs: 60_000,
+        registry: new Registry(),
+        log: silentLog,
+        ...(credentialsDir !== undefined && { credentialsDir }),
+      });
       c.setInventory({ [INVENTORY_CONFIGMAP_KEY]: JSON.stringify(inventory) });
       return c;
     };
     // Without a credential the cleanup cannot even list the groups.
-    expect(await cleanup().runOnce()).toEqual({ ran: false, deleted: [], waiting: [], failures: 1 });
-    expect(await cleanup(auth.clients.collector.dir).runOnce()).toEqual({ ran: true, deleted: [removed], waiting: [], failures: 0 });
+    expect(await cleanup().runOnce()).toEqual({
+      ran: false,
+      deleted: [],
+      waiting: [],
+      failures: 1,
+    });
+    expect(await cleanup(auth.clients.collector.dir).runOnce()).toEqual({
+      ran: true,
+      deleted: [removed],
+      waiting: [],
+      failures: 0,
+    });
     expect(await pushedGroup(pushgateway.url, removed, auth.clients.prometheus.header)).toEqual([]);
     // The image still in the inventory keeps its group.
-    expect(await pushedGroup(pushgateway.url, CRONJOB, auth.clients.prometheus.header)).not.toEqual([]);
+    expect(await pushedGroup(pushgateway.url, CRONJOB, auth.clients.prometheus.header)).not.toEqual(
+      [],
+    );
   });
 
   it('the collector subprocess, with the flags the generator sets, deletes with its mounted credential', async () => {
@@ -171,13 +261,28 @@ describe('the Pushgateway with a web config refuses everyone without a credentia
     const api = await FakeKubeApi.start();
     api.create('configmaps', inventoryConfigMap([inventoryImage(IMAGE, CRONJOB)]));
     const collector = await startCollector(api, {
-      options: { pushgatewayUrl: pushgateway.url, pushgatewayCleanupGraceSeconds: 0, pushgatewayCredentialsDir: auth.clients.collector.dir },
+      options: {
+        pushgatewayUrl: pushgateway.url,
+        pushgatewayCleanupGraceSeconds: 0,
+        pushgatewayCredentialsDir: auth.clients.collector.dir,
+      },
     });
     try {
-      await waitFor(async () => (await pushedGroup(pushgateway.url, removed, auth.clients.prometheus.header)).length === 0, { what: 'the removed group deleted' });
-      const samples = await eventually(collector, (s) => expect(collectorValue(s, METRICS.pushgatewayGroupsDeletedTotal.name)).toBe(1), 'deletion counted');
+      await waitFor(
+        async () =>
+          (await pushedGroup(pushgateway.url, removed, auth.clients.prometheus.header)).length ===
+          0,
+        { what: 'the removed group deleted' },
+      );
+      const samples = await eventually(
+        collector,
+        (s) => expect(collectorValue(s, METRICS.pushgatewayGroupsDeletedTotal.name)).toBe(1),
+        'deletion counted',
+      );
       expect(collectorValue(samples, METRICS.pushgatewayCleanupFailuresTotal.name)).toBe(0);
-      expect(await pushedGroup(pushgateway.url, CRONJOB, auth.clients.prometheus.header)).not.toEqual([]);
+      expect(
+        await pushedGroup(pushgateway.url, CRONJOB, auth.clients.prometheus.header),
+      ).not.toEqual([]);
     } finally {
       await collector.stop();
       await api.close();

@@ -11,7 +11,17 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPushgateway, type RunningProcess } from '../../support/processes.ts';
 import { COPA_VERSION, IMAGE, exporterOptions, scenario } from './fixtures.ts';
-import { MiniKubeApi, event, makeWorkDir, pushedGroup, removeDir, requireBundle, runExporter, valueOf, type PushedSeries } from './harness.ts';
+import {
+  MiniKubeApi,
+  event,
+  makeWorkDir,
+  pushedGroup,
+  removeDir,
+  requireBundle,
+  runExporter,
+  valueOf,
+  type PushedSeries,
+} from './harness.ts';
 import { METRICS } from './outcomes.ts';
 
 let kube: MiniKubeApi;
@@ -33,13 +43,22 @@ afterAll(async () => {
   await removeDir(scratch);
 });
 
-async function pushRun(pushgateway: RunningProcess, cronjob: string, outcome: 'patched' | 'push_failed'): Promise<void> {
+async function pushRun(
+  pushgateway: RunningProcess,
+  cronjob: string,
+  outcome: 'patched' | 'push_failed',
+): Promise<void> {
   const s = scenario(outcome);
   const podName = `${cronjob}-${outcome}-${Date.now()}`;
   kube.setPod('copa-fleet', podName, s.pod(Date.now() - 600_000));
   const workDir = await makeWorkDir(s.files);
   cleanups.push(() => removeDir(workDir));
-  const run = await runExporter({ options: exporterOptions({ pushgatewayUrl: pushgateway.url, cronjob }), workDir, kubeconfig, podName });
+  const run = await runExporter({
+    options: exporterOptions({ pushgatewayUrl: pushgateway.url, cronjob }),
+    workDir,
+    kubeconfig,
+    podName,
+  });
   expect(run.code, run.stderr + JSON.stringify(run.logs)).toBe(0);
   expect(event(run, 'classified')?.outcome).toBe(outcome);
 }
@@ -62,8 +81,12 @@ describe('a persistent Pushgateway survives its restart', () => {
     await pushRun(pushgateway, cronjob, 'patched');
     await pushRun(pushgateway, cronjob, 'push_failed');
     const before = await pushedGroup(pushgateway.url, cronjob);
-    expect(valueOf(before, METRICS.patchSuccessTotal.name, { image: IMAGE, copa_version: COPA_VERSION })).toBe(1);
-    expect(valueOf(before, METRICS.patchFailureTotal.name, { failure_reason: 'push_failed' })).toBe(1);
+    expect(
+      valueOf(before, METRICS.patchSuccessTotal.name, { image: IMAGE, copa_version: COPA_VERSION }),
+    ).toBe(1);
+    expect(valueOf(before, METRICS.patchFailureTotal.name, { failure_reason: 'push_failed' })).toBe(
+      1,
+    );
 
     // SIGTERM: the Pushgateway writes the file on shutdown (the 5m interval has not passed).
     await pushgateway.stop();
@@ -74,15 +97,25 @@ describe('a persistent Pushgateway survives its restart', () => {
     expect(valueOf(after, 'push_time_seconds')).toBeGreaterThan(0);
     expect(valueOf(after, 'push_time_seconds')).toBe(valueOf(before, 'push_time_seconds'));
     // Heartbeat and last success, which the missing-run and stale-success alerts read, are the pre-restart values.
-    expect(valueOf(after, METRICS.runLastTimestamp.name)).toBe(valueOf(before, METRICS.runLastTimestamp.name));
-    expect(valueOf(after, METRICS.runLastSuccessTimestamp.name)).toBe(valueOf(before, METRICS.runLastSuccessTimestamp.name));
+    expect(valueOf(after, METRICS.runLastTimestamp.name)).toBe(
+      valueOf(before, METRICS.runLastTimestamp.name),
+    );
+    expect(valueOf(after, METRICS.runLastSuccessTimestamp.name)).toBe(
+      valueOf(before, METRICS.runLastSuccessTimestamp.name),
+    );
     expect(valueOf(after, METRICS.runLastOutcome.name, { outcome: 'push_failed' })).toBe(1);
 
     await pushRun(pushgateway, cronjob, 'patched');
     const again = await pushedGroup(pushgateway.url, cronjob);
-    expect(valueOf(again, METRICS.patchSuccessTotal.name, { image: IMAGE, copa_version: COPA_VERSION })).toBe(2);
-    expect(valueOf(again, METRICS.patchFailureTotal.name, { failure_reason: 'push_failed' })).toBe(1);
-    expect(valueOf(again, METRICS.runLastSuccessTimestamp.name)).toBeGreaterThan(valueOf(before, METRICS.runLastSuccessTimestamp.name) ?? Number.POSITIVE_INFINITY);
+    expect(
+      valueOf(again, METRICS.patchSuccessTotal.name, { image: IMAGE, copa_version: COPA_VERSION }),
+    ).toBe(2);
+    expect(valueOf(again, METRICS.patchFailureTotal.name, { failure_reason: 'push_failed' })).toBe(
+      1,
+    );
+    expect(valueOf(again, METRICS.runLastSuccessTimestamp.name)).toBeGreaterThan(
+      valueOf(before, METRICS.runLastSuccessTimestamp.name) ?? Number.POSITIVE_INFINITY,
+    );
   });
 
   it('a crash (SIGKILL) loses nothing written at the last persistence interval', async () => {
@@ -106,6 +139,11 @@ describe('a persistent Pushgateway survives its restart', () => {
     pushgateway = await started({});
     expect(await pushedGroup(pushgateway.url, cronjob)).toEqual([]);
     await pushRun(pushgateway, cronjob, 'patched');
-    expect(valueOf(await pushedGroup(pushgateway.url, cronjob), METRICS.patchSuccessTotal.name, { image: IMAGE, copa_version: COPA_VERSION })).toBe(1);
+    expect(
+      valueOf(await pushedGroup(pushgateway.url, cronjob), METRICS.patchSuccessTotal.name, {
+        image: IMAGE,
+        copa_version: COPA_VERSION,
+      }),
+    ).toBe(1);
   });
 });

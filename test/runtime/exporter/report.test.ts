@@ -20,7 +20,19 @@ import {
   scenario,
   type Scenario,
 } from './fixtures.ts';
-import { MiniKubeApi, POD_NAME, POD_NAMESPACE, event, makeWorkDir, pushedGroup, removeDir, requireBundle, runExporter, valueOf, type ExporterRun } from './harness.ts';
+import {
+  MiniKubeApi,
+  POD_NAME,
+  POD_NAMESPACE,
+  event,
+  makeWorkDir,
+  pushedGroup,
+  removeDir,
+  requireBundle,
+  runExporter,
+  valueOf,
+  type ExporterRun,
+} from './harness.ts';
 
 let pushgateway: RunningProcess;
 let kube: MiniKubeApi;
@@ -36,14 +48,23 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all([pushgateway?.stop(), kube?.close(), ...workDirs.map(removeDir), scratch && removeDir(scratch)]);
+  await Promise.all([
+    pushgateway?.stop(),
+    kube?.close(),
+    ...workDirs.map(removeDir),
+    scratch && removeDir(scratch),
+  ]);
 });
 
 /** Runs one scenario end to end: the pod (created `ageSeconds` ago) served by the API, its files in a work dir. */
 async function runScenario(
   s: Pick<Scenario, 'pod' | 'files' | 'sigtermAtAgeSeconds'>,
   cronjob: string,
-  extra: { podName?: string; options?: Parameters<typeof exporterOptions>[0]; env?: Record<string, string> } = {},
+  extra: {
+    podName?: string;
+    options?: Parameters<typeof exporterOptions>[0];
+    env?: Record<string, string>;
+  } = {},
 ): Promise<{ run: ExporterRun; workDir: string }> {
   const podName = extra.podName ?? `${cronjob}-pod`;
   kube.setPod(POD_NAMESPACE, podName, s.pod(Date.now() - (s.sigtermAtAgeSeconds ?? 600) * 1000));
@@ -72,9 +93,14 @@ describe('counters really count', () => {
       `${METRICS.patchFailureTotal.name}{image="${IMAGE}",failure_reason="timeout",copa_version="${COPA_VERSION}"} 4`,
       '',
     ].join('\n');
-    const seeded = await fetch(`${pushgateway.url}/metrics/job/copa-fleet-exporter/cronjob/${cronjob}`, { method: 'PUT', body: seed });
+    const seeded = await fetch(
+      `${pushgateway.url}/metrics/job/copa-fleet-exporter/cronjob/${cronjob}`,
+      { method: 'PUT', body: seed },
+    );
     expect(seeded.ok).toBe(true);
-    kube.setConfigMap('copa-fleet', DIGEST_STORE, { 'copa-other-image': '{"image":"docker.io/library/other"}' });
+    kube.setConfigMap('copa-fleet', DIGEST_STORE, {
+      'copa-other-image': '{"image":"docker.io/library/other"}',
+    });
 
     const sequence = ['patched', 'push_failed', 'up_to_date', 'patch_failed', 'patched'] as const;
     const lastSuccessAfter: number[] = [];
@@ -87,23 +113,36 @@ describe('counters really count', () => {
     }
 
     const group = await pushedGroup(pushgateway.url, cronjob);
-    expect(valueOf(group, METRICS.patchSuccessTotal.name, { image: IMAGE, copa_version: COPA_VERSION })).toBe(3);
-    expect(valueOf(group, METRICS.patchFailureTotal.name, { failure_reason: 'push_failed' })).toBe(1);
-    expect(valueOf(group, METRICS.patchFailureTotal.name, { failure_reason: 'patch_failed' })).toBe(1);
+    expect(
+      valueOf(group, METRICS.patchSuccessTotal.name, { image: IMAGE, copa_version: COPA_VERSION }),
+    ).toBe(3);
+    expect(valueOf(group, METRICS.patchFailureTotal.name, { failure_reason: 'push_failed' })).toBe(
+      1,
+    );
+    expect(valueOf(group, METRICS.patchFailureTotal.name, { failure_reason: 'patch_failed' })).toBe(
+      1,
+    );
     expect(valueOf(group, METRICS.patchFailureTotal.name, { failure_reason: 'timeout' })).toBe(4);
     expect(group.filter((s) => s.name === METRICS.patchFailureTotal.name)).toHaveLength(3);
 
     // The last-success timestamp moves on successes only.
-    const [afterPatched, afterPushFailed, afterUpToDate, afterPatchFailed, afterLast] = lastSuccessAfter as [number, number, number, number, number];
+    const [afterPatched, afterPushFailed, afterUpToDate, afterPatchFailed, afterLast] =
+      lastSuccessAfter as [number, number, number, number, number];
     expect(afterPushFailed).toBe(afterPatched);
     expect(afterUpToDate).toBeGreaterThan(afterPatched);
     expect(afterPatchFailed).toBe(afterUpToDate);
     expect(afterLast).toBeGreaterThan(afterPatchFailed);
     expect(valueOf(group, METRICS.runLastTimestamp.name)).toBe(afterLast);
     expect(valueOf(group, METRICS.runLastOutcome.name, { outcome: 'patched' })).toBe(1);
-    expect(valueOf(group, METRICS.patchedImageInfo.name, { tag: PATCHED_TAG, digest: PATCHED_DIGEST })).toBe(1);
-    expect(valueOf(group, METRICS.imageVulnerabilities.name, { stage: 'before', severity: 'Critical' })).toBe(2);
-    expect(valueOf(group, METRICS.imageVulnerabilities.name, { stage: 'after', severity: 'Critical' })).toBeUndefined(); // 0: not pushed
+    expect(
+      valueOf(group, METRICS.patchedImageInfo.name, { tag: PATCHED_TAG, digest: PATCHED_DIGEST }),
+    ).toBe(1);
+    expect(
+      valueOf(group, METRICS.imageVulnerabilities.name, { stage: 'before', severity: 'Critical' }),
+    ).toBe(2);
+    expect(
+      valueOf(group, METRICS.imageVulnerabilities.name, { stage: 'after', severity: 'Critical' }),
+    ).toBeUndefined(); // 0: not pushed
     expect(valueOf(group, METRICS.runDurationSeconds.name)).toBeGreaterThan(0);
   });
 
@@ -119,7 +158,12 @@ describe('counters really count', () => {
     const data = kube.configMaps.get(`copa-fleet/${DIGEST_STORE}`)?.data ?? {};
     expect(data['copa-other-image']).toBe('{"image":"docker.io/library/other"}');
     const record = JSON.parse(data[cronjob] ?? '{}') as PatchedDigestRecord;
-    expect(record).toMatchObject({ image: IMAGE, tag: '1.25', patchedTag: PATCHED_TAG, digest: PATCHED_DIGEST });
+    expect(record).toMatchObject({
+      image: IMAGE,
+      tag: '1.25',
+      patchedTag: PATCHED_TAG,
+      digest: PATCHED_DIGEST,
+    });
     // Copa's OpenVEX `fixed` statements, kept as evidence with the digest.
     expect(record.fixed).toEqual(['CVE-2024-45490', 'CVE-2024-6119']);
     expect(record.fixedCount).toBe(2);
@@ -129,34 +173,60 @@ describe('counters really count', () => {
 
 describe('every outcome class yields the right series', () => {
   // Independent groups and pods: run concurrently (vitest's default limit of 5 at a time).
-  it.concurrent.for(SCENARIOS.map((s) => [s.outcome, s] as const))('%s', async ([outcome, s], { expect }) => {
-    const cronjob = `copa-outcome-${outcome.replace(/_/g, '-')}`;
-    const { run } = await runScenario(s, cronjob);
-    expect(run.code, JSON.stringify(run.logs)).toBe(0);
-    const decision = event(run, 'classified');
-    expect(decision).toMatchObject({ outcome, reason: RUN_OUTCOMES[outcome], image: IMAGE, cronjob });
-    expect(Array.isArray(decision?.evidence)).toBe(true);
+  it.concurrent.for(SCENARIOS.map((s) => [s.outcome, s] as const))(
+    '%s',
+    async ([outcome, s], { expect }) => {
+      const cronjob = `copa-outcome-${outcome.replace(/_/g, '-')}`;
+      const { run } = await runScenario(s, cronjob);
+      expect(run.code, JSON.stringify(run.logs)).toBe(0);
+      const decision = event(run, 'classified');
+      expect(decision).toMatchObject({
+        outcome,
+        reason: RUN_OUTCOMES[outcome],
+        image: IMAGE,
+        cronjob,
+      });
+      expect(Array.isArray(decision?.evidence)).toBe(true);
 
-    const group = await pushedGroup(pushgateway.url, cronjob);
-    // Exactly one outcome series: the last outcome, at 1.
-    const outcomes = group.filter((series) => series.name === METRICS.runLastOutcome.name);
-    expect(outcomes.map((series) => [series.labels.outcome, series.value])).toEqual([[outcome, 1]]);
-    if (isSuccessOutcome(outcome)) {
-      expect(valueOf(group, METRICS.patchSuccessTotal.name, { copa_version: COPA_VERSION })).toBe(1);
-      expect(valueOf(group, METRICS.patchFailureTotal.name)).toBeUndefined();
-      expect(valueOf(group, METRICS.runLastSuccessTimestamp.name)).toBe(valueOf(group, METRICS.runLastTimestamp.name));
-    } else {
-      expect(valueOf(group, METRICS.patchFailureTotal.name, { failure_reason: outcome, copa_version: COPA_VERSION })).toBe(1);
-      expect(valueOf(group, METRICS.patchSuccessTotal.name)).toBeUndefined();
-      expect(valueOf(group, METRICS.runLastSuccessTimestamp.name)).toBeUndefined();
-    }
-    expect(valueOf(group, METRICS.patchedImageInfo.name)).toBe(outcome === 'patched' ? 1 : undefined);
-    const before = group.filter((series) => series.name === METRICS.imageVulnerabilities.name && series.labels.stage === 'before');
-    // The severities found (the fixture report has all but Unknown); absent ones are 0.
-    const found = SEVERITIES.filter((severity) => severity !== 'Unknown');
-    const scanned = s.files.scanBefore !== undefined && outcome !== 'report_invalid';
-    expect(before.map((series) => series.labels.severity).sort()).toEqual(scanned ? [...found].sort() : []);
-  });
+      const group = await pushedGroup(pushgateway.url, cronjob);
+      // Exactly one outcome series: the last outcome, at 1.
+      const outcomes = group.filter((series) => series.name === METRICS.runLastOutcome.name);
+      expect(outcomes.map((series) => [series.labels.outcome, series.value])).toEqual([
+        [outcome, 1],
+      ]);
+      if (isSuccessOutcome(outcome)) {
+        expect(valueOf(group, METRICS.patchSuccessTotal.name, { copa_version: COPA_VERSION })).toBe(
+          1,
+        );
+        expect(valueOf(group, METRICS.patchFailureTotal.name)).toBeUndefined();
+        expect(valueOf(group, METRICS.runLastSuccessTimestamp.name)).toBe(
+          valueOf(group, METRICS.runLastTimestamp.name),
+        );
+      } else {
+        expect(
+          valueOf(group, METRICS.patchFailureTotal.name, {
+            failure_reason: outcome,
+            copa_version: COPA_VERSION,
+          }),
+        ).toBe(1);
+        expect(valueOf(group, METRICS.patchSuccessTotal.name)).toBeUndefined();
+        expect(valueOf(group, METRICS.runLastSuccessTimestamp.name)).toBeUndefined();
+      }
+      expect(valueOf(group, METRICS.patchedImageInfo.name)).toBe(
+        outcome === 'patched' ? 1 : undefined,
+      );
+      const before = group.filter(
+        (series) =>
+          series.name === METRICS.imageVulnerabilities.name && series.labels.stage === 'before',
+      );
+      // The severities found (the fixture report has all but Unknown); absent ones are 0.
+      const found = SEVERITIES.filter((severity) => severity !== 'Unknown');
+      const scanned = s.files.scanBefore !== undefined && outcome !== 'report_invalid';
+      expect(before.map((series) => series.labels.severity).sort()).toEqual(
+        scanned ? [...found].sort() : [],
+      );
+    },
+  );
 });
 
 describe('restarts and retries', () => {
@@ -165,11 +235,18 @@ describe('restarts and retries', () => {
     const { run, workDir } = await runScenario(scenario('patched'), cronjob);
     expect(run.code).toBe(0);
     expect(await readFile(jobFiles(workDir).reportedMarker, 'utf8')).toContain('patched');
-    const again = await runExporter({ options: exporterOptions({ pushgatewayUrl: pushgateway.url, cronjob }), workDir, kubeconfig, podName: `${cronjob}-pod` });
+    const again = await runExporter({
+      options: exporterOptions({ pushgatewayUrl: pushgateway.url, cronjob }),
+      workDir,
+      kubeconfig,
+      podName: `${cronjob}-pod`,
+    });
     expect(again.code).toBe(0);
     expect(event(again, 'already_reported')).toBeDefined();
     expect(event(again, 'pushed')).toBeUndefined();
-    expect(valueOf(await pushedGroup(pushgateway.url, cronjob), METRICS.patchSuccessTotal.name)).toBe(1);
+    expect(
+      valueOf(await pushedGroup(pushgateway.url, cronjob), METRICS.patchSuccessTotal.name),
+    ).toBe(1);
   });
 
   it('waits for the run to end: polls its pod until every step has terminated', async () => {
@@ -180,7 +257,11 @@ describe('restarts and retries', () => {
     const readsBefore = kube.podReads;
     const workDir = await makeWorkDir(scenario('patched').files);
     workDirs.push(workDir);
-    const run = await runExporter({ options: exporterOptions({ pushgatewayUrl: pushgateway.url, cronjob }), workDir, kubeconfig });
+    const run = await runExporter({
+      options: exporterOptions({ pushgatewayUrl: pushgateway.url, cronjob }),
+      workDir,
+      kubeconfig,
+    });
     expect(run.code).toBe(0);
     expect(kube.podReads - readsBefore).toBeGreaterThanOrEqual(3);
     expect(event(run, 'classified')?.outcome).toBe('patched');
@@ -192,12 +273,18 @@ describe('restarts and retries', () => {
     const workDir = await makeWorkDir(scenario('patched').files);
     workDirs.push(workDir);
     const run = await runExporter({
-      options: exporterOptions({ pushgatewayUrl: `http://127.0.0.1:${port}`, cronjob: 'copa-app-down', graceSeconds: 3 }),
+      options: exporterOptions({
+        pushgatewayUrl: `http://127.0.0.1:${port}`,
+        cronjob: 'copa-app-down',
+        graceSeconds: 3,
+      }),
       workDir,
       kubeconfig,
     });
     expect(run.code).toBe(1);
-    expect(run.logs.filter((l) => l.event === 'retry' && l.target === 'pushgateway').length).toBeGreaterThanOrEqual(2);
+    expect(
+      run.logs.filter((l) => l.event === 'retry' && l.target === 'pushgateway').length,
+    ).toBeGreaterThanOrEqual(2);
     const failure = event(run, 'push_failed');
     expect(failure?.message).toMatch(/NOT recorded.*--grace-seconds=3/);
     expect(failure?.level).toBe('error');
@@ -212,7 +299,11 @@ describe('restarts and retries', () => {
     workDirs.push(workDir);
     let late: Promise<RunningProcess> | undefined;
     const run = await runExporter({
-      options: exporterOptions({ pushgatewayUrl: `http://127.0.0.1:${port}`, cronjob: 'copa-app-late', graceSeconds: 30 }),
+      options: exporterOptions({
+        pushgatewayUrl: `http://127.0.0.1:${port}`,
+        cronjob: 'copa-app-late',
+        graceSeconds: 30,
+      }),
       workDir,
       kubeconfig,
       onLog: (record) => {
@@ -225,7 +316,9 @@ describe('restarts and retries', () => {
       expect(run.code, JSON.stringify(run.logs)).toBe(0);
       expect(event(run, 'pushed')).toBeDefined();
       const group = await pushedGroup(lateGateway.url, 'copa-app-late');
-      expect(valueOf(group, METRICS.patchFailureTotal.name, { failure_reason: 'push_failed' })).toBe(1);
+      expect(
+        valueOf(group, METRICS.patchFailureTotal.name, { failure_reason: 'push_failed' }),
+      ).toBe(1);
     } finally {
       await lateGateway.stop();
     }
@@ -236,15 +329,28 @@ describe('restarts and retries', () => {
     kube.patchFailures.push(500, 503);
     const { run } = await runScenario(scenario('patched'), 'copa-app-digest-retry');
     expect(run.code).toBe(0);
-    expect(run.logs.filter((l) => l.event === 'retry' && l.target === 'digest-store')).toHaveLength(2);
-    expect(kube.configMaps.get(`copa-fleet/${DIGEST_STORE}`)?.data['copa-app-digest-retry']).toContain(PATCHED_DIGEST);
+    expect(run.logs.filter((l) => l.event === 'retry' && l.target === 'digest-store')).toHaveLength(
+      2,
+    );
+    expect(
+      kube.configMaps.get(`copa-fleet/${DIGEST_STORE}`)?.data['copa-app-digest-retry'],
+    ).toContain(PATCHED_DIGEST);
   });
 
   it('a missing digest store is a clear error and a non-zero exit, but the metrics are pushed', async () => {
-    const { run } = await runScenario(scenario('patched'), 'copa-app-no-store', { options: { pushgatewayUrl: pushgateway.url, digestStore: 'absent' } });
+    const { run } = await runScenario(scenario('patched'), 'copa-app-no-store', {
+      options: { pushgatewayUrl: pushgateway.url, digestStore: 'absent' },
+    });
     expect(run.code).toBe(1);
-    expect(String(event(run, 'digest_not_recorded')?.error)).toMatch(/configmap copa-fleet\/absent: HTTP 404/);
-    expect(valueOf(await pushedGroup(pushgateway.url, 'copa-app-no-store'), METRICS.patchSuccessTotal.name)).toBe(1);
+    expect(String(event(run, 'digest_not_recorded')?.error)).toMatch(
+      /configmap copa-fleet\/absent: HTTP 404/,
+    );
+    expect(
+      valueOf(
+        await pushedGroup(pushgateway.url, 'copa-app-no-store'),
+        METRICS.patchSuccessTotal.name,
+      ),
+    ).toBe(1);
   });
 
   it('an unreadable report is a classified failure, not a crash', async () => {
@@ -253,18 +359,31 @@ describe('restarts and retries', () => {
     const workDir = await makeWorkDir({ copaExit: '1\n' });
     workDirs.push(workDir);
     await mkdir(jobFiles(workDir).scanBefore); // EISDIR when read
-    const run = await runExporter({ options: exporterOptions({ pushgatewayUrl: pushgateway.url, cronjob: 'copa-app-unreadable' }), workDir, kubeconfig });
+    const run = await runExporter({
+      options: exporterOptions({ pushgatewayUrl: pushgateway.url, cronjob: 'copa-app-unreadable' }),
+      workDir,
+      kubeconfig,
+    });
     expect(run.code).toBe(0);
-    expect(event(run, 'classified')).toMatchObject({ outcome: 'report_invalid', rule: 'scan-report' });
+    expect(event(run, 'classified')).toMatchObject({
+      outcome: 'report_invalid',
+      rule: 'scan-report',
+    });
     expect(String((event(run, 'classified')?.evidence as string[])[0])).toContain('unreadable');
   });
 
   it('bad flags are a one-line message and exit code 2', async () => {
     const workDir = await makeWorkDir({});
     workDirs.push(workDir);
-    const run = await runExporter({ options: exporterOptions({ pushgatewayUrl: pushgateway.url, graceSeconds: 0 }), workDir, kubeconfig });
+    const run = await runExporter({
+      options: exporterOptions({ pushgatewayUrl: pushgateway.url, graceSeconds: 0 }),
+      workDir,
+      kubeconfig,
+    });
     expect(run.code).toBe(2);
-    expect(event(run, 'bad_arguments')?.error).toBe('--grace-seconds must be a positive number of seconds');
+    expect(event(run, 'bad_arguments')?.error).toBe(
+      '--grace-seconds must be a positive number of seconds',
+    );
     expect(run.stderr).toBe('');
   });
 });

@@ -28,13 +28,18 @@ describe('runtime/Dockerfile', () => {
     expect(FROMS.length).toBeGreaterThanOrEqual(3);
     const stages = new Set(FROMS.flatMap((l) => /\sAS\s+(\S+)/i.exec(l)?.[1] ?? []));
     for (const from of FROMS) {
-      const image = (from.split(/\s+/)[1] ?? '').replace(/^\$\{(\w+)\}$/, (_, name: string) => ARGS.get(name) ?? '');
+      const image = (from.split(/\s+/)[1] ?? '').replace(
+        /^\$\{(\w+)\}$/,
+        (_, name: string) => ARGS.get(name) ?? '',
+      );
       if (stages.has(image)) continue;
       expect(image, from).toMatch(/^[\w./-]+:[\w.-]+(@sha256:[a-f0-9]{64})?$/);
       expect(image, from).not.toMatch(/:latest$/);
       // node:24.11.1-…: a version tag. Distroless publishes no version tags: its name carries the
       // versions (nodejs24-debian12) and the digest pin is the comment's advice.
-      expect(image, from).toMatch(/:\d+\.\d+\.\d+|^gcr\.io\/distroless\/nodejs\d+-debian\d+:nonroot$/);
+      expect(image, from).toMatch(
+        /:\d+\.\d+\.\d+|^gcr\.io\/distroless\/nodejs\d+-debian\d+:nonroot$/,
+      );
     }
     expect(DOCKERFILE).toMatch(/pin both by digest/);
   });
@@ -68,18 +73,28 @@ describe('runtime/Dockerfile', () => {
     expect(RUNTIME_BIN.copa).toBe('/usr/local/bin/copa');
   });
 
-  it('installs dependencies without the repository\'s prepare step (its sources are not in the build stage)', () => {
+  it("installs dependencies without the repository's prepare step (its sources are not in the build stage)", () => {
     const install = INSTRUCTIONS.find((l) => l.startsWith('RUN npm ci'));
     expect(install).toContain('--ignore-scripts');
-    expect(INSTRUCTIONS.indexOf(install!)).toBeLessThan(INSTRUCTIONS.findIndex((l) => l.startsWith('COPY src/shared')));
+    expect(INSTRUCTIONS.indexOf(install!)).toBeLessThan(
+      INSTRUCTIONS.findIndex((l) => l.startsWith('COPY src/shared')),
+    );
   });
 
   it('installs the launchers at the paths of RUNTIME_BIN', () => {
     const copies = INSTRUCTIONS.filter((l) => l.startsWith('COPY --from=build'));
     for (const bin of [RUNTIME_BIN.exporter, RUNTIME_BIN.collector]) {
       const name = bin.split('/').at(-1) as string;
-      expect(copies.some((c) => c.includes(`/src/runtime/build/bin/${name}`) && c.endsWith(' /app/bin/')), bin).toBe(true);
-      expect(copies.some((c) => c.includes(`/src/runtime/build/${name}.mjs`) && c.endsWith(' /app/')), bin).toBe(true);
+      expect(
+        copies.some(
+          (c) => c.includes(`/src/runtime/build/bin/${name}`) && c.endsWith(' /app/bin/'),
+        ),
+        bin,
+      ).toBe(true);
+      expect(
+        copies.some((c) => c.includes(`/src/runtime/build/${name}.mjs`) && c.endsWith(' /app/')),
+        bin,
+      ).toBe(true);
     }
   });
 

@@ -1,14 +1,25 @@
 /** test/support/processes.ts starts, readies and stops the real binaries the suites rely on. */
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { freePort, startAlertmanager, startProcess, startPrometheus, startPushgateway } from '../../support/processes.ts';
+import {
+  freePort,
+  startAlertmanager,
+  startProcess,
+  startPrometheus,
+  startPushgateway,
+} from '../../support/processes.ts';
 
 describe('test/support/processes', () => {
   it('starts Prometheus with the given rule files loaded, and stops it', async () => {
     const rules = 'groups:\n- name: smoke\n  rules:\n  - record: smoke:up:sum\n    expr: sum(up)\n';
-    const prometheus = await startPrometheus({ configYaml: 'global:\n  scrape_interval: 15s\nscrape_configs: []\n', rulesFiles: { 'smoke.yaml': rules } });
+    const prometheus = await startPrometheus({
+      configYaml: 'global:\n  scrape_interval: 15s\nscrape_configs: []\n',
+      rulesFiles: { 'smoke.yaml': rules },
+    });
     try {
-      const answer = (await (await fetch(`${prometheus.url}/api/v1/rules`)).json()) as { data: { groups: { name: string }[] } };
+      const answer = (await (await fetch(`${prometheus.url}/api/v1/rules`)).json()) as {
+        data: { groups: { name: string }[] };
+      };
       expect(answer.data.groups.map((g) => g.name)).toEqual(['smoke']);
     } finally {
       await prometheus.stop();
@@ -21,7 +32,9 @@ describe('test/support/processes', () => {
     const config = 'route:\n  receiver: none\nreceivers:\n- name: none\n';
     const alertmanager = await startAlertmanager({ configYaml: config });
     try {
-      const status = (await (await fetch(`${alertmanager.url}/api/v2/status`)).json()) as { cluster: { status: string } };
+      const status = (await (await fetch(`${alertmanager.url}/api/v2/status`)).json()) as {
+        cluster: { status: string };
+      };
       expect(status.cluster.status).toBe('disabled');
     } finally {
       await alertmanager.stop();
@@ -33,7 +46,9 @@ describe('test/support/processes', () => {
     const pushgateway = await startPushgateway({ port });
     try {
       expect(pushgateway.url).toBe(`http://127.0.0.1:${port}`);
-      await expect(startPushgateway({ port })).rejects.toThrow(`pushgateway: port ${port} is already in use`);
+      await expect(startPushgateway({ port })).rejects.toThrow(
+        `pushgateway: port ${port} is already in use`,
+      );
     } finally {
       await pushgateway.stop();
     }
@@ -43,7 +58,12 @@ describe('test/support/processes', () => {
 describe('a process that cannot start', () => {
   it('fails with its output', async () => {
     await expect(
-      startProcess({ name: 'broken', command: '/usr/bin/prometheus', args: () => ['--no-such-flag'], readyPath: '/-/ready' }),
+      startProcess({
+        name: 'broken',
+        command: '/usr/bin/prometheus',
+        args: () => ['--no-such-flag'],
+        readyPath: '/-/ready',
+      }),
     ).rejects.toThrow(/broken \(\/usr\/bin\/prometheus\) exited with 1 before it was ready/);
   });
 });
