@@ -82,7 +82,7 @@ const labels = z
  * Prometheus label matchers (name: value, equality). Names follow Prometheus' label name rule;
  * `__`-prefixed names are Prometheus-internal and never present on stored series.
  */
-const promSelector = z.record(
+const promLabelName = () =>
   z
     .string()
     .regex(
@@ -92,7 +92,10 @@ const promSelector = z.record(
     .refine(
       (name) => !name.startsWith('__'),
       'must not start with "__" (reserved for Prometheus-internal labels)',
-    ),
+    );
+
+const promSelector = z.record(
+  promLabelName(),
   z.string().min(1, 'must not be empty: an empty value matches series without the label'),
 );
 
@@ -619,16 +622,7 @@ const prometheusSchema = z
     serviceMonitorLabels: labels
       .default({ release: 'kube-prometheus-stack' })
       .describe('Labels that your Prometheus serviceMonitorSelector matches.'),
-    clusterLabel: z
-      .string()
-      .regex(
-        PROM_LABEL_NAME,
-        'must be a Prometheus label name: letters, digits and "_", not starting with a digit',
-      )
-      .refine(
-        (name) => !name.startsWith('__'),
-        'must not start with "__" (reserved for Prometheus-internal labels)',
-      )
+    clusterLabel: promLabelName()
       .default('cluster')
       .describe(
         "With `clusters`: the external label that tells the clusters' series apart in the global query layer (each cluster's Prometheus sets it to the cluster name); every global rule and panel aggregates and joins by it (kubernetes-mixin's `clusterLabel`). Unused without `clusters`.",
