@@ -26,9 +26,6 @@ import {
   CONFIGMAPS,
   DIGEST_RECORD_LABEL,
   digestRecordName,
-  JOB_CONTAINERS,
-  parseExporterReportArgs,
-  PUSHGATEWAY_CREDENTIALS_DIR,
   type ExporterOptions,
 } from '../../src/shared/contract.ts';
 import { ALERTS, JOBS, RECORDS } from '../../src/shared/metrics.ts';
@@ -46,7 +43,10 @@ import {
 import { startCollector, waitFor, type RunningCollector } from '../runtime/collector/harness.ts';
 import { PATCHED_DIGEST, SOURCE_DIGEST, scenario } from '../runtime/exporter/fixtures.ts';
 import { makeWorkDir, removeDir, runExporter } from '../runtime/exporter/harness.ts';
-import { withShortDebounce } from './support/scenario.ts';
+import {
+  exporterOptionsOf as generatedExporterOptions,
+  withShortDebounce,
+} from './support/scenario.ts';
 
 /** The exporter fixtures' evidence names this repository; the patched image must be it. */
 const APP = 'registry.example.com/team/app';
@@ -93,28 +93,17 @@ describe('end to end: exporter, collector, Pushgateway and Prometheus with the g
     if (found === undefined) throw new Error(`${image} is not in the fleet`);
     return found.name;
   };
-  /** The exporter's options exactly as its generated CronJob passes them (the URL and the credential's mount point moved to this machine). */
+  /** The exporter's options exactly as its generated CronJob passes them (test/e2e/support/scenario.ts). */
   const exporterOptionsOf = (
     image: string,
     pushgatewayUrl: string,
     credentialsDir: string,
-  ): ExporterOptions => {
-    const cronJob = find(objects, 'CronJob', cronjobOf(image)) as unknown as {
-      spec: {
-        jobTemplate: {
-          spec: { template: { spec: { initContainers: { name: string; args: string[] }[] } } };
-        };
-      };
-    };
-    const exporter = cronJob.spec.jobTemplate.spec.template.spec.initContainers.find(
-      (c) => c.name === JOB_CONTAINERS.exporter,
+  ): ExporterOptions =>
+    generatedExporterOptions(
+      find(objects, 'CronJob', cronjobOf(image)),
+      pushgatewayUrl,
+      credentialsDir,
     );
-    if (exporter === undefined) throw new Error('no exporter container');
-    const options = parseExporterReportArgs(exporter.args.slice(1));
-    // The generated Pushgateway authenticates by default: the CronJob points the exporter at its mounted credential.
-    expect(options.pushgatewayCredentialsDir).toBe(PUSHGATEWAY_CREDENTIALS_DIR);
-    return { ...options, pushgatewayUrl, pushgatewayCredentialsDir: credentialsDir };
-  };
   const generated = (kind: string, name: string): KubeObject => find(objects, kind, name);
 
   let api: FakeKubeApi;
