@@ -57,6 +57,10 @@ import {
   type WorkFilesSpec,
 } from '../test/runtime/exporter/fixtures.ts';
 import { makeWorkDir, removeDir, runExporter } from '../test/runtime/exporter/harness.ts';
+import {
+  makePushgatewayAuth,
+  type PushgatewayAuthFixture,
+} from '../test/support/pushgateway-auth.ts';
 import { inventoryYaml } from './fixtures.ts';
 
 export const FLEET_IMAGES = 200;
@@ -286,7 +290,13 @@ export async function benchFleetMetrics(
       (c) => c.name === JOB_CONTAINERS.exporter,
     );
     if (exporter === undefined) throw new Error('no exporter container');
-    return { ...parseExporterReportArgs(exporter.args.slice(1)), pushgatewayUrl };
+    // The generated Pushgateway authenticates: the exporter reads the bench's credential directory
+    // instead of the CronJob's mounted Secret (as the end-to-end tests do).
+    return {
+      ...parseExporterReportArgs(exporter.args.slice(1)),
+      pushgatewayUrl,
+      pushgatewayCredentialsDir: auth!.clients.exporter.dir,
+    };
   };
   const inventoryData = (
     generated('ConfigMap', CONFIGMAPS.inventory).data as Record<string, string>
@@ -297,6 +307,7 @@ export async function benchFleetMetrics(
   const workDir = mkdtempSync(join(tmpdir(), 'copa-bench-fleet-'));
   const api = await FakeKubeApi.start({ maxRequestLog: 1000 });
   let pushgateway: RunningProcess | undefined;
+  let auth: PushgatewayAuthFixture | undefined;
   let collector: RunningCollector | undefined;
   let prometheus: RunningProcess | undefined;
   const clusterPrometheus: RunningProcess[] = [];
@@ -331,7 +342,11 @@ export async function benchFleetMetrics(
     api.load('vulnerabilityreports', reports);
     progress(`${fleet.images.length} images, ${pods.length} pods, ${reports.length} reports`);
 
-    pushgateway = await startPushgateway();
+    auth = await makePushgatewayAuth();
+    pushgateway = await startPushgateway({
+      webConfigFile: auth.webConfigFile,
+      readyAuthorization: auth.clients.prometheus.header,
+    });
     const kubeconfig = api.writeKubeconfig(workDir, fleet.namespace);
     const outcomes: Record<string, number> = {};
     const started = performance.now();
@@ -386,9 +401,13 @@ export async function benchFleetMetrics(
     const collectorSamples = parseExposition(
       await (await fetch(`${collector.url}/metrics`)).text(),
     );
-    const pushed = parseExposition(await (await fetch(`${pushgateway.url}/metrics`)).text()).filter(
-      (s) => s.labels.job === JOBS.exporter,
-    );
+    const pushed = parseExposition(
+      await (
+        await fetch(`${pushgateway.url}/metrics`, {
+          headers: { authorization: auth.clients.prometheus.header },
+        })
+      ).text(),
+    ).filter((s) => s.labels.job === JOBS.exporter);
     const counts = new Map<string, MetricCount>();
     const add = (samples: readonly Sample[], source: MetricCount['source']) => {
       for (const s of samples) {
@@ -423,6 +442,25 @@ export async function benchFleetMetrics(
     if (override !== undefined)
       progress(`rules from ${override} (COPA_BENCH_RULES), not the generated ones`);
     const target = (url: string) => url.replace(/^http:\/\//, '');
+    // `namespace`: the target label a ServiceMonitor in the fleet namespace gives its targets (the rules' selectors match it).
+    const collectorScrape = {
+      job_name: JOBS.collector,
+      honor_labels: true,
+      static_configs: [
+        { targets: [target(collector.url)], labels: { namespace: fleet.namespace } },
+      ],
+    };
+    const pushgatewayScrape = {
+      job_name: JOBS.pushgateway,
+      honor_labels: true,
+      basic_auth: {
+        username: auth.clients.prometheus.username,
+        password_file: join(auth.clients.prometheus.dir, 'password'),
+      },
+      static_configs: [
+        { targets: [target(pushgateway.url)], labels: { namespace: fleet.namespace } },
+      ],
+    };
     if (clusterNames.length > 0) {
       prometheus = await startPrometheus({
         configYaml: stringify({ global: { evaluation_interval: `${SCRAPE_SECONDS}s` } }),
@@ -430,28 +468,7 @@ export async function benchFleetMetrics(
         extraArgs: ['--web.enable-remote-write-receiver'],
       });
       for (const [i, name] of clusterNames.entries()) {
-        // `namespace`: the target label a ServiceMonitor in the fleet namespace gives its targets.
-        const scrape: {
-          job_name: string;
-          honor_labels: boolean;
-          static_configs: { targets: string[]; labels: Record<string, string> }[];
-        }[] = [
-          {
-            job_name: JOBS.collector,
-            honor_labels: true,
-            static_configs: [
-              { targets: [target(collector.url)], labels: { namespace: fleet.namespace } },
-            ],
-          },
-        ];
-        if (i === 0)
-          scrape.push({
-            job_name: JOBS.pushgateway,
-            honor_labels: true,
-            static_configs: [
-              { targets: [target(pushgateway.url)], labels: { namespace: fleet.namespace } },
-            ],
-          });
+        const scrape = i === 0 ? [collectorScrape, pushgatewayScrape] : [collectorScrape];
         clusterPrometheus.push(
           await startPrometheus({
             configYaml: stringify({
@@ -472,18 +489,7 @@ export async function benchFleetMetrics(
             scrape_interval: `${SCRAPE_SECONDS}s`,
             evaluation_interval: `${SCRAPE_SECONDS}s`,
           },
-          scrape_configs: [
-            {
-              job_name: JOBS.collector,
-              honor_labels: true,
-              static_configs: [{ targets: [target(collector.url)] }],
-            },
-            {
-              job_name: JOBS.pushgateway,
-              honor_labels: true,
-              static_configs: [{ targets: [target(pushgateway.url)] }],
-            },
-          ],
+          scrape_configs: [collectorScrape, pushgatewayScrape],
         }),
         rulesFiles: { 'copa-fleet.rules.yaml': rules.content },
       });
@@ -621,6 +627,7 @@ export async function benchFleetMetrics(
       ...clusterPrometheus.map((p) => p.stop()),
     ]);
     await api.close();
+    if (auth !== undefined) rmSync(auth.root, { recursive: true, force: true });
     rmSync(workDir, { recursive: true, force: true });
   }
 }
