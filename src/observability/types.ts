@@ -28,6 +28,11 @@ export interface AlertDefinition {
    * really outputs (test/observability/silence-catalogue.test.ts).
    */
   readonly outputLabels: readonly string[];
+  /**
+   * Multi-cluster fleets: the expression aggregates over the clusters (an alert about an inventory
+   * fact, once per fleet), so its result carries no cluster label. Default: per cluster.
+   */
+  readonly fleetWide?: true;
   /** Static labels besides severity and namespace (they also keep same-named rules distinct). */
   readonly labels?: Readonly<Record<string, string>>;
   /** Go templates over the expression's output labels (`$labels`) and value (`$value`). */

@@ -141,6 +141,12 @@ describe('multi-cluster output', () => {
       'on ()',
       'group(',
     ]);
+    // Alerts about an exception of the inventory are one per exception, over every cluster.
+    const fleetWide = new Set<string>([
+      ALERTS.exceptionExpired,
+      ALERTS.exceptionExpiringSoon,
+      ALERTS.exceptionUnused,
+    ]);
     const findings: string[] = [];
     for (const group of rules.groups) {
       for (const rule of group.rules) {
@@ -148,6 +154,10 @@ describe('multi-cluster output', () => {
         const name = `${group.name} ${rule.alert ?? rule.record}`;
         for (const match of expr.matchAll(/\b(by|on) \(([^)]*)\)/g)) {
           const labels = match[2]!.split(',').map((l) => l.trim());
+          if (fleetWide.has(rule.alert ?? '')) {
+            if (labels.includes(LABEL)) findings.push(`${name}: ${match[0]} in a fleet-wide alert`);
+            continue;
+          }
           if (labels.includes(LABEL)) continue;
           if (group.name === 'copa-fleet.drift' && crossCluster.has(match[0])) continue;
           findings.push(`${name}: ${match[0]}`);
