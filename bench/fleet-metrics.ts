@@ -16,7 +16,7 @@
  * expressions as instant queries (no storage writes, no scheduling).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { inventorySchema } from '../src/inventory/schema.ts';
@@ -207,6 +207,10 @@ export interface FleetMetricsFigures {
   readonly slowestRules: readonly RuleCost[];
   /** Group name -> sum over its rules of the fastest of 3 instant queries of the rule's expression, ms. */
   readonly ruleQueryMs: Readonly<Record<string, number>>;
+  /** Per group: the samples its expressions read as queries (`stats=all` totalQueryableSamples), independent of the load. */
+  readonly ruleQuerySamples: Readonly<Record<string, number>>;
+  /** The 1-minute load average at the end of the readings. */
+  readonly loadAfterReadings: number;
   readonly ruleSeries: number;
   /** Share of the readings' wall time in which some task waited for a CPU (other load on the VM), if known. */
   readonly cpuStallShare: number | undefined;
@@ -538,6 +542,7 @@ export async function benchFleetMetrics(
       await new Promise((r) => setTimeout(r, SCRAPE_SECONDS * 1000));
     }
     const stallAfter = cpuStallMicros();
+    const loadAfterReadings = loadavg()[0] ?? Number.NaN;
     const cpuStallShare =
       stallBefore === undefined || stallAfter === undefined
         ? undefined
@@ -547,27 +552,39 @@ export async function benchFleetMetrics(
       parse(rules.content) as { groups: { name: string; rules: { expr: string }[] }[] }
     ).groups;
     const queryMs: Record<string, number> = {};
+    const querySamples: Record<string, number> = {};
     for (const group of ruleGroups) {
       let sum = 0;
+      let samples = 0;
       for (const rule of group.rules) {
         let best = Infinity;
+        let read = 0;
         for (let i = 0; i < 3; i++) {
           const t = performance.now();
           const response = await fetch(
-            `${prometheus.url}/api/v1/query?query=${encodeURIComponent(rule.expr)}`,
+            `${prometheus.url}/api/v1/query?stats=all&query=${encodeURIComponent(rule.expr)}`,
           );
-          await response.text();
+          const body = (await response.json()) as {
+            data?: { stats?: { samples?: { totalQueryableSamples?: number } } };
+          };
           best = Math.min(best, performance.now() - t);
+          read = body.data?.stats?.samples?.totalQueryableSamples ?? Number.NaN;
         }
         sum += best;
+        samples += read;
         if (best > 5)
-          progress(`  ${group.name}: ${best.toFixed(1)} ms for ${rule.expr.slice(0, 140)}`);
+          progress(
+            `  ${group.name}: ${best.toFixed(1)} ms, ${read} samples for ${rule.expr.slice(0, 140)}`,
+          );
       }
       queryMs[group.name] = sum;
+      querySamples[group.name] = samples;
     }
     progress(
-      `rule groups as queries (sum of fastest of 3, HTTP included): ${Object.entries(queryMs)
-        .map(([g, ms]) => `${g}=${ms.toFixed(1)}ms`)
+      `rule groups as queries (sum of fastest of 3, HTTP included; samples read): ${Object.entries(
+        queryMs,
+      )
+        .map(([g, ms]) => `${g}=${ms.toFixed(1)}ms/${querySamples[g]}`)
         .join(', ')}`,
     );
     const ruleGroupsMs = Object.fromEntries(
@@ -616,6 +633,8 @@ export async function benchFleetMetrics(
       ruleGroupsMedianMs,
       slowestRules,
       ruleQueryMs: queryMs,
+      ruleQuerySamples: querySamples,
+      loadAfterReadings,
       ruleSeries: headSeries,
       cpuStallShare,
     };

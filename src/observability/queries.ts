@@ -142,6 +142,18 @@ export class FleetQueries {
     return this.clusters === undefined ? {} : { [this.clusters.label]: this.clusters.patch };
   }
 
+  /**
+   * The same queries with every collector series kept to the patch cluster: for the concerns of the
+   * patch pipeline (CronJobs, exporters, Pushgateway), whose series exist only there. Their joins
+   * with the inventory (which every collector exports) then read one cluster's copy, not all.
+   */
+  get patchPipeline(): FleetQueries {
+    const scope = this.clusters;
+    if (scope === undefined) return this;
+    const collector = { ...this.selectors.collector, [scope.label]: scope.patch };
+    return new FleetQueries({ ...this.selectors, collector }, scope, this.filter);
+  }
+
   /** The grouping labels of an aggregation or join: `labels`, after the cluster label in a multi-cluster fleet. */
   private grouping(labels: readonly string[]): string[] {
     return this.clusters === undefined
@@ -217,7 +229,8 @@ export class FleetQueries {
     // Per cluster: two clusters' collector pods may have the same `instance` (pod IP and port).
     const targets = `group ${this.by(L.instance)} (${sel(UPSTREAM.up.name, collector, this.filter)})`;
     let expr = `(${raw} and ${this.on(L.instance)} ${targets})`;
-    for (const label of WORKLOAD_LABELS)
+    // Only the labels the family has: for the others no `exported_*` label exists, the copy is a no-op.
+    for (const label of WORKLOAD_LABELS.filter((name) => metric.labels.includes(name)))
       expr = `label_replace(${expr}, "${label}", "$1", "${EXPORTED_PREFIX}${label}", "(.+)")`;
     return expr;
   }

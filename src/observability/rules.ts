@@ -11,8 +11,9 @@ import type { IRule } from '@kubernetes-models/prometheus-operator/monitoring.co
 import type { IRuleGroup } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/RuleGroup';
 import { L } from '../shared/metrics.ts';
 import { formatPromql } from './promql-format.ts';
+import type { ClusterScope } from './queries.ts';
 import type { ObservabilitySettings } from './settings.ts';
-import type { AlertDefinition, AlertName, Concern } from './types.ts';
+import type { AlertDefinition, AlertName, Concern, RuleGroupSuffix } from './types.ts';
 
 /** Prefix of every rule group name. */
 export const GROUP_PREFIX = 'copa-fleet';
@@ -51,22 +52,40 @@ function alertRule(settings: ObservabilitySettings, definition: AlertDefinition)
   };
 }
 
+/**
+ * `{ group }` in a multi-cluster fleet's global rules, whose joins read every cluster's series
+ * (the single-cluster groups stay within the budget whole): spread a rule over a group of its own.
+ */
+export function globalGroup(
+  clusters: ClusterScope | undefined,
+  group: RuleGroupSuffix,
+): { readonly group?: RuleGroupSuffix } {
+  return clusters === undefined ? {} : { group };
+}
+
 export function ruleGroups(
   settings: ObservabilitySettings,
   concerns: readonly Concern[],
 ): IRuleGroup[] {
-  return concerns
-    .filter((concern) => concern.records.length + concern.alerts.length > 0)
-    .map((concern) => ({
-      name: `${GROUP_PREFIX}.${concern.name}`,
-      rules: [
-        // The fleet's selector for records (queries.ts): two fleets' rules in one Prometheus write distinct series.
-        ...concern.records.map((rule): IRule => ({
-          record: rule.record,
-          expr: formatPromql(rule.expr),
-          labels: { ...settings.q.selectors.records },
-        })),
-        ...concern.alerts.map((alert) => alertRule(settings, alert)),
-      ],
-    }));
+  return concerns.flatMap((concern) => {
+    // The concern's own group first, then its split-off groups in the order their rules come.
+    const groups = new Map<string, IRule[]>([[concern.name, []]]);
+    const add = (suffix: RuleGroupSuffix | undefined, rule: IRule) => {
+      const name = suffix === undefined ? concern.name : `${concern.name}-${suffix}`;
+      const rules = groups.get(name);
+      if (rules === undefined) groups.set(name, [rule]);
+      else rules.push(rule);
+    };
+    // The fleet's selector for records (queries.ts): two fleets' rules in one Prometheus write distinct series.
+    for (const rule of concern.records)
+      add(rule.group, {
+        record: rule.record,
+        expr: formatPromql(rule.expr),
+        labels: { ...settings.q.selectors.records },
+      });
+    for (const alert of concern.alerts) add(alert.group, alertRule(settings, alert));
+    return [...groups]
+      .filter(([, rules]) => rules.length > 0)
+      .map(([name, rules]) => ({ name: `${GROUP_PREFIX}.${name}`, rules }));
+  });
 }

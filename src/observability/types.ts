@@ -11,9 +11,19 @@ export type AlertName = (typeof ALERTS)[keyof typeof ALERTS];
 export type RecordName =
   (typeof RECORDS)[keyof typeof RECORDS] | (typeof GLOBAL_RECORDS)[keyof typeof GLOBAL_RECORDS];
 
+/**
+ * A rule group of its own within the concern's rules (`copa-fleet.<concern>-<group>`, after the
+ * concern's group): Prometheus evaluates the rules of a group one after the other and the groups
+ * concurrently, so a costly part split off keeps every group within the rule-cost budget
+ * (docs/benchmarks.md). A rule there reads the concern's records as their group last wrote them
+ * (at most one evaluation interval old; promtool evaluates the groups in file order).
+ */
+export type RuleGroupSuffix = 'compliance' | 'alerts' | 'age' | `alerts-${string}`;
+
 export interface RecordingRule {
   readonly record: RecordName;
   readonly expr: string;
+  readonly group?: RuleGroupSuffix;
 }
 
 export interface AlertDefinition {
@@ -33,6 +43,7 @@ export interface AlertDefinition {
    * fact, once per fleet), so its result carries no cluster label. Default: per cluster.
    */
   readonly fleetWide?: true;
+  readonly group?: RuleGroupSuffix;
   /** Static labels besides severity and namespace (they also keep same-named rules distinct). */
   readonly labels?: Readonly<Record<string, string>>;
   /** Go templates over the expression's output labels (`$labels`) and value (`$value`). */
