@@ -584,8 +584,6 @@ export const RECORDS = {
 export const GLOBAL_RECORDS = {
   /** The latest patched digests of inventoried CronJobs, by image and digest (the patch cluster's, for every cluster). */
   patchedDigests: 'fleet:patched_digests:group',
-  /** Running containers of inventoried images by cluster, workload namespace (exported_namespace), image and running digest. */
-  runningDigestContainers: 'fleet:running_digest_containers:max',
   /** Running containers on a digest that is none of their image's latest patched digests, by cluster, namespace, image and digest. */
   driftedDigestContainers: 'fleet:drifted_digest_containers:sum',
 } as const;

@@ -21,7 +21,7 @@
 import { ALERTS, GLOBAL_RECORDS, L, METRICS, RECORDS } from '../../shared/metrics.ts';
 import { noneIfCollected, statPanel, steps, tablePanel } from '../panels.ts';
 import { by, copyLabel, on } from '../promql.ts';
-import { UPSTREAM, type FleetQueries } from '../queries.ts';
+import { UPSTREAM, type FleetQueries, type SourcedMetric } from '../queries.ts';
 import type { ObservabilitySettings } from '../settings.ts';
 import { globalGroup } from '../rules.ts';
 import type { AlertDefinition, Concern, RecordingRule, RuleGroupSuffix } from '../types.ts';
@@ -40,34 +40,33 @@ const UNPATCHED_DIGEST_FOR = '30m';
 function globalDrift(q: FleetQueries): {
   records: RecordingRule[];
   drifted: string;
-  running: string;
+  critical: string;
   unavailable: string;
 } {
   const scope = q.clusters;
   if (scope === undefined) throw new Error('globalDrift: not a multi-cluster fleet');
   const patchedExpr = `group ${by(image, digest)} (${q.inInventory(q.series(METRICS.patchedImageInfo))})`;
   const patched = q.record(GLOBAL_RECORDS.patchedDigests);
-  // The record's `namespace` is the fleet's (rule label): the workload namespace travels in exported_namespace.
-  const runningExpr = `max ${q.by(exportedNamespace, image, digest)} (${copyLabel(q.series(METRICS.runningDigestContainers), exportedNamespace, namespace)})`;
-  const running = q.record(GLOBAL_RECORDS.runningDigestContainers);
-  const driftedExpr = `(${running} unless ${on(image, digest)} ${patched}) and ${on(image)} group ${by(image)} (${patched})`;
+  // Per (cluster, workload namespace, image, digest), replicas deduplicated. The workload namespace
+  // travels in exported_namespace: a record's `namespace` is the fleet's (rule label).
+  const perWorkload = (metric: SourcedMetric) =>
+    `max ${q.by(exportedNamespace, image, digest)} (${copyLabel(q.series(metric), exportedNamespace, namespace)})`;
+  const driftedExpr = `(${perWorkload(METRICS.runningDigestContainers)} unless ${on(image, digest)} ${patched}) and ${on(image)} group ${by(image)} (${patched})`;
   const inPatchCluster = { [scope.label]: scope.patch };
   // Known: the patch cluster's pushed series reach the global layer, or the patch cluster reports
   // and no CronJob has been scheduled yet (nothing patched, nothing to know).
   const known =
     `group(${q.series(UPSTREAM.pushTimeSeconds)})` +
     ` or (group(${q.series(UPSTREAM.up, inPatchCluster)} == 1) unless group(${q.series(METRICS.cronjobLastScheduleTimestamp, inPatchCluster)}))`;
-  // The clusters with running digests: the record of this evaluation (same group, recorded before).
-  const unavailable = `group ${q.by()} (${running}) unless ${on()} (${known})`;
+  const unavailable = `group ${q.by()} (${q.series(METRICS.runningDigestContainers)}) unless ${on()} (${known})`;
   return {
     // The join once per evaluation; the records, the alert and the table read its result.
     records: [
-      { record: GLOBAL_RECORDS.runningDigestContainers, expr: runningExpr },
       { record: GLOBAL_RECORDS.patchedDigests, expr: patchedExpr },
       { record: GLOBAL_RECORDS.driftedDigestContainers, expr: driftedExpr },
     ],
     drifted: q.record(GLOBAL_RECORDS.driftedDigestContainers),
-    running,
+    critical: perWorkload(METRICS.runningDigestCriticalContainers),
     unavailable,
   };
 }
@@ -129,10 +128,11 @@ export function driftConcern(settings: ObservabilitySettings) {
     global === undefined
       ? `max(${q.series(METRICS.noncompliantContainers)})`
       : // Drifted, or on a digest with a Critical CVE (the collector's per-digest count, as in
-        // fleet_noncompliant_containers): each container once; 0 in a cluster with neither.
-        `(sum ${q.by()} (${global.running} and ${q.on(image, digest)} (` +
-        `group ${q.by(image, digest)} (${global.drifted}) or group ${q.by(image, digest)} (${q.series(METRICS.runningDigestCriticalContainers)})))` +
-        ` or ${q.constant(0)})`;
+        // fleet_noncompliant_containers), each container once: the drifted ones plus the Critical
+        // ones not drifted (both are properties of a cluster's digest, counted per namespace); 0 in
+        // a cluster with neither.
+        `((sum ${q.by()} (${global.drifted}) or ${q.constant(0)})` +
+        ` + (sum ${q.by()} (${global.critical} unless ${q.on(exportedNamespace, image, digest)} ${global.drifted}) or ${q.constant(0)}))`;
   const driftedByNamespace = copyLabel(
     `count ${q.by(namespace, image)} (${drift} == 1)`,
     exportedNamespace,
