@@ -147,18 +147,18 @@ export function reportQueries(window: ReportWindow, settings: ObservabilitySetti
     instant(
       'inventory',
       'Inventory entries during the period',
-      `max ${by(image, cronjob, team)} (last_over_time(${q.series(METRICS.inventoryImageInfo)}[${P}]))`,
+      `max ${by(image, cronjob, team)} (${q.overTime('last_over_time', METRICS.inventoryImageInfo, P)})`,
     ),
     instant('inventoryAtEnd', 'Inventory entries at the report time', q.inventory.byCronjobTeam),
     instant(
       'slaHours',
       'SLA hours per image and severity (last known in the period)',
-      `max ${by(image, severity)} (last_over_time(${q.series(METRICS.inventorySlaHours)}[${P}]))`,
+      `max ${by(image, severity)} (${q.overTime('last_over_time', METRICS.inventorySlaHours, P)})`,
     ),
     instant(
       'scheduleInterval',
       'Schedule interval per image, seconds (last known in the period)',
-      `max ${by(image)} (last_over_time(${q.series(METRICS.inventoryScheduleIntervalSeconds)}[${P}]))`,
+      `max ${by(image)} (${q.overTime('last_over_time', METRICS.inventoryScheduleIntervalSeconds, P)})`,
     ),
 
     instant(
@@ -188,7 +188,7 @@ export function reportQueries(window: ReportWindow, settings: ObservabilitySetti
     instant(
       'cveLastAge',
       'Per CVE seen in the period: age at its last sample, hours',
-      perCve(`max_over_time(${age}[${P}])`),
+      perCve(q.overTime('max_over_time', METRICS.imageCveAgeHours, P)),
     ),
     instant('cveAtStart', 'Per CVE open at the period start: age, hours', perCve(age), start),
     instant('cveAtEnd', 'Per CVE open at the report time: age, hours', perCve(age)),
@@ -212,7 +212,7 @@ export function reportQueries(window: ReportWindow, settings: ObservabilitySetti
     range(
       'breachesPerDay',
       `SLA breaches counted per ${B} (image_patch_sla_breach_total steps; a counter reset counts nothing)`,
-      `sum(clamp_min(max ${breachKey} (${breaches}) - max ${breachKey} (${breaches} offset ${B}), 0) or max ${breachKey} (${breaches})) or vector(0)`,
+      `sum(clamp_min(max ${breachKey} (${breaches}) - max ${breachKey} (${q.offset(METRICS.slaBreachTotal, B)}), 0) or max ${breachKey} (${breaches})) or vector(0)`,
       bucket,
       start + bucket,
     ),
@@ -226,7 +226,7 @@ export function reportQueries(window: ReportWindow, settings: ObservabilitySetti
     instant(
       'scanAgeMax',
       'Oldest scan per running image during the period, seconds',
-      `max ${by(image)} (max_over_time(${q.series(METRICS.imageScanAgeSeconds)}[${P}]))`,
+      `max ${by(image)} (${q.overTime('max_over_time', METRICS.imageScanAgeSeconds, P)})`,
     ),
     {
       id: 'exceptions',

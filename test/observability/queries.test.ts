@@ -15,7 +15,7 @@ const withPrometheus = (prometheus: object) =>
 describe('fleet selectors', () => {
   it('default to the target labels of the generated ServiceMonitors: job and the fleet namespace', () => {
     expect(fleetSelectors(fleetOf(inventoryInput))).toEqual({
-      collector: { job: JOBS.collector, namespace: NAMESPACE },
+      collector: [{ matchers: { job: JOBS.collector, namespace: NAMESPACE }, regex: {} }],
       exporter: { job: JOBS.exporter, namespace: NAMESPACE },
       records: { namespace: NAMESPACE },
     });
@@ -36,12 +36,18 @@ describe('fleet selectors', () => {
     const selectors = fleetSelectors(
       withPrometheus({ selectors: { collector: { job: 'copa', cluster: 'eu-1' } } }),
     );
-    expect(selectors.collector).toEqual({ job: 'copa', cluster: 'eu-1' });
+    expect(selectors.collector).toEqual([
+      { matchers: { job: 'copa', cluster: 'eu-1' }, regex: {} },
+    ]);
     expect(selectors.exporter).toEqual({ job: JOBS.exporter, namespace: NAMESPACE });
   });
 
   it('quote values as PromQL strings', () => {
-    const q = new FleetQueries({ collector: { cluster: 'a"b\\c' }, exporter: {}, records: {} });
+    const q = new FleetQueries({
+      collector: [{ matchers: { cluster: 'a"b\\c' }, regex: {} }],
+      exporter: {},
+      records: {},
+    });
     const expr = q.series(METRICS.runningContainers);
     expect(expr).toBe('fleet_running_containers{cluster="a\\"b\\\\c"}');
     // lezer marks what it could not parse with error nodes (the ⚠ of the printed tree).

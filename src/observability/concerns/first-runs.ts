@@ -87,8 +87,8 @@ export function firstRunsConcern(settings: ObservabilitySettings) {
         outputLabels: [L.image, L.cronjob, L.team],
         // Read across short collector gaps, so that a restart does not restart the hour.
         expr:
-          `group ${q.by(image, cronjob, team)} (last_over_time(${q.series(METRICS.inventoryImageInfo, q.patchCluster)}[${COLLECTOR_GAP_TOLERANCE}]))` +
-          ` unless ${q.on(image, cronjob)} last_over_time(${q.series(METRICS.cronjobCreatedTimestamp)}[${COLLECTOR_GAP_TOLERANCE}])`,
+          `group ${q.by(image, cronjob, team)} (${q.overTime('last_over_time', METRICS.inventoryImageInfo, COLLECTOR_GAP_TOLERANCE, q.patchCluster)})` +
+          ` unless ${q.on(image, cronjob)} ${q.overTime('last_over_time', METRICS.cronjobCreatedTimestamp, COLLECTOR_GAP_TOLERANCE)}`,
         for: CRONJOB_MISSING_FOR,
         severity: 'warning',
         labels: { [missingReason]: 'cronjob_missing' },
