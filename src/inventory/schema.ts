@@ -776,6 +776,16 @@ const clusterSchema = z
       })
       .prefault({})
       .describe("Overrides for this cluster's Prometheus."),
+    // Named so that the mistake gets its own message rather than "unknown key".
+    grafana: z
+      .never({
+        error:
+          'a cluster carries no dashboard (its directory has no observability output; the dashboard is in dist/global/): set `global.grafana` instead',
+      })
+      .optional()
+      .describe(
+        'Not accepted: a cluster directory carries no rules and no dashboard (they are in `dist/global/`); Grafana labels of the global layer are `global.grafana`.',
+      ),
   })
   .describe('One cluster of a multi-cluster fleet.');
 
@@ -803,7 +813,9 @@ const globalSchema = z
           .string()
           .min(1)
           .optional()
-          .describe('Folder annotation (`grafana_folder`) of that ConfigMap. Default: `grafana.folder`.'),
+          .describe(
+            'Folder annotation (`grafana_folder`) of that ConfigMap. Default: `grafana.folder`.',
+          ),
       })
       .prefault({})
       .describe("Overrides for the global layer's Grafana."),
@@ -1015,13 +1027,6 @@ function checkClusters(clusters: readonly unknown[], ctx: Ctx): void {
         });
       else names.set(name, index);
     }
-    if (entry?.grafana !== undefined)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['clusters', index, 'grafana'],
-        message:
-          'a cluster carries no dashboard (its directory has no observability output; the dashboard is in dist/global/): set `global.grafana` instead',
-      });
     const roles = asArray(entry?.roles);
     if (roles.includes('patch')) patch.push(index);
     const seen = new Set<unknown>();
@@ -1070,7 +1075,8 @@ function checkClusterNamespaces(inventory: Loose, ctx: Ctx): void {
       const roles = asArray(entry?.roles);
       if (source === 'exporter' && !roles.includes('patch')) return;
       const namespace = typeof entry?.namespace === 'string' ? entry.namespace : fleetNamespace;
-      if (namespace !== pinned)
+      // An invalid namespace has its own error.
+      if (namespace !== pinned && DNS_LABEL.test(namespace))
         ctx.addIssue({
           code: 'custom',
           path: ['prometheus', 'selectors', source, 'namespace'],

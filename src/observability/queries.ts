@@ -124,12 +124,14 @@ function collectorDefaults(
     return [{ matchers: { [L.job]: JOBS.collector, [L.namespace]: only }, regex: {} }];
   // Cluster names are DNS labels (no regex metacharacters) and Prometheus anchors regex
   // matchers: the alternation matches exactly these names.
-  return [...byNamespace].sort(([a], [b]) => (a < b ? -1 : 1)).map(([ns, names]) => {
-    const matchers = { [L.job]: JOBS.collector, [L.namespace]: ns };
-    return names.length === 1
-      ? { matchers: { ...matchers, [clusters.label]: names[0] ?? '' }, regex: {} }
-      : { matchers, regex: { [clusters.label]: names.join('|') } };
-  });
+  return [...byNamespace]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([ns, names]) => {
+      const matchers = { [L.job]: JOBS.collector, [L.namespace]: ns };
+      return names.length === 1
+        ? { matchers: { ...matchers, [clusters.label]: names[0] ?? '' }, regex: {} }
+        : { matchers, regex: { [clusters.label]: names.join('|') } };
+    });
 }
 
 export function clusterScope(fleet: Fleet): ClusterScope | undefined {
@@ -151,6 +153,24 @@ export function clusterScope(fleet: Fleet): ClusterScope | undefined {
 const WORKLOAD_LABELS: readonly string[] = [L.namespace, L.pod, L.container];
 /** Prefix Prometheus gives a scraped label that collides with a target label (honor_labels: false). */
 const EXPORTED_PREFIX = 'exported_';
+
+/**
+ * `scope` with `matchers` added, or undefined where no series can match both. The regex
+ * alternatives are collectorDefaults' alternations of literal cluster names.
+ */
+function narrow(scope: ScopeMatchers, matchers: Matchers): ScopeMatchers | undefined {
+  const regex: Record<string, string> = { ...scope.regex };
+  for (const [name, value] of Object.entries(matchers)) {
+    const fixed = scope.matchers[name];
+    if (fixed !== undefined && fixed !== value) return undefined;
+    const pattern = regex[name];
+    if (pattern !== undefined) {
+      if (!new RegExp(`^(?:${pattern})$`).test(value)) return undefined;
+      delete regex[name];
+    }
+  }
+  return { matchers: { ...scope.matchers, ...matchers }, regex };
+}
 
 /** The equality matchers every alternative has (same label, same value). */
 function common(scopes: readonly ScopeMatchers[]): Matchers {
@@ -240,8 +260,8 @@ export class FleetQueries {
       return this.workload(metric, matchers, regex);
     if (metric.source === 'exporter')
       return sel(metric.name, { ...this.selectors.exporter, ...matchers }, this.filter, regex);
-    return this.union((scope) =>
-      sel(metric.name, { ...scope.matchers, ...matchers }, scope.regex, this.filter, regex),
+    return this.union(matchers, (scope) =>
+      sel(metric.name, scope.matchers, scope.regex, this.filter, regex),
     );
   };
 
@@ -271,14 +291,26 @@ export class FleetQueries {
       throw new Error(`${metric.name} names a workload: it is a join, not a vector selector`);
     if (metric.source === 'exporter')
       return wrap(sel(metric.name, { ...this.selectors.exporter, ...matchers }, this.filter));
-    return this.union((scope) =>
-      wrap(sel(metric.name, { ...scope.matchers, ...matchers }, scope.regex, this.filter)),
+    return this.union(matchers, (scope) =>
+      wrap(sel(metric.name, scope.matchers, scope.regex, this.filter)),
     );
   }
 
-  /** `each(alternative)` of every collector selector alternative, `or`ed (one: no parentheses, today's expression). */
-  private union(each: (scope: ScopeMatchers) => string): string {
-    const parts = this.selectors.collector.map(each);
+  /**
+   * `each(alternative)` of every collector selector alternative narrowed by `matchers`, `or`ed (one:
+   * no parentheses, today's expression). An alternative that `matchers` contradicts (e.g.
+   * `q.patchCluster` against another cluster's namespace) is left out, never overwritten: that would
+   * pair the patch cluster with another cluster's namespace.
+   */
+  private union(matchers: Matchers, each: (scope: ScopeMatchers) => string): string {
+    const parts = this.selectors.collector.flatMap((scope) => {
+      const narrowed = narrow(scope, matchers);
+      return narrowed === undefined ? [] : [each(narrowed)];
+    });
+    if (parts.length === 0)
+      throw new Error(
+        `no collector selector of this fleet admits ${JSON.stringify(matchers)}: a cluster outside the inventory?`,
+      );
     return parts.length === 1 ? (parts[0] as string) : `(${parts.join(' or ')})`;
   }
 

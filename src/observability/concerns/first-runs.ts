@@ -65,7 +65,7 @@ export function firstRunsConcern(settings: ObservabilitySettings) {
     severity: 'warning',
     labels: { [missingReason]: reason },
     summary: missingSummary(reason),
-    description: `CronJob ${settings.namespace}/{{ $labels.${cronjob} }} ({{ $labels.${image} }})${description}`,
+    description: `CronJob ${settings.cronjobNamespace}/{{ $labels.${cronjob} }} ({{ $labels.${image} }})${description}`,
   });
   return {
     name: 'first-runs',
@@ -94,7 +94,7 @@ export function firstRunsConcern(settings: ObservabilitySettings) {
         labels: { [missingReason]: 'cronjob_missing' },
         summary: missingSummary('cronjob_missing'),
         description:
-          `{{ $labels.${image} }} is in the inventory, but its CronJob ${settings.namespace}/{{ $labels.${cronjob} }} has not existed for ${CRONJOB_MISSING_FOR}: ` +
+          `{{ $labels.${image} }} is in the inventory, but its CronJob ${settings.cronjobNamespace}/{{ $labels.${cronjob} }} has not existed for ${CRONJOB_MISSING_FOR}: ` +
           'the generated manifests were not applied, or the CronJob was deleted. The image gets no patches.',
       },
     ],
