@@ -4,7 +4,12 @@
  */
 import { parser } from '@prometheus-io/lezer-promql';
 import { describe, expect, it } from 'vitest';
-import { FleetQueries, fleetSelectors, UPSTREAM } from '../../src/observability/queries.ts';
+import {
+  clusterScope,
+  FleetQueries,
+  fleetSelectors,
+  UPSTREAM,
+} from '../../src/observability/queries.ts';
 import { JOBS, METRICS, RECORDS, UPSTREAM_METRICS } from '../../src/shared/metrics.ts';
 import { fleetOf, inventoryInput, NAMESPACE, observability } from './support/fixture.ts';
 import { panelExprs, ruleExprs } from './support/queries.ts';
@@ -95,6 +100,83 @@ describe('FleetQueries', () => {
     expect(drift).not.toContain(
       `running_container_digest_drift{job="${JOBS.collector}", namespace=`,
     );
+  });
+});
+
+describe('FleetQueries of clusters in different namespaces', () => {
+  const fleet = fleetOf({
+    ...inventoryInput,
+    clusters: [
+      { name: 'eu-1', roles: ['patch', 'workloads'], namespace: 'copa-eu' },
+      { name: 'us-1', roles: ['workloads'] },
+      { name: 'ap-1', roles: ['workloads'] },
+    ],
+  });
+  const q = new FleetQueries(fleetSelectors(fleet), clusterScope(fleet));
+  const C = JOBS.collector;
+
+  it('read each (cluster, namespace) pair of the collector exactly, one alternative per namespace', () => {
+    expect(q.series(METRICS.inventoryImageInfo)).toBe(
+      `(fleet_inventory_image_info{job="${C}", namespace="copa-eu", cluster="eu-1"}` +
+        ` or fleet_inventory_image_info{job="${C}", namespace="${NAMESPACE}", cluster=~"ap-1|us-1"})`,
+    );
+    // The exporters: only the patch cluster, in its namespace.
+    expect(q.series(METRICS.runLastTimestamp)).toBe(
+      `copa_run_last_timestamp_seconds{job="${JOBS.exporter}", namespace="copa-eu", cluster="eu-1"}`,
+    );
+    expect(q.record(RECORDS.slaBreaches)).toBe(
+      `fleet:cve_sla_breaches:count{namespace="${NAMESPACE}"}`,
+    );
+  });
+
+  it("narrow the alternatives by the caller's matchers instead of overwriting them", () => {
+    // The patch cluster runs in copa-eu: its series are never read in the fleet namespace.
+    expect(q.series(METRICS.inventoryImageInfo, q.patchCluster)).toBe(
+      `fleet_inventory_image_info{job="${C}", namespace="copa-eu", cluster="eu-1"}`,
+    );
+    expect(q.series(UPSTREAM.up, { cluster: 'us-1' })).toBe(
+      `up{job="${C}", namespace="${NAMESPACE}", cluster="us-1"}`,
+    );
+    expect(() => q.series(UPSTREAM.up, { cluster: 'sa-1' })).toThrow(/no collector selector/);
+    // A dashboard filter on the cluster label is added to each alternative, not put in its place.
+    expect(q.filtered({ cluster: '$cluster' }).series(UPSTREAM.up)).toBe(
+      `(up{job="${C}", namespace="copa-eu", cluster="eu-1", cluster=~"$cluster"}` +
+        ` or up{job="${C}", namespace="${NAMESPACE}", cluster=~"ap-1|us-1", cluster=~"$cluster"})`,
+    );
+  });
+
+  it('apply range functions and offsets to each alternative (a union is no vector selector)', () => {
+    expect(q.overTime('last_over_time', METRICS.inventoryImageInfo, '5m', q.patchCluster)).toBe(
+      `last_over_time(fleet_inventory_image_info{job="${C}", namespace="copa-eu", cluster="eu-1"}[5m])`,
+    );
+    expect(q.offset(METRICS.slaBreachTotal, '1d')).toBe(
+      `(image_patch_sla_breach_total{job="${C}", namespace="copa-eu", cluster="eu-1"} offset 1d` +
+        ` or image_patch_sla_breach_total{job="${C}", namespace="${NAMESPACE}", cluster=~"ap-1|us-1"} offset 1d)`,
+    );
+    expect(() => q.overTime('rate', METRICS.containerDigestDrift, '5m')).toThrow(/workload/);
+  });
+
+  it('scope workload series through `up` of the exact pairs', () => {
+    expect(q.series(METRICS.containerDigestDrift)).toContain(
+      `running_container_digest_drift{job="${C}"} and on (cluster, instance) group by (cluster, instance) ((up{job="${C}", namespace="copa-eu", cluster="eu-1"}` +
+        ` or up{job="${C}", namespace="${NAMESPACE}", cluster=~"ap-1|us-1"}))`,
+    );
+  });
+
+  it('every generated expression parses', () => {
+    const exprs = [
+      q.series(METRICS.inventoryImageInfo),
+      q.overTime('rate', METRICS.collectorApiErrorsTotal, '5m'),
+      q.offset(METRICS.slaBreachTotal, '1d'),
+      q.series(METRICS.containerDigestDrift),
+    ];
+    for (const expr of exprs) {
+      const errors: string[] = [];
+      parser.parse(expr).iterate({
+        enter: (node) => void (node.type.isError && errors.push(expr.slice(node.from, node.to))),
+      });
+      expect(errors, expr).toEqual([]);
+    }
   });
 });
 
