@@ -646,13 +646,13 @@ const prometheusSchema = z
           .optional()
           .describe(
             "Matchers every rule and panel puts on the drift collector's series (and its `up`). " +
-              'Default: `{job: copa-fleet-collector, namespace: <fleet namespace>}`, the target labels the generated ServiceMonitor gives them.',
+              'Default: `{job: copa-fleet-collector, namespace: <fleet namespace>}`, the target labels the generated ServiceMonitor gives them; with `clusters` in different namespaces, each cluster with its `namespace`.',
           ),
         exporter: promSelector
           .optional()
           .describe(
             "Matchers every rule and panel puts on the exporters' series and the Pushgateway's `push_time_seconds`. " +
-              'Default: `{job: copa-fleet-exporter, namespace: <fleet namespace>}` with the generated Pushgateway (which runs in the fleet namespace), `{job: copa-fleet-exporter}` with an external one.',
+              "Default: `{job: copa-fleet-exporter, namespace: <fleet namespace>}` with the generated Pushgateway (which runs in the fleet namespace; with `clusters`, the patch cluster's `namespace`), `{job: copa-fleet-exporter}` with an external one.",
           ),
       })
       .prefault({})
