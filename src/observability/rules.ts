@@ -71,16 +71,12 @@ export function ruleGroups(
       ],
     };
     // A group runs at one interval (the Prometheus rule-file format and the PrometheusRule CRD's `interval`).
-    const intervals = [
-      ...new Set(concern.records.flatMap((rule) => rule.interval ?? [])),
-    ].sort();
-    const timed = intervals.map(
-      (interval): IRuleGroup => ({
-        name: `${GROUP_PREFIX}.${concern.name}.every-${interval}`,
-        interval,
-        rules: concern.records.filter((rule) => rule.interval === interval).map(recordRule),
-      }),
-    );
+    const intervals = [...new Set(concern.records.flatMap((rule) => rule.interval ?? []))].sort();
+    const timed = intervals.map((interval): IRuleGroup => ({
+      name: `${GROUP_PREFIX}.${concern.name}.every-${interval}`,
+      interval,
+      rules: concern.records.filter((rule) => rule.interval === interval).map(recordRule),
+    }));
     return [main, ...timed].filter((group) => (group.rules ?? []).length > 0);
   });
 }
