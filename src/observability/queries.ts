@@ -275,7 +275,14 @@ export class FleetQueries {
     metric: SourcedMetric,
     range: string,
     matchers: Matchers = {},
-  ): string => this.eachSelector(metric, matchers, (selector) => `${fn}(${selector}[${range}])`);
+    /** Evaluation time of the range (`@ <unix seconds>`). */
+    at?: number,
+  ): string =>
+    this.eachSelector(
+      metric,
+      matchers,
+      (selector) => `${fn}(${selector}[${range}]${at === undefined ? '' : ` @ ${at}`})`,
+    );
 
   /** `metric{...} offset <offset>`: the `offset` form of `series` (see `overTime`). */
   readonly offset = (metric: SourcedMetric, offset: string, matchers: Matchers = {}): string =>

@@ -1,6 +1,7 @@
 /**
  * Concerns -> Prometheus rule groups: one group per concern, its recording rules first (later rules
- * of a group see earlier results at the same evaluation time), then its alerts. Every record gets
+ * of a group see earlier results at the same evaluation time), then its alerts; records with their
+ * own `interval` go to one more group per interval. Every record gets
  * the fleet's record selector as labels (`namespace` = the fleet namespace). Expressions are laid
  * out for reading (promql-format.ts). Every alert gets
  * its severity, `namespace` = the fleet namespace (so the AlertmanagerConfig's injected namespace
@@ -12,7 +13,7 @@ import type { IRuleGroup } from '@kubernetes-models/prometheus-operator/monitori
 import { L } from '../shared/metrics.ts';
 import { formatPromql } from './promql-format.ts';
 import type { ObservabilitySettings } from './settings.ts';
-import type { AlertDefinition, AlertName, Concern } from './types.ts';
+import type { AlertDefinition, AlertName, Concern, RecordingRule } from './types.ts';
 
 /** Prefix of every rule group name. */
 export const GROUP_PREFIX = 'copa-fleet';
@@ -55,18 +56,27 @@ export function ruleGroups(
   settings: ObservabilitySettings,
   concerns: readonly Concern[],
 ): IRuleGroup[] {
-  return concerns
-    .filter((concern) => concern.records.length + concern.alerts.length > 0)
-    .map((concern) => ({
+  // The fleet's selector for records (queries.ts): two fleets' rules in one Prometheus write distinct series.
+  const recordRule = (rule: RecordingRule): IRule => ({
+    record: rule.record,
+    expr: formatPromql(rule.expr),
+    labels: { ...settings.q.selectors.records },
+  });
+  return concerns.flatMap((concern) => {
+    const main: IRuleGroup = {
       name: `${GROUP_PREFIX}.${concern.name}`,
       rules: [
-        // The fleet's selector for records (queries.ts): two fleets' rules in one Prometheus write distinct series.
-        ...concern.records.map((rule): IRule => ({
-          record: rule.record,
-          expr: formatPromql(rule.expr),
-          labels: { ...settings.q.selectors.records },
-        })),
+        ...concern.records.filter((rule) => rule.interval === undefined).map(recordRule),
         ...concern.alerts.map((alert) => alertRule(settings, alert)),
       ],
+    };
+    // A group runs at one interval (the Prometheus rule-file format and the PrometheusRule CRD's `interval`).
+    const intervals = [...new Set(concern.records.flatMap((rule) => rule.interval ?? []))].sort();
+    const timed = intervals.map((interval): IRuleGroup => ({
+      name: `${GROUP_PREFIX}.${concern.name}.every-${interval}`,
+      interval,
+      rules: concern.records.filter((rule) => rule.interval === interval).map(recordRule),
     }));
+    return [main, ...timed].filter((group) => (group.rules ?? []).length > 0);
+  });
 }

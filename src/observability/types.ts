@@ -14,6 +14,12 @@ export type RecordName =
 export interface RecordingRule {
   readonly record: RecordName;
   readonly expr: string;
+  /**
+   * Evaluation interval (Prometheus duration) when the record must not follow the global one: the
+   * record then goes to its own group `copa-fleet.<concern>.every-<interval>` with `interval` set
+   * (rules.ts). Rules of one interval keep their order, so a later one sees an earlier one's result.
+   */
+  readonly interval?: string;
 }
 
 export interface AlertDefinition {
