@@ -7,7 +7,11 @@
  *
  * - `q.series(METRICS.x, matchers?)`: a vocabulary metric with the selector of its `source`
  *   (collector or exporter, from src/shared/metrics.ts); `q.series(UPSTREAM.up)` and
- *   `q.series(UPSTREAM.pushTimeSeconds)` likewise.
+ *   `q.series(UPSTREAM.pushTimeSeconds)` likewise. When a multi-cluster fleet's clusters run the
+ *   collector in different namespaces, a collector series is a union of one selector per
+ *   namespace (`FleetSelectors.collector`), which takes no `[range]` or `offset`: read ranges and
+ *   offsets through `q.overTime(fn, metric, range)` and `q.offset(metric, offset)`, never by
+ *   appending to `q.series(...)`.
  * - `q.record(RECORDS.x, matchers?)`: a recording rule's output; every record carries the
  *   fleet's `namespace` as a rule label (rules.ts), as prometheus-operator's
  *   `enforcedNamespaceLabel` would add it.
