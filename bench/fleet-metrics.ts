@@ -263,10 +263,17 @@ export async function benchFleetMetrics(
   const progress = (msg: string) => process.stderr.write(`bench fleet metrics: ${msg}\n`);
   const clusterNames = Array.from({ length: options.clusters ?? 0 }, (_, i) => `cluster-${i + 1}`);
   const inventory = parse(inventoryYaml(FLEET_IMAGES)) as Record<string, unknown>;
+  // COPA_BENCH_CLUSTER_NAMESPACES=1: every second workload cluster runs the fleet in its own
+  // namespace (clusters[].namespace), so the global collector selectors are two alternatives.
+  const ownNamespace = (i: number): string | undefined =>
+    process.env.COPA_BENCH_CLUSTER_NAMESPACES === '1' && i % 2 === 1
+      ? `${String((inventory.defaults as { namespace?: string } | undefined)?.namespace ?? 'copa-fleet')}-own`
+      : undefined;
   if (clusterNames.length > 0)
     inventory.clusters = clusterNames.map((name, i) => ({
       name,
       roles: i === 0 ? ['patch', 'workloads'] : ['workloads'],
+      ...(ownNamespace(i) !== undefined && { namespace: ownNamespace(i) }),
     }));
   const fleet = buildFleet(inventorySchema.parse(inventory));
   const files = renderFleet(fleet);
@@ -468,7 +475,15 @@ export async function benchFleetMetrics(
         extraArgs: ['--web.enable-remote-write-receiver'],
       });
       for (const [i, name] of clusterNames.entries()) {
-        const scrape = i === 0 ? [collectorScrape, pushgatewayScrape] : [collectorScrape];
+        const namespace = ownNamespace(i);
+        const clusterCollector =
+          namespace === undefined
+            ? collectorScrape
+            : {
+                ...collectorScrape,
+                static_configs: [{ targets: [target(collector.url)], labels: { namespace } }],
+              };
+        const scrape = i === 0 ? [clusterCollector, pushgatewayScrape] : [clusterCollector];
         clusterPrometheus.push(
           await startPrometheus({
             configYaml: stringify({
@@ -547,24 +562,40 @@ export async function benchFleetMetrics(
       parse(rules.content) as { groups: { name: string; rules: { expr: string }[] }[] }
     ).groups;
     const queryMs: Record<string, number> = {};
+    // Samples each group's expressions read (`stats=all`): independent of the machine's load.
+    const querySamples: Record<string, number> = {};
     for (const group of ruleGroups) {
       let sum = 0;
+      let samples = 0;
       for (const rule of group.rules) {
         let best = Infinity;
         for (let i = 0; i < 3; i++) {
           const t = performance.now();
           const response = await fetch(
-            `${prometheus.url}/api/v1/query?query=${encodeURIComponent(rule.expr)}`,
+            `${prometheus.url}/api/v1/query?stats=all&query=${encodeURIComponent(rule.expr)}`,
           );
-          await response.text();
+          const body = await response.text();
           best = Math.min(best, performance.now() - t);
+          if (i === 0)
+            samples +=
+              (
+                JSON.parse(body) as {
+                  data?: { stats?: { samples?: { totalQueryableSamples?: number } } };
+                }
+              ).data?.stats?.samples?.totalQueryableSamples ?? Number.NaN;
         }
         sum += best;
         if (best > 5)
           progress(`  ${group.name}: ${best.toFixed(1)} ms for ${rule.expr.slice(0, 140)}`);
       }
       queryMs[group.name] = sum;
+      querySamples[group.name] = samples;
     }
+    progress(
+      `rule groups as queries, samples read: ${Object.entries(querySamples)
+        .map(([g, n]) => `${g}=${n}`)
+        .join(', ')}`,
+    );
     progress(
       `rule groups as queries (sum of fastest of 3, HTTP included): ${Object.entries(queryMs)
         .map(([g, ms]) => `${g}=${ms.toFixed(1)}ms`)

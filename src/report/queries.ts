@@ -176,9 +176,10 @@ function cveLastAge(
   window: ReportWindow,
   coverage: RecordCoverage | undefined,
 ): { title: string; promql: string } {
-  const age = q.series(METRICS.imageCveAgeHours);
+  const ageOver = (range: number, at?: number) =>
+    q.overTime('max_over_time', METRICS.imageCveAgeHours, duration(range), {}, at);
   const start = window.at - window.periodSeconds;
-  const raw = perCve(`max_over_time(${age}[${duration(window.periodSeconds)}])`);
+  const raw = perCve(ageOver(window.periodSeconds));
   const title = 'Per CVE seen in the period: age at its last sample, hours';
   if (coverage === undefined) return { title: `${title} (raw series: no record)`, promql: raw };
   const head = Math.ceil(Math.max(coverage.firstStep, start)) + RECORD_INTERVAL;
@@ -188,12 +189,12 @@ function cveLastAge(
   const part = (expr: string, name: string) =>
     `label_replace(${expr}, "report_part", "${name}", "", "")`;
   const parts = [
-    part(`max_over_time(${age}[${duration(head - start)}] @ ${head})`, 'raw_before_record'),
+    part(ageOver(head - start, head), 'raw_before_record'),
     part(
       `max_over_time(${q.record(RECORDS.cveAgeHours15m)}[${duration(window.at - head)}])`,
       'record',
     ),
-    part(`max_over_time(${age}[${duration(window.at - tailFrom)}])`, 'raw_after_record'),
+    part(ageOver(window.at - tailFrom), 'raw_after_record'),
   ];
   return {
     title: `${title}: ${RECORDS.cveAgeHours15m} after ${new Date(head * 1000).toISOString()}, the raw series before it and from ${new Date(tailFrom * 1000).toISOString()}`,
@@ -238,18 +239,18 @@ export function reportQueries(
     instant(
       'inventory',
       'Inventory entries during the period',
-      `max ${by(image, cronjob, team)} (last_over_time(${q.series(METRICS.inventoryImageInfo)}[${P}]))`,
+      `max ${by(image, cronjob, team)} (${q.overTime('last_over_time', METRICS.inventoryImageInfo, P)})`,
     ),
     instant('inventoryAtEnd', 'Inventory entries at the report time', q.inventory.byCronjobTeam),
     instant(
       'slaHours',
       'SLA hours per image and severity (last known in the period)',
-      `max ${by(image, severity)} (last_over_time(${q.series(METRICS.inventorySlaHours)}[${P}]))`,
+      `max ${by(image, severity)} (${q.overTime('last_over_time', METRICS.inventorySlaHours, P)})`,
     ),
     instant(
       'scheduleInterval',
       'Schedule interval per image, seconds (last known in the period)',
-      `max ${by(image)} (last_over_time(${q.series(METRICS.inventoryScheduleIntervalSeconds)}[${P}]))`,
+      `max ${by(image)} (${q.overTime('last_over_time', METRICS.inventoryScheduleIntervalSeconds, P)})`,
     ),
 
     instant(
@@ -299,7 +300,7 @@ export function reportQueries(
     range(
       'breachesPerDay',
       `SLA breaches counted per ${B} (image_patch_sla_breach_total steps; a counter reset counts nothing)`,
-      `sum(clamp_min(max ${breachKey} (${breaches}) - max ${breachKey} (${breaches} offset ${B}), 0) or max ${breachKey} (${breaches})) or vector(0)`,
+      `sum(clamp_min(max ${breachKey} (${breaches}) - max ${breachKey} (${q.offset(METRICS.slaBreachTotal, B)}), 0) or max ${breachKey} (${breaches})) or vector(0)`,
       bucket,
       start + bucket,
     ),
@@ -313,7 +314,7 @@ export function reportQueries(
     instant(
       'scanAgeMax',
       'Oldest scan per running image during the period, seconds',
-      `max ${by(image)} (max_over_time(${q.series(METRICS.imageScanAgeSeconds)}[${P}]))`,
+      `max ${by(image)} (${q.overTime('max_over_time', METRICS.imageScanAgeSeconds, P)})`,
     ),
     {
       id: 'exceptions',

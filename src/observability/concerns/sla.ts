@@ -105,7 +105,7 @@ export function slaConcern(settings: ObservabilitySettings) {
       },
       {
         record: RECORDS.cveAgeHours15m,
-        expr: `max ${q.by(image, cveId, severity)} (max_over_time(${cveAge}[${duration(CVE_AGE_RECORD_INTERVAL_SECONDS)}]))`,
+        expr: `max ${q.by(image, cveId, severity)} (${q.overTime('max_over_time', METRICS.imageCveAgeHours, duration(CVE_AGE_RECORD_INTERVAL_SECONDS))})`,
         interval: duration(CVE_AGE_RECORD_INTERVAL_SECONDS),
       },
       {
