@@ -122,6 +122,8 @@ function nestedMap(schema: JsonSchema): JsonSchema | undefined {
 }
 
 function typeOf(schema: JsonSchema): string {
+  // `not: {}` matches nothing: a key named only to refuse it with its own message.
+  if (typeof schema.not === 'object' && Object.keys(schema.not).length === 0) return 'not accepted';
   if (schema.enum !== undefined)
     return `one of ${schema.enum.map((v) => `\`${String(v)}\``).join(', ')}`;
   const items = schema.items;

@@ -257,12 +257,13 @@ const scheduleSchema = z
   })
   .prefault({});
 
+const DEFAULT_NAMESPACE = 'copa-fleet';
 const DEFAULT_RUNTIME_IMAGE = 'ghcr.io/copa-fleet/runtime:0.1.0';
 
 const defaultsSchema = z
   .strictObject({
     namespace: dnsLabel()
-      .default('copa-fleet')
+      .default(DEFAULT_NAMESPACE)
       .describe('Namespace of every generated namespaced object.'),
     team: dnsLabel().default(DEFAULT_TEAM).describe('Team of images that name none.'),
     schedule: scheduleSchema.describe('When the Copa CronJobs run.'),
@@ -645,13 +646,13 @@ const prometheusSchema = z
           .optional()
           .describe(
             "Matchers every rule and panel puts on the drift collector's series (and its `up`). " +
-              'Default: `{job: copa-fleet-collector, namespace: <fleet namespace>}`, the target labels the generated ServiceMonitor gives them.',
+              'Default: `{job: copa-fleet-collector, namespace: <fleet namespace>}`, the target labels the generated ServiceMonitor gives them; with `clusters` in different namespaces, each cluster with its `namespace`.',
           ),
         exporter: promSelector
           .optional()
           .describe(
             "Matchers every rule and panel puts on the exporters' series and the Pushgateway's `push_time_seconds`. " +
-              'Default: `{job: copa-fleet-exporter, namespace: <fleet namespace>}` with the generated Pushgateway (which runs in the fleet namespace), `{job: copa-fleet-exporter}` with an external one.',
+              "Default: `{job: copa-fleet-exporter, namespace: <fleet namespace>}` with the generated Pushgateway (which runs in the fleet namespace; with `clusters`, the patch cluster's `namespace`), `{job: copa-fleet-exporter}` with an external one.",
           ),
       })
       .prefault({})
@@ -760,6 +761,11 @@ const clusterSchema = z
       .describe(
         "`patch`: runs the Copa CronJobs, the Pushgateway and the patched-digest records (exactly one cluster). `workloads`: runs inventoried images; its drift collector reports them. Every cluster gets a collector (the patch cluster's also watches the Copa Jobs).",
       ),
+    namespace: dnsLabel()
+      .optional()
+      .describe(
+        "Namespace of everything this cluster applies (its `dist/<cluster>/`: namespace, collector, RBAC, NetworkPolicies, admission policy, in the patch cluster the CronJobs and the Pushgateway). Default: `defaults.namespace`. The global rules select this cluster's series by the pair (cluster, namespace); their `namespace` rule label stays `defaults.namespace`, the namespace of `dist/global/`.",
+      ),
     prometheus: z
       .strictObject({
         serviceMonitorLabels: labels
@@ -770,8 +776,53 @@ const clusterSchema = z
       })
       .prefault({})
       .describe("Overrides for this cluster's Prometheus."),
+    // Named so that the mistake gets its own message rather than "unknown key".
+    grafana: z
+      .never({
+        error:
+          'a cluster carries no dashboard (its directory has no observability output; the dashboard is in dist/global/): set `global.grafana` instead',
+      })
+      .optional()
+      .describe(
+        'Not accepted: a cluster directory carries no rules and no dashboard (they are in `dist/global/`); Grafana labels of the global layer are `global.grafana`.',
+      ),
   })
   .describe('One cluster of a multi-cluster fleet.');
+
+/** Where the global layer's Prometheus (or ruler) and Grafana find `dist/global/`, when they select by other labels than a cluster's. */
+const globalSchema = z
+  .strictObject({
+    prometheus: z
+      .strictObject({
+        ruleLabels: labels
+          .optional()
+          .describe(
+            "Labels the global layer's Prometheus (or Prometheus Operator) ruleSelector matches on `dist/global/`'s PrometheusRule. Default: `prometheus.ruleLabels`.",
+          ),
+      })
+      .prefault({})
+      .describe("Overrides for the global layer's Prometheus."),
+    grafana: z
+      .strictObject({
+        dashboardLabels: labels
+          .optional()
+          .describe(
+            "Labels the global layer's Grafana sidecar selects the dashboard ConfigMap of `dist/global/` by. Default: `grafana.dashboardLabels`.",
+          ),
+        folder: z
+          .string()
+          .min(1)
+          .optional()
+          .describe(
+            'Folder annotation (`grafana_folder`) of that ConfigMap. Default: `grafana.folder`.',
+          ),
+      })
+      .prefault({})
+      .describe("Overrides for the global layer's Grafana."),
+  })
+  .describe(
+    'With `clusters` only: overrides for `dist/global/` (the rules and the dashboard of the global query layer). Cluster directories carry no rules and no dashboard, so only the global layer has these.',
+  );
 
 export const inventorySchema = z
   .strictObject({
@@ -794,6 +845,7 @@ export const inventorySchema = z
       .describe(
         'Multi-cluster fleets (optional): one directory per cluster under dist/ plus `global/` with the rules and dashboard for the global query layer (Thanos Query, Mimir, a central Prometheus receiving remote write). Without it, one cluster and the single-cluster layout of dist/.',
       ),
+    global: globalSchema.optional(),
     exceptions: z
       .array(exceptionSchema)
       .default([])
@@ -827,6 +879,14 @@ function checkCrossReferences(value: unknown, ctx: Ctx): void {
   );
   checkAlertingNames(asObject(inventory.alerting), ctx);
   if (inventory.clusters !== undefined) checkClusters(asArray(inventory.clusters), ctx);
+  else if (inventory.global !== undefined)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['global'],
+      message:
+        'is only used with `clusters` (it configures dist/global/ of a multi-cluster fleet): set `prometheus.ruleLabels` and `grafana` for a single-cluster fleet',
+    });
+  checkClusterNamespaces(inventory, ctx);
   const defaults = asObject(inventory.defaults);
   const maxDays =
     typeof defaults?.maxExceptionDays === 'number'
@@ -993,6 +1053,35 @@ function checkClusters(clusters: readonly unknown[], ctx: Ctx): void {
       code: 'custom',
       path: ['clusters', index, 'roles'],
       message: `has the role "patch", like clusters[${patch[0]}]: exactly one cluster runs the patch pipeline`,
+    });
+  }
+}
+
+/**
+ * A configured selector replaces its default entirely (prometheus.selectors): one that pins
+ * `namespace` would never match a cluster that runs the fleet in another namespace, and that
+ * cluster would look down (DriftCollectorDown) or, for the exporter, never run.
+ */
+function checkClusterNamespaces(inventory: Loose, ctx: Ctx): void {
+  const clusters = asArray(inventory.clusters);
+  const fallback = asObject(inventory.defaults)?.namespace;
+  const fleetNamespace = typeof fallback === 'string' ? fallback : DEFAULT_NAMESPACE;
+  const selectors = asObject(asObject(inventory.prometheus)?.selectors);
+  for (const source of ['collector', 'exporter'] as const) {
+    const pinned = asObject(selectors?.[source])?.namespace;
+    if (typeof pinned !== 'string') continue;
+    clusters.forEach((cluster, index) => {
+      const entry = asObject(cluster);
+      const roles = asArray(entry?.roles);
+      if (source === 'exporter' && !roles.includes('patch')) return;
+      const namespace = typeof entry?.namespace === 'string' ? entry.namespace : fleetNamespace;
+      // An invalid namespace has its own error.
+      if (namespace !== pinned && DNS_LABEL.test(namespace))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['prometheus', 'selectors', source, 'namespace'],
+          message: `is "${pinned}", but clusters[${index}] (${String(entry?.name)}) runs the ${source === 'collector' ? 'collector' : 'Pushgateway'} in namespace "${namespace}": the selector would never match its series (leave \`namespace\` out of the selector, or make the namespaces agree)`,
+        });
     });
   }
 }

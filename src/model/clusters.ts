@@ -14,6 +14,8 @@ export interface FleetCluster {
   readonly workloads: boolean;
   /** Labels this cluster's Prometheus selects ServiceMonitors by. */
   readonly serviceMonitorLabels: Readonly<Record<string, string>>;
+  /** Namespace of everything this cluster applies (`clusters[].namespace`, default `defaults.namespace`). */
+  readonly namespace: string;
 }
 
 export interface FleetClusters {
@@ -38,6 +40,7 @@ export function resolveClusters(inventory: Inventory): FleetClusters | undefined
       workloads: entry.roles.includes('workloads'),
       serviceMonitorLabels:
         entry.prometheus.serviceMonitorLabels ?? inventory.prometheus.serviceMonitorLabels,
+      namespace: entry.namespace ?? inventory.defaults.namespace,
     }))
     .sort((a, b) => compare(a.name, b.name));
   const patch = all.find((cluster) => cluster.patch);

@@ -1,6 +1,6 @@
 /**
- * The observability chart (dist/observability.k8s.yaml): the PrometheusRule, the
- * AlertmanagerConfig and the dashboard ConfigMap, in the fleet namespace. prometheus-operator kinds
+ * The observability chart (dist/observability.k8s.yaml, or dist/global/ of a multi-cluster fleet):
+ * the PrometheusRule, the AlertmanagerConfig and the dashboard ConfigMap, in the fleet namespace. prometheus-operator kinds
  * are ApiObjects whose specs are typed by @kubernetes-models/prometheus-operator (type-only imports).
  */
 import type { IPrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
@@ -25,13 +25,20 @@ export class ObservabilityChart extends Chart {
     });
     const { inventory } = fleet;
     const labels = appLabels('monitoring');
+    // In a multi-cluster fleet this chart is dist/global/'s: the global layer's Prometheus and
+    // Grafana may select by other labels than the clusters' (inventory `global`).
+    const globalLayer = fleet.clusters === undefined ? undefined : inventory.global;
+    const ruleLabels = globalLayer?.prometheus.ruleLabels ?? inventory.prometheus.ruleLabels;
+    const dashboardLabels =
+      globalLayer?.grafana.dashboardLabels ?? inventory.grafana.dashboardLabels;
+    const folder = globalLayer?.grafana.folder ?? inventory.grafana.folder;
 
     const rule: IPrometheusRule = {
       apiVersion: 'monitoring.coreos.com/v1',
       kind: 'PrometheusRule',
       metadata: {
         name: PROMETHEUS_RULE_NAME,
-        labels: { ...labels, ...inventory.prometheus.ruleLabels },
+        labels: { ...labels, ...ruleLabels },
       },
       spec: { groups: [...observability.groups] },
     };
@@ -47,13 +54,12 @@ export class ObservabilityChart extends Chart {
       new ApiObject(this, 'alertmanager-config', config);
     }
 
-    const folder = inventory.grafana.folder;
     new ApiObject(this, 'dashboard', {
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: {
         name: DASHBOARD_CONFIGMAP_NAME,
-        labels: { ...labels, ...inventory.grafana.dashboardLabels },
+        labels: { ...labels, ...dashboardLabels },
         ...(folder !== undefined && { annotations: { [GRAFANA_FOLDER_ANNOTATION]: folder } }),
       },
       data: { [DASHBOARD_FILE]: dashboardJson(observability.dashboard) },

@@ -22,11 +22,22 @@ export function on(...labels: readonly string[]): string {
   return `on (${labels.join(', ')})`;
 }
 
-/** `metric{label="value", ..., label=~"regex"}`; values are quoted (selector values come from the inventory). */
-export function sel(metric: string, matchers: Matchers = {}, regex: Matchers = {}): string {
+/**
+ * `metric{label="value", ..., label=~"regex"}`; values are quoted (selector values come from the
+ * inventory). `moreRegex`: further regex matchers, which may name a label of `regex` again (a
+ * series must match both).
+ */
+export function sel(
+  metric: string,
+  matchers: Matchers = {},
+  regex: Matchers = {},
+  ...moreRegex: readonly Matchers[]
+): string {
   const parts = [
     ...Object.entries(matchers).map(([name, value]) => `${name}=${quote(value)}`),
-    ...Object.entries(regex).map(([name, value]) => `${name}=~${quote(value)}`),
+    ...[regex, ...moreRegex].flatMap((set) =>
+      Object.entries(set).map(([name, value]) => `${name}=~${quote(value)}`),
+    ),
   ];
   return parts.length === 0 ? metric : `${metric}{${parts.join(', ')}}`;
 }

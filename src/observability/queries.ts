@@ -7,7 +7,11 @@
  *
  * - `q.series(METRICS.x, matchers?)`: a vocabulary metric with the selector of its `source`
  *   (collector or exporter, from src/shared/metrics.ts); `q.series(UPSTREAM.up)` and
- *   `q.series(UPSTREAM.pushTimeSeconds)` likewise.
+ *   `q.series(UPSTREAM.pushTimeSeconds)` likewise. When a multi-cluster fleet's clusters run the
+ *   collector in different namespaces, a collector series is a union of one selector per
+ *   namespace (`FleetSelectors.collector`), which takes no `[range]` or `offset`: read ranges and
+ *   offsets through `q.overTime(fn, metric, range)` and `q.offset(metric, offset)`, never by
+ *   appending to `q.series(...)`.
  * - `q.record(RECORDS.x, matchers?)`: a recording rule's output; every record carries the
  *   fleet's `namespace` as a rule label (rules.ts), as prometheus-operator's
  *   `enforcedNamespaceLabel` would add it.
@@ -20,6 +24,7 @@
  *   never reported is one too. Without `clusters` they are exactly `by (...)`, `on (...)`,
  *   `op(expr)` and `vector(n)`: the single-cluster output does not change.
  */
+import type { FleetClusters } from '../model/clusters.ts';
 import type { Fleet } from '../model/fleet.ts';
 import { JOBS, L, METRICS, UPSTREAM_METRICS } from '../shared/metrics.ts';
 import { by, on, sel, type Matchers } from './promql.ts';
@@ -61,36 +66,76 @@ export interface ClusterScope {
   readonly workloads: readonly string[];
 }
 
+/** One alternative of a selector: equality and regex matchers. */
+export interface ScopeMatchers {
+  readonly matchers: Matchers;
+  readonly regex: Matchers;
+}
+
 export interface FleetSelectors {
-  /** On the collector's series and its `up`. */
-  readonly collector: Matchers;
+  /**
+   * On the collector's series and its `up`: the union of these alternatives, exactly. One, except
+   * in a multi-cluster fleet whose clusters run the collector in different namespaces: then one per
+   * namespace, each also matching the clusters that use it, so that only this fleet's (cluster,
+   * namespace) pairs are read. (A single `namespace=~"a|b"` would also read namespace `b` of a
+   * cluster that runs this fleet in `a`: another fleet's collector there.)
+   */
+  readonly collector: readonly ScopeMatchers[];
   /** On the exporters' series (as the Pushgateway's scrape stores them) and `push_time_seconds`. */
   readonly exporter: Matchers;
   /** On the fleet's own recording rules' outputs (their `namespace` rule label). */
   readonly records: Matchers;
 }
 
-/**
- * The defaults are the target labels prometheus-operator gives a ServiceMonitor's targets: `job` =
- * the Service name, `namespace` = the Service's namespace. The collector and the generated
- * Pushgateway run in the fleet namespace; an external Pushgateway's namespace is unknown, so the
- * exporter default is then `job` alone (the pushed grouping key, kept by honorLabels).
- */
 export function fleetSelectors(fleet: Fleet): FleetSelectors {
-  const { namespace, inventory } = fleet;
+  const { namespace, inventory, clusters } = fleet;
   const configured = inventory.prometheus.selectors;
+  const patchNamespace = clusters?.patch.namespace ?? namespace;
   const exporterDefault: Matchers = inventory.defaults.pushgateway.deploy
-    ? { [L.job]: JOBS.exporter, [L.namespace]: namespace }
+    ? { [L.job]: JOBS.exporter, [L.namespace]: patchNamespace }
     : { [L.job]: JOBS.exporter };
   // Multi-cluster: exporter series exist only in the patch cluster (its Pushgateway); reading them
   // there alone keeps another cluster's same-named job out.
   const patchCluster: Matchers =
-    fleet.clusters === undefined ? {} : { [fleet.clusters.label]: fleet.clusters.patch.name };
+    clusters === undefined ? {} : { [clusters.label]: clusters.patch.name };
   return {
-    collector: configured.collector ?? { [L.job]: JOBS.collector, [L.namespace]: namespace },
+    collector:
+      configured.collector !== undefined
+        ? [{ matchers: configured.collector, regex: {} }]
+        : collectorDefaults(namespace, clusters),
     exporter: { ...(configured.exporter ?? exporterDefault), ...patchCluster },
     records: { [L.namespace]: namespace },
   };
+}
+
+/**
+ * `{job, namespace}` of the collector targets. Clusters that share a namespace share one
+ * alternative; only when the namespaces differ does each alternative name its clusters (the
+ * selector is then exact per pair and as cheap as the number of distinct namespaces allows).
+ */
+function collectorDefaults(
+  namespace: string,
+  clusters: FleetClusters | undefined,
+): ScopeMatchers[] {
+  const byNamespace = new Map<string, string[]>();
+  for (const cluster of clusters?.all ?? [])
+    byNamespace.set(cluster.namespace, [
+      ...(byNamespace.get(cluster.namespace) ?? []),
+      cluster.name,
+    ]);
+  const only = clusters?.all[0]?.namespace ?? namespace;
+  if (clusters === undefined || byNamespace.size <= 1)
+    return [{ matchers: { [L.job]: JOBS.collector, [L.namespace]: only }, regex: {} }];
+  // Cluster names are DNS labels (no regex metacharacters) and Prometheus anchors regex
+  // matchers: the alternation matches exactly these names.
+  return [...byNamespace]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([ns, names]) => {
+      const matchers = { [L.job]: JOBS.collector, [L.namespace]: ns };
+      return names.length === 1
+        ? { matchers: { ...matchers, [clusters.label]: names[0] ?? '' }, regex: {} }
+        : { matchers, regex: { [clusters.label]: names.join('|') } };
+    });
 }
 
 export function clusterScope(fleet: Fleet): ClusterScope | undefined {
@@ -112,6 +157,35 @@ export function clusterScope(fleet: Fleet): ClusterScope | undefined {
 const WORKLOAD_LABELS: readonly string[] = [L.namespace, L.pod, L.container];
 /** Prefix Prometheus gives a scraped label that collides with a target label (honor_labels: false). */
 const EXPORTED_PREFIX = 'exported_';
+
+/**
+ * `scope` with `matchers` added, or undefined where no series can match both. The regex
+ * alternatives are collectorDefaults' alternations of literal cluster names.
+ */
+function narrow(scope: ScopeMatchers, matchers: Matchers): ScopeMatchers | undefined {
+  const regex: Record<string, string> = { ...scope.regex };
+  for (const [name, value] of Object.entries(matchers)) {
+    const fixed = scope.matchers[name];
+    if (fixed !== undefined && fixed !== value) return undefined;
+    const pattern = regex[name];
+    if (pattern !== undefined) {
+      if (!new RegExp(`^(?:${pattern})$`).test(value)) return undefined;
+      delete regex[name];
+    }
+  }
+  return { matchers: { ...scope.matchers, ...matchers }, regex };
+}
+
+/** The equality matchers every alternative has (same label, same value). */
+function common(scopes: readonly ScopeMatchers[]): Matchers {
+  const [first, ...rest] = scopes;
+  if (first === undefined) return {};
+  return Object.fromEntries(
+    Object.entries(first.matchers).filter(([name, value]) =>
+      rest.every((scope) => scope.matchers[name] === value),
+    ),
+  );
+}
 
 function without(matchers: Matchers, names: readonly string[]): Matchers {
   return Object.fromEntries(Object.entries(matchers).filter(([name]) => !names.includes(name)));
@@ -150,7 +224,9 @@ export class FleetQueries {
   get patchPipeline(): FleetQueries {
     const scope = this.clusters;
     if (scope === undefined) return this;
-    const collector = { ...this.selectors.collector, [scope.label]: scope.patch };
+    const patch = { [scope.label]: scope.patch };
+    // The alternatives of other clusters' namespaces drop out (narrow).
+    const collector = this.selectors.collector.flatMap((alt) => narrow(alt, patch) ?? []);
     return new FleetQueries({ ...this.selectors, collector }, scope, this.filter);
   }
 
@@ -200,12 +276,68 @@ export class FleetQueries {
   ): string => {
     if (metric.source === 'collector' && metric.labels.includes(L.namespace))
       return this.workload(metric, matchers, regex);
-    return sel(
-      metric.name,
-      { ...this.selectors[metric.source], ...matchers },
-      { ...this.filter, ...regex },
+    if (metric.source === 'exporter')
+      return sel(metric.name, { ...this.selectors.exporter, ...matchers }, this.filter, regex);
+    return this.union(matchers, (scope) =>
+      sel(metric.name, scope.matchers, scope.regex, this.filter, regex),
     );
   };
+
+  /**
+   * `fn(metric{...}[range])` of a collector or exporter series that names no workload, read with
+   * its source's selector: the range form of `series` (a union of selectors is no vector selector,
+   * so the function is applied to each alternative; the alternatives hold disjoint series).
+   */
+  readonly overTime = (
+    fn: string,
+    metric: SourcedMetric,
+    range: string,
+    matchers: Matchers = {},
+    /** Evaluation time of the range (`@ <unix seconds>`). */
+    at?: number,
+  ): string =>
+    this.eachSelector(
+      metric,
+      matchers,
+      (selector) => `${fn}(${selector}[${range}]${at === undefined ? '' : ` @ ${at}`})`,
+    );
+
+  /** `metric{...} offset <offset>`: the `offset` form of `series` (see `overTime`). */
+  readonly offset = (metric: SourcedMetric, offset: string, matchers: Matchers = {}): string =>
+    this.eachSelector(metric, matchers, (selector) => `${selector} offset ${offset}`);
+
+  /** `wrap` of each vector selector `series` would union (a workload series is a join: no selector to wrap). */
+  private eachSelector(
+    metric: SourcedMetric,
+    matchers: Matchers,
+    wrap: (selector: string) => string,
+  ): string {
+    if (metric.source === 'collector' && metric.labels.includes(L.namespace))
+      throw new Error(`${metric.name} names a workload: it is a join, not a vector selector`);
+    if (metric.source === 'exporter')
+      return wrap(sel(metric.name, { ...this.selectors.exporter, ...matchers }, this.filter));
+    return this.union(matchers, (scope) =>
+      wrap(sel(metric.name, scope.matchers, scope.regex, this.filter)),
+    );
+  }
+
+  /**
+   * `each(alternative)` of every collector selector alternative narrowed by `matchers`, `or`ed (one:
+   * no parentheses, today's expression). An alternative that `matchers` contradicts (e.g.
+   * `q.patchCluster` against another cluster's namespace) is left out, never overwritten: that would
+   * pair the patch cluster with another cluster's namespace.
+   */
+  private union(matchers: Matchers, each: (scope: ScopeMatchers) => string): string {
+    const parts = this.selectors.collector.flatMap((scope) => {
+      const narrowed = narrow(scope, matchers);
+      return narrowed === undefined ? [] : [each(narrowed)];
+    });
+    if (parts.length === 0)
+      throw new Error(
+        `no collector selector of this fleet admits ${JSON.stringify(matchers)}: a cluster outside the inventory?`,
+      );
+    return parts.length === 1 ? (parts[0] as string) : `(${parts.join(' or ')})`;
+  }
 
   /** This fleet's output of a recording rule. */
   readonly record = (name: RecordName, matchers: Matchers = {}): string =>
@@ -220,14 +352,15 @@ export class FleetQueries {
    * copy them back (where the scrape honours them, no `exported_*` label exists and `(.+)` changes nothing).
    */
   private workload(metric: SourcedMetric, matchers: Matchers, regex: Matchers): string {
-    const { collector } = this.selectors;
     const raw = sel(
       metric.name,
-      { ...without(collector, WORKLOAD_LABELS), ...matchers },
-      { ...this.filter, ...regex },
+      { ...without(common(this.selectors.collector), WORKLOAD_LABELS), ...matchers },
+      this.filter,
+      regex,
     );
     // Per cluster: two clusters' collector pods may have the same `instance` (pod IP and port).
-    const targets = `group ${this.by(L.instance)} (${sel(UPSTREAM.up.name, collector, this.filter)})`;
+    // The targets carry the (cluster, namespace) pairs exactly: `up` has its target's own labels.
+    const targets = `group ${this.by(L.instance)} (${this.series(UPSTREAM.up)})`;
     let expr = `(${raw} and ${this.on(L.instance)} ${targets})`;
     // Only the labels the family has: for the others no `exported_*` label exists, the copy is a no-op.
     for (const label of WORKLOAD_LABELS.filter((name) => metric.labels.includes(name)))

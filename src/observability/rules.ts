@@ -1,6 +1,7 @@
 /**
  * Concerns -> Prometheus rule groups: one group per concern, its recording rules first (later rules
- * of a group see earlier results at the same evaluation time), then its alerts. Every record gets
+ * of a group see earlier results at the same evaluation time), then its alerts; records with their
+ * own `interval` go to one more group per interval. Every record gets
  * the fleet's record selector as labels (`namespace` = the fleet namespace). Expressions are laid
  * out for reading (promql-format.ts). Every alert gets
  * its severity, `namespace` = the fleet namespace (so the AlertmanagerConfig's injected namespace
@@ -13,7 +14,13 @@ import { L } from '../shared/metrics.ts';
 import { formatPromql } from './promql-format.ts';
 import type { ClusterScope } from './queries.ts';
 import type { ObservabilitySettings } from './settings.ts';
-import type { AlertDefinition, AlertName, Concern, RuleGroupSuffix } from './types.ts';
+import type {
+  AlertDefinition,
+  AlertName,
+  Concern,
+  RecordingRule,
+  RuleGroupSuffix,
+} from './types.ts';
 
 /** Prefix of every rule group name. */
 export const GROUP_PREFIX = 'copa-fleet';
@@ -67,6 +74,12 @@ export function ruleGroups(
   settings: ObservabilitySettings,
   concerns: readonly Concern[],
 ): IRuleGroup[] {
+  // The fleet's selector for records (queries.ts): two fleets' rules in one Prometheus write distinct series.
+  const recordRule = (rule: RecordingRule): IRule => ({
+    record: rule.record,
+    expr: formatPromql(rule.expr),
+    labels: { ...settings.q.selectors.records },
+  });
   return concerns.flatMap((concern) => {
     // The concern's own group first, then its split-off groups in the order their rules come.
     const groups = new Map<string, IRule[]>([[concern.name, []]]);
@@ -76,16 +89,19 @@ export function ruleGroups(
       if (rules === undefined) groups.set(name, [rule]);
       else rules.push(rule);
     };
-    // The fleet's selector for records (queries.ts): two fleets' rules in one Prometheus write distinct series.
-    for (const rule of concern.records)
-      add(rule.group, {
-        record: rule.record,
-        expr: formatPromql(rule.expr),
-        labels: { ...settings.q.selectors.records },
-      });
+    for (const rule of concern.records.filter((r) => r.interval === undefined))
+      add(rule.group, recordRule(rule));
     for (const alert of concern.alerts) add(alert.group, alertRule(settings, alert));
-    return [...groups]
-      .filter(([, rules]) => rules.length > 0)
-      .map(([name, rules]) => ({ name: `${GROUP_PREFIX}.${name}`, rules }));
+    const split = [...groups].map(
+      ([name, rules]): IRuleGroup => ({ name: `${GROUP_PREFIX}.${name}`, rules }),
+    );
+    // A group runs at one interval (the Prometheus rule-file format and the PrometheusRule CRD's `interval`).
+    const intervals = [...new Set(concern.records.flatMap((rule) => rule.interval ?? []))].sort();
+    const timed = intervals.map((interval): IRuleGroup => ({
+      name: `${GROUP_PREFIX}.${concern.name}.every-${interval}`,
+      interval,
+      rules: concern.records.filter((rule) => rule.interval === interval).map(recordRule),
+    }));
+    return [...split, ...timed].filter((group) => (group.rules ?? []).length > 0);
   });
 }

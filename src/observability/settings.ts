@@ -11,6 +11,8 @@ import { clusterScope, FleetQueries, fleetSelectors } from './queries.ts';
 export interface ObservabilitySettings {
   /** Fleet namespace: every generated object lives here, and every alert carries it as `namespace`. */
   readonly namespace: string;
+  /** Namespace of the Copa CronJobs (a multi-cluster fleet's patch cluster may run them in its own, `clusters[].namespace`). */
+  readonly cronjobNamespace: string;
   /** This fleet's series: every rule and panel expression reads its inputs through it. */
   readonly q: FleetQueries;
   readonly runbookBaseUrl: string;
@@ -56,6 +58,7 @@ export function observabilitySettings(fleet: Fleet): ObservabilitySettings {
   );
   return {
     namespace: fleet.namespace,
+    cronjobNamespace: fleet.clusters?.patch.namespace ?? fleet.namespace,
     q: new FleetQueries(fleetSelectors(fleet), clusterScope(fleet)),
     runbookBaseUrl: inventory.alerting.runbookBaseUrl.replace(/\/+$/, ''),
     scanMaxAgeSeconds: Math.round(scanFreshness(inventory).scanMaxAgeHours * HOUR),

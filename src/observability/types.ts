@@ -23,7 +23,14 @@ export type RuleGroupSuffix = 'compliance' | 'alerts' | 'age' | `alerts-${string
 export interface RecordingRule {
   readonly record: RecordName;
   readonly expr: string;
+  /** A group of its own among the concern's (see RuleGroupSuffix); not with `interval`. */
   readonly group?: RuleGroupSuffix;
+  /**
+   * Evaluation interval (Prometheus duration) when the record must not follow the global one: the
+   * record then goes to its own group `copa-fleet.<concern>.every-<interval>` with `interval` set
+   * (rules.ts). Rules of one interval keep their order, so a later one sees an earlier one's result.
+   */
+  readonly interval?: string;
 }
 
 export interface AlertDefinition {

@@ -288,7 +288,13 @@ export function buildReport(input: BuildInput): Report {
       };
     })
     .sort(byText((r) => key(r.severity, r.image, r.cveId)));
-  const cveQueries: QueryId[] = ['cveLastAge', 'cveAtStart', 'cveAtEnd', 'slaHours'];
+  const cveQueries: QueryId[] = [
+    'cveRecordCoverage',
+    'cveLastAge',
+    'cveAtStart',
+    'cveAtEnd',
+    'slaHours',
+  ];
   const severities = [
     ...SEVERITIES.filter(
       (sev) =>

@@ -13,12 +13,25 @@ export interface QueryResults {
 /** Prometheus runs each query on one core; a few in flight keep it busy without queueing behind a slow one. */
 const CONCURRENCY = 4;
 
+/**
+ * Runs `specs`; `before`: results of queries run earlier (the report's phase one), answered too.
+ */
 export async function runQueries(
   client: PrometheusClient,
   specs: readonly QuerySpec[],
   progress: (done: number, total: number, id: string) => void,
+  before?: { readonly specs: readonly QuerySpec[]; readonly results: QueryResults },
 ): Promise<QueryResults> {
   const results = new Map<QueryId, unknown>();
+  for (const spec of before?.specs ?? [])
+    results.set(
+      spec.id,
+      spec.kind === 'instant'
+        ? before!.results.instant(spec.id)
+        : spec.kind === 'range'
+          ? before!.results.range(spec.id)
+          : before!.results.series(spec.id),
+    );
   let next = 0;
   let done = 0;
   const worker = async (): Promise<void> => {

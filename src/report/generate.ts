@@ -8,7 +8,12 @@ import { buildReport } from './build.ts';
 import { runQueries } from './collect.ts';
 import type { Report } from './model.ts';
 import { type PrometheusClient, PrometheusError } from './prometheus-client.ts';
-import { reportQueries, type ReportWindow } from './queries.ts';
+import {
+  recordCoverageOf,
+  recordCoverageQuery,
+  reportQueries,
+  type ReportWindow,
+} from './queries.ts';
 
 export class ReportError extends Error {
   override readonly name = 'ReportError';
@@ -51,9 +56,18 @@ export async function generateReport(
         `between ${new Date(start * 1000).toISOString()} and ${new Date(window.at * 1000).toISOString()}: wrong URL, tenant (X-Scope-OrgID), period or inventory (its namespace and prometheus.selectors)?`,
     );
   }
-  const specs = reportQueries(window, settings);
-  const results = await runQueries(client, specs, (done, total, id) =>
-    progress(`querying ${client.url}: ${done}/${total} (${id})`),
+  // Phase one: where the 15-minute CVE age record exists decides what cveLastAge reads.
+  const coverageSpec = recordCoverageQuery(window, settings);
+  const first = await runQueries(client, [coverageSpec], () =>
+    progress(`querying ${client.url}: ${coverageSpec.id}`),
+  );
+  const rest = reportQueries(window, settings, recordCoverageOf(first.range(coverageSpec.id)));
+  const specs = [coverageSpec, ...rest];
+  const results = await runQueries(
+    client,
+    rest,
+    (done, total, id) => progress(`querying ${client.url}: ${done}/${total} (${id})`),
+    { specs: [coverageSpec], results: first },
   );
   const runtime = (await client.optionalGet('/api/v1/status/runtimeinfo')) as
     { storageRetention?: unknown } | undefined;

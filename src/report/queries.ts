@@ -11,8 +11,16 @@
  * scrape interval): `image_cve_age_hours` is the persisted SLA clock, so its last sample in the
  * period is the CVE's age when it was last seen, i.e. its time to remediate. Time-based facts
  * (drift hours, coverage, charts) are range queries at the report's resolution.
+ *
+ * The age at the last sample (`cveLastAge`) reads the 15-minute record of the same clock
+ * (RECORDS.cveAgeHours15m, sla.ts) where it exists, and the raw series only for what the record
+ * cannot answer: the period before the record's first sample (history from before the rule was
+ * deployed) plus one interval at each edge. Where that is (`cveRecordCoverage`, one cheap series)
+ * is asked first, so a period the record covers never pays the raw read (PromQL evaluates both
+ * sides of an `or`: the split cannot be left to one query).
  */
 import { successEvidence } from '../observability/concerns/run-evidence.ts';
+import { CVE_AGE_RECORD_INTERVAL_SECONDS } from '../observability/concerns/sla.ts';
 import { by, duration, on } from '../observability/promql.ts';
 import { UPSTREAM, type FleetQueries, type SourcedMetric } from '../observability/queries.ts';
 import type { ObservabilitySettings } from '../observability/settings.ts';
@@ -24,6 +32,7 @@ import {
   SEVERITY_BY_KEY,
   UPSTREAM_METRICS,
 } from '../shared/metrics.ts';
+import type { RangeSeries } from './prometheus-client.ts';
 import { RecordedExpressions } from './recorded.ts';
 
 const {
@@ -74,6 +83,7 @@ export const QUERY_IDS = [
   'lastSuccessNow',
   'overdueNow',
   'driftNow',
+  'cveRecordCoverage',
   'cveLastAge',
   'cveAtStart',
   'cveAtEnd',
@@ -114,7 +124,89 @@ const perCve = (expr: string) => `max ${by(image, cveId, severity)} (${expr})`;
 /** The Pushgateway's own scrape health (FleetQueries.pushgatewaySelf). */
 const pushgatewayUp = (q: FleetQueries): string => q.pushgatewaySelf(UPSTREAM_METRICS.up);
 
-export function reportQueries(window: ReportWindow, settings: ObservabilitySettings): QuerySpec[] {
+/**
+ * When the 15-minute CVE age record held samples during the period, from its count record
+ * (`cveRecordCoverage`): the first and last step of that range query with a value, Unix seconds.
+ * A step t has a sample in [t - 15m, t], so the true first sample is at most t.
+ */
+export interface RecordCoverage {
+  readonly firstStep: number;
+  readonly lastStep: number;
+}
+
+const RECORD_INTERVAL = CVE_AGE_RECORD_INTERVAL_SECONDS;
+
+/** The phase-one query: since when (and until when) the record exists in the period. */
+export function recordCoverageQuery(
+  window: ReportWindow,
+  settings: ObservabilitySettings,
+): QuerySpec {
+  const { q } = settings;
+  return {
+    id: 'cveRecordCoverage',
+    title: `Steps with a sample of ${RECORDS.cveAgeRecords15m} (the 15-minute CVE age record exists): decides which part of the period cveLastAge reads from the record`,
+    promql: `max(last_over_time(${q.record(RECORDS.cveAgeRecords15m)}[${duration(RECORD_INTERVAL)}]))`,
+    kind: 'range',
+    start: window.at - window.periodSeconds,
+    end: window.at,
+    step: RECORD_INTERVAL,
+  };
+}
+
+/** First and last step with a value; undefined when the record never existed in the period. */
+export function recordCoverageOf(series: readonly RangeSeries[]): RecordCoverage | undefined {
+  const values = series[0]?.values ?? [];
+  const first = values[0];
+  const last = values.at(-1);
+  return first === undefined || last === undefined
+    ? undefined
+    : { firstStep: first[0], lastStep: last[0] };
+}
+
+/**
+ * Per CVE, the age at its last sample in the period. From the record: its samples after
+ * `head` = max(first step, start) + 15m (each covers the raw samples of the 15 minutes before it,
+ * all inside the period). From the raw series: (start, head], and from one interval before the
+ * record's last step to `at` (the evaluations after the last one, none yet, or the rule removed).
+ * The max of overlapping parts is the same max: the age only grows while a CVE is carried. Raw
+ * alone when the record is absent or covers less than two intervals of the period.
+ */
+function cveLastAge(
+  q: FleetQueries,
+  window: ReportWindow,
+  coverage: RecordCoverage | undefined,
+): { title: string; promql: string } {
+  const ageOver = (range: number, at?: number) =>
+    q.overTime('max_over_time', METRICS.imageCveAgeHours, duration(range), {}, at);
+  const start = window.at - window.periodSeconds;
+  const raw = perCve(ageOver(window.periodSeconds));
+  const title = 'Per CVE seen in the period: age at its last sample, hours';
+  if (coverage === undefined) return { title: `${title} (raw series: no record)`, promql: raw };
+  const head = Math.ceil(Math.max(coverage.firstStep, start)) + RECORD_INTERVAL;
+  const tailFrom = Math.floor(coverage.lastStep) - RECORD_INTERVAL;
+  if (tailFrom - head < RECORD_INTERVAL)
+    return { title: `${title} (raw series: the record covers too little)`, promql: raw };
+  const part = (expr: string, name: string) =>
+    `label_replace(${expr}, "report_part", "${name}", "", "")`;
+  const parts = [
+    part(ageOver(head - start, head), 'raw_before_record'),
+    part(
+      `max_over_time(${q.record(RECORDS.cveAgeHours15m)}[${duration(window.at - head)}])`,
+      'record',
+    ),
+    part(ageOver(window.at - tailFrom), 'raw_after_record'),
+  ];
+  return {
+    title: `${title}: ${RECORDS.cveAgeHours15m} after ${new Date(head * 1000).toISOString()}, the raw series before it and from ${new Date(tailFrom * 1000).toISOString()}`,
+    promql: perCve(parts.join(' or ')),
+  };
+}
+
+export function reportQueries(
+  window: ReportWindow,
+  settings: ObservabilitySettings,
+  coverage?: RecordCoverage,
+): QuerySpec[] {
   const { q } = settings;
   const recorded = new RecordedExpressions(settings);
   const SUCCESS_EVIDENCE = successEvidence(q);
@@ -147,18 +239,18 @@ export function reportQueries(window: ReportWindow, settings: ObservabilitySetti
     instant(
       'inventory',
       'Inventory entries during the period',
-      `max ${by(image, cronjob, team)} (last_over_time(${q.series(METRICS.inventoryImageInfo)}[${P}]))`,
+      `max ${by(image, cronjob, team)} (${q.overTime('last_over_time', METRICS.inventoryImageInfo, P)})`,
     ),
     instant('inventoryAtEnd', 'Inventory entries at the report time', q.inventory.byCronjobTeam),
     instant(
       'slaHours',
       'SLA hours per image and severity (last known in the period)',
-      `max ${by(image, severity)} (last_over_time(${q.series(METRICS.inventorySlaHours)}[${P}]))`,
+      `max ${by(image, severity)} (${q.overTime('last_over_time', METRICS.inventorySlaHours, P)})`,
     ),
     instant(
       'scheduleInterval',
       'Schedule interval per image, seconds (last known in the period)',
-      `max ${by(image)} (last_over_time(${q.series(METRICS.inventoryScheduleIntervalSeconds)}[${P}]))`,
+      `max ${by(image)} (${q.overTime('last_over_time', METRICS.inventoryScheduleIntervalSeconds, P)})`,
     ),
 
     instant(
@@ -185,11 +277,7 @@ export function reportQueries(window: ReportWindow, settings: ObservabilitySetti
     ),
     instant('driftNow', 'Running containers on a digest other than the latest patched one', drift),
 
-    instant(
-      'cveLastAge',
-      'Per CVE seen in the period: age at its last sample, hours',
-      perCve(`max_over_time(${age}[${P}])`),
-    ),
+    ((last) => instant('cveLastAge', last.title, last.promql))(cveLastAge(q, window, coverage)),
     instant('cveAtStart', 'Per CVE open at the period start: age, hours', perCve(age), start),
     instant('cveAtEnd', 'Per CVE open at the report time: age, hours', perCve(age)),
     instant(
@@ -212,7 +300,7 @@ export function reportQueries(window: ReportWindow, settings: ObservabilitySetti
     range(
       'breachesPerDay',
       `SLA breaches counted per ${B} (image_patch_sla_breach_total steps; a counter reset counts nothing)`,
-      `sum(clamp_min(max ${breachKey} (${breaches}) - max ${breachKey} (${breaches} offset ${B}), 0) or max ${breachKey} (${breaches})) or vector(0)`,
+      `sum(clamp_min(max ${breachKey} (${breaches}) - max ${breachKey} (${q.offset(METRICS.slaBreachTotal, B)}), 0) or max ${breachKey} (${breaches})) or vector(0)`,
       bucket,
       start + bucket,
     ),
@@ -226,7 +314,7 @@ export function reportQueries(window: ReportWindow, settings: ObservabilitySetti
     instant(
       'scanAgeMax',
       'Oldest scan per running image during the period, seconds',
-      `max ${by(image)} (max_over_time(${q.series(METRICS.imageScanAgeSeconds)}[${P}]))`,
+      `max ${by(image)} (${q.overTime('max_over_time', METRICS.imageScanAgeSeconds, P)})`,
     ),
     {
       id: 'exceptions',

@@ -574,6 +574,14 @@ export const RECORDS = {
   slaBreachesAccepted: 'fleet:cve_sla_breaches_accepted:count',
   /** Running containers of inventoried images whose compliance is unknown (never scanned), over all of them. */
   patchComplianceUnknownRatio: 'fleet:patch_compliance_unknown:ratio',
+  /**
+   * Per CVE (image x cve_id x severity), the highest `image_cve_age_hours` of the last 15 minutes,
+   * recorded every 15 minutes (sla.ts): the SLA clock at a fixed coarse density whatever the scrape
+   * interval, read by the auditor's report for period facts.
+   */
+  cveAgeHours15m: 'image_cve:cve_age_hours:max_over_time15m',
+  /** How many CVE series the same evaluation recorded: one series, so a cheap proof of when the record exists. */
+  cveAgeRecords15m: 'fleet:cve_age_hours_max_over_time15m:count',
 } as const;
 
 /**

@@ -71,7 +71,7 @@ function multiClusterFiles(fleet: Fleet, clusters: FleetClusters): FileToWrite[]
 }
 
 /**
- * The fleet as one cluster sees it: its Prometheus' ServiceMonitor labels, and the Pushgateway
+ * The fleet as one cluster sees it: its namespace, its Prometheus' ServiceMonitor labels, and the Pushgateway
  * cleanup and the silence watch only in the patch cluster (a workload cluster's collector has no
  * Pushgateway to clean, and one watcher of the Alertmanagers is enough).
  */
@@ -85,9 +85,10 @@ function clusterFleet(fleet: Fleet, cluster: FleetCluster): Fleet {
       };
   return {
     ...fleet,
+    namespace: cluster.namespace,
     inventory: {
       ...inventory,
-      defaults: { ...inventory.defaults, pushgateway },
+      defaults: { ...inventory.defaults, namespace: cluster.namespace, pushgateway },
       // One cluster watches the silences (the patch cluster's collector): every collector polling
       // the same Alertmanagers would report each silence once per cluster.
       alerting: cluster.patch

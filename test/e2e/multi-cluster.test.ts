@@ -4,7 +4,11 @@
  * carries a `cluster` external label and remote-writes everything it scrapes into a central real
  * Prometheus (`--web.enable-remote-write-receiver`), which evaluates the generated global rules
  * (dist/global/prometheus). The patch cluster (eu-1) also runs the Pushgateway and the exporter runs.
- * A third inventoried cluster (ap-1) never reports.
+ * A third inventoried cluster (ap-1) never reports. us-1 runs the fleet in its own namespace
+ * (`clusters[].namespace`), and another fleet's collector runs in us-1 in the namespace this fleet
+ * uses in eu-1 (a decoy, where APP is patched): the global rules must see
+ * us-1's collector in its namespace and never the decoy, which a selector by namespace alone (or
+ * by the union of the fleet's namespaces) would read.
  *
  * Scenario: APP is patched; eu-1 already runs the patched digest, us-1 still the old one (drift in
  * one cluster only). NGINX carries a Critical CVE past its SLA in both clusters (two findings).
@@ -47,12 +51,13 @@ import {
 const PATCH = 'eu-1';
 const WORKLOAD = 'us-1';
 const SILENT = 'ap-1';
+const WORKLOAD_NAMESPACE = 'copa-fleet-us';
 
 const INVENTORY: InventoryInput = {
   ...SCENARIO_FLEET,
   clusters: [
     { name: PATCH, roles: ['patch', 'workloads'] },
-    { name: WORKLOAD, roles: ['workloads'] },
+    { name: WORKLOAD, roles: ['workloads'], namespace: WORKLOAD_NAMESPACE },
     { name: SILENT, roles: ['workloads'] },
   ],
 };
@@ -85,12 +90,16 @@ describe('two clusters and a central Prometheus with the generated global rules'
   let pushgateway: RunningProcess;
   let auth: PushgatewayAuthFixture;
   const clusters: Cluster[] = [];
+  let decoy: { api: FakeKubeApi; collector: RunningCollector } | undefined;
   let workDir: string;
 
-  /** A cluster's API with its generated ConfigMaps, its pods and reports; NGINX's SLA clock started 48 h ago. */
-  async function clusterApi(name: string, appDigest: string): Promise<FakeKubeApi> {
+  /**
+   * A cluster's API with the generated ConfigMaps of directory `from`, its pods and reports;
+   * NGINX's SLA clock started 48 h ago.
+   */
+  async function clusterApi(name: string, appDigest: string, from = name): Promise<FakeKubeApi> {
     const api = await FakeKubeApi.start();
-    const own = inCluster(name);
+    const own = inCluster(from);
     api.create('configmaps', generated(own, 'ConfigMap', CONFIGMAPS.inventory));
     for (const record of own.filter(
       ({ object }) =>
@@ -216,11 +225,27 @@ describe('two clusters and a central Prometheus with the generated global rules'
       ],
     );
 
-    for (const [name, api] of [
-      [PATCH, patchApi],
-      [WORKLOAD, workloadApi],
+    // Another fleet in us-1, in this fleet's eu-1 namespace (its ConfigMaps are eu-1's), where APP
+    // is patched: read instead of us-1's collector it hides the drift, read as well it changes
+    // us-1's compliance (three more containers, two compliant).
+    const decoyApi = await clusterApi('decoy', PATCHED_DIGEST, PATCH);
+    decoy = { api: decoyApi, collector: await startCollector(decoyApi) };
+
+    for (const [name, api, namespace] of [
+      [PATCH, patchApi, FLEET_NAMESPACE],
+      [WORKLOAD, workloadApi, WORKLOAD_NAMESPACE],
     ] as const) {
-      const collector = await startCollector(api);
+      expect(
+        generated(inCluster(name), 'Deployment', 'copa-fleet-collector').metadata.namespace,
+      ).toBe(namespace);
+      const collector = await startCollector(api, { namespace });
+      // The target labels the generated ServiceMonitor gives (namespace = its Service's).
+      const targets = [{ targets: [target(collector.url)], labels: { namespace } }];
+      if (name === WORKLOAD)
+        targets.push({
+          targets: [target(decoy.collector.url)],
+          labels: { namespace: FLEET_NAMESPACE },
+        });
       const scrape: {
         job_name: string;
         honor_labels: boolean;
@@ -230,9 +255,7 @@ describe('two clusters and a central Prometheus with the generated global rules'
         {
           job_name: JOBS.collector,
           honor_labels: true,
-          static_configs: [
-            { targets: [target(collector.url)], labels: { namespace: FLEET_NAMESPACE } },
-          ],
+          static_configs: targets,
         },
       ];
       if (name === PATCH) {
@@ -264,6 +287,7 @@ describe('two clusters and a central Prometheus with the generated global rules'
 
   afterAll(async () => {
     await Promise.allSettled(clusters.flatMap((c) => [c.prometheus.stop(), c.collector.stop()]));
+    await Promise.allSettled([decoy?.collector.stop(), decoy?.api.close()]);
     await Promise.allSettled([central?.stop(), pushgateway?.stop()]);
     await Promise.allSettled(clusters.map((c) => c.api.close()));
     rmSync(workDir, { recursive: true, force: true });

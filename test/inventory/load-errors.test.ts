@@ -76,6 +76,16 @@ const CORPUS: Readonly<Record<string, readonly Expected[]>> = {
     ['9:24', 'clusters[2].roles[1]', 'lists "workloads" twice'],
   ],
   'clusters-no-patch.yaml': [['4:3', 'clusters', 'no cluster has the role "patch"']],
+  'cluster-overrides.yaml': [
+    [
+      '7:55',
+      'prometheus.selectors.collector.namespace',
+      'is "copa-fleet", but clusters[2] (ap-1) runs the collector in namespace "copa-fleet-ap": the selector would never match its series',
+    ],
+    ['13:16', 'clusters[1].namespace', 'must be a DNS label'],
+    ['18:7', 'clusters[2].grafana', 'a cluster carries no dashboard'],
+  ],
+  'global-without-clusters.yaml': [['4:3', 'global', 'is only used with `clusters`']],
   'unknown-keys.yaml': [
     ['3:5', 'images[0].scheudle', 'unknown key; did you mean "schedule"?'],
     [

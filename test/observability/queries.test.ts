@@ -3,10 +3,23 @@
  * and put on every series a rule or panel reads (the promtool proof is fleet-isolation.test.ts).
  */
 import { parser } from '@prometheus-io/lezer-promql';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FleetQueries, fleetSelectors, UPSTREAM } from '../../src/observability/queries.ts';
+import { stringify } from 'yaml';
+import {
+  clusterScope,
+  FleetQueries,
+  fleetSelectors,
+  UPSTREAM,
+} from '../../src/observability/queries.ts';
 import { JOBS, METRICS, RECORDS, UPSTREAM_METRICS } from '../../src/shared/metrics.ts';
+import { assembleObservability } from '../../src/observability/assemble.ts';
+import { observabilitySettings } from '../../src/observability/settings.ts';
+import { reportQueries } from '../../src/report/queries.ts';
 import { fleetOf, inventoryInput, NAMESPACE, observability } from './support/fixture.ts';
+import { PROMTOOL, runTool } from './support/promtool.ts';
 import { panelExprs, ruleExprs } from './support/queries.ts';
 
 const withPrometheus = (prometheus: object) =>
@@ -15,7 +28,7 @@ const withPrometheus = (prometheus: object) =>
 describe('fleet selectors', () => {
   it('default to the target labels of the generated ServiceMonitors: job and the fleet namespace', () => {
     expect(fleetSelectors(fleetOf(inventoryInput))).toEqual({
-      collector: { job: JOBS.collector, namespace: NAMESPACE },
+      collector: [{ matchers: { job: JOBS.collector, namespace: NAMESPACE }, regex: {} }],
       exporter: { job: JOBS.exporter, namespace: NAMESPACE },
       records: { namespace: NAMESPACE },
     });
@@ -36,12 +49,18 @@ describe('fleet selectors', () => {
     const selectors = fleetSelectors(
       withPrometheus({ selectors: { collector: { job: 'copa', cluster: 'eu-1' } } }),
     );
-    expect(selectors.collector).toEqual({ job: 'copa', cluster: 'eu-1' });
+    expect(selectors.collector).toEqual([
+      { matchers: { job: 'copa', cluster: 'eu-1' }, regex: {} },
+    ]);
     expect(selectors.exporter).toEqual({ job: JOBS.exporter, namespace: NAMESPACE });
   });
 
   it('quote values as PromQL strings', () => {
-    const q = new FleetQueries({ collector: { cluster: 'a"b\\c' }, exporter: {}, records: {} });
+    const q = new FleetQueries({
+      collector: [{ matchers: { cluster: 'a"b\\c' }, regex: {} }],
+      exporter: {},
+      records: {},
+    });
     const expr = q.series(METRICS.runningContainers);
     expect(expr).toBe('fleet_running_containers{cluster="a\\"b\\\\c"}');
     // lezer marks what it could not parse with error nodes (the ⚠ of the printed tree).
@@ -89,6 +108,99 @@ describe('FleetQueries', () => {
     expect(drift).not.toContain(
       `running_container_digest_drift{job="${JOBS.collector}", namespace=`,
     );
+  });
+});
+
+describe('FleetQueries of clusters in different namespaces', () => {
+  const fleet = fleetOf({
+    ...inventoryInput,
+    clusters: [
+      { name: 'eu-1', roles: ['patch', 'workloads'], namespace: 'copa-eu' },
+      { name: 'us-1', roles: ['workloads'] },
+      { name: 'ap-1', roles: ['workloads'] },
+    ],
+  });
+  const q = new FleetQueries(fleetSelectors(fleet), clusterScope(fleet));
+  const C = JOBS.collector;
+
+  it('read each (cluster, namespace) pair of the collector exactly, one alternative per namespace', () => {
+    expect(q.series(METRICS.inventoryImageInfo)).toBe(
+      `(fleet_inventory_image_info{job="${C}", namespace="copa-eu", cluster="eu-1"}` +
+        ` or fleet_inventory_image_info{job="${C}", namespace="${NAMESPACE}", cluster=~"ap-1|us-1"})`,
+    );
+    // The exporters: only the patch cluster, in its namespace.
+    expect(q.series(METRICS.runLastTimestamp)).toBe(
+      `copa_run_last_timestamp_seconds{job="${JOBS.exporter}", namespace="copa-eu", cluster="eu-1"}`,
+    );
+    expect(q.record(RECORDS.slaBreaches)).toBe(
+      `fleet:cve_sla_breaches:count{namespace="${NAMESPACE}"}`,
+    );
+  });
+
+  it("narrow the alternatives by the caller's matchers instead of overwriting them", () => {
+    // The patch cluster runs in copa-eu: its series are never read in the fleet namespace.
+    expect(q.series(METRICS.inventoryImageInfo, q.patchCluster)).toBe(
+      `fleet_inventory_image_info{job="${C}", namespace="copa-eu", cluster="eu-1"}`,
+    );
+    expect(q.series(UPSTREAM.up, { cluster: 'us-1' })).toBe(
+      `up{job="${C}", namespace="${NAMESPACE}", cluster="us-1"}`,
+    );
+    expect(() => q.series(UPSTREAM.up, { cluster: 'sa-1' })).toThrow(/no collector selector/);
+    // A dashboard filter on the cluster label is added to each alternative, not put in its place.
+    expect(q.filtered({ cluster: '$cluster' }).series(UPSTREAM.up)).toBe(
+      `(up{job="${C}", namespace="copa-eu", cluster="eu-1", cluster=~"$cluster"}` +
+        ` or up{job="${C}", namespace="${NAMESPACE}", cluster=~"ap-1|us-1", cluster=~"$cluster"})`,
+    );
+  });
+
+  it('apply range functions and offsets to each alternative (a union is no vector selector)', () => {
+    expect(q.overTime('last_over_time', METRICS.inventoryImageInfo, '5m', q.patchCluster)).toBe(
+      `last_over_time(fleet_inventory_image_info{job="${C}", namespace="copa-eu", cluster="eu-1"}[5m])`,
+    );
+    expect(q.offset(METRICS.slaBreachTotal, '1d')).toBe(
+      `(image_patch_sla_breach_total{job="${C}", namespace="copa-eu", cluster="eu-1"} offset 1d` +
+        ` or image_patch_sla_breach_total{job="${C}", namespace="${NAMESPACE}", cluster=~"ap-1|us-1"} offset 1d)`,
+    );
+    expect(() => q.overTime('rate', METRICS.containerDigestDrift, '5m')).toThrow(/workload/);
+  });
+
+  it('scope workload series through `up` of the exact pairs', () => {
+    expect(q.series(METRICS.containerDigestDrift)).toContain(
+      `running_container_digest_drift{job="${C}"} and on (cluster, instance) group by (cluster, instance) ((up{job="${C}", namespace="copa-eu", cluster="eu-1"}` +
+        ` or up{job="${C}", namespace="${NAMESPACE}", cluster=~"ap-1|us-1"}))`,
+    );
+  });
+
+  it("every generated expression parses in Prometheus' own parser: these, every rule and panel, every report query", async () => {
+    const outputs = assembleObservability(fleet);
+    const at = 1_780_000_000;
+    const window = { at, periodSeconds: 30 * 86_400, stepSeconds: 3600 };
+    const exprs = [
+      q.series(METRICS.inventoryImageInfo),
+      q.overTime('rate', METRICS.collectorApiErrorsTotal, '5m'),
+      q.offset(METRICS.slaBreachTotal, '1d'),
+      q.series(METRICS.containerDigestDrift),
+      ...ruleExprs(outputs).map((r) => r.expr),
+      ...panelExprs(outputs.dashboard).map((p) => p.expr.replaceAll('$__rate_interval', '5m')),
+      // With and without the CVE-age record's coverage (the raw series before and after it).
+      ...[undefined, { firstStep: at - 20 * 86_400, lastStep: at }].flatMap((coverage) =>
+        reportQueries(window, observabilitySettings(fleet), coverage).map((spec) => spec.promql),
+      ),
+    ];
+    // The union is in them (a test of the fixture: the alternatives are really there).
+    expect(exprs.filter((e) => e.includes('namespace="copa-eu"')).length).toBeGreaterThan(40);
+    // promtool, not lezer: lezer accepts `(a or b)[5m]` and `(a or b) offset 1d`, Prometheus
+    // refuses both ("ranges only allowed for vector selectors").
+    const dir = await mkdtemp(join(tmpdir(), 'copa-alternatives-'));
+    try {
+      const file = join(dir, 'exprs.rules.yaml');
+      const rules = exprs.map((expr, i) => ({ record: `check_${i}`, expr }));
+      await writeFile(file, stringify({ groups: [{ name: 'exprs', rules }] }));
+      const result = await runTool(PROMTOOL, ['check', 'rules', file]);
+      expect(result.code, result.output).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

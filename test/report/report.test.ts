@@ -15,7 +15,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { main } from '../../src/cli/main.ts';
+import { inventorySchema } from '../../src/inventory/schema.ts';
+import { concernsFor } from '../../src/observability/assemble.ts';
+import { reportSettings } from '../../src/report/fleet-settings.ts';
+import type { InstantSample } from '../../src/report/prometheus-client.ts';
+import { reportQueries } from '../../src/report/queries.ts';
+import { RECORDS } from '../../src/shared/metrics.ts';
 import type { Io } from '../../src/cli/command.ts';
 import { SECTION_TITLES } from '../../src/report/document.ts';
 import type { Report } from '../../src/report/model.ts';
@@ -37,6 +44,10 @@ import {
   TIMELINE,
   UNSCANNED,
   complianceAt,
+  RECORD_FROM,
+  RECORD_GRID,
+  recordSeries,
+  scenarioSeries,
 } from './support/scenario.ts';
 
 const H = 3600;
@@ -81,7 +92,8 @@ beforeAll(async () => {
   await writeFile(fleet[1]!, inventoryYaml(FLEET_NAMESPACE));
   await writeFile(staging[1]!, inventoryYaml(STAGING.namespace));
   const file = join(dir, 'scenario.om');
-  writeOpenMetrics(file, TIMELINE, (await import('./support/scenario.ts')).scenarioSeries());
+  const raw = scenarioSeries();
+  writeOpenMetrics(file, TIMELINE, [...raw, ...recordSeries(raw)]);
   prometheus = await startBackfilledPrometheus(file);
   await rm(file);
   [atEnd, atBreach] = await Promise.all([
@@ -302,6 +314,93 @@ describe('as of September 6, 12:00, over 5 days (the breach in progress)', () =>
   });
 });
 
+/** An instant query with `stats=all`: the result and how many samples Prometheus read for it. */
+async function queryWithStats(
+  promql: string,
+  time: number,
+): Promise<{ result: InstantSample[]; samples: number }> {
+  const body = new URLSearchParams({ query: promql, time: String(time), stats: 'all' });
+  const response = await fetch(`${prometheus.url}/api/v1/query`, { method: 'POST', body });
+  const json = (await response.json()) as {
+    status: string;
+    error?: string;
+    data: { result: InstantSample[]; stats: { samples: { totalQueryableSamples: number } } };
+  };
+  expect(json.status, json.error).toBe('success');
+  return { result: json.data.result, samples: json.data.stats.samples.totalQueryableSamples };
+}
+
+const perCveValues = (samples: readonly InstantSample[]) =>
+  samples
+    .map((s) => [s.metric.image, s.metric.cve_id, s.metric.severity, Number(s.value[1])] as const)
+    .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+
+describe('the 15-minute CVE age record from Sep 4, the raw series before it', () => {
+  const settings = () =>
+    reportSettings(inventorySchema.parse(parse(inventoryYaml(FLEET_NAMESPACE))));
+
+  it("holds what the fleet's own rule computes from the raw series (the backfilled record is faithful)", async () => {
+    const rule = concernsFor(settings())
+      .flatMap((concern) => concern.records)
+      .find((r) => r.record === RECORDS.cveAgeHours15m)!;
+    const recorded = settings().q.record(RECORDS.cveAgeHours15m);
+    // Evaluations around CVE-2026-1002's fix, CVE-2026-2001's life, the collector outage and the end.
+    const times = [sep(4, 6), sep(4, 6) + 900, sep(5, 12), sep(6, 1), sep(16, 3), sep(30, 12)].map(
+      (t) => RECORD_GRID.start + Math.ceil((t - RECORD_GRID.start) / 900) * 900,
+    );
+    let compared = 0;
+    for (const t of times) {
+      const [fromRule, fromRecord] = await Promise.all([
+        queryWithStats(rule.expr, t),
+        queryWithStats(recorded, t),
+      ]);
+      expect(perCveValues(fromRecord.result), new Date(t * 1000).toISOString()).toEqual(
+        perCveValues(fromRule.result),
+      );
+      compared += fromRule.result.length;
+    }
+    expect(compared).toBe(5);
+  });
+
+  it('reads the record after its first sample and the raw series only before it (and one interval at the end)', () => {
+    const lastAge = (report: Report) => report.queries.find((q) => q.id === 'cveLastAge')!.promql;
+    // The coverage query's first step with a sample is Sep 4 00:15 (the first evaluation is at 00:00:07).
+    for (const report of [atEnd, atBreach]) {
+      expect(lastAge(report)).toContain(RECORDS.cveAgeHours15m);
+      expect(lastAge(report)).toContain(`@ ${RECORD_FROM + 1800})`);
+      expect(report.queries.map((q) => q.id)).toContain('cveRecordCoverage');
+    }
+  });
+
+  it('gives exactly the figures of the raw series alone, reading a fraction of the samples', async () => {
+    for (const report of [atEnd, atBreach]) {
+      const spec = report.queries.find((q) => q.id === 'cveLastAge')!;
+      const at = Date.parse(spec.time!) / 1000;
+      const period = report.periodHours * 3600;
+      const window = { at, periodSeconds: period, stepSeconds: report.resolutionSeconds };
+      const raw = reportQueries(window, settings()).find((q) => q.id === 'cveLastAge')!;
+      expect(raw.promql).not.toContain(RECORDS.cveAgeHours15m);
+      const [split, alone] = await Promise.all([
+        queryWithStats(spec.promql, at),
+        queryWithStats(raw.promql, at),
+      ]);
+      expect(split.result.length).toBeGreaterThan(2);
+      expect(perCveValues(split.result)).toEqual(perCveValues(alone.result));
+      if (report === atEnd) expect(split.samples).toBeLessThan(alone.samples / 3);
+    }
+  });
+
+  it('the second fleet, without a record, reads the raw series alone', async () => {
+    const report = await jsonReport(...staging, '--at', new Date(END * 1000).toISOString());
+    const spec = report.queries.find((q) => q.id === 'cveLastAge')!;
+    expect(spec.promql).not.toContain(RECORDS.cveAgeHours15m);
+    expect(spec.title).toContain('no record');
+    expect(report.period.cves.map((c) => [c.cveId, c.lastAgeHours])).toEqual([
+      [STAGING.cveId, expect.any(Number)],
+    ]);
+  });
+});
+
 describe("one Prometheus, two fleets: each report reads its fleet's series only", () => {
   it("the second fleet's report (its inventory's namespace) shows that fleet alone", async () => {
     const report = await jsonReport(...staging, '--at', new Date(END * 1000).toISOString());
@@ -444,7 +543,10 @@ describe('md and html', () => {
     for (const title of Object.values(SECTION_TITLES)) expect(run.stdout).toContain(`## ${title}`);
     expect(run.stdout).toContain('| Critical | 3 | 3 | 2 | 66.7 % | 10.0 h | 40.4 h | 1 | 0 |');
     expect(run.stdout).toContain(
-      '```promql\nmax by (image, cve_id, severity) (max_over_time(image_cve_age_hours{job="copa-fleet-collector", namespace="copa-fleet"}[30d]))\n```',
+      `\`\`\`promql\n${atEnd.queries.find((q) => q.id === 'cveLastAge')!.promql}\n\`\`\``,
+    );
+    expect(run.stdout).toContain(
+      '```promql\nmax by (image, cve_id, severity) (image_cve_age_hours{job="copa-fleet-collector", namespace="copa-fleet"})\n```',
     );
   });
 

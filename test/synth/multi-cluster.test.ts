@@ -219,3 +219,162 @@ describe('multi-cluster output', () => {
     expect(single.filter((f) => f.content.includes(LABEL)).map((f) => f.path)).toEqual([]);
   });
 });
+
+/**
+ * Per-cluster namespaces and the global layer's labels: each cluster applies everything in its own
+ * namespace (the patch cluster too), the global rules read each cluster's series in exactly its
+ * namespace, and dist/global/ keeps the fleet namespace and takes the `global` labels.
+ */
+describe('multi-cluster output with per-cluster namespaces and global-layer labels', () => {
+  const FLEET_NS = FULL.defaults!.namespace!;
+  const OVERRIDES: InventoryInput = {
+    ...MULTI,
+    clusters: [
+      { name: 'us-1', roles: ['workloads'], namespace: 'patching-us' },
+      { name: 'eu-1', roles: ['patch', 'workloads'], namespace: 'patching-eu' },
+      { name: 'ap-1', roles: ['workloads'] },
+      { name: 'sa-1', roles: ['workloads'], namespace: 'patching-us' },
+    ],
+    global: {
+      prometheus: { ruleLabels: { role: 'global-rules' } },
+      grafana: { dashboardLabels: { scope: 'global' }, folder: 'Security' },
+    },
+  };
+  const NAMESPACES: Readonly<Record<string, string>> = {
+    'us-1': 'patching-us',
+    'eu-1': 'patching-eu',
+    'ap-1': FLEET_NS,
+    'sa-1': 'patching-us',
+    global: FLEET_NS,
+  };
+  const { files, objects } = render(OVERRIDES);
+  const rulesText = files.find(
+    (f) => f.path === 'global/prometheus/copa-fleet.rules.yaml',
+  )!.content;
+  const rules = parse(rulesText) as RuleFile;
+  const exprs = rules.groups.flatMap((g) => g.rules.map((r) => r.expr.replace(/\s+/g, ' ')));
+
+  it('puts every namespaced object, reference and the Namespace of a cluster directory into its namespace', () => {
+    const wrong: string[] = [];
+    for (const { file, object } of objects) {
+      const want = NAMESPACES[file.split('/')[0]!]!;
+      const name = `${file} ${object.kind}/${object.metadata.name}`;
+      if (object.kind === 'Namespace' && object.metadata.name !== want) wrong.push(name);
+      // Every `namespace` field anywhere in the object (metadata, RBAC subjects, admission policy
+      // match, ServiceMonitor namespaceSelector, ...) is this directory's namespace.
+      const others = [...JSON.stringify(object).matchAll(/"namespace":"([^"]*)"/g)]
+        .map((m) => m[1])
+        .filter((ns) => ns !== want);
+      if (others.length > 0) wrong.push(`${name}: ${others.join(', ')}`);
+      // Other references: the Pushgateway URL, the admission policy's namespace name.
+      for (const ns of new Set(Object.values(NAMESPACES)))
+        if (ns !== want && JSON.stringify(object).includes(`${ns}.svc`))
+          wrong.push(`${name}: ${ns}.svc`);
+    }
+    expect(wrong).toEqual([]);
+    const inPatch = objects.filter((o) => o.file.startsWith('eu-1/')).map((o) => o.object.kind);
+    expect(inPatch).toEqual(expect.arrayContaining(['CronJob', 'Deployment', 'NetworkPolicy']));
+  });
+
+  it('reads the collector of each cluster in exactly its namespace, the exporters in the patch cluster’s', () => {
+    const up = exprs.flatMap((e) =>
+      [...e.matchAll(/up\{job="copa-fleet-collector"[^}]*\}/g)].map((m) => m[0]),
+    );
+    expect([...new Set(up)].sort()).toEqual([
+      `up{job="copa-fleet-collector", namespace="${FLEET_NS}", ${LABEL}="ap-1"}`,
+      `up{job="copa-fleet-collector", namespace="patching-eu", ${LABEL}="eu-1"}`,
+      `up{job="copa-fleet-collector", namespace="patching-us", ${LABEL}=~"sa-1|us-1"}`,
+    ]);
+    // No collector selector without its cluster: each namespace only where the fleet runs in it.
+    const collector = exprs.flatMap((e) =>
+      [...e.matchAll(/\{job="copa-fleet-collector"[^}]*\}/g)].map((m) => m[0]),
+    );
+    expect(collector.length).toBeGreaterThan(50);
+    const scoped = collector.filter((s) => s.includes('namespace='));
+    expect(scoped.filter((s) => !s.includes(`${LABEL}=`))).toEqual([]);
+    // Workload series: the raw series by job (their namespace is the workload's), scoped by their
+    // target's `up`, which carries the pairs.
+    const raw = exprs.filter((e) =>
+      /\{job="copa-fleet-collector"(, (?!namespace)[^}]*)?\}/.test(e),
+    );
+    expect(raw.length).toBeGreaterThan(0);
+    const join = `and on (${LABEL}, instance) group by (${LABEL}, instance) ( ( up{`;
+    expect(raw.filter((e) => !e.includes(join))).toEqual([]);
+    const exporter = exprs.flatMap((e) =>
+      [...e.matchAll(/\{job="copa-fleet-exporter"[^}]*\}/g)].map((m) => m[0]),
+    );
+    expect(exporter.length).toBeGreaterThan(10);
+    expect([
+      ...new Set(
+        exporter.map((s) => s.replace(/, (?!namespace|k8s_cluster)[a-z_]+=~?"[^"]*"/g, '')),
+      ),
+    ]).toEqual([`{job="copa-fleet-exporter", namespace="patching-eu", ${LABEL}="eu-1"}`]);
+  });
+
+  it('keeps the fleet namespace on every record and alert (the global layer’s, where routing matches it)', () => {
+    const ruleNamespaces = new Set(
+      rules.groups.flatMap((g) =>
+        g.rules.map((r) => (r as { labels?: Record<string, string> }).labels?.namespace),
+      ),
+    );
+    expect([...ruleNamespaces]).toEqual([FLEET_NS]);
+    const global = objects.filter((o) => o.file.startsWith('global/'));
+    expect(
+      new Set(global.map((o) => o.object.metadata.namespace ?? o.object.metadata.name)),
+    ).toEqual(new Set([FLEET_NS]));
+  });
+
+  it('names the CronJobs of alert descriptions in the patch cluster’s namespace', () => {
+    expect(rulesText).toContain('CronJob patching-eu/{{ $labels.cronjob }}');
+    expect(rulesText).not.toContain(`CronJob ${FLEET_NS}/`);
+  });
+
+  it('labels the global PrometheusRule and dashboard ConfigMap with the global overrides', () => {
+    const rule = objects.find((o) => o.object.kind === 'PrometheusRule')!.object;
+    expect(rule.metadata.labels).toMatchObject({ role: 'global-rules' });
+    expect(rule.metadata.labels?.release).toBeUndefined();
+    const dashboard = objects.find(
+      (o) => o.object.kind === 'ConfigMap' && o.file === 'global/observability.k8s.yaml',
+    )!.object;
+    expect(dashboard.metadata.labels).toMatchObject({ scope: 'global' });
+    expect(dashboard.metadata.labels?.grafana_dashboard).toBeUndefined();
+    expect(dashboard.metadata.annotations).toEqual({ grafana_folder: 'Security' });
+    // Without `global`, the top-level labels (today's output).
+    const plain = render(MULTI).objects;
+    expect(
+      plain.find((o) => o.object.kind === 'PrometheusRule')!.object.metadata.labels,
+    ).toMatchObject({ release: 'kube-prometheus-stack' });
+  });
+
+  it('generates only valid Kubernetes objects, and global rules that pass promtool check rules', async () => {
+    const problems = objects.flatMap(({ file, object }) =>
+      k8sProblems(object).map((p) => `${file} ${object.kind}/${object.metadata.name}: ${p}`),
+    );
+    expect(problems).toEqual([]);
+    const dir = await mkdtemp(join(tmpdir(), 'copa-multi-ns-rules-'));
+    try {
+      await writeFile(join(dir, 'rules.yaml'), rulesText);
+      const result = await runTool(PROMTOOL, ['check', 'rules', join(dir, 'rules.yaml')]);
+      expect(result.code, result.output).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('is the same output for reordered clusters', () => {
+    const reordered = render({ ...OVERRIDES, clusters: [...OVERRIDES.clusters!].reverse() });
+    expect(reordered.files.map((f) => [f.path, f.content])).toEqual(
+      files.map((f) => [f.path, f.content]),
+    );
+  });
+
+  it('is the output of today when every cluster names the fleet namespace', () => {
+    const same = render({
+      ...MULTI,
+      clusters: MULTI.clusters!.map((c) => ({ ...c, namespace: FLEET_NS })),
+    }).files;
+    expect(same.map((f) => [f.path, f.content])).toEqual(
+      render(MULTI).files.map((f) => [f.path, f.content]),
+    );
+  });
+});

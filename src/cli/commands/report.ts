@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { formatIssue, InventoryError, loadInventory } from '../../inventory/load.ts';
 import type { Inventory } from '../../inventory/schema.ts';
 import { scanFreshness } from '../../model/scan-freshness.ts';
+import { sel } from '../../observability/promql.ts';
 import { defaultInventory, reportSettings } from '../../report/fleet-settings.ts';
 import { generateReport, ReportError } from '../../report/generate.ts';
 import { PrometheusClient, PrometheusError } from '../../report/prometheus-client.ts';
@@ -177,7 +178,7 @@ export const reportCommand: Command = {
     if (inventory === undefined) return EXIT.invalid;
     const settings = reportSettings(inventory);
     progress(
-      `selectors: collector ${JSON.stringify(settings.q.selectors.collector)}, exporter ${JSON.stringify(settings.q.selectors.exporter)}, records ${JSON.stringify(settings.q.selectors.records)}`,
+      `selectors: collector ${settings.q.selectors.collector.map((scope) => sel('', scope.matchers, scope.regex) || '{}').join(' or ')}, exporter ${JSON.stringify(settings.q.selectors.exporter)}, records ${JSON.stringify(settings.q.selectors.records)}`,
     );
     const scanMaxAgeHours = scanMaxAgeOption ?? scanFreshness(inventory).scanMaxAgeHours;
     try {

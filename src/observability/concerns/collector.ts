@@ -84,11 +84,11 @@ export function collectorConcern(settings: ObservabilitySettings) {
           'Per second, by resource: Kubernetes API errors and restarted watches (expiry, 410 Gone, connection loss).',
         queries: [
           {
-            expr: `sum ${q.by(resource)} (rate(${q.series(METRICS.collectorApiErrorsTotal)}[$__rate_interval]))`,
+            expr: `sum ${q.by(resource)} (${q.overTime('rate', METRICS.collectorApiErrorsTotal, '$__rate_interval')})`,
             legend: `errors {{${resource}}}`,
           },
           {
-            expr: `sum ${q.by(resource)} (rate(${q.series(METRICS.collectorWatchRestartsTotal)}[$__rate_interval]))`,
+            expr: `sum ${q.by(resource)} (${q.overTime('rate', METRICS.collectorWatchRestartsTotal, '$__rate_interval')})`,
             legend: `watch restarts {{${resource}}}`,
           },
         ],

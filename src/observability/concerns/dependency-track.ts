@@ -36,7 +36,7 @@ export function dependencyTrackConcern(settings: ObservabilitySettings) {
         severity: 'warning',
         summary: `Dependency-Track BOM upload failing for {{ $labels.${image} }}`,
         description:
-          `{{ $value }} BOM upload(s) of {{ $labels.${image} }} (CronJob ${settings.namespace}/{{ $labels.${cronjob} }}) to Dependency-Track ` +
+          `{{ $value }} BOM upload(s) of {{ $labels.${image} }} (CronJob ${settings.cronjobNamespace}/{{ $labels.${cronjob} }}) to Dependency-Track ` +
           `failed after all retries within the last ${window}, and the latest run uploaded none (team {{ $labels.${team} }}).`,
       },
     ],

@@ -65,7 +65,7 @@ export function firstRunsConcern(settings: ObservabilitySettings) {
     severity: 'warning',
     labels: { [missingReason]: reason },
     summary: missingSummary(reason),
-    description: `CronJob ${settings.namespace}/{{ $labels.${cronjob} }} ({{ $labels.${image} }})${description}`,
+    description: `CronJob ${settings.cronjobNamespace}/{{ $labels.${cronjob} }} ({{ $labels.${image} }})${description}`,
   });
   return {
     name: 'first-runs',
@@ -87,14 +87,14 @@ export function firstRunsConcern(settings: ObservabilitySettings) {
         outputLabels: [L.image, L.cronjob, L.team],
         // Read across short collector gaps, so that a restart does not restart the hour.
         expr:
-          `group ${q.by(image, cronjob, team)} (last_over_time(${q.series(METRICS.inventoryImageInfo, q.patchCluster)}[${COLLECTOR_GAP_TOLERANCE}]))` +
-          ` unless ${q.on(image, cronjob)} last_over_time(${q.series(METRICS.cronjobCreatedTimestamp)}[${COLLECTOR_GAP_TOLERANCE}])`,
+          `group ${q.by(image, cronjob, team)} (${q.overTime('last_over_time', METRICS.inventoryImageInfo, COLLECTOR_GAP_TOLERANCE, q.patchCluster)})` +
+          ` unless ${q.on(image, cronjob)} ${q.overTime('last_over_time', METRICS.cronjobCreatedTimestamp, COLLECTOR_GAP_TOLERANCE)}`,
         for: CRONJOB_MISSING_FOR,
         severity: 'warning',
         labels: { [missingReason]: 'cronjob_missing' },
         summary: missingSummary('cronjob_missing'),
         description:
-          `{{ $labels.${image} }} is in the inventory, but its CronJob ${settings.namespace}/{{ $labels.${cronjob} }} has not existed for ${CRONJOB_MISSING_FOR}: ` +
+          `{{ $labels.${image} }} is in the inventory, but its CronJob ${settings.cronjobNamespace}/{{ $labels.${cronjob} }} has not existed for ${CRONJOB_MISSING_FOR}: ` +
           'the generated manifests were not applied, or the CronJob was deleted. The image gets no patches.',
       },
     ],

@@ -40,7 +40,7 @@ export function jobFailuresConcern(settings: ObservabilitySettings) {
         severity: 'warning',
         summary: `Copa run for {{ $labels.${image} }} failed: {{ $labels.${failureReason} }}`,
         description:
-          `The last run of CronJob ${settings.namespace}/{{ $labels.${cronjob} }} ({{ $labels.${image} }}) ended with ` +
+          `The last run of CronJob ${settings.cronjobNamespace}/{{ $labels.${cronjob} }} ({{ $labels.${image} }}) ended with ` +
           `failure_reason={{ $labels.${failureReason} }}. The image gets no patches until a run succeeds.`,
       },
     ],

@@ -33,7 +33,7 @@ export function missingRunsConcern(settings: ObservabilitySettings) {
     labels: { [missingReason]: reason },
     summary: missingSummary(reason),
     description:
-      `CronJob ${settings.namespace}/{{ $labels.${cronjob} }} ({{ $labels.${image} }}): ${what} {{ $value | humanizeDuration }} ago, ` +
+      `CronJob ${settings.cronjobNamespace}/{{ $labels.${cronjob} }} ({{ $labels.${image} }}): ${what} {{ $value | humanizeDuration }} ago, ` +
       `more than its schedule interval plus ${graceHours} h. The image silently stopped receiving patches.`,
   });
   return {

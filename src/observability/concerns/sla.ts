@@ -23,7 +23,7 @@ import {
   tablePanel,
   timeseriesPanel,
 } from '../panels.ts';
-import { copyLabel } from '../promql.ts';
+import { copyLabel, duration } from '../promql.ts';
 import type { FleetQueries } from '../queries.ts';
 import type { ObservabilitySettings } from '../settings.ts';
 import { globalGroup } from '../rules.ts';
@@ -36,6 +36,16 @@ const { image, cveId, severity, cveSeverity, team, thresholdHours } = L;
  * CVEs older than 24 h whatever the SLA. The SLA-aware counts are RECORDS.slaBreaches*.
  */
 const LEGACY_BREACH_HOURS = 24;
+
+/**
+ * The coarse SLA clock (RECORDS.cveAgeHours15m): every 15 minutes, per CVE, the highest age of the
+ * last 15 minutes. `max_over_time` over exactly the evaluation interval sees every raw sample once
+ * (none falls between two evaluations, whatever the scrape interval), and the age is the persisted
+ * clock, monotonic while a CVE is carried: the recorded value of the evaluation after a CVE's last
+ * sample is its age at that sample. A 30-day report then reads 96 samples per CVE and day instead of
+ * 2880 at a 30 s scrape (docs/benchmarks.md section 5).
+ */
+export const CVE_AGE_RECORD_INTERVAL_SECONDS = 15 * 60;
 
 /** Alert severity of a breach, by CVE severity: a Critical breach pages, a High one warns. */
 const ALERT_SEVERITY_BY_CVE: Record<Severity, AlertSeverity> = {
@@ -93,6 +103,17 @@ export function slaConcern(settings: ObservabilitySettings) {
         record: RECORDS.slaBreaches,
         // Zero for every tracked severity without breaches, so the panel shows 0 rather than nothing.
         expr: `sum ${q.by(severity)} (${q.record(RECORDS.slaBreachesByImage)}) or 0 * count ${q.by(severity)} (${q.series(METRICS.inventorySlaHours)})`,
+      },
+      {
+        record: RECORDS.cveAgeHours15m,
+        expr: `max ${q.by(image, cveId, severity)} (${q.overTime('max_over_time', METRICS.imageCveAgeHours, duration(CVE_AGE_RECORD_INTERVAL_SECONDS))})`,
+        interval: duration(CVE_AGE_RECORD_INTERVAL_SECONDS),
+      },
+      {
+        // Evaluated after the record in the same group, at the same time: one series per cluster.
+        record: RECORDS.cveAgeRecords15m,
+        expr: q.agg('count', q.record(RECORDS.cveAgeHours15m)),
+        interval: duration(CVE_AGE_RECORD_INTERVAL_SECONDS),
       },
       {
         record: RECORDS.slaBreach24h,

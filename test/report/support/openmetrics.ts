@@ -14,6 +14,8 @@ export interface ScriptedSeries {
   /** Optional bounds (seconds) outside which the series has no samples: saves calls. */
   readonly from?: number;
   readonly to?: number;
+  /** Sample times other than the timeline's scrapes (a recording rule's evaluations): `start + k * seconds`. */
+  readonly grid?: { readonly start: number; readonly seconds: number };
 }
 
 export interface Timeline {
@@ -50,10 +52,9 @@ export function writeOpenMetrics(
         const prefix = `${name}${labelText(s.labels)} `;
         const from = Math.max(timeline.start, s.from ?? timeline.start);
         const to = Math.min(timeline.end, s.to ?? timeline.end);
-        const first =
-          timeline.start +
-          Math.ceil((from - timeline.start) / timeline.scrapeSeconds) * timeline.scrapeSeconds;
-        for (let t = first; t <= to; t += timeline.scrapeSeconds) {
+        const grid = s.grid ?? { start: timeline.start, seconds: timeline.scrapeSeconds };
+        const first = grid.start + Math.ceil((from - grid.start) / grid.seconds) * grid.seconds;
+        for (let t = first; t <= to; t += grid.seconds) {
           const v = s.value(t);
           if (v === undefined) continue;
           const line = `${prefix}${v} ${t}\n`;

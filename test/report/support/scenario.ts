@@ -23,7 +23,8 @@
  * names, the same image and CronJob name), whose every figure differs: any of its series read
  * into the copa-fleet report changes an asserted figure, and its own report shows only it.
  */
-import { JOBS, L, METRICS, UPSTREAM_METRICS } from '../../../src/shared/metrics.ts';
+import { CVE_AGE_RECORD_INTERVAL_SECONDS } from '../../../src/observability/concerns/sla.ts';
+import { JOBS, L, METRICS, RECORDS, UPSTREAM_METRICS } from '../../../src/shared/metrics.ts';
 import type { ScriptedSeries, Timeline } from './openmetrics.ts';
 
 const H = 3600;
@@ -505,4 +506,70 @@ export function complianceAt(t: number): number | undefined {
     0,
   );
   return (total - bad) / total;
+}
+
+/**
+ * The 15-minute CVE age record (sla.ts) as the fleet's rule would have written it, deployed on
+ * Sep 4 00:00 (before: history the record does not have): evaluations at a few seconds past each
+ * quarter hour (Prometheus offsets a group's evaluations), each the highest raw age per CVE of the
+ * 15 minutes up to it (closed range, as Prometheus 2.42 selects), with the fleet namespace rule
+ * label; and the count record. The STAGING fleet has no record: its report reads raw series only.
+ * The report test checks these values against the rule's own expression on the raw series.
+ */
+export const RECORD_FROM = sep(4);
+export const RECORD_GRID = { start: RECORD_FROM + 7, seconds: CVE_AGE_RECORD_INTERVAL_SECONDS };
+
+export function recordSeries(raw: readonly ScriptedSeries[]): ScriptedSeries[] {
+  const ages = raw.filter(
+    (s) =>
+      s.name === METRICS.imageCveAgeHours.name &&
+      s.labels.namespace === FLEET_NAMESPACE &&
+      s.labels.job === JOBS.collector,
+  );
+  const perCve = new Map<string, { labels: Record<string, string>; series: ScriptedSeries[] }>();
+  for (const s of ages) {
+    const labels = {
+      image: s.labels.image!,
+      cve_id: s.labels.cve_id!,
+      severity: s.labels.severity!,
+      namespace: FLEET_NAMESPACE,
+    };
+    const key = JSON.stringify(labels);
+    perCve.set(key, { labels, series: [...(perCve.get(key)?.series ?? []), s] });
+  }
+  const { start, scrapeSeconds } = TIMELINE;
+  /** Highest raw age of the CVE in [e - 15m, e], or undefined without a sample there. */
+  const recorded = (series: readonly ScriptedSeries[], e: number): number | undefined => {
+    let max: number | undefined;
+    const first =
+      start +
+      Math.ceil((e - CVE_AGE_RECORD_INTERVAL_SECONDS - start) / scrapeSeconds) * scrapeSeconds;
+    for (const s of series)
+      for (let t = first; t <= e; t += scrapeSeconds) {
+        if ((s.from !== undefined && t < s.from) || (s.to !== undefined && t > s.to)) continue;
+        const v = s.value(t);
+        if (v !== undefined && (max === undefined || v > max)) max = v;
+      }
+    return max;
+  };
+  const records: ScriptedSeries[] = [...perCve.values()].map(({ labels, series }) => ({
+    name: RECORDS.cveAgeHours15m,
+    labels,
+    grid: RECORD_GRID,
+    from: RECORD_FROM,
+    value: (e) => recorded(series, e),
+  }));
+  records.push({
+    name: RECORDS.cveAgeRecords15m,
+    labels: { namespace: FLEET_NAMESPACE },
+    grid: RECORD_GRID,
+    from: RECORD_FROM,
+    value: (e) => {
+      const n = [...perCve.values()].filter(
+        ({ series }) => recorded(series, e) !== undefined,
+      ).length;
+      return n === 0 ? undefined : n;
+    },
+  });
+  return records;
 }

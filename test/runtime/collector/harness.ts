@@ -83,6 +83,8 @@ export interface StartOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Flags for the node process itself (e.g. `--cpu-prof`), before the script. */
   readonly nodeArgs?: readonly string[];
+  /** The namespace it runs in (its kubeconfig's and `--namespace`). Default: FLEET_NAMESPACE. */
+  readonly namespace?: string;
   /** Run this bundle instead of `collectorCommand()`'s choice. */
   readonly bundle?: string;
   /** Optional command-line options (e.g. the Pushgateway cleanup). */
@@ -98,7 +100,8 @@ export async function startCollector(
   options: StartOptions = {},
 ): Promise<RunningCollector> {
   const dir = mkdtempSync(join(tmpdir(), 'copa-collector-'));
-  const kubeconfig = api.writeKubeconfig(dir, FLEET_NAMESPACE);
+  const namespace = options.namespace ?? FLEET_NAMESPACE;
+  const kubeconfig = api.writeKubeconfig(dir, namespace);
   const port = await freePort();
   const { command, args } =
     options.bundle !== undefined
@@ -117,7 +120,7 @@ export async function startCollector(
       ...(options.nodeArgs ?? []),
       ...args,
       ...collectorArgs({
-        namespace: FLEET_NAMESPACE,
+        namespace,
         inventoryConfigMap: CONFIGMAPS.inventory,
         digestStore: CONFIGMAPS.patchedDigests,
         stateConfigMap: CONFIGMAPS.collectorState,
