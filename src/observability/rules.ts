@@ -92,9 +92,10 @@ export function ruleGroups(
     for (const rule of concern.records.filter((r) => r.interval === undefined))
       add(rule.group, recordRule(rule));
     for (const alert of concern.alerts) add(alert.group, alertRule(settings, alert));
-    const split = [...groups].map(
-      ([name, rules]): IRuleGroup => ({ name: `${GROUP_PREFIX}.${name}`, rules }),
-    );
+    const split = [...groups].map(([name, rules]): IRuleGroup => ({
+      name: `${GROUP_PREFIX}.${name}`,
+      rules,
+    }));
     // A group runs at one interval (the Prometheus rule-file format and the PrometheusRule CRD's `interval`).
     const intervals = [...new Set(concern.records.flatMap((rule) => rule.interval ?? []))].sort();
     const timed = intervals.map((interval): IRuleGroup => ({
