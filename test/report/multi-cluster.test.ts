@@ -240,6 +240,46 @@ describe('a two-cluster fleet, as of September 8 over 7 days', () => {
   });
 });
 
+describe('a cluster that never reported', () => {
+  it('is all "no data" in the collector coverage, the other clusters as before', async () => {
+    const withAp = join(dir, 'three-clusters.yaml');
+    await writeFile(withAp, `${INVENTORY}  - name: ap-1\n    roles: [workloads]\n`);
+    const run = await cli(
+      '--format',
+      'json',
+      '--inventory',
+      withAp,
+      '--at',
+      new Date(MC_END * 1000).toISOString(),
+      '--period',
+      '7d',
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout) as Report;
+    expect(report.clusters?.names).toEqual(['ap-1', ...CLUSTERS]);
+    expect(
+      report.coverage.sources.map((s) => [
+        s.source,
+        s.cluster,
+        s.upShare.value,
+        s.noDataShare.value,
+        s.firstSample,
+      ]),
+    ).toEqual([
+      ['drift collector', 'ap-1', 0, 1, null],
+      ['drift collector', 'eu-1', 1, 0, '2026-09-01T00:00:00Z'],
+      [
+        'drift collector',
+        'us-1',
+        atEnd.coverage.sources[1]!.upShare.value,
+        0,
+        '2026-09-01T00:00:00Z',
+      ],
+      ['Pushgateway', PATCH_CLUSTER, 1, 0, '2026-09-01T00:00:00Z'],
+    ]);
+  });
+});
+
 describe('a two-cluster fleet, as of September 3 12:00 over 2 days', () => {
   it('says in which cluster a CVE is past its SLA (remediated in the other)', () => {
     expect(pastSla.asOf.pastSla.rows).toEqual([

@@ -243,6 +243,13 @@ describe('as of the end of September, over 30 days', () => {
     expect(atEnd.exceptions).toMatchObject({ present: false, groups: [] });
   });
 
+  it('a single-cluster report names no cluster (rows, the clusters field)', () => {
+    for (const report of [atEnd, atBreach]) {
+      expect(report.clusters).toBeUndefined();
+      expect(JSON.stringify(report)).not.toMatch(/"cluster"/);
+    }
+  });
+
   it('names the PromQL of every figure: each referenced query is in the appendix', () => {
     const ids = new Set(atEnd.queries.map((q) => q.id));
     const referenced = JSON.stringify(atEnd)
