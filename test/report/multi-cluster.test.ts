@@ -27,6 +27,7 @@ import {
   MC_END,
   MC_IMAGES,
   MC_OUTAGE,
+  MC_STALE_SCAN,
   MC_TIMELINE,
   MC_UNSCANNED,
   multiClusterSeries,
@@ -213,6 +214,13 @@ describe('a two-cluster fleet, as of September 8 over 7 days', () => {
         maxPods: MC_UNSCANNED.pods,
       },
     ]);
+    expect(
+      atEnd.coverage.staleScans.rows.map((r) => [
+        r.cluster,
+        r.image,
+        Math.round(r.maxScanAgeHours),
+      ]),
+    ).toEqual([[MC_STALE_SCAN.cluster, MC_STALE_SCAN.image, 37]]);
     expect(atEnd.coverage.inventory.map((r) => [r.image, r.team])).toEqual(
       MC_IMAGES.map((img) => [img.image, img.team]),
     );

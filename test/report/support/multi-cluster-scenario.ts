@@ -14,6 +14,7 @@
  * - CVE-2026-5004 Critical on payments/api in both clusters from Sep 7 18:00, open at the end (6 h);
  *   CVE-2026-5002 Critical on web/frontend in us-1 only from Sep 7 12:00, open at the end (12 h).
  * - us-1's collector is down Sep 3 00:00-06:00 (up 0, no collector series); eu-1's stays up.
+ * - us-1's scan of web/frontend goes stale Sep 6 00:00 - Sep 7 12:00 (up to 37 h); eu-1's does not.
  * - Namespace batch in us-1 runs 3 pods without a VulnerabilityReport Sep 4 00:00 - Sep 5 00:00.
  * - A us-1 job with the exporter's name and namespace (not the fleet's Pushgateway: exporter series
  *   exist only in the patch cluster) counts 1000 successful runs: any of it in the report is a leak.
@@ -98,6 +99,13 @@ export const MC_UNSCANNED = {
   from: sep(4),
   to: sep(5),
 } as const;
+/** us-1's scan of web/frontend is not refreshed Sep 6 00:00 - Sep 7 12:00 (37 h old at most); eu-1's is. */
+export const MC_STALE_SCAN = {
+  cluster: 'us-1' as ClusterName,
+  image: FRONTEND.image,
+  from: sep(6),
+  to: sep(7, 12),
+} as const;
 /** Runs at 02:00 every day from Sep 1; the success counters start at this. */
 const SUCCESS_BASE = 10;
 
@@ -160,7 +168,14 @@ export function multiClusterSeries(): ScriptedSeries[] {
       series.push({
         name: METRICS.imageScanAgeSeconds.name,
         labels: { ...collector, image },
-        value: live(() => 3600),
+        value: live((t) =>
+          cluster === MC_STALE_SCAN.cluster &&
+          image === MC_STALE_SCAN.image &&
+          t >= MC_STALE_SCAN.from &&
+          t < MC_STALE_SCAN.to
+            ? t - MC_STALE_SCAN.from + 3600
+            : 3600,
+        ),
       });
     }
     // Running digests per namespace (honorLabels: the workload's namespace): api's change at the rollout.
