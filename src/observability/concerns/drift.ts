@@ -113,8 +113,11 @@ export function driftConcern(settings: ObservabilitySettings) {
     global === undefined
       ? `max(${q.series(METRICS.noncompliantContainers)})`
       : // A digest with a Critical CVE: the collector's CVE ages (tracked when Critical has SLA hours).
-        `sum ${q.by()} (${global.running} and ${q.on(image, digest)} (` +
-        `group ${q.by(image, digest)} (${global.drifted}) or group ${q.by(image, digest)} (${q.series(METRICS.imageCveAgeHours, { [L.severity]: SEVERITY_BY_KEY.critical })})))`;
+        // `or 0 * running`: a cluster with no non-compliant container has 0 of them (a `sum` over
+        // nothing is no value, which left a fully compliant cluster without a ratio).
+        `(sum ${q.by()} (${global.running} and ${q.on(image, digest)} (` +
+        `group ${q.by(image, digest)} (${global.drifted}) or group ${q.by(image, digest)} (${q.series(METRICS.imageCveAgeHours, { [L.severity]: SEVERITY_BY_KEY.critical })})))` +
+        ` or 0 * ${running})`;
   const driftedByNamespace =
     global === undefined
       ? copyLabel(`count ${q.by(namespace, image)} (${drift} == 1)`, exportedNamespace, namespace)
