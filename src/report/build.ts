@@ -7,6 +7,7 @@ import type { QueryResults } from './collect.ts';
 import type {
   Chart,
   ChartPoint,
+  ClusterDriftRow,
   CriticalCveRow,
   DriftRow,
   Figure,
@@ -15,6 +16,7 @@ import type {
   PeriodCveRow,
   QueryRecord,
   Report,
+  ReportClusters,
   RunsRow,
   SeverityPeriodRow,
   SourceCoverage,
@@ -36,6 +38,8 @@ export interface BuildInput {
   readonly scanMaxAgeHours: number;
   /** `storageRetention` from /api/v1/status/runtimeinfo, when the server serves it. */
   readonly retention: string | undefined;
+  /** Multi-cluster fleets: the cluster label and the clusters; rows then name their cluster. */
+  readonly clusters?: ReportClusters;
 }
 
 const iso = (seconds: number): string =>
@@ -98,6 +102,12 @@ export function buildReport(input: BuildInput): Report {
   const { at, periodSeconds, stepSeconds } = window;
   const start = at - periodSeconds;
   const steps = Math.floor(periodSeconds / stepSeconds) + 1;
+  const { clusters } = input;
+  // The cluster of a result series ('' in a single-cluster fleet), and the row field that names it.
+  const cl = (m: Readonly<Record<string, string>>): string =>
+    clusters === undefined ? '' : (m[clusters.label] ?? '');
+  const inCluster = (m: Readonly<Record<string, string>>): { cluster?: string } =>
+    clusters === undefined ? {} : { cluster: cl(m) };
 
   // ---- inventory -------------------------------------------------------------------------
   const atEnd = new Set(
@@ -111,17 +121,23 @@ export function buildReport(input: BuildInput): Report {
   for (const s of results.instant('slaHours')) {
     const img = s.metric.image ?? '';
     const sev = s.metric.severity ?? '';
-    sla.set(key(img, sev), num(s.value[1]));
+    sla.set(key(cl(s.metric), img, sev), num(s.value[1]));
     slaByImage.set(img, { ...slaByImage.get(img), [sev]: num(s.value[1]) });
   }
+  // Per cluster and image (each cluster's collector exports the inventory); the inventory table's by image.
   const interval = new Map(
+    results
+      .instant('scheduleInterval')
+      .map((s) => [key(cl(s.metric), s.metric.image ?? ''), num(s.value[1])]),
+  );
+  const intervalByImage = new Map(
     results.instant('scheduleInterval').map((s) => [s.metric.image ?? '', num(s.value[1])]),
   );
   const inventory: InventoryRow[] = results
     .instant('inventory')
     .map((s) => {
       const img = s.metric.image ?? '';
-      const hours = interval.get(img);
+      const hours = intervalByImage.get(img);
       return {
         image: img,
         cronjob: s.metric.cronjob ?? '',
@@ -137,11 +153,12 @@ export function buildReport(input: BuildInput): Report {
   // ---- as of --at --------------------------------------------------------------------------
   const critical = new Map<
     string,
-    { image: string; cveId: string; digests: Set<string>; age: number }
+    { cluster: string; image: string; cveId: string; digests: Set<string>; age: number }
   >();
   for (const s of results.instant('criticalNow')) {
-    const k = key(s.metric.image ?? '', s.metric.cve_id ?? '');
+    const k = key(cl(s.metric), s.metric.image ?? '', s.metric.cve_id ?? '');
     const entry = critical.get(k) ?? {
+      cluster: cl(s.metric),
       image: s.metric.image ?? '',
       cveId: s.metric.cve_id ?? '',
       digests: new Set<string>(),
@@ -153,6 +170,7 @@ export function buildReport(input: BuildInput): Report {
   }
   const criticalRows: CriticalCveRow[] = [...critical.values()]
     .map((c) => ({
+      ...(clusters !== undefined && { cluster: c.cluster }),
       image: c.image,
       cveId: c.cveId,
       digests: [...c.digests].sort(),
@@ -160,19 +178,20 @@ export function buildReport(input: BuildInput): Report {
       ageHours: round(c.age),
       team: team(c.image),
     }))
-    .sort(byText((r) => key(r.image, r.cveId)));
+    .sort(byText((r) => key(r.image, r.cveId, r.cluster ?? '')));
 
   const pastSlaRows = results
     .instant('pastSlaNow')
     .map((s) => ({
+      ...inCluster(s.metric),
       image: s.metric.image ?? '',
       cveId: s.metric.cve_id ?? '',
       severity: s.metric.severity ?? '',
       ageHours: round(num(s.value[1])),
-      slaHours: sla.get(key(s.metric.image ?? '', s.metric.severity ?? '')) ?? null,
+      slaHours: sla.get(key(cl(s.metric), s.metric.image ?? '', s.metric.severity ?? '')) ?? null,
       team: team(s.metric.image ?? ''),
     }))
-    .sort(byText((r) => key(r.image, r.severity, r.cveId)));
+    .sort(byText((r) => key(r.image, r.severity, r.cveId, r.cluster ?? '')));
 
   const lastSuccess = new Map(
     results
@@ -200,7 +219,7 @@ export function buildReport(input: BuildInput): Report {
       const img = s.metric.image ?? '';
       const cj = s.metric.cronjob ?? '';
       const success = lastSuccessIso(img, cj);
-      const hours = interval.get(img);
+      const hours = interval.get(key(cl(s.metric), img));
       return {
         image: img,
         cronjob: cj,
@@ -212,71 +231,75 @@ export function buildReport(input: BuildInput): Report {
     })
     .sort(byText((r) => key(r.image, r.cronjob)));
 
-  // Drift: each container's contiguous run of steps that ends at --at gives "since when".
+  // Drift: each row's contiguous run of steps that ends at --at gives "since when". A row is a
+  // container (single-cluster) or a (cluster, namespace, image, running digest) of the global join.
+  const driftKey = (m: Readonly<Record<string, string>>): string =>
+    clusters === undefined
+      ? key(m.namespace ?? '', m.pod ?? '', m.container ?? '', m.digest ?? '')
+      : key(cl(m), m.exported_namespace ?? '', m.image ?? '', m.digest ?? '');
   const driftSince = new Map<string, number>();
   const driftSteps = new Set<number>();
+  // Per image (and cluster): time with at least one of its containers drifting (union of the rows' steps).
+  const imageSteps = new Map<string, { cluster: string; image: string; steps: Set<number> }>();
   for (const series of results.range('driftRange')) {
     const m = series.metric;
     const spans = runs(series, stepSeconds);
     const last = spans.at(-1);
-    if (last !== undefined && at - last[1] < stepSeconds)
-      driftSince.set(
-        key(m.namespace ?? '', m.pod ?? '', m.container ?? '', m.digest ?? ''),
-        last[0],
-      );
-    for (const [t] of series.values) driftSteps.add(t);
+    if (last !== undefined && at - last[1] < stepSeconds) driftSince.set(driftKey(m), last[0]);
+    const k = key(cl(m), m.image ?? '');
+    const entry = imageSteps.get(k) ?? { cluster: cl(m), image: m.image ?? '', steps: new Set() };
+    for (const [t] of series.values) {
+      driftSteps.add(t);
+      entry.steps.add(t);
+    }
+    imageSteps.set(k, entry);
   }
-  // Per image: time with at least one of its containers drifting (union of the containers' steps).
-  const imageSteps = new Map<string, Set<number>>();
-  for (const series of results.range('driftRange')) {
-    const set = imageSteps.get(series.metric.image ?? '') ?? new Set<number>();
-    for (const [t] of series.values) set.add(t);
-    imageSteps.set(series.metric.image ?? '', set);
-  }
-  const driftRows: DriftRow[] = results
-    .instant('driftNow')
-    .map((s) => {
-      const m = s.metric;
-      const since =
-        driftSince.get(key(m.namespace ?? '', m.pod ?? '', m.container ?? '', m.digest ?? '')) ??
-        at;
-      return {
-        namespace: m.namespace ?? '',
-        pod: m.pod ?? '',
-        container: m.container ?? '',
-        image: m.image ?? '',
-        runningDigest: m.digest ?? '',
-        patchedDigest: m.patched_digest ?? '',
-        since: iso(since),
-        hours: round((at - since) / 3600),
-        beforePeriod: since <= start,
-      };
-    })
-    .sort(byText((r) => key(r.namespace, r.pod, r.container)));
+  const duration = (m: Readonly<Record<string, string>>) => {
+    const since = driftSince.get(driftKey(m)) ?? at;
+    return { since: iso(since), hours: round((at - since) / 3600), beforePeriod: since <= start };
+  };
+  const driftRows: Array<DriftRow | ClusterDriftRow> =
+    clusters === undefined
+      ? results
+          .instant('driftNow')
+          .map(({ metric: m }): DriftRow => ({
+            namespace: m.namespace ?? '',
+            pod: m.pod ?? '',
+            container: m.container ?? '',
+            image: m.image ?? '',
+            runningDigest: m.digest ?? '',
+            patchedDigest: m.patched_digest ?? '',
+            ...duration(m),
+          }))
+          .sort(byText((r) => key(r.namespace, r.pod, r.container)))
+      : results
+          .instant('driftNow')
+          .map((s): ClusterDriftRow => ({
+            cluster: cl(s.metric),
+            namespace: s.metric.exported_namespace ?? '',
+            image: s.metric.image ?? '',
+            runningDigest: s.metric.digest ?? '',
+            containers: num(s.value[1]),
+            ...duration(s.metric),
+          }))
+          .sort(byText((r) => key(r.cluster, r.namespace, r.image, r.runningDigest)));
 
   // ---- over the period ---------------------------------------------------------------------
-  const atStart = new Set(
-    results
-      .instant('cveAtStart')
-      .map((s) => key(s.metric.image ?? '', s.metric.cve_id ?? '', s.metric.severity ?? '')),
-  );
-  const open = new Map(
-    results
-      .instant('cveAtEnd')
-      .map((s) => [
-        key(s.metric.image ?? '', s.metric.cve_id ?? '', s.metric.severity ?? ''),
-        num(s.value[1]),
-      ]),
-  );
+  // The CVE key: (cluster, image, CVE, severity); the cluster is '' in a single-cluster fleet.
+  const cveKey = (m: Readonly<Record<string, string>>): string =>
+    key(cl(m), m.image ?? '', m.cve_id ?? '', m.severity ?? '');
+  const atStart = new Set(results.instant('cveAtStart').map((s) => cveKey(s.metric)));
+  const open = new Map(results.instant('cveAtEnd').map((s) => [cveKey(s.metric), num(s.value[1])]));
   const cves: PeriodCveRow[] = results
     .instant('cveLastAge')
     .map((s) => {
       const m = s.metric;
-      const k = key(m.image ?? '', m.cve_id ?? '', m.severity ?? '');
-      const slaHours = sla.get(key(m.image ?? '', m.severity ?? '')) ?? null;
+      const k = cveKey(m);
+      const slaHours = sla.get(key(cl(m), m.image ?? '', m.severity ?? '')) ?? null;
       const lastAge = num(s.value[1]);
       const openAtEnd = open.has(k);
       return {
+        ...inCluster(m),
         image: m.image ?? '',
         cveId: m.cve_id ?? '',
         severity: m.severity ?? '',
@@ -287,7 +310,7 @@ export function buildReport(input: BuildInput): Report {
         withinSla: openAtEnd || slaHours === null ? null : lastAge <= slaHours,
       };
     })
-    .sort(byText((r) => key(r.severity, r.image, r.cveId)));
+    .sort(byText((r) => key(r.severity, r.image, r.cveId, r.cluster ?? '')));
   const cveQueries: QueryId[] = [
     'cveRecordCoverage',
     'cveLastAge',
@@ -309,7 +332,9 @@ export function buildReport(input: BuildInput): Report {
     const ttr = remediated.map((c) => c.lastAgeHours);
     const stillOpen = rows.filter((c) => c.openAtEnd);
     const openPast = stillOpen.filter(
-      (c) => c.slaHours !== null && (open.get(key(c.image, c.cveId, c.severity)) ?? 0) > c.slaHours,
+      (c) =>
+        c.slaHours !== null &&
+        (open.get(key(c.cluster ?? '', c.image, c.cveId, c.severity)) ?? 0) > c.slaHours,
     );
     return {
       severity: sev,
@@ -401,25 +426,37 @@ export function buildReport(input: BuildInput): Report {
   );
 
   // ---- coverage and trust ----------------------------------------------------------------
+  // Multi-cluster: one collector per cluster, each its cluster's evidence (a cluster without any
+  // sample is all "no data"); the Pushgateway is the patch cluster's.
+  const collectorUp = results.range('collectorUp');
   const sources: SourceCoverage[] = [
-    coverage(
-      'drift collector',
-      'copa-fleet-collector',
-      'collectorUp',
-      results.range('collectorUp'),
-      steps,
-    ),
-    coverage(
-      'Pushgateway',
-      'copa-fleet-pushgateway',
-      'pushgatewayUp',
-      results.range('pushgatewayUp'),
-      steps,
-    ),
+    ...(clusters === undefined
+      ? [coverage('drift collector', 'copa-fleet-collector', 'collectorUp', collectorUp, steps)]
+      : clusters.names.map((name) => ({
+          cluster: name,
+          ...coverage(
+            'drift collector',
+            'copa-fleet-collector',
+            'collectorUp',
+            collectorUp.filter((series) => cl(series.metric) === name),
+            steps,
+          ),
+        }))),
+    {
+      ...(clusters !== undefined && { cluster: clusters.patch }),
+      ...coverage(
+        'Pushgateway',
+        'copa-fleet-pushgateway',
+        'pushgatewayUp',
+        results.range('pushgatewayUp'),
+        steps,
+      ),
+    },
   ];
   const unscanned = results
     .range('unscannedRange')
     .map((series) => ({
+      ...inCluster(series.metric),
       namespace: series.metric.namespace ?? '',
       hours: round(
         spanHours(
@@ -429,12 +466,16 @@ export function buildReport(input: BuildInput): Report {
       ),
       maxPods: Math.max(...series.values.map(([, v]) => num(v))),
     }))
-    .sort(byText((r) => r.namespace));
+    .sort(byText((r) => key(r.cluster ?? '', r.namespace)));
   const stale = results
     .instant('scanAgeMax')
-    .map((s) => ({ image: s.metric.image ?? '', maxScanAgeHours: round(num(s.value[1]) / 3600) }))
+    .map((s) => ({
+      ...inCluster(s.metric),
+      image: s.metric.image ?? '',
+      maxScanAgeHours: round(num(s.value[1]) / 3600),
+    }))
     .filter((r) => r.maxScanAgeHours > input.scanMaxAgeHours)
-    .sort(byText((r) => r.image));
+    .sort(byText((r) => key(r.image, r.cluster ?? '')));
   const firstData = Math.min(
     ...sources.map((s) => (s.firstSample === null ? Infinity : Date.parse(s.firstSample) / 1000)),
   );
@@ -458,9 +499,17 @@ export function buildReport(input: BuildInput): Report {
     periodStart: iso(start),
     periodHours: round(periodSeconds / 3600),
     resolutionSeconds: stepSeconds,
+    ...(clusters !== undefined && { clusters }),
     asOf: {
       criticalCves: {
-        count: fig(criticalRows.length, 'count', ['criticalNow'], 'distinct (image, CVE id) pairs'),
+        count: fig(
+          criticalRows.length,
+          'count',
+          ['criticalNow'],
+          clusters === undefined
+            ? 'distinct (image, CVE id) pairs'
+            : 'distinct (cluster, image, CVE id) triples: a CVE in two clusters counts in each',
+        ),
         images: fig(
           new Set(criticalRows.map((r) => r.image)).size,
           'count',
@@ -484,9 +533,13 @@ export function buildReport(input: BuildInput): Report {
         ['driftRange'],
         'time spanned by the steps with at least one container on a pre-patch digest (exact to one resolution step)',
       ),
-      driftByImage: [...imageSteps.entries()]
-        .map(([img, set]) => ({ image: img, hours: round(spanHours(set, stepSeconds)) }))
-        .sort(byText((r) => r.image)),
+      driftByImage: [...imageSteps.values()]
+        .map((e) => ({
+          ...(clusters !== undefined && { cluster: e.cluster }),
+          image: e.image,
+          hours: round(spanHours(e.steps, stepSeconds)),
+        }))
+        .sort(byText((r) => key(r.image, r.cluster ?? ''))),
       complianceRatio,
       breachesPerDay,
     },

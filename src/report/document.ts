@@ -2,7 +2,7 @@
  * The report's content as a list of blocks (sections, text, tables, charts), written once and
  * rendered by render-md.ts and render-html.ts, so the two formats carry the same tables.
  */
-import type { Chart, Figure, Report } from './model.ts';
+import type { Chart, ClusterDriftRow, DriftRow, Figure, Report } from './model.ts';
 
 export type Cell = string | number | null;
 export type Block =
@@ -37,8 +37,16 @@ export function formatFigure(figure: Figure): string {
 
 const hours = (h: number | null): string => (h === null ? 'n/a' : `${h.toFixed(1)} h`);
 
+export const isClusterDrift = (row: DriftRow | ClusterDriftRow): row is ClusterDriftRow =>
+  'containers' in row;
+
 export function reportBlocks(report: Report): Block[] {
-  const { asOf, period, coverage, exceptions } = report;
+  const { asOf, period, coverage, exceptions, clusters } = report;
+  // Multi-cluster fleets only: a leading cluster column on the tables whose rows carry one.
+  const headed = (headers: readonly string[]): string[] =>
+    clusters === undefined ? [...headers] : ['cluster', ...headers];
+  const row = (r: { readonly cluster?: string }, cells: readonly Cell[]): Cell[] =>
+    clusters === undefined ? [...cells] : [r.cluster ?? null, ...cells];
   const blocks: Block[] = [
     {
       kind: 'figures',
@@ -47,6 +55,14 @@ export function reportBlocks(report: Report): Block[] {
         ['Period', `${report.periodStart} to ${report.at} (${report.periodHours} h)`],
         ['Prometheus', report.prometheus],
         ['Resolution of time figures', `${report.resolutionSeconds} s`],
+        ...(clusters === undefined
+          ? []
+          : ([
+              [
+                'Clusters',
+                `${clusters.names.join(', ')} (label ${clusters.label}); patch runs: ${clusters.patch}`,
+              ],
+            ] as const)),
       ],
     },
     { kind: 'section', title: SECTION_TITLES.asOf },
@@ -56,36 +72,26 @@ export function reportBlocks(report: Report): Block[] {
     },
     {
       kind: 'table',
-      headers: ['image', 'CVE', 'since', 'age', 'team', 'running digests'],
-      rows: asOf.criticalCves.rows.map((r) => [
-        r.image,
-        r.cveId,
-        r.firstSeen,
-        hours(r.ageHours),
-        r.team,
-        r.digests.join(' '),
-      ]),
+      headers: headed(['image', 'CVE', 'since', 'age', 'team', 'running digests']),
+      rows: asOf.criticalCves.rows.map((r) =>
+        row(r, [r.image, r.cveId, r.firstSeen, hours(r.ageHours), r.team, r.digests.join(' ')]),
+      ),
       empty: 'No running digest carries a Critical CVE.',
       queries: asOf.criticalCves.count.queries,
     },
     { kind: 'heading', title: `CVEs past their SLA: ${formatFigure(asOf.pastSla.count)}` },
     {
       kind: 'table',
-      headers: ['image', 'CVE', 'severity', 'age', 'SLA', 'team'],
-      rows: asOf.pastSla.rows.map((r) => [
-        r.image,
-        r.cveId,
-        r.severity,
-        hours(r.ageHours),
-        hours(r.slaHours),
-        r.team,
-      ]),
+      headers: headed(['image', 'CVE', 'severity', 'age', 'SLA', 'team']),
+      rows: asOf.pastSla.rows.map((r) =>
+        row(r, [r.image, r.cveId, r.severity, hours(r.ageHours), hours(r.slaHours), r.team]),
+      ),
       empty: 'No CVE on a running image is past its SLA.',
       queries: asOf.pastSla.count.queries,
     },
     {
       kind: 'heading',
-      title: `Copa runs that failed: ${formatFigure(asOf.failedRuns.count)}; images without a successful patch within their schedule interval: ${formatFigure(asOf.overdue.count)}`,
+      title: `Copa runs that failed: ${formatFigure(asOf.failedRuns.count)}; images without a successful patch within their schedule interval: ${formatFigure(asOf.overdue.count)}${clusters === undefined ? '' : ` (the patch cluster, ${clusters.patch})`}`,
     },
     {
       kind: 'table',
@@ -118,31 +124,60 @@ export function reportBlocks(report: Report): Block[] {
       kind: 'heading',
       title: `Running containers on a pre-patch digest: ${formatFigure(asOf.drift.count)}`,
     },
-    {
-      kind: 'table',
-      headers: [
-        'namespace',
-        'pod',
-        'container',
-        'image',
-        'running digest',
-        'patched digest',
-        'since',
-        'for',
-      ],
-      rows: asOf.drift.rows.map((r) => [
-        r.namespace,
-        r.pod,
-        r.container,
-        r.image,
-        r.runningDigest,
-        r.patchedDigest,
-        r.since,
-        `${r.beforePeriod ? '≥ ' : ''}${hours(r.hours)}`,
-      ]),
-      empty: 'Every running container runs the latest patched digest of its image.',
-      queries: [...asOf.drift.count.queries, 'driftRange'],
-    },
+    clusters === undefined
+      ? {
+          kind: 'table',
+          headers: [
+            'namespace',
+            'pod',
+            'container',
+            'image',
+            'running digest',
+            'patched digest',
+            'since',
+            'for',
+          ],
+          rows: asOf.drift.rows
+            .filter((r): r is DriftRow => !isClusterDrift(r))
+            .map((r) => [
+              r.namespace,
+              r.pod,
+              r.container,
+              r.image,
+              r.runningDigest,
+              r.patchedDigest,
+              r.since,
+              `${r.beforePeriod ? '≥ ' : ''}${hours(r.hours)}`,
+            ]),
+          empty: 'Every running container runs the latest patched digest of its image.',
+          queries: [...asOf.drift.count.queries, 'driftRange'],
+        }
+      : {
+          kind: 'table',
+          headers: [
+            'cluster',
+            'namespace',
+            'image',
+            'running digest',
+            'containers',
+            'since',
+            'for',
+          ],
+          rows: asOf.drift.rows
+            .filter(isClusterDrift)
+            .map((r) => [
+              r.cluster,
+              r.namespace,
+              r.image,
+              r.runningDigest,
+              r.containers,
+              r.since,
+              `${r.beforePeriod ? '≥ ' : ''}${hours(r.hours)}`,
+            ]),
+          empty:
+            'No running container runs a pre-patch digest of its image (the latest patched digests are those the patch cluster pushed).',
+          queries: [...asOf.drift.count.queries, 'driftRange'],
+        },
 
     { kind: 'section', title: SECTION_TITLES.period },
     { kind: 'heading', title: 'CVEs by severity' },
@@ -177,13 +212,17 @@ export function reportBlocks(report: Report): Block[] {
       kind: 'text',
       text:
         "Time to remediate is the SLA clock (first seen on a running container of the image, persisted across collector restarts) at the CVE's last sample in the period. " +
-        '"Appeared": not open at the period start. "Remediated": not open at the period end.',
+        '"Appeared": not open at the period start. "Remediated": not open at the period end.' +
+        (clusters === undefined
+          ? ''
+          : ' In a multi-cluster fleet a CVE is counted once per cluster whose running containers carry it: the same CVE of an image in two clusters is two CVEs, each remediated (and timed) in its cluster.'),
     },
     {
       kind: 'table',
       headers: [
         'severity',
         'image',
+        ...(clusters === undefined ? [] : ['cluster']),
         'CVE',
         'open at start',
         'open at end',
@@ -194,6 +233,7 @@ export function reportBlocks(report: Report): Block[] {
       rows: period.cves.map((c) => [
         c.severity,
         c.image,
+        ...(clusters === undefined ? [] : [c.cluster ?? null]),
         c.cveId,
         c.openAtStart ? 'yes' : 'no',
         c.openAtEnd ? 'yes' : 'no',
@@ -218,8 +258,8 @@ export function reportBlocks(report: Report): Block[] {
     },
     {
       kind: 'table',
-      headers: ['image', 'hours with drift'],
-      rows: period.driftByImage.map((r) => [r.image, hours(r.hours)]),
+      headers: headed(['image', 'hours with drift']),
+      rows: period.driftByImage.map((r) => row(r, [r.image, hours(r.hours)])),
       empty: 'No container ran a pre-patch digest during the period.',
       queries: period.driftHours.queries,
     },
@@ -230,15 +270,17 @@ export function reportBlocks(report: Report): Block[] {
     { kind: 'heading', title: 'Sources of evidence: how much of the period each covers' },
     {
       kind: 'table',
-      headers: ['source', 'job', 'up', 'down', 'no data', 'first sample'],
-      rows: coverage.sources.map((s) => [
-        s.source,
-        s.job,
-        formatFigure(s.upShare),
-        formatFigure(s.downShare),
-        formatFigure(s.noDataShare),
-        s.firstSample,
-      ]),
+      headers: headed(['source', 'job', 'up', 'down', 'no data', 'first sample']),
+      rows: coverage.sources.map((s) =>
+        row(s, [
+          s.source,
+          s.job,
+          formatFigure(s.upShare),
+          formatFigure(s.downShare),
+          formatFigure(s.noDataShare),
+          s.firstSample,
+        ]),
+      ),
       empty: 'No source.',
       queries: coverage.sources.flatMap((s) => s.upShare.queries),
     },
@@ -251,8 +293,10 @@ export function reportBlocks(report: Report): Block[] {
     { kind: 'heading', title: 'Unscanned namespaces during the period' },
     {
       kind: 'table',
-      headers: ['namespace', 'hours unscanned', 'most running pods'],
-      rows: coverage.unscannedNamespaces.map((r) => [r.namespace, hours(r.hours), r.maxPods]),
+      headers: headed(['namespace', 'hours unscanned', 'most running pods']),
+      rows: coverage.unscannedNamespaces.map((r) =>
+        row(r, [r.namespace, hours(r.hours), r.maxPods]),
+      ),
       empty: 'Every namespace with running pods had a VulnerabilityReport all period.',
       queries: ['unscannedRange'],
     },
@@ -262,8 +306,8 @@ export function reportBlocks(report: Report): Block[] {
     },
     {
       kind: 'table',
-      headers: ['image', 'oldest scan age'],
-      rows: coverage.staleScans.rows.map((r) => [r.image, hours(r.maxScanAgeHours)]),
+      headers: headed(['image', 'oldest scan age']),
+      rows: coverage.staleScans.rows.map((r) => row(r, [r.image, hours(r.maxScanAgeHours)])),
       empty: 'No scan was stale.',
       queries: ['scanAgeMax'],
     },

@@ -80,6 +80,9 @@ export async function generateReport(
     results,
     scanMaxAgeHours: options.scanMaxAgeHours,
     retention,
+    ...(q.clusters !== undefined && {
+      clusters: { label: q.clusters.label, names: q.clusters.names, patch: q.clusters.patch },
+    }),
   });
 }
 

@@ -35,6 +35,8 @@ export interface Table<Row> {
 }
 
 export interface CriticalCveRow {
+  /** Multi-cluster fleets only: the cluster (value of `prometheus.clusterLabel`). */
+  readonly cluster?: string;
   readonly image: string;
   readonly cveId: string;
   readonly digests: readonly string[];
@@ -44,6 +46,8 @@ export interface CriticalCveRow {
 }
 
 export interface PastSlaRow {
+  /** Multi-cluster fleets only: the cluster (value of `prometheus.clusterLabel`). */
+  readonly cluster?: string;
   readonly image: string;
   readonly cveId: string;
   readonly severity: string;
@@ -70,13 +74,39 @@ export interface OverdueRow {
   readonly scheduleIntervalHours: number | null;
 }
 
-/** A drifted container as `copa-fleet drift` lists it, with since when it drifted. */
-export interface DriftRow extends OfflineDriftRow {
-  /** Since when (at the report's resolution); the period start when it drifted all period. */
+/** Since when a drift lasts, at the report's resolution. */
+export interface DriftDuration {
+  /** Since when; the period start when it drifted all period. */
   readonly since: string;
   readonly hours: number;
   /** True when the drift started before the period (so `hours` is a lower bound). */
   readonly beforePeriod: boolean;
+}
+
+/** Single-cluster fleets: a drifted container as `copa-fleet drift` lists it, with since when it drifted. */
+export interface DriftRow extends OfflineDriftRow, DriftDuration {}
+
+/**
+ * Multi-cluster fleets: the global layer's join (`fleet:drifted_digest_containers:sum`): running
+ * containers per cluster, namespace, image and running digest that is none of the image's latest
+ * patched digests. A workload cluster's collector knows no patched digests, so no per-pod row exists.
+ */
+export interface ClusterDriftRow extends DriftDuration {
+  readonly cluster: string;
+  readonly namespace: string;
+  readonly image: string;
+  readonly runningDigest: string;
+  readonly containers: number;
+}
+
+/** The clusters of a multi-cluster fleet, as the report reads them. */
+export interface ReportClusters {
+  /** `prometheus.clusterLabel`. */
+  readonly label: string;
+  /** Every cluster of the inventory, sorted. */
+  readonly names: readonly string[];
+  /** The cluster that runs the Copa CronJobs and the Pushgateway: the patch-run tables come from it. */
+  readonly patch: string;
 }
 
 export interface SeverityPeriodRow {
@@ -94,6 +124,8 @@ export interface SeverityPeriodRow {
 
 /** One CVE of one image seen during the period (the rows the severity figures count). */
 export interface PeriodCveRow {
+  /** Multi-cluster fleets only: the cluster (value of `prometheus.clusterLabel`). */
+  readonly cluster?: string;
   readonly image: string;
   readonly cveId: string;
   readonly severity: string;
@@ -111,6 +143,8 @@ export interface RunsRow {
 }
 
 export interface ImageDriftHours {
+  /** Multi-cluster fleets only: the cluster (value of `prometheus.clusterLabel`). */
+  readonly cluster?: string;
   readonly image: string;
   readonly hours: number;
 }
@@ -129,6 +163,8 @@ export interface Chart {
 }
 
 export interface SourceCoverage {
+  /** Multi-cluster fleets only: the cluster (value of `prometheus.clusterLabel`). */
+  readonly cluster?: string;
   readonly source: string;
   readonly job: string;
   /** Share of the period's steps with the source up, down, and with no sample at all. */
@@ -139,12 +175,16 @@ export interface SourceCoverage {
 }
 
 export interface UnscannedNamespaceRow {
+  /** Multi-cluster fleets only: the cluster (value of `prometheus.clusterLabel`). */
+  readonly cluster?: string;
   readonly namespace: string;
   readonly hours: number;
   readonly maxPods: number;
 }
 
 export interface StaleScanRow {
+  /** Multi-cluster fleets only: the cluster (value of `prometheus.clusterLabel`). */
+  readonly cluster?: string;
   readonly image: string;
   readonly maxScanAgeHours: number;
 }
@@ -172,12 +212,14 @@ export interface Report {
   readonly periodHours: number;
   /** Step of the range queries (charts, drift, coverage): time figures are exact to about this. */
   readonly resolutionSeconds: number;
+  /** Multi-cluster fleets only: rows then carry `cluster`. */
+  readonly clusters?: ReportClusters;
   readonly asOf: {
     readonly criticalCves: Table<CriticalCveRow> & { readonly images: Figure };
     readonly pastSla: Table<PastSlaRow>;
     readonly failedRuns: Table<FailedRunRow>;
     readonly overdue: Table<OverdueRow>;
-    readonly drift: Table<DriftRow>;
+    readonly drift: Table<DriftRow | ClusterDriftRow>;
   };
   readonly period: {
     readonly bySeverity: readonly SeverityPeriodRow[];

@@ -19,13 +19,15 @@
  * is asked first, so a period the record covers never pays the raw read (PromQL evaluates both
  * sides of an `or`: the split cannot be left to one query).
  */
+import { runningContainersTotal } from '../observability/concerns/drift.ts';
 import { successEvidence } from '../observability/concerns/run-evidence.ts';
 import { CVE_AGE_RECORD_INTERVAL_SECONDS } from '../observability/concerns/sla.ts';
-import { by, duration, on } from '../observability/promql.ts';
+import { by, duration } from '../observability/promql.ts';
 import { UPSTREAM, type FleetQueries, type SourcedMetric } from '../observability/queries.ts';
 import type { ObservabilitySettings } from '../observability/settings.ts';
 import {
   ALERTS,
+  GLOBAL_RECORDS,
   L,
   METRICS,
   RECORDS,
@@ -113,13 +115,16 @@ function runsInPeriod(
   period: string,
 ): string {
   const counter = q.series(metric);
-  const now = `sum ${by(...labels)} (${q.inInventory(counter)})`;
-  const before = `sum ${by(...labels)} (${q.inInventory(`${counter} offset ${period}`)})`;
+  const now = `sum ${q.by(...labels)} (${q.inInventory(counter)})`;
+  const before = `sum ${q.by(...labels)} (${q.inInventory(`${counter} offset ${period}`)})`;
   return `(${now} - ${before}) >= 0 or ${now}`;
 }
 
-/** The CVE key: one CVE of one image repository, whatever digest carries it. */
-const perCve = (expr: string) => `max ${by(image, cveId, severity)} (${expr})`;
+/**
+ * The CVE key: one CVE of one image repository, whatever digest carries it; per cluster in a
+ * multi-cluster fleet (the same CVE in two clusters is remediated in each).
+ */
+const perCve = (q: FleetQueries, expr: string) => `max ${q.by(image, cveId, severity)} (${expr})`;
 
 /** The Pushgateway's own scrape health (FleetQueries.pushgatewaySelf). */
 const pushgatewayUp = (q: FleetQueries): string => q.pushgatewaySelf(UPSTREAM_METRICS.up);
@@ -179,7 +184,7 @@ function cveLastAge(
   const ageOver = (range: number, at?: number) =>
     q.overTime('max_over_time', METRICS.imageCveAgeHours, duration(range), {}, at);
   const start = window.at - window.periodSeconds;
-  const raw = perCve(ageOver(window.periodSeconds));
+  const raw = perCve(q, ageOver(window.periodSeconds));
   const title = 'Per CVE seen in the period: age at its last sample, hours';
   if (coverage === undefined) return { title: `${title} (raw series: no record)`, promql: raw };
   const head = Math.ceil(Math.max(coverage.firstStep, start)) + RECORD_INTERVAL;
@@ -198,7 +203,7 @@ function cveLastAge(
   ];
   return {
     title: `${title}: ${RECORDS.cveAgeHours15m} after ${new Date(head * 1000).toISOString()}, the raw series before it and from ${new Date(tailFrom * 1000).toISOString()}`,
-    promql: perCve(parts.join(' or ')),
+    promql: perCve(q, parts.join(' or ')),
   };
 }
 
@@ -228,9 +233,26 @@ export function reportQueries(
     step = stepSeconds,
     from = start,
   ): QuerySpec => ({ id, title, promql, kind: 'range', start: from, end: at, step });
-  const drift = `max ${by(namespace, pod, container, image, digest, patchedDigest)} (${q.series(METRICS.containerDigestDrift)} == 1)`;
-  const breachKey = by(image, cveId, thresholdHours);
+  // Single-cluster: the collector's per-pod drift. Multi-cluster: a workload cluster's collector
+  // knows no patched digests; the global layer's join (drift.ts globalDrift), per (cluster,
+  // exported_namespace, image, running digest), valued at the container count.
+  const drift =
+    q.clusters === undefined
+      ? `max ${by(namespace, pod, container, image, digest, patchedDigest)} (${q.series(METRICS.containerDigestDrift)} == 1)`
+      : recorded.record(GLOBAL_RECORDS.driftedDigestContainers);
+  const multi = q.clusters !== undefined;
+  const breachKey = q.by(image, cveId, thresholdHours);
   const breaches = q.series(METRICS.slaBreachTotal);
+  // The patch pipeline's facts start from the patch cluster's inventory (its CronJobs alone run).
+  const patchInventory = `group ${q.by(image, cronjob)} (${q.series(METRICS.inventoryImageInfo, q.patchCluster)})`;
+  const compliance = recorded.record(RECORDS.patchComplianceRatio);
+  // Multi-cluster: one ratio per cluster; the chart is the fleet's, weighted by each cluster's
+  // running containers (the clusters with a ratio at that step).
+  const running = runningContainersTotal(q);
+  const fleetCompliance =
+    q.clusters === undefined
+      ? compliance
+      : `sum(${compliance} * ${q.on()} ${running}) / sum(${running} and ${q.on()} ${compliance})`;
   // A bucket per day ending at each step; shorter periods get one bucket.
   const bucket = Math.min(DAY, periodSeconds);
   const B = duration(bucket);
@@ -239,29 +261,30 @@ export function reportQueries(
     instant(
       'inventory',
       'Inventory entries during the period',
+      // Plain `by`: one inventory, which every cluster's collector exports alike.
       `max ${by(image, cronjob, team)} (${q.overTime('last_over_time', METRICS.inventoryImageInfo, P)})`,
     ),
     instant('inventoryAtEnd', 'Inventory entries at the report time', q.inventory.byCronjobTeam),
     instant(
       'slaHours',
       'SLA hours per image and severity (last known in the period)',
-      `max ${by(image, severity)} (${q.overTime('last_over_time', METRICS.inventorySlaHours, P)})`,
+      `max ${q.by(image, severity)} (${q.overTime('last_over_time', METRICS.inventorySlaHours, P)})`,
     ),
     instant(
       'scheduleInterval',
       'Schedule interval per image, seconds (last known in the period)',
-      `max ${by(image)} (${q.overTime('last_over_time', METRICS.inventoryScheduleIntervalSeconds, P)})`,
+      `max ${q.by(image)} (${q.overTime('last_over_time', METRICS.inventoryScheduleIntervalSeconds, P)})`,
     ),
 
     instant(
       'criticalNow',
       'Critical CVEs on running digests: age in hours (SLA clock)',
-      `max ${by(image, digest, cveId)} (${q.series(METRICS.imageCveAgeHours, { [severity]: SEVERITY_BY_KEY.critical })})`,
+      `max ${q.by(image, digest, cveId)} (${q.series(METRICS.imageCveAgeHours, { [severity]: SEVERITY_BY_KEY.critical })})`,
     ),
     instant(
       'pastSlaNow',
       "CVEs older than their image's SLA hours for the severity: age in hours",
-      `${perCve(age)} > ${on(image, severity)} group_left () max ${by(image, severity)} (${q.series(METRICS.inventorySlaHours)})`,
+      `${perCve(q, age)} > ${q.on(image, severity)} group_left () max ${q.by(image, severity)} (${q.series(METRICS.inventorySlaHours)})`,
     ),
     instant(
       'failedRunsNow',
@@ -272,14 +295,18 @@ export function reportQueries(
     instant(
       'overdueNow',
       'Inventoried CronJobs without a successful run within their schedule interval: seconds since the last success (or 0 when none ever)',
-      `((time() - ${SUCCESS_EVIDENCE}) > ${on(image)} group_left () max ${by(image)} (${q.series(METRICS.inventoryScheduleIntervalSeconds)}) and ${on(image, cronjob)} ${q.inventory.byCronjob})` +
-        ` or ${on(image, cronjob)} (0 * (${q.inventory.byCronjob} unless ${on(image, cronjob)} ${SUCCESS_EVIDENCE}))`,
+      `((time() - ${SUCCESS_EVIDENCE}) > ${q.on(image)} group_left () max ${q.by(image)} (${q.series(METRICS.inventoryScheduleIntervalSeconds)}) and ${q.on(image, cronjob)} ${patchInventory})` +
+        ` or ${q.on(image, cronjob)} (0 * (${patchInventory} unless ${q.on(image, cronjob)} ${SUCCESS_EVIDENCE}))`,
     ),
-    instant('driftNow', 'Running containers on a digest other than the latest patched one', drift),
+    instant(
+      'driftNow',
+      `Running containers on a digest other than the latest patched one${multi ? ` (${GLOBAL_RECORDS.driftedDigestContainers}: containers per cluster, namespace, image and running digest)` : ''}`,
+      drift,
+    ),
 
     ((last) => instant('cveLastAge', last.title, last.promql))(cveLastAge(q, window, coverage)),
-    instant('cveAtStart', 'Per CVE open at the period start: age, hours', perCve(age), start),
-    instant('cveAtEnd', 'Per CVE open at the report time: age, hours', perCve(age)),
+    instant('cveAtStart', 'Per CVE open at the period start: age, hours', perCve(q, age), start),
+    instant('cveAtEnd', 'Per CVE open at the report time: age, hours', perCve(q, age)),
     instant(
       'runsSucceeded',
       'Successful Copa runs (patched or up to date) in the period, per image',
@@ -294,8 +321,8 @@ export function reportQueries(
     range('driftRange', 'Containers on a pre-patch digest over the period', drift),
     range(
       'complianceRange',
-      `Patch compliance ratio over the period (${RECORDS.patchComplianceRatio})`,
-      recorded.record(RECORDS.patchComplianceRatio),
+      `Patch compliance ratio over the period (${RECORDS.patchComplianceRatio}${multi ? ', per cluster, weighted by its running containers' : ''})`,
+      fleetCompliance,
     ),
     range(
       'breachesPerDay',
@@ -304,17 +331,25 @@ export function reportQueries(
       bucket,
       start + bucket,
     ),
-    range('collectorUp', 'Drift collector scrape health', `max(${q.series(UPSTREAM.up)})`),
-    range('pushgatewayUp', 'Pushgateway scrape health', `max(${pushgatewayUp(q)})`),
+    range(
+      'collectorUp',
+      `Drift collector scrape health${multi ? ', per cluster' : ''}`,
+      q.agg('max', q.series(UPSTREAM.up)),
+    ),
+    range(
+      'pushgatewayUp',
+      `Pushgateway scrape health${multi ? ` (the patch cluster, ${q.clusters?.patch})` : ''}`,
+      q.agg('max', pushgatewayUp(q)),
+    ),
     range(
       'unscannedRange',
       'Namespaces with running pods and no VulnerabilityReport: running pods',
-      `max ${by(namespace)} (${q.series(METRICS.namespaceUnscanned)}) > 0`,
+      `max ${q.by(namespace)} (${q.series(METRICS.namespaceUnscanned)}) > 0`,
     ),
     instant(
       'scanAgeMax',
       'Oldest scan per running image during the period, seconds',
-      `max ${by(image)} (${q.overTime('max_over_time', METRICS.imageScanAgeSeconds, P)})`,
+      `max ${q.by(image)} (${q.overTime('max_over_time', METRICS.imageScanAgeSeconds, P)})`,
     ),
     {
       id: 'exceptions',
