@@ -16,7 +16,7 @@
  * expressions as instant queries (no storage writes, no scheduling).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { inventorySchema } from '../src/inventory/schema.ts';
@@ -210,6 +210,10 @@ export interface FleetMetricsFigures {
   readonly ruleSeries: number;
   /** Share of the readings' wall time in which some task waited for a CPU (other load on the VM), if known. */
   readonly cpuStallShare: number | undefined;
+  /** Per group: the samples its expressions read as queries (`stats=all` totalQueryableSamples), independent of the load. */
+  readonly ruleQuerySamples: Readonly<Record<string, number>>;
+  /** The 1-minute load average at the end of the readings. */
+  readonly loadAfterReadings: number;
 }
 
 /** Microseconds some task of this machine waited for a CPU (/proc/pressure/cpu), if the kernel reports it. */
@@ -553,6 +557,7 @@ export async function benchFleetMetrics(
       await new Promise((r) => setTimeout(r, SCRAPE_SECONDS * 1000));
     }
     const stallAfter = cpuStallMicros();
+    const loadAfterReadings = loadavg()[0] ?? Number.NaN;
     const cpuStallShare =
       stallBefore === undefined || stallAfter === undefined
         ? undefined
@@ -649,6 +654,8 @@ export async function benchFleetMetrics(
       ruleQueryMs: queryMs,
       ruleSeries: headSeries,
       cpuStallShare,
+      ruleQuerySamples: querySamples,
+      loadAfterReadings,
     };
   } finally {
     await Promise.allSettled([

@@ -242,12 +242,19 @@ function globalSection(fm: FleetMetricsFigures): string[] {
   return [
     `## 7. Global rules (multi-cluster: ${GLOBAL_CLUSTERS} clusters x ${fm.images} images; ${GLOBAL_CLUSTERS} Prometheus servers with \`cluster\` external labels remote-write into a central Prometheus that evaluates global/prometheus every ${SCRAPE_SECONDS} s; ${fm.ruleSeries} head series there; 8 readings)`,
     '',
-    '| rule group | max duration | median | same expressions as queries | target (max) | verdict |',
-    '|---|---:|---:|---:|---|---|',
+    `Load average (1 min) at the end of the readings: ${f(fm.loadAfterReadings, 2)}` +
+      (fm.cpuStallShare === undefined
+        ? '.'
+        : `; some task waited for a CPU ${f(fm.cpuStallShare * 100, 0)} % of the readings' time (/proc/pressure/cpu).`),
+    '',
+    '| rule group | max duration | median | same expressions as queries | samples read | target (max) | verdict |',
+    '|---|---:|---:|---:|---:|---|---|',
     ...groups.map(
       ([g, ms]) =>
-        `| ${g} | ${f(ms, 1)} ms | ${f(fm.ruleGroupsMedianMs[g] ?? Number.NaN, 1)} ms | ${f(fm.ruleQueryMs[g] ?? Number.NaN, 1)} ms | <= ${TARGETS.ruleGroupMs} ms | ${ok(ms <= TARGETS.ruleGroupMs)} |`,
+        `| ${g} | ${f(ms, 1)} ms | ${f(fm.ruleGroupsMedianMs[g] ?? Number.NaN, 1)} ms | ${f(fm.ruleQueryMs[g] ?? Number.NaN, 1)} ms | ${fm.ruleQuerySamples[g] ?? Number.NaN} | <= ${TARGETS.ruleGroupMs} ms | ${ok(ms <= TARGETS.ruleGroupMs)} |`,
     ),
+    '',
+    '"Samples read": the sum over the group\'s rules of `totalQueryableSamples` (`/api/v1/query?stats=all`), the load-independent part of the cost. Alerting rules cost more than their query: Prometheus expands every alert instance\'s label and annotation templates on every evaluation.',
     '',
     'The costliest single rules:',
     '',

@@ -40,17 +40,19 @@ export interface Observability {
 }
 
 export function concernsFor(settings: ObservabilitySettings): Concern[] {
+  // The patch pipeline's concerns read collector series of the patch cluster only (queries.ts).
+  const patchPipeline = { ...settings, q: settings.q.patchPipeline };
   return [
     vulnerabilitiesConcern(settings),
     slaConcern(settings),
     driftConcern(settings),
     exceptionsConcern(settings),
     coverageConcern(settings),
-    pipelineConcern(settings),
-    jobFailuresConcern(settings),
-    missingRunsConcern(settings),
-    firstRunsConcern(settings),
-    pushgatewayConcern(settings),
+    pipelineConcern(patchPipeline),
+    jobFailuresConcern(patchPipeline),
+    missingRunsConcern(patchPipeline),
+    firstRunsConcern(patchPipeline),
+    pushgatewayConcern(patchPipeline),
     collectorConcern(settings),
     ...(settings.dependencyTrackEnabled ? [dependencyTrackConcern(settings)] : []),
     ...(settings.silenceWatchEnabled ? [silencesConcern(settings)] : []),

@@ -216,6 +216,20 @@ export class FleetQueries {
     return this.clusters === undefined ? {} : { [this.clusters.label]: this.clusters.patch };
   }
 
+  /**
+   * The same queries with every collector series kept to the patch cluster: for the concerns of the
+   * patch pipeline (CronJobs, exporters, Pushgateway), whose series exist only there. Their joins
+   * with the inventory (which every collector exports) then read one cluster's copy, not all.
+   */
+  get patchPipeline(): FleetQueries {
+    const scope = this.clusters;
+    if (scope === undefined) return this;
+    const patch = { [scope.label]: scope.patch };
+    // The alternatives of other clusters' namespaces drop out (narrow).
+    const collector = this.selectors.collector.flatMap((alt) => narrow(alt, patch) ?? []);
+    return new FleetQueries({ ...this.selectors, collector }, scope, this.filter);
+  }
+
   /** The grouping labels of an aggregation or join: `labels`, after the cluster label in a multi-cluster fleet. */
   private grouping(labels: readonly string[]): string[] {
     return this.clusters === undefined
@@ -348,7 +362,8 @@ export class FleetQueries {
     // The targets carry the (cluster, namespace) pairs exactly: `up` has its target's own labels.
     const targets = `group ${this.by(L.instance)} (${this.series(UPSTREAM.up)})`;
     let expr = `(${raw} and ${this.on(L.instance)} ${targets})`;
-    for (const label of WORKLOAD_LABELS)
+    // Only the labels the family has: for the others no `exported_*` label exists, the copy is a no-op.
+    for (const label of WORKLOAD_LABELS.filter((name) => metric.labels.includes(name)))
       expr = `label_replace(${expr}, "${label}", "$1", "${EXPORTED_PREFIX}${label}", "(.+)")`;
     return expr;
   }

@@ -12,8 +12,15 @@ import type { IRule } from '@kubernetes-models/prometheus-operator/monitoring.co
 import type { IRuleGroup } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/RuleGroup';
 import { L } from '../shared/metrics.ts';
 import { formatPromql } from './promql-format.ts';
+import type { ClusterScope } from './queries.ts';
 import type { ObservabilitySettings } from './settings.ts';
-import type { AlertDefinition, AlertName, Concern, RecordingRule } from './types.ts';
+import type {
+  AlertDefinition,
+  AlertName,
+  Concern,
+  RecordingRule,
+  RuleGroupSuffix,
+} from './types.ts';
 
 /** Prefix of every rule group name. */
 export const GROUP_PREFIX = 'copa-fleet';
@@ -52,6 +59,17 @@ function alertRule(settings: ObservabilitySettings, definition: AlertDefinition)
   };
 }
 
+/**
+ * `{ group }` in a multi-cluster fleet's global rules, whose joins read every cluster's series
+ * (the single-cluster groups stay within the budget whole): spread a rule over a group of its own.
+ */
+export function globalGroup(
+  clusters: ClusterScope | undefined,
+  group: RuleGroupSuffix,
+): { readonly group?: RuleGroupSuffix } {
+  return clusters === undefined ? {} : { group };
+}
+
 export function ruleGroups(
   settings: ObservabilitySettings,
   concerns: readonly Concern[],
@@ -63,13 +81,21 @@ export function ruleGroups(
     labels: { ...settings.q.selectors.records },
   });
   return concerns.flatMap((concern) => {
-    const main: IRuleGroup = {
-      name: `${GROUP_PREFIX}.${concern.name}`,
-      rules: [
-        ...concern.records.filter((rule) => rule.interval === undefined).map(recordRule),
-        ...concern.alerts.map((alert) => alertRule(settings, alert)),
-      ],
+    // The concern's own group first, then its split-off groups in the order their rules come.
+    const groups = new Map<string, IRule[]>([[concern.name, []]]);
+    const add = (suffix: RuleGroupSuffix | undefined, rule: IRule) => {
+      const name = suffix === undefined ? concern.name : `${concern.name}-${suffix}`;
+      const rules = groups.get(name);
+      if (rules === undefined) groups.set(name, [rule]);
+      else rules.push(rule);
     };
+    for (const rule of concern.records.filter((r) => r.interval === undefined))
+      add(rule.group, recordRule(rule));
+    for (const alert of concern.alerts) add(alert.group, alertRule(settings, alert));
+    const split = [...groups].map(([name, rules]): IRuleGroup => ({
+      name: `${GROUP_PREFIX}.${name}`,
+      rules,
+    }));
     // A group runs at one interval (the Prometheus rule-file format and the PrometheusRule CRD's `interval`).
     const intervals = [...new Set(concern.records.flatMap((rule) => rule.interval ?? []))].sort();
     const timed = intervals.map((interval): IRuleGroup => ({
@@ -77,6 +103,6 @@ export function ruleGroups(
       interval,
       rules: concern.records.filter((rule) => rule.interval === interval).map(recordRule),
     }));
-    return [main, ...timed].filter((group) => (group.rules ?? []).length > 0);
+    return [...split, ...timed].filter((group) => (group.rules ?? []).length > 0);
   });
 }

@@ -38,11 +38,13 @@ export function watchedAlerts(fleet: Fleet): WatchedAlert[] {
         ...alert.labels,
         [L.namespace]: settings.namespace,
       },
-      // Multi-cluster: every expression also sets the cluster label (queries.ts), to any cluster's name.
+      // Multi-cluster: every per-cluster expression also sets the cluster label (queries.ts), to any cluster's name.
       dynamic: Object.fromEntries(
         [
           ...alert.outputLabels,
-          ...(fleet.clusters === undefined ? [] : [fleet.clusters.label]),
+          ...(fleet.clusters === undefined || alert.fleetWide === true
+            ? []
+            : [fleet.clusters.label]),
         ].map((label) => [label, DYNAMIC_VALUES[label] ?? 'any']),
       ),
     })),

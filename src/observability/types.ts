@@ -11,9 +11,20 @@ export type AlertName = (typeof ALERTS)[keyof typeof ALERTS];
 export type RecordName =
   (typeof RECORDS)[keyof typeof RECORDS] | (typeof GLOBAL_RECORDS)[keyof typeof GLOBAL_RECORDS];
 
+/**
+ * A rule group of its own within the concern's rules (`copa-fleet.<concern>-<group>`, after the
+ * concern's group): Prometheus evaluates the rules of a group one after the other and the groups
+ * concurrently, so a costly part split off keeps every group within the rule-cost budget
+ * (docs/benchmarks.md). A rule there reads the concern's records as their group last wrote them
+ * (at most one evaluation interval old; promtool evaluates the groups in file order).
+ */
+export type RuleGroupSuffix = 'compliance' | 'alerts' | 'age' | `alerts-${string}`;
+
 export interface RecordingRule {
   readonly record: RecordName;
   readonly expr: string;
+  /** A group of its own among the concern's (see RuleGroupSuffix); not with `interval`. */
+  readonly group?: RuleGroupSuffix;
   /**
    * Evaluation interval (Prometheus duration) when the record must not follow the global one: the
    * record then goes to its own group `copa-fleet.<concern>.every-<interval>` with `interval` set
@@ -34,6 +45,12 @@ export interface AlertDefinition {
    * really outputs (test/observability/silence-catalogue.test.ts).
    */
   readonly outputLabels: readonly string[];
+  /**
+   * Multi-cluster fleets: the expression aggregates over the clusters (an alert about an inventory
+   * fact, once per fleet), so its result carries no cluster label. Default: per cluster.
+   */
+  readonly fleetWide?: true;
+  readonly group?: RuleGroupSuffix;
   /** Static labels besides severity and namespace (they also keep same-named rules distinct). */
   readonly labels?: Readonly<Record<string, string>>;
   /** Go templates over the expression's output labels (`$labels`) and value (`$value`). */

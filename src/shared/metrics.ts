@@ -296,6 +296,13 @@ export const METRICS = {
     [L.namespace, L.image, L.digest],
     "Running containers of an inventoried image per workload namespace and running digest: what the global rules of a multi-cluster fleet join with the patch cluster's copa_patched_image_info (a workload cluster has no patched-digest records).",
   ),
+  runningDigestCriticalContainers: def(
+    'fleet_running_digest_critical_containers',
+    'gauge',
+    'collector',
+    [L.namespace, L.image, L.digest],
+    'As fleet_running_digest_containers, only for running digests whose newest VulnerabilityReport has a Critical CVE: the global rules count these containers non-compliant without reading every CVE age (rule cost).',
+  ),
   imageScanAgeSeconds: def(
     'image_scan_age_seconds',
     'gauge',
@@ -585,8 +592,6 @@ export const RECORDS = {
 export const GLOBAL_RECORDS = {
   /** The latest patched digests of inventoried CronJobs, by image and digest (the patch cluster's, for every cluster). */
   patchedDigests: 'fleet:patched_digests:group',
-  /** Running containers of inventoried images by cluster, workload namespace (exported_namespace), image and running digest. */
-  runningDigestContainers: 'fleet:running_digest_containers:max',
   /** Running containers on a digest that is none of their image's latest patched digests, by cluster, namespace, image and digest. */
   driftedDigestContainers: 'fleet:drifted_digest_containers:sum',
 } as const;

@@ -130,10 +130,15 @@ export function runningSeries(store: SeriesStore, { image, facts, now }: ImageIn
   );
 }
 
-/** `fleet_running_digest_containers`: containers per (workload namespace, running digest). */
-export function runningDigestSeries(store: SeriesStore, { image, facts, now }: ImageInput): void {
+/** Containers per (workload namespace, running digest) of `containers`, as series of `metric`. */
+function digestCounts(
+  metric: typeof METRICS.runningDigestContainers | typeof METRICS.runningDigestCriticalContainers,
+  image: string,
+  containers: readonly PodContainer[],
+  now: number,
+): Series[] {
   const counts = new Map<string, Series>();
-  for (const c of facts.containers) {
+  for (const c of containers) {
     const key = `${c.namespace}\u0000${c.digest}`;
     const existing = counts.get(key);
     if (existing !== undefined) {
@@ -142,7 +147,7 @@ export function runningDigestSeries(store: SeriesStore, { image, facts, now }: I
     }
     counts.set(key, {
       labels: formatLabelParts(
-        METRICS.runningDigestContainers,
+        metric,
         { namespace: c.namespace, image, digest: c.digest },
         2,
         intern,
@@ -151,7 +156,27 @@ export function runningDigestSeries(store: SeriesStore, { image, facts, now }: I
       since: now,
     });
   }
-  store.replaceGroup(image, [...counts.values()]);
+  return [...counts.values()];
+}
+
+/** `fleet_running_digest_containers`: containers per (workload namespace, running digest). */
+export function runningDigestSeries(store: SeriesStore, { image, facts, now }: ImageInput): void {
+  store.replaceGroup(
+    image,
+    digestCounts(METRICS.runningDigestContainers, image, facts.containers, now),
+  );
+}
+
+/** `fleet_running_digest_critical_containers`: the same, for digests with a Critical CVE only (as `ImageFacts.noncompliant`). */
+export function runningDigestCriticalSeries(
+  store: SeriesStore,
+  { image, facts, now }: ImageInput,
+): void {
+  const critical = facts.containers.filter((c) => hasCritical(facts.reportOf, c.digest));
+  store.replaceGroup(
+    image,
+    digestCounts(METRICS.runningDigestCriticalContainers, image, critical, now),
+  );
 }
 
 /** `running_container_digest_drift`. */

@@ -18,19 +18,13 @@
  * PatchedDigestsUnavailable fires per workload cluster instead of a silent "no drift"
  * (docs/design.md "Multi-cluster fleets").
  */
-import {
-  ALERTS,
-  GLOBAL_RECORDS,
-  L,
-  METRICS,
-  RECORDS,
-  SEVERITY_BY_KEY,
-} from '../../shared/metrics.ts';
+import { ALERTS, GLOBAL_RECORDS, L, METRICS, RECORDS } from '../../shared/metrics.ts';
 import { noneIfCollected, statPanel, steps, tablePanel } from '../panels.ts';
 import { by, copyLabel, on } from '../promql.ts';
-import { UPSTREAM, type FleetQueries } from '../queries.ts';
+import { UPSTREAM, type FleetQueries, type SourcedMetric } from '../queries.ts';
 import type { ObservabilitySettings } from '../settings.ts';
-import type { Concern, RecordingRule } from '../types.ts';
+import { globalGroup } from '../rules.ts';
+import type { AlertDefinition, Concern, RecordingRule, RuleGroupSuffix } from '../types.ts';
 
 const { namespace, pod, container, image, digest, patchedDigest, exportedNamespace, team } = L;
 
@@ -46,17 +40,18 @@ const UNPATCHED_DIGEST_FOR = '30m';
 function globalDrift(q: FleetQueries): {
   records: RecordingRule[];
   drifted: string;
-  running: string;
+  critical: string;
   unavailable: string;
 } {
   const scope = q.clusters;
   if (scope === undefined) throw new Error('globalDrift: not a multi-cluster fleet');
   const patchedExpr = `group ${by(image, digest)} (${q.inInventory(q.series(METRICS.patchedImageInfo))})`;
   const patched = q.record(GLOBAL_RECORDS.patchedDigests);
-  // The record's `namespace` is the fleet's (rule label): the workload namespace travels in exported_namespace.
-  const runningExpr = `max ${q.by(exportedNamespace, image, digest)} (${copyLabel(q.series(METRICS.runningDigestContainers), exportedNamespace, namespace)})`;
-  const running = q.record(GLOBAL_RECORDS.runningDigestContainers);
-  const driftedExpr = `(${running} unless ${on(image, digest)} ${patched}) and ${on(image)} group ${by(image)} (${patched})`;
+  // Per (cluster, workload namespace, image, digest), replicas deduplicated. The workload namespace
+  // travels in exported_namespace: a record's `namespace` is the fleet's (rule label).
+  const perWorkload = (metric: SourcedMetric) =>
+    `max ${q.by(exportedNamespace, image, digest)} (${copyLabel(q.series(metric), exportedNamespace, namespace)})`;
+  const driftedExpr = `(${perWorkload(METRICS.runningDigestContainers)} unless ${on(image, digest)} ${patched}) and ${on(image)} group ${by(image)} (${patched})`;
   const inPatchCluster = { [scope.label]: scope.patch };
   // Known: the patch cluster's pushed series reach the global layer, or the patch cluster reports
   // and no CronJob has been scheduled yet (nothing patched, nothing to know).
@@ -67,13 +62,33 @@ function globalDrift(q: FleetQueries): {
   return {
     // The join once per evaluation; the records, the alert and the table read its result.
     records: [
-      { record: GLOBAL_RECORDS.runningDigestContainers, expr: runningExpr },
       { record: GLOBAL_RECORDS.patchedDigests, expr: patchedExpr },
       { record: GLOBAL_RECORDS.driftedDigestContainers, expr: driftedExpr },
     ],
     drifted: q.record(GLOBAL_RECORDS.driftedDigestContainers),
-    running,
+    critical: perWorkload(METRICS.runningDigestCriticalContainers),
     unavailable,
+  };
+}
+
+/** PodsRunningUnpatchedDigest over `drifted` (containers per namespace and image). */
+function unpatchedAlert(
+  q: FleetQueries,
+  drifted: string,
+  group?: RuleGroupSuffix,
+): AlertDefinition {
+  return {
+    alert: ALERTS.unpatchedDigest,
+    outputLabels: [L.image, L.exportedNamespace, L.team],
+    ...(group !== undefined && { group }),
+    // The workload namespace moves to exported_namespace: `namespace` is the fleet namespace on every alert.
+    expr: q.withImageTeam(drifted),
+    for: UNPATCHED_DIGEST_FOR,
+    severity: 'warning',
+    summary: `Pods in {{ $labels.${exportedNamespace} }} still run an unpatched digest of {{ $labels.${image} }}`,
+    description:
+      `{{ $value }} running container(s) of {{ $labels.${image} }} in namespace {{ $labels.${exportedNamespace} }} have run a digest ` +
+      `other than the latest patched one for more than ${UNPATCHED_DIGEST_FOR}. Roll the workloads out (team {{ $labels.${team} }}).`,
   };
 }
 
@@ -112,17 +127,21 @@ export function driftConcern(settings: ObservabilitySettings) {
   const nonCompliant =
     global === undefined
       ? `max(${q.series(METRICS.noncompliantContainers)})`
-      : // A digest with a Critical CVE: the collector's CVE ages (tracked when Critical has SLA hours).
-        // `or 0 * running`: a cluster with no non-compliant container has 0 of them (a `sum` over
-        // nothing is no value, which left a fully compliant cluster without a ratio).
-        `(sum ${q.by()} (${global.running} and ${q.on(image, digest)} (` +
-        `group ${q.by(image, digest)} (${global.drifted}) or group ${q.by(image, digest)} (${q.series(METRICS.imageCveAgeHours, { [L.severity]: SEVERITY_BY_KEY.critical })})))` +
-        ` or 0 * ${running})`;
-  const driftedByNamespace =
-    global === undefined
-      ? copyLabel(`count ${q.by(namespace, image)} (${drift} == 1)`, exportedNamespace, namespace)
-      : `sum ${q.by(exportedNamespace, image)} (${global.drifted})`;
+      : // Drifted, or on a digest with a Critical CVE (the collector's per-digest count, as in
+        // fleet_noncompliant_containers), each container once: the drifted ones plus the Critical
+        // ones not drifted (both are properties of a cluster's digest, counted per namespace); 0 in
+        // a cluster with neither.
+        `((sum ${q.by()} (${global.drifted}) or ${q.constant(0)})` +
+        ` + (sum ${q.by()} (${global.critical} unless ${q.on(exportedNamespace, image, digest)} ${global.drifted}) or ${q.constant(0)}))`;
+  const driftedByNamespace = copyLabel(
+    `count ${q.by(namespace, image)} (${drift} == 1)`,
+    exportedNamespace,
+    namespace,
+  );
   const scope = q.clusters;
+  // Multi-cluster: the global join costs more than one group's budget (docs/benchmarks.md section
+  // 7); the compliance ratios and the alerts, which read its records, evaluate in groups of their own.
+  const splitGroup = (group: RuleGroupSuffix) => globalGroup(q.clusters, group);
   const unavailableAlert =
     global === undefined || scope === undefined
       ? []
@@ -130,6 +149,7 @@ export function driftConcern(settings: ObservabilitySettings) {
           {
             alert: ALERTS.patchedDigestsUnavailable,
             expr: global.unavailable,
+            ...splitGroup('alerts'),
             for: UNPATCHED_DIGEST_FOR,
             severity: 'critical' as const,
             outputLabels: [scope.label],
@@ -151,26 +171,30 @@ export function driftConcern(settings: ObservabilitySettings) {
         // Known compliant only: a never-scanned container is not counted compliant. No `or vector(0)`:
         // without the collector's counts the ratio is absent, never a false 100 %.
         expr: `clamp_min(${running} - ${nonCompliant} - ${unknown}, 0) / (${running} > 0)`,
+        ...splitGroup('compliance'),
       },
       {
         record: RECORDS.patchComplianceUnknownRatio,
         // The explicit "unknown" part of the same denominator, shown next to the ratio.
         expr: `clamp_max(${unknown} / (${running} > 0), 1)`,
+        ...splitGroup('compliance'),
       },
     ],
     alerts: [
-      {
-        alert: ALERTS.unpatchedDigest,
-        outputLabels: [L.image, L.exportedNamespace, L.team],
-        // The workload namespace moves to exported_namespace: `namespace` is the fleet namespace on every alert.
-        expr: q.withImageTeam(driftedByNamespace),
-        for: UNPATCHED_DIGEST_FOR,
-        severity: 'warning',
-        summary: `Pods in {{ $labels.${exportedNamespace} }} still run an unpatched digest of {{ $labels.${image} }}`,
-        description:
-          `{{ $value }} running container(s) of {{ $labels.${image} }} in namespace {{ $labels.${exportedNamespace} }} have run a digest ` +
-          `other than the latest patched one for more than ${UNPATCHED_DIGEST_FOR}. Roll the workloads out (team {{ $labels.${team} }}).`,
-      },
+      // Multi-cluster: one rule per workload cluster, each in a group of its own. Prometheus expands
+      // an alert's label and annotation templates for every alert instance on every evaluation,
+      // which costs far more than the query for one (cluster, namespace, image) each (rule cost,
+      // docs/benchmarks.md section 7); the rules together raise exactly the alerts one rule would.
+      ...(scope === undefined
+        ? [unpatchedAlert(q, driftedByNamespace)]
+        : scope.workloads.map((name) => {
+            const inCluster = q.filtered({ [scope.label]: name });
+            return unpatchedAlert(
+              inCluster,
+              `sum ${inCluster.by(exportedNamespace, image)} (${inCluster.record(GLOBAL_RECORDS.driftedDigestContainers)})`,
+              `alerts-${name}`,
+            );
+          })),
       ...unavailableAlert,
     ],
     panels: {

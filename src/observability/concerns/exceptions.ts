@@ -11,6 +11,7 @@
  */
 import { ALERTS, L, METRICS, RECORDS } from '../../shared/metrics.ts';
 import { barGaugePanel, noneIfCollected, statPanel, steps, tablePanel } from '../panels.ts';
+import { by, on } from '../promql.ts';
 import type { FleetQueries } from '../queries.ts';
 import type { ObservabilitySettings } from '../settings.ts';
 import {
@@ -32,18 +33,28 @@ const INFO_LABELS = [vulnerability, images, reason, owner, ticket, expires] as c
 /** What each alert of this concern outputs: the exception and its reviewed fields (withInfo). */
 const OUTPUT_LABELS = [exception, ...INFO_LABELS];
 
-/** The per-exception series of this fleet, deduplicated across the collector's replicas or scrape targets. */
-function exceptionQueries(q: FleetQueries) {
+/**
+ * The per-exception series of this fleet, deduplicated across the collector's replicas or scrape
+ * targets: per cluster (`q.by`, the dashboard's rows), or over all clusters (`fleetWide`, the
+ * alerts). An exception is an inventory fact that every cluster's collector exports, so a per-cluster
+ * alert would fire once per cluster for one exception. Over all clusters (`max`): in force where any
+ * collector honours it, and used where any cluster runs what it covers.
+ */
+function exceptionQueries(q: FleetQueries, fleetWide: boolean) {
+  const grouping = fleetWide ? by : q.by;
+  const joining = fleetWide ? on : q.on;
   const perException = (metric: Parameters<FleetQueries['series']>[0]) =>
-    `max ${q.by(exception)} (${q.series(metric)})`;
-  const info = `max ${q.by(exception, ...INFO_LABELS)} (${q.series(METRICS.exceptionInfo)})`;
+    `max ${grouping(exception)} (${q.series(metric)})`;
+  const info = `max ${grouping(exception, ...INFO_LABELS)} (${q.series(METRICS.exceptionInfo)})`;
   return {
     expiry: perException(METRICS.exceptionExpiryTimestamp),
     inForce: perException(METRICS.exceptionInForce),
     coveredImages: perException(METRICS.exceptionCoveredImages),
+    /** `on (exception)`, joined the same way. */
+    on: joining(exception),
     /** Adds the reviewed fields (vulnerability, images, owner, ticket, ...) to a per-exception expression. */
     withInfo: (expr: string) =>
-      `(${expr}) * ${q.on(exception)} group_left (${INFO_LABELS.join(', ')}) ${info}`,
+      `(${expr}) * ${joining(exception)} group_left (${INFO_LABELS.join(', ')}) ${info}`,
   };
 }
 
@@ -51,7 +62,8 @@ const who = `owner {{ $labels.${owner} }}, ticket {{ $labels.${ticket} }}`;
 
 export function exceptionsConcern(settings: ObservabilitySettings) {
   const { q } = settings;
-  const { expiry, inForce, coveredImages, withInfo } = exceptionQueries(q);
+  const { expiry, inForce, coveredImages, on: onException, withInfo } = exceptionQueries(q, true);
+  const perCluster = exceptionQueries(q, false);
   const running = runningContainersTotal(q);
   return {
     name: 'exceptions',
@@ -74,9 +86,10 @@ export function exceptionsConcern(settings: ObservabilitySettings) {
       {
         alert: ALERTS.exceptionExpired,
         outputLabels: OUTPUT_LABELS,
+        fleetWide: true,
         // Not in force and past its expiry (an exception approved for a later date is not "expired").
         expr: withInfo(
-          `(time() - ${expiry}) / ${DAY_SECONDS} > 0 and ${q.on(exception)} (${inForce} == 0)`,
+          `(time() - ${expiry}) / ${DAY_SECONDS} > 0 and ${onException} (${inForce} == 0)`,
         ),
         severity: 'warning',
         summary: `Exception for {{ $labels.${vulnerability} }} expired on {{ $labels.${expires} }}`,
@@ -87,8 +100,9 @@ export function exceptionsConcern(settings: ObservabilitySettings) {
       {
         alert: ALERTS.exceptionExpiringSoon,
         outputLabels: OUTPUT_LABELS,
+        fleetWide: true,
         expr: withInfo(
-          `(${expiry} - time()) / ${DAY_SECONDS} < ${EXPIRING_SOON_DAYS} and ${q.on(exception)} (${inForce} == 1)`,
+          `(${expiry} - time()) / ${DAY_SECONDS} < ${EXPIRING_SOON_DAYS} and ${onException} (${inForce} == 1)`,
         ),
         severity: 'info',
         summary: `Exception for {{ $labels.${vulnerability} }} expires on {{ $labels.${expires} }}`,
@@ -99,7 +113,8 @@ export function exceptionsConcern(settings: ObservabilitySettings) {
       {
         alert: ALERTS.exceptionUnused,
         outputLabels: OUTPUT_LABELS,
-        expr: withInfo(`${coveredImages} == 0 and ${q.on(exception)} (${inForce} == 1)`),
+        fleetWide: true,
+        expr: withInfo(`${coveredImages} == 0 and ${onException} (${inForce} == 1)`),
         for: UNUSED_FOR,
         severity: 'info',
         summary: `Exception for {{ $labels.${vulnerability} }} covers nothing running`,
@@ -123,7 +138,10 @@ export function exceptionsConcern(settings: ObservabilitySettings) {
         title: 'Accepted risk',
         description:
           'Every exception of the inventory: the vulnerability, the images it covers, owner, ticket, expiry, whether it is in force, and how many inventoried images run the vulnerability within its scope (0: in use by nothing).',
-        queries: [{ expr: withInfo(inForce) }, { expr: withInfo(coveredImages) }],
+        queries: [
+          { expr: perCluster.withInfo(perCluster.inForce) },
+          { expr: perCluster.withInfo(perCluster.coveredImages) },
+        ],
         width: 24,
         height: 8,
         hide: [exception],

@@ -26,6 +26,7 @@ import {
 import { copyLabel, duration } from '../promql.ts';
 import type { FleetQueries } from '../queries.ts';
 import type { ObservabilitySettings } from '../settings.ts';
+import { globalGroup } from '../rules.ts';
 import type { AlertDefinition, Concern } from '../types.ts';
 
 const { image, cveId, severity, cveSeverity, team, thresholdHours } = L;
@@ -119,6 +120,8 @@ export function slaConcern(settings: ObservabilitySettings) {
         expr:
           `${q.agg('count', `count ${q.by(image, cveId)} (${q.series(METRICS.imageCveAgeHours, { [severity]: SEVERITY_BY_KEY.critical })} > ${LEGACY_BREACH_HOURS})`)}` +
           ` or ${q.collectorZero}`,
+        // Reads every cluster's Critical CVE ages in the global rules: a group of its own there.
+        ...globalGroup(q.clusters, 'age'),
       },
     ],
     alerts: settings.slaSeverities.map((cve) => breachAlert(q, cve)),

@@ -239,6 +239,16 @@ describe('collector metrics', () => {
       ]),
     );
     expect(select(samples, METRICS.runningContainersWithCriticalCve.name)).toHaveLength(2);
+    // The same containers per (namespace, digest), for the global rules' compliance; not app's patched digest.
+    const critical = select(samples, METRICS.runningDigestCriticalContainers.name);
+    expect(critical.map((s) => [s.labels, s.value])).toEqual(
+      expect.arrayContaining([
+        [{ namespace: 'shop', image: APP, digest: OLD }, 1],
+        [{ namespace: 'web', image: NGINX, digest: NGINX_DIGEST }, 1],
+      ]),
+    );
+    expect(critical).toHaveLength(2);
+    expect(select(samples, METRICS.runningDigestContainers.name, { image: APP })).toHaveLength(2);
     expect(valueOf(samples, METRICS.runningContainers.name, { image: APP })).toBe(2);
     expect(valueOf(samples, METRICS.runningContainers.name, { image: NGINX })).toBe(1);
     expect(select(samples, METRICS.runningContainers.name)).toHaveLength(2); // only inventoried images
