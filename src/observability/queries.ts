@@ -295,11 +295,13 @@ export class FleetQueries {
     matchers: Matchers = {},
     /** Evaluation time of the range (`@ <unix seconds>`). */
     at?: number,
+    regex: Matchers = {},
   ): string =>
     this.eachSelector(
       metric,
       matchers,
       (selector) => `${fn}(${selector}[${range}]${at === undefined ? '' : ` @ ${at}`})`,
+      regex,
     );
 
   /** `metric{...} offset <offset>`: the `offset` form of `series` (see `overTime`). */
@@ -311,13 +313,16 @@ export class FleetQueries {
     metric: SourcedMetric,
     matchers: Matchers,
     wrap: (selector: string) => string,
+    regex: Matchers = {},
   ): string {
     if (metric.source === 'collector' && metric.labels.includes(L.namespace))
       throw new Error(`${metric.name} names a workload: it is a join, not a vector selector`);
     if (metric.source === 'exporter')
-      return wrap(sel(metric.name, { ...this.selectors.exporter, ...matchers }, this.filter));
+      return wrap(
+        sel(metric.name, { ...this.selectors.exporter, ...matchers }, this.filter, regex),
+      );
     return this.union(matchers, (scope) =>
-      wrap(sel(metric.name, scope.matchers, scope.regex, this.filter)),
+      wrap(sel(metric.name, scope.matchers, scope.regex, this.filter, regex)),
     );
   }
 

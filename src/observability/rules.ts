@@ -78,7 +78,7 @@ export function ruleGroups(
   const recordRule = (rule: RecordingRule): IRule => ({
     record: rule.record,
     expr: formatPromql(rule.expr),
-    labels: { ...settings.q.selectors.records },
+    labels: { ...rule.labels, ...settings.q.selectors.records },
   });
   return concerns.flatMap((concern) => {
     // The concern's own group first, then its split-off groups in the order their rules come.
@@ -96,13 +96,19 @@ export function ruleGroups(
       name: `${GROUP_PREFIX}.${name}`,
       rules,
     }));
-    // A group runs at one interval (the Prometheus rule-file format and the PrometheusRule CRD's `interval`).
-    const intervals = [...new Set(concern.records.flatMap((rule) => rule.interval ?? []))].sort();
-    const timed = intervals.map((interval): IRuleGroup => ({
-      name: `${GROUP_PREFIX}.${concern.name}.every-${interval}`,
-      interval,
-      rules: concern.records.filter((rule) => rule.interval === interval).map(recordRule),
-    }));
-    return [...split, ...timed].filter((group) => (group.rules ?? []).length > 0);
+    // A group runs at one interval (the Prometheus rule-file format and the PrometheusRule CRD's
+    // `interval`): `<concern>.every-<interval>`, and `...-<suffix>` for a record's own group there.
+    const timed = new Map<string, IRuleGroup & { rules: IRule[] }>();
+    for (const rule of concern.records) {
+      if (rule.interval === undefined) continue;
+      const name = `${GROUP_PREFIX}.${concern.name}.every-${rule.interval}${rule.group === undefined ? '' : `-${rule.group}`}`;
+      const group = timed.get(name);
+      if (group === undefined)
+        timed.set(name, { name, interval: rule.interval, rules: [recordRule(rule)] });
+      else group.rules.push(recordRule(rule));
+    }
+    return [...split, ...[...timed.values()].sort((a, b) => a.name.localeCompare(b.name))].filter(
+      (group) => (group.rules ?? []).length > 0,
+    );
   });
 }

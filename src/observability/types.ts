@@ -18,12 +18,13 @@ export type RecordName =
  * (docs/benchmarks.md). A rule there reads the concern's records as their group last wrote them
  * (at most one evaluation interval old; promtool evaluates the groups in file order).
  */
-export type RuleGroupSuffix = 'compliance' | 'alerts' | 'age' | `alerts-${string}`;
+export type RuleGroupSuffix =
+  'compliance' | 'alerts' | 'age' | `alerts-${string}` | `cves-${string}`;
 
 export interface RecordingRule {
   readonly record: RecordName;
   readonly expr: string;
-  /** A group of its own among the concern's (see RuleGroupSuffix); not with `interval`. */
+  /** A group of its own among the concern's (see RuleGroupSuffix); with `interval`, among the groups of that interval. */
   readonly group?: RuleGroupSuffix;
   /**
    * Evaluation interval (Prometheus duration) when the record must not follow the global one: the
@@ -31,6 +32,8 @@ export interface RecordingRule {
    * (rules.ts). Rules of one interval keep their order, so a later one sees an earlier one's result.
    */
   readonly interval?: string;
+  /** Static labels besides the fleet's record selector (they keep same-named records of one fleet distinct). */
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 export interface AlertDefinition {

@@ -101,6 +101,8 @@ export const L = {
   exportedPod: 'exported_pod',
   /** Alert label of CopaPatchJobMissing: which evidence is missing (MISSING_REASONS). */
   missingReason: 'missing_reason',
+  /** Rule label of the 15-minute CVE age record: which shard of `cve_id` wrote the series (sla.ts). */
+  cveIdShard: 'cve_id_shard',
   /** Alertmanager's alert-name label. */
   alertname: 'alertname',
   /** Where the collector read a CronJob's latest patched digest (DIGEST_RECORD_SOURCES). */
