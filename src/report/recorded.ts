@@ -19,27 +19,46 @@ import type { AlertName, RecordName } from '../observability/types.ts';
 
 /** The rules of one fleet, with every reference to one of its records replaced by that record's expression. */
 export class RecordedExpressions {
-  private readonly records: ReadonlyMap<string, string>;
+  /** Each record's rules: one, or several that write disjoint series told apart by static labels (shards). */
+  private readonly records: ReadonlyMap<string, readonly RecordRule[]>;
   private readonly alerts: ReadonlyMap<string, readonly string[]>;
 
   constructor(private readonly settings: ObservabilitySettings) {
     const concerns = concernsFor(settings);
-    this.records = new Map(
-      concerns.flatMap((concern) =>
-        concern.records.map((rule) => [rule.record, rule.expr] as const),
-      ),
-    );
+    const records = new Map<string, RecordRule[]>();
+    for (const rule of concerns.flatMap((concern) => concern.records))
+      records.set(rule.record, [
+        ...(records.get(rule.record) ?? []),
+        { expr: rule.expr, labels: rule.labels ?? {} },
+      ]);
+    this.records = records;
     const alerts = new Map<string, string[]>();
     for (const rule of concerns.flatMap((concern) => concern.alerts))
       alerts.set(rule.alert, [...(alerts.get(rule.alert) ?? []), rule.expr]);
     this.alerts = alerts;
   }
 
-  /** The expression a recording rule evaluates, on raw series alone. */
+  /**
+   * The expression a recording rule evaluates, on raw series alone. A record written by several
+   * rules (shards) is the union of their results, each with its static labels, as recorded.
+   */
   record(record: RecordName): string {
-    const expr = this.records.get(record);
-    if (expr === undefined) throw new Error(`no concern records ${record}`);
-    return this.inline(expr);
+    const rules = this.records.get(record);
+    if (rules === undefined) throw new Error(`no concern records ${record}`);
+    return this.union(rules, false);
+  }
+
+  private union(rules: readonly RecordRule[], fleetLabels: boolean): string {
+    const one = (rule: RecordRule) => {
+      const expr = this.inline(rule.expr);
+      const labels = { ...rule.labels, ...(fleetLabels ? this.settings.q.selectors.records : {}) };
+      return Object.keys(labels).length === 0 ? expr : withLabels(expr, labels);
+    };
+    const [first, ...rest] = rules;
+    if (first === undefined) throw new Error('no rule to inline');
+    return rest.length === 0
+      ? one(first)
+      : `(${[first, ...rest].map((r) => `(${one(r)})`).join(' or ')})`;
   }
 
   /** The expression of the (single) alerting rule `alert`, on raw series alone. */
@@ -59,26 +78,36 @@ export class RecordedExpressions {
    * it is refused rather than inlined wrongly.
    */
   inline(expr: string): string {
-    const references: Array<{ from: number; to: number; name: string }> = [];
+    const references: Array<{ from: number; to: number; rules: readonly RecordRule[] }> = [];
     parser.parse(expr).iterate({
       enter: (node) => {
         if (node.type.isError) throw new Error(`not valid PromQL at ${node.from}: ${expr}`);
         if (node.name !== 'VectorSelector') return;
         const name = node.node.getChild('Identifier');
         const metric = name === null ? '' : expr.slice(name.from, name.to);
-        if (!this.records.has(metric)) return false;
-        this.checkReference(expr, node.node);
-        references.push({ from: node.from, to: node.to, name: metric });
+        const rules = this.records.get(metric);
+        if (rules === undefined) return false;
+        const extra = this.checkReference(expr, node.node);
+        // Matchers beyond the fleet's selector pick the rules whose static labels they name.
+        const picked = rules.filter((rule) =>
+          [...extra].every(([label, value]) => rule.labels[label] === value),
+        );
+        if (picked.length === 0)
+          throw new Error(
+            `cannot inline ${expr.slice(node.from, node.to)}: expected exactly this fleet's record selector ${JSON.stringify(this.settings.q.selectors.records)}, or with labels a rule of ${metric} sets (a shard)`,
+          );
+        references.push({ from: node.from, to: node.to, rules: picked });
         return false;
       },
     });
     let result = expr;
-    for (const { from, to, name } of references.reverse())
-      result = `${result.slice(0, from)}${this.withRuleLabels(this.record(name as RecordName))}${result.slice(to)}`;
+    for (const { from, to, rules } of references.reverse())
+      result = `${result.slice(0, from)}${this.union(rules, true)}${result.slice(to)}`;
     return result;
   }
 
-  private checkReference(expr: string, selector: SyntaxNode): void {
+  /** Checks that a record reference can be inlined; returns its matchers beyond the fleet's selector. */
+  private checkReference(expr: string, selector: SyntaxNode): Map<string, string> {
     const text = expr.slice(selector.from, selector.to);
     const matchers = new Map<string, string>();
     for (
@@ -100,24 +129,28 @@ export class RecordedExpressions {
       matchers.set(expr.slice(label.from, label.to), JSON.parse(quoted) as string);
     }
     const expected = Object.entries(this.settings.q.selectors.records);
-    if (
-      matchers.size !== expected.length ||
-      expected.some(([label, value]) => matchers.get(label) !== value)
-    ) {
+    if (expected.some(([label, value]) => matchers.get(label) !== value)) {
       throw new Error(
         `cannot inline ${text}: expected exactly this fleet's record selector ${JSON.stringify(this.settings.q.selectors.records)}`,
       );
     }
+    for (const [label] of expected) matchers.delete(label);
     // lezer attaches `[range]`, `offset` and `@` to the enclosing expression: look at what follows.
     if (/^\s*(\[|offset\b|@)/.test(expr.slice(selector.to)))
       throw new Error(`cannot inline ${text}: a range or modifier follows it`);
+    return matchers;
   }
+}
 
-  /** `(expr)` with the record's rule labels, which replace labels of the same name, as on the recorded series. */
-  private withRuleLabels(expr: string): string {
-    let result = `(${expr})`;
-    for (const [label, value] of Object.entries(this.settings.q.selectors.records))
-      result = `label_replace(${result}, ${JSON.stringify(label)}, ${JSON.stringify(value)}, "", "")`;
-    return result;
-  }
+interface RecordRule {
+  readonly expr: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** `(expr)` with rule labels, which replace labels of the same name, as on a recorded series. */
+function withLabels(expr: string, labels: Readonly<Record<string, string>>): string {
+  let result = `(${expr})`;
+  for (const [label, value] of Object.entries(labels))
+    result = `label_replace(${result}, ${JSON.stringify(label)}, ${JSON.stringify(value)}, "", "")`;
+  return result;
 }

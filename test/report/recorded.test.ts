@@ -13,6 +13,7 @@ import { parser } from '@prometheus-io/lezer-promql';
 import { describe, expect, it } from 'vitest';
 import { parseInventory } from '../../src/inventory/load.ts';
 import { concernsFor } from '../../src/observability/assemble.ts';
+import { CVE_AGE_RECORD_SHARDS } from '../../src/observability/concerns/sla.ts';
 import { reportSettings } from '../../src/report/fleet-settings.ts';
 import { RecordedExpressions } from '../../src/report/recorded.ts';
 import { ALERTS, RECORDS } from '../../src/shared/metrics.ts';
@@ -95,6 +96,24 @@ describe('RecordedExpressions', () => {
     ],
   ])('refuses what a substitution would get wrong: %s', (expr, message) => {
     expect(() => recorded.inline(expr)).toThrow(message);
+  });
+
+  it('inlines a sharded record as the union of its shards, and a shard reference as that shard alone', () => {
+    const shards = CVE_AGE_RECORD_SHARDS.map((shard) => `cve_id=~"${shard.cveIdRegex}"`);
+    const whole = recorded.record(RECORDS.cveAgeHours15m);
+    for (const shard of shards) expect(whole.split(shard).length - 1).toBe(1);
+    expect(whole).toContain(' or ');
+    // Each shard's count reads its own shard only (its reference names the shard's static label).
+    const counts = recorded.record(RECORDS.cveAgeRecords15m);
+    for (const shard of shards) expect(counts.split(shard).length - 1).toBe(1);
+    expect(() =>
+      recorded.inline(`${RECORDS.cveAgeHours15m}{namespace="copa-fleet", cve_id_shard="x"}`),
+    ).toThrow('or with labels a rule of');
+    const seventh = recorded.inline(
+      `${RECORDS.cveAgeHours15m}{namespace="copa-fleet", cve_id_shard="7"}`,
+    );
+    expect(seventh).toContain('cve_id=~".*7"');
+    expect(seventh).not.toContain('cve_id=~".*0"');
   });
 
   it('promtool accepts every inlined record expression as a rule', async () => {

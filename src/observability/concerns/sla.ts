@@ -129,20 +129,30 @@ export function slaConcern(settings: ObservabilitySettings) {
         expr: `sum ${q.by(severity)} (${q.record(RECORDS.slaBreachesByImage)}) or 0 * count ${q.by(severity)} (${q.series(METRICS.inventorySlaHours)})`,
       },
       // One group per shard, at the record's interval (rules.ts: `copa-fleet.sla.every-15m-cves-<shard>`).
-      ...CVE_AGE_RECORD_SHARDS.map((shard): RecordingRule => ({
-        record: RECORDS.cveAgeHours15m,
-        expr: `max ${q.by(image, cveId, severity)} (${q.overTime('max_over_time', METRICS.imageCveAgeHours, duration(CVE_AGE_RECORD_INTERVAL_SECONDS), {}, undefined, { [cveId]: shard.cveIdRegex })})`,
-        interval: duration(CVE_AGE_RECORD_INTERVAL_SECONDS),
-        group: `cves-${shard.name}`,
-        labels: { [L.cveIdShard]: shard.name },
-      })),
-      {
-        // One series per cluster: the cheap proof of when the record exists (the report's split).
-        // In a group of its own, it counts what the shards last wrote (at most one interval old).
-        record: RECORDS.cveAgeRecords15m,
-        expr: q.agg('count', q.record(RECORDS.cveAgeHours15m)),
-        interval: duration(CVE_AGE_RECORD_INTERVAL_SECONDS),
-      },
+      ...CVE_AGE_RECORD_SHARDS.flatMap((shard): RecordingRule[] => {
+        const inShard = {
+          group: `cves-${shard.name}`,
+          labels: { [L.cveIdShard]: shard.name },
+        } as const;
+        const interval = duration(CVE_AGE_RECORD_INTERVAL_SECONDS);
+        return [
+          {
+            record: RECORDS.cveAgeHours15m,
+            expr: `max ${q.by(image, cveId, severity)} (${q.overTime('max_over_time', METRICS.imageCveAgeHours, duration(CVE_AGE_RECORD_INTERVAL_SECONDS), {}, undefined, { [cveId]: shard.cveIdRegex })})`,
+            interval,
+            ...inShard,
+          },
+          {
+            // The cheap proof of when the record exists (the report's split): evaluated after the
+            // shard's record in its group, at the same time (groups of one interval run at
+            // different offsets, so a count elsewhere could miss the record in its lookback).
+            record: RECORDS.cveAgeRecords15m,
+            expr: q.agg('count', q.record(RECORDS.cveAgeHours15m, { [L.cveIdShard]: shard.name })),
+            interval,
+            ...inShard,
+          },
+        ];
+      }),
       {
         record: RECORDS.slaBreach24h,
         expr:
