@@ -8,7 +8,13 @@
  */
 import { readFile, rm, mkdtemp, writeFile } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
-import { createServer, request, type IncomingHttpHeaders } from 'node:http';
+import {
+  createServer,
+  request,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
@@ -98,6 +104,24 @@ const cve = (id: string) => CVES.find((c) => c.cveId === id)!;
 const ttr = (id: string) => (cve(id).gone! - cve(id).firstSeen) / H;
 const severityRow = (report: Report, severity: string) =>
   report.period.bySeverity.find((r) => r.severity === severity)!;
+
+/** Passes one request on to `target` (a Prometheus) and its answer back: a proxy in front of it. */
+function forward(target: URL, req: IncomingMessage, res: ServerResponse): void {
+  const upstream = request(
+    {
+      host: target.hostname,
+      port: target.port,
+      path: req.url,
+      method: req.method,
+      headers: req.headers,
+    },
+    (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    },
+  );
+  req.pipe(upstream);
+}
 
 describe('as of the end of September, over 30 days', () => {
   it('answers the four questions as of --at', () => {
@@ -589,20 +613,7 @@ describe('connection options and exit codes', () => {
     const target = new URL(prometheus.url);
     const proxy = createServer((req, res) => {
       seen.push(req.headers);
-      const upstream = request(
-        {
-          host: target.hostname,
-          port: target.port,
-          path: req.url,
-          method: req.method,
-          headers: req.headers,
-        },
-        (up) => {
-          res.writeHead(up.statusCode ?? 502, up.headers);
-          up.pipe(res);
-        },
-      );
-      req.pipe(upstream);
+      forward(target, req, res);
     });
     const port = await freePort();
     await new Promise<void>((resolve) => proxy.listen(port, '127.0.0.1', resolve));
@@ -660,22 +671,7 @@ describe('connection options and exit codes', () => {
     const target = new URL(prometheus.url);
     const tls = createHttpsServer(
       { key: await readFile(key), cert: await readFile(cert) },
-      (req, res) => {
-        const upstream = request(
-          {
-            host: target.hostname,
-            port: target.port,
-            path: req.url,
-            method: req.method,
-            headers: req.headers,
-          },
-          (up) => {
-            res.writeHead(up.statusCode ?? 502, up.headers);
-            up.pipe(res);
-          },
-        );
-        req.pipe(upstream);
-      },
+      (req, res) => forward(target, req, res),
     );
     const port = await freePort();
     await new Promise<void>((resolve) => tls.listen(port, '127.0.0.1', resolve));

@@ -130,15 +130,15 @@ export function slaConcern(settings: ObservabilitySettings) {
       },
       // One group per shard, at the record's interval (rules.ts: `copa-fleet.sla.every-15m-cves-<shard>`).
       ...CVE_AGE_RECORD_SHARDS.flatMap((shard): RecordingRule[] => {
+        const interval = duration(CVE_AGE_RECORD_INTERVAL_SECONDS);
         const inShard = {
           group: `cves-${shard.name}`,
           labels: { [L.cveIdShard]: shard.name },
         } as const;
-        const interval = duration(CVE_AGE_RECORD_INTERVAL_SECONDS);
         return [
           {
             record: RECORDS.cveAgeHours15m,
-            expr: `max ${q.by(image, cveId, severity)} (${q.overTime('max_over_time', METRICS.imageCveAgeHours, duration(CVE_AGE_RECORD_INTERVAL_SECONDS), {}, undefined, { [cveId]: shard.cveIdRegex })})`,
+            expr: `max ${q.by(image, cveId, severity)} (${q.overTime('max_over_time', METRICS.imageCveAgeHours, interval, {}, undefined, { [cveId]: shard.cveIdRegex })})`,
             interval,
             ...inShard,
           },
