@@ -79,6 +79,21 @@ export const SCRAPE_SECONDS = 15;
  * at once (measured: one reading of 69 ms for first-runs, 10-20 ms after). Readings start after it.
  */
 const WARMUP_EVALUATIONS = 5;
+
+/**
+ * Seconds before the readings: WARMUP_EVALUATIONS evaluations, or COPA_BENCH_WARMUP_MINUTES. A
+ * 15-minute group reads 15 minutes of samples only once that much was scraped, and its last
+ * evaluation is the one read: with 31 minutes, every 15-minute group last ran over a full window
+ * (steady state), whatever its offset in the interval.
+ */
+function warmupSeconds(): number {
+  const minutes = process.env.COPA_BENCH_WARMUP_MINUTES;
+  if (minutes === undefined) return WARMUP_EVALUATIONS * SCRAPE_SECONDS;
+  const value = Number(minutes);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new Error(`COPA_BENCH_WARMUP_MINUTES=${minutes}: expected a positive number of minutes`);
+  return Math.round(value * 60);
+}
 const READINGS = 8;
 /** Rules listed by cost in the report. */
 const SLOWEST_RULES = 8;
@@ -214,6 +229,8 @@ export interface FleetMetricsFigures {
   readonly ruleQuerySamples: Readonly<Record<string, number>>;
   /** The 1-minute load average at the end of the readings. */
   readonly loadAfterReadings: number;
+  /** Seconds of evaluations before the readings (COPA_BENCH_WARMUP_MINUTES). */
+  readonly warmupSeconds: number;
 }
 
 /** Microseconds some task of this machine waited for a CPU (/proc/pressure/cpu), if the kernel reports it. */
@@ -542,10 +559,14 @@ export async function benchFleetMetrics(
       const self = parseExposition(await (await fetch(`${prometheus!.url}/metrics`)).text());
       return self.filter((s) => s.name === 'prometheus_rule_group_last_duration_seconds');
     };
+    const warmup = warmupSeconds();
     progress(
-      `Prometheus evaluating the generated rules every ${SCRAPE_SECONDS} s; waiting ${WARMUP_EVALUATIONS} evaluations`,
+      `Prometheus evaluating the generated rules every ${SCRAPE_SECONDS} s; waiting ${warmup} s before the readings`,
     );
-    await new Promise((r) => setTimeout(r, WARMUP_EVALUATIONS * SCRAPE_SECONDS * 1000));
+    for (let waited = 0; waited < warmup; waited += 60) {
+      await new Promise((r) => setTimeout(r, Math.min(60, warmup - waited) * 1000));
+      if (warmup > 120) progress(`  warm-up: ${Math.min(warmup, waited + 60)} of ${warmup} s`);
+    }
     const stallBefore = cpuStallMicros();
     const readingsStarted = performance.now();
     for (let reading = 0; reading < READINGS; reading++) {
@@ -662,6 +683,7 @@ export async function benchFleetMetrics(
       cpuStallShare,
       ruleQuerySamples: querySamples,
       loadAfterReadings,
+      warmupSeconds: warmup,
     };
   } finally {
     await Promise.allSettled([

@@ -25,7 +25,7 @@ import { silencesConcern } from './concerns/silences.ts';
 import { slaConcern } from './concerns/sla.ts';
 import { vulnerabilitiesConcern } from './concerns/vulnerabilities.ts';
 import { buildDashboard, CLUSTER_VARIABLE } from './dashboard.ts';
-import { ruleGroups } from './rules.ts';
+import { ruleGroups, type ClusterPartition } from './rules.ts';
 import { observabilitySettings, type ObservabilitySettings } from './settings.ts';
 import type { Concern } from './types.ts';
 
@@ -39,24 +39,61 @@ export interface Observability {
   readonly alertmanagerFragment: PlainAlertmanagerFragment | undefined;
 }
 
-export function concernsFor(settings: ObservabilitySettings): Concern[] {
-  // The patch pipeline's concerns read collector series of the patch cluster only (queries.ts).
+/** Which clusters' series a concern reads: every cluster's, or the patch pipeline's (the patch cluster's). */
+type ConcernScope = 'clusters' | 'patch-pipeline';
+
+const CONCERNS: readonly {
+  readonly build: (settings: ObservabilitySettings) => Concern;
+  readonly reads: ConcernScope;
+  readonly enabled?: (settings: ObservabilitySettings) => boolean;
+}[] = [
+  { build: vulnerabilitiesConcern, reads: 'clusters' },
+  { build: slaConcern, reads: 'clusters' },
+  { build: driftConcern, reads: 'clusters' },
+  { build: exceptionsConcern, reads: 'clusters' },
+  { build: coverageConcern, reads: 'clusters' },
+  { build: pipelineConcern, reads: 'patch-pipeline' },
+  { build: jobFailuresConcern, reads: 'patch-pipeline' },
+  { build: missingRunsConcern, reads: 'patch-pipeline' },
+  { build: firstRunsConcern, reads: 'patch-pipeline' },
+  { build: pushgatewayConcern, reads: 'patch-pipeline' },
+  { build: collectorConcern, reads: 'clusters' },
+  // The exporters' BOM uploads: series of the patch cluster's Pushgateway.
+  {
+    build: dependencyTrackConcern,
+    reads: 'patch-pipeline',
+    enabled: (settings) => settings.dependencyTrackEnabled,
+  },
+  {
+    build: silencesConcern,
+    reads: 'clusters',
+    enabled: (settings) => settings.silenceWatchEnabled,
+  },
+];
+
+/**
+ * Every concern of the fleet, or (`only`) those of one scope. The patch pipeline's concerns read
+ * collector series of the patch cluster only (queries.ts `patchPipeline`).
+ */
+export function concernsFor(settings: ObservabilitySettings, only?: ConcernScope): Concern[] {
   const patchPipeline = { ...settings, q: settings.q.patchPipeline };
-  return [
-    vulnerabilitiesConcern(settings),
-    slaConcern(settings),
-    driftConcern(settings),
-    exceptionsConcern(settings),
-    coverageConcern(settings),
-    pipelineConcern(patchPipeline),
-    jobFailuresConcern(patchPipeline),
-    missingRunsConcern(patchPipeline),
-    firstRunsConcern(patchPipeline),
-    pushgatewayConcern(patchPipeline),
-    collectorConcern(settings),
-    ...(settings.dependencyTrackEnabled ? [dependencyTrackConcern(settings)] : []),
-    ...(settings.silenceWatchEnabled ? [silencesConcern(settings)] : []),
-  ];
+  return CONCERNS.filter(
+    (entry) => (only === undefined || entry.reads === only) && (entry.enabled?.(settings) ?? true),
+  ).map((entry) => entry.build(entry.reads === 'patch-pipeline' ? patchPipeline : settings));
+}
+
+/**
+ * Multi-cluster fleets: the concerns that read every cluster's series, built once per cluster
+ * (`q.inCluster`), for the global rules' per-cluster groups (rules.ts). The patch pipeline's
+ * concerns read one cluster already.
+ */
+export function clusterPartitions(settings: ObservabilitySettings): ClusterPartition[] {
+  const scope = settings.q.clusters;
+  if (scope === undefined) return [];
+  return scope.names.map((cluster) => ({
+    cluster,
+    concerns: concernsFor({ ...settings, q: settings.q.inCluster(cluster) }, 'clusters'),
+  }));
 }
 
 export function assembleObservability(
@@ -69,7 +106,7 @@ export function assembleObservability(
   return {
     settings,
     concerns,
-    groups: ruleGroups(settings, concerns),
+    groups: ruleGroups(settings, concerns, clusterPartitions(settings)),
     // Multi-cluster: the panels read through the dashboard's `$cluster` variable (multi-select, All).
     dashboard:
       settings.q.clusters === undefined

@@ -26,7 +26,7 @@
  */
 import type { FleetClusters } from '../model/clusters.ts';
 import type { Fleet } from '../model/fleet.ts';
-import { JOBS, L, METRICS, UPSTREAM_METRICS } from '../shared/metrics.ts';
+import { GLOBAL_RECORDS, JOBS, L, METRICS, UPSTREAM_METRICS } from '../shared/metrics.ts';
 import { by, on, sel, type Matchers } from './promql.ts';
 import type { RecordName } from './types.ts';
 
@@ -191,20 +191,53 @@ function without(matchers: Matchers, names: readonly string[]): Matchers {
   return Object.fromEntries(Object.entries(matchers).filter(([name]) => !names.includes(name)));
 }
 
+/**
+ * Records without the cluster label: facts of the patch cluster that hold for every cluster (the
+ * latest patched digests). A rule pinned to one cluster (`inCluster`) reads them whole, and the
+ * global rules compute them once, not once per cluster (rules.ts).
+ */
+export const FLEET_WIDE_RECORDS: ReadonlySet<RecordName> = new Set([GLOBAL_RECORDS.patchedDigests]);
+
 export class FleetQueries {
   /**
    * @param clusters multi-cluster fleets only: the cluster label joins every grouping.
    * @param filter regex matchers put on every series and record read (the dashboard's `$cluster` variable).
+   * @param pin multi-cluster fleets only: the one cluster whose collector series and records are
+   *   read (`inCluster`).
    */
   constructor(
     readonly selectors: FleetSelectors,
     readonly clusters?: ClusterScope,
     private readonly filter: Matchers = {},
+    private readonly pin?: string,
   ) {}
 
   /** The same queries with `regex` matchers on every series and record (dashboard variables). */
   filtered(regex: Matchers): FleetQueries {
-    return new FleetQueries(this.selectors, this.clusters, { ...this.filter, ...regex });
+    return new FleetQueries(this.selectors, this.clusters, { ...this.filter, ...regex }, this.pin);
+  }
+
+  /**
+   * The same queries for one cluster of a multi-cluster fleet: every collector series and every
+   * per-cluster record is read from `cluster` alone, exactly (an equality matcher, so each selector
+   * reads that cluster's series only). Because every grouping keeps the cluster label, a rule built
+   * with it computes exactly that cluster's part of the same rule over all clusters: the global
+   * rules evaluate per cluster (rules.ts), so a group's cost is one cluster's, whatever their
+   * number. Exporter series (the patch cluster's), FLEET_WIDE_RECORDS and explicit cluster
+   * matchers (`q.patchCluster`) are read as asked.
+   */
+  inCluster(cluster: string): FleetQueries {
+    const scope = this.clusters;
+    if (scope === undefined || !scope.names.includes(cluster))
+      throw new Error(`inCluster: ${cluster} is not a cluster of this fleet`);
+    return new FleetQueries(this.selectors, scope, this.filter, cluster);
+  }
+
+  /** The pinned cluster's matcher (none unless `inCluster`). */
+  private get pinned(): Matchers {
+    return this.pin === undefined || this.clusters === undefined
+      ? {}
+      : { [this.clusters.label]: this.pin };
   }
 
   /**
@@ -258,7 +291,11 @@ export class FleetQueries {
   ): string => {
     const scope = this.clusters;
     if (scope === undefined || clusters === undefined) return `vector(${value})`;
-    const each = clusters.map(
+    const expected =
+      this.pin === undefined ? clusters : clusters.filter((name) => name === this.pin);
+    if (expected.length === 0)
+      throw new Error(`constant: cluster ${this.pin} is not among ${clusters.join(', ')}`);
+    const each = expected.map(
       (name) =>
         `label_replace(vector(${value}), ${JSON.stringify(scope.label)}, ${JSON.stringify(name)}, "", "")`,
     );
@@ -334,7 +371,7 @@ export class FleetQueries {
    */
   private union(matchers: Matchers, each: (scope: ScopeMatchers) => string): string {
     const parts = this.selectors.collector.flatMap((scope) => {
-      const narrowed = narrow(scope, matchers);
+      const narrowed = narrow(scope, { ...this.pinned, ...matchers });
       return narrowed === undefined ? [] : [each(narrowed)];
     });
     if (parts.length === 0)
@@ -346,7 +383,15 @@ export class FleetQueries {
 
   /** This fleet's output of a recording rule. */
   readonly record = (name: RecordName, matchers: Matchers = {}): string =>
-    sel(name, { ...this.selectors.records, ...matchers }, this.filter);
+    sel(
+      name,
+      {
+        ...this.selectors.records,
+        ...(FLEET_WIDE_RECORDS.has(name) ? {} : this.pinned),
+        ...matchers,
+      },
+      this.filter,
+    );
 
   /**
    * A collector workload series of this fleet, read the same whether or not the scrape honours its
@@ -359,7 +404,11 @@ export class FleetQueries {
   private workload(metric: SourcedMetric, matchers: Matchers, regex: Matchers): string {
     const raw = sel(
       metric.name,
-      { ...without(common(this.selectors.collector), WORKLOAD_LABELS), ...matchers },
+      {
+        ...without(common(this.selectors.collector), WORKLOAD_LABELS),
+        ...this.pinned,
+        ...matchers,
+      },
       this.filter,
       regex,
     );

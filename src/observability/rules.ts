@@ -12,7 +12,7 @@ import type { IRule } from '@kubernetes-models/prometheus-operator/monitoring.co
 import type { IRuleGroup } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/RuleGroup';
 import { L } from '../shared/metrics.ts';
 import { formatPromql } from './promql-format.ts';
-import type { ClusterScope } from './queries.ts';
+import { FLEET_WIDE_RECORDS, type ClusterScope } from './queries.ts';
 import type { ObservabilitySettings } from './settings.ts';
 import type {
   AlertDefinition,
@@ -60,8 +60,9 @@ function alertRule(settings: ObservabilitySettings, definition: AlertDefinition)
 }
 
 /**
- * `{ group }` in a multi-cluster fleet's global rules, whose joins read every cluster's series
- * (the single-cluster groups stay within the budget whole): spread a rule over a group of its own.
+ * `{ group }` in a multi-cluster fleet's global rules, whose joins the single-cluster rules do not
+ * have (the collector computes those counts there): a costly rule in a group of its own, per
+ * cluster like every group there. The single-cluster groups stay within the budget whole.
  */
 export function globalGroup(
   clusters: ClusterScope | undefined,
@@ -70,9 +71,27 @@ export function globalGroup(
   return clusters === undefined ? {} : { group };
 }
 
-export function ruleGroups(
+/** Multi-cluster fleets: the concerns that read every cluster's series, built for one cluster (`q.inCluster`). */
+export interface ClusterPartition {
+  readonly cluster: string;
+  readonly concerns: readonly Concern[];
+}
+
+/** A rule of the global rules that is computed once for all clusters: its result has no cluster label. */
+function fleetWide(rule: RecordingRule | AlertDefinition): boolean {
+  return 'record' in rule ? FLEET_WIDE_RECORDS.has(rule.record) : rule.fleetWide === true;
+}
+
+/**
+ * The groups of a concern's rules: its own group, its split-off groups in the order their rules
+ * come, then one group per record interval (sorted); each group name ends in `suffix`. Rules
+ * `keep` rejects are left out; so are groups left empty.
+ */
+function concernGroups(
   settings: ObservabilitySettings,
-  concerns: readonly Concern[],
+  concern: Concern,
+  keep: (rule: RecordingRule | AlertDefinition) => boolean,
+  suffix = '',
 ): IRuleGroup[] {
   // The fleet's selector for records (queries.ts): two fleets' rules in one Prometheus write distinct series.
   const recordRule = (rule: RecordingRule): IRule => ({
@@ -80,35 +99,74 @@ export function ruleGroups(
     expr: formatPromql(rule.expr),
     labels: { ...rule.labels, ...settings.q.selectors.records },
   });
+  const records = concern.records.filter(keep);
+  const groups = new Map<string, IRule[]>([[concern.name, []]]);
+  const add = (split: RuleGroupSuffix | undefined, rule: IRule) => {
+    const name = split === undefined ? concern.name : `${concern.name}-${split}`;
+    const rules = groups.get(name);
+    if (rules === undefined) groups.set(name, [rule]);
+    else rules.push(rule);
+  };
+  for (const rule of records.filter((r) => r.interval === undefined))
+    add(rule.group, recordRule(rule));
+  for (const alert of concern.alerts.filter(keep)) add(alert.group, alertRule(settings, alert));
+  const split = [...groups].map(([name, rules]): IRuleGroup => ({
+    name: `${GROUP_PREFIX}.${name}${suffix}`,
+    rules,
+  }));
+  // A group runs at one interval (the Prometheus rule-file format and the PrometheusRule CRD's
+  // `interval`): `<concern>.every-<interval>`, and `...-<split>` for a record's own group there.
+  const timed = new Map<string, IRuleGroup & { rules: IRule[] }>();
+  for (const rule of records) {
+    if (rule.interval === undefined) continue;
+    const name = `${GROUP_PREFIX}.${concern.name}.every-${rule.interval}${rule.group === undefined ? '' : `-${rule.group}`}${suffix}`;
+    const group = timed.get(name);
+    if (group === undefined)
+      timed.set(name, { name, interval: rule.interval, rules: [recordRule(rule)] });
+    else group.rules.push(recordRule(rule));
+  }
+  return [...split, ...[...timed.values()].sort((a, b) => a.name.localeCompare(b.name))].filter(
+    (group) => (group.rules ?? []).length > 0,
+  );
+}
+
+/** The separator of a per-cluster group's name (`copa-fleet.drift@eu-1`): in no concern or cluster name. */
+export const CLUSTER_GROUP_SEPARATOR = '@';
+
+/**
+ * The concerns' rule groups. Multi-cluster fleets (`partitions`): a concern that reads every
+ * cluster's series evaluates per cluster, each of its groups once per cluster
+ * (`copa-fleet.<group>@<cluster>`) with the rules built for that cluster, so that no group's cost
+ * grows with the number of clusters (rule cost, docs/benchmarks.md section 7); its fleet-wide rules
+ * (no cluster label in their result) evaluate once, in groups of the usual names before them.
+ * Every grouping keeps the cluster label (queries.ts), so the rules of all clusters together write
+ * exactly the series one rule over all clusters would. A rule reading another group's records reads
+ * them as that group last wrote them, as between the split-off groups (types.ts RuleGroupSuffix);
+ * the groups come in dependency order (fleet-wide, then each group of the concern for every
+ * cluster), which is the order promtool evaluates them in.
+ */
+export function ruleGroups(
+  settings: ObservabilitySettings,
+  concerns: readonly Concern[],
+  partitions: readonly ClusterPartition[] = [],
+): IRuleGroup[] {
   return concerns.flatMap((concern) => {
-    // The concern's own group first, then its split-off groups in the order their rules come.
-    const groups = new Map<string, IRule[]>([[concern.name, []]]);
-    const add = (suffix: RuleGroupSuffix | undefined, rule: IRule) => {
-      const name = suffix === undefined ? concern.name : `${concern.name}-${suffix}`;
-      const rules = groups.get(name);
-      if (rules === undefined) groups.set(name, [rule]);
-      else rules.push(rule);
-    };
-    for (const rule of concern.records.filter((r) => r.interval === undefined))
-      add(rule.group, recordRule(rule));
-    for (const alert of concern.alerts) add(alert.group, alertRule(settings, alert));
-    const split = [...groups].map(([name, rules]): IRuleGroup => ({
-      name: `${GROUP_PREFIX}.${name}`,
-      rules,
-    }));
-    // A group runs at one interval (the Prometheus rule-file format and the PrometheusRule CRD's
-    // `interval`): `<concern>.every-<interval>`, and `...-<suffix>` for a record's own group there.
-    const timed = new Map<string, IRuleGroup & { rules: IRule[] }>();
-    for (const rule of concern.records) {
-      if (rule.interval === undefined) continue;
-      const name = `${GROUP_PREFIX}.${concern.name}.every-${rule.interval}${rule.group === undefined ? '' : `-${rule.group}`}`;
-      const group = timed.get(name);
-      if (group === undefined)
-        timed.set(name, { name, interval: rule.interval, rules: [recordRule(rule)] });
-      else group.rules.push(recordRule(rule));
+    const pinned = partitions.flatMap(({ cluster, concerns: built }) => {
+      const own = built.find((candidate) => candidate.name === concern.name);
+      return own === undefined ? [] : [{ cluster, own }];
+    });
+    // Not built per cluster (the patch pipeline's concerns, and every concern of a single cluster).
+    if (pinned.length === 0 || pinned.length < partitions.length)
+      return concernGroups(settings, concern, () => true);
+    // Group by group (in the concern's order), every cluster's copy together.
+    const byGroup = new Map<string, IRuleGroup[]>();
+    for (const { cluster, own } of pinned) {
+      const suffix = `${CLUSTER_GROUP_SEPARATOR}${cluster}`;
+      for (const group of concernGroups(settings, own, (rule) => !fleetWide(rule), suffix)) {
+        const base = group.name.slice(0, -suffix.length);
+        byGroup.set(base, [...(byGroup.get(base) ?? []), group]);
+      }
     }
-    return [...split, ...[...timed.values()].sort((a, b) => a.name.localeCompare(b.name))].filter(
-      (group) => (group.rules ?? []).length > 0,
-    );
+    return [...concernGroups(settings, concern, fleetWide), ...[...byGroup.values()].flat()];
   });
 }

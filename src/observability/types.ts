@@ -18,8 +18,7 @@ export type RecordName =
  * (docs/benchmarks.md). A rule there reads the concern's records as their group last wrote them
  * (at most one evaluation interval old; promtool evaluates the groups in file order).
  */
-export type RuleGroupSuffix =
-  'compliance' | 'alerts' | 'age' | `alerts-${string}` | `cves-${string}`;
+export type RuleGroupSuffix = 'compliance' | 'alerts' | 'age' | `cves-${string}`;
 
 export interface RecordingRule {
   readonly record: RecordName;

@@ -25,6 +25,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { InventoryInput } from '../../src/inventory/schema.ts';
+import { clusterPartitions, concernsFor } from '../../src/observability/assemble.ts';
+import { FLEET_WIDE_RECORDS } from '../../src/observability/queries.ts';
+import { observabilitySettings } from '../../src/observability/settings.ts';
+import type { Concern } from '../../src/observability/types.ts';
 import { CONFIGMAPS, DIGEST_RECORD_LABEL } from '../../src/shared/contract.ts';
 import { ALERTS, JOBS, RECORDS } from '../../src/shared/metrics.ts';
 import { encodeImageClock, stateKey } from '../../runtime/collector/state-format.ts';
@@ -400,6 +404,72 @@ describe('two clusters and a central Prometheus with the generated global rules'
         [PATCH, WORKER, 0],
       ].sort(),
     );
+  });
+
+  it('evaluates per cluster exactly what one rule over all clusters would (the split of the global rules)', async () => {
+    // Every rule of the concerns that read every cluster's series, as one expression over all
+    // clusters and as the per-cluster rules the global rule file holds (rules.ts).
+    const settings = observabilitySettings(fleet);
+    const whole = concernsFor(settings, 'clusters');
+    const partitions = clusterPartitions(settings);
+    const rulesOf = (concerns: readonly Concern[]) =>
+      new Map(
+        concerns.flatMap((concern) =>
+          [...concern.records, ...concern.alerts]
+            .filter((rule) =>
+              'record' in rule ? !FLEET_WIDE_RECORDS.has(rule.record) : !rule.fleetWide,
+            )
+            .map((rule, i) => [
+              `${concern.name} ${'record' in rule ? rule.record : rule.alert} ${i}`,
+              rule.expr,
+            ]),
+        ),
+      );
+    const perCluster = partitions.map((part) => ({
+      cluster: part.cluster,
+      rules: rulesOf(part.concerns),
+    }));
+    // One instant a few evaluations back: every query reads the same, settled data.
+    const at = Math.floor(Date.now() / 1000) - 3;
+    const at_ = async (promql: string) => {
+      const body = (await (
+        await fetch(`${central.url}/api/v1/query?time=${at}&query=${encodeURIComponent(promql)}`)
+      ).json()) as {
+        status: string;
+        error?: string;
+        data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+      };
+      if (body.status !== 'success') throw new Error(`${body.error}: ${promql}`);
+      return body.data.result.map((r) => ({
+        metric: r.metric,
+        value: Number(r.value[1]).toPrecision(12),
+      }));
+    };
+    const canonical = (results: { metric: Record<string, string>; value: string }[]) =>
+      results.map((r) => `${JSON.stringify(Object.entries(r.metric).sort())} ${r.value}`).sort();
+    let nonEmpty = 0;
+    // Every target's samples up to `at` have arrived by remote write.
+    await waitFor(
+      async () => (await at_('up')).length === (await query('up')).length || undefined,
+      { timeoutMs: 20_000, what: 'every target at the instant of the comparison' },
+    );
+    for (const [name, expr] of rulesOf(whole)) {
+      const all = await at_(expr);
+      const parts = [];
+      for (const { cluster, rules } of perCluster) {
+        const part = await at_(rules.get(name) ?? 'absent-rule');
+        // Each cluster's rule writes that cluster's series only.
+        expect(
+          part.filter((r) => r.metric.cluster !== cluster).map((r) => r.metric),
+          name,
+        ).toEqual([]);
+        parts.push(...part);
+      }
+      expect(canonical(parts), name).toEqual(canonical(all));
+      if (all.length > 0) nonEmpty += 1;
+    }
+    // The comparison covers results, not only empty sets (drift, SLA, compliance, coverage, ...).
+    expect(nonEmpty).toBeGreaterThan(10);
   });
 
   it("names the cluster whose collector is down, and keeps the other cluster's findings", async () => {

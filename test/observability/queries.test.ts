@@ -14,7 +14,13 @@ import {
   fleetSelectors,
   UPSTREAM,
 } from '../../src/observability/queries.ts';
-import { JOBS, METRICS, RECORDS, UPSTREAM_METRICS } from '../../src/shared/metrics.ts';
+import {
+  GLOBAL_RECORDS,
+  JOBS,
+  METRICS,
+  RECORDS,
+  UPSTREAM_METRICS,
+} from '../../src/shared/metrics.ts';
 import { assembleObservability } from '../../src/observability/assemble.ts';
 import { observabilitySettings } from '../../src/observability/settings.ts';
 import { reportQueries } from '../../src/report/queries.ts';
@@ -169,6 +175,41 @@ describe('FleetQueries of clusters in different namespaces', () => {
       `running_container_digest_drift{job="${C}"} and on (cluster, instance) group by (cluster, instance) ((up{job="${C}", namespace="copa-eu", cluster="eu-1"}` +
         ` or up{job="${C}", namespace="${NAMESPACE}", cluster=~"ap-1|us-1"}))`,
     );
+  });
+
+  it('read one cluster exactly when pinned to it (the per-cluster global rules), and what is not per cluster whole', () => {
+    const us = q.inCluster('us-1');
+    // Its (cluster, namespace) pair alone, an equality matcher: the selector reads that cluster's series only.
+    expect(us.series(METRICS.inventoryImageInfo)).toBe(
+      `fleet_inventory_image_info{job="${C}", namespace="${NAMESPACE}", cluster="us-1"}`,
+    );
+    expect(us.overTime('max_over_time', METRICS.imageCveAgeHours, '15m')).toBe(
+      `max_over_time(image_cve_age_hours{job="${C}", namespace="${NAMESPACE}", cluster="us-1"}[15m])`,
+    );
+    // A workload series: the raw selector pinned too, not only its targets.
+    expect(us.series(METRICS.containerDigestDrift)).toContain(
+      `running_container_digest_drift{job="${C}", cluster="us-1"} and on (cluster, instance) group by (cluster, instance) (up{job="${C}", namespace="${NAMESPACE}", cluster="us-1"})`,
+    );
+    // Per-cluster records pinned; the patch cluster's patched digests hold for every cluster.
+    expect(us.record(RECORDS.slaBreaches)).toBe(
+      `fleet:cve_sla_breaches:count{namespace="${NAMESPACE}", cluster="us-1"}`,
+    );
+    expect(us.record(GLOBAL_RECORDS.patchedDigests)).toBe(
+      `fleet:patched_digests:group{namespace="${NAMESPACE}"}`,
+    );
+    // The exporters are the patch cluster's, and an explicit cluster is read as asked.
+    expect(us.series(METRICS.runLastTimestamp)).toBe(q.series(METRICS.runLastTimestamp));
+    expect(us.series(UPSTREAM.up, us.patchCluster)).toBe(
+      `up{job="${C}", namespace="copa-eu", cluster="eu-1"}`,
+    );
+    // The expected clusters of a constant: this one.
+    expect(us.constant(1)).toBe(`label_replace(vector(1), "cluster", "us-1", "", "")`);
+    expect(() => us.constant(0, ['eu-1'])).toThrow(/not among/);
+    // The patch pipeline's queries are the patch cluster's, pinned or not.
+    expect(us.patchPipeline.series(METRICS.inventoryImageInfo)).toBe(
+      q.patchPipeline.series(METRICS.inventoryImageInfo),
+    );
+    expect(() => q.inCluster('sa-1')).toThrow(/not a cluster of this fleet/);
   });
 
   it("every generated expression parses in Prometheus' own parser: these, every rule and panel, every report query", async () => {

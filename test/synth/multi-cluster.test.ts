@@ -148,8 +148,7 @@ describe('multi-cluster output', () => {
       ALERTS.exceptionUnused,
     ]);
     // The drift concern's groups (its join, compliance and alerts are split for rule cost).
-    const drift = (name: string) =>
-      name === 'copa-fleet.drift' || name.startsWith('copa-fleet.drift-');
+    const drift = (name: string) => /^copa-fleet\.drift(-[a-z]+)?(@[a-z0-9-]+)?$/.test(name);
     const findings: string[] = [];
     for (const group of rules.groups) {
       for (const rule of group.rules) {
@@ -172,6 +171,67 @@ describe('multi-cluster output', () => {
       }
     }
     expect(findings).toEqual([]);
+  });
+
+  it('evaluates the rules of every cluster in groups of their own, each reading its cluster alone; fleet-wide rules once', () => {
+    const clusters = ['eu-1', 'us-1'];
+    const names = rules.groups.map((g) => g.name);
+    // The patch pipeline reads the patch cluster only: one group each, as in a single cluster.
+    const whole = names.filter((n) => !n.includes('@'));
+    expect(whole).toEqual([
+      'copa-fleet.drift',
+      'copa-fleet.exceptions',
+      'copa-fleet.pipeline',
+      'copa-fleet.job-failures',
+      'copa-fleet.missing-runs',
+      'copa-fleet.first-runs',
+      'copa-fleet.pushgateway',
+      'copa-fleet.dependency-track',
+    ]);
+    // The fleet-wide rules: the patched digests (the patch cluster's, for every cluster) and the
+    // alerts about an exception (one per exception).
+    const rulesIn = (group: string) =>
+      rules.groups.find((g) => g.name === group)!.rules.map((r) => r.record ?? r.alert);
+    expect(rulesIn('copa-fleet.drift')).toEqual(['fleet:patched_digests:group']);
+    expect(rulesIn('copa-fleet.exceptions')).toEqual([
+      ALERTS.exceptionExpired,
+      ALERTS.exceptionExpiringSoon,
+      ALERTS.exceptionUnused,
+    ]);
+    // Every other group once per cluster, the same rules, each cluster's copy after the other's.
+    const split = names.filter((n) => n.includes('@'));
+    const bases = [...new Set(split.map((n) => n.split('@')[0]!))];
+    expect(bases).toContain('copa-fleet.drift-compliance');
+    expect(split).toEqual(bases.flatMap((base) => clusters.map((c) => `${base}@${c}`)));
+    for (const base of bases)
+      expect(rulesIn(`${base}@us-1`), base).toEqual(rulesIn(`${base}@eu-1`));
+    // The drift join's order: patched digests, then each cluster's drift, then its compliance.
+    expect(names.indexOf('copa-fleet.drift')).toBeLessThan(names.indexOf('copa-fleet.drift@eu-1'));
+    expect(names.indexOf('copa-fleet.drift@us-1')).toBeLessThan(
+      names.indexOf('copa-fleet.drift-compliance@eu-1'),
+    );
+    // Each cluster's groups read its own collector series and records only (equality matchers),
+    // besides the patch cluster's exporter series and patched digests.
+    for (const group of rules.groups.filter((g) => g.name.includes('@'))) {
+      const cluster = group.name.split('@')[1]!;
+      for (const rule of group.rules) {
+        const selectors = [...rule.expr.matchAll(/([a-z_:]+)\{([^}]*)\}/g)];
+        expect(selectors.length, group.name).toBeGreaterThan(0);
+        for (const [selector, metric, matchers] of selectors) {
+          if (metric === 'fleet:patched_digests:group' || matchers!.includes('copa-fleet-exporter'))
+            continue;
+          // PatchedDigestsUnavailable asks whether the patch cluster reports.
+          if (
+            rule.alert === ALERTS.patchedDigestsUnavailable &&
+            matchers!.includes(`${LABEL}="eu-1"`)
+          )
+            continue;
+          expect(matchers, `${group.name} ${rule.record ?? rule.alert}: ${selector}`).toContain(
+            `${LABEL}="${cluster}"`,
+          );
+        }
+      }
+    }
   });
 
   it('has a PatchedDigestsUnavailable alert and routes it', () => {
@@ -280,10 +340,12 @@ describe('multi-cluster output with per-cluster namespaces and global-layer labe
     const up = exprs.flatMap((e) =>
       [...e.matchAll(/up\{job="copa-fleet-collector"[^}]*\}/g)].map((m) => m[0]),
     );
+    // The global rules evaluate per cluster (rules.ts): each cluster's own pair, exactly.
     expect([...new Set(up)].sort()).toEqual([
       `up{job="copa-fleet-collector", namespace="${FLEET_NS}", ${LABEL}="ap-1"}`,
       `up{job="copa-fleet-collector", namespace="patching-eu", ${LABEL}="eu-1"}`,
-      `up{job="copa-fleet-collector", namespace="patching-us", ${LABEL}=~"sa-1|us-1"}`,
+      `up{job="copa-fleet-collector", namespace="patching-us", ${LABEL}="sa-1"}`,
+      `up{job="copa-fleet-collector", namespace="patching-us", ${LABEL}="us-1"}`,
     ]);
     // No collector selector without its cluster: each namespace only where the fleet runs in it.
     const collector = exprs.flatMap((e) =>
@@ -298,8 +360,10 @@ describe('multi-cluster output with per-cluster namespaces and global-layer labe
       /\{job="copa-fleet-collector"(, (?!namespace)[^}]*)?\}/.test(e),
     );
     expect(raw.length).toBeGreaterThan(0);
-    const join = `and on (${LABEL}, instance) group by (${LABEL}, instance) ( ( up{`;
-    expect(raw.filter((e) => !e.includes(join))).toEqual([]);
+    const join = new RegExp(
+      `and on \\(${LABEL}, instance\\) group by \\(${LABEL}, instance\\) \\( (\\( )?up\\{`,
+    );
+    expect(raw.filter((e) => !join.test(e))).toEqual([]);
     const exporter = exprs.flatMap((e) =>
       [...e.matchAll(/\{job="copa-fleet-exporter"[^}]*\}/g)].map((m) => m[0]),
     );

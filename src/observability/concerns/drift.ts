@@ -181,20 +181,13 @@ export function driftConcern(settings: ObservabilitySettings) {
       },
     ],
     alerts: [
-      // Multi-cluster: one rule per workload cluster, each in a group of its own. Prometheus expands
-      // an alert's label and annotation templates for every alert instance on every evaluation,
-      // which costs far more than the query for one (cluster, namespace, image) each (rule cost,
-      // docs/benchmarks.md section 7); the rules together raise exactly the alerts one rule would.
-      ...(scope === undefined
-        ? [unpatchedAlert(q, driftedByNamespace)]
-        : scope.workloads.map((name) => {
-            const inCluster = q.filtered({ [scope.label]: name });
-            return unpatchedAlert(
-              inCluster,
-              `sum ${inCluster.by(exportedNamespace, image)} (${inCluster.record(GLOBAL_RECORDS.driftedDigestContainers)})`,
-              `alerts-${name}`,
-            );
-          })),
+      // Multi-cluster: in the alerts' group, which the global rules evaluate per cluster (rules.ts).
+      // Prometheus expands an alert's label and annotation templates for every alert instance on
+      // every evaluation, which costs far more than the query for one (cluster, namespace, image)
+      // each (rule cost, docs/benchmarks.md section 7).
+      global === undefined
+        ? unpatchedAlert(q, driftedByNamespace)
+        : unpatchedAlert(q, `sum ${q.by(exportedNamespace, image)} (${global.drifted})`, 'alerts'),
       ...unavailableAlert,
     ],
     panels: {
