@@ -275,37 +275,39 @@ describe('collector metrics and the vocabulary', () => {
           .filter((s) => s.name === METRICS[key].name)
           .map((s) => [s.labels, s.value] as const),
       );
+    const scrapeNow = async () =>
+      parseExposition(await (await fetch(`${collector.url}/metrics`)).text());
+    /** Rewrites the inventory and waits until the per-digest families have `series` each. */
+    const inventoryBecomes = async (multiCluster: boolean, series: number) => {
+      api.update('configmaps', inventoryOf(multiCluster));
+      let samples: ReturnType<typeof parseExposition> = [];
+      await waitFor(
+        async () => {
+          samples = await scrapeNow();
+          return digestSeries(samples).every((rows) => rows.length === series);
+        },
+        { what: `${series} series of each per-digest family` },
+      );
+      return samples;
+    };
     // Multi-cluster: the one running container per (namespace, digest), and its digest has a Critical CVE.
     const running = [[{ namespace: 'shop', image: APP, digest: OLD }, 1]];
-    let samples = parseExposition(await (await fetch(`${collector.url}/metrics`)).text());
-    expect(digestSeries(samples)).toEqual([running, running]);
+    const multi = await scrapeNow();
+    expect(digestSeries(multi)).toEqual([running, running]);
 
     // The same cluster as a single-cluster fleet (no `multiCluster`, as synth writes it): neither family, everything else unchanged.
-    const names = (list: typeof samples) => new Set(list.map((s) => s.name));
-    const before = names(samples);
-    api.update('configmaps', inventoryOf(false));
-    await waitFor(
-      async () => {
-        samples = parseExposition(await (await fetch(`${collector.url}/metrics`)).text());
-        return digestSeries(samples).every((series) => series.length === 0);
-      },
-      { what: 'the per-digest families to go' },
-    );
+    const names = (list: typeof multi) => new Set(list.map((s) => s.name));
+    const single = await inventoryBecomes(false, 0);
     const gone = MULTI_CLUSTER_ONLY_KEYS.map((key) => METRICS[key].name);
-    expect([...before].filter((name) => !names(samples).has(name)).sort()).toEqual(gone.sort());
+    expect([...names(multi)].filter((name) => !names(single).has(name)).sort()).toEqual(
+      gone.sort(),
+    );
     expect(
-      samples.filter((s) => s.name === METRICS.runningContainers.name).map((s) => s.value),
+      single.filter((s) => s.name === METRICS.runningContainers.name).map((s) => s.value),
     ).toEqual([1]);
 
     // And back: a fleet that gains `clusters` exports them again without a restart.
-    api.update('configmaps', inventoryOf(true));
-    await waitFor(
-      async () => {
-        samples = parseExposition(await (await fetch(`${collector.url}/metrics`)).text());
-        return digestSeries(samples).every((series) => series.length === 1);
-      },
-      { what: 'the per-digest families to return' },
-    );
+    const samples = await inventoryBecomes(true, 1);
     expect(digestSeries(samples)).toEqual([running, running]);
   });
 });
