@@ -36,6 +36,8 @@ export interface InventoryImage {
 }
 
 export interface InventoryIndex {
+  /** The fleet has `clusters`: the families only the global rules read are exported (table.ts `multiClusterOnly`). */
+  readonly multiCluster: boolean;
   /** Severities whose CVEs the SLA clock tracks. */
   readonly severitiesInScope: readonly Severity[];
   readonly images: ReadonlyMap<string, InventoryImage>;
@@ -44,6 +46,7 @@ export interface InventoryIndex {
 }
 
 export const EMPTY_INVENTORY: InventoryIndex = {
+  multiCluster: false,
   severitiesInScope: [],
   images: new Map(),
   cronjobs: new Map(),
@@ -82,6 +85,10 @@ export function parseInventory(json: unknown): InventoryParse {
       reason: `severitiesInScope has unknown values: ${unknown.join(', ')} (expected ${SEVERITIES.join(', ')})`,
     };
   if (!Array.isArray(json.images)) return { ok: false, reason: 'images must be an array' };
+  // Absent (a single-cluster fleet, or an inventory from before the flag): false.
+  const multiCluster = json.multiCluster ?? false;
+  if (typeof multiCluster !== 'boolean')
+    return { ok: false, reason: 'multiCluster must be a boolean' };
 
   const cronjobs = new Map<string, InventoryCronJob>();
   const slaByImage = new Map<string, Partial<Record<Severity, number>>>();
@@ -147,6 +154,7 @@ export function parseInventory(json: unknown): InventoryParse {
   return {
     ok: true,
     inventory: {
+      multiCluster,
       severitiesInScope,
       images,
       cronjobs,

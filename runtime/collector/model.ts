@@ -215,6 +215,7 @@ export class FleetModel {
       images: this.inventory.images.size,
       cronjobs: this.inventory.cronjobs.size,
       severitiesInScope: this.inventory.severitiesInScope,
+      multiCluster: this.inventory.multiCluster,
     });
     this.options.requestFlush();
   }
@@ -348,7 +349,12 @@ export class FleetModel {
       now,
     });
     const input = { ...this.clockInput(image, now), facts, severitiesInScope: scope };
-    for (const { key, produce } of IMAGE_FAMILIES) produce(stores[key], input);
+    const { multiCluster } = this.inventory;
+    for (const { key, produce, multiClusterOnly } of IMAGE_FAMILIES) {
+      // Deleted, not skipped: the inventory may just have stopped being multi-cluster.
+      if (multiClusterOnly && !multiCluster) stores[key].deleteGroup(image);
+      else produce(stores[key], input);
+    }
   }
 
   private clockInput(image: string, now: number): ImageClockInput {

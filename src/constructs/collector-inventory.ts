@@ -31,6 +31,8 @@ export function collectorInventory(fleet: Fleet): CollectorInventory {
   const silenceWatch = silenceWatchSettings(fleet);
   return {
     namespace: fleet.namespace,
+    // Absent in a single-cluster fleet: its ConfigMap is byte for byte what it was before the flag.
+    ...(fleet.clusters !== undefined && { multiCluster: true }),
     severitiesInScope: SEVERITIES.filter((severity) => inScope.has(severity)),
     images: [...images].sort((a, b) =>
       a.cronjob < b.cronjob ? -1 : a.cronjob > b.cronjob ? 1 : 0,

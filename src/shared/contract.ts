@@ -157,6 +157,13 @@ export interface PatchedDigestRecord {
 /** The `inventory.json` key of the inventory ConfigMap. */
 export interface CollectorInventory {
   readonly namespace: string;
+  /**
+   * The fleet has `clusters` (written by synth as `true` in every cluster's ConfigMap, left out
+   * otherwise; absent: false). Only then does the collector export the per-digest families the
+   * global rules join across clusters (`fleet_running_digest_containers`,
+   * `fleet_running_digest_critical_containers`): no single-cluster rule, panel or report reads them.
+   */
+  readonly multiCluster?: boolean;
   /** Severity label values whose CVEs the SLA clock tracks (those with SLA hours). */
   readonly severitiesInScope: readonly string[];
   readonly images: readonly CollectorInventoryImage[];

@@ -296,14 +296,14 @@ export const METRICS = {
     'gauge',
     'collector',
     [L.namespace, L.image, L.digest],
-    "Running containers of an inventoried image per workload namespace and running digest: what the global rules of a multi-cluster fleet join with the patch cluster's copa_patched_image_info (a workload cluster has no patched-digest records).",
+    "Running containers of an inventoried image per workload namespace and running digest: what the global rules of a multi-cluster fleet join with the patch cluster's copa_patched_image_info (a workload cluster has no patched-digest records). Exported only in a multi-cluster fleet (inventory clusters).",
   ),
   runningDigestCriticalContainers: def(
     'fleet_running_digest_critical_containers',
     'gauge',
     'collector',
     [L.namespace, L.image, L.digest],
-    'As fleet_running_digest_containers, only for running digests whose newest VulnerabilityReport has a Critical CVE: the global rules count these containers non-compliant without reading every CVE age (rule cost).',
+    'As fleet_running_digest_containers, only for running digests whose newest VulnerabilityReport has a Critical CVE: the global rules count these containers non-compliant without reading every CVE age (rule cost). Exported only in a multi-cluster fleet (inventory clusters).',
   ),
   imageScanAgeSeconds: def(
     'image_scan_age_seconds',

@@ -126,6 +126,8 @@ describe('drift collector', () => {
       [...fleet.images.map((i) => i.name)].sort(),
     );
     expect(parsed.severitiesInScope).toEqual(['Critical', 'High']);
+    // Single-cluster: no multiCluster key at all (absent = off), so the collector exports no per-digest family.
+    expect(Object.keys(parsed)).not.toContain('multiCluster');
     const api = parsed.images.find((i) => i.image === 'registry.example.com/shop/api');
     expect(api).toMatchObject({
       tag: 'v2.3.0',

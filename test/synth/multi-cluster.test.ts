@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { InventoryInput } from '../../src/inventory/schema.ts';
+import { parseInventoryConfigMap } from '../../runtime/collector/inventory.ts';
+import { CONFIGMAPS } from '../../src/shared/contract.ts';
 import { ALERTS } from '../../src/shared/metrics.ts';
 import { PROMTOOL, runTool } from '../observability/support/promtool.ts';
 import { FULL, render } from '../support/fleet-fixtures.ts';
@@ -87,6 +89,19 @@ describe('multi-cluster output', () => {
       );
     expect(collectorArgs('eu-1')).toMatch(/--pushgateway-url/);
     expect(collectorArgs('us-1')).not.toMatch(/--pushgateway-url/);
+  });
+
+  it("tells every cluster's collector that the fleet is multi-cluster (the per-digest families the global rules join)", () => {
+    for (const cluster of ['eu-1', 'us-1']) {
+      const configMap = objects.find(
+        (o) =>
+          o.file === `${cluster}/drift-collector.k8s.yaml` &&
+          o.object.kind === 'ConfigMap' &&
+          o.object.metadata.name === CONFIGMAPS.inventory,
+      )?.object as { data?: Record<string, string> } | undefined;
+      const parsed = parseInventoryConfigMap(configMap?.data);
+      expect(parsed.ok && parsed.inventory.multiCluster, cluster).toBe(true);
+    }
   });
 
   it("lets only the patch cluster's namespace admit the BuildKit sidecar", () => {

@@ -16,6 +16,11 @@
  * - inventory: an inventoried image; when the inventory changes.
  * - exception: an exception of the inventory; when the inventory or an image changes, and on
  *              every tick (whether it is in force depends on the clock).
+ *
+ * `multiClusterOnly` (image scope): exported only when the inventory says `multiCluster` (the
+ * fleet has `clusters`); otherwise the family's groups are deleted instead of produced. For the
+ * families only the global rules of a multi-cluster fleet read: a single-cluster fleet pays no
+ * series for them (docs/benchmarks.md section 3).
  */
 import { METRICS, type MetricKey } from '../../../src/shared/metrics.ts';
 import { SeriesStore } from '../series.ts';
@@ -69,7 +74,12 @@ import { unscannedSeries, type NamespaceInput } from './namespace.ts';
 export type Producer<I> = (store: SeriesStore, input: I) => void;
 
 export type FamilySpec =
-  | { readonly scope: 'image'; readonly clock?: false; readonly produce: Producer<ImageInput> }
+  | {
+      readonly scope: 'image';
+      readonly clock?: false;
+      readonly multiClusterOnly?: true;
+      readonly produce: Producer<ImageInput>;
+    }
   | { readonly scope: 'image'; readonly clock: true; readonly produce: Producer<ImageClockInput> }
   | { readonly scope: 'cronjob'; readonly produce: Producer<CronJobInput> }
   | { readonly scope: 'namespace'; readonly produce: Producer<NamespaceInput> }
@@ -92,8 +102,12 @@ export const FAMILIES = {
   runningContainersWithCriticalCve: { scope: 'image', produce: criticalSeries },
   containerDigestDrift: { scope: 'image', produce: driftSeries },
   runningContainers: { scope: 'image', produce: runningSeries },
-  runningDigestContainers: { scope: 'image', produce: runningDigestSeries },
-  runningDigestCriticalContainers: { scope: 'image', produce: runningDigestCriticalSeries },
+  runningDigestContainers: { scope: 'image', multiClusterOnly: true, produce: runningDigestSeries },
+  runningDigestCriticalContainers: {
+    scope: 'image',
+    multiClusterOnly: true,
+    produce: runningDigestCriticalSeries,
+  },
   noncompliantContainers: { scope: 'fleet', produce: noncompliantSeries },
   noncompliantContainersAccepted: { scope: 'fleet', produce: noncompliantAcceptedSeries },
   imageScanAgeSeconds: { scope: 'image', produce: scanAgeSeries },
@@ -129,6 +143,8 @@ export function createStores(): ModelStores {
 export interface FamilyRow<I> {
   readonly key: FamilyKey;
   readonly produce: Producer<I>;
+  /** Exported only in a multi-cluster fleet (the spec's `multiClusterOnly`). */
+  readonly multiClusterOnly: boolean;
 }
 
 function rows<S extends FamilySpec>(
@@ -137,7 +153,13 @@ function rows<S extends FamilySpec>(
   return FAMILY_KEYS.flatMap((key) => {
     const spec: FamilySpec = FAMILIES[key];
     return match(spec)
-      ? [{ key, produce: spec.produce as Producer<Parameters<S['produce']>[1]> }]
+      ? [
+          {
+            key,
+            produce: spec.produce as Producer<Parameters<S['produce']>[1]>,
+            multiClusterOnly: 'multiClusterOnly' in spec && spec.multiClusterOnly === true,
+          },
+        ]
       : [];
   });
 }
@@ -167,3 +189,7 @@ export const INVENTORY_FAMILIES: readonly FamilyRow<InventoryInput>[] = rows(
 export const EXCEPTION_FAMILIES: readonly FamilyRow<ExceptionInput>[] = rows(
   (s): s is Of<'exception'> => s.scope === 'exception',
 );
+/** The families a single-cluster fleet does not export. */
+export const MULTI_CLUSTER_ONLY_KEYS: readonly FamilyKey[] = IMAGE_FAMILIES.filter(
+  (row) => row.multiClusterOnly,
+).map((row) => row.key);

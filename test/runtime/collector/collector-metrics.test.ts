@@ -26,6 +26,14 @@ const PATCHED = fx.digestOf('app-patched');
 const NGINX_DIGEST = fx.digestOf('nginx');
 const HOUR = 3600_000;
 
+const INVENTORY_IMAGES = [
+  fx.inventoryImage(APP, 'app-1-0', { team: 'shop' }),
+  fx.inventoryImage('nginx', 'nginx-1-27', {
+    slaHours: { Critical: 12 },
+    scheduleIntervalSeconds: 3600,
+  }),
+];
+
 let api: FakeKubeApi;
 let collector: RunningCollector;
 let reportTime: number;
@@ -47,16 +55,7 @@ const appPod = (name: string, digest: string, state: 'running' | 'waiting' = 'ru
 beforeAll(async () => {
   api = await FakeKubeApi.start();
   reportTime = Date.now() - HOUR;
-  api.create(
-    'configmaps',
-    fx.inventoryConfigMap([
-      fx.inventoryImage(APP, 'app-1-0', { team: 'shop' }),
-      fx.inventoryImage('nginx', 'nginx-1-27', {
-        slaHours: { Critical: 12 },
-        scheduleIntervalSeconds: 3600,
-      }),
-    ]),
-  );
+  api.create('configmaps', fx.inventoryConfigMap(INVENTORY_IMAGES));
   api.create(
     'configmaps',
     fx.patchedDigestsConfigMap({ 'app-1-0': fx.patchedRecord(APP, PATCHED) }),
@@ -239,16 +238,9 @@ describe('collector metrics', () => {
       ]),
     );
     expect(select(samples, METRICS.runningContainersWithCriticalCve.name)).toHaveLength(2);
-    // The same containers per (namespace, digest), for the global rules' compliance; not app's patched digest.
-    const critical = select(samples, METRICS.runningDigestCriticalContainers.name);
-    expect(critical.map((s) => [s.labels, s.value])).toEqual(
-      expect.arrayContaining([
-        [{ namespace: 'shop', image: APP, digest: OLD }, 1],
-        [{ namespace: 'web', image: NGINX, digest: NGINX_DIGEST }, 1],
-      ]),
-    );
-    expect(critical).toHaveLength(2);
-    expect(select(samples, METRICS.runningDigestContainers.name, { image: APP })).toHaveLength(2);
+    // A single-cluster inventory: none of the per-digest series only the global rules read.
+    expect(select(samples, METRICS.runningDigestContainers.name)).toEqual([]);
+    expect(select(samples, METRICS.runningDigestCriticalContainers.name)).toEqual([]);
     expect(valueOf(samples, METRICS.runningContainers.name, { image: APP })).toBe(2);
     expect(valueOf(samples, METRICS.runningContainers.name, { image: NGINX })).toBe(1);
     expect(select(samples, METRICS.runningContainers.name)).toHaveLength(2); // only inventoried images
@@ -272,6 +264,53 @@ describe('collector metrics', () => {
     const scanAge = valueOf(samples, METRICS.imageScanAgeSeconds.name, { image: APP })!;
     expect(scanAge).toBeGreaterThanOrEqual(3600);
     expect(scanAge).toBeLessThan(3600 + 120);
+  });
+
+  it('exports the running containers per namespace and digest while the inventory is multi-cluster', async () => {
+    const inventory = (multiCluster: boolean) =>
+      fx.inventoryConfigMap(INVENTORY_IMAGES, undefined, undefined, {
+        ...(multiCluster && { multiCluster }),
+      });
+    // Sorted by namespace, then digest: the order of the expectations below does not matter.
+    const sorted = (rows: [Record<string, string>, number][]) =>
+      rows.sort(([a], [b]) =>
+        `${a.namespace} ${a.digest}`.localeCompare(`${b.namespace} ${b.digest}`),
+      );
+    const perDigest = (samples: Awaited<ReturnType<typeof scrape>>, name: string) =>
+      sorted(
+        select(samples, name).map((s): [Record<string, string>, number] => [s.labels, s.value]),
+      );
+    api.update('configmaps', inventory(true));
+    const samples = await eventually(
+      collector,
+      (s) => expect(select(s, METRICS.runningDigestContainers.name)).toHaveLength(3),
+      'per-digest series',
+    );
+    // Every running container of an inventoried image (not the envoy sidecar), app's patched digest included.
+    expect(perDigest(samples, METRICS.runningDigestContainers.name)).toEqual(
+      sorted([
+        [{ namespace: 'shop', image: APP, digest: OLD }, 1],
+        [{ namespace: 'shop', image: APP, digest: PATCHED }, 1],
+        [{ namespace: 'web', image: NGINX, digest: NGINX_DIGEST }, 1],
+      ]),
+    );
+    // The same containers on digests with a Critical CVE, for the global rules' compliance: not app's patched digest.
+    expect(perDigest(samples, METRICS.runningDigestCriticalContainers.name)).toEqual([
+      [{ namespace: 'shop', image: APP, digest: OLD }, 1],
+      [{ namespace: 'web', image: NGINX, digest: NGINX_DIGEST }, 1],
+    ]);
+    // Back to a single-cluster inventory: both families go, the rest stays.
+    api.update('configmaps', inventory(false));
+    const after = await eventually(
+      collector,
+      (s) => {
+        expect(select(s, METRICS.runningDigestContainers.name)).toEqual([]);
+        expect(select(s, METRICS.runningDigestCriticalContainers.name)).toEqual([]);
+      },
+      'per-digest series gone',
+    );
+    expect(valueOf(after, METRICS.runningContainers.name, { image: APP })).toBe(2);
+    expect(valueOf(after, METRICS.noncompliantContainers.name)).toBe(2);
   });
 
   it("exports the inventory series and unscanned namespaces (not the fleet namespace's job pods)", async () => {

@@ -9,15 +9,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METRICS, type MetricDef, type MetricKey } from '../../../src/shared/metrics.ts';
-import { createStores, FAMILIES, FAMILY_KEYS } from '../../../runtime/collector/families/table.ts';
+import {
+  createStores,
+  FAMILIES,
+  FAMILY_KEYS,
+  MULTI_CLUSTER_ONLY_KEYS,
+} from '../../../runtime/collector/families/table.ts';
 import { HEALTH_METRIC_KEYS } from '../../../runtime/collector/health.ts';
 import { PUSHGATEWAY_CLEANUP_METRIC_KEYS } from '../../../runtime/collector/pushgateway-cleanup.ts';
 import { SILENCE_METRIC_KEYS } from '../../../runtime/collector/silences/silence-watch.ts';
-import {
-  CONFIGMAPS,
-  INVENTORY_CONFIGMAP_KEY,
-  type SilenceWatchSettings,
-} from '../../../src/shared/contract.ts';
+import { CONFIGMAPS, type SilenceWatchSettings } from '../../../src/shared/contract.ts';
 import { encodeImageClock, stateKey } from '../../../runtime/collector/state-format.ts';
 import { FakeKubeApi } from '../../support/fake-kube-api.ts';
 import {
@@ -49,6 +50,7 @@ let api: FakeKubeApi;
 let collector: RunningCollector;
 let pushgateway: RunningProcess;
 let alertmanager: RunningProcess;
+let inventoryOf: (multiCluster: boolean) => ReturnType<typeof fx.inventoryConfigMap>;
 
 beforeAll(async () => {
   api = await FakeKubeApi.start();
@@ -104,17 +106,19 @@ beforeAll(async () => {
     expires: later,
     source: 'inventory',
   };
-  const inventory = fx.inventoryConfigMap(
-    [fx.inventoryImage(APP, CRONJOB, { team: 'shop' })],
-    undefined,
-    [exception],
-  );
-  const data = inventory.data as Record<string, string>;
-  data[INVENTORY_CONFIGMAP_KEY] = JSON.stringify({
-    ...(JSON.parse(data[INVENTORY_CONFIGMAP_KEY]!) as object),
-    silenceWatch,
-  });
-  api.create('configmaps', inventory);
+  // Multi-cluster, so that the families only the global rules read have series too (the last test
+  // turns it off).
+  inventoryOf = (multiCluster) =>
+    fx.inventoryConfigMap(
+      [fx.inventoryImage(APP, CRONJOB, { team: 'shop' })],
+      undefined,
+      [exception],
+      {
+        silenceWatch,
+        ...(multiCluster && { multiCluster }),
+      },
+    );
+  api.create('configmaps', inventoryOf(true));
   // A patched digest other than the running one: drift and a non-compliant container.
   api.create(
     'configmaps',
@@ -258,5 +262,52 @@ describe('collector metrics and the vocabulary', () => {
         `empty labels of ${sample.name}`,
       ).toEqual([]);
     }
+  });
+
+  it('exports the per-digest families of the global rules only while the inventory is multi-cluster', async () => {
+    expect([...MULTI_CLUSTER_ONLY_KEYS].sort()).toEqual([
+      'runningDigestContainers',
+      'runningDigestCriticalContainers',
+    ]);
+    const digestSeries = (samples: ReturnType<typeof parseExposition>) =>
+      MULTI_CLUSTER_ONLY_KEYS.map((key) =>
+        samples
+          .filter((s) => s.name === METRICS[key].name)
+          .map((s) => [s.labels, s.value] as const),
+      );
+    const scrapeNow = async () =>
+      parseExposition(await (await fetch(`${collector.url}/metrics`)).text());
+    /** Rewrites the inventory and waits until the per-digest families have `series` each. */
+    const inventoryBecomes = async (multiCluster: boolean, series: number) => {
+      api.update('configmaps', inventoryOf(multiCluster));
+      let samples: ReturnType<typeof parseExposition> = [];
+      await waitFor(
+        async () => {
+          samples = await scrapeNow();
+          return digestSeries(samples).every((rows) => rows.length === series);
+        },
+        { what: `${series} series of each per-digest family` },
+      );
+      return samples;
+    };
+    // Multi-cluster: the one running container per (namespace, digest), and its digest has a Critical CVE.
+    const running = [[{ namespace: 'shop', image: APP, digest: OLD }, 1]];
+    const multi = await scrapeNow();
+    expect(digestSeries(multi)).toEqual([running, running]);
+
+    // The same cluster as a single-cluster fleet (no `multiCluster`, as synth writes it): neither family, everything else unchanged.
+    const names = (list: typeof multi) => new Set(list.map((s) => s.name));
+    const single = await inventoryBecomes(false, 0);
+    const gone = MULTI_CLUSTER_ONLY_KEYS.map((key) => METRICS[key].name);
+    expect([...names(multi)].filter((name) => !names(single).has(name)).sort()).toEqual(
+      gone.sort(),
+    );
+    expect(
+      single.filter((s) => s.name === METRICS.runningContainers.name).map((s) => s.value),
+    ).toEqual([1]);
+
+    // And back: a fleet that gains `clusters` exports them again without a restart.
+    const samples = await inventoryBecomes(true, 1);
+    expect(digestSeries(samples)).toEqual([running, running]);
   });
 });

@@ -458,9 +458,12 @@ export function inventoryConfigMap(
   images: readonly CollectorInventoryImage[],
   severitiesInScope: readonly string[] = ['Critical', 'High'],
   exceptions: CollectorInventory['exceptions'] = [],
+  /** Further keys of the inventory JSON (`multiCluster`, `silenceWatch`), as synth writes them. */
+  extra: Pick<CollectorInventory, 'multiCluster' | 'silenceWatch'> = {},
 ): KubeObject {
   const inventory: CollectorInventory = {
     namespace: FLEET_NAMESPACE,
+    ...extra,
     severitiesInScope,
     images,
     exceptions,

@@ -256,6 +256,21 @@ describe('inventory', () => {
     ).toContain('slaScope');
   });
 
+  it('reads multiCluster: absent (a single-cluster fleet) is false, a non-boolean is refused', () => {
+    const multiCluster = (value: unknown) => {
+      const parsed = parseInventory({ severitiesInScope: [], images: [], multiCluster: value });
+      return parsed.ok ? parsed.inventory.multiCluster : parsed.reason;
+    };
+    expect(multiCluster(true)).toBe(true);
+    expect(multiCluster(false)).toBe(false);
+    expect(multiCluster(undefined)).toBe(false);
+    expect(multiCluster('yes')).toBe('multiCluster must be a boolean');
+    expect(parseInventoryConfigMap(undefined)).toMatchObject({
+      ok: true,
+      inventory: { multiCluster: false },
+    });
+  });
+
   it('rejects malformed inventories with a reason naming the field', () => {
     expect(parseInventory({ severitiesInScope: ['CRITICAL'], images: [] })).toEqual({
       ok: false,
