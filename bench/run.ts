@@ -308,7 +308,7 @@ function globalSection(measured: FleetMetricsFigures): string[] {
     '|---|---:|---:|---:|---:|---|---|',
     ...groups.map(([g, ms]) => ruleGroupCells(fm, g, ms, true)),
     '',
-    '`<group>@<each cluster>`: the global rules hold that group once per cluster (rules.ts); each figure is the largest of the clusters\' (of the maxima, of the medians, ...).',
+    "`<group>@<each cluster>`: the global rules hold that group once per cluster (rules.ts); each figure is the largest of the clusters' (of the maxima, of the medians, ...).",
     '',
     '"Samples read": the sum over the group\'s rules of `totalQueryableSamples` (`/api/v1/query?stats=all`), the load-independent part of the cost. Alerting rules cost more than their query: Prometheus expands every alert instance\'s label and annotation templates on every evaluation.',
     '',

@@ -23,6 +23,8 @@
  *   constant (`vector(1)` of "no target is up") is one per expected cluster, so that a cluster that
  *   never reported is one too. Without `clusters` they are exactly `by (...)`, `on (...)`,
  *   `op(expr)` and `vector(n)`: the single-cluster output does not change.
+ * - the views: `q.patchPipeline` (the patch cluster's collector series), `q.inCluster(name)` (one
+ *   cluster's, for the global rules' per-cluster groups) and `q.filtered(...)` (dashboard variables).
  */
 import type { FleetClusters } from '../model/clusters.ts';
 import type { Fleet } from '../model/fleet.ts';
