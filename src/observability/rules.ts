@@ -1,7 +1,8 @@
 /**
  * Concerns -> Prometheus rule groups: one group per concern, its recording rules first (later rules
  * of a group see earlier results at the same evaluation time), then its alerts; records with their
- * own `interval` go to one more group per interval. Every record gets
+ * own `interval` go to one more group per interval; the global rules of a multi-cluster fleet hold
+ * those groups once per cluster (`ruleGroups`). Every record gets
  * the fleet's record selector as labels (`namespace` = the fleet namespace). Expressions are laid
  * out for reading (promql-format.ts). Every alert gets
  * its severity, `namespace` = the fleet namespace (so the AlertmanagerConfig's injected namespace
