@@ -45,7 +45,8 @@ function globalDrift(q: FleetQueries): {
 } {
   const scope = q.clusters;
   if (scope === undefined) throw new Error('globalDrift: not a multi-cluster fleet');
-  const patchedExpr = `group ${by(image, digest)} (${q.inInventory(q.series(METRICS.patchedImageInfo))})`;
+  // The exporters' series are the patch cluster's: so is the inventory they are joined with.
+  const patchedExpr = `group ${by(image, digest)} (${q.patchPipeline.inInventory(q.series(METRICS.patchedImageInfo))})`;
   const patched = q.record(GLOBAL_RECORDS.patchedDigests);
   // Per (cluster, workload namespace, image, digest), replicas deduplicated. The workload namespace
   // travels in exported_namespace: a record's `namespace` is the fleet's (rule label).
