@@ -255,6 +255,8 @@ export class FleetQueries {
    * The same queries with every collector series kept to the patch cluster: for the concerns of the
    * patch pipeline (CronJobs, exporters, Pushgateway), whose series exist only there. Their joins
    * with the inventory (which every collector exports) then read one cluster's copy, not all.
+   * A view pinned by `inCluster` gives the same: the patch pipeline is the patch cluster's, whichever
+   * cluster's rules ask.
    */
   get patchPipeline(): FleetQueries {
     const scope = this.clusters;
